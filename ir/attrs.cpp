@@ -1,0 +1,67 @@
+#include "ir/attrs.h"
+
+#include <array>
+#include <cstring>
+#include <functional>
+
+namespace nabla {
+namespace {
+
+size_t mix(size_t h, size_t v) { return h ^ (v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2)); }
+
+bool same(const std::vector<int64_t>& a, const std::vector<int64_t>& b) { return a == b; }
+bool same(int64_t a, int64_t b) { return a == b; }
+bool same(bool a, bool b) { return a == b; }
+bool same(DType a, DType b) { return a == b; }
+bool same(const Tensor& a, const Tensor& b) {
+  if (!a.defined() || !b.defined()) return a.defined() == b.defined();
+  return a.same_as(b);
+}
+
+size_t hash_of(const std::vector<int64_t>& v) {
+  size_t h = v.size();
+  for (int64_t x : v) h = mix(h, std::hash<int64_t>{}(x));
+  return h;
+}
+size_t hash_of(int64_t v) { return std::hash<int64_t>{}(v); }
+size_t hash_of(bool v) { return v ? 1 : 2; }
+size_t hash_of(DType v) { return static_cast<size_t>(v) + 3; }
+size_t hash_of(const Tensor& t) {
+  if (!t.defined()) return 0;
+  size_t h = mix(static_cast<size_t>(t.dtype()), hash_of(t.shape()));
+  const auto* bytes = static_cast<const unsigned char*>(t.data());
+  size_t n = t.nbytes();
+  for (size_t i = 0; i < n; ++i) h = mix(h, bytes[i]);
+  return h;
+}
+
+struct AttrInfo {
+  std::string_view name;
+  AttrKind kind;
+};
+constexpr std::array<AttrInfo, attr::kNumAttrs> kAttrs = {{
+#define NABLA_ATTR(name, Kind) {#name, AttrKind::Kind},
+#include "ir/attrs.def"
+}};
+
+}  // namespace
+
+bool Attrs::equal(const Attrs& o, uint32_t mask) const {
+#define NABLA_ATTR(name, Kind) \
+  if ((mask & attr::name) && !same(name, o.name)) return false;
+#include "ir/attrs.def"
+  return true;
+}
+
+size_t Attrs::hash(uint32_t mask) const {
+  size_t h = mask;
+#define NABLA_ATTR(name, Kind) \
+  if (mask & attr::name) h = mix(h, hash_of(name));
+#include "ir/attrs.def"
+  return h;
+}
+
+std::string_view attr_name(uint32_t index) { return kAttrs[index].name; }
+AttrKind attr_kind(uint32_t index) { return kAttrs[index].kind; }
+
+}  // namespace nabla

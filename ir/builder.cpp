@@ -1,0 +1,152 @@
+#include "ir/builder.h"
+
+#include <numeric>
+
+#include "runtime/error.h"
+
+namespace nabla {
+namespace {
+
+Function& func_of(Op op, Value v) {
+  if (!v.node) throw Error(std::string(op_name(op)) + ": null operand");
+  return *v->function();
+}
+
+Value make(Op op, std::vector<Node*> operands, Attrs attrs = {}) {
+  return func_of(op, operands.at(0)).make(op, std::move(operands), std::move(attrs));
+}
+
+Value reduce(Op op, Value x, Axes axes, bool keepdims) {
+  Attrs a;
+  if (axes) {
+    a.axes = *axes;
+  } else {
+    func_of(op, x);
+    a.axes.resize(x->shape().size());
+    std::iota(a.axes.begin(), a.axes.end(), 0);
+  }
+  a.keepdims = keepdims;
+  return make(op, {x}, std::move(a));
+}
+
+}  // namespace
+
+Value constant(Function& f, Tensor value) {
+  if (!value.defined()) throw Error("constant: undefined tensor");
+  Attrs a;
+  a.value = value.owns_data() ? std::move(value) : value.clone();
+  return f.make(Op::Constant, {}, std::move(a));
+}
+
+Value constant(Function& f, double value, DType dtype) {
+  return constant(f, Tensor::scalar(dtype, value));
+}
+
+Value scalar_like(Value like, double value) {
+  if (!like.node) throw Error("constant: null operand");
+  return constant(*like->function(), value, like->dtype());
+}
+
+#define NABLA_UNARY(fn, Enum) \
+  Value fn(Value x) { return make(Op::Enum, {x}); }
+NABLA_UNARY(neg, Neg) NABLA_UNARY(abs, Abs) NABLA_UNARY(sign, Sign) NABLA_UNARY(exp, Exp)
+NABLA_UNARY(log, Log) NABLA_UNARY(log1p, Log1p) NABLA_UNARY(sqrt, Sqrt)
+NABLA_UNARY(rsqrt, Rsqrt) NABLA_UNARY(tanh, Tanh) NABLA_UNARY(sigmoid, Sigmoid)
+NABLA_UNARY(relu, Relu) NABLA_UNARY(sin, Sin) NABLA_UNARY(cos, Cos) NABLA_UNARY(floor, Floor)
+NABLA_UNARY(stop_gradient, StopGradient) NABLA_UNARY(barrier, Barrier)
+#undef NABLA_UNARY
+
+#define NABLA_BINARY(fn, Enum)                                                           \
+  Value fn(Value a, Value b) { return make(Op::Enum, {a, b}); }                           \
+  Value fn(Value a, double b) { func_of(Op::Enum, a); return fn(a, scalar_like(a, b)); } \
+  Value fn(double a, Value b) { func_of(Op::Enum, b); return fn(scalar_like(b, a), b); }
+NABLA_BINARY(add, Add) NABLA_BINARY(sub, Sub) NABLA_BINARY(mul, Mul) NABLA_BINARY(div, Div)
+NABLA_BINARY(pow, Pow) NABLA_BINARY(maximum, Maximum) NABLA_BINARY(minimum, Minimum)
+NABLA_BINARY(less, Less) NABLA_BINARY(less_equal, LessEqual) NABLA_BINARY(greater, Greater)
+NABLA_BINARY(greater_equal, GreaterEqual) NABLA_BINARY(equal, Equal)
+NABLA_BINARY(not_equal, NotEqual)
+#undef NABLA_BINARY
+
+Value select(Value cond, Value a, Value b) { return make(Op::Select, {cond, a, b}); }
+
+Value sum(Value x, Axes axes, bool keepdims) { return reduce(Op::Sum, x, std::move(axes), keepdims); }
+Value mean(Value x, Axes axes, bool keepdims) { return reduce(Op::Mean, x, std::move(axes), keepdims); }
+Value max(Value x, Axes axes, bool keepdims) { return reduce(Op::Max, x, std::move(axes), keepdims); }
+
+Value reshape(Value x, Shape shape) {
+  Attrs a;
+  a.shape = std::move(shape);
+  return make(Op::Reshape, {x}, std::move(a));
+}
+
+Value transpose(Value x, std::vector<int64_t> perm) {
+  Attrs a;
+  if (perm.empty()) {
+    func_of(Op::Transpose, x);
+    int64_t r = static_cast<int64_t>(x->shape().size());
+    for (int64_t i = r - 1; i >= 0; --i) perm.push_back(i);
+  }
+  a.perm = std::move(perm);
+  return make(Op::Transpose, {x}, std::move(a));
+}
+
+Value broadcast_to(Value x, Shape shape) {
+  Attrs a;
+  a.shape = std::move(shape);
+  return make(Op::BroadcastTo, {x}, std::move(a));
+}
+
+Value slice(Value x, std::vector<int64_t> start, std::vector<int64_t> stop,
+            std::vector<int64_t> step) {
+  Attrs a;
+  a.start = std::move(start);
+  a.stop = std::move(stop);
+  a.step = std::move(step);
+  return make(Op::Slice, {x}, std::move(a));
+}
+
+Value concat(std::span<const Value> xs, int64_t axis) {
+  if (xs.empty()) throw Error("concat: needs at least one operand");
+  std::vector<Node*> ops(xs.begin(), xs.end());
+  Attrs a;
+  a.axis = axis;
+  return make(Op::Concat, std::move(ops), std::move(a));
+}
+
+Value matmul(Value a, Value b, bool transpose_a, bool transpose_b) {
+  Attrs at;
+  at.transpose_a = transpose_a;
+  at.transpose_b = transpose_b;
+  return make(Op::MatMul, {a, b}, std::move(at));
+}
+
+Value softmax(Value x, int64_t axis) {
+  Attrs a;
+  a.axis = axis;
+  return make(Op::Softmax, {x}, std::move(a));
+}
+
+Value log_softmax(Value x, int64_t axis) {
+  Attrs a;
+  a.axis = axis;
+  return make(Op::LogSoftmax, {x}, std::move(a));
+}
+
+Value one_hot(Value labels, int64_t depth, DType dtype) {
+  Attrs a;
+  a.depth = depth;
+  a.dtype = dtype;
+  return make(Op::OneHot, {labels}, std::move(a));
+}
+
+Value cross_entropy(Value logits, Value labels) { return make(Op::CrossEntropy, {logits, labels}); }
+
+Value cast(Value x, DType dtype) {
+  Attrs a;
+  a.dtype = dtype;
+  return make(Op::Cast, {x}, std::move(a));
+}
+
+Value grad_op(Value z, Value w) { return make(Op::Grad, {z, w}); }
+
+}  // namespace nabla

@@ -1,0 +1,83 @@
+#pragma once
+// The C++ builder API: one free function per op, plus arithmetic operators.
+// C++ scalars are broadcast as rank-0 constants of the other operand's dtype.
+// Every function throws nabla::Error (message "op: ...", naming the operand
+// types) on invalid operands or attributes.
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "ir/function.h"
+
+namespace nabla {
+
+// Constants.
+Value constant(Function& f, Tensor value);
+// A rank-0 constant.
+Value constant(Function& f, double value, DType dtype = DType::f32);
+// A rank-0 constant of `like`'s dtype, in `like`'s function.
+Value scalar_like(Value like, double value);
+
+// Elementwise unary.
+#define NABLA_UNARY(fn) Value fn(Value x);
+NABLA_UNARY(neg) NABLA_UNARY(abs) NABLA_UNARY(sign) NABLA_UNARY(exp) NABLA_UNARY(log)
+NABLA_UNARY(log1p) NABLA_UNARY(sqrt) NABLA_UNARY(rsqrt) NABLA_UNARY(tanh)
+NABLA_UNARY(sigmoid) NABLA_UNARY(relu) NABLA_UNARY(sin) NABLA_UNARY(cos)
+NABLA_UNARY(floor) NABLA_UNARY(stop_gradient) NABLA_UNARY(barrier)
+#undef NABLA_UNARY
+
+// Elementwise binary with NumPy broadcasting.
+#define NABLA_BINARY(fn)      \
+  Value fn(Value a, Value b); \
+  Value fn(Value a, double b); \
+  Value fn(double a, Value b);
+NABLA_BINARY(add) NABLA_BINARY(sub) NABLA_BINARY(mul) NABLA_BINARY(div) NABLA_BINARY(pow)
+NABLA_BINARY(maximum) NABLA_BINARY(minimum)
+NABLA_BINARY(less) NABLA_BINARY(less_equal) NABLA_BINARY(greater)
+NABLA_BINARY(greater_equal) NABLA_BINARY(equal) NABLA_BINARY(not_equal)
+#undef NABLA_BINARY
+Value select(Value cond, Value a, Value b);
+
+// Reductions; `axes` absent means all axes; negative axes count from the end.
+using Axes = std::optional<std::vector<int64_t>>;
+Value sum(Value x, Axes axes = std::nullopt, bool keepdims = false);
+Value mean(Value x, Axes axes = std::nullopt, bool keepdims = false);
+Value max(Value x, Axes axes = std::nullopt, bool keepdims = false);
+
+// Shape.
+Value reshape(Value x, Shape shape);
+// Empty perm: reverse the axes.
+Value transpose(Value x, std::vector<int64_t> perm = {});
+Value broadcast_to(Value x, Shape shape);
+// Empty step: 1 on every axis.
+Value slice(Value x, std::vector<int64_t> start, std::vector<int64_t> stop,
+            std::vector<int64_t> step = {});
+Value concat(std::span<const Value> xs, int64_t axis);
+
+// Linear algebra and neural-network ops.
+Value matmul(Value a, Value b, bool transpose_a = false, bool transpose_b = false);
+Value softmax(Value x, int64_t axis = -1);
+Value log_softmax(Value x, int64_t axis = -1);
+Value one_hot(Value labels, int64_t depth, DType dtype = DType::f32);
+Value cross_entropy(Value logits, Value labels);
+Value cast(Value x, DType dtype);
+
+// The symbolic derivative node dz/dw (expanded later by the build-grad pass;
+// nabla::grad in passes/build_grad.h expands immediately).
+Value grad_op(Value z, Value w);
+
+inline Value operator+(Value a, Value b) { return add(a, b); }
+inline Value operator-(Value a, Value b) { return sub(a, b); }
+inline Value operator*(Value a, Value b) { return mul(a, b); }
+inline Value operator/(Value a, Value b) { return div(a, b); }
+inline Value operator+(Value a, double b) { return add(a, b); }
+inline Value operator-(Value a, double b) { return sub(a, b); }
+inline Value operator*(Value a, double b) { return mul(a, b); }
+inline Value operator/(Value a, double b) { return div(a, b); }
+inline Value operator+(double a, Value b) { return add(a, b); }
+inline Value operator-(double a, Value b) { return sub(a, b); }
+inline Value operator*(double a, Value b) { return mul(a, b); }
+inline Value operator/(double a, Value b) { return div(a, b); }
+inline Value operator-(Value a) { return neg(a); }
+
+}  // namespace nabla

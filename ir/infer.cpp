@@ -1,0 +1,275 @@
+// Shape and dtype inference: the one place that states each op's typing rule
+// (docs/ops.md describes the same rules in prose).
+#include <algorithm>
+#include <numeric>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "ir/function.h"
+#include "runtime/error.h"
+
+namespace nabla {
+namespace {
+
+template <class... Args>
+[[noreturn]] void fail(Op op, fmt::format_string<Args...> f, Args&&... args) {
+  throw Error(fmt::format("{}: {}", op_name(op), fmt::format(f, std::forward<Args>(args)...)));
+}
+
+std::string types_str(std::span<const TensorType> ts) {
+  std::string s;
+  for (size_t i = 0; i < ts.size(); ++i) s += (i ? ", " : "") + ts[i].str();
+  return s;
+}
+
+std::string ints_str(const std::vector<int64_t>& v) { return fmt::format("[{}]", fmt::join(v, ",")); }
+
+void check_dtype(Op op, const TensorType& t) {
+  uint32_t flags = op_flags(op);
+  if ((flags & kFloatOnly) && !is_float(t.dtype))
+    fail(op, "expected a float operand (f32 or f64), got {}", t.str());
+  if (!(flags & kAnyDType) && t.dtype == DType::bool_)
+    fail(op, "expected a numeric operand, got {}", t.str());
+}
+
+void check_same_dtype(Op op, std::span<const TensorType> ts) {
+  for (const TensorType& t : ts)
+    if (t.dtype != ts[0].dtype) fail(op, "operand dtypes differ: {}", types_str(ts));
+}
+
+// NumPy broadcasting of two shapes.
+Shape broadcast(Op op, const Shape& a, const Shape& b, std::span<const TensorType> ts) {
+  size_t r = std::max(a.size(), b.size());
+  Shape out(r);
+  for (size_t i = 0; i < r; ++i) {
+    int64_t da = i < r - a.size() ? 1 : a[i - (r - a.size())];
+    int64_t db = i < r - b.size() ? 1 : b[i - (r - b.size())];
+    if (da != db && da != 1 && db != 1) {
+      if (ts.size() == 2) fail(op, "cannot broadcast {} with {}", ts[0].str(), ts[1].str());
+      fail(op, "cannot broadcast {}", types_str(ts));
+    }
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+int64_t normalize_axis(Op op, int64_t axis, int64_t rank, const TensorType& t) {
+  int64_t a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank) fail(op, "axis {} is out of range for {}", axis, t.str());
+  return a;
+}
+
+TensorType infer_reduce(Op op, const TensorType& x, Attrs& attrs) {
+  std::vector<int64_t> axes;
+  for (int64_t a : attrs.axes) {
+    int64_t n = normalize_axis(op, a, x.rank(), x);
+    if (std::find(axes.begin(), axes.end(), n) != axes.end())
+      fail(op, "axis {} is repeated in axes {}", a, ints_str(attrs.axes));
+    axes.push_back(n);
+  }
+  std::sort(axes.begin(), axes.end());
+  attrs.axes = axes;
+  if (op == Op::Max)
+    for (int64_t a : axes)
+      if (x.shape[a] == 0) fail(op, "cannot take the max over empty axis {} of {}", a, x.str());
+  Shape out;
+  for (int64_t i = 0; i < x.rank(); ++i) {
+    bool reduced = std::binary_search(axes.begin(), axes.end(), i);
+    if (!reduced) out.push_back(x.shape[i]);
+    else if (attrs.keepdims) out.push_back(1);
+  }
+  return {x.dtype, out};
+}
+
+TensorType infer_reshape(Op op, const TensorType& x, Attrs& attrs) {
+  Shape s = attrs.shape;
+  int64_t known = 1, infer_at = -1;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == -1 && infer_at < 0) { infer_at = static_cast<int64_t>(i); continue; }
+    if (s[i] < 0) fail(op, "invalid dimension {} in shape {}", s[i], ints_str(s));
+    known *= s[i];
+  }
+  if (infer_at >= 0) {
+    if (known == 0 || x.numel() % known != 0)
+      fail(op, "cannot reshape {} ({} elements) to {}", x.str(), x.numel(), ints_str(s));
+    s[infer_at] = x.numel() / known;
+  }
+  if (num_elements(s) != x.numel())
+    fail(op, "cannot reshape {} ({} elements) to {} ({} elements)", x.str(), x.numel(),
+         ints_str(s), num_elements(s));
+  attrs.shape = s;
+  return {x.dtype, s};
+}
+
+TensorType infer_transpose(Op op, const TensorType& x, Attrs& attrs) {
+  std::vector<int64_t> seen(x.rank(), 0);
+  bool ok = static_cast<int64_t>(attrs.perm.size()) == x.rank();
+  for (int64_t p : attrs.perm) {
+    if (!ok || p < 0 || p >= x.rank() || seen[p]++) { ok = false; break; }
+  }
+  if (!ok) fail(op, "perm {} is not a permutation of the {} axes of {}", ints_str(attrs.perm),
+                x.rank(), x.str());
+  Shape out;
+  for (int64_t p : attrs.perm) out.push_back(x.shape[p]);
+  return {x.dtype, out};
+}
+
+TensorType infer_broadcast_to(Op op, const TensorType& x, Attrs& attrs) {
+  const Shape& s = attrs.shape;
+  bool ok = s.size() >= x.shape.size();
+  for (int64_t d : s)
+    if (d < 0) ok = false;
+  for (size_t i = 0; ok && i < x.shape.size(); ++i) {
+    int64_t d = x.shape[x.shape.size() - 1 - i], t = s[s.size() - 1 - i];
+    if (d != t && d != 1) ok = false;
+  }
+  if (!ok) fail(op, "cannot broadcast {} to {}", x.str(), ints_str(s));
+  return {x.dtype, s};
+}
+
+TensorType infer_slice(Op op, const TensorType& x, Attrs& attrs) {
+  size_t r = x.shape.size();
+  if (attrs.step.empty()) attrs.step.assign(r, 1);
+  if (attrs.start.size() != r || attrs.stop.size() != r || attrs.step.size() != r)
+    fail(op, "start, stop and step need one entry per axis of {}", x.str());
+  Shape out(r);
+  for (size_t i = 0; i < r; ++i) {
+    int64_t b = attrs.start[i], e = attrs.stop[i], st = attrs.step[i];
+    if (st < 1) fail(op, "step {} on axis {} must be at least 1", st, i);
+    if (b < 0 || b > e || e > x.shape[i])
+      fail(op, "range [{}, {}) on axis {} is not within [0, {}] of {}", b, e, i, x.shape[i],
+           x.str());
+    out[i] = (e - b + st - 1) / st;
+  }
+  return {x.dtype, out};
+}
+
+TensorType infer_concat(Op op, std::span<const TensorType> ts, Attrs& attrs) {
+  if (ts.empty()) fail(op, "needs at least one operand");
+  check_same_dtype(op, ts);
+  const TensorType& t0 = ts[0];
+  if (t0.rank() == 0) fail(op, "cannot concatenate scalars: {}", types_str(ts));
+  attrs.axis = normalize_axis(op, attrs.axis, t0.rank(), t0);
+  Shape out = t0.shape;
+  out[attrs.axis] = 0;
+  for (const TensorType& t : ts) {
+    bool ok = t.rank() == t0.rank();
+    for (int64_t i = 0; ok && i < t.rank(); ++i)
+      if (i != attrs.axis && t.shape[i] != t0.shape[i]) ok = false;
+    if (!ok) fail(op, "shapes differ off axis {}: {}", attrs.axis, types_str(ts));
+    out[attrs.axis] += t.shape[attrs.axis];
+  }
+  return {t0.dtype, out};
+}
+
+TensorType infer_matmul(Op op, const TensorType& a, const TensorType& b, Attrs& attrs) {
+  if (a.rank() < 2 || b.rank() < 2 || a.rank() != b.rank())
+    fail(op, "operands must both be 2-D, or batched with the same rank: {} and {}", a.str(),
+         b.str());
+  int64_t r = a.rank();
+  for (int64_t i = 0; i < r - 2; ++i)
+    if (a.shape[i] != b.shape[i]) fail(op, "batch dimensions differ: {} and {}", a.str(), b.str());
+  int64_t m = attrs.transpose_a ? a.shape[r - 1] : a.shape[r - 2];
+  int64_t ka = attrs.transpose_a ? a.shape[r - 2] : a.shape[r - 1];
+  int64_t kb = attrs.transpose_b ? b.shape[r - 1] : b.shape[r - 2];
+  int64_t n = attrs.transpose_b ? b.shape[r - 2] : b.shape[r - 1];
+  if (ka != kb)
+    fail(op, "contraction dimensions differ: {}{} and {}{}", a.str(),
+         attrs.transpose_a ? " (transposed)" : "", b.str(), attrs.transpose_b ? " (transposed)" : "");
+  Shape out(a.shape.begin(), a.shape.end() - 2);
+  out.push_back(m);
+  out.push_back(n);
+  return {a.dtype, out};
+}
+
+void check_labels(Op op, const TensorType& labels) {
+  if (!is_int(labels.dtype)) fail(op, "labels must be i32 or i64, got {}", labels.str());
+}
+
+TensorType infer(Op op, std::span<const TensorType> ts, Attrs& attrs) {
+  int arity = op_arity(op);
+  if (arity >= 0 && static_cast<int>(ts.size()) != arity)
+    fail(op, "expected {} operand{}, got {}", arity, arity == 1 ? "" : "s", ts.size());
+  switch (op_kind(op)) {
+    case OpKind::Leaf:
+      if (op == Op::Input) fail(op, "inputs are created with Function::input");
+      if (!attrs.value.defined()) fail(op, "missing value");
+      return type_of(attrs.value);
+    case OpKind::Unary:
+      check_dtype(op, ts[0]);
+      return ts[0];
+    case OpKind::Binary:
+    case OpKind::Compare: {
+      check_same_dtype(op, ts);
+      check_dtype(op, ts[0]);
+      Shape s = broadcast(op, ts[0].shape, ts[1].shape, ts);
+      return {op_kind(op) == OpKind::Compare ? DType::bool_ : ts[0].dtype, s};
+    }
+    case OpKind::Select: {
+      if (ts[0].dtype != DType::bool_) fail(op, "condition must be bool, got {}", types_str(ts));
+      check_same_dtype(op, ts.subspan(1));
+      Shape s = broadcast(op, broadcast(op, ts[0].shape, ts[1].shape, ts), ts[2].shape, ts);
+      return {ts[1].dtype, s};
+    }
+    case OpKind::Reduce:
+      check_dtype(op, ts[0]);
+      return infer_reduce(op, ts[0], attrs);
+    case OpKind::Layout:
+      switch (op) {
+        case Op::Reshape: return infer_reshape(op, ts[0], attrs);
+        case Op::Transpose: return infer_transpose(op, ts[0], attrs);
+        case Op::BroadcastTo: return infer_broadcast_to(op, ts[0], attrs);
+        case Op::Slice: return infer_slice(op, ts[0], attrs);
+        default: return infer_concat(op, ts, attrs);
+      }
+    case OpKind::Contract:
+      check_same_dtype(op, ts);
+      check_dtype(op, ts[0]);
+      return infer_matmul(op, ts[0], ts[1], attrs);
+    case OpKind::Neural:
+      if (op == Op::OneHot) {
+        check_labels(op, ts[0]);
+        if (attrs.depth < 1) fail(op, "depth must be at least 1, got {}", attrs.depth);
+        Shape s = ts[0].shape;
+        s.push_back(attrs.depth);
+        return {attrs.dtype, s};
+      }
+      if (op == Op::CrossEntropy) {
+        const TensorType &logits = ts[0], &labels = ts[1];
+        if (!is_float(logits.dtype) || logits.rank() != 2)
+          fail(op, "logits must be a float matrix [N,C], got {}", logits.str());
+        check_labels(op, labels);
+        if (labels.rank() != 1 || labels.shape[0] != logits.shape[0])
+          fail(op, "labels must have shape [{}] to match logits {}, got {}", logits.shape[0],
+               logits.str(), labels.str());
+        if (logits.shape[1] == 0) fail(op, "logits {} have no classes", logits.str());
+        return {logits.dtype, {}};
+      }
+      check_dtype(op, ts[0]);
+      attrs.axis = normalize_axis(op, attrs.axis, ts[0].rank(), ts[0]);
+      return ts[0];
+    case OpKind::Convert:
+      return {attrs.dtype, ts[0].shape};
+    case OpKind::Deriv:
+      if (!is_float(ts[0].dtype) || ts[0].rank() != 0)
+        fail(op, "the differentiated value must be a float scalar, got {}", ts[0].str());
+      return ts[1];
+  }
+  fail(op, "unknown op");
+}
+
+}  // namespace
+
+TensorType infer_type(Op op, std::span<const TensorType> operands, Attrs& attrs) {
+  // Keep only the op's own attributes, so that equal ops have equal Attrs.
+  uint32_t mask = op_attr_mask(op);
+  Attrs clean;
+#define NABLA_ATTR(name, Kind) \
+  if (mask & attr::name) clean.name = std::move(attrs.name);
+#include "ir/attrs.def"
+  attrs = std::move(clean);
+  return infer(op, operands, attrs);
+}
+
+}  // namespace nabla

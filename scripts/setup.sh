@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs nabla's build and test dependencies from Debian bookworm packages.
+# Idempotent and quiet when everything is already present.
+#   scripts/setup.sh          build + test dependencies
+#   scripts/setup.sh --bench  also the benchmark baselines (oneDNN)
+set -euo pipefail
+
+packages=(cmake make g++ python3 llvm-19-dev llvm-19-tools libfmt-dev libgtest-dev
+          libgmock-dev libbenchmark-dev graphviz binutils-aarch64-linux-gnu)
+if [[ "${1:-}" == "--bench" ]]; then packages+=(libdnnl-dev); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "setup: installing ${missing[*]}"
+sudo=""
+[[ $(id -u) -ne 0 ]] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
