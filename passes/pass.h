@@ -1,0 +1,18 @@
+#pragma once
+// A pass transforms one function in place and says whether it changed it.
+#include <memory>
+#include <string_view>
+
+#include "ir/function.h"
+
+namespace nabla {
+
+class Pass {
+ public:
+  virtual ~Pass() = default;
+  virtual std::string_view name() const = 0;
+  // Runs on one function; returns true when it changed something.
+  virtual bool run(Function& f) = 0;
+};
+
+}  // namespace nabla
