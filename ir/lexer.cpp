@@ -1,5 +1,7 @@
 #include "ir/lexer.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "ir/printer_names.h"
@@ -91,9 +93,11 @@ Token Lexer::lex_number(SourceLoc loc, size_t begin) {
     if (peek() == '+' || peek() == '-') advance();
     while (is_digit(peek())) advance();
   }
-  if (is_ident_char(peek()) || peek() == '.')
-    throw LexError{fmt::format("malformed number '{}{}'", src_.substr(begin, pos_ - begin), peek()),
+  if (is_ident_char(peek()) || peek() == '.') {
+    while (is_ident_char(peek()) || peek() == '.') advance();
+    throw LexError{fmt::format("malformed number '{}'", src_.substr(begin, std::min<size_t>(pos_ - begin, 40))),
                    loc};
+  }
   return {is_float ? Tok::Float : Tok::Integer, src_.substr(begin, pos_ - begin), loc};
 }
 

@@ -271,18 +271,19 @@ TensorType Parser::parse_type() {
   if (!dtype) ts_.error(d.loc, fmt::format("unknown dtype '{}'", d.text));
   ts_.expect(Tok::LBracket, "'[' after the dtype");
   TensorType t{*dtype, {}};
-  int64_t elements = 1;
   if (!ts_.accept(Tok::RBracket)) {
     do {
       Token dim = ts_.expect(Tok::Integer, "a dimension");
       int64_t v = parse_int(dim);
       if (v < 0) ts_.error(dim.loc, fmt::format("negative dimension {}", v));
-      if (v > 0 && (__builtin_mul_overflow(elements, v, &elements) || elements > kMaxTypeElements))
-        ts_.error(d.loc, "type has too many elements");
       t.shape.push_back(v);
     } while (ts_.accept(Tok::Comma));
     ts_.expect(Tok::RBracket, "',' or ']' in the type");
   }
+  int64_t elements = 1;
+  for (int64_t v : t.shape)
+    if (v > 0 && (__builtin_mul_overflow(elements, v, &elements) || elements > kMaxTypeElements))
+      ts_.error(d.loc, fmt::format("type {} has more than 2^62 elements", t.str()));
   return t;
 }
 
@@ -290,7 +291,7 @@ int64_t Parser::parse_int(const Token& t) {
   int64_t v = 0;
   auto [end, ec] = std::from_chars(t.text.data(), t.text.data() + t.text.size(), v);
   if (ec != std::errc() || end != t.text.data() + t.text.size())
-    ts_.error(t.loc, fmt::format("integer {} is out of range", t.text));
+    ts_.error(t.loc, fmt::format("integer {} does not fit in 64 bits", t.text));
   return v;
 }
 
