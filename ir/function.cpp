@@ -143,12 +143,14 @@ std::string Function::unique_name(std::string_view base) const {
   return s;
 }
 
-Module::Module(Module&& other) noexcept : functions_(std::move(other.functions_)) {
+Module::Module(Module&& other) noexcept
+    : functions_(std::move(other.functions_)), source_name_(std::move(other.source_name_)) {
   for (auto& f : functions_) f->parent_ = this;
 }
 
 Module& Module::operator=(Module&& other) noexcept {
   functions_ = std::move(other.functions_);
+  source_name_ = std::move(other.source_name_);
   for (auto& f : functions_) f->parent_ = this;
   return *this;
 }

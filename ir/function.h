@@ -132,8 +132,13 @@ class Module {
   std::vector<Function*> functions() const;
   void remove(std::string_view name);
 
+  // The file the module was parsed from, for diagnostics (empty otherwise).
+  const std::string& source_name() const { return source_name_; }
+  void set_source_name(std::string name) { source_name_ = std::move(name); }
+
  private:
   std::vector<std::unique_ptr<Function>> functions_;
+  std::string source_name_;
 };
 
 // Type inference for one op: checks operand types and attributes, normalizes

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite, from a clean clone on a fresh Debian 12 machine:
+# installs what is missing, builds (2 jobs), runs every test (GoogleTest, lit,
+# examples), then does the same in a second build with ASan + UBSan.
+#   scripts/test.sh            both builds
+#   scripts/test.sh --no-asan  the normal build only (quicker, for development)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+run_suite() {
+  local dir=$1; shift
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$dir" -j2
+  (cd "$dir" && ctest --output-on-failure -j2)
+}
+
+echo "== build and test: $PWD/build"
+run_suite build
+if [[ "${1:-}" != "--no-asan" ]]; then
+  echo "== build and test under AddressSanitizer + UndefinedBehaviorSanitizer: $PWD/build-asan"
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  run_suite build-asan -DNABLA_SANITIZE=ON
+fi
+echo "== all tests passed"

@@ -1,0 +1,67 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "runtime/error.h"
+#include "runtime/tensor.h"
+
+namespace nabla {
+namespace {
+
+TEST(Tensor, OwnedZeroFilledAndViews) {
+  Tensor t(DType::f64, {2, 3});
+  EXPECT_EQ(t.numel(), 6);
+  EXPECT_EQ(t.nbytes(), 48u);
+  for (int64_t i = 0; i < 6; ++i) EXPECT_EQ(t.get(i), 0.0);
+  t.set(4, 2.5);
+  Tensor u = t.clone();
+  t.set(4, 1.0);
+  EXPECT_EQ(u.get(4), 2.5);
+  float buf[3] = {1, 2, 3};
+  Tensor v = Tensor::view(buf, DType::f32, {3});
+  EXPECT_FALSE(v.owns_data());
+  v.set(1, 7);
+  EXPECT_EQ(buf[1], 7.0f);
+  EXPECT_EQ(row_major_strides(Shape{2, 3, 4}), (std::vector<int64_t>{12, 4, 1}));
+  EXPECT_EQ(shape_to_string(Shape{}), "[]");
+}
+
+TEST(Tensor, CastSemantics) {
+  Tensor t(DType::i32, {4});
+  t.set(0, 1e20);
+  t.set(1, -1e20);
+  t.set(2, std::nan(""));
+  t.set(3, -2.7);
+  EXPECT_EQ(t.data_as<int32_t>()[0], std::numeric_limits<int32_t>::max());
+  EXPECT_EQ(t.data_as<int32_t>()[1], std::numeric_limits<int32_t>::min());
+  EXPECT_EQ(t.data_as<int32_t>()[2], 0);
+  EXPECT_EQ(t.data_as<int32_t>()[3], -2);
+  Tensor b = Tensor::from_doubles(DType::bool_, {3}, std::vector<double>{0, -3, 0.5});
+  EXPECT_EQ(b.get(0), 0);
+  EXPECT_EQ(b.get(1), 1);
+  EXPECT_EQ(b.get(2), 1);
+}
+
+TEST(Tensor, SplatAndSameAs) {
+  Tensor a = Tensor::from_doubles(DType::f32, {2, 2}, std::vector<double>{1, 1, 1, 1});
+  EXPECT_TRUE(a.is_splat());
+  Tensor b = a.clone();
+  EXPECT_TRUE(a.same_as(b));
+  b.set(3, 2);
+  EXPECT_FALSE(a.same_as(b));
+  EXPECT_FALSE(b.is_splat());
+  EXPECT_EQ(a.reshaped({4}).shape(), (Shape{4}));
+}
+
+TEST(Tensor, Errors) {
+  EXPECT_THROW(Tensor(DType::f32, {2, -1}), Error);
+  try {
+    Tensor(DType::f32, {2, -1});
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "tensor: negative dimension in shape [2,-1]");
+  }
+}
+
+}  // namespace
+}  // namespace nabla
