@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
-#include <ostream>
+#include <iostream>
 
 #include <fmt/format.h>
 
+#include "ir/printer.h"
+#include "ir/verifier.h"
 #include "passes/registry.h"
 #include "runtime/error.h"
 
@@ -170,9 +172,23 @@ PassManager& PassManager::add_repeat(std::string_view pipeline) {
 
 namespace {
 
+int set_option_in(Entries& entries, std::string_view key, std::string_view value) {
+  int n = 0;
+  for (auto& e : entries)
+    n += e->pass ? e->pass->set_option(key, value) : set_option_in(e->group, key, value);
+  return n;
+}
+
+bool contains_pass(const Entries& entries, std::string_view name) {
+  for (const auto& e : entries)
+    if (e->pass ? e->pass->name() == name : contains_pass(e->group, name)) return true;
+  return false;
+}
+
 struct Runner {
   const PassManagerOptions& options;
   Module& module;
+  int round = 0;  // of the innermost repeat group, 0 outside groups
 
   bool run_list(Entries& entries) {
     bool changed = false;
@@ -192,26 +208,69 @@ struct Runner {
       e.stats.removed += after.erased - before.erased;
       e.stats.added += after.created - before.created;
       e.stats.replaced += after.replaced - before.replaced;
+      if (options.verify_each) check(e, *f, c, before);
       changed |= c;
     }
+    maybe_print(e);
     return changed;
   }
 
   bool run_repeat(PassManager::Entry& e) {
     bool changed = false;
-    for (int round = 0; round < options.max_repeat; ++round) {
+    int saved = round;
+    for (round = 1; round <= options.max_repeat; ++round) {
       e.stats.runs++;
       if (!run_list(e.group)) break;
       e.stats.changed++;
       changed = true;
     }
+    round = saved;
     return changed;
+  }
+
+  void check(const PassManager::Entry& e, const Function& f, bool changed,
+             const Function::EditCounts& before) {
+    try {
+      verify(f);
+    } catch (const Error& err) {
+      throw Error(fmt::format("verify-each: after pass '{}' on @{}: {}", e.pass->name(),
+                              f.name(), err.what()));
+    }
+    const Function::EditCounts& after = f.edit_counts();
+    if (!changed && (after.created != before.created || after.erased != before.erased ||
+                     after.replaced != before.replaced))
+      throw Error(fmt::format("verify-each: pass '{}' reported no change to @{} but edited it",
+                              e.pass->name(), f.name()));
+  }
+
+  void maybe_print(const PassManager::Entry& e) {
+    std::string_view name = e.pass->name();
+    const auto& names = options.print_after;
+    if (!options.print_after_all && std::find(names.begin(), names.end(), name) == names.end())
+      return;
+    std::ostream& os = options.print_stream ? *options.print_stream : std::cerr;
+    std::string where = round ? fmt::format(" (repeat round {})", round) : "";
+    os << "// -----// IR Dump After " << name << where << " //----- //\n" << print(module);
   }
 };
 
 }  // namespace
 
+int PassManager::set_option_all(std::string_view key, std::string_view value) {
+  return set_option_in(entries_, key, value);
+}
+
 bool PassManager::run(Module& m) {
+  for (const std::string& name : options_.print_after)
+    if (!contains_pass(entries_, name))
+      throw Error(fmt::format("print-after: no pass '{}' in the pipeline '{}'", name, str()));
+  if (options_.verify_each) {
+    try {
+      verify(m);
+    } catch (const Error& err) {
+      throw Error(fmt::format("verify-each: before the first pass: {}", err.what()));
+    }
+  }
   Runner runner{options_, m};
   return runner.run_list(entries_);
 }

@@ -27,6 +27,17 @@ namespace nabla {
 std::string_view default_pipeline();
 
 struct PassManagerOptions {
+  // Run the verifier (ir/verifier.h) on the input and after every pass; a
+  // failure throws nabla::Error naming the pass and the function, e.g.
+  //   verify-each: after pass 'cse' on @f: <the verifier's message>
+  // Also checks that a pass which reports "no change" did not edit anything.
+  bool verify_each = false;
+  // Print the module after every pass, or after the passes named here (each
+  // must occur in the pipeline). Dumps go to print_stream (nullptr: std::cerr),
+  // each under a header `// -----// IR Dump After NAME //----- //`.
+  bool print_after_all = false;
+  std::vector<std::string> print_after;
+  std::ostream* print_stream = nullptr;
   // Upper bound on the rounds of a repeat(...) group.
   int max_repeat = 10;
 };
@@ -60,6 +71,10 @@ class PassManager {
   PassManager& add(std::unique_ptr<Pass> pass);
   // Appends a repeat(...) group built from a pipeline string.
   PassManager& add_repeat(std::string_view pipeline);
+
+  // Sets an option on every pass of the pipeline that takes it (e.g.
+  // "unsafe-math" for each simplify); returns how many passes took it.
+  int set_option_all(std::string_view key, std::string_view value);
 
   // Runs the pipeline on every function of the module, pass by pass. Returns
   // true when any pass changed anything.

@@ -1,5 +1,6 @@
 #include "passes/simplify.h"
 
+#include "passes/rewrite.h"
 #include "passes/simplify_rules.h"
 #include "runtime/error.h"
 
@@ -64,9 +65,9 @@ bool simplify(Function& f, const SimplifyOptions& options) {
     bool fired = false;
     for (Node* n = f.front(); n;) {
       Node* next = n->next();
+      uint64_t created = f.edit_counts().created;
       if (Node* r = apply_rules(n, ctx)) {
-        f.replace_all_uses(n, r);
-        f.erase(n);
+        replace_node(f, n, r, f.edit_counts().created != created);
         fired = true;
       }
       n = next;

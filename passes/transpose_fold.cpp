@@ -1,6 +1,7 @@
 #include "passes/transpose_fold.h"
 
 #include "ir/builder.h"
+#include "passes/rewrite.h"
 
 namespace nabla {
 namespace {
@@ -58,8 +59,7 @@ bool transpose_fold(Function& f) {
       InsertionGuard guard(f, n);
       Node* r = n->op() == Op::MatMul ? fold_operands(n) : fold_result(n);
       if (r) {
-        f.replace_all_uses(n, r);
-        f.erase(n);
+        replace_node(f, n, r, true);
         folded = true;
       }
       n = next;

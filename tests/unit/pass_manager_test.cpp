@@ -135,5 +135,113 @@ TEST(PassManager, AcceptsPassObjects) {
   EXPECT_EQ(raw->calls, 2);
 }
 
+// Breaks an invariant: gives the first node a type inference disagrees with.
+class BreakingPass : public Pass {
+ public:
+  std::string_view name() const override { return "breaker"; }
+  bool run(Function& f) override {
+    if (f.front()) f.front()->set_type(f64({7}));
+    return true;
+  }
+};
+
+// Changes the function but says it did not.
+class SilentPass : public Pass {
+ public:
+  std::string_view name() const override { return "silent"; }
+  bool run(Function& f) override {
+    f.erase(f.back());
+    return false;
+  }
+};
+
+TEST(PassManager, VerifyEachNamesThePassThatBrokeAnInvariant) {
+  Module m;
+  Function& f = m.function("f");
+  auto x = f.input("x", f32({3}));
+  f.output(exp(x));
+  exp(exp(x));
+  PassManagerOptions o;
+  o.verify_each = true;
+  PassManager pm(o);
+  pm.add("cse,dce").add(std::make_unique<BreakingPass>());
+  std::string err = error_of([&] { pm.run(m); });
+  EXPECT_EQ(err,
+            "verify-each: after pass 'breaker' on @f: function @f, node `%0 = exp %x : f64[7]`: "
+            "recorded type f64[7] does not match inferred type f32[3]");
+  // Without verify-each the broken module goes through unnoticed.
+  Module m2;
+  m2.function("g").output(m2.function("g").input("y", f32({})));
+  PassManager quiet;
+  quiet.add(std::make_unique<BreakingPass>());
+  EXPECT_NO_THROW(quiet.run(m2));
+}
+
+TEST(PassManager, VerifyEachCatchesAnUnreportedChange) {
+  Module m;
+  Function& f = m.function("f");
+  auto x = f.input("x", f32({3}));
+  f.output(x);
+  exp(x);
+  PassManagerOptions o;
+  o.verify_each = true;
+  PassManager pm(o);
+  pm.add(std::make_unique<SilentPass>());
+  EXPECT_EQ(error_of([&] { pm.run(m); }),
+            "verify-each: pass 'silent' reported no change to @f but edited it");
+}
+
+TEST(PassManager, PrintAfter) {
+  Module m;
+  Function& f = m.function("f");
+  auto x = f.input("x", f32({2}));
+  f.output(neg(neg(x)));
+  std::ostringstream os;
+  PassManagerOptions o;
+  o.print_after = {"dce"};
+  o.print_stream = &os;
+  PassManager pm(o);
+  pm.add("simplify,repeat(dce)");
+  pm.run(m);
+  EXPECT_EQ(os.str(),
+            "// -----// IR Dump After dce (repeat round 1) //----- //\n"
+            "func @f(%x: f32[2]) -> (f32[2]) {\n"
+            "  return %x\n"
+            "}\n"
+            "// -----// IR Dump After dce (repeat round 2) //----- //\n"
+            "func @f(%x: f32[2]) -> (f32[2]) {\n"
+            "  return %x\n"
+            "}\n");
+  o.print_after = {"cse"};
+  PassManager missing(o);
+  missing.add("simplify,dce");
+  EXPECT_EQ(error_of([&] { missing.run(m); }),
+            "print-after: no pass 'cse' in the pipeline 'simplify,dce'");
+}
+
+TEST(PassManager, PrintAfterAll) {
+  Module m;
+  Function& f = m.function("f");
+  auto x = f.input("x", f32({2}));
+  f.output(neg(neg(x)));
+  std::ostringstream os;
+  PassManagerOptions o;
+  o.print_after_all = true;
+  o.print_stream = &os;
+  PassManager pm(o);
+  pm.add("simplify,dce");
+  pm.run(m);
+  EXPECT_EQ(os.str(),
+            "// -----// IR Dump After simplify //----- //\n"
+            "func @f(%x: f32[2]) -> (f32[2]) {\n"
+            "  %0 = neg %x : f32[2]\n"
+            "  return %x\n"
+            "}\n"
+            "// -----// IR Dump After dce //----- //\n"
+            "func @f(%x: f32[2]) -> (f32[2]) {\n"
+            "  return %x\n"
+            "}\n");
+}
+
 }  // namespace
 }  // namespace nabla

@@ -3,6 +3,7 @@
 #include <iostream>
 #include <set>
 
+#include "ir/verifier.h"
 #include "passes/pass_manager.h"
 #include "tests/support/pass_testing.h"
 #include "tests/support/random_graph.h"
@@ -32,6 +33,7 @@ TEST(RandomGraph, CoversEveryOpWithBroadcasting) {
     Module m = test::random_graph(seed);
     Function& f = *m.find("random");
     ASSERT_FALSE(f.results().empty());
+    ASSERT_NO_THROW(verify(f)) << "seed " << seed;
     for (Node* n : f) {
       seen.insert(n->op());
       if (is_elementwise(n->op()) && n->num_operands() > 1)
@@ -57,7 +59,9 @@ TEST(RandomGraph, DefaultPipelineReachesItsPromises) {
     Module m = test::random_graph(seed);
     Function& f = *m.find("random");
     before += f.size();
-    run_default_pipeline(m);
+    PassManagerOptions verify;
+    verify.verify_each = true;
+    ASSERT_NO_THROW(run_default_pipeline(m, verify)) << "seed " << seed;
     after += f.size();
     EXPECT_EQ(test::mergeable_pairs(f), 0) << "seed " << seed;
     EXPECT_EQ(test::dead_nodes(f), 0) << "seed " << seed;
