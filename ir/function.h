@@ -82,6 +82,13 @@ class Function {
   // Names: a unique name derived from `base` (for passes that name new nodes).
   std::string unique_name(std::string_view base) const;
 
+  // Running totals of body edits (nodes created, erased, and nodes whose uses
+  // were redirected by replace_all_uses), read by the pass manager's statistics.
+  struct EditCounts {
+    uint64_t created = 0, erased = 0, replaced = 0;
+  };
+  const EditCounts& edit_counts() const { return edits_; }
+
  private:
   friend class Node;
   friend class Module;
@@ -96,6 +103,7 @@ class Function {
   Node* tail_ = nullptr;
   size_t size_ = 0;
   Node* insert_before_ = nullptr;
+  EditCounts edits_;
 };
 
 // RAII: sets a function's insertion point and restores it.
