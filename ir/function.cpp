@@ -71,6 +71,7 @@ Node* Function::create(Op op, std::vector<Node*> operands, Attrs attrs, TensorTy
   n->function_ = this;
   for (Node* o : n->operands_) o->users_.push_back(n);
   link(n, insert_before_);
+  ++edits_.created;
   return n;
 }
 
@@ -91,6 +92,8 @@ void Function::unlink(Node* n) {
 
 void Function::replace_all_uses(Node* from, Node* to) {
   if (from == to) return;
+  if (!from->users_.empty() || std::find(results_.begin(), results_.end(), from) != results_.end())
+    ++edits_.replaced;
   std::vector<Node*> users = from->users_;
   for (Node* u : users)
     for (size_t i = 0; i < u->operands_.size(); ++i)
@@ -111,6 +114,7 @@ void Function::erase(Node* n) {
   }
   unlink(n);
   delete n;
+  ++edits_.erased;
 }
 
 void Function::move_before(Node* n, Node* before) {
@@ -139,12 +143,14 @@ std::string Function::unique_name(std::string_view base) const {
   return s;
 }
 
-Module::Module(Module&& other) noexcept : functions_(std::move(other.functions_)) {
+Module::Module(Module&& other) noexcept
+    : functions_(std::move(other.functions_)), source_name_(std::move(other.source_name_)) {
   for (auto& f : functions_) f->parent_ = this;
 }
 
 Module& Module::operator=(Module&& other) noexcept {
   functions_ = std::move(other.functions_);
+  source_name_ = std::move(other.source_name_);
   for (auto& f : functions_) f->parent_ = this;
   return *this;
 }

@@ -82,6 +82,13 @@ class Function {
   // Names: a unique name derived from `base` (for passes that name new nodes).
   std::string unique_name(std::string_view base) const;
 
+  // Running totals of body edits (nodes created, erased, and nodes whose uses
+  // were redirected by replace_all_uses), read by the pass manager's statistics.
+  struct EditCounts {
+    uint64_t created = 0, erased = 0, replaced = 0;
+  };
+  const EditCounts& edit_counts() const { return edits_; }
+
  private:
   friend class Node;
   friend class Module;
@@ -96,6 +103,7 @@ class Function {
   Node* tail_ = nullptr;
   size_t size_ = 0;
   Node* insert_before_ = nullptr;
+  EditCounts edits_;
 };
 
 // RAII: sets a function's insertion point and restores it.
@@ -124,8 +132,13 @@ class Module {
   std::vector<Function*> functions() const;
   void remove(std::string_view name);
 
+  // The file the module was parsed from, for diagnostics (empty otherwise).
+  const std::string& source_name() const { return source_name_; }
+  void set_source_name(std::string name) { source_name_ = std::move(name); }
+
  private:
   std::vector<std::unique_ptr<Function>> functions_;
+  std::string source_name_;
 };
 
 // Type inference for one op: checks operand types and attributes, normalizes

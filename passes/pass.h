@@ -13,6 +13,10 @@ class Pass {
   virtual std::string_view name() const = 0;
   // Runs on one function; returns true when it changed something.
   virtual bool run(Function& f) = 0;
+  // Sets an option given in a pipeline string (`simplify{unsafe-math}` gives
+  // key "unsafe-math", value "true"). Returns false when the pass has no such
+  // option; throws nabla::Error for a bad value.
+  virtual bool set_option(std::string_view key, std::string_view value) { return false; }
 };
 
 }  // namespace nabla

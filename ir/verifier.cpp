@@ -1,0 +1,151 @@
+#include "ir/verifier.h"
+
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "ir/diagnostic.h"
+#include "ir/printer.h"
+
+namespace nabla {
+namespace {
+
+class Verifier {
+ public:
+  explicit Verifier(const Function& f) : f_(f) {}
+  void run();
+
+ private:
+  [[noreturn]] void fail(const Node* n, const std::string& message) const;
+  void check_inputs();
+  void check_body();
+  void check_node(const Node& n);
+  void check_users();
+  void check_results();
+
+  const Function& f_;
+  std::unordered_set<const Node*> defined_;
+  std::unordered_map<std::string, const Node*> names_;
+};
+
+void Verifier::fail(const Node* n, const std::string& message) const {
+  std::string where = "function @" + f_.name();
+  if (n) where += fmt::format(", node `{}`", print_node(*n));
+  std::string text = where + ": " + message;
+  if (n && n->loc().valid()) {
+    std::string file = f_.parent() ? f_.parent()->source_name() : std::string();
+    text = diagnostic_header(file, n->loc(), text);
+  }
+  throw Error(text);
+}
+
+void Verifier::run() {
+  check_inputs();
+  check_body();
+  check_users();
+  check_results();
+}
+
+void Verifier::check_inputs() {
+  const auto& inputs = f_.inputs();
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Node* in = inputs[i];
+    if (!in) fail(nullptr, fmt::format("input {} is null", i));
+    if (in->op() != Op::Input) fail(in, fmt::format("input {} is not an input node", i));
+    if (in->function() != &f_) fail(in, "input belongs to another function");
+    if (in->input_index() != static_cast<int>(i))
+      fail(in, fmt::format("input {} records index {}", i, in->input_index()));
+    if (in->num_operands() != 0) fail(in, "input has operands");
+    if (in->name().empty()) fail(in, fmt::format("input {} has no name", i));
+    for (int64_t d : in->shape())
+      if (d < 0) fail(in, fmt::format("negative dimension in {}", in->type().str()));
+    if (!names_.emplace(in->name(), in).second) fail(in, fmt::format("duplicate name %{}", in->name()));
+    defined_.insert(in);
+  }
+}
+
+void Verifier::check_body() {
+  size_t count = 0;
+  const Node* prev = nullptr;
+  for (const Node* n : f_) {
+    if (++count > f_.size()) fail(nullptr, "the body list is longer than its recorded size");
+    if (n->prev() != prev) fail(n, "the body list is inconsistent (prev link)");
+    prev = n;
+    check_node(*n);
+    if (!n->name().empty() && !names_.emplace(n->name(), n).second)
+      fail(n, fmt::format("duplicate name %{}", n->name()));
+    defined_.insert(n);
+  }
+  if (count != f_.size())
+    fail(nullptr, fmt::format("the body has {} nodes but records {}", count, f_.size()));
+  if (prev != f_.back()) fail(nullptr, "the body list is inconsistent (tail)");
+}
+
+void Verifier::check_node(const Node& n) {
+  if (n.function() != &f_) fail(&n, "node belongs to another function");
+  if (n.op() == Op::Input) fail(&n, "input node in the body");
+  std::vector<TensorType> types;
+  for (size_t i = 0; i < n.num_operands(); ++i) {
+    const Node* o = n.operand(i);
+    if (!o) fail(&n, fmt::format("operand {} is null", i));
+    if (o->function() != &f_)
+      fail(&n, fmt::format("operand {} belongs to function @{}", i,
+                           o->function() ? o->function()->name() : "<none>"));
+    if (!defined_.count(o)) fail(&n, fmt::format("operand {} is used before its definition", i));
+    types.push_back(o->type());
+  }
+  Attrs attrs = n.attrs();
+  TensorType inferred;
+  try {
+    inferred = infer_type(n.op(), types, attrs);
+  } catch (const Error& e) {
+    fail(&n, e.what());
+  }
+  if (inferred != n.type())
+    fail(&n, fmt::format("recorded type {} does not match inferred type {}", n.type().str(),
+                         inferred.str()));
+  if (!attrs.equal(n.attrs(), ~0u)) fail(&n, "attributes are not normalized");
+}
+
+void Verifier::check_users() {
+  // Expected uses, once per operand slot, against each value's user list.
+  std::unordered_map<const Node*, std::vector<const Node*>> expected;
+  for (const Node* n : f_)
+    for (const Node* o : n->operands()) expected[o].push_back(n);
+  auto check = [&](const Node* v) {
+    std::vector<const Node*> want = expected[v];
+    std::vector<const Node*> have(v->users().begin(), v->users().end());
+    std::sort(want.begin(), want.end());
+    std::sort(have.begin(), have.end());
+    if (want != have)
+      fail(v, fmt::format("user list has {} entries, but {} operand slots use it", have.size(),
+                          want.size()));
+  };
+  for (const Node* in : f_.inputs()) check(in);
+  for (const Node* n : f_) check(n);
+}
+
+void Verifier::check_results() {
+  if (f_.results().empty()) fail(nullptr, "has no results");
+  for (size_t i = 0; i < f_.results().size(); ++i) {
+    const Node* r = f_.results()[i];
+    if (!r) fail(nullptr, fmt::format("result {} is null", i));
+    if (!defined_.count(r)) fail(r, fmt::format("result {} is not a value of this function", i));
+  }
+}
+
+}  // namespace
+
+void verify(const Function& f) { Verifier(f).run(); }
+
+void verify(const Module& m) {
+  std::unordered_set<std::string> names;
+  for (const Function* f : m.functions()) {
+    if (!names.insert(f->name()).second) throw Error(fmt::format("module: duplicate function @{}", f->name()));
+    verify(*f);
+  }
+}
+
+}  // namespace nabla

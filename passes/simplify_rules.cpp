@@ -1,0 +1,310 @@
+// The simplify rules. Each is exact (the same bits for every input, NaN, inf
+// and -0 included) unless its comment names the SimplifyOptions flag it needs.
+#include <array>
+#include <cmath>
+#include <numeric>
+#include <optional>
+
+#include "ir/builder.h"
+#include "passes/simplify_rules.h"
+
+namespace nabla::simplify_detail {
+namespace {
+
+// The value every element of n has, when n is a non-empty splat constant,
+// possibly reshaped or broadcast.
+std::optional<double> splat_value(const Node* n) {
+  while (n->op() == Op::BroadcastTo || n->op() == Op::Reshape) n = n->operand(0);
+  if (n->op() != Op::Constant) return std::nullopt;
+  const Tensor& t = n->attrs().value;
+  if (t.numel() == 0 || !t.is_splat()) return std::nullopt;
+  return t.get(0);
+}
+
+bool is_splat(const Node* n, double v) {
+  std::optional<double> s = splat_value(n);
+  return s && *s == v;
+}
+bool is_pos_zero(const Node* n) {
+  std::optional<double> s = splat_value(n);
+  return s && *s == 0 && !std::signbit(*s);
+}
+bool is_neg_zero(const Node* n) {
+  std::optional<double> s = splat_value(n);
+  return s && *s == 0 && std::signbit(*s);
+}
+
+// x as a value of n's type: x itself, or x broadcast to n's shape (x is an
+// operand of the elementwise op n, so it broadcasts to n's shape).
+Node* like(Node* x, const Node* n) {
+  if (x->shape() == n->shape()) return x;
+  return broadcast_to(x, n->shape());
+}
+
+// Zeros of n's type.
+Node* zeros_like(const Node* n, Function& f) {
+  Node* z = constant(f, 0.0, n->dtype());
+  return n->shape().empty() ? z : broadcast_to(z, n->shape()).node;
+}
+
+// True when no element of n can be -0, so that n + 0 == n bit for bit.
+// Only float values can be -0; the analysis looks a few levels deep.
+bool never_neg_zero(const Node* n, int depth = 6) {
+  if (!is_float(n->dtype())) return true;
+  if (depth == 0) return false;
+  auto rec = [&](const Node* m) { return never_neg_zero(m, depth - 1); };
+  switch (n->op()) {
+    case Op::Constant: {
+      const Tensor& t = n->attrs().value;
+      for (int64_t i = 0; i < t.numel(); ++i)
+        if (t.get(i) == 0 && std::signbit(t.get(i))) return false;
+      return true;
+    }
+    // |x|, e^x, 1/(1+e^-x), x > 0 ? x : +0, softmax and one-hot are never -0.
+    case Op::Abs: case Op::Exp: case Op::Sigmoid: case Op::Relu: case Op::Softmax:
+    case Op::OneHot:
+      return true;
+    // An int or bool converts to +0, never -0.
+    case Op::Cast: return !is_float(n->operand(0)->dtype());
+    // a + b is -0 only when both are -0; a - b only when a is -0 (and b +0).
+    case Op::Add: return rec(n->operand(0)) || rec(n->operand(1));
+    case Op::Sub: return rec(n->operand(0));
+    // These return one of their operands' elements.
+    case Op::Maximum: case Op::Minimum: return rec(n->operand(0)) && rec(n->operand(1));
+    case Op::Select: return rec(n->operand(1)) && rec(n->operand(2));
+    case Op::Reshape: case Op::Transpose: case Op::BroadcastTo: case Op::Slice:
+      return rec(n->operand(0));
+    case Op::Concat:
+      for (const Node* o : n->operands())
+        if (!rec(o)) return false;
+      return true;
+    default: return false;
+  }
+}
+
+// ---- Arithmetic identities -------------------------------------------------
+
+// x * 1 -> x and 1 * x -> x: exact for every x.
+Node* mul_one(Node* n, const RuleContext&) {
+  if (is_splat(n->operand(1), 1)) return like(n->operand(0), n);
+  if (is_splat(n->operand(0), 1)) return like(n->operand(1), n);
+  return nullptr;
+}
+
+// x / 1 -> x: exact for every x.
+Node* div_one(Node* n, const RuleContext&) {
+  return is_splat(n->operand(1), 1) ? like(n->operand(0), n) : nullptr;
+}
+
+// x + c -> x for c = 0: exact for integers and for c = -0 (x + -0 is x, -0
+// included); for c = +0 only when x cannot be -0, or under no_signed_zeros.
+Node* add_zero(Node* n, const RuleContext& ctx) {
+  for (int i = 0; i < 2; ++i) {
+    Node *x = n->operand(i), *c = n->operand(1 - i);
+    if (!is_float(n->dtype()) ? is_splat(c, 0)
+        : is_neg_zero(c) ||
+              (is_pos_zero(c) && (ctx.options.no_signed_zeros || never_neg_zero(x))))
+      return like(x, n);
+  }
+  return nullptr;
+}
+
+// x - c -> x for c = 0: exact for integers and for c = +0; for c = -0 (that is
+// x + 0) only when x cannot be -0, or under no_signed_zeros.
+Node* sub_zero(Node* n, const RuleContext& ctx) {
+  Node *x = n->operand(0), *c = n->operand(1);
+  if (!is_float(n->dtype()) ? is_splat(c, 0)
+      : is_pos_zero(c) ||
+            (is_neg_zero(c) && (ctx.options.no_signed_zeros || never_neg_zero(x))))
+    return like(x, n);
+  return nullptr;
+}
+
+// x - x -> 0: exact for integers; for floats only under finite_math
+// (inf - inf and NaN - NaN are NaN).
+Node* sub_self(Node* n, const RuleContext& ctx) {
+  if (n->operand(0) != n->operand(1)) return nullptr;
+  if (is_float(n->dtype()) && !ctx.options.finite_math) return nullptr;
+  return zeros_like(n, ctx.f);
+}
+
+// x * 0 -> 0: exact for integers; for floats only under finite_math and
+// no_signed_zeros (inf * 0 is NaN, -3 * 0 is -0).
+Node* mul_zero(Node* n, const RuleContext& ctx) {
+  if (!is_splat(n->operand(0), 0) && !is_splat(n->operand(1), 0)) return nullptr;
+  if (is_float(n->dtype()) && !(ctx.options.finite_math && ctx.options.no_signed_zeros))
+    return nullptr;
+  return zeros_like(n, ctx.f);
+}
+
+// -(-x) -> x: negation only flips the sign bit.
+Node* neg_neg(Node* n, const RuleContext&) {
+  return n->operand(0)->op() == Op::Neg ? n->operand(0)->operand(0) : nullptr;
+}
+
+// |(|x|)| -> |x| and |-x| -> |x|: abs clears the sign bit whatever it was.
+Node* abs_abs(Node* n, const RuleContext&) {
+  Node* x = n->operand(0);
+  if (x->op() == Op::Abs) return x;
+  if (x->op() == Op::Neg) return abs(x->operand(0));
+  return nullptr;
+}
+
+// relu(relu(x)) -> relu(x): relu's result is a fixed point of relu.
+Node* relu_relu(Node* n, const RuleContext&) {
+  return n->operand(0)->op() == Op::Relu ? n->operand(0) : nullptr;
+}
+
+// maximum(x, x) -> x and minimum(x, x) -> x: both return an operand element.
+Node* minmax_self(Node* n, const RuleContext&) {
+  return n->operand(0) == n->operand(1) ? n->operand(0) : nullptr;
+}
+
+// ---- Layout -----------------------------------------------------------------
+
+bool is_identity_perm(const std::vector<int64_t>& p) {
+  for (size_t i = 0; i < p.size(); ++i)
+    if (p[i] != static_cast<int64_t>(i)) return false;
+  return true;
+}
+
+// transpose(x, [0, 1, ..., r-1]) -> x.
+Node* transpose_identity(Node* n, const RuleContext&) {
+  return is_identity_perm(n->attrs().perm) ? n->operand(0) : nullptr;
+}
+
+// transpose(transpose(x, p), q) -> transpose(x, r) with r[i] = p[q[i]]
+// (result axis i is inner axis q[i], which is x's axis p[q[i]]).
+Node* transpose_transpose(Node* n, const RuleContext&) {
+  Node* inner = n->operand(0);
+  if (inner->op() != Op::Transpose) return nullptr;
+  const std::vector<int64_t>& p = inner->attrs().perm;
+  const std::vector<int64_t>& q = n->attrs().perm;
+  std::vector<int64_t> r(q.size());
+  for (size_t i = 0; i < q.size(); ++i) r[i] = p[q[i]];
+  if (is_identity_perm(r)) return inner->operand(0);
+  return transpose(inner->operand(0), r);
+}
+
+// reshape(x, shape of x) -> x.
+Node* reshape_same(Node* n, const RuleContext&) {
+  return n->operand(0)->shape() == n->shape() ? n->operand(0) : nullptr;
+}
+
+// reshape(reshape(x, s1), s2) -> reshape(x, s2): both keep row-major order.
+Node* reshape_reshape(Node* n, const RuleContext&) {
+  Node* inner = n->operand(0);
+  if (inner->op() != Op::Reshape) return nullptr;
+  Node* x = inner->operand(0);
+  return x->shape() == n->shape() ? x : reshape(x, n->shape()).node;
+}
+
+// broadcast_to(x, shape of x) -> x.
+Node* broadcast_same(Node* n, const RuleContext&) {
+  return n->operand(0)->shape() == n->shape() ? n->operand(0) : nullptr;
+}
+
+// broadcast_to(broadcast_to(x, s1), s2) -> broadcast_to(x, s2): every element
+// of the result is still the same element of x.
+Node* broadcast_broadcast(Node* n, const RuleContext&) {
+  Node* inner = n->operand(0);
+  if (inner->op() != Op::BroadcastTo) return nullptr;
+  return broadcast_to(inner->operand(0), n->shape());
+}
+
+// concat of a single operand -> the operand.
+Node* concat_single(Node* n, const RuleContext&) {
+  return n->num_operands() == 1 ? n->operand(0) : nullptr;
+}
+
+// slice(x) covering every axis whole with step 1 -> x.
+Node* slice_whole(Node* n, const RuleContext&) {
+  const Attrs& a = n->attrs();
+  const Shape& s = n->operand(0)->shape();
+  for (size_t i = 0; i < s.size(); ++i)
+    if (a.start[i] != 0 || a.stop[i] != s[i] || a.step[i] != 1) return nullptr;
+  return n->operand(0);
+}
+
+// ---- Reductions ----------------------------------------------------------------
+
+// sum/mean/max over no axes, or over axes of size 1 only -> x (reshaped to drop
+// the reduced axes unless keepdims): each result element is the one element
+// it reduces over.
+Node* reduce_trivial(Node* n, const RuleContext&) {
+  Node* x = n->operand(0);
+  for (int64_t a : n->attrs().axes)
+    if (x->shape()[a] != 1) return nullptr;
+  return x->shape() == n->shape() ? x : reshape(x, n->shape()).node;
+}
+
+// ---- Select, conversions, gradient markers ----------------------------------------
+
+// select(c, a, b) with a constant condition -> a (c all true) or b (all false).
+Node* select_constant(Node* n, const RuleContext&) {
+  std::optional<double> c = splat_value(n->operand(0));
+  if (!c) return nullptr;
+  return like(n->operand(*c != 0 ? 1 : 2), n);
+}
+
+// select(c, a, a) -> a.
+Node* select_same(Node* n, const RuleContext&) {
+  return n->operand(1) == n->operand(2) ? like(n->operand(1), n) : nullptr;
+}
+
+// cast(x, dtype of x) -> x.
+Node* cast_same(Node* n, const RuleContext&) {
+  return n->operand(0)->dtype() == n->dtype() ? n->operand(0) : nullptr;
+}
+
+// stop_gradient(x) -> x once no grad node is left: it only marks x for
+// build-grad, and is the identity on values.
+Node* stop_gradient_done(Node* n, const RuleContext& ctx) {
+  return ctx.has_grad ? nullptr : n->operand(0);
+}
+
+constexpr Rule kRules[] = {
+    {"mul-one", Op::Mul, mul_one},
+    {"mul-zero", Op::Mul, mul_zero},
+    {"div-one", Op::Div, div_one},
+    {"add-zero", Op::Add, add_zero},
+    {"sub-zero", Op::Sub, sub_zero},
+    {"sub-self", Op::Sub, sub_self},
+    {"neg-neg", Op::Neg, neg_neg},
+    {"abs-abs", Op::Abs, abs_abs},
+    {"relu-relu", Op::Relu, relu_relu},
+    {"max-self", Op::Maximum, minmax_self},
+    {"min-self", Op::Minimum, minmax_self},
+    {"transpose-identity", Op::Transpose, transpose_identity},
+    {"transpose-transpose", Op::Transpose, transpose_transpose},
+    {"reshape-same", Op::Reshape, reshape_same},
+    {"reshape-reshape", Op::Reshape, reshape_reshape},
+    {"broadcast-same", Op::BroadcastTo, broadcast_same},
+    {"broadcast-broadcast", Op::BroadcastTo, broadcast_broadcast},
+    {"concat-single", Op::Concat, concat_single},
+    {"slice-whole", Op::Slice, slice_whole},
+    {"sum-trivial", Op::Sum, reduce_trivial},
+    {"mean-trivial", Op::Mean, reduce_trivial},
+    {"max-trivial", Op::Max, reduce_trivial},
+    {"select-constant", Op::Select, select_constant},
+    {"select-same", Op::Select, select_same},
+    {"cast-same", Op::Cast, cast_same},
+    {"stop-gradient", Op::StopGradient, stop_gradient_done},
+};
+
+// kRules grouped by root op, built once.
+struct RuleIndex {
+  std::array<std::vector<const Rule*>, kNumOps> by_op;
+  RuleIndex() {
+    for (const Rule& r : kRules) by_op[static_cast<size_t>(r.op)].push_back(&r);
+  }
+};
+
+}  // namespace
+
+std::span<const Rule* const> rules_for(Op op) {
+  static const RuleIndex index;
+  return index.by_op[static_cast<size_t>(op)];
+}
+
+}  // namespace nabla::simplify_detail

@@ -1,0 +1,176 @@
+// The generator's plain steps: one op of ir/ops.def on suitable pool values.
+#include <algorithm>
+
+#include "tests/support/random_graph_impl.h"
+
+namespace nabla::test {
+
+void Generator::emit_op(Op op) {
+  switch (op_kind(op)) {
+    case OpKind::Leaf: new_constant(random_dtype(), random_shape()); return;
+    case OpKind::Unary: emit_unary(op); return;
+    case OpKind::Binary: case OpKind::Compare: emit_binary(op); return;
+    case OpKind::Select: emit_select(); return;
+    case OpKind::Reduce: emit_reduce(op); return;
+    case OpKind::Layout:
+      if (op == Op::Concat) emit_concat();
+      else emit_layout(op);
+      return;
+    case OpKind::Contract: emit_matmul(); return;
+    case OpKind::Neural: emit_neural(op); return;
+    case OpKind::Convert: keep(cast(any_value(), random_dtype())); return;
+    case OpKind::Deriv: return;
+  }
+}
+
+void Generator::emit_unary(Op op) {
+  uint32_t flags = op_flags(op);
+  Node* x = (flags & kFloatOnly) ? float_value()
+            : (flags & kAnyDType) ? any_value()
+                                  : numeric_value();
+  keep(f.make(op, {x}));
+}
+
+void Generator::emit_binary(Op op) {
+  uint32_t flags = op_flags(op);
+  Node* a = (flags & kFloatOnly) ? float_value()
+            : (flags & kAnyDType) ? any_value()
+                                  : numeric_value();
+  Node* b = partner(a);
+  if (chance(0.5)) std::swap(a, b);
+  keep(f.make(op, {a, b}));
+}
+
+void Generator::emit_select() {
+  Node* a = any_value();
+  Node* b = partner(a);
+  Shape cs = partner_shape(a->shape());
+  Node* cond = find([&](const Node* m) { return m->dtype() == DType::bool_ && m->shape() == cs; });
+  if (!cond) {
+    Node* v = value_of(float_, cs);
+    cond = keep(greater(v, 0.0));
+  }
+  if (chance(0.5)) std::swap(a, b);
+  keep(select(cond, a, b));
+}
+
+void Generator::emit_reduce(Op op) {
+  Node* x = op == Op::Mean ? float_value() : numeric_value();
+  int64_t r = static_cast<int64_t>(x->shape().size());
+  Axes axes;
+  if (chance(0.8)) {
+    std::vector<int64_t> chosen;
+    for (int64_t i = 0; i < r; ++i)
+      if (chance(0.5)) chosen.push_back(chance(0.3) ? i - r : i);  // some negative
+    std::shuffle(chosen.begin(), chosen.end(), rng_);
+    axes = chosen;
+  }
+  keep(f.make(op, {x}, [&] {
+    Attrs a;
+    if (axes) a.axes = *axes;
+    else for (int64_t i = 0; i < r; ++i) a.axes.push_back(i);
+    a.keepdims = chance(0.5);
+    return a;
+  }()));
+}
+
+void Generator::emit_layout(Op op) {
+  Node* x = any_value();
+  const Shape& s = x->shape();
+  switch (op) {
+    case Op::Reshape: {
+      Shape t = reshaped(s);
+      if (!t.empty() && chance(0.2)) t[static_cast<size_t>(uniform(0, t.size() - 1))] = -1;
+      keep(reshape(x, t));
+      return;
+    }
+    case Op::Transpose:
+      keep(transpose(x, chance(0.3) ? std::vector<int64_t>{} : random_perm(s.size())));
+      return;
+    case Op::BroadcastTo: keep(broadcast_to(x, widened_shape(s))); return;
+    default: {  // slice
+      x = ranked_value(x, 1);
+      std::vector<int64_t> start, stop, step;
+      for (int64_t d : x->shape()) {
+        int64_t b = uniform(0, d - 1);
+        start.push_back(b);
+        stop.push_back(uniform(b + 1, d));
+        step.push_back(uniform(1, 2));
+      }
+      keep(slice(x, start, stop, step));
+      return;
+    }
+  }
+}
+
+void Generator::emit_concat() {
+  Node* x = ranked_value(any_value(), 1);
+  int64_t r = static_cast<int64_t>(x->shape().size());
+  int64_t axis = uniform(0, r - 1);
+  auto fits = [&](const Node* m) {
+    if (m->dtype() != x->dtype() || static_cast<int64_t>(m->shape().size()) != r) return false;
+    for (int64_t i = 0; i < r; ++i)
+      if (i != axis && m->shape()[i] != x->shape()[i]) return false;
+    return true;
+  };
+  std::vector<Value> parts{x};
+  for (int64_t k = uniform(0, 2); k > 0; --k) {
+    Node* y = find(fits);
+    parts.push_back(y ? y : x);
+  }
+  std::shuffle(parts.begin(), parts.end(), rng_);
+  keep(concat(parts, chance(0.3) ? axis - r : axis));
+}
+
+void Generator::emit_matmul() {
+  Node* a = numeric_value();
+  if (a->shape().size() < 2 || a->shape().size() > 3) {
+    Shape s = a->shape().size() < 2 ? Shape{1, num_elements(a->shape())} : reshaped(a->shape());
+    while (s.size() < 2) s.insert(s.begin(), 1);
+    if (s.size() > 3) s = {num_elements(s) / s.back(), 1, s.back()};
+    a = keep(reshape(a, s));
+  }
+  const Shape& as = a->shape();
+  size_t r = as.size();
+  bool ta = chance(0.3), tb = chance(0.3);
+  int64_t k = ta ? as[r - 2] : as[r - 1];
+  int64_t n = uniform(1, options_.max_dim);
+  Shape bs(as.begin(), as.end() - 2);
+  bs.push_back(tb ? n : k);
+  bs.push_back(tb ? k : n);
+  keep(matmul(a, value_of(a->dtype(), bs), ta, tb));
+}
+
+void Generator::emit_neural(Op op) {
+  switch (op) {
+    case Op::Softmax:
+    case Op::LogSoftmax: {
+      Node* x = ranked_value(float_value(), 1);
+      int64_t r = static_cast<int64_t>(x->shape().size());
+      keep(f.make(op, {x}, [&] {
+        Attrs a;
+        a.axis = uniform(-r, r - 1);
+        return a;
+      }()));
+      return;
+    }
+    case Op::OneHot: {
+      int64_t depth = uniform(1, options_.max_dim);
+      Shape s = random_shape();
+      if (s.size() > 2) s.resize(2);
+      keep(one_hot(labels(s, depth), depth, random_dtype()));
+      return;
+    }
+    default: {  // cross_entropy
+      Node* x = float_value();
+      if (x->shape().size() != 2) {
+        int64_t n = num_elements(x->shape());
+        x = keep(reshape(x, chance(0.5) ? Shape{1, n} : Shape{n, 1}));
+      }
+      keep(cross_entropy(x, labels({x->shape()[0]}, x->shape()[1])));
+      return;
+    }
+  }
+}
+
+}  // namespace nabla::test

@@ -1,0 +1,77 @@
+#include <gtest/gtest.h>
+
+#include <iostream>
+#include <set>
+
+#include "ir/verifier.h"
+#include "passes/pass_manager.h"
+#include "tests/support/pass_testing.h"
+#include "tests/support/random_graph.h"
+
+namespace nabla {
+namespace {
+
+constexpr int kGraphs = 300;
+
+TEST(RandomGraph, DeterministicInTheSeed) {
+  for (uint64_t seed : {1u, 2u, 77u}) {
+    Module a = test::random_graph(seed), b = test::random_graph(seed);
+    EXPECT_EQ(test::op_sequence(*a.find("random")), test::op_sequence(*b.find("random")));
+    std::vector<Tensor> ia = test::random_inputs(*a.find("random"), seed);
+    std::vector<Tensor> ib = test::random_inputs(*b.find("random"), seed);
+    ASSERT_EQ(ia.size(), ib.size());
+    for (size_t i = 0; i < ia.size(); ++i) EXPECT_TRUE(ia[i].same_as(ib[i]));
+  }
+  EXPECT_NE(test::op_sequence(*test::random_graph(1).find("random")),
+            test::op_sequence(*test::random_graph(2).find("random")));
+}
+
+TEST(RandomGraph, CoversEveryOpWithBroadcasting) {
+  std::set<Op> seen;
+  int broadcasts = 0;
+  for (uint64_t seed = 0; seed < kGraphs; ++seed) {
+    Module m = test::random_graph(seed);
+    Function& f = *m.find("random");
+    ASSERT_FALSE(f.results().empty());
+    ASSERT_NO_THROW(verify(f)) << "seed " << seed;
+    for (Node* n : f) {
+      seen.insert(n->op());
+      if (is_elementwise(n->op()) && n->num_operands() > 1)
+        for (Node* o : n->operands()) broadcasts += o->shape() != n->shape();
+    }
+    std::vector<Tensor> in = test::random_inputs(f, seed);
+    ASSERT_EQ(in.size(), f.inputs().size());
+    for (size_t i = 0; i < in.size(); ++i) EXPECT_EQ(type_of(in[i]), f.inputs()[i]->type());
+  }
+  for (int i = 0; i < kNumOps; ++i) {
+    Op op = static_cast<Op>(i);
+    if (op == Op::Input || op == Op::Grad) continue;
+    EXPECT_TRUE(seen.count(op)) << op_name(op) << " never generated";
+  }
+  EXPECT_GT(broadcasts, kGraphs) << "elementwise operands of differing shapes";
+}
+
+// The default pipeline's structural promises on every random graph: a fixed
+// point with no mergeable pair, no dead node and no transpose feeding a matmul.
+TEST(RandomGraph, DefaultPipelineReachesItsPromises) {
+  size_t before = 0, after = 0;
+  for (uint64_t seed = 0; seed < kGraphs; ++seed) {
+    Module m = test::random_graph(seed);
+    Function& f = *m.find("random");
+    before += f.size();
+    PassManagerOptions verify;
+    verify.verify_each = true;
+    ASSERT_NO_THROW(run_default_pipeline(m, verify)) << "seed " << seed;
+    after += f.size();
+    EXPECT_EQ(test::mergeable_pairs(f), 0) << "seed " << seed;
+    EXPECT_EQ(test::dead_nodes(f), 0) << "seed " << seed;
+    EXPECT_EQ(test::transposes_feeding_matmul(f), 0) << "seed " << seed;
+    EXPECT_FALSE(run_default_pipeline(m)) << "seed " << seed << ": not a fixed point";
+  }
+  std::cout << "random graphs: " << before << " nodes before the default pipeline, " << after
+            << " after\n";
+  EXPECT_LT(after, before);
+}
+
+}  // namespace
+}  // namespace nabla
