@@ -43,14 +43,16 @@ int64_t resolve_stride(const char* what, int64_t stride, int64_t dense) {
 // 32 vector registers of AVX-512 (16 with narrower vectors).
 void choose_tile(const GemmSpec& s, GemmPlan& p) {
   int64_t regs = s.vector_bits == 512 ? 32 : 16;
-  int64_t nv = std::min<int64_t>(ceil_div(std::max<int64_t>(s.N, 1), p.lanes), regs == 32 ? 2 : 2);
+  int64_t nv = std::min<int64_t>(ceil_div(std::max<int64_t>(s.N, 1), p.lanes), 2);
   if (s.tuning.nr > 0) {
     if (s.tuning.nr % p.lanes != 0)
       fail(fmt::format("tuning nr {} is not a multiple of the vector width {}", s.tuning.nr,
                        p.lanes));
     nv = s.tuning.nr / p.lanes;
   }
-  int64_t mr = (regs - 4) / nv;
+  // Beyond 16 rows the broadcasts of an unpacked A come from too many streams
+  // (measured: 28 rows of a 10-column product run at half the speed of 16).
+  int64_t mr = std::min<int64_t>((regs - 4) / nv, 16);
   if (s.tuning.mr > 0) mr = s.tuning.mr;
   if (mr * nv + nv + 1 > regs)
     fail(fmt::format("register tile {}x{} needs more than {} registers", mr, nv * p.lanes, regs));
@@ -81,12 +83,25 @@ void choose_blocks(const GemmSpec& s, GemmPlan& p) {
                      p.lanes));
 }
 
-// Packing pays when a panel is reused: B's by every row panel of A, A's by
-// every column panel of B. B is always packed when transposed (the kernel loads
-// rows of B as vectors).
+// Whether `rows` rows at a stride of `ld` elements map onto so few sets of a
+// 64-set, 8-way L1 that reading them together evicts them (e.g. a power-of-two
+// row length of 4 KiB: every row lands in one set).
+bool rows_conflict_in_l1(int64_t ld, int64_t esize, int64_t rows) {
+  int64_t bytes = ld * esize;
+  if (bytes % 64 != 0) return false;
+  int64_t sets = 64 / std::gcd<int64_t>(bytes / 64, 64);
+  return ceil_div(rows, sets) > 8;
+}
+
+// The kernel can read A in place (a row-major A by broadcasts from mr rows, a
+// transposed A by broadcasts from one contiguous column) and B in place when
+// it is not transposed (rows of B are vectors). Measured here, packing then
+// only costs time (the panels stream from L2 either way), except when A's rows
+// collide in L1; a transposed B must be packed (turned around) for the kernel.
 void choose_packing(const GemmSpec& s, GemmPlan& p) {
-  p.pack_b = s.trans_b || (s.M > 2 * p.mr && s.N > p.nr);
-  p.pack_a = s.N > 2 * p.nr;
+  int64_t esize = static_cast<int64_t>(dtype_size(s.dtype));
+  p.pack_b = s.trans_b;
+  p.pack_a = !s.trans_a && rows_conflict_in_l1(p.lda, esize, p.mr);
   if (s.tuning.pack_a >= 0) p.pack_a = s.tuning.pack_a != 0;
   if (s.tuning.pack_b >= 0) p.pack_b = s.tuning.pack_b != 0 || s.trans_b;
 }

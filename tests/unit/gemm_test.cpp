@@ -192,6 +192,14 @@ TEST(Gemm, NarrowOutputsUseTheDirectPath) {
   check_all(specs);
 }
 
+TEST(Gemm, RowsCollidingInL1ArePacked) {
+  // Rows of 4 KiB all map to one L1 set: A is packed; 3 KiB rows are read in place.
+  GemmSpec s = spec(DType::f32, 30, 40, 1024, false, false);
+  EXPECT_TRUE(plan_gemm(s).pack_a);
+  EXPECT_FALSE(plan_gemm(spec(DType::f32, 30, 40, 768, false, false)).pack_a);
+  check_all({s});
+}
+
 TEST(Gemm, BatchedWithStridesAndBroadcast) {
   std::vector<GemmSpec> specs;
   for (bool ta : {false, true})
