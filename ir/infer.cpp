@@ -82,14 +82,26 @@ TensorType infer_reduce(Op op, const TensorType& x, Attrs& attrs) {
   return {x.dtype, out};
 }
 
+// The element count of a shape, failing (instead of overflowing) when too large.
+int64_t checked_numel(Op op, const Shape& s, const std::string& what) {
+  try {
+    return num_elements(s);
+  } catch (const Error&) {
+    fail(op, "{} has too many elements", what);
+  }
+}
+
 TensorType infer_reshape(Op op, const TensorType& x, Attrs& attrs) {
   Shape s = attrs.shape;
-  int64_t known = 1, infer_at = -1;
+  int64_t infer_at = -1;
+  Shape known_dims;
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == -1 && infer_at < 0) { infer_at = static_cast<int64_t>(i); continue; }
     if (s[i] < 0) fail(op, "invalid dimension {} in shape {}", s[i], ints_str(s));
-    known *= s[i];
+    known_dims.push_back(s[i]);
   }
+  int64_t known = checked_numel(op, known_dims, "shape " + ints_str(s));
+  checked_numel(op, x.shape, x.str());
   if (infer_at >= 0) {
     if (known == 0 || x.numel() % known != 0)
       fail(op, "cannot reshape {} ({} elements) to {}", x.str(), x.numel(), ints_str(s));
@@ -140,7 +152,7 @@ TensorType infer_slice(Op op, const TensorType& x, Attrs& attrs) {
     if (b < 0 || b > e || e > x.shape[i])
       fail(op, "range [{}, {}) on axis {} is not within [0, {}] of {}", b, e, i, x.shape[i],
            x.str());
-    out[i] = (e - b + st - 1) / st;
+    out[i] = e == b ? 0 : (e - b - 1) / st + 1;
   }
   return {x.dtype, out};
 }
@@ -158,7 +170,8 @@ TensorType infer_concat(Op op, std::span<const TensorType> ts, Attrs& attrs) {
     for (int64_t i = 0; ok && i < t.rank(); ++i)
       if (i != attrs.axis && t.shape[i] != t0.shape[i]) ok = false;
     if (!ok) fail(op, "shapes differ off axis {}: {}", attrs.axis, types_str(ts));
-    out[attrs.axis] += t.shape[attrs.axis];
+    if (__builtin_add_overflow(out[attrs.axis], t.shape[attrs.axis], &out[attrs.axis]))
+      fail(op, "the result is too long on axis {}: {}", attrs.axis, types_str(ts));
   }
   return {t0.dtype, out};
 }

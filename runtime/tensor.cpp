@@ -9,8 +9,12 @@
 namespace nabla {
 
 int64_t num_elements(std::span<const int64_t> shape) {
+  for (int64_t d : shape)
+    if (d == 0) return 0;
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape)
+    if (__builtin_mul_overflow(n, d, &n))
+      throw Error("shape " + shape_to_string(shape) + " has too many elements");
   return n;
 }
 
@@ -51,6 +55,8 @@ template uint8_t convert_from_double<uint8_t>(double);
 Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), dtype_set_(true), shape_(std::move(shape)) {
   for (int64_t d : shape_)
     if (d < 0) throw Error("tensor: negative dimension in shape " + shape_to_string(shape_));
+  if (numel() > std::numeric_limits<int64_t>::max() / static_cast<int64_t>(dtype_size(dtype)))
+    throw Error("tensor: shape " + shape_to_string(shape_) + " is too large");
   size_t bytes = nbytes();
   storage_ = std::shared_ptr<std::byte[]>(new std::byte[bytes ? bytes : 1]());
   data_ = storage_.get();

@@ -13,6 +13,7 @@ namespace nabla {
 
 using Shape = std::vector<int64_t>;
 
+// The product of the dimensions; throws nabla::Error when it overflows int64.
 int64_t num_elements(std::span<const int64_t> shape);
 // "[8,3]", "[]" for a scalar.
 std::string shape_to_string(std::span<const int64_t> shape);
