@@ -60,10 +60,10 @@ bool never_neg_zero(const Node* n, int depth = 6) {
         if (t.get(i) == 0 && std::signbit(t.get(i))) return false;
       return true;
     }
-    // e^x, the sigmoid (a quotient of positive terms), x > 0 ? x : +0, softmax
-    // and one-hot are never -0. (Not abs: the reference interpreter's abs is
-    // x < 0 ? -x : x, which keeps -0.)
-    case Op::Exp: case Op::Sigmoid: case Op::Relu: case Op::Softmax: case Op::OneHot:
+    // |x| (the sign bit cleared), e^x, the sigmoid (a quotient of positive
+    // terms), x > 0 ? x : +0, softmax and one-hot are never -0.
+    case Op::Abs: case Op::Exp: case Op::Sigmoid: case Op::Relu: case Op::Softmax:
+    case Op::OneHot:
       return true;
     // An int or bool converts to +0, never -0.
     case Op::Cast: return !is_float(n->operand(0)->dtype());
@@ -143,10 +143,13 @@ Node* neg_neg(Node* n, const RuleContext&) {
   return n->operand(0)->op() == Op::Neg ? n->operand(0)->operand(0) : nullptr;
 }
 
-// abs(abs(x)) -> abs(x): abs's result is a fixed point of abs. (Not
-// abs(-x) -> abs(x): with abs(x) = x < 0 ? -x : x, abs(-(+0)) is -0, abs(+0) +0.)
+// abs(abs(x)) -> abs(x) and abs(-x) -> abs(x): abs clears the sign bit,
+// whatever it was (for integers, |-x| = |x| with wrapping too).
 Node* abs_abs(Node* n, const RuleContext&) {
-  return n->operand(0)->op() == Op::Abs ? n->operand(0) : nullptr;
+  Node* x = n->operand(0);
+  if (x->op() == Op::Abs) return x;
+  if (x->op() == Op::Neg) return abs(x->operand(0));
+  return nullptr;
 }
 
 // relu(relu(x)) -> relu(x): relu's result is a fixed point of relu.
