@@ -37,6 +37,8 @@ class IrTools {
   llvm::Value* load(llvm::Value* p, int64_t valid, unsigned align = 1);
   void store(llvm::Value* v, llvm::Value* p, int64_t valid, unsigned align = 1);
   llvm::Value* broadcast_load(llvm::Value* p);
+  // A read prefetch of the line at p into all cache levels (never faults).
+  void prefetch(llvm::Value* p);
   llvm::Value* fma(llvm::Value* a, llvm::Value* x, llvm::Value* y);  // a * x + y
   llvm::Value* relu(llvm::Value* v);
   // Transposes a lanes x lanes block given as `lanes` row vectors.

@@ -50,6 +50,11 @@ Value* IrTools::broadcast_load(Value* p) {
   return b.CreateVectorSplat(static_cast<unsigned>(lanes), s);
 }
 
+void IrTools::prefetch(Value* p) {
+  b.CreateIntrinsic(Intrinsic::prefetch, {ptr},
+                    {p, b.getInt32(0), b.getInt32(3), b.getInt32(1)});
+}
+
 Value* IrTools::fma(Value* a, Value* x, Value* y) {
   return b.CreateIntrinsic(Intrinsic::fma, {vec}, {a, x, y});
 }

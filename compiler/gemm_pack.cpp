@@ -23,13 +23,20 @@ void GemmEmitter::pack_transposed(Value* src, int64_t ld, Value* dst, int64_t ds
                                   Value* kc, int64_t rows) {
   const int64_t W = plan_.lanes;
   const bool full_stores = dst_stride % W == 0;  // B panels: zero padded to whole vectors
-  auto block = [&](Value* k0, int64_t depth) {
-    for (int64_t g = 0; g < ceil_div(rows, W); ++g) {
+  const int64_t ahead = 4 * W;                   // prefetch distance along a row
+  // One group of W rows at a time (W streams for the prefetchers), along k.
+  for (int64_t g = 0; g < ceil_div(rows, W); ++g) {
+    auto block = [&](Value* k0, int64_t depth) {
       std::vector<Value*> rv;
       for (int64_t i = 0; i < W; ++i) {
         int64_t r = g * W + i;
-        rv.push_back(r < rows ? t_.load(t_.at(src, b_.CreateAdd(t_.c64(r * ld), k0)), depth)
-                              : t_.zero_vec());
+        if (r >= rows) {
+          rv.push_back(t_.zero_vec());
+          continue;
+        }
+        Value* row = t_.at(src, b_.CreateAdd(t_.c64(r * ld), k0));
+        if (depth == W) t_.prefetch(b_.CreateGEP(t_.elt, row, t_.c64(ahead)));
+        rv.push_back(t_.load(row, depth));
       }
       std::vector<Value*> cols = t_.transpose(rv);
       int64_t valid = full_stores ? W : std::min(W, rows - g * W);
@@ -38,12 +45,12 @@ void GemmEmitter::pack_transposed(Value* src, int64_t ld, Value* dst, int64_t ds
                                   t_.c64(g * W));
         t_.store(cols[k], t_.at(dst, off), valid);
       }
-    }
-  };
-  Value* kfull = b_.CreateMul(b_.CreateUDiv(kc, t_.c64(W)), t_.c64(W));
-  t_.loop(t_.c64(0), kfull, W, [&](Value* k0) { block(k0, W); }, "kg");
-  int64_t rem = spec_.K % W;
-  if (rem != 0) t_.when(b_.CreateICmpNE(kfull, kc), [&] { block(kfull, rem); });
+    };
+    Value* kfull = b_.CreateMul(b_.CreateUDiv(kc, t_.c64(W)), t_.c64(W));
+    t_.loop(t_.c64(0), kfull, W, [&](Value* k0) { block(k0, W); }, "kg");
+    int64_t rem = spec_.K % W;
+    if (rem != 0) t_.when(b_.CreateICmpNE(kfull, kc), [&] { block(kfull, rem); });
+  }
 }
 
 void GemmEmitter::pack_a_panel(Value* src, Value* dst, Value* kc, int64_t rows) {
