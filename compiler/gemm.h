@@ -15,7 +15,8 @@
 //                   + bias[n] + d_scale * D[b][m,n])
 // where opA is A or its transpose (trans_a), opB likewise, the bias and D terms
 // are present only when the spec asks for them (otherwise pass null) and act is
-// relu or the identity. The tasks are disjoint output blocks: calling the
+// relu or the identity. With d_relu_mask, D is instead the mask of relu's
+// derivative: C[b][m,n] = D[b][m,n] > 0 ? act(...) : 0 (backprop through relu). The tasks are disjoint output blocks: calling the
 // function on a partition of [0, plan.num_tasks) from several threads at once
 // computes the whole product, each concurrent call with its own scratch of
 // plan.scratch_bytes bytes (64-byte aligned; null when that is 0). D must not
@@ -60,6 +61,7 @@ struct GemmSpec {
   bool bias = false;     // add bias[n] (one vector of N, shared by all batches)
   bool has_d = false;    // add d_scale * D[m,n]
   double d_scale = 1.0;
+  bool d_relu_mask = false;  // with has_d: keep C where D > 0, else 0 (no add)
   bool relu = false;     // relu(x) = x > 0 ? x : 0, NaN stays NaN
   int vector_bits = 512;
   int threads = 1;       // concurrent callers the task split is made for

@@ -87,7 +87,7 @@ Function* GemmEmitter::kernel(int64_t mr, int64_t ncols) {
 }
 
 // C = alpha * acc + (first ? beta * C : C), then on the last K block
-// C += bias + d_scale * D and relu.
+// C += bias + d_scale * D and relu (or C = D > 0 ? C : 0).
 void GemmEmitter::kernel_store(Function* f, int64_t mr, int64_t ncols, std::vector<Value*>& acc) {
   const int64_t W = plan_.lanes;
   const int64_t nv = ceil_div(ncols, W);
@@ -161,11 +161,13 @@ void GemmEmitter::kernel_store(Function* f, int64_t mr, int64_t ncols, std::vect
         for (int64_t j = 0; j < nv; ++j) {
           Value* x = v[r * nv + j];
           if (spec_.bias) x = b_.CreateFAdd(x, t_.load(t_.at(f->getArg(6), j * W), lanes_of(j)));
-          if (spec_.has_d) {
-            Value* dv = t_.load(t_.at(f->getArg(7), r * plan_.ldd + j * W), lanes_of(j));
+          Value* dv = nullptr;
+          if (spec_.has_d) dv = t_.load(t_.at(f->getArg(7), r * plan_.ldd + j * W), lanes_of(j));
+          if (dv && !spec_.d_relu_mask)
             x = spec_.d_scale == 1.0 ? b_.CreateFAdd(x, dv) : t_.fma(ds, dv, x);
-          }
           if (spec_.relu) x = t_.relu(x);
+          if (dv && spec_.d_relu_mask)
+            x = b_.CreateSelect(b_.CreateFCmpOGT(dv, t_.zero_vec()), x, t_.zero_vec());
           out.push_back(x);
         }
       return out;
