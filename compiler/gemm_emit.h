@@ -47,12 +47,15 @@ class IrTools {
   // for (i = begin; i < end; i += step) body(i); the builder ends after the loop.
   void loop(llvm::Value* begin, llvm::Value* end, int64_t step,
             const std::function<void(llvm::Value*)>& body, const char* name = "i");
+  // Marks the loop whose latch branch this is as not to be unrolled.
+  void keep_rolled(llvm::BranchInst* latch);
   // if (cond) then(); the builder ends after it.
   void when(llvm::Value* cond, const std::function<void()>& then);
   llvm::Value* min(llvm::Value* a, llvm::Value* b);
 
  private:
   llvm::Constant* mask(int64_t valid) const;
+  std::vector<llvm::Value*> transpose_512(std::vector<llvm::Value*> rows);
 };
 
 class GemmEmitter {
@@ -62,6 +65,8 @@ class GemmEmitter {
 
  private:
   llvm::Function* new_function(const std::string& suffix, llvm::FunctionType* type);
+  void set_attributes(llvm::Function* f);
+  llvm::Function* transpose_block();
   // void kernel(a, b, c, kc, first, last, bias, d): one mr x ncols output tile.
   llvm::Function* kernel(int64_t mr, int64_t ncols);
   void kernel_store(llvm::Function* f, int64_t mr, int64_t ncols,
