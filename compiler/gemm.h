@@ -23,12 +23,15 @@
 // alias C (use beta for C = alpha*A*B + beta*C); A and B must not alias C.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "runtime/dtype.h"
 
 namespace llvm {
 class Function;
 class Module;
+class Value;
+class IRBuilderBase;
 }  // namespace llvm
 
 namespace nabla {
@@ -90,5 +93,21 @@ GemmPlan plan_gemm(const GemmSpec& spec);
 
 // Emits the function NAME (and its internal helpers, named NAME.*) into `module`.
 llvm::Function* emit_gemm(llvm::Module& module, const GemmSpec& spec, const std::string& name);
+
+class Node;
+
+// The spec of a matmul node's product (f32/f64; batch dimensions flattened),
+// for `threads` concurrent callers. Throws nabla::Error for another op or dtype.
+GemmSpec gemm_spec_for_matmul(const Node& matmul, int threads);
+
+// For callers that run a GEMM through a parallel loop over thread slots: emits
+// at the builder's position the calls that run slots [slot_begin, slot_end)
+// of `slots`: slot s runs the tasks [s * n / slots, (s + 1) * n / slots) with
+// the scratch at scratch + s * plan.scratch_bytes (so the caller provides
+// slots * plan.scratch_bytes bytes). `operands` are A, B, C, bias, D (null
+// pointers where unused).
+void emit_gemm_slots(llvm::IRBuilderBase& b, llvm::Function* gemm, const GemmPlan& plan,
+                     const std::vector<llvm::Value*>& operands, llvm::Value* scratch,
+                     llvm::Value* slot_begin, llvm::Value* slot_end, int64_t slots);
 
 }  // namespace nabla
