@@ -169,7 +169,7 @@ TEST_P(GemmTransposes, AcrossSmallBlocks) {
 }
 
 TEST_P(GemmTransposes, AcrossDefaultBlocks) {
-  // Default f32 blocks: kc 256, nc 512, mc 252; f64: kc 128, nc 512, mc 252.
+  // Default f32 blocks: kc 256 (packed B) or 1024, nc 512, mc 252; f64: kc 128 or 512.
   DType t = GetParam();
   std::vector<GemmSpec> specs;
   for (bool ta : {false, true})
