@@ -72,7 +72,7 @@ Function* GemmEmitter::kernel(int64_t mr, int64_t ncols) {
   Value* k_next = b_.CreateAdd(k, t_.c64(1), "k.next", true, true);
   k->addIncoming(k_next, body);
   for (int64_t i = 0; i < mr * nv; ++i) acc_phi[i]->addIncoming(acc_next[i], body);
-  b_.CreateCondBr(b_.CreateICmpSLT(k_next, kc), body, done);
+  t_.keep_rolled(b_.CreateCondBr(b_.CreateICmpSLT(k_next, kc), body, done));
 
   b_.SetInsertPoint(done);
   std::vector<Value*> acc;
@@ -87,7 +87,7 @@ Function* GemmEmitter::kernel(int64_t mr, int64_t ncols) {
 }
 
 // C = alpha * acc + (first ? beta * C : C), then on the last K block
-// C += bias + d_scale * D and relu.
+// C += bias + d_scale * D and relu (or C = D > 0 ? C : 0).
 void GemmEmitter::kernel_store(Function* f, int64_t mr, int64_t ncols, std::vector<Value*>& acc) {
   const int64_t W = plan_.lanes;
   const int64_t nv = ceil_div(ncols, W);
@@ -150,7 +150,9 @@ void GemmEmitter::kernel_store(Function* f, int64_t mr, int64_t ncols, std::vect
       }
     return out;
   };
-  std::vector<Value*> v = branch(f->getArg(4), first_block, add_to_c);
+  // With one K block (K <= kc) every call is the first and the last: no branches.
+  const bool one_block = spec_.K <= plan_.kc;
+  std::vector<Value*> v = one_block ? first_block() : branch(f->getArg(4), first_block, add_to_c);
 
   bool epilogue = spec_.bias || spec_.has_d || spec_.relu;
   if (epilogue) {
@@ -161,16 +163,18 @@ void GemmEmitter::kernel_store(Function* f, int64_t mr, int64_t ncols, std::vect
         for (int64_t j = 0; j < nv; ++j) {
           Value* x = v[r * nv + j];
           if (spec_.bias) x = b_.CreateFAdd(x, t_.load(t_.at(f->getArg(6), j * W), lanes_of(j)));
-          if (spec_.has_d) {
-            Value* dv = t_.load(t_.at(f->getArg(7), r * plan_.ldd + j * W), lanes_of(j));
+          Value* dv = nullptr;
+          if (spec_.has_d) dv = t_.load(t_.at(f->getArg(7), r * plan_.ldd + j * W), lanes_of(j));
+          if (dv && !spec_.d_relu_mask)
             x = spec_.d_scale == 1.0 ? b_.CreateFAdd(x, dv) : t_.fma(ds, dv, x);
-          }
           if (spec_.relu) x = t_.relu(x);
+          if (dv && spec_.d_relu_mask)
+            x = b_.CreateSelect(b_.CreateFCmpOGT(dv, t_.zero_vec()), x, t_.zero_vec());
           out.push_back(x);
         }
       return out;
     };
-    v = branch(f->getArg(5), apply, [&] { return v; });
+    v = one_block ? apply() : branch(f->getArg(5), apply, [&] { return v; });
   }
   for (int64_t r = 0; r < mr; ++r)
     for (int64_t j = 0; j < nv; ++j) t_.store(v[r * nv + j], c_at(r, j), lanes_of(j));

@@ -81,11 +81,11 @@ struct Problem {
           mag = std::abs(spec.alpha) * mag;
           if (spec.beta != 0) want += spec.beta * c[ci], mag += std::abs(spec.beta * c[ci]);
           if (spec.bias) want += bias[n], mag += std::abs(bias[n]);
-          if (spec.has_d) {
-            double dv = d[bt * plan.stride_d + m * plan.ldd + n];
+          double dv = spec.has_d ? d[bt * plan.stride_d + m * plan.ldd + n] : 0;
+          if (spec.has_d && !spec.d_relu_mask)
             want += spec.d_scale * dv, mag += std::abs(spec.d_scale * dv);
-          }
           if (spec.relu && !(want > 0)) want = 0;
+          if (spec.d_relu_mask && !(dv > 0)) want = 0;
           double tol = 4 * eps * (mag + 1) * std::sqrt(static_cast<double>(spec.K) + 4);
           written[ci] = true;
           if (!(std::abs(out[ci] - want) <= tol) && bad++ < 5)
@@ -169,7 +169,7 @@ TEST_P(GemmTransposes, AcrossSmallBlocks) {
 }
 
 TEST_P(GemmTransposes, AcrossDefaultBlocks) {
-  // Default f32 blocks: kc 256, nc 512, mc 252; f64: kc 128, nc 512, mc 252.
+  // Default f32 blocks: kc 256 (packed B) or 1024, nc 512, mc 252; f64: kc 128 or 512.
   DType t = GetParam();
   std::vector<GemmSpec> specs;
   for (bool ta : {false, true})
@@ -190,6 +190,14 @@ TEST(Gemm, NarrowOutputsUseTheDirectPath) {
   EXPECT_FALSE(plan_gemm(specs[0]).pack_b);
   EXPECT_FALSE(plan_gemm(specs[1]).pack_b);
   check_all(specs);
+}
+
+TEST(Gemm, RowsCollidingInL1ArePacked) {
+  // Rows of 4 KiB all map to one L1 set: A is packed; 3 KiB rows are read in place.
+  GemmSpec s = spec(DType::f32, 30, 40, 1024, false, false);
+  EXPECT_TRUE(plan_gemm(s).pack_a);
+  EXPECT_FALSE(plan_gemm(spec(DType::f32, 30, 40, 768, false, false)).pack_a);
+  check_all({s});
 }
 
 TEST(Gemm, BatchedWithStridesAndBroadcast) {
@@ -224,14 +232,15 @@ TEST(Gemm, LeadingDimensionsLargerThanRows) {
 TEST(Gemm, BetaAlphaAndEpilogues) {
   std::vector<GemmSpec> specs;
   for (DType t : {DType::f32, DType::f64})
-    for (int variant = 0; variant < 5; ++variant) {
-      GemmSpec s = spec(t, 29, 70, 75, variant % 2 == 1, variant % 3 == 1);
+    for (int variant = 0; variant < 6; ++variant) {
+      GemmSpec s = spec(t, 29, 70, 75, variant % 2 == 1, variant % 3 == 1 || variant == 5);
       s.tuning = small_blocks(t);  // several K blocks: first/last block logic
       s.beta = variant == 0 ? 1.0 : variant == 1 ? 0.5 : 0.0;
       s.alpha = variant == 2 ? -0.25 : 1.0;
       s.bias = variant >= 2;
       s.relu = variant == 3 || variant == 4;
-      s.has_d = variant == 2 || variant == 4;
+      s.has_d = variant == 2 || variant == 4 || variant == 5;
+      s.d_relu_mask = variant == 5;  // relu's backward: (G W^T) * (H > 0)
       s.d_scale = variant == 4 ? 1.0 : 2e-3;
       specs.push_back(s);
       s.tuning = {};  // the same with one K block
