@@ -35,6 +35,7 @@ Value Function::input(std::string name, TensorType type) {
   n->name_ = std::move(name);
   n->function_ = this;
   n->input_index_ = static_cast<int>(inputs_.size());
+  n->serial_ = next_serial_++;
   inputs_.push_back(n);
   return n;
 }
@@ -69,6 +70,7 @@ Value Function::make(Op op, std::vector<Node*> operands, Attrs attrs) {
 Node* Function::create(Op op, std::vector<Node*> operands, Attrs attrs, TensorType type) {
   Node* n = new Node(op, std::move(operands), std::move(attrs), std::move(type));
   n->function_ = this;
+  n->serial_ = next_serial_++;
   for (Node* o : n->operands_) o->users_.push_back(n);
   link(n, insert_before_);
   ++edits_.created;

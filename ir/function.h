@@ -79,6 +79,9 @@ class Function {
   // Body nodes as a vector (a snapshot).
   std::vector<Node*> nodes() const;
 
+  // The serial number the next created node will get (see Node::serial).
+  uint64_t next_serial() const { return next_serial_; }
+
   // Names: a unique name derived from `base` (for passes that name new nodes).
   std::string unique_name(std::string_view base) const;
 
@@ -104,6 +107,7 @@ class Function {
   size_t size_ = 0;
   Node* insert_before_ = nullptr;
   EditCounts edits_;
+  uint64_t next_serial_ = 0;
 };
 
 // RAII: sets a function's insertion point and restores it.

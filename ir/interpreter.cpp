@@ -134,7 +134,11 @@ std::vector<Tensor> interpret(const Function& f, std::span<const Tensor> inputs)
                                 op_name(n->op())));
       args.push_back(it->second);
     }
-    value[n] = evaluate(*n, args);
+    try {
+      value[n] = evaluate(*n, args);
+    } catch (const Error& e) {
+      throw EvaluationError(e.what(), n);
+    }
   }
   std::vector<Tensor> results;
   for (const Node* r : f.results()) {

@@ -8,9 +8,23 @@
 #include <vector>
 
 #include "ir/function.h"
+#include "runtime/error.h"
 #include "runtime/tensor.h"
 
 namespace nabla {
+
+// What interpret throws when evaluating a node fails (e.g. a label out of
+// range): what() is the evaluation's own message, e.g.
+// "cross_entropy: label 12 at index 3 is outside [0, 10)"; node() is the node
+// (valid while its function lives), for tools that print its source position.
+class EvaluationError : public Error {
+ public:
+  EvaluationError(const std::string& message, const Node* node) : Error(message), node_(node) {}
+  const Node* node() const { return node_; }
+
+ private:
+  const Node* node_;
+};
 
 // Evaluates one node on concrete operand tensors (the operands' values, in
 // order). Checks that each operand has the type the node's operand has.
@@ -28,7 +42,8 @@ Tensor evaluate(Op op, const Attrs& attrs, const TensorType& result,
 void check_input(const Function& f, size_t index, const Tensor& t);
 
 // Evaluates f on `inputs` (one per function input, in order; checked with
-// check_input) and returns one owned tensor per function result.
+// check_input) and returns one owned tensor per function result. Errors in
+// the nodes are thrown as EvaluationError.
 std::vector<Tensor> interpret(const Function& f, std::span<const Tensor> inputs);
 
 }  // namespace nabla

@@ -14,7 +14,9 @@ template <class T> T unary(Op op, T x) {
   if constexpr (is_numeric_ctype<T>) {
     switch (op) {
       case Op::Neg: return wrap_neg(x);
-      case Op::Abs: return x < T(0) ? wrap_neg(x) : x;  // abs(INT_MIN) wraps to INT_MIN
+      case Op::Abs:  // floats clear the sign bit (abs(-0) is +0); abs(INT_MIN) wraps to INT_MIN
+        if constexpr (std::is_floating_point_v<T>) return std::fabs(x);
+        else return x < T(0) ? wrap_neg(x) : x;
       case Op::Sign:
         if (is_nan(x)) return x;
         return x > T(0) ? T(1) : x < T(0) ? T(-1) : T(0);

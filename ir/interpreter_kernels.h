@@ -85,7 +85,11 @@ template <class T> T wrap_mul(T a, T b) {
     return a * b;
   }
 }
-template <class T> T wrap_neg(T a) { return wrap_sub(T{0}, a); }
+// Integers wrap; floats flip the sign bit (IEEE negate: -(+0) is -0, not 0 - x).
+template <class T> T wrap_neg(T a) {
+  if constexpr (std::is_integral_v<T>) return wrap_sub(T{0}, a);
+  else return -a;
+}
 
 template <class T> bool is_nan(T v) {
   if constexpr (std::is_floating_point_v<T>) return v != v;

@@ -46,6 +46,11 @@ class Node {
   SourceLoc loc() const { return loc_; }
   void set_loc(SourceLoc loc) { loc_ = loc; }
 
+  // Creation order within the function (inputs included): unique, increasing,
+  // never reused. Useful for deterministic ordering and for telling the nodes
+  // created after some point (e.g. by build-grad) from the earlier ones.
+  uint64_t serial() const { return serial_; }
+
   // For inputs: the position in the function's input list.
   int input_index() const { return input_index_; }
 
@@ -73,6 +78,7 @@ class Node {
   std::string name_;
   SourceLoc loc_;
   int input_index_ = -1;
+  uint64_t serial_ = 0;
   Function* function_ = nullptr;
   Node* prev_ = nullptr;
   Node* next_ = nullptr;

@@ -60,7 +60,8 @@ bool never_neg_zero(const Node* n, int depth = 6) {
         if (t.get(i) == 0 && std::signbit(t.get(i))) return false;
       return true;
     }
-    // |x|, e^x, 1/(1+e^-x), x > 0 ? x : +0, softmax and one-hot are never -0.
+    // |x| (the sign bit cleared), e^x, the sigmoid (a quotient of positive
+    // terms), x > 0 ? x : +0, softmax and one-hot are never -0.
     case Op::Abs: case Op::Exp: case Op::Sigmoid: case Op::Relu: case Op::Softmax:
     case Op::OneHot:
       return true;
@@ -142,7 +143,8 @@ Node* neg_neg(Node* n, const RuleContext&) {
   return n->operand(0)->op() == Op::Neg ? n->operand(0)->operand(0) : nullptr;
 }
 
-// |(|x|)| -> |x| and |-x| -> |x|: abs clears the sign bit whatever it was.
+// abs(abs(x)) -> abs(x) and abs(-x) -> abs(x): abs clears the sign bit,
+// whatever it was (for integers, |-x| = |x| with wrapping too).
 Node* abs_abs(Node* n, const RuleContext&) {
   Node* x = n->operand(0);
   if (x->op() == Op::Abs) return x;
@@ -230,11 +232,14 @@ Node* slice_whole(Node* n, const RuleContext&) {
 
 // sum/mean/max over no axes, or over axes of size 1 only -> x (reshaped to drop
 // the reduced axes unless keepdims): each result element is the one element
-// it reduces over.
-Node* reduce_trivial(Node* n, const RuleContext&) {
+// it reduces over. max starts from -inf, so max(-inf, v) is v for every v;
+// sum and mean start from +0, and +0 + -0 is +0, so for them x must not be
+// able to be -0 (or under no_signed_zeros).
+Node* reduce_trivial(Node* n, const RuleContext& ctx) {
   Node* x = n->operand(0);
   for (int64_t a : n->attrs().axes)
     if (x->shape()[a] != 1) return nullptr;
+  if (n->op() != Op::Max && !ctx.options.no_signed_zeros && !never_neg_zero(x)) return nullptr;
   return x->shape() == n->shape() ? x : reshape(x, n->shape()).node;
 }
 

@@ -83,6 +83,21 @@ TEST_F(InterpDriver, GradMustBeExpandedFirst) {
             "grad: run the build-grad pass before evaluating");
 }
 
+TEST_F(InterpDriver, EvaluationErrorsNameTheNode) {
+  Value labels = f.input("labels", i64({2}));
+  Value loss = cross_entropy(matmul(x, w), labels);  // logits f32[2,1]: one class
+  f.output(loss);
+  std::vector<Tensor> in = {f32t({2, 3}, {1, 2, 3, 4, 5, 6}), f32t({3, 1}, {0, 0, 0}),
+                            i64t({2}, {0, 1})};
+  try {
+    interpret(f, in);
+    ADD_FAILURE() << "no error";
+  } catch (const EvaluationError& e) {
+    EXPECT_EQ(std::string(e.what()), "cross_entropy: label 1 at index 1 is outside [0, 1)");
+    EXPECT_EQ(e.node(), loss.node);
+  }
+}
+
 TEST_F(InterpDriver, ForwardPropagationInGraphOrder) {
   // The lecture's logistic regression y = sigmoid(x w + b), with b a constant
   // ln 3 and x w = [0, -2 ln 3]: y = [sigmoid(ln 3), sigmoid(-ln 3)] = [0.75, 0.25].

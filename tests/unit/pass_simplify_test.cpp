@@ -178,20 +178,31 @@ TEST(Simplify, ReshapeAndBroadcastRules) {
 
 TEST(Simplify, ReductionsOverSizeOneOrNoAxes) {
   OneInput t(f32({2, 1, 3}));
-  t.f.output(sum(t.x, std::vector<int64_t>{1}));
-  t.f.output(sum(t.x, std::vector<int64_t>{1}, true));
-  t.f.output(mean(t.x, std::vector<int64_t>{}));
+  auto e = exp(t.x);
+  auto j = t.f.input("j", i32({1, 2}));
+  t.f.output(sum(e, std::vector<int64_t>{1}));
+  t.f.output(sum(e, std::vector<int64_t>{1}, true));
+  t.f.output(mean(e, std::vector<int64_t>{}));
   t.f.output(max(t.x, std::vector<int64_t>{-2}));
+  t.f.output(sum(j, std::vector<int64_t>{0}));
   t.f.output(sum(t.x, std::vector<int64_t>{0, 1}));  // axis 0 has size 2: kept
+  t.f.output(sum(t.x, std::vector<int64_t>{1}));     // +0 + -0 is +0: kept
   EXPECT_TRUE(simplify(t.f));
   auto& r = t.f.results();
   ASSERT_EQ(r[0]->op(), Op::Reshape);
   EXPECT_EQ(r[0]->type(), f32({2, 3}));
-  EXPECT_EQ(r[1], t.x.node);
-  EXPECT_EQ(r[2], t.x.node);
+  EXPECT_EQ(r[1], e.node);
+  EXPECT_EQ(r[2], e.node);
   ASSERT_EQ(r[3]->op(), Op::Reshape);
   EXPECT_EQ(r[3]->operand(0), t.x.node);
-  EXPECT_EQ(r[4]->op(), Op::Sum);
+  ASSERT_EQ(r[4]->op(), Op::Reshape);
+  EXPECT_EQ(r[4]->operand(0), j.node);
+  EXPECT_EQ(r[5]->op(), Op::Sum);
+  EXPECT_EQ(r[6]->op(), Op::Sum);
+  SimplifyOptions nsz;
+  nsz.no_signed_zeros = true;
+  EXPECT_TRUE(simplify(t.f, nsz));
+  EXPECT_EQ(r[6]->op(), Op::Reshape);
 }
 
 TEST(Simplify, SelectRules) {

@@ -1,0 +1,113 @@
+#pragma once
+// Generated GEMM: emits one LLVM function computing a (batched) matrix product
+// specialized for a static shape, in the way fast BLAS libraries are built:
+// operands packed into contiguous panels (transposes folded into the packing),
+// cache blocking for L1/L2/L3 and a register-tiled broadcast-FMA micro-kernel
+// over explicit vectors of the target's width. docs/performance.md has the
+// design and the blocking parameters.
+//
+// The emitted function (internal linkage) has the signature
+//   void NAME(const T* A, const T* B, T* C, const T* bias, const T* D,
+//             void* scratch, int64_t task_begin, int64_t task_end)
+// and computes, for every batch b and every (m, n) of the tasks in
+// [task_begin, task_end):
+//   C[b][m,n] = act(alpha * sum_k opA[b][m,k] * opB[b][k,n] + beta * C[b][m,n]
+//                   + bias[n] + d_scale * D[b][m,n])
+// where opA is A or its transpose (trans_a), opB likewise, the bias and D terms
+// are present only when the spec asks for them (otherwise pass null) and act is
+// relu or the identity. With d_relu_mask, D is instead the mask of relu's
+// derivative: C[b][m,n] = D[b][m,n] > 0 ? act(...) : 0 (backprop through relu). The tasks are disjoint output blocks: calling the
+// function on a partition of [0, plan.num_tasks) from several threads at once
+// computes the whole product, each concurrent call with its own scratch of
+// plan.scratch_bytes bytes (64-byte aligned; null when that is 0). D must not
+// alias C (use beta for C = alpha*A*B + beta*C); A and B must not alias C.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runtime/dtype.h"
+
+namespace llvm {
+class Function;
+class Module;
+class Value;
+class IRBuilderBase;
+}  // namespace llvm
+
+namespace nabla {
+
+// Overrides of the automatic choices, for tests and tuning (0 / -1 = automatic).
+struct GemmTuning {
+  int64_t mr = 0;      // rows of the register tile (broadcast operand A)
+  int64_t nr = 0;      // columns of the register tile, a multiple of the vector width
+  int64_t mc = 0;      // rows of A per packed block
+  int64_t nc = 0;      // columns of B per packed block
+  int64_t kc = 0;      // depth of a packed block
+  int pack_a = -1;     // 0: read A in place, 1: pack it
+  int pack_b = -1;     // 0: read B in place (only without trans_b), 1: pack it
+  int64_t tasks_m = 0; // split of M (and N) into tasks per batch
+  int64_t tasks_n = 0;
+};
+
+struct GemmSpec {
+  DType dtype = DType::f32;  // f32 or f64
+  int64_t batch = 1;
+  int64_t M = 0, N = 0, K = 0;
+  bool trans_a = false;  // A is stored K x M (else M x K)
+  bool trans_b = false;  // B is stored N x K (else K x N)
+  // Leading dimensions (elements between rows as stored); 0 means dense.
+  int64_t lda = 0, ldb = 0, ldc = 0, ldd = 0;
+  // Elements between consecutive batch matrices; -1 means dense, 0 broadcasts.
+  int64_t stride_a = -1, stride_b = -1, stride_c = -1, stride_d = -1;
+  double alpha = 1.0;
+  double beta = 0.0;     // 0: C is overwritten (its old value is never read)
+  bool bias = false;     // add bias[n] (one vector of N, shared by all batches)
+  bool has_d = false;    // add d_scale * D[m,n]
+  double d_scale = 1.0;
+  bool d_relu_mask = false;  // with has_d: keep C where D > 0, else 0 (no add)
+  bool relu = false;     // relu(x) = x > 0 ? x : 0, NaN stays NaN
+  int vector_bits = 512;
+  int threads = 1;       // concurrent callers the task split is made for
+  // Attached to every emitted function when not empty.
+  std::string target_cpu, target_features;
+  GemmTuning tuning;
+};
+
+// The choices made for a spec, and what a caller must provide.
+struct GemmPlan {
+  int64_t num_tasks = 0;
+  int64_t scratch_bytes = 0;  // per concurrent call
+  int64_t lanes = 0;          // elements per vector
+  int64_t mr = 0, nr = 0, mc = 0, nc = 0, kc = 0;
+  bool pack_a = false, pack_b = false;
+  int64_t tasks_m = 1, tasks_n = 1;  // tasks per batch = tasks_m * tasks_n
+  int64_t task_rows = 0, task_cols = 0;
+  // Resolved layout.
+  int64_t lda = 0, ldb = 0, ldc = 0, ldd = 0;
+  int64_t stride_a = 0, stride_b = 0, stride_c = 0, stride_d = 0;
+};
+
+// Checks the spec (throws nabla::Error naming what is wrong) and chooses the
+// blocking, the register tile and the task split.
+GemmPlan plan_gemm(const GemmSpec& spec);
+
+// Emits the function NAME (and its internal helpers, named NAME.*) into `module`.
+llvm::Function* emit_gemm(llvm::Module& module, const GemmSpec& spec, const std::string& name);
+
+class Node;
+
+// The spec of a matmul node's product (f32/f64; batch dimensions flattened),
+// for `threads` concurrent callers. Throws nabla::Error for another op or dtype.
+GemmSpec gemm_spec_for_matmul(const Node& matmul, int threads);
+
+// For callers that run a GEMM through a parallel loop over thread slots: emits
+// at the builder's position the calls that run slots [slot_begin, slot_end)
+// of `slots`: slot s runs the tasks [s * n / slots, (s + 1) * n / slots) with
+// the scratch at scratch + s * plan.scratch_bytes (so the caller provides
+// slots * plan.scratch_bytes bytes). `operands` are A, B, C, bias, D (null
+// pointers where unused).
+void emit_gemm_slots(llvm::IRBuilderBase& b, llvm::Function* gemm, const GemmPlan& plan,
+                     const std::vector<llvm::Value*>& operands, llvm::Value* scratch,
+                     llvm::Value* slot_begin, llvm::Value* slot_end, int64_t slots);
+
+}  // namespace nabla

@@ -1,0 +1,141 @@
+// The GEMM entry function: the task loop and, per task, the cache-blocked loop
+// nest around packing and micro-kernels (jc: nc columns of B, pc: kc deep,
+// ic: mc rows of A, ir: mr-row panels, jr: nr-column panels).
+#include <fmt/format.h>
+#include <llvm/IR/Verifier.h>
+
+#include "compiler/gemm_emit.h"
+
+namespace nabla::gemm_detail {
+
+using namespace llvm;
+
+namespace {
+Type* element_type(LLVMContext& ctx, DType t) {
+  return t == DType::f64 ? Type::getDoubleTy(ctx) : Type::getFloatTy(ctx);
+}
+}  // namespace
+
+GemmEmitter::GemmEmitter(Module& m, const GemmSpec& spec, std::string name)
+    : mod_(m),
+      spec_(spec),
+      plan_(plan_gemm(spec)),
+      name_(std::move(name)),
+      b_(m.getContext()),
+      t_(b_, element_type(m.getContext(), spec.dtype), plan_.lanes) {}
+
+Function* GemmEmitter::new_function(const std::string& suffix, FunctionType* type) {
+  std::string fname = suffix.empty() ? name_ : name_ + "." + suffix;
+  Function* f = Function::Create(type, GlobalValue::InternalLinkage, fname, mod_);
+  set_attributes(f);
+  if (suffix.empty()) f->removeFnAttr(Attribute::NoInline);
+  return f;
+}
+
+void GemmEmitter::set_attributes(Function* f) {
+  f->addFnAttr(Attribute::NoUnwind);
+  f->addFnAttr(Attribute::NoInline);
+  f->addFnAttr("prefer-vector-width", std::to_string(spec_.vector_bits));
+  f->addFnAttr("min-legal-vector-width", std::to_string(spec_.vector_bits));
+  if (!spec_.target_cpu.empty()) f->addFnAttr("target-cpu", spec_.target_cpu);
+  if (!spec_.target_features.empty()) f->addFnAttr("target-features", spec_.target_features);
+}
+
+// One task's output block [m0, m1) x [n0, n1); a, b, c, d already point at the
+// batch's matrices.
+void GemmEmitter::emit_block(Function* f, Value* a, Value* bm, Value* c, Value* bias, Value* d,
+                             Value* scratch, Value* m0, Value* m1, Value* n0, Value* n1) {
+  const GemmPlan& p = plan_;
+  const int64_t esize = static_cast<int64_t>(dtype_size(spec_.dtype));
+  const int64_t a_bytes = p.pack_a ? (p.mc * p.kc * esize + 63) / 64 * 64 : 0;
+  Value* ap = scratch;
+  Value* bp = b_.CreateInBoundsGEP(b_.getInt8Ty(), scratch, t_.c64(a_bytes));
+  // Element offsets of A(m, k) and B(k, n) as stored.
+  auto a_off = [&](Value* m, Value* k) {
+    return spec_.trans_a ? b_.CreateAdd(b_.CreateMul(k, t_.c64(p.lda)), m)
+                         : b_.CreateAdd(b_.CreateMul(m, t_.c64(p.lda)), k);
+  };
+  auto b_off = [&](Value* k, Value* n) {
+    return spec_.trans_b ? b_.CreateAdd(b_.CreateMul(n, t_.c64(p.ldb)), k)
+                         : b_.CreateAdd(b_.CreateMul(k, t_.c64(p.ldb)), n);
+  };
+  Value* k_end = t_.c64(std::max<int64_t>(spec_.K, 1));  // K = 0 still runs the epilogue
+  Value* kdim = t_.c64(spec_.K);
+  t_.loop(n0, n1, p.nc, [&](Value* jc) {
+    Value* nc = t_.min(t_.c64(p.nc), b_.CreateSub(n1, jc));
+    t_.loop(t_.c64(0), k_end, p.kc, [&](Value* pc) {
+      Value* kc = t_.min(t_.c64(p.kc), b_.CreateSub(kdim, pc));
+      Value* first = b_.CreateICmpEQ(pc, t_.c64(0));
+      Value* last = b_.CreateICmpSGE(b_.CreateAdd(pc, t_.c64(p.kc)), kdim);
+      if (p.pack_b) b_.CreateCall(pack_b(), {t_.at(bm, b_off(pc, jc)), bp, kc, nc});
+      t_.loop(m0, m1, p.mc, [&](Value* ic) {
+        Value* mc = t_.min(t_.c64(p.mc), b_.CreateSub(m1, ic));
+        if (p.pack_a) b_.CreateCall(pack_a(), {t_.at(a, a_off(ic, pc)), ap, kc, mc});
+        auto tile = [&](Value* ir, Value* jr, int64_t mr, int64_t ncols) {
+          Value* pa = p.pack_a ? t_.at(ap, b_.CreateMul(b_.CreateUDiv(ir, t_.c64(p.mr)),
+                                                        b_.CreateMul(t_.c64(p.mr), kc)))
+                               : t_.at(a, a_off(b_.CreateAdd(ic, ir), pc));
+          Value* col = b_.CreateAdd(jc, jr);
+          Value* pb = p.pack_b ? t_.at(bp, b_.CreateMul(b_.CreateUDiv(jr, t_.c64(p.nr)),
+                                                        b_.CreateMul(t_.c64(p.nr), kc)))
+                               : t_.at(bm, b_off(pc, col));
+          Value* row = b_.CreateAdd(ic, ir);
+          Value* pc_ = t_.at(c, b_.CreateAdd(b_.CreateMul(row, t_.c64(p.ldc)), col));
+          Value* pbias = spec_.bias ? t_.at(bias, col) : bias;
+          Value* pd = spec_.has_d ? t_.at(d, b_.CreateAdd(b_.CreateMul(row, t_.c64(p.ldd)), col))
+                                  : d;
+          b_.CreateCall(kernel(mr, ncols), {pa, pb, pc_, kc, first, last, pbias, pd});
+        };
+        auto row_panel = [&](Value* ir, int64_t mr) {
+          Value* nfull = b_.CreateMul(b_.CreateUDiv(nc, t_.c64(p.nr)), t_.c64(p.nr));
+          t_.loop(t_.c64(0), nfull, p.nr, [&](Value* jr) { tile(ir, jr, mr, p.nr); }, "jr");
+          if (int64_t edge = spec_.N % p.nr)
+            t_.when(b_.CreateICmpNE(nfull, nc), [&] { tile(ir, nfull, mr, edge); });
+        };
+        Value* mfull = b_.CreateMul(b_.CreateUDiv(mc, t_.c64(p.mr)), t_.c64(p.mr));
+        t_.loop(t_.c64(0), mfull, p.mr, [&](Value* ir) { row_panel(ir, p.mr); }, "ir");
+        if (int64_t edge = spec_.M % p.mr)
+          t_.when(b_.CreateICmpNE(mfull, mc), [&] { row_panel(mfull, edge); });
+      }, "ic");
+    }, "pc");
+  }, "jc");
+}
+
+Function* GemmEmitter::emit() {
+  Type* p = t_.ptr;
+  auto* type =
+      FunctionType::get(b_.getVoidTy(), {p, p, p, p, p, p, t_.i64, t_.i64}, false);
+  Function* f = new_function("", type);
+  const char* names[] = {"A", "B", "C", "bias", "D", "scratch", "task_begin", "task_end"};
+  for (unsigned i = 0; i < 8; ++i) f->getArg(i)->setName(names[i]);
+  b_.SetInsertPoint(BasicBlock::Create(f->getContext(), "entry", f));
+  const GemmPlan& pl = plan_;
+  const int64_t per_batch = pl.tasks_m * pl.tasks_n;
+  t_.loop(f->getArg(6), f->getArg(7), 1, [&](Value* task) {
+    Value* batch = b_.CreateUDiv(task, t_.c64(per_batch));
+    Value* rest = b_.CreateURem(task, t_.c64(per_batch));
+    Value* tm = b_.CreateUDiv(rest, t_.c64(pl.tasks_n));
+    Value* tn = b_.CreateURem(rest, t_.c64(pl.tasks_n));
+    Value* m0 = b_.CreateMul(tm, t_.c64(pl.task_rows));
+    Value* n0 = b_.CreateMul(tn, t_.c64(pl.task_cols));
+    Value* m1 = t_.min(b_.CreateAdd(m0, t_.c64(pl.task_rows)), t_.c64(spec_.M));
+    Value* n1 = t_.min(b_.CreateAdd(n0, t_.c64(pl.task_cols)), t_.c64(spec_.N));
+    auto mat = [&](unsigned arg, int64_t stride) {
+      return t_.at(f->getArg(arg), b_.CreateMul(batch, t_.c64(stride)));
+    };
+    emit_block(f, mat(0, pl.stride_a), mat(1, pl.stride_b), mat(2, pl.stride_c), f->getArg(3),
+               spec_.has_d ? mat(4, pl.stride_d) : f->getArg(4), f->getArg(5), m0, m1, n0, n1);
+  }, "task");
+  b_.CreateRetVoid();
+  return f;
+}
+
+}  // namespace nabla::gemm_detail
+
+namespace nabla {
+
+llvm::Function* emit_gemm(llvm::Module& module, const GemmSpec& spec, const std::string& name) {
+  return gemm_detail::GemmEmitter(module, spec, name).emit();
+}
+
+}  // namespace nabla

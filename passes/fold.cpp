@@ -1,0 +1,78 @@
+#include "passes/fold.h"
+
+#include <algorithm>
+#include <charconv>
+#include <vector>
+
+#include "ir/builder.h"
+#include "ir/interpreter.h"
+#include "passes/rewrite.h"
+#include "runtime/error.h"
+
+namespace nabla {
+namespace {
+
+bool foldable(const Node* n, const FoldOptions& options) {
+  if (n->op() == Op::Constant || n->op() == Op::Grad || n->op() == Op::Barrier) return false;
+  int64_t largest = 0;
+  for (const Node* o : n->operands()) {
+    if (o->op() != Op::Constant) return false;
+    largest = std::max(largest, o->type().numel());
+  }
+  int64_t size = n->type().numel();
+  return size <= options.max_elements || size <= largest;
+}
+
+// The folded value of n, or an undefined tensor when evaluation fails.
+Tensor evaluate_constant(const Node* n) {
+  std::vector<Tensor> args;
+  for (const Node* o : n->operands()) args.push_back(o->attrs().value);
+  try {
+    return evaluate(*n, args);
+  } catch (const Error&) {
+    return Tensor();  // the run-time error stays a run-time error
+  }
+}
+
+class FoldPass : public Pass {
+ public:
+  std::string_view name() const override { return "fold"; }
+  bool run(Function& f) override { return fold(f, options_); }
+  bool set_option(std::string_view key, std::string_view value) override {
+    if (key != "max-elements") return false;
+    int64_t v = -1;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (ec != std::errc() || end != value.data() + value.size() || v < 0)
+      throw Error("fold: option max-elements expects a non-negative integer, got '" +
+                  std::string(value) + "'");
+    options_.max_elements = v;
+    return true;
+  }
+
+ private:
+  FoldOptions options_;
+};
+
+}  // namespace
+
+bool fold(Function& f, const FoldOptions& options) {
+  bool changed = false;
+  // In body order, so a folded node's users see a constant operand.
+  for (Node* n = f.front(); n;) {
+    Node* next = n->next();
+    if (foldable(n, options)) {
+      Tensor value = evaluate_constant(n);
+      if (value.defined()) {
+        InsertionGuard guard(f, n);
+        replace_node(f, n, constant(f, std::move(value)), true);
+        changed = true;
+      }
+    }
+    n = next;
+  }
+  return changed;
+}
+
+std::unique_ptr<Pass> create_fold_pass() { return std::make_unique<FoldPass>(); }
+
+}  // namespace nabla

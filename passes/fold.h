@@ -1,0 +1,28 @@
+#pragma once
+// Constant folding through the reference interpreter (ir/interpreter.h).
+#include <cstdint>
+#include <memory>
+
+#include "ir/function.h"
+#include "passes/pass.h"
+
+namespace nabla {
+
+struct FoldOptions {
+  // A node is folded when its result has at most this many elements, or no
+  // more elements than its largest operand (so folding never grows the
+  // constants a function holds by more than max_elements per node).
+  int64_t max_elements = 4096;
+};
+
+// Replaces every node whose operands are all constants by a constant holding
+// the interpreter's result (the same kernels as at run time, so the rewrite is
+// exact). Never folded: grad (build-grad's input) and barrier (kept for
+// rematerialization). A node whose evaluation fails (e.g. a label out of range)
+// is left for run time to report. Returns true when it folded a node.
+bool fold(Function& f, const FoldOptions& options = {});
+
+// Pass option: `max-elements=N`.
+std::unique_ptr<Pass> create_fold_pass();
+
+}  // namespace nabla
