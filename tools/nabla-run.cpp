@@ -2,9 +2,12 @@
 // prints a summary of each result and optionally writes the results as .npy.
 //   nabla-run FILE.nabla [--func NAME] [--input NAME=FILE.npy ...]
 //             [--random-inputs SEED] [--output-dir DIR] [--interpret]
+//             [--check-grad [--tolerance TOL]]
+// grad nodes are expanded (the build-grad pass) before the function runs.
 // Errors go to stderr and the exit code is 1. Documented in docs/cli.md.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -24,6 +27,8 @@
 #include "ir/printer_names.h"
 #include "ir/random_inputs.h"
 #include "ir/verifier.h"
+#include "passes/build_grad.h"
+#include "passes/check_grad.h"
 #include "runtime/error.h"
 #include "runtime/npy.h"
 
@@ -40,6 +45,8 @@ struct Options {
   std::optional<uint64_t> seed;
   std::string output_dir;
   std::string engine = "interpret";
+  bool check_grad = false;
+  double tolerance = nabla::CheckGradOptions().tolerance;
   bool help = false;
 };
 
@@ -58,6 +65,15 @@ uint64_t parse_seed(std::string_view v) {
     throw Error("nabla-run: --random-inputs expects a non-negative integer seed, got '" + std::string(v) + "'");
   for (char c : v) seed = seed * 10 + static_cast<uint64_t>(c - '0');
   return seed;
+}
+
+double parse_tolerance(std::string_view v) {
+  std::string text(v);
+  char* end = nullptr;
+  double t = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || !(t >= 0) || std::isinf(t))
+    throw Error("nabla-run: --tolerance expects a non-negative number, got '" + text + "'");
+  return t;
 }
 
 // The command-line options: one row each. A row with a metavar takes a value
@@ -85,6 +101,10 @@ const std::vector<OptionSpec>& option_table() {
        [](Options& o, std::string_view v) { o.output_dir = std::string(v); }},
       {"--interpret", "", "evaluate with the reference interpreter (the default engine)",
        [](Options& o, std::string_view) { o.engine = "interpret"; }},
+      {"--check-grad", "", "check every grad against central differences in f64 instead of running",
+       [](Options& o, std::string_view) { o.check_grad = true; }},
+      {"--tolerance", "TOL", "the largest error --check-grad accepts (default 1e-06)",
+       [](Options& o, std::string_view v) { o.tolerance = parse_tolerance(v); }},
       {"--help", "", "print this help", [](Options& o, std::string_view) { o.help = true; }},
   };
   return table;
@@ -126,6 +146,10 @@ Options parse_options(int argc, char** argv) {
     spec->apply(o, value);
   }
   if (o.file.empty() && !o.help) throw Error("nabla-run: no input file (see nabla-run --help)");
+  if (o.tolerance != nabla::CheckGradOptions().tolerance && !o.check_grad)
+    throw Error("nabla-run: --tolerance applies only to --check-grad");
+  if (o.check_grad && !o.output_dir.empty())
+    throw Error("nabla-run: --check-grad writes no results (drop --output-dir)");
   return o;
 }
 
@@ -202,6 +226,16 @@ int run(const Options& o) {
   nabla::verify(m);
   Function& f = pick_function(m, o);
   std::vector<Tensor> inputs = gather_inputs(f, o);
+  if (o.check_grad) {
+    // Prints the worst error of each grad; exit code 1 when one is too large.
+    nabla::CheckGradOptions cg;
+    cg.seed = o.seed.value_or(0);
+    cg.tolerance = o.tolerance;
+    nabla::CheckGradReport report = nabla::check_grad(f, inputs, cg);
+    nabla::print_report(std::cout, report);
+    return report.ok() ? 0 : 1;
+  }
+  nabla::build_grad(f);
   if (!o.output_dir.empty()) make_output_dir(o.output_dir);
   std::vector<Tensor> results;
   try {
