@@ -1,7 +1,7 @@
 // nabla's generated GEMM against oneDNN's matmul, measured side by side:
 // for each shape and thread count, blocks of runs of the two alternate and the
 // medians of all runs are compared.
-//   gemm_bench [--threads 1,2] [--quick]
+//   gemm_bench [--threads 1,2] [--quick] [--exact]   (--exact: GemmSpec::exact, no FMA)
 //   gemm_bench --shape M,N,K,ta,tb [--tune mr=14,nr=32,mc=..,nc=..,kc=..,pack_a=1,pack_b=1]
 //              [--asm FILE] [--min]   one shape, with tuning overrides (for tuning)
 #include <algorithm>
@@ -81,6 +81,7 @@ struct Row {
 
 struct Options {
   bool quick = false;
+  bool exact = false;
   GemmTuning tuning;
   std::string asm_path;
 };
@@ -89,6 +90,7 @@ Row measure(testing::TestJit& jit, const Shape& s, int threads, const Options& o
   const bool quick = opt.quick;
   GemmSpec spec;
   spec.tuning = opt.tuning;
+  spec.exact = opt.exact;
   spec.M = s.m, spec.N = s.n, spec.K = s.k;
   spec.trans_a = s.ta, spec.trans_b = s.tb;
   spec.threads = threads;
@@ -142,7 +144,7 @@ Row measure(testing::TestJit& jit, const Shape& s, int threads, const Options& o
 
 int usage() {
   std::fprintf(stderr,
-               "usage: gemm_bench [--threads 1,2] [--quick] [--shape M,N,K,ta,tb]\n"
+               "usage: gemm_bench [--threads 1,2] [--quick] [--exact] [--shape M,N,K,ta,tb]\n"
                "                  [--tune mr=..,nr=..,mc=..,nc=..,kc=..,pack_a=0|1,pack_b=0|1]"
                " [--asm FILE]\n");
   return 1;
@@ -157,6 +159,8 @@ int run(int argc, char** argv) {
       opt.quick = true;
     } else if (!std::strcmp(argv[i], "--min")) {
       use_min = true;
+    } else if (!std::strcmp(argv[i], "--exact")) {
+      opt.exact = true;
     } else if (!std::strcmp(argv[i], "--shape") && i + 1 < argc) {
       int m, n, k, ta, tb;
       if (std::sscanf(argv[++i], "%d,%d,%d,%d,%d", &m, &n, &k, &ta, &tb) != 5) return usage();
@@ -190,8 +194,9 @@ int run(int argc, char** argv) {
     }
   }
   testing::TestJit jit;
-  std::printf("GEMM fp32, nabla generated vs oneDNN %d.%d matmul (medians, side by side)\n",
-              dnnl_version()->major, dnnl_version()->minor);
+  std::printf("GEMM fp32, nabla generated%s vs oneDNN %d.%d matmul (medians, side by side)\n",
+              opt.exact ? " (exact: no FMA, sequential sums)" : "", dnnl_version()->major,
+              dnnl_version()->minor);
   std::printf("%-6s %5s %5s %5s %3s | %9s %7s | %9s %7s | %6s\n", "kind", "M", "N", "K", "thr",
               "nabla ms", "GFLOP/s", "oneDNN ms", "GFLOP/s", "ratio");
   for (int threads : thread_counts)

@@ -66,6 +66,14 @@ struct GemmSpec {
   double d_scale = 1.0;
   bool d_relu_mask = false;  // with has_d: keep C where D > 0, else 0 (no add)
   bool relu = false;     // relu(x) = x > 0 ? x : 0, NaN stays NaN
+  // Exact: every element sums its products one k after the other, ascending,
+  // from +0, each product rounded before it is added (no FMA), and each
+  // epilogue term likewise (alpha * sum, + beta * C, + bias, + d_scale * D):
+  // the results equal those of the plain loops (and of nabla's interpreter)
+  // bit for bit. On Zen 4 this costs little: multiplies and adds issue on
+  // separate pipes. Otherwise the products are fused multiply-adds and K is
+  // summed block by block.
+  bool exact = false;
   int vector_bits = 512;
   int threads = 1;       // concurrent callers the task split is made for
   // Attached to every emitted function when not empty.

@@ -73,6 +73,9 @@ void choose_blocks(const GemmSpec& s, GemmPlan& p) {
   int64_t nk = std::max<int64_t>(ceil_div(s.K, kc_max), 1);
   p.kc = std::max<int64_t>(round_up(ceil_div(s.K, nk), p.lanes), p.lanes);
   if (s.tuning.kc > 0) p.kc = s.tuning.kc;
+  // An exact sum goes on across K blocks through C, which holds alpha * sum
+  // + beta * C only after the last one: then K must be one block.
+  if (s.exact && (s.alpha != 1.0 || s.beta != 0.0)) p.kc = round_up(std::max<int64_t>(s.K, 1), p.lanes);
   int64_t nc = s.tuning.nc > 0 ? s.tuning.nc : (512 * 1024) / (p.kc * esize);
   p.nc = std::max<int64_t>(nc / p.nr, 1) * p.nr;
   int64_t mc = s.tuning.mc > 0 ? s.tuning.mc : (256 * 1024) / (p.kc * esize);

@@ -319,3 +319,66 @@ TEST(Gemm, BadSpecsAreErrors) {
 
 }  // namespace
 }  // namespace nabla
+
+namespace nabla {
+namespace {
+
+// exact: C equals the plain loops `s = 0; for k: s += a * b` in the element
+// type, then alpha * s (+ beta * C) (+ bias) (+ d_scale * D) (relu), bit for bit.
+template <class T>
+void check_exact(const GemmSpec& spec, unsigned seed) {
+  Problem<T> p(spec, seed);
+  auto g = testing::compile_gemms(jit(), {spec})[0];
+  std::vector<T> out = p.c;
+  testing::run_gemm(g, p.a.data(), p.b.data(), out.data(), spec.bias ? p.bias.data() : nullptr,
+                    spec.has_d ? p.d.data() : nullptr);
+  int64_t bad = 0;
+  for (int64_t bt = 0; bt < spec.batch; ++bt)
+    for (int64_t m = 0; m < spec.M; ++m)
+      for (int64_t n = 0; n < spec.N; ++n) {
+        T s = 0;
+        for (int64_t k = 0; k < spec.K; ++k) {
+          T prod = p.a_at(bt, m, k) * p.b_at(bt, k, n);
+          s = s + prod;
+        }
+        size_t ci = static_cast<size_t>(bt * p.plan.stride_c + m * p.plan.ldc + n);
+        T v = spec.alpha == 1.0 ? s : static_cast<T>(spec.alpha) * s;
+        if (spec.beta != 0) {
+          T old = p.c[ci];
+          v = spec.beta == 1.0 ? old + v : v + static_cast<T>(spec.beta) * old;
+        }
+        if (spec.bias) v = v + p.bias[n];
+        if (spec.has_d) {
+          T dv = p.d[bt * p.plan.stride_d + m * p.plan.ldd + n];
+          v = spec.d_scale == 1.0 ? v + dv : v + static_cast<T>(spec.d_scale) * dv;
+        }
+        if (spec.relu && !(v > 0)) v = 0;
+        if (out[ci] != v && bad++ < 5)
+          ADD_FAILURE() << "C[" << bt << "][" << m << "," << n << "] = " << out[ci] << ", exact "
+                        << v << " (" << p.describe() << ")";
+      }
+  EXPECT_EQ(bad, 0);
+}
+
+TEST(Gemm, ExactEqualsThePlainLoopsBitForBit) {
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      GemmSpec s = spec(DType::f32, 23, 45, 77, ta, tb);
+      s.exact = true;
+      check_exact<float>(s, 5);
+      s.tuning = small_blocks(DType::f32);  // K in several blocks: the sum goes on through C
+      check_exact<float>(s, 6);
+      s.dtype = DType::f64;
+      s.tuning = small_blocks(DType::f64);
+      check_exact<double>(s, 7);
+    }
+  GemmSpec e = spec(DType::f32, 19, 37, 70, false, true);
+  e.exact = true;
+  e.tuning = small_blocks(DType::f32);
+  e.alpha = -0.3, e.beta = 0.7, e.bias = true, e.has_d = true, e.d_scale = 0.01, e.relu = true;
+  EXPECT_GE(plan_gemm(e).kc, 70);  // alpha and beta: one K block
+  check_exact<float>(e, 8);
+}
+
+}  // namespace
+}  // namespace nabla
