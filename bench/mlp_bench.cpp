@@ -2,7 +2,9 @@
 // integer labels, weight decay, SGD update of every parameter): the step
 // compiled by nabla against the hand-written oneDNN baseline (checked against
 // plain double loops), with the time nabla's generated GEMMs alone take for
-// the step's eight products and nabla's compile time.
+// the step's eight products (standalone, without epilogues: "outside" is the
+// share of the step spent elsewhere), nabla's compile time and its workspace
+// against the peak live set of intermediates.
 //   mlp_bench [--threads 1,2] [--quick]
 #include <omp.h>
 
@@ -156,8 +158,9 @@ int run(int argc, char** argv) {
     }
   }
   std::printf("MLP training step 784-512-512-10 (relu, softmax CE, weight decay, SGD), fp32\n");
-  std::printf("%5s %3s | %9s | %9s %6s | %12s | %10s | %s\n", "batch", "thr", "oneDNN ms",
-              "nabla ms", "ratio", "nabla GEMMs", "compile ms", "checks (baseline vs double loops; nabla vs baseline)");
+  std::printf("%5s %3s | %9s | %9s %6s | %11s %8s | %10s | %9s | %s\n", "batch", "thr",
+              "oneDNN ms", "nabla ms", "ratio", "its GEMMs", "outside", "compile ms",
+              "ws/peak", "checks (baseline vs double loops; nabla vs baseline)");
   testing::TestJit jit;
   for (int threads : thread_counts)
     for (int64_t batch : {64, 256}) {
@@ -194,8 +197,11 @@ int run(int argc, char** argv) {
       }
       double products = nabla_products_ms(jit, d, threads, reps);
       double dm = median(td), nm = median(tn);
-      std::printf("%5ld %3d | %9.3f | %9.3f %5.2fx | %12.3f | %10.0f | %s; %s (loss %.6f, params %.1e)\n",
-                  long(batch), threads, dm, nm, nm / dm, products, nstep.exe.stats().total_ms,
+      const Executable& e = nstep.exe;
+      std::printf("%5ld %3d | %9.3f | %9.3f %5.2fx | %11.3f %7.1f%% | %10.0f | %8.2fx | %s; %s (loss %.6f, params %.1e)\n",
+                  long(batch), threads, dm, nm, nm / dm, products, 100 * (nm - products) / nm,
+                  e.stats().total_ms,
+                  static_cast<double>(e.workspace_bytes()) / static_cast<double>(e.peak_live_bytes()),
                   ok ? "ok" : "DIFFER", nok ? "ok" : "DIFFER", nloss, ndiff);
       std::fflush(stdout);
     }
