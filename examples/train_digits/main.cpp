@@ -76,7 +76,7 @@ std::vector<Tensor> init_parameters(const demo::ModelShape& s, uint64_t seed) {
 }
 
 // Fraction of rows of `d` whose largest logit is the label.
-double accuracy(const Executable& logits, const demo::Dataset& d, const std::vector<Tensor>& params) {
+double accuracy(Executable& logits, const demo::Dataset& d, const std::vector<Tensor>& params) {
   std::vector<Tensor> in;
   in.push_back(Tensor::view(const_cast<float*>(d.images.data()), DType::f32, {d.count, d.features}));
   for (const Tensor& p : params) in.push_back(p);
@@ -138,9 +138,11 @@ int run(int argc, char** argv) {
   Executable step = compile(m, "train_step", co);
   Executable logits_train = compile(m, "logits_train", co);
   Executable logits_test = compile(m, "logits_test", co);
-  fmt::print("compiled: train_step has {} forward nodes, {} with the gradient and the update "
-             "({} after optimization); compile time {:.0f} ms\n",
-             forward_nodes, with_grad, m.find("train_step")->size(), ms_since(t0));
+  fmt::print("compiled: train_step has {} forward nodes, {} with the gradient and the SGD update, "
+             "{} after optimization and fusion ({} kernels, workspace {} KiB); compile time {:.0f} ms "
+             "({:.0f} ms for the step)\n",
+             forward_nodes, with_grad, step.stats().num_nodes, step.stats().num_kernels,
+             step.workspace_bytes() / 1024, ms_since(t0), step.stats().total_ms);
 
   // Parameters ping-pong between two sets of buffers: the step reads one and
   // writes the other (outputs must not alias inputs).
