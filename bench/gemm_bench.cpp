@@ -1,6 +1,9 @@
 // nabla's generated GEMM against oneDNN's matmul, measured side by side:
 // for each shape and thread count, blocks of runs of the two alternate and the
-// medians of all runs are compared. Usage: gemm_bench [--threads 1,2] [--quick]
+// medians of all runs are compared.
+//   gemm_bench [--threads 1,2] [--quick] [--exact]   (--exact: GemmSpec::exact, no FMA)
+//   gemm_bench --shape M,N,K,ta,tb [--tune mr=14,nr=32,mc=..,nc=..,kc=..,pack_a=1,pack_b=1]
+//              [--asm FILE] [--min]   one shape, with tuning overrides (for tuning)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -39,9 +42,11 @@ const Shape kShapes[] = {
     {"G.B^T", 64, 512, 10, false, true},
 };
 
+bool use_min = false;  // --min: report the fastest run instead of the median (tuning)
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
+  return use_min ? v.front() : v[v.size() / 2];
 }
 
 struct OneDnnMatmul {
@@ -74,12 +79,28 @@ struct Row {
   double nabla_ms, dnnl_ms, max_diff;
 };
 
-Row measure(testing::TestJit& jit, const Shape& s, int threads, bool quick) {
+struct Options {
+  bool quick = false;
+  bool exact = false;
+  GemmTuning tuning;
+  std::string asm_path;
+};
+
+Row measure(testing::TestJit& jit, const Shape& s, int threads, const Options& opt) {
+  const bool quick = opt.quick;
   GemmSpec spec;
+  spec.tuning = opt.tuning;
+  spec.exact = opt.exact;
   spec.M = s.m, spec.N = s.n, spec.K = s.k;
   spec.trans_a = s.ta, spec.trans_b = s.tb;
   spec.threads = threads;
-  testing::CompiledGemm g = testing::compile_gemms(jit, {spec})[0];
+  testing::CompiledGemm g = testing::compile_gemms(jit, {spec}, opt.asm_path)[0];
+  if (!opt.asm_path.empty() || opt.tuning.mr || opt.tuning.tasks_m || opt.tuning.tasks_n ||
+      opt.tuning.pack_a >= 0 || opt.tuning.pack_b >= 0 || opt.tuning.kc)
+    std::printf("plan: tile %ldx%ld, blocks mc %ld nc %ld kc %ld, pack A %d B %d, tasks %ldx%ld\n",
+                long(g.plan.mr), long(g.plan.nr), long(g.plan.mc), long(g.plan.nc),
+                long(g.plan.kc), g.plan.pack_a, g.plan.pack_b, long(g.plan.tasks_m),
+                long(g.plan.tasks_n));
 
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> u(-1, 1);
@@ -99,7 +120,7 @@ Row measure(testing::TestJit& jit, const Shape& s, int threads, bool quick) {
   OneDnnMatmul dnnl_mm(s, a.data(), b.data(), c2.data());
 
   double flops = 2.0 * s.m * s.n * s.k;
-  int per_block = std::clamp(static_cast<int>(2e-3 / (flops / 100e9 / threads)), 3, 200);
+  int per_block = std::clamp(static_cast<int>(10e-3 / (flops / 100e9 / threads)), 3, 400);
   int blocks = quick ? 3 : 10;
   std::vector<double> tn, td;
   auto timed = [](auto&& fn) {
@@ -110,37 +131,77 @@ Row measure(testing::TestJit& jit, const Shape& s, int threads, bool quick) {
   for (int w = 0; w < 3; ++w) pool.run(part), dnnl_mm.run();  // warm-up
   for (int blk = 0; blk < blocks; ++blk) {
     for (int i = 0; i < per_block; ++i) tn.push_back(timed([&] { pool.run(part); }));
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // let the pool's workers sleep
+    // Idle gaps, so that neither side's workers still spin (OpenMP's spin for
+    // some milliseconds after a parallel region) while the other one runs.
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
     for (int i = 0; i < per_block; ++i) td.push_back(timed([&] { dnnl_mm.run(); }));
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // and OpenMP's
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   double diff = 0;
   for (size_t i = 0; i < c1.size(); ++i) diff = std::max<double>(diff, std::abs(c1[i] - c2[i]));
   return {s, threads, median(tn), median(td), diff};
 }
 
+int usage() {
+  std::fprintf(stderr,
+               "usage: gemm_bench [--threads 1,2] [--quick] [--exact] [--shape M,N,K,ta,tb]\n"
+               "                  [--tune mr=..,nr=..,mc=..,nc=..,kc=..,pack_a=0|1,pack_b=0|1]"
+               " [--asm FILE]\n");
+  return 1;
+}
+
 int run(int argc, char** argv) {
   std::vector<int> thread_counts = {1, 2};
-  bool quick = false;
+  Options opt;
+  std::vector<Shape> shapes(std::begin(kShapes), std::end(kShapes));
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--quick")) quick = true;
-    else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
+    if (!std::strcmp(argv[i], "--quick")) {
+      opt.quick = true;
+    } else if (!std::strcmp(argv[i], "--min")) {
+      use_min = true;
+    } else if (!std::strcmp(argv[i], "--exact")) {
+      opt.exact = true;
+    } else if (!std::strcmp(argv[i], "--shape") && i + 1 < argc) {
+      int m, n, k, ta, tb;
+      if (std::sscanf(argv[++i], "%d,%d,%d,%d,%d", &m, &n, &k, &ta, &tb) != 5) return usage();
+      shapes = {{"shape", m, n, k, ta != 0, tb != 0}};
+    } else if (!std::strcmp(argv[i], "--asm") && i + 1 < argc) {
+      opt.asm_path = argv[++i];
+    } else if (!std::strcmp(argv[i], "--tune") && i + 1 < argc) {
+      for (char* p = std::strtok(argv[++i], ","); p; p = std::strtok(nullptr, ",")) {
+        char key[32];
+        long v;
+        if (std::sscanf(p, "%31[a-z_]=%ld", key, &v) != 2) return usage();
+        std::string k = key;
+        GemmTuning& t = opt.tuning;
+        if (k == "mr") t.mr = v;
+        else if (k == "nr") t.nr = v;
+        else if (k == "mc") t.mc = v;
+        else if (k == "nc") t.nc = v;
+        else if (k == "kc") t.kc = v;
+        else if (k == "pack_a") t.pack_a = static_cast<int>(v);
+        else if (k == "pack_b") t.pack_b = static_cast<int>(v);
+        else if (k == "tasks_m") t.tasks_m = v;
+        else if (k == "tasks_n") t.tasks_n = v;
+        else return usage();
+      }
+    } else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
       thread_counts.clear();
       for (char* p = std::strtok(argv[++i], ","); p; p = std::strtok(nullptr, ","))
         thread_counts.push_back(std::atoi(p));
     } else {
-      std::fprintf(stderr, "usage: gemm_bench [--threads 1,2] [--quick]\n");
-      return 1;
+      return usage();
     }
   }
   testing::TestJit jit;
-  std::printf("GEMM fp32, nabla generated vs oneDNN %d.%d matmul (medians, side by side)\n",
-              dnnl_version()->major, dnnl_version()->minor);
+  std::printf("GEMM fp32, nabla generated%s vs oneDNN %d.%d matmul (medians, side by side)\n",
+              opt.exact ? " (exact: no FMA, sequential sums)" : "", dnnl_version()->major,
+              dnnl_version()->minor);
   std::printf("%-6s %5s %5s %5s %3s | %9s %7s | %9s %7s | %6s\n", "kind", "M", "N", "K", "thr",
               "nabla ms", "GFLOP/s", "oneDNN ms", "GFLOP/s", "ratio");
   for (int threads : thread_counts)
-    for (const Shape& s : kShapes) {
-      Row r = measure(jit, s, threads, quick);
+    for (const Shape& s : shapes) {
+      Row r = measure(jit, s, threads, opt);
       double flops = 2.0 * s.m * s.n * s.k;
       double gn = flops / r.nabla_ms * 1e-6, gd = flops / r.dnnl_ms * 1e-6;
       std::printf("%-6s %5ld %5ld %5ld %3d | %9.4f %7.1f | %9.4f %7.1f | %5.2fx%s\n", s.what,

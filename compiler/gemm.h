@@ -15,19 +15,23 @@
 //                   + bias[n] + d_scale * D[b][m,n])
 // where opA is A or its transpose (trans_a), opB likewise, the bias and D terms
 // are present only when the spec asks for them (otherwise pass null) and act is
-// relu or the identity. The tasks are disjoint output blocks: calling the
+// relu or the identity. With d_relu_mask, D is instead the mask of relu's
+// derivative: C[b][m,n] = D[b][m,n] > 0 ? act(...) : 0 (backprop through relu). The tasks are disjoint output blocks: calling the
 // function on a partition of [0, plan.num_tasks) from several threads at once
 // computes the whole product, each concurrent call with its own scratch of
 // plan.scratch_bytes bytes (64-byte aligned; null when that is 0). D must not
 // alias C (use beta for C = alpha*A*B + beta*C); A and B must not alias C.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "runtime/dtype.h"
 
 namespace llvm {
 class Function;
 class Module;
+class Value;
+class IRBuilderBase;
 }  // namespace llvm
 
 namespace nabla {
@@ -60,7 +64,16 @@ struct GemmSpec {
   bool bias = false;     // add bias[n] (one vector of N, shared by all batches)
   bool has_d = false;    // add d_scale * D[m,n]
   double d_scale = 1.0;
+  bool d_relu_mask = false;  // with has_d: keep C where D > 0, else 0 (no add)
   bool relu = false;     // relu(x) = x > 0 ? x : 0, NaN stays NaN
+  // Exact: every element sums its products one k after the other, ascending,
+  // from +0, each product rounded before it is added (no FMA), and each
+  // epilogue term likewise (alpha * sum, + beta * C, + bias, + d_scale * D):
+  // the results equal those of the plain loops (and of nabla's interpreter)
+  // bit for bit. On Zen 4 this costs little: multiplies and adds issue on
+  // separate pipes. Otherwise the products are fused multiply-adds and K is
+  // summed block by block.
+  bool exact = false;
   int vector_bits = 512;
   int threads = 1;       // concurrent callers the task split is made for
   // Attached to every emitted function when not empty.
@@ -88,5 +101,21 @@ GemmPlan plan_gemm(const GemmSpec& spec);
 
 // Emits the function NAME (and its internal helpers, named NAME.*) into `module`.
 llvm::Function* emit_gemm(llvm::Module& module, const GemmSpec& spec, const std::string& name);
+
+class Node;
+
+// The spec of a matmul node's product (f32/f64; batch dimensions flattened),
+// for `threads` concurrent callers. Throws nabla::Error for another op or dtype.
+GemmSpec gemm_spec_for_matmul(const Node& matmul, int threads);
+
+// For callers that run a GEMM through a parallel loop over thread slots: emits
+// at the builder's position the calls that run slots [slot_begin, slot_end)
+// of `slots`: slot s runs the tasks [s * n / slots, (s + 1) * n / slots) with
+// the scratch at scratch + s * plan.scratch_bytes (so the caller provides
+// slots * plan.scratch_bytes bytes). `operands` are A, B, C, bias, D (null
+// pointers where unused).
+void emit_gemm_slots(llvm::IRBuilderBase& b, llvm::Function* gemm, const GemmPlan& plan,
+                     const std::vector<llvm::Value*>& operands, llvm::Value* scratch,
+                     llvm::Value* slot_begin, llvm::Value* slot_end, int64_t slots);
 
 }  // namespace nabla

@@ -27,13 +27,18 @@ GemmEmitter::GemmEmitter(Module& m, const GemmSpec& spec, std::string name)
 Function* GemmEmitter::new_function(const std::string& suffix, FunctionType* type) {
   std::string fname = suffix.empty() ? name_ : name_ + "." + suffix;
   Function* f = Function::Create(type, GlobalValue::InternalLinkage, fname, mod_);
+  set_attributes(f);
+  if (suffix.empty()) f->removeFnAttr(Attribute::NoInline);
+  return f;
+}
+
+void GemmEmitter::set_attributes(Function* f) {
   f->addFnAttr(Attribute::NoUnwind);
+  f->addFnAttr(Attribute::NoInline);
   f->addFnAttr("prefer-vector-width", std::to_string(spec_.vector_bits));
   f->addFnAttr("min-legal-vector-width", std::to_string(spec_.vector_bits));
   if (!spec_.target_cpu.empty()) f->addFnAttr("target-cpu", spec_.target_cpu);
   if (!spec_.target_features.empty()) f->addFnAttr("target-features", spec_.target_features);
-  if (!suffix.empty()) f->addFnAttr(Attribute::NoInline);
-  return f;
 }
 
 // One task's output block [m0, m1) x [n0, n1); a, b, c, d already point at the

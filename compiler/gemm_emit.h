@@ -37,6 +37,8 @@ class IrTools {
   llvm::Value* load(llvm::Value* p, int64_t valid, unsigned align = 1);
   void store(llvm::Value* v, llvm::Value* p, int64_t valid, unsigned align = 1);
   llvm::Value* broadcast_load(llvm::Value* p);
+  // A read prefetch of the line at p into all cache levels (never faults).
+  void prefetch(llvm::Value* p);
   llvm::Value* fma(llvm::Value* a, llvm::Value* x, llvm::Value* y);  // a * x + y
   llvm::Value* relu(llvm::Value* v);
   // Transposes a lanes x lanes block given as `lanes` row vectors.
@@ -45,12 +47,15 @@ class IrTools {
   // for (i = begin; i < end; i += step) body(i); the builder ends after the loop.
   void loop(llvm::Value* begin, llvm::Value* end, int64_t step,
             const std::function<void(llvm::Value*)>& body, const char* name = "i");
+  // Marks the loop whose latch branch this is as not to be unrolled.
+  void keep_rolled(llvm::BranchInst* latch);
   // if (cond) then(); the builder ends after it.
   void when(llvm::Value* cond, const std::function<void()>& then);
   llvm::Value* min(llvm::Value* a, llvm::Value* b);
 
  private:
   llvm::Constant* mask(int64_t valid) const;
+  std::vector<llvm::Value*> transpose_512(std::vector<llvm::Value*> rows);
 };
 
 class GemmEmitter {
@@ -60,6 +65,8 @@ class GemmEmitter {
 
  private:
   llvm::Function* new_function(const std::string& suffix, llvm::FunctionType* type);
+  void set_attributes(llvm::Function* f);
+  llvm::Function* transpose_block();
   // void kernel(a, b, c, kc, first, last, bias, d): one mr x ncols output tile.
   llvm::Function* kernel(int64_t mr, int64_t ncols);
   void kernel_store(llvm::Function* f, int64_t mr, int64_t ncols,

@@ -52,10 +52,22 @@ Function* GemmEmitter::kernel(int64_t mr, int64_t ncols) {
   b_.SetInsertPoint(body);
   PHINode* k = b_.CreatePHI(t_.i64, 2, "k");
   k->addIncoming(t_.c64(0), entry);
+  // Exact sums over several K blocks go on from what C holds (the sum so far).
+  const bool carry = spec_.exact && spec_.K > plan_.kc;
+  std::vector<Value*> init(mr * nv, t_.zero_vec());
+  if (carry) {
+    IRBuilderBase::InsertPointGuard at_entry(b_);
+    b_.SetInsertPoint(entry->getTerminator());
+    for (int64_t r = 0; r < mr; ++r)
+      for (int64_t j = 0; j < nv; ++j) {
+        Value* old = t_.load(t_.at(f->getArg(2), r * plan_.ldc + j * W), j < nv - 1 ? W : last_lanes);
+        init[r * nv + j] = b_.CreateSelect(f->getArg(4), t_.zero_vec(), old);
+      }
+  }
   std::vector<PHINode*> acc_phi;
   for (int64_t i = 0; i < mr * nv; ++i) {
     acc_phi.push_back(b_.CreatePHI(t_.vec, 2, "acc"));
-    acc_phi.back()->addIncoming(t_.zero_vec(), entry);
+    acc_phi.back()->addIncoming(init[i], entry);
   }
   Value* brow = t_.at(bp, b_.CreateMul(k, t_.c64(rs_b)));
   std::vector<Value*> bv;
@@ -67,18 +79,21 @@ Function* GemmEmitter::kernel(int64_t mr, int64_t ncols) {
   std::vector<Value*> acc_next(mr * nv);
   for (int64_t r = 0; r < mr; ++r) {
     Value* s = t_.broadcast_load(t_.at(acol, r * rs_a));
-    for (int64_t j = 0; j < nv; ++j) acc_next[r * nv + j] = t_.fma(s, bv[j], acc_phi[r * nv + j]);
+    for (int64_t j = 0; j < nv; ++j)
+      acc_next[r * nv + j] = spec_.exact
+                                 ? b_.CreateFAdd(acc_phi[r * nv + j], b_.CreateFMul(s, bv[j]))
+                                 : t_.fma(s, bv[j], acc_phi[r * nv + j]);
   }
   Value* k_next = b_.CreateAdd(k, t_.c64(1), "k.next", true, true);
   k->addIncoming(k_next, body);
   for (int64_t i = 0; i < mr * nv; ++i) acc_phi[i]->addIncoming(acc_next[i], body);
-  b_.CreateCondBr(b_.CreateICmpSLT(k_next, kc), body, done);
+  t_.keep_rolled(b_.CreateCondBr(b_.CreateICmpSLT(k_next, kc), body, done));
 
   b_.SetInsertPoint(done);
   std::vector<Value*> acc;
   for (int64_t i = 0; i < mr * nv; ++i) {
     PHINode* phi = b_.CreatePHI(t_.vec, 2, "sum");
-    phi->addIncoming(t_.zero_vec(), entry);
+    phi->addIncoming(init[i], entry);
     phi->addIncoming(acc_next[i], body);
     acc.push_back(phi);
   }
@@ -87,7 +102,7 @@ Function* GemmEmitter::kernel(int64_t mr, int64_t ncols) {
 }
 
 // C = alpha * acc + (first ? beta * C : C), then on the last K block
-// C += bias + d_scale * D and relu.
+// C += bias + d_scale * D and relu (or C = D > 0 ? C : 0).
 void GemmEmitter::kernel_store(Function* f, int64_t mr, int64_t ncols, std::vector<Value*>& acc) {
   const int64_t W = plan_.lanes;
   const int64_t nv = ceil_div(ncols, W);
@@ -124,12 +139,20 @@ void GemmEmitter::kernel_store(Function* f, int64_t mr, int64_t ncols, std::vect
   };
 
   Value* alpha = t_.splat(spec_.alpha);
-  auto scaled = [&](Value* v) { return spec_.alpha == 1.0 ? v : b_.CreateFMul(v, alpha); };
+  auto scaled = [&](Value* v) { return spec_.alpha == 1.0 ? v : b_.CreateFMul(alpha, v); };
+  // s * x + y, fused unless exact.
+  auto mul_add = [&](Value* s, Value* x, Value* y) {
+    return spec_.exact ? b_.CreateFAdd(y, b_.CreateFMul(s, x)) : t_.fma(s, x, y);
+  };
   // Partial products of later K blocks are added to what C holds.
   auto add_to_c = [&] {
     std::vector<Value*> out;
     for (int64_t r = 0; r < mr; ++r)
       for (int64_t j = 0; j < nv; ++j) {
+        if (spec_.exact) {  // acc went on from C's partial sum (alpha is 1)
+          out.push_back(acc[r * nv + j]);
+          continue;
+        }
         Value* old = t_.load(c_at(r, j), lanes_of(j));
         out.push_back(spec_.alpha == 1.0 ? b_.CreateFAdd(old, acc[r * nv + j])
                                          : t_.fma(alpha, acc[r * nv + j], old));
@@ -144,13 +167,15 @@ void GemmEmitter::kernel_store(Function* f, int64_t mr, int64_t ncols, std::vect
         Value* v = scaled(acc[r * nv + j]);
         if (spec_.beta != 0.0) {
           Value* old = t_.load(c_at(r, j), lanes_of(j));
-          v = spec_.beta == 1.0 ? b_.CreateFAdd(old, v) : t_.fma(beta, old, v);
+          v = spec_.beta == 1.0 ? b_.CreateFAdd(old, v) : mul_add(beta, old, v);
         }
         out.push_back(v);
       }
     return out;
   };
-  std::vector<Value*> v = branch(f->getArg(4), first_block, add_to_c);
+  // With one K block (K <= kc) every call is the first and the last: no branches.
+  const bool one_block = spec_.K <= plan_.kc;
+  std::vector<Value*> v = one_block ? first_block() : branch(f->getArg(4), first_block, add_to_c);
 
   bool epilogue = spec_.bias || spec_.has_d || spec_.relu;
   if (epilogue) {
@@ -161,16 +186,18 @@ void GemmEmitter::kernel_store(Function* f, int64_t mr, int64_t ncols, std::vect
         for (int64_t j = 0; j < nv; ++j) {
           Value* x = v[r * nv + j];
           if (spec_.bias) x = b_.CreateFAdd(x, t_.load(t_.at(f->getArg(6), j * W), lanes_of(j)));
-          if (spec_.has_d) {
-            Value* dv = t_.load(t_.at(f->getArg(7), r * plan_.ldd + j * W), lanes_of(j));
-            x = spec_.d_scale == 1.0 ? b_.CreateFAdd(x, dv) : t_.fma(ds, dv, x);
-          }
+          Value* dv = nullptr;
+          if (spec_.has_d) dv = t_.load(t_.at(f->getArg(7), r * plan_.ldd + j * W), lanes_of(j));
+          if (dv && !spec_.d_relu_mask)
+            x = spec_.d_scale == 1.0 ? b_.CreateFAdd(x, dv) : mul_add(ds, dv, x);
           if (spec_.relu) x = t_.relu(x);
+          if (dv && spec_.d_relu_mask)
+            x = b_.CreateSelect(b_.CreateFCmpOGT(dv, t_.zero_vec()), x, t_.zero_vec());
           out.push_back(x);
         }
       return out;
     };
-    v = branch(f->getArg(5), apply, [&] { return v; });
+    v = one_block ? apply() : branch(f->getArg(5), apply, [&] { return v; });
   }
   for (int64_t r = 0; r < mr; ++r)
     for (int64_t j = 0; j < nv; ++j) t_.store(v[r * nv + j], c_at(r, j), lanes_of(j));

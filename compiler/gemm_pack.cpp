@@ -15,35 +15,78 @@ namespace {
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 }  // namespace
 
-// dst[k * dst_stride + r] = src[r * ld + k] for r < rows, k < kc. Within
-// lanes x lanes blocks: `rows` row vectors loaded, transposed, stored. The
-// depth kc is a multiple of the vector width except in the last K block,
-// whose remainder is K % lanes.
+// void transpose(src, ld, rows, depth, dst, dst_stride, lanes_out):
+//   dst[k * dst_stride + r] = src[r * ld + k] for k < depth <= lanes, r < lanes,
+// zero for r >= rows; the first lanes_out elements of each dst row are
+// written. One lanes x lanes block turned around in registers. It is shared
+// by every GEMM of the module: instruction selection of its shuffles is the
+// costliest part of compiling a GEMM, so it is done once.
+Function* GemmEmitter::transpose_block() {
+  const int64_t W = plan_.lanes;
+  std::string fname = "nabla.gemm.transpose." + std::string(dtype_name(spec_.dtype)) + "x" +
+                      std::to_string(W);
+  if (Function* f = mod_.getFunction(fname)) return f;
+  IRBuilderBase::InsertPointGuard guard(b_);
+  Type* p = t_.ptr;
+  Type* i64 = t_.i64;
+  auto* type = FunctionType::get(b_.getVoidTy(), {p, i64, i64, i64, p, i64, i64}, false);
+  Function* f = Function::Create(type, GlobalValue::InternalLinkage, fname, mod_);
+  set_attributes(f);
+  f->addParamAttr(0, Attribute::NoAlias);
+  f->addParamAttr(4, Attribute::NoAlias);
+  b_.SetInsertPoint(BasicBlock::Create(f->getContext(), "entry", f));
+  Value *src = f->getArg(0), *ld = f->getArg(1), *rows = f->getArg(2), *depth = f->getArg(3);
+  Value *dst = f->getArg(4), *dst_stride = f->getArg(5), *lanes_out = f->getArg(6);
+  std::vector<Constant*> idx;
+  for (int64_t i = 0; i < W; ++i) idx.push_back(b_.getInt64(static_cast<uint64_t>(i)));
+  Value* lane = ConstantVector::get(idx);
+  auto below = [&](Value* n) {
+    return b_.CreateICmpULT(lane, b_.CreateVectorSplat(static_cast<unsigned>(W), n));
+  };
+  Value* none = Constant::getNullValue(below(depth)->getType());
+  Value* load_mask = below(depth);
+  std::vector<Value*> rv;
+  for (int64_t i = 0; i < W; ++i) {
+    Value* row = b_.CreateGEP(t_.elt, src, b_.CreateMul(t_.c64(i), ld));
+    t_.prefetch(b_.CreateGEP(t_.elt, row, t_.c64(4 * W)));  // the same row, further on
+    Value* m = b_.CreateSelect(b_.CreateICmpSLT(t_.c64(i), rows), load_mask, none);
+    rv.push_back(b_.CreateMaskedLoad(t_.vec, row, Align(1), m, t_.zero_vec()));
+  }
+  std::vector<Value*> cols = t_.transpose(rv);
+  Value* store_mask = below(lanes_out);
+  for (int64_t k = 0; k < W; ++k) {
+    Value* m = b_.CreateSelect(b_.CreateICmpSLT(t_.c64(k), depth), store_mask, none);
+    b_.CreateMaskedStore(cols[k], b_.CreateGEP(t_.elt, dst, b_.CreateMul(t_.c64(k), dst_stride)),
+                         Align(1), m);
+  }
+  b_.CreateRetVoid();
+  return f;
+}
+
+// dst[k * dst_stride + r] = src[r * ld + k] for r < rows, k < kc, lanes x
+// lanes blocks at a time, one group of lanes rows after the other (lanes
+// streams for the prefetchers). The depth kc is a multiple of the vector width
+// except in the last K block.
 void GemmEmitter::pack_transposed(Value* src, int64_t ld, Value* dst, int64_t dst_stride,
                                   Value* kc, int64_t rows) {
   const int64_t W = plan_.lanes;
   const bool full_stores = dst_stride % W == 0;  // B panels: zero padded to whole vectors
-  auto block = [&](Value* k0, int64_t depth) {
-    for (int64_t g = 0; g < ceil_div(rows, W); ++g) {
-      std::vector<Value*> rv;
-      for (int64_t i = 0; i < W; ++i) {
-        int64_t r = g * W + i;
-        rv.push_back(r < rows ? t_.load(t_.at(src, b_.CreateAdd(t_.c64(r * ld), k0)), depth)
-                              : t_.zero_vec());
-      }
-      std::vector<Value*> cols = t_.transpose(rv);
-      int64_t valid = full_stores ? W : std::min(W, rows - g * W);
-      for (int64_t k = 0; k < depth; ++k) {
-        Value* off = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(k0, t_.c64(k)), t_.c64(dst_stride)),
-                                  t_.c64(g * W));
-        t_.store(cols[k], t_.at(dst, off), valid);
-      }
-    }
-  };
-  Value* kfull = b_.CreateMul(b_.CreateUDiv(kc, t_.c64(W)), t_.c64(W));
-  t_.loop(t_.c64(0), kfull, W, [&](Value* k0) { block(k0, W); }, "kg");
-  int64_t rem = spec_.K % W;
-  if (rem != 0) t_.when(b_.CreateICmpNE(kfull, kc), [&] { block(kfull, rem); });
+  Function* tf = transpose_block();
+  for (int64_t g = 0; g < ceil_div(rows, W); ++g) {
+    int64_t group_rows = std::min(W, rows - g * W);
+    int64_t lanes_out = full_stores ? W : group_rows;
+    auto block = [&](Value* k0, Value* depth) {
+      b_.CreateCall(tf, {t_.at(src, b_.CreateAdd(t_.c64(g * W * ld), k0)), t_.c64(ld),
+                         t_.c64(group_rows), depth,
+                         t_.at(dst, b_.CreateAdd(b_.CreateMul(k0, t_.c64(dst_stride)),
+                                                 t_.c64(g * W))),
+                         t_.c64(dst_stride), t_.c64(lanes_out)});
+    };
+    Value* kfull = b_.CreateMul(b_.CreateUDiv(kc, t_.c64(W)), t_.c64(W));
+    t_.loop(t_.c64(0), kfull, W, [&](Value* k0) { block(k0, t_.c64(W)); }, "kg");
+    if (spec_.K % W != 0)
+      t_.when(b_.CreateICmpNE(kfull, kc), [&] { block(kfull, b_.CreateSub(kc, kfull)); });
+  }
 }
 
 void GemmEmitter::pack_a_panel(Value* src, Value* dst, Value* kc, int64_t rows) {

@@ -161,10 +161,12 @@ Tensor literal_to_tensor(const Literal& lit, const std::optional<TensorType>& an
   Tensor out(type.dtype, type.shape);
   if (lit.elements.empty()) return out;
   if (!lit.is_list) {
-    set_element(out, 0, lit.elements[0], ts);
+    // Converted once (and checked even when the shape has no elements), then splat.
+    Tensor scalar(type.dtype, {});
+    set_element(scalar, 0, lit.elements[0], ts);
     size_t es = dtype_size(type.dtype);
     auto* bytes = static_cast<std::byte*>(out.data());
-    for (int64_t i = 1; i < out.numel(); ++i) std::memcpy(bytes + i * es, bytes, es);
+    for (int64_t i = 0; i < out.numel(); ++i) std::memcpy(bytes + i * es, scalar.data(), es);
     return out;
   }
   for (size_t i = 0; i < lit.elements.size(); ++i)

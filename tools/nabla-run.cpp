@@ -2,8 +2,11 @@
 // prints a summary of each result and optionally writes the results as .npy.
 //   nabla-run FILE.nabla [--func NAME] [--input NAME=FILE.npy ...]
 //             [--random-inputs SEED] [--output-dir DIR] [--interpret]
+//             [--benchmark N] [--threads N] [--fast-math] [--emit-llvm FILE] ...
+// By default the function is JIT-compiled (compiler/compile.h).
 // Errors go to stderr and the exit code is 1. Documented in docs/cli.md.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -18,6 +21,7 @@
 
 #include <fmt/format.h>
 
+#include "compiler/compile.h"
 #include "ir/diagnostic.h"
 #include "ir/interpreter.h"
 #include "ir/parser.h"
@@ -39,17 +43,48 @@ struct Options {
   std::vector<std::pair<std::string, std::string>> inputs;  // NAME, FILE.npy
   std::optional<uint64_t> seed;
   std::string output_dir;
-  std::string engine = "interpret";
+  std::string engine = "jit";
+  int benchmark = 0;  // runs to time (0: none)
+  nabla::CompileOptions compile;
+  bool compile_stats = false;
   bool help = false;
 };
 
-// An engine computes a function's results from its inputs.
-using Engine = std::function<std::vector<Tensor>(const Function&, std::span<const Tensor>)>;
+// An engine prepares a function (compiling it, for the JIT) and returns what
+// computes its results from its inputs; the runner keeps what it prepared.
+using Runner = std::function<std::vector<Tensor>(std::span<const Tensor>)>;
+using Engine = std::function<Runner(const Function&, const Options&)>;
 const std::map<std::string, Engine>& engines() {
   static const std::map<std::string, Engine> table = {
-      {"interpret", [](const Function& f, std::span<const Tensor> in) { return nabla::interpret(f, in); }},
+      {"interpret", [](const Function& f, const Options&) -> Runner {
+         return [&f](std::span<const Tensor> in) { return nabla::interpret(f, in); };
+       }},
+      {"jit", [](const Function& f, const Options& o) -> Runner {
+         auto exe = std::make_shared<nabla::Executable>(nabla::compile(f, o.compile));
+         if (o.compile_stats) {
+           const nabla::CompileStats& s = exe->stats();
+           std::cout << fmt::format(
+               "compile: {:.1f} ms (passes {:.1f}, lowering {:.1f}, LLVM optimization {:.1f}, "
+               "machine code {:.1f}); {} nodes, {} fused regions, {} kernels ({} parallel); "
+               "workspace {} bytes (intermediates {} bytes, peak live {} bytes)\n",
+               s.total_ms, s.passes_ms, s.lowering_ms, s.optimize_ms, s.codegen_ms, s.num_nodes,
+               s.num_fused_regions, s.num_kernels, s.num_parallel_kernels, exe->workspace_bytes(),
+               exe->intermediate_bytes(), exe->peak_live_bytes());
+         }
+         return [exe](std::span<const Tensor> in) { return exe->run(in); };
+       }},
   };
   return table;
+}
+
+int parse_count(std::string_view option, std::string_view v, int min) {
+  int n = 0;
+  bool ok = !v.empty() && v.size() <= 9 && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (ok) for (char c : v) n = n * 10 + (c - '0');
+  if (!ok || n < min)
+    throw Error("nabla-run: " + std::string(option) + " expects an integer of at least " + std::to_string(min) +
+                ", got '" + std::string(v) + "'");
+  return n;
 }
 
 uint64_t parse_seed(std::string_view v) {
@@ -83,8 +118,32 @@ const std::vector<OptionSpec>& option_table() {
        [](Options& o, std::string_view v) { o.seed = parse_seed(v); }},
       {"--output-dir", "DIR", "write each result as DIR/NAME.npy (DIR is created if needed)",
        [](Options& o, std::string_view v) { o.output_dir = std::string(v); }},
-      {"--interpret", "", "evaluate with the reference interpreter (the default engine)",
+      {"--interpret", "", "evaluate with the reference interpreter instead of the JIT",
        [](Options& o, std::string_view) { o.engine = "interpret"; }},
+      {"--benchmark", "N", "time N runs after a warm-up run and print the median",
+       [](Options& o, std::string_view v) { o.benchmark = parse_count("--benchmark", v, 1); }},
+      {"--threads", "N", "JIT: threads for large loops (default: the machine's)",
+       [](Options& o, std::string_view v) { o.compile.num_threads = parse_count("--threads", v, 1); }},
+      {"--fast-math", "", "JIT: fast-math flags, reassociated sums, fused multiply-adds",
+       [](Options& o, std::string_view) { o.compile.fast_math = true; }},
+      {"--opt-level", "N", "JIT: LLVM optimization level 0..3 (default 3)",
+       [](Options& o, std::string_view v) {
+         o.compile.opt_level = parse_count("--opt-level", v, 0);
+         if (o.compile.opt_level > 3)
+           throw Error("nabla-run: --opt-level expects 0, 1, 2 or 3, got '" + std::string(v) + "'");
+       }},
+      {"--passes", "PIPELINE", "JIT: the pass pipeline before lowering (default: the default pipeline)",
+       [](Options& o, std::string_view v) { o.compile.pipeline = std::string(v); }},
+      {"--no-fuse", "", "JIT: do not fuse elementwise ops",
+       [](Options& o, std::string_view) { o.compile.fuse = false; }},
+      {"--print-after-all", "", "JIT: print the module after every pass (to stderr)",
+       [](Options& o, std::string_view) { o.compile.print_after_all = true; }},
+      {"--emit-llvm", "FILE", "JIT: write the optimized LLVM IR to FILE",
+       [](Options& o, std::string_view v) { o.compile.dump_llvm_ir = std::string(v); }},
+      {"--emit-asm", "FILE", "JIT: write the assembly to FILE",
+       [](Options& o, std::string_view v) { o.compile.dump_asm = std::string(v); }},
+      {"--compile-stats", "", "JIT: print compile times, kernel counts and memory sizes",
+       [](Options& o, std::string_view) { o.compile_stats = true; }},
       {"--help", "", "print this help", [](Options& o, std::string_view) { o.help = true; }},
   };
   return table;
@@ -196,6 +255,22 @@ void make_output_dir(const std::string& dir) {
   if (ec) throw Error("nabla-run: cannot create the output directory " + dir + ": " + ec.message());
 }
 
+// Times n runs (after one warm-up run) and prints the median and the range.
+void print_benchmark(const Runner& runner, std::span<const Tensor> inputs, int n) {
+  using Clock = std::chrono::steady_clock;
+  runner(inputs);
+  std::vector<double> ms;
+  for (int i = 0; i < n; ++i) {
+    auto t = Clock::now();
+    runner(inputs);
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  double median = n % 2 ? ms[n / 2] : (ms[n / 2 - 1] + ms[n / 2]) / 2;
+  std::cout << fmt::format("benchmark: {} runs, median {:.4f} ms (min {:.4f}, max {:.4f})\n", n, median,
+                           ms.front(), ms.back());
+}
+
 int run(const Options& o) {
   std::string source = nabla::read_source(o.file);
   nabla::Module m = nabla::parse(source, o.file);
@@ -204,8 +279,11 @@ int run(const Options& o) {
   std::vector<Tensor> inputs = gather_inputs(f, o);
   if (!o.output_dir.empty()) make_output_dir(o.output_dir);
   std::vector<Tensor> results;
+  Runner runner;  // outlives the catch: an EvaluationError points into what it compiled
   try {
-    results = engines().at(o.engine)(f, inputs);
+    runner = engines().at(o.engine)(f, o);
+    results = runner(inputs);
+    if (o.benchmark > 0) print_benchmark(runner, inputs, o.benchmark);
   } catch (const nabla::EvaluationError& e) {
     // Point at the node that failed when it came from the file.
     if (e.node() && e.node()->loc().valid())

@@ -81,11 +81,11 @@ struct Problem {
           mag = std::abs(spec.alpha) * mag;
           if (spec.beta != 0) want += spec.beta * c[ci], mag += std::abs(spec.beta * c[ci]);
           if (spec.bias) want += bias[n], mag += std::abs(bias[n]);
-          if (spec.has_d) {
-            double dv = d[bt * plan.stride_d + m * plan.ldd + n];
+          double dv = spec.has_d ? d[bt * plan.stride_d + m * plan.ldd + n] : 0;
+          if (spec.has_d && !spec.d_relu_mask)
             want += spec.d_scale * dv, mag += std::abs(spec.d_scale * dv);
-          }
           if (spec.relu && !(want > 0)) want = 0;
+          if (spec.d_relu_mask && !(dv > 0)) want = 0;
           double tol = 4 * eps * (mag + 1) * std::sqrt(static_cast<double>(spec.K) + 4);
           written[ci] = true;
           if (!(std::abs(out[ci] - want) <= tol) && bad++ < 5)
@@ -169,7 +169,7 @@ TEST_P(GemmTransposes, AcrossSmallBlocks) {
 }
 
 TEST_P(GemmTransposes, AcrossDefaultBlocks) {
-  // Default f32 blocks: kc 256, nc 512, mc 252; f64: kc 128, nc 512, mc 252.
+  // Default f32 blocks: kc 256 (packed B) or 1024, nc 512, mc 252; f64: kc 128 or 512.
   DType t = GetParam();
   std::vector<GemmSpec> specs;
   for (bool ta : {false, true})
@@ -190,6 +190,14 @@ TEST(Gemm, NarrowOutputsUseTheDirectPath) {
   EXPECT_FALSE(plan_gemm(specs[0]).pack_b);
   EXPECT_FALSE(plan_gemm(specs[1]).pack_b);
   check_all(specs);
+}
+
+TEST(Gemm, RowsCollidingInL1ArePacked) {
+  // Rows of 4 KiB all map to one L1 set: A is packed; 3 KiB rows are read in place.
+  GemmSpec s = spec(DType::f32, 30, 40, 1024, false, false);
+  EXPECT_TRUE(plan_gemm(s).pack_a);
+  EXPECT_FALSE(plan_gemm(spec(DType::f32, 30, 40, 768, false, false)).pack_a);
+  check_all({s});
 }
 
 TEST(Gemm, BatchedWithStridesAndBroadcast) {
@@ -224,14 +232,15 @@ TEST(Gemm, LeadingDimensionsLargerThanRows) {
 TEST(Gemm, BetaAlphaAndEpilogues) {
   std::vector<GemmSpec> specs;
   for (DType t : {DType::f32, DType::f64})
-    for (int variant = 0; variant < 5; ++variant) {
-      GemmSpec s = spec(t, 29, 70, 75, variant % 2 == 1, variant % 3 == 1);
+    for (int variant = 0; variant < 6; ++variant) {
+      GemmSpec s = spec(t, 29, 70, 75, variant % 2 == 1, variant % 3 == 1 || variant == 5);
       s.tuning = small_blocks(t);  // several K blocks: first/last block logic
       s.beta = variant == 0 ? 1.0 : variant == 1 ? 0.5 : 0.0;
       s.alpha = variant == 2 ? -0.25 : 1.0;
       s.bias = variant >= 2;
       s.relu = variant == 3 || variant == 4;
-      s.has_d = variant == 2 || variant == 4;
+      s.has_d = variant == 2 || variant == 4 || variant == 5;
+      s.d_relu_mask = variant == 5;  // relu's backward: (G W^T) * (H > 0)
       s.d_scale = variant == 4 ? 1.0 : 2e-3;
       specs.push_back(s);
       s.tuning = {};  // the same with one K block
@@ -306,6 +315,69 @@ TEST(Gemm, BadSpecsAreErrors) {
   s.tuning.nr = 64;
   s.tuning.mr = 10;
   EXPECT_EQ(message(s), "gemm: register tile 10x64 needs more than 32 registers");
+}
+
+}  // namespace
+}  // namespace nabla
+
+namespace nabla {
+namespace {
+
+// exact: C equals the plain loops `s = 0; for k: s += a * b` in the element
+// type, then alpha * s (+ beta * C) (+ bias) (+ d_scale * D) (relu), bit for bit.
+template <class T>
+void check_exact(const GemmSpec& spec, unsigned seed) {
+  Problem<T> p(spec, seed);
+  auto g = testing::compile_gemms(jit(), {spec})[0];
+  std::vector<T> out = p.c;
+  testing::run_gemm(g, p.a.data(), p.b.data(), out.data(), spec.bias ? p.bias.data() : nullptr,
+                    spec.has_d ? p.d.data() : nullptr);
+  int64_t bad = 0;
+  for (int64_t bt = 0; bt < spec.batch; ++bt)
+    for (int64_t m = 0; m < spec.M; ++m)
+      for (int64_t n = 0; n < spec.N; ++n) {
+        T s = 0;
+        for (int64_t k = 0; k < spec.K; ++k) {
+          T prod = p.a_at(bt, m, k) * p.b_at(bt, k, n);
+          s = s + prod;
+        }
+        size_t ci = static_cast<size_t>(bt * p.plan.stride_c + m * p.plan.ldc + n);
+        T v = spec.alpha == 1.0 ? s : static_cast<T>(spec.alpha) * s;
+        if (spec.beta != 0) {
+          T old = p.c[ci];
+          v = spec.beta == 1.0 ? old + v : v + static_cast<T>(spec.beta) * old;
+        }
+        if (spec.bias) v = v + p.bias[n];
+        if (spec.has_d) {
+          T dv = p.d[bt * p.plan.stride_d + m * p.plan.ldd + n];
+          v = spec.d_scale == 1.0 ? v + dv : v + static_cast<T>(spec.d_scale) * dv;
+        }
+        if (spec.relu && !(v > 0)) v = 0;
+        if (out[ci] != v && bad++ < 5)
+          ADD_FAILURE() << "C[" << bt << "][" << m << "," << n << "] = " << out[ci] << ", exact "
+                        << v << " (" << p.describe() << ")";
+      }
+  EXPECT_EQ(bad, 0);
+}
+
+TEST(Gemm, ExactEqualsThePlainLoopsBitForBit) {
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      GemmSpec s = spec(DType::f32, 23, 45, 77, ta, tb);
+      s.exact = true;
+      check_exact<float>(s, 5);
+      s.tuning = small_blocks(DType::f32);  // K in several blocks: the sum goes on through C
+      check_exact<float>(s, 6);
+      s.dtype = DType::f64;
+      s.tuning = small_blocks(DType::f64);
+      check_exact<double>(s, 7);
+    }
+  GemmSpec e = spec(DType::f32, 19, 37, 70, false, true);
+  e.exact = true;
+  e.tuning = small_blocks(DType::f32);
+  e.alpha = -0.3, e.beta = 0.7, e.bias = true, e.has_d = true, e.d_scale = 0.01, e.relu = true;
+  EXPECT_GE(plan_gemm(e).kc, 70);  // alpha and beta: one K block
+  check_exact<float>(e, 8);
 }
 
 }  // namespace

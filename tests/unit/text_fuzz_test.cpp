@@ -57,11 +57,11 @@ std::string check_parser(const std::string& input) {
 
 std::vector<std::string> seeds() {
   std::vector<std::string> out;
-  for (const char* dir : {"tests/lit/text", "examples", "tests/fuzz-corpus"}) {
+  for (const char* dir : {"tests/lit", "examples", "tests/fuzz-corpus"}) {
     fs::path root = fs::path(NABLA_SOURCE_DIR) / dir;
     if (!fs::exists(root)) continue;
     std::vector<fs::path> files;
-    for (const auto& e : fs::directory_iterator(root))
+    for (const auto& e : fs::recursive_directory_iterator(root))
       if (e.path().extension() == ".nabla") files.push_back(e.path());
     std::sort(files.begin(), files.end());  // a fixed order keeps the run reproducible
     for (const fs::path& p : files) {
@@ -92,12 +92,34 @@ const std::vector<std::string> kDictionary = {
     "\t", "\r", std::string(1, '\0'), "\xff",
 };
 
+// The [begin, end) of the word (a run of non-space bytes) at or after `pos`.
+std::pair<size_t, size_t> word_at(const std::string& s, size_t pos) {
+  auto space = [](char c) { return c == ' ' || c == '\n' || c == '\t'; };
+  size_t b = pos;
+  while (b < s.size() && space(s[b])) ++b;
+  size_t e = b;
+  while (e < s.size() && !space(s[e])) ++e;
+  return {b, e};
+}
+
 std::string mutate(std::string s, const std::vector<std::string>& pool, std::mt19937_64& rng) {
   auto pick = [&](size_t n) { return n == 0 ? size_t{0} : static_cast<size_t>(rng() % n); };
   int rounds = 1 + static_cast<int>(pick(4));
   for (int r = 0; r < rounds; ++r) {
     size_t pos = pick(s.size() + 1);
-    switch (pick(6)) {
+    switch (pick(8)) {
+      case 6: {  // replace a word by a dictionary token
+        auto [b, e] = word_at(s, pos);
+        s.replace(b, e - b, kDictionary[pick(kDictionary.size())]);
+        break;
+      }
+      case 7: {  // replace a word by a word of another seed
+        const std::string& other = pool[pick(pool.size())];
+        auto [ob, oe] = word_at(other, pick(other.size() + 1));
+        auto [b, e] = word_at(s, pos);
+        s.replace(b, e - b, other.substr(ob, oe - ob));
+        break;
+      }
       case 0:  // flip a byte
         if (!s.empty()) s[pick(s.size())] = static_cast<char>(rng());
         break;
@@ -163,6 +185,8 @@ TEST(TextFuzz, RandomMutations) {
     // Mostly mutations of valid inputs, sometimes of error cases.
     const std::string& base = rng() % 4 ? bases[rng() % bases.size()] : pool[rng() % pool.size()];
     std::string input = mutate(base, pool, rng);
+    // In a long campaign, keep the current input on disk: a crash leaves it there.
+    if (cases_env) std::ofstream(fs::path(NABLA_BINARY_DIR) / "fuzz-current.nabla", std::ios::binary) << input;
     try {
       parse(input, "x");
       ++parsed;
@@ -185,7 +209,10 @@ TEST(TextFuzz, CorpusReplays) {
   for (const auto& e : fs::directory_iterator(root)) {
     if (e.path().extension() != ".nabla") continue;
     ++count;
-    EXPECT_EQ(check_parser(read(e.path())), "") << e.path();
+    std::string text = read(e.path());
+    EXPECT_EQ(check_parser(text), "") << e.path();
+    for (const SourceChunk& c : split_source(text))
+      EXPECT_EQ(check_parser(std::string(c.text)), "") << e.path() << ":" << c.first_line;
   }
   EXPECT_GT(count, 0);
 }

@@ -134,6 +134,9 @@ TEST(TextParser, TypedConstantLiterals) {
   EXPECT_EQ(constant_of("1e-60 : f32[]").get(0), 0.0);  // underflow rounds like C
   EXPECT_EQ(type_of(constant_of("[] : f32[2,0,3]")), f32({2, 0, 3}));
   EXPECT_EQ(type_of(constant_of("true : bool[3]")), boolean({3}));
+  // A scalar splat to a shape without elements (once an out-of-bounds write).
+  EXPECT_EQ(type_of(constant_of("0.0 : f32[0]")), f32({0}));
+  EXPECT_THROW(constant_of("1.5 : i32[2,0]"), ParseError);
 }
 
 TEST(TextParser, AttributeDefaults) {

@@ -1,0 +1,166 @@
+// The MLP training step (784-512-512-10, relu, softmax cross-entropy against
+// integer labels, weight decay, SGD update of every parameter) of the
+// hand-written oneDNN baseline, checked against plain double loops, beside the
+// time nabla's generated GEMMs take for the step's eight products.
+//   mlp_bench [--threads 1,2] [--quick]
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench/mlp_onednn.h"
+#include "bench/spin_pool.h"
+#include "compiler/gemm.h"
+#include "tests/support/gemm_runner.h"
+
+namespace nabla::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Inputs {
+  std::vector<float> x;
+  std::vector<int32_t> labels;
+  MlpParams params;
+  Inputs(const MlpDims& d, unsigned seed) : params(d) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> pixel(0.f, 1.f);
+    x.resize(d.batch * d.in);
+    for (auto& v : x) v = pixel(rng);
+    std::uniform_int_distribution<int32_t> label(0, static_cast<int32_t>(d.classes) - 1);
+    labels.resize(d.batch);
+    for (auto& v : labels) v = label(rng);
+    auto init = [&](std::vector<float>& w, int64_t fan_in) {
+      std::normal_distribution<float> n(0.f, std::sqrt(2.f / static_cast<float>(fan_in)));
+      for (auto& v : w) v = n(rng);
+    };
+    init(params.w1, d.in), init(params.w2, d.h1), init(params.w3, d.h2);
+    std::uniform_real_distribution<float> small(-0.01f, 0.01f);
+    for (auto* b : {&params.b1, &params.b2, &params.b3})
+      for (auto& v : *b) v = small(rng);
+  }
+};
+
+// Largest |a - b| / (1 + |b|) over all parameters.
+double max_param_diff(const MlpParams& a, const MlpParams& b) {
+  double worst = 0;
+  for (int i = 0; i < 6; ++i)
+    for (size_t j = 0; j < a.all[i]->size(); ++j) {
+      double x = (*a.all[i])[j], y = (*b.all[i])[j];
+      worst = std::max(worst, std::abs(x - y) / (1 + std::abs(y)));
+    }
+  return worst;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// The eight matrix products of one step: forward, weight gradients (A^T G)
+// and input gradients (G W^T; none for the input layer).
+std::vector<GemmSpec> step_products(const MlpDims& d, int threads) {
+  auto mk = [&](int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
+    GemmSpec s;
+    s.M = m, s.N = n, s.K = k, s.trans_a = ta, s.trans_b = tb, s.threads = threads;
+    return s;
+  };
+  const int64_t b = d.batch;
+  return {mk(b, d.h1, d.in, false, false),      mk(b, d.h2, d.h1, false, false),
+          mk(b, d.classes, d.h2, false, false), mk(d.h2, d.classes, b, true, false),
+          mk(b, d.h2, d.classes, false, true),  mk(d.h1, d.h2, b, true, false),
+          mk(b, d.h1, d.h2, false, true),       mk(d.in, d.h1, b, true, false)};
+}
+
+// Median time of running the step's products back to back with nabla's GEMMs:
+// the GEMM part of a compiled step.
+double nabla_products_ms(testing::TestJit& jit, const MlpDims& d, int threads, int reps) {
+  auto gemms = testing::compile_gemms(jit, step_products(d, threads));
+  struct Buffers {
+    std::vector<float> a, b, c;
+    std::vector<testing::AlignedBuffer> scratch;
+  };
+  std::vector<Buffers> bufs(gemms.size());
+  for (size_t i = 0; i < gemms.size(); ++i) {
+    const GemmSpec& s = gemms[i].spec;
+    bufs[i].a.assign(s.M * s.K, 0.5f), bufs[i].b.assign(s.K * s.N, 0.25f);
+    bufs[i].c.assign(s.M * s.N, 0.f);
+    for (int t = 0; t < threads; ++t)
+      bufs[i].scratch.emplace_back(static_cast<size_t>(gemms[i].plan.scratch_bytes));
+  }
+  SpinPool pool(threads);
+  std::vector<double> times;
+  for (int r = 0; r < reps + 3; ++r) {
+    auto t0 = Clock::now();
+    for (size_t i = 0; i < gemms.size(); ++i) {
+      const auto& g = gemms[i];
+      Buffers& bf = bufs[i];
+      const int64_t n = g.plan.num_tasks;
+      pool.run([&](int t) {
+        g.fn(bf.a.data(), bf.b.data(), bf.c.data(), nullptr, nullptr, bf.scratch[t].data(),
+             n * t / threads, n * (t + 1) / threads);
+      });
+    }
+    if (r >= 3) times.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  return median(times);
+}
+
+int run(int argc, char** argv) {
+  std::vector<int> thread_counts = {1, 2};
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--quick")) {
+      quick = true;
+    } else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
+      thread_counts.clear();
+      for (char* p = std::strtok(argv[++i], ","); p; p = std::strtok(nullptr, ","))
+        thread_counts.push_back(std::atoi(p));
+    } else {
+      std::fprintf(stderr, "usage: mlp_bench [--threads 1,2] [--quick]\n");
+      return 1;
+    }
+  }
+  std::printf("MLP training step 784-512-512-10 (relu, softmax CE, weight decay, SGD), fp32\n");
+  std::printf("%5s %3s | %12s | %16s | %s\n", "batch", "thr", "oneDNN ms", "nabla GEMMs ms",
+              "check of the baseline vs double loops");
+  testing::TestJit jit;
+  for (int threads : thread_counts)
+    for (int64_t batch : {64, 256}) {
+      omp_set_num_threads(threads);
+      MlpDims d;
+      d.batch = batch;
+      Inputs in(d, 7);
+      MlpParams out(d), ref(d);
+      OneDnnMlpStep step(d);
+      float loss = step.run(in.x.data(), in.labels.data(), in.params, out);
+      float ref_loss = mlp_step_reference(d, in.x.data(), in.labels.data(), in.params, ref);
+      double diff = max_param_diff(out, ref);
+      bool ok = std::abs(loss - ref_loss) <= 1e-4 * std::abs(ref_loss) && diff <= 1e-5;
+      std::vector<double> times;
+      int reps = quick ? 30 : 200;
+      for (int r = 0; r < reps; ++r) {
+        auto t0 = Clock::now();
+        step.run(in.x.data(), in.labels.data(), in.params, out);
+        times.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // OpenMP's workers idle
+      double products = nabla_products_ms(jit, d, threads, reps);
+      std::printf("%5ld %3d | %12.3f | %16.3f | loss %.6f vs %.6f, params %.1e %s\n", long(batch),
+                  threads, median(times), products, loss, ref_loss, diff, ok ? "ok" : "DIFFER");
+      std::fflush(stdout);
+    }
+  return 0;
+}
+
+}  // namespace
+}  // namespace nabla::bench
+
+int main(int argc, char** argv) { return nabla::bench::run(argc, argv); }

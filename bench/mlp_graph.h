@@ -1,0 +1,13 @@
+#pragma once
+// The MLP training step of bench/mlp_bench.cpp as a nabla function, built with
+// the C++ API: inputs x, labels, W1, b1, W2, b2, W3, b3; results the loss and
+// the six updated parameters, p' = p - lr dJ/dp (grad nodes, expanded by
+// build-grad).
+#include "bench/mlp_onednn.h"
+#include "ir/function.h"
+
+namespace nabla::bench {
+
+Function& build_mlp_step(Module& m, const MlpDims& d, const std::string& name = "mlp_step");
+
+}  // namespace nabla::bench

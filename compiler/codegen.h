@@ -1,0 +1,47 @@
+#pragma once
+// Machine code from LLVM modules, in one place: the target machine (the host's
+// or a named one), the -O pipeline of the new pass manager, and the emission
+// of assembly, objects and textual IR. The JIT (compiler/jit.h) and the
+// offline compiler both come through here.
+#include <memory>
+#include <string>
+
+namespace llvm {
+class Module;
+class TargetMachine;
+class raw_pwrite_stream;
+}  // namespace llvm
+
+namespace nabla {
+
+struct TargetSpec {
+  std::string triple;    // empty: the host's
+  std::string cpu;       // empty: the host's CPU (or "generic" for another triple)
+  std::string features;  // "+avx2,-avx512f"; empty: the host's (or the CPU's defaults)
+  int opt_level = 3;     // 0..3
+};
+
+// Creates the target machine (registering LLVM's targets once). Throws
+// nabla::Error for an unknown triple or CPU.
+std::unique_ptr<llvm::TargetMachine> create_target_machine(const TargetSpec& spec);
+
+// The widest vector register the kernels should use on this target, in bits
+// (512 with AVX-512, 256 with AVX, else 128).
+int native_vector_bits(const llvm::TargetMachine& tm);
+
+// Gives the module the target's data layout and triple.
+void prepare_module(llvm::Module& m, const llvm::TargetMachine& tm);
+
+// Verifies the module (throws nabla::Error naming the problem) and runs the
+// default per-module pipeline at opt_level with the target machine given to
+// the PassBuilder, so that the vectorizers see the real target.
+void optimize_module(llvm::Module& m, llvm::TargetMachine& tm, int opt_level);
+
+// Writes textual IR, assembly or an object file. Throw nabla::Error on failure.
+void write_llvm_ir(const llvm::Module& m, const std::string& path);
+void write_assembly(llvm::Module& m, llvm::TargetMachine& tm, const std::string& path);
+void write_object(llvm::Module& m, llvm::TargetMachine& tm, const std::string& path);
+void emit_machine_code(llvm::Module& m, llvm::TargetMachine& tm, llvm::raw_pwrite_stream& out,
+                       bool assembly);
+
+}  // namespace nabla

@@ -1,0 +1,137 @@
+// compile(): passes, lowering, LLVM optimization and JIT, in that order.
+#include "compiler/compile.h"
+
+#include <chrono>
+
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+#include <llvm/Target/TargetMachine.h>
+#include <llvm/Transforms/Utils/Cloning.h>
+
+#include "compiler/codegen.h"
+#include "compiler/element_program.h"
+#include "compiler/executable_impl.h"
+#include "compiler/jit.h"
+#include "compiler/lower.h"
+#include "ir/clone.h"
+#include "passes/pass_manager.h"
+#include "passes/registry.h"
+#include "runtime/error.h"
+
+namespace nabla {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+// The entry's symbol: "nabla_" and the function name with characters outside
+// [A-Za-z0-9_] replaced by '_'.
+std::string entry_symbol(const std::string& name) {
+  std::string s = "nabla_";
+  for (char c : name) s += (std::isalnum(static_cast<unsigned char>(c)) || c == '_') ? c : '_';
+  return s;
+}
+
+void run_passes(Module& m, const CompileOptions& o) {
+  PassManagerOptions pmo;
+  pmo.verify_each = o.verify_each;
+  pmo.print_after_all = o.print_after_all;
+  pmo.print_stream = o.print_stream;
+  PassManager pm(pmo);
+  bool any = false;
+  if (o.pipeline == "default") {
+    pm.add(default_pipeline());
+    any = true;
+  } else if (!o.pipeline.empty()) {
+    pm.add(o.pipeline);
+    any = true;
+  }
+  if (o.fuse && create_pass("fuse")) {
+    pm.add("fuse");
+    any = true;
+  }
+  if (any) pm.run(m);
+}
+
+}  // namespace
+
+Executable compile(const Module& module, std::string_view name, const CompileOptions& options) {
+  const Function* f = module.find(name);
+  if (!f) {
+    std::string names;
+    for (const Function* g : module.functions()) names += (names.empty() ? "@" : ", @") + g->name();
+    throw Error("compile: no function @" + std::string(name) + " in the module" +
+                (names.empty() ? std::string() : " (it has " + names + ")"));
+  }
+  return compile(*f, options);
+}
+
+Executable compile(const Function& source, const CompileOptions& options) {
+  if (options.opt_level < 0 || options.opt_level > 3)
+    throw Error("compile: opt_level must be 0, 1, 2 or 3, got " + std::to_string(options.opt_level));
+  auto start = Clock::now();
+  Executable exe;
+  auto impl = std::make_unique<Executable::Impl>();
+  CompileStats& stats = impl->stats;
+
+  impl->module = std::make_unique<Module>();
+  Function& f = clone_function(source, *impl->module);
+  run_passes(*impl->module, options);
+  stats.passes_ms = ms_since(start);
+
+  auto t = Clock::now();
+  TargetSpec spec;
+  spec.opt_level = options.opt_level;
+  impl->jit = std::make_unique<Jit>(spec);
+  llvm::TargetMachine& tm = impl->jit->target_machine();
+  auto context = std::make_unique<llvm::LLVMContext>();
+  auto llvm_module = std::make_unique<llvm::Module>("nabla." + f.name(), *context);
+  prepare_module(*llvm_module, tm);
+  LowerOptions lo;
+  lo.entry_name = entry_symbol(f.name());
+  lo.vector_bits = native_vector_bits(tm);
+  lo.fast_math = options.fast_math;
+  lo.num_threads = options.num_threads <= 0 ? ThreadPool::hardware_threads() : options.num_threads;
+  LoweredFunction lowered = lower_function(f, *llvm_module, lo);
+  stats.lowering_ms = ms_since(t);
+  if (!options.dump_llvm_ir_unoptimized.empty()) write_llvm_ir(*llvm_module, options.dump_llvm_ir_unoptimized);
+
+  t = Clock::now();
+  optimize_module(*llvm_module, tm, options.opt_level);
+  stats.optimize_ms = ms_since(t);
+  if (!options.dump_llvm_ir.empty()) write_llvm_ir(*llvm_module, options.dump_llvm_ir);
+  if (!options.dump_asm.empty()) {
+    std::unique_ptr<llvm::Module> copy = llvm::CloneModule(*llvm_module);
+    write_assembly(*copy, tm, options.dump_asm);
+  }
+
+  t = Clock::now();
+  void* entry = impl->jit->add(std::move(llvm_module), std::move(context), lowered.entry);
+  stats.codegen_ms = ms_since(t);
+
+  impl->function = &f;
+  impl->entry = reinterpret_cast<nabla_entry_fn>(entry);
+  impl->plan = std::move(lowered.plan);
+  impl->nodes = std::move(lowered.nodes);
+  impl->num_threads = lo.num_threads;
+  if (lo.num_threads > 1 && lowered.num_parallel_kernels > 0) impl->pool = shared_thread_pool(lo.num_threads);
+  for (const Node* in : f.inputs()) {
+    impl->input_types.push_back(in->type());
+    impl->input_names.push_back(in->name());
+  }
+  for (const Node* r : f.results()) impl->output_types.push_back(r->type());
+  impl->allocate_workspace();
+  stats.num_nodes = static_cast<int>(f.size());
+  stats.num_kernels = lowered.num_kernels;
+  stats.num_parallel_kernels = lowered.num_parallel_kernels;
+  for (const Node* n : f)
+    if (fused_body(*n)) ++stats.num_fused_regions;
+  stats.total_ms = ms_since(start);
+  exe.impl_ = std::move(impl);
+  return exe;
+}
+
+}  // namespace nabla

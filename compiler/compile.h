@@ -1,0 +1,112 @@
+#pragma once
+// Compiling nabla functions to native code in-process (ORC JIT):
+//
+//   nabla::Executable exe = nabla::compile(module, "mlp_step", nabla::CompileOptions{});
+//   std::vector<nabla::Tensor> results = exe.run(inputs);
+//   exe.run(inputs, outputs);  // into caller-provided tensors (views or owned)
+//
+// compile() copies the function, runs the pass pipeline (build-grad and the
+// cleanups of the default pipeline, then elementwise fusion), plans memory,
+// lowers every node to LLVM IR kernels in one module, optimizes it for the
+// host and JIT-compiles it. docs/backend.md describes each step.
+#include <cstdint>
+#include <memory>
+#include <ostream>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ir/function.h"
+#include "runtime/abi.h"
+#include "runtime/tensor.h"
+
+namespace nabla {
+
+struct CompileOptions {
+  // The pass pipeline run before lowering (passes/pass_manager.h syntax);
+  // "default" is default_pipeline(), "" runs none.
+  std::string pipeline = "default";
+  // Group elementwise ops into fused regions (the `fuse` pass) after the pipeline.
+  bool fuse = true;
+  // Verify after every pass, and print the module after every pass to
+  // print_stream (std::cerr when null).
+  bool verify_each = false;
+  bool print_after_all = false;
+  std::ostream* print_stream = nullptr;
+  // LLVM optimization level, 0..3.
+  int opt_level = 3;
+  // Fast-math: LLVM's fast-math flags on float operations, reductions
+  // reassociated (vectorized), multiply-adds fused. Off, results equal the
+  // interpreter's bit for bit (the same operations in the same order).
+  bool fast_math = false;
+  // Threads for large loops and matmuls; 0: the machine's hardware threads.
+  // With 1, no parallel code is generated at all.
+  int num_threads = 0;
+  // When not empty: write the LLVM IR before optimization, after it, and the
+  // assembly of the optimized module to these files.
+  std::string dump_llvm_ir_unoptimized;
+  std::string dump_llvm_ir;
+  std::string dump_asm;
+};
+
+// Where the time of a compile() went, in milliseconds, and what it made.
+struct CompileStats {
+  double passes_ms = 0, lowering_ms = 0, optimize_ms = 0, codegen_ms = 0, total_ms = 0;
+  int num_nodes = 0;         // body nodes after the passes (fused regions count once)
+  int num_kernels = 0;
+  int num_parallel_kernels = 0;
+  int num_fused_regions = 0;
+};
+
+class Executable {
+ public:
+  Executable();
+  ~Executable();
+  Executable(Executable&&) noexcept;
+  Executable& operator=(Executable&&) noexcept;
+
+  const std::string& name() const;
+  // The signature: one type per input and per result, and the input names.
+  const std::vector<TensorType>& input_types() const;
+  const std::vector<TensorType>& output_types() const;
+  const std::vector<std::string>& input_names() const;
+
+  // Runs the function. Each input must have its input's dtype and shape, and
+  // each output its result's (an undefined output tensor is allocated here);
+  // outputs must not overlap inputs or each other. Throws nabla::Error with
+  // a clear message for bad arguments, and for data-dependent failures (a
+  // label out of range) an EvaluationError with the interpreter's message,
+  // e.g. "cross_entropy: label 12 at index 3 is outside [0, 10)".
+  // One run at a time per Executable (it owns one workspace).
+  void run(std::span<const Tensor> inputs, std::span<Tensor> outputs);
+  std::vector<Tensor> run(std::span<const Tensor> inputs);
+
+  // The workspace arena's size, and the sum of the sizes of all intermediate
+  // buffers (what they would take without sharing), in bytes.
+  int64_t workspace_bytes() const;
+  int64_t intermediate_bytes() const;
+  int64_t peak_live_bytes() const;
+  int num_threads() const;
+  const CompileStats& stats() const;
+
+  // The function as compiled: after the passes and fusion.
+  const Function& function() const;
+
+  // The raw entry (runtime/abi.h), for callers that manage buffers themselves.
+  nabla_entry_fn entry() const;
+
+  struct Impl;
+
+ private:
+  friend Executable compile(const Function& f, const CompileOptions& options);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Compiles function `name` of `module` (which is not modified). Throws
+// nabla::Error for an unknown function, a pass failure or an op that cannot
+// be lowered.
+Executable compile(const Module& module, std::string_view name, const CompileOptions& options = {});
+Executable compile(const Function& f, const CompileOptions& options = {});
+
+}  // namespace nabla

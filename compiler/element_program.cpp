@@ -1,0 +1,90 @@
+#include "compiler/element_program.h"
+
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "compiler/kernel_builder.h"
+#include "compiler/lower.h"
+#include "compiler/lower_scalar.h"
+#include "runtime/error.h"
+
+namespace nabla {
+
+const Function* fused_body(const Node& n) { return nullptr; }
+
+ElementProgram element_program(const Node& kernel_node, const Node* value) {
+  ElementProgram p;
+  p.value = value;
+  const Function* body = fused_body(kernel_node);
+  if (!body) {
+    if (value == &kernel_node) {
+      for (const Node* o : kernel_node.operands())
+        if (std::find(p.leaves.begin(), p.leaves.end(), o) == p.leaves.end()) p.leaves.push_back(o);
+      p.nodes.push_back(&kernel_node);
+    } else {
+      p.leaves.push_back(value);
+    }
+    return p;
+  }
+  // The body nodes `value` depends on, in body order; inputs and constants are leaves.
+  std::unordered_set<const Node*> wanted{value};
+  std::vector<const Node*> work{value};
+  while (!work.empty()) {
+    const Node* n = work.back();
+    work.pop_back();
+    for (const Node* o : n->operands())
+      if (wanted.insert(o).second) work.push_back(o);
+  }
+  for (const Node* in : body->inputs())
+    if (wanted.count(in)) p.leaves.push_back(in);
+  for (const Node* n : *body) {
+    if (!wanted.count(n)) continue;
+    if (n->op() == Op::Constant) p.leaves.push_back(n);
+    else p.nodes.push_back(n);
+  }
+  if (value->op() == Op::Input) p.nodes.clear();
+  return p;
+}
+
+std::vector<Shape> leaf_shapes(const ElementProgram& p) {
+  std::vector<Shape> shapes;
+  for (const Node* l : p.leaves) shapes.push_back(l->shape());
+  return shapes;
+}
+
+std::vector<llvm::Value*> leaf_pointers(KernelEnv& env, const ElementProgram& p) {
+  std::vector<llvm::Value*> ptrs;
+  for (const Node* l : p.leaves) {
+    if (l->function() != env.node.function()) {  // a node of a fused body
+      if (l->op() == Op::Input) {
+        ptrs.push_back(env.operands.at(static_cast<size_t>(l->input_index())));
+      } else {
+        const Tensor& v = l->attrs().value;
+        ptrs.push_back(env.kb.constant_data(v.data(), v.nbytes(), "const"));
+      }
+      continue;
+    }
+    auto ops = env.node.operands();
+    auto it = std::find(ops.begin(), ops.end(), l);
+    if (it == ops.end()) throw Error("internal error: element program leaf is not an operand");
+    ptrs.push_back(env.operands[static_cast<size_t>(it - ops.begin())]);
+  }
+  return ptrs;
+}
+
+llvm::Value* emit_program(KernelBuilder& kb, const ElementProgram& p,
+                          std::span<llvm::Value* const> leaf_ptrs,
+                          std::span<llvm::Value* const> leaf_offsets) {
+  std::unordered_map<const Node*, llvm::Value*> values;
+  for (size_t i = 0; i < p.leaves.size(); ++i)
+    values[p.leaves[i]] = kb.load(p.leaves[i]->dtype(), leaf_ptrs[i], leaf_offsets[i]);
+  for (const Node* n : p.nodes) {
+    std::vector<llvm::Value*> args;
+    for (const Node* o : n->operands()) args.push_back(values.at(o));
+    values[n] = emit_element(kb, *n, args);
+  }
+  return values.at(p.value);
+}
+
+}  // namespace nabla

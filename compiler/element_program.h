@@ -1,0 +1,44 @@
+#pragma once
+// An element program: the per-element computation of an elementwise kernel,
+// of a fused region (several elementwise ops in one loop), or of the input of
+// a reduction. Leaves are read from memory, broadcast to the iteration space;
+// the other nodes are computed in registers (compiler/lower_scalar.h).
+#include <span>
+#include <vector>
+
+#include "ir/function.h"
+
+namespace llvm {
+class Value;
+}
+
+namespace nabla {
+
+class KernelBuilder;
+struct KernelEnv;
+
+struct ElementProgram {
+  std::vector<const Node*> leaves;  // read from memory, each once per element
+  std::vector<const Node*> nodes;   // computed in this order
+  const Node* value = nullptr;      // the node whose element the program yields
+};
+
+// The program that yields `value`, a node of the kernel's own node (for a
+// fused node, a node of its body; otherwise the node itself or an operand).
+ElementProgram element_program(const Node& kernel_node, const Node* value);
+
+// The shapes of the leaves, and the memory pointer of each leaf in the kernel
+// being emitted (an operand pointer or a constant's global).
+std::vector<Shape> leaf_shapes(const ElementProgram& p);
+std::vector<llvm::Value*> leaf_pointers(KernelEnv& env, const ElementProgram& p);
+
+// Emits the loads of the leaves at the given element offsets and the
+// computation; returns the value (register type).
+llvm::Value* emit_program(KernelBuilder& kb, const ElementProgram& p,
+                          std::span<llvm::Value* const> leaf_ptrs,
+                          std::span<llvm::Value* const> leaf_offsets);
+
+// The body of a fused node, or null.
+const Function* fused_body(const Node& n);
+
+}  // namespace nabla

@@ -1,0 +1,127 @@
+// Executable: argument checks, the call through the kernel ABI, and the
+// translation of error statuses into nabla errors.
+#include <cstdlib>
+#include <map>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "compiler/executable_impl.h"
+#include "ir/interpreter.h"
+#include "runtime/error.h"
+
+namespace nabla {
+
+std::shared_ptr<ThreadPool> shared_thread_pool(int num_threads) {
+  static std::mutex mutex;
+  static std::map<int, std::weak_ptr<ThreadPool>> pools;
+  std::lock_guard<std::mutex> lock(mutex);
+  std::shared_ptr<ThreadPool> pool = pools[num_threads].lock();
+  if (!pool) {
+    pool = std::make_shared<ThreadPool>(num_threads);
+    pools[num_threads] = pool;
+  }
+  return pool;
+}
+
+void Executable::Impl::allocate_workspace() {
+  size_t bytes = static_cast<size_t>(plan.workspace_bytes);
+  if (bytes == 0) return;
+  bytes = (bytes + NABLA_WORKSPACE_ALIGN - 1) / NABLA_WORKSPACE_ALIGN * NABLA_WORKSPACE_ALIGN;
+  void* p = std::aligned_alloc(NABLA_WORKSPACE_ALIGN, bytes);
+  if (!p) throw Error(fmt::format("@{}: cannot allocate a workspace of {} bytes", function->name(), bytes));
+  workspace = {static_cast<std::byte*>(p), std::free};
+}
+
+Executable::Executable() = default;
+Executable::~Executable() = default;
+Executable::Executable(Executable&&) noexcept = default;
+Executable& Executable::operator=(Executable&&) noexcept = default;
+
+namespace {
+
+const Executable::Impl& checked(const std::unique_ptr<Executable::Impl>& impl) {
+  if (!impl) throw Error("executable: empty (not the result of compile)");
+  return *impl;
+}
+
+bool overlap(const Tensor& a, const Tensor& b) {
+  if (a.nbytes() == 0 || b.nbytes() == 0) return false;
+  auto* pa = static_cast<const std::byte*>(a.data());
+  auto* pb = static_cast<const std::byte*>(b.data());
+  return pa < pb + b.nbytes() && pb < pa + a.nbytes();
+}
+
+bool misaligned(const Tensor& t) {
+  return t.nbytes() > 0 && reinterpret_cast<uintptr_t>(t.data()) % dtype_size(t.dtype()) != 0;
+}
+
+}  // namespace
+
+const std::string& Executable::name() const { return checked(impl_).function->name(); }
+const std::vector<TensorType>& Executable::input_types() const { return checked(impl_).input_types; }
+const std::vector<TensorType>& Executable::output_types() const { return checked(impl_).output_types; }
+const std::vector<std::string>& Executable::input_names() const { return checked(impl_).input_names; }
+int64_t Executable::workspace_bytes() const { return checked(impl_).plan.workspace_bytes; }
+int64_t Executable::intermediate_bytes() const { return checked(impl_).plan.intermediate_bytes; }
+int64_t Executable::peak_live_bytes() const { return checked(impl_).plan.peak_live_bytes; }
+int Executable::num_threads() const { return checked(impl_).num_threads; }
+const CompileStats& Executable::stats() const { return checked(impl_).stats; }
+const Function& Executable::function() const { return *checked(impl_).function; }
+nabla_entry_fn Executable::entry() const { return checked(impl_).entry; }
+
+void Executable::run(std::span<const Tensor> inputs, std::span<Tensor> outputs) {
+  const Impl& impl = checked(impl_);
+  const Function& f = *impl.function;
+  if (inputs.size() != impl.input_types.size())
+    throw Error(fmt::format("@{}: expected {} input{}, got {}", f.name(), impl.input_types.size(),
+                            impl.input_types.size() == 1 ? "" : "s", inputs.size()));
+  if (outputs.size() != impl.output_types.size())
+    throw Error(fmt::format("@{}: expected {} output tensor{}, got {}", f.name(), impl.output_types.size(),
+                            impl.output_types.size() == 1 ? "" : "s", outputs.size()));
+  std::vector<const void*> in_ptrs;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    check_input(f, i, inputs[i]);
+    if (misaligned(inputs[i]))
+      throw Error(fmt::format("@{}: input %{} is not aligned to its element size ({} bytes)", f.name(),
+                              impl.input_names[i], dtype_size(inputs[i].dtype())));
+    in_ptrs.push_back(inputs[i].data());
+  }
+  std::vector<void*> out_ptrs;
+  for (size_t j = 0; j < outputs.size(); ++j) {
+    Tensor& out = outputs[j];
+    const TensorType& want = impl.output_types[j];
+    if (!out.defined()) out = Tensor(want.dtype, want.shape);
+    if (type_of(out) != want)
+      throw Error(fmt::format("@{}: result {} is {}, but the output tensor is {}", f.name(), j, want.str(),
+                              type_of(out).str()));
+    if (misaligned(out))
+      throw Error(fmt::format("@{}: output tensor {} is not aligned to its element size ({} bytes)", f.name(),
+                              j, dtype_size(out.dtype())));
+    for (size_t i = 0; i < inputs.size(); ++i)
+      if (overlap(out, inputs[i]))
+        throw Error(fmt::format("@{}: output tensor {} overlaps input %{}", f.name(), j, impl.input_names[i]));
+    for (size_t k = 0; k < j; ++k)
+      if (overlap(out, outputs[k]))
+        throw Error(fmt::format("@{}: output tensors {} and {} overlap", f.name(), k, j));
+    out_ptrs.push_back(out.data());
+  }
+  nabla_context ctx = impl.pool ? impl.pool->context() : nabla_context{};
+  int32_t status = impl.entry(in_ptrs.data(), out_ptrs.data(), impl.workspace.get(), &ctx);
+  if (status == NABLA_OK) return;
+  const nabla_error_info& e = ctx.error;
+  const Node* node = e.node >= 0 && static_cast<size_t>(e.node) < impl.nodes.size() ? impl.nodes[e.node] : nullptr;
+  if (status == NABLA_LABEL_OUT_OF_RANGE)
+    throw EvaluationError(fmt::format("{}: label {} at index {} is outside [0, {})", e.op ? e.op : "?", e.value,
+                                      e.index, e.bound),
+                          node);
+  throw EvaluationError(fmt::format("@{}: the compiled function failed with status {}", f.name(), status), node);
+}
+
+std::vector<Tensor> Executable::run(std::span<const Tensor> inputs) {
+  std::vector<Tensor> outputs(checked(impl_).output_types.size());
+  run(inputs, outputs);
+  return outputs;
+}
+
+}  // namespace nabla

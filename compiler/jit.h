@@ -1,0 +1,43 @@
+#pragma once
+// The in-process JIT: one ORC LLJIT per compiled function, for the host
+// machine. Modules come in already optimized (compiler/codegen.h); the JIT
+// only generates machine code and links it. libm and libc symbols that the
+// kernels call are resolved to this process's own.
+#include <memory>
+#include <string>
+
+namespace llvm {
+class LLVMContext;
+class Module;
+class TargetMachine;
+}  // namespace llvm
+
+namespace nabla {
+
+struct TargetSpec;
+
+class Jit {
+ public:
+  // A JIT for the host; `spec` gives the optimization level of code
+  // generation (its triple, cpu and features must be empty: the host's).
+  // Throws nabla::Error when LLVM cannot set up the host target.
+  explicit Jit(const TargetSpec& spec);
+  ~Jit();
+  Jit(const Jit&) = delete;
+  Jit& operator=(const Jit&) = delete;
+
+  // The host target machine, for optimizing modules before they are added.
+  llvm::TargetMachine& target_machine();
+
+  // Adds a module (with the context it lives in) and returns the address of
+  // its external function `symbol`, generating the machine code of the whole
+  // module now. Throws nabla::Error when linking fails.
+  void* add(std::unique_ptr<llvm::Module> module, std::unique_ptr<llvm::LLVMContext> context,
+            const std::string& symbol);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nabla

@@ -1,0 +1,136 @@
+#include "compiler/kernel_builder.h"
+
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/Intrinsics.h>
+
+#include "compiler/lower.h"
+
+namespace nabla {
+
+using llvm::Align;
+using llvm::AllocaInst;
+using llvm::BasicBlock;
+using llvm::Constant;
+using llvm::ConstantDataArray;
+using llvm::ConstantFP;
+using llvm::ConstantInt;
+using llvm::FastMathFlags;
+using llvm::FunctionCallee;
+using llvm::FunctionType;
+using llvm::GlobalValue;
+using llvm::GlobalVariable;
+using llvm::IRBuilder;
+using llvm::StringRef;
+using llvm::Type;
+namespace Intrinsic = llvm::Intrinsic;
+
+KernelBuilder::KernelBuilder(llvm::Module& m, const LowerOptions& o)
+    : module(m), ctx(m.getContext()), b(m.getContext()), options(o) {
+  if (o.fast_math) b.setFastMathFlags(FastMathFlags::getFast());
+}
+
+Type* KernelBuilder::memory_type(DType t) {
+  switch (t) {
+    case DType::f32: return b.getFloatTy();
+    case DType::f64: return b.getDoubleTy();
+    case DType::i32: return b.getInt32Ty();
+    case DType::i64: return b.getInt64Ty();
+    case DType::bool_: return b.getInt8Ty();
+  }
+  return b.getInt8Ty();
+}
+
+Type* KernelBuilder::value_type(DType t) { return t == DType::bool_ ? b.getInt1Ty() : memory_type(t); }
+
+Constant* KernelBuilder::constant(DType t, double v) {
+  Type* type = value_type(t);
+  if (is_float(t)) return ConstantFP::get(type, v);
+  if (t == DType::bool_) return b.getInt1(v != 0);
+  return ConstantInt::get(type, static_cast<uint64_t>(static_cast<int64_t>(v)), true);
+}
+
+llvm::Value* KernelBuilder::element_ptr(DType t, llvm::Value* base, llvm::Value* index) {
+  return b.CreateInBoundsGEP(memory_type(t), base, index);
+}
+
+llvm::Value* KernelBuilder::load(DType t, llvm::Value* base, llvm::Value* index) {
+  llvm::Value* v = b.CreateAlignedLoad(memory_type(t), element_ptr(t, base, index), Align(dtype_size(t)));
+  if (t == DType::bool_) return b.CreateICmpNE(v, b.getInt8(0));
+  return v;
+}
+
+void KernelBuilder::store(DType t, llvm::Value* v, llvm::Value* base, llvm::Value* index) {
+  if (t == DType::bool_) v = b.CreateZExt(v, b.getInt8Ty());
+  b.CreateAlignedStore(v, element_ptr(t, base, index), Align(dtype_size(t)));
+}
+
+void KernelBuilder::loop(llvm::Value* begin, llvm::Value* end, const std::function<void(llvm::Value*)>& body,
+                         int64_t step, const char* name) {
+  llvm::Function* f = b.GetInsertBlock()->getParent();
+  BasicBlock* pre = b.GetInsertBlock();
+  BasicBlock* head = BasicBlock::Create(ctx, std::string(name) + ".body", f);
+  BasicBlock* exit = BasicBlock::Create(ctx, std::string(name) + ".end", f);
+  b.CreateCondBr(b.CreateICmpSLT(begin, end), head, exit);
+  b.SetInsertPoint(head);
+  llvm::PHINode* i = b.CreatePHI(i64_type(), 2, name);
+  i->addIncoming(begin, pre);
+  body(i);
+  llvm::Value* next = b.CreateAdd(i, i64(step), std::string(name) + ".next", /*HasNUW=*/false, /*HasNSW=*/true);
+  i->addIncoming(next, b.GetInsertBlock());
+  b.CreateCondBr(b.CreateICmpSLT(next, end), head, exit);
+  b.SetInsertPoint(exit);
+}
+
+void KernelBuilder::when(llvm::Value* cond, const std::function<void()>& then) {
+  llvm::Function* f = b.GetInsertBlock()->getParent();
+  BasicBlock* yes = BasicBlock::Create(ctx, "then", f);
+  BasicBlock* done = BasicBlock::Create(ctx, "endif", f);
+  b.CreateCondBr(cond, yes, done);
+  b.SetInsertPoint(yes);
+  then();
+  b.CreateBr(done);
+  b.SetInsertPoint(done);
+}
+
+AllocaInst* KernelBuilder::local(Type* type, const char* name) {
+  BasicBlock& entry = b.GetInsertBlock()->getParent()->getEntryBlock();
+  IRBuilder<> at(&entry, entry.getFirstInsertionPt());
+  return at.CreateAlloca(type, nullptr, name);
+}
+
+FunctionCallee KernelBuilder::libm(const std::string& name, Type* type, int arity) {
+  std::string symbol = type->isFloatTy() ? name + "f" : name;
+  std::vector<Type*> params(static_cast<size_t>(arity), type);
+  FunctionCallee fn = module.getOrInsertFunction(symbol, FunctionType::get(type, params, false));
+  if (auto* decl = llvm::dyn_cast<llvm::Function>(fn.getCallee())) {
+    // Pure for our purposes: errno is never read.
+    decl->setDoesNotThrow();
+    decl->setWillReturn();
+    decl->setDoesNotAccessMemory();
+  }
+  return fn;
+}
+
+llvm::Value* KernelBuilder::intrinsic(Intrinsic::ID id, llvm::ArrayRef<llvm::Value*> args) {
+  return b.CreateIntrinsic(id, {args[0]->getType()}, args);
+}
+
+llvm::Value* KernelBuilder::add(llvm::Value* x, llvm::Value* y) {
+  return x->getType()->isFPOrFPVectorTy() ? b.CreateFAdd(x, y) : b.CreateAdd(x, y);
+}
+
+llvm::Value* KernelBuilder::mul(llvm::Value* x, llvm::Value* y) {
+  return x->getType()->isFPOrFPVectorTy() ? b.CreateFMul(x, y) : b.CreateMul(x, y);
+}
+
+GlobalVariable* KernelBuilder::constant_data(const void* bytes, size_t size, const std::string& name) {
+  Constant* init = ConstantDataArray::getRaw(StringRef(static_cast<const char*>(bytes), size), size,
+                                             b.getInt8Ty());
+  auto* g = new GlobalVariable(module, init->getType(), /*isConstant=*/true,
+                               GlobalValue::PrivateLinkage, init, name);
+  g->setUnnamedAddr(GlobalValue::UnnamedAddr::Global);
+  g->setAlignment(Align(64));
+  return g;
+}
+
+}  // namespace nabla

@@ -1,0 +1,68 @@
+#pragma once
+// Helpers for writing kernels with an IRBuilder: nabla dtypes as LLVM types,
+// element loads and stores, counted loops and the math functions. Internal to
+// compiler/ (the lowering files).
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Module.h>
+
+#include "runtime/dtype.h"
+
+namespace nabla {
+
+struct LowerOptions;
+
+class KernelBuilder {
+ public:
+  KernelBuilder(llvm::Module& module, const LowerOptions& options);
+
+  llvm::Module& module;
+  llvm::LLVMContext& ctx;
+  llvm::IRBuilder<> b;
+  const LowerOptions& options;
+
+  llvm::Type* i64_type() { return b.getInt64Ty(); }
+  llvm::PointerType* ptr_type() { return b.getPtrTy(); }
+  llvm::ConstantInt* i64(int64_t v) { return b.getInt64(static_cast<uint64_t>(v)); }
+
+  // How an element is stored (bool: i8 holding 0 or 1) and how it is held in
+  // a register (bool: i1).
+  llvm::Type* memory_type(DType t);
+  llvm::Type* value_type(DType t);
+  // A register-typed constant (bool: v != 0).
+  llvm::Constant* constant(DType t, double v);
+
+  // &base[index] for elements of dtype t; index is an i64 value.
+  llvm::Value* element_ptr(DType t, llvm::Value* base, llvm::Value* index);
+  // base[index] as a register value, and its store (bool: 0/1 bytes).
+  llvm::Value* load(DType t, llvm::Value* base, llvm::Value* index);
+  void store(DType t, llvm::Value* value, llvm::Value* base, llvm::Value* index);
+
+  // for (i = begin; i < end; i += step) body(i), with an i64 counter; the
+  // builder is left after the loop. Nothing runs when begin >= end.
+  void loop(llvm::Value* begin, llvm::Value* end, const std::function<void(llvm::Value*)>& body,
+            int64_t step = 1, const char* name = "i");
+  // if (cond) then(); the builder is left after it.
+  void when(llvm::Value* cond, const std::function<void()>& then);
+
+  // A stack slot in the function's entry block (promoted to a register by
+  // LLVM), e.g. for an accumulator carried across loop iterations.
+  llvm::AllocaInst* local(llvm::Type* type, const char* name = "acc");
+
+  // A libm function of one or two arguments of this float type, e.g.
+  // libm("tanh", float) declares `float tanhf(float)`.
+  llvm::FunctionCallee libm(const std::string& name, llvm::Type* type, int arity = 1);
+  // A call of an overloaded intrinsic on `args` (the type of args[0]).
+  llvm::Value* intrinsic(llvm::Intrinsic::ID id, llvm::ArrayRef<llvm::Value*> args);
+  // fadd/fsub/fmul/fdiv for floats, wrapping add/sub/mul for integers.
+  llvm::Value* add(llvm::Value* a, llvm::Value* b);
+  llvm::Value* mul(llvm::Value* a, llvm::Value* b);
+
+  // A private constant global holding `bytes` (aligned to 64 bytes).
+  llvm::GlobalVariable* constant_data(const void* bytes, size_t size, const std::string& name);
+};
+
+}  // namespace nabla

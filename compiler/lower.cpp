@@ -1,0 +1,341 @@
+// The lowering driver: kernels per node, the entry function of the kernel ABI
+// (runtime/abi.h) that calls them in schedule order, parallel dispatch through
+// ctx->parallel_for, error exits, and the copies of results that no kernel
+// writes in place.
+#include "compiler/lower.h"
+
+#include <unordered_map>
+
+#include <llvm/IR/Function.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/MDBuilder.h>
+#include <llvm/IR/Module.h>
+
+#include "compiler/element_program.h"
+#include "compiler/kernel_builder.h"
+#include "runtime/abi.h"
+#include "runtime/error.h"
+
+namespace nabla {
+
+
+namespace {
+
+// nabla_context and nabla_error_info of runtime/abi.h, as LLVM types.
+llvm::StructType* context_type(llvm::LLVMContext& ctx) {
+  auto* ptr = llvm::PointerType::getUnqual(ctx);
+  auto* i32 = llvm::Type::getInt32Ty(ctx);
+  auto* i64 = llvm::Type::getInt64Ty(ctx);
+  auto* error = llvm::StructType::get(ctx, {i32, i32, ptr, i64, i64, i64});
+  return llvm::StructType::get(ctx, {ptr, ptr, error});
+}
+
+enum ContextField { kParallelFor = 0, kPool = 1, kError = 2 };
+enum ErrorField { kStatus = 0, kNode = 1, kOp = 2, kValue = 3, kIndex = 4, kBound = 5 };
+
+const std::string& prefer_width(const LowerOptions& o, const KernelInfo& info) {
+  std::string_view kind = info.kind;
+  if (kind == "elementwise" || kind == "layout") return o.elementwise_width;
+  if (kind == "reduce") return o.reduce_width;
+  return o.other_width;
+}
+
+class FunctionLowering {
+ public:
+  FunctionLowering(const Function& f, llvm::Module& m, const LowerOptions& o)
+      : f_(f), m_(m), o_(o), kb_(m, o), ctx_type_(context_type(m.getContext())) {}
+
+  LoweredFunction run();
+
+ private:
+  void begin_entry();
+  llvm::Value* pointer(const Node* n);  // in the entry
+  llvm::GlobalVariable* constant_global(const Node* n);
+  void lower_kernel(const Node* n, int index);
+  llvm::Function* make_kernel(const Node* n, const KernelInfo& info, const std::vector<const Node*>& args,
+                              int node_id);
+  void call_parallel(llvm::Function* kernel, std::vector<llvm::Value*> args, int64_t tasks);
+
+  const Function& f_;
+  llvm::Module& m_;
+  const LowerOptions& o_;
+  KernelBuilder kb_;
+  llvm::StructType* ctx_type_;
+  LoweredFunction out_;
+  llvm::Function* entry_ = nullptr;
+  llvm::BasicBlock* entry_block_ = nullptr;
+  llvm::Value *inputs_ = nullptr, *outputs_ = nullptr, *workspace_ = nullptr, *ctx_ = nullptr;
+  std::unordered_map<const Node*, llvm::Value*> pointers_;
+  std::unordered_map<const Node*, llvm::GlobalVariable*> globals_;
+  std::unordered_map<const Node*, int> node_ids_;
+};
+
+void FunctionLowering::begin_entry() {
+  auto& c = m_.getContext();
+  auto* ptr = llvm::PointerType::getUnqual(c);
+  auto* type = llvm::FunctionType::get(llvm::Type::getInt32Ty(c), {ptr, ptr, ptr, ptr}, false);
+  entry_ = llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage, o_.entry_name, m_);
+  entry_->setDoesNotThrow();
+  const char* names[] = {"inputs", "outputs", "workspace", "ctx"};
+  for (unsigned i = 0; i < 4; ++i) entry_->getArg(i)->setName(names[i]);
+  inputs_ = entry_->getArg(0);
+  outputs_ = entry_->getArg(1);
+  workspace_ = entry_->getArg(2);
+  ctx_ = entry_->getArg(3);
+  entry_block_ = llvm::BasicBlock::Create(c, "entry", entry_);
+  kb_.b.SetInsertPoint(entry_block_);
+}
+
+llvm::GlobalVariable* FunctionLowering::constant_global(const Node* n) {
+  auto it = globals_.find(n);
+  if (it != globals_.end()) return it->second;
+  const Tensor& v = n->attrs().value;
+  llvm::GlobalVariable* g = kb_.constant_data(v.data(), v.nbytes(), "const." + std::to_string(globals_.size()));
+  globals_[n] = g;
+  return g;
+}
+
+llvm::Value* FunctionLowering::pointer(const Node* n) {
+  const Storage& s = out_.plan.storage.at(n);
+  if (s.kind == StorageKind::Constant) return constant_global(s.owner);
+  if (auto it = pointers_.find(s.owner); it != pointers_.end()) return it->second;
+  auto& b = kb_.b;
+  // Argument pointers are loaded in the entry block, once.
+  llvm::IRBuilder<> at(entry_block_, entry_block_->getFirstInsertionPt());
+  llvm::Value* p = nullptr;
+  auto* ptr = kb_.ptr_type();
+  switch (s.kind) {
+    case StorageKind::Input:
+      p = at.CreateLoad(ptr, at.CreateConstInBoundsGEP1_64(ptr, inputs_, static_cast<uint64_t>(s.index)), "in");
+      break;
+    case StorageKind::Output:
+      p = at.CreateLoad(ptr, at.CreateConstInBoundsGEP1_64(ptr, outputs_, static_cast<uint64_t>(s.index)), "out");
+      break;
+    default:
+      p = at.CreateConstInBoundsGEP1_64(b.getInt8Ty(), workspace_, static_cast<uint64_t>(s.offset), "buf");
+      break;
+  }
+  pointers_[s.owner] = p;
+  return p;
+}
+
+llvm::Function* FunctionLowering::make_kernel(const Node* n, const KernelInfo& info,
+                                              const std::vector<const Node*>& args, int node_id) {
+  auto& c = m_.getContext();
+  auto* ptr = kb_.ptr_type();
+  auto* i64 = kb_.i64_type();
+  // (result, non-constant operands..., scratch?, ctx?, begin, end)
+  std::vector<llvm::Type*> params(1 + args.size(), ptr);
+  if (info.scratch_bytes > 0) params.push_back(ptr);
+  if (info.can_fail) params.push_back(ptr);
+  params.push_back(i64);
+  params.push_back(i64);
+  llvm::Type* ret = info.can_fail ? llvm::Type::getInt32Ty(c) : llvm::Type::getVoidTy(c);
+  std::string name = "k" + std::to_string(out_.num_kernels) + "." + std::string(op_name(n->op()));
+  auto* fn = llvm::Function::Create(llvm::FunctionType::get(ret, params, false),
+                                    llvm::GlobalValue::InternalLinkage, name, m_);
+  fn->setDoesNotThrow();
+  fn->addFnAttr(llvm::Attribute::NoInline);
+  fn->addFnAttr(llvm::Attribute::NoUnwind);
+  if (const std::string& w = prefer_width(o_, info); !w.empty()) fn->addFnAttr("prefer-vector-width", w);
+  if (std::string_view(info.kind) == "matmul")
+    fn->addFnAttr("min-legal-vector-width", std::to_string(o_.vector_bits));
+  for (unsigned i = 0; i < params.size() - 2; ++i) fn->addParamAttr(i, llvm::Attribute::NoAlias);
+  fn->getArg(0)->setName("result");
+
+  llvm::IRBuilderBase::InsertPointGuard guard(kb_.b);
+  kb_.b.SetInsertPoint(llvm::BasicBlock::Create(c, "entry", fn));
+  KernelEnv env{kb_, *n, node_id, {}, fn->getArg(0)};
+  unsigned next = 1;
+  for (const Node* o : n->operands()) {
+    if (out_.plan.storage.at(o).kind == StorageKind::Constant) {
+      env.operands.push_back(constant_global(out_.plan.storage.at(o).owner));
+    } else {
+      llvm::Value* arg = fn->getArg(next++);
+      env.operands.push_back(arg);
+    }
+  }
+  if (info.scratch_bytes > 0) env.scratch = fn->getArg(next++);
+  if (info.can_fail) env.ctx = fn->getArg(next++);
+  env.begin = fn->getArg(next++);
+  env.end = fn->getArg(next++);
+  emit_kernel(env);
+  if (info.can_fail) kb_.b.CreateRet(kb_.b.getInt32(NABLA_OK));
+  else kb_.b.CreateRetVoid();
+  return fn;
+}
+
+// if (ctx && ctx->parallel_for) ctx->parallel_for(ctx->pool, tasks, task, &args)
+// else kernel(args..., 0, tasks)
+void FunctionLowering::call_parallel(llvm::Function* kernel, std::vector<llvm::Value*> args, int64_t tasks) {
+  auto& c = m_.getContext();
+  auto& b = kb_.b;
+  auto* ptr = kb_.ptr_type();
+  auto* i64 = kb_.i64_type();
+  // The task: unpacks the pointers and runs its range.
+  auto* task_type = llvm::FunctionType::get(llvm::Type::getVoidTy(c), {ptr, i64, i64}, false);
+  auto* task = llvm::Function::Create(task_type, llvm::GlobalValue::InternalLinkage,
+                                      kernel->getName() + ".task", m_);
+  task->setDoesNotThrow();
+  {
+    llvm::IRBuilder<> tb(llvm::BasicBlock::Create(c, "entry", task));
+    std::vector<llvm::Value*> targs;
+    auto* array = llvm::ArrayType::get(ptr, args.size());
+    for (size_t i = 0; i < args.size(); ++i)
+      targs.push_back(tb.CreateLoad(ptr, tb.CreateConstInBoundsGEP2_64(array, task->getArg(0), 0, i)));
+    targs.push_back(task->getArg(1));
+    targs.push_back(task->getArg(2));
+    tb.CreateCall(kernel, targs);
+    tb.CreateRetVoid();
+  }
+  llvm::BasicBlock* par = llvm::BasicBlock::Create(c, "parallel", entry_);
+  llvm::BasicBlock* ser = llvm::BasicBlock::Create(c, "serial", entry_);
+  llvm::BasicBlock* done = llvm::BasicBlock::Create(c, "next", entry_);
+  llvm::Value* pf_slot = b.CreateStructGEP(ctx_type_, ctx_, kParallelFor);
+  llvm::BasicBlock* check = llvm::BasicBlock::Create(c, "has_pool", entry_);
+  b.CreateCondBr(b.CreateIsNull(ctx_), ser, check);
+  b.SetInsertPoint(check);
+  llvm::Value* pf = b.CreateLoad(ptr, pf_slot, "parallel_for");
+  b.CreateCondBr(b.CreateIsNull(pf), ser, par);
+
+  b.SetInsertPoint(par);
+  auto* array = llvm::ArrayType::get(ptr, args.size());
+  llvm::AllocaInst* data;
+  {
+    llvm::IRBuilder<> at(entry_block_, entry_block_->getFirstInsertionPt());
+    data = at.CreateAlloca(array, nullptr, "task.args");
+  }
+  for (size_t i = 0; i < args.size(); ++i) b.CreateStore(args[i], b.CreateConstInBoundsGEP2_64(array, data, 0, i));
+  llvm::Value* pool = b.CreateLoad(ptr, b.CreateStructGEP(ctx_type_, ctx_, kPool), "pool");
+  auto* pf_type = llvm::FunctionType::get(llvm::Type::getVoidTy(c), {ptr, i64, ptr, ptr}, false);
+  b.CreateCall(pf_type, pf, {pool, kb_.i64(tasks), task, data});
+  b.CreateBr(done);
+
+  b.SetInsertPoint(ser);
+  args.push_back(kb_.i64(0));
+  args.push_back(kb_.i64(tasks));
+  b.CreateCall(kernel, args);
+  b.CreateBr(done);
+  b.SetInsertPoint(done);
+}
+
+void FunctionLowering::lower_kernel(const Node* n, int index) {
+  KernelInfo info = describe_kernel(*n, o_);
+  std::vector<const Node*> args;
+  for (const Node* op : n->operands())
+    if (out_.plan.storage.at(op).kind != StorageKind::Constant) args.push_back(op);
+  llvm::Function* kernel = make_kernel(n, info, args, node_ids_.at(n));
+  ++out_.num_kernels;
+
+  auto& b = kb_.b;
+  std::vector<llvm::Value*> call_args{pointer(n)};
+  for (const Node* a : args) call_args.push_back(pointer(a));
+  if (info.scratch_bytes > 0)
+    call_args.push_back(b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), workspace_,
+                                                     static_cast<uint64_t>(out_.plan.scratch_offset.at(n))));
+  bool parallel = o_.num_threads > 1 && info.tasks > 1 && info.work >= o_.min_parallel_work && !info.can_fail;
+  if (parallel) {
+    ++out_.num_parallel_kernels;
+    call_parallel(kernel, call_args, info.tasks);
+    return;
+  }
+  if (info.can_fail) call_args.push_back(ctx_);
+  call_args.push_back(kb_.i64(0));
+  call_args.push_back(kb_.i64(info.tasks));
+  llvm::Value* status = b.CreateCall(kernel, call_args);
+  if (!info.can_fail) return;
+  llvm::BasicBlock* fail = llvm::BasicBlock::Create(m_.getContext(), "failed", entry_);
+  llvm::BasicBlock* ok = llvm::BasicBlock::Create(m_.getContext(), "ok", entry_);
+  b.CreateCondBr(b.CreateICmpNE(status, b.getInt32(NABLA_OK)), fail, ok);
+  b.SetInsertPoint(fail);
+  b.CreateRet(status);
+  b.SetInsertPoint(ok);
+}
+
+LoweredFunction FunctionLowering::run() {
+  out_.entry = o_.entry_name;
+  for (const Node* n : f_) {
+    node_ids_[n] = static_cast<int>(out_.nodes.size());
+    out_.nodes.push_back(n);
+  }
+  out_.plan = plan_memory(f_, [&](const Node& n) { return describe_kernel(n, o_).scratch_bytes; });
+  begin_entry();
+  for (size_t i = 0; i < out_.plan.kernels.size(); ++i) lower_kernel(out_.plan.kernels[i], static_cast<int>(i));
+  auto& b = kb_.b;
+  for (const MemoryPlan::Copy& copy : out_.plan.result_copies) {
+    int64_t bytes = copy.from->type().numel() * static_cast<int64_t>(dtype_size(copy.from->dtype()));
+    if (bytes == 0) continue;
+    llvm::IRBuilder<> at(entry_block_, entry_block_->getFirstInsertionPt());
+    auto* ptr = kb_.ptr_type();
+    llvm::Value* dst = at.CreateLoad(ptr, at.CreateConstInBoundsGEP1_64(ptr, outputs_, static_cast<uint64_t>(copy.output)), "out");
+    llvm::Align align(dtype_size(copy.from->dtype()));
+    b.CreateMemCpy(dst, align, pointer(copy.from), align, static_cast<uint64_t>(bytes));
+  }
+  b.CreateRet(b.getInt32(NABLA_OK));
+  return std::move(out_);
+}
+
+}  // namespace
+
+void KernelEnv::fail_if(llvm::Value* failed, int32_t status, llvm::Value* value, llvm::Value* index, int64_t bound) {
+  auto& b = kb.b;
+  auto& c = kb.ctx;
+  llvm::Function* fn = b.GetInsertBlock()->getParent();
+  llvm::BasicBlock* bad = llvm::BasicBlock::Create(c, "bad", fn);
+  llvm::BasicBlock* good = llvm::BasicBlock::Create(c, "good", fn);
+  b.CreateCondBr(failed, bad, good, llvm::MDBuilder(c).createUnlikelyBranchWeights());
+  b.SetInsertPoint(bad);
+  kb.when(b.CreateIsNotNull(ctx), [&] {
+    llvm::StructType* type = context_type(c);
+    llvm::Value* error = b.CreateStructGEP(type, ctx, kError);
+    auto* error_type = llvm::cast<llvm::StructType>(type->getElementType(kError));
+    b.CreateStore(b.getInt32(static_cast<uint32_t>(status)), b.CreateStructGEP(error_type, error, kStatus));
+    b.CreateStore(b.getInt32(static_cast<uint32_t>(node_id)), b.CreateStructGEP(error_type, error, kNode));
+    b.CreateStore(b.CreateGlobalString(op_name(node.op()), "op.name"), b.CreateStructGEP(error_type, error, kOp));
+    b.CreateStore(value, b.CreateStructGEP(error_type, error, kValue));
+    b.CreateStore(index, b.CreateStructGEP(error_type, error, kIndex));
+    b.CreateStore(kb.i64(bound), b.CreateStructGEP(error_type, error, kBound));
+  });
+  b.CreateRet(b.getInt32(static_cast<uint32_t>(status)));
+  b.SetInsertPoint(good);
+}
+
+KernelInfo describe_kernel(const Node& n, const LowerOptions& o) {
+  if (const Function* body = fused_body(n)) {
+    return op_kind(body->results()[0]->op()) == OpKind::Reduce ? describe_reduce(n, o) : describe_elementwise(n, o);
+  }
+  if (is_elementwise(n.op())) return describe_elementwise(n, o);
+  switch (op_kind(n.op())) {
+    case OpKind::Reduce: return describe_reduce(n, o);
+    case OpKind::Layout: return describe_layout(n, o);
+    case OpKind::Contract: return describe_matmul(n, o);
+    case OpKind::Neural: return describe_neural(n, o);
+    case OpKind::Deriv: throw Error("grad: run the build-grad pass before compiling");
+    default: break;
+  }
+  throw Error(std::string(op_name(n.op())) + ": the backend cannot lower this op");
+}
+
+void emit_kernel(KernelEnv& env) {
+  const Node& n = env.node;
+  if (const Function* body = fused_body(n)) {
+    if (op_kind(body->results()[0]->op()) == OpKind::Reduce) emit_reduce(env);
+    else emit_elementwise(env);
+    return;
+  }
+  if (is_elementwise(n.op())) return emit_elementwise(env);
+  switch (op_kind(n.op())) {
+    case OpKind::Reduce: return emit_reduce(env);
+    case OpKind::Layout: return emit_layout(env);
+    case OpKind::Contract: return emit_matmul(env);
+    case OpKind::Neural: return emit_neural(env);
+    default: break;
+  }
+  throw Error(std::string(op_name(n.op())) + ": the backend cannot lower this op");
+}
+
+LoweredFunction lower_function(const Function& f, llvm::Module& module, const LowerOptions& options) {
+  return FunctionLowering(f, module, options).run();
+}
+
+}  // namespace nabla

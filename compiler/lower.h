@@ -1,0 +1,89 @@
+#pragma once
+// Lowering of one nabla function (optimized, fused) to LLVM IR: one kernel
+// per node that computes something, and one entry with the ABI of
+// runtime/abi.h that calls them in order. Internal to compiler/;
+// compiler/compile.h is the public interface. docs/backend.md explains it.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "compiler/memory_plan.h"
+#include "ir/function.h"
+
+namespace llvm {
+class Module;
+class Value;
+}  // namespace llvm
+
+namespace nabla {
+
+class KernelBuilder;
+
+struct LowerOptions {
+  std::string entry_name;      // the entry's symbol
+  int vector_bits = 512;       // widest vector register of the target
+  bool fast_math = false;      // fast-math flags, reassociated reductions, FMA
+  int num_threads = 1;         // > 1: large loops may run through ctx->parallel_for
+  int64_t min_parallel_work = int64_t{1} << 15;  // element operations below which a kernel stays serial
+  // "prefer-vector-width" per kernel kind ("" leaves LLVM's default).
+  std::string elementwise_width = "512", reduce_width = "512", other_width = "";
+};
+
+// What the lowering tells the caller.
+struct LoweredFunction {
+  std::string entry;
+  MemoryPlan plan;
+  int num_kernels = 0;
+  int num_parallel_kernels = 0;
+  // Node positions used in error details (nabla_error_info::node).
+  std::vector<const Node*> nodes;
+};
+
+// Emits the kernels and the entry of `f` into `module` (which has the target's
+// data layout). Throws nabla::Error for what cannot be lowered.
+LoweredFunction lower_function(const Function& f, llvm::Module& module, const LowerOptions& options);
+
+// ---- The kernel interface, one implementation per op family. ----
+
+// How a node's kernel is shaped, known before it is emitted.
+struct KernelInfo {
+  const char* kind = "elementwise";  // elementwise, reduce, layout, matmul, neural
+  int64_t tasks = 1;          // iterations of the kernel's parallel loop (1: none)
+  int64_t work = 0;           // rough cost, in element operations
+  int64_t scratch_bytes = 0;  // temporary workspace during the kernel
+  bool can_fail = false;      // returns a status (label checks)
+};
+
+// The kernel being emitted: the builder sits in its body.
+struct KernelEnv {
+  KernelBuilder& kb;
+  const Node& node;
+  int node_id;                           // position for error details
+  std::vector<llvm::Value*> operands;    // one pointer per node operand
+  llvm::Value* result;                   // the result's pointer
+  llvm::Value* scratch = nullptr;        // scratch_bytes of workspace, or null
+  llvm::Value* ctx = nullptr;            // nabla_context* (may be null at run time)
+  llvm::Value* begin = nullptr;          // the task range [begin, end) of the parallel loop
+  llvm::Value* end = nullptr;
+  // For kernels that can fail: emits the error exit when `failed` holds,
+  // recording the details in ctx->error.
+  void fail_if(llvm::Value* failed, int32_t status, llvm::Value* value, llvm::Value* index,
+               int64_t bound);
+};
+
+KernelInfo describe_kernel(const Node& n, const LowerOptions& options);
+void emit_kernel(KernelEnv& env);
+
+// Per family (compiler/lower_<family>.cpp).
+KernelInfo describe_elementwise(const Node& n, const LowerOptions& o);
+void emit_elementwise(KernelEnv& env);
+KernelInfo describe_reduce(const Node& n, const LowerOptions& o);
+void emit_reduce(KernelEnv& env);
+KernelInfo describe_layout(const Node& n, const LowerOptions& o);
+void emit_layout(KernelEnv& env);
+KernelInfo describe_matmul(const Node& n, const LowerOptions& o);
+void emit_matmul(KernelEnv& env);
+KernelInfo describe_neural(const Node& n, const LowerOptions& o);
+void emit_neural(KernelEnv& env);
+
+}  // namespace nabla

@@ -1,0 +1,194 @@
+// matmul, plain and batched, with the transpose flags: the one place that
+// lowers it (the performance work replaces this file's emitter).
+//
+//   C[b][i, j] = sum_p A'[b][i, p] * B'[b][p, j],  p ascending from 0
+//
+// Register tiles of kRows rows by kVecs vectors of the target's width
+// accumulate over p in explicit vector registers: the broadcast of A'[i, p]
+// times the row B'[p, j0 .. j0 + width). Each C element therefore sums its
+// products in the interpreter's order (bit-equal results; with fast-math the
+// multiply-add becomes one FMA). Column tails use masked loads and stores.
+//
+// Tasks are column panels of one batch: a task computes all rows of its
+// panel. When B is transposed, the task first copies its panel of B' into a
+// contiguous [K, panel] slice of the scratch space (its own slice, so tasks
+// never share scratch).
+#include <algorithm>
+
+#include <llvm/IR/Intrinsics.h>
+
+#include "compiler/kernel_builder.h"
+#include "compiler/lower.h"
+
+namespace nabla {
+namespace {
+
+
+constexpr int64_t kRows = 6;        // rows of a register tile
+constexpr int64_t kVecs = 2;        // vectors of a register tile
+constexpr int64_t kPanelTiles = 4;  // tiles per column panel
+
+struct MatmulShape {
+  int64_t batch, m, n, k;
+  bool ta, tb;
+  int64_t lanes, tile_cols, panel, panels;
+};
+
+MatmulShape matmul_shape(const Node& node, int vector_bits) {
+  const Shape& a = node.operand(0)->shape();
+  int64_t r = static_cast<int64_t>(a.size());
+  MatmulShape s;
+  s.ta = node.attrs().transpose_a;
+  s.tb = node.attrs().transpose_b;
+  s.m = node.shape()[r - 2];
+  s.n = node.shape()[r - 1];
+  s.k = s.ta ? a[r - 2] : a[r - 1];
+  s.batch = num_elements(std::span(node.shape()).first(r - 2));
+  s.lanes = std::max<int64_t>(1, vector_bits / 8 / static_cast<int64_t>(dtype_size(node.dtype())));
+  s.tile_cols = s.lanes * kVecs;
+  s.panel = std::min(s.tile_cols * kPanelTiles, std::max<int64_t>(s.n, 1));
+  s.panels = (s.n + s.panel - 1) / s.panel;
+  return s;
+}
+
+class MatmulEmitter {
+ public:
+  MatmulEmitter(KernelEnv& env, const MatmulShape& s)
+      : env_(env), kb_(env.kb), b_(env.kb.b), s_(s), t_(env.node.dtype()),
+        elt_(kb_.value_type(t_)), vec_(llvm::FixedVectorType::get(elt_, static_cast<unsigned>(s.lanes))),
+        align_(dtype_size(t_)) {}
+
+  void emit() {
+    kb_.loop(env_.begin, env_.end, [&](llvm::Value* task) { emit_task(task); }, 1, "task");
+  }
+
+ private:
+  llvm::Value* c(int64_t v) { return kb_.i64(v); }
+
+  void emit_task(llvm::Value* task) {
+    llvm::Value* batch = b_.CreateSDiv(task, c(s_.panels));
+    llvm::Value* col0 = b_.CreateMul(b_.CreateSRem(task, c(s_.panels)), c(s_.panel));
+    llvm::Value* cols = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, c(s_.panel), b_.CreateSub(c(s_.n), col0));
+    a_ = kb_.element_ptr(t_, env_.operands[0], b_.CreateMul(batch, c(s_.m * s_.k)));
+    c_ = kb_.element_ptr(t_, env_.result, b_.CreateAdd(b_.CreateMul(batch, c(s_.m * s_.n)), col0));
+    if (s_.tb) {
+      // Copy B'[:, col0 .. col0 + cols) into this task's scratch slice, rows of `panel`.
+      llvm::Value* src = kb_.element_ptr(t_, env_.operands[1], b_.CreateAdd(b_.CreateMul(batch, c(s_.n * s_.k)),
+                                                                     b_.CreateMul(col0, c(s_.k))));
+      bp_ = kb_.element_ptr(t_, env_.scratch, b_.CreateMul(task, c(s_.k * s_.panel)));
+      ldb_ = s_.panel;
+      kb_.loop(c(0), cols, [&](llvm::Value* j) {
+        kb_.loop(c(0), c(s_.k), [&](llvm::Value* p) {
+          llvm::Value* v = kb_.load(t_, src, b_.CreateAdd(b_.CreateMul(j, c(s_.k)), p));
+          kb_.store(t_, v, bp_, b_.CreateAdd(b_.CreateMul(p, c(s_.panel)), j));
+        }, 1, "p");
+      }, 1, "j");
+    } else {
+      bp_ = kb_.element_ptr(t_, env_.operands[1], b_.CreateAdd(b_.CreateMul(batch, c(s_.k * s_.n)), col0));
+      ldb_ = s_.n;
+    }
+    int64_t full_rows = s_.m / kRows * kRows;
+    llvm::Value* full_cols = b_.CreateMul(b_.CreateSDiv(cols, c(s_.tile_cols)), c(s_.tile_cols));
+    kb_.loop(c(0), c(full_rows), [&](llvm::Value* i0) { emit_row_block(i0, kRows, cols, full_cols); }, kRows, "i");
+    if (full_rows < s_.m) emit_row_block(c(full_rows), s_.m - full_rows, cols, full_cols);
+  }
+
+  // Rows [i0, i0 + rows) of the panel: full tiles, then the masked tail.
+  void emit_row_block(llvm::Value* i0, int64_t rows, llvm::Value* cols, llvm::Value* full_cols) {
+    kb_.loop(c(0), full_cols, [&](llvm::Value* j0) { emit_tile(i0, rows, j0, nullptr); }, s_.tile_cols, "j");
+    kb_.when(b_.CreateICmpSLT(full_cols, cols),
+             [&] { emit_tile(i0, rows, full_cols, b_.CreateSub(cols, full_cols)); });
+  }
+
+  // A'[i, p]
+  llvm::Value* a_at(llvm::Value* i, llvm::Value* p) {
+    llvm::Value* idx = s_.ta ? b_.CreateAdd(b_.CreateMul(p, c(s_.m)), i) : b_.CreateAdd(b_.CreateMul(i, c(s_.k)), p);
+    return kb_.load(t_, a_, idx);
+  }
+
+  // Lanes [0, valid - v * lanes) of vector v (all when valid is null).
+  llvm::Value* mask(llvm::Value* valid, int64_t v) {
+    if (!valid) return nullptr;
+    std::vector<llvm::Constant*> lanes;
+    for (int64_t l = 0; l < s_.lanes; ++l) lanes.push_back(kb_.i64(v * s_.lanes + l));
+    llvm::Value* limit = b_.CreateVectorSplat(static_cast<unsigned>(s_.lanes), valid);
+    return b_.CreateICmpSLT(llvm::ConstantVector::get(lanes), limit);
+  }
+
+  llvm::Value* load_vec(llvm::Value* ptr, llvm::Value* m) {
+    if (!m) return b_.CreateAlignedLoad(vec_, ptr, align_);
+    return b_.CreateMaskedLoad(vec_, ptr, align_, m, llvm::Constant::getNullValue(vec_));
+  }
+
+  void store_vec(llvm::Value* v, llvm::Value* ptr, llvm::Value* m) {
+    if (!m) b_.CreateAlignedStore(v, ptr, align_);
+    else b_.CreateMaskedStore(v, ptr, align_, m);
+  }
+
+  // One register tile: rows [i0, i0 + rows) x columns [j0, j0 + kVecs * lanes)
+  // of the panel, `valid` columns of it when not null.
+  void emit_tile(llvm::Value* i0, int64_t rows, llvm::Value* j0, llvm::Value* valid) {
+    std::vector<llvm::Value*> masks;
+    for (int64_t v = 0; v < kVecs; ++v) masks.push_back(mask(valid, v));
+    std::vector<llvm::AllocaInst*> acc;
+    for (int64_t r = 0; r < rows * kVecs; ++r) {
+      acc.push_back(kb_.local(vec_));
+      b_.CreateStore(llvm::Constant::getNullValue(vec_), acc.back());
+    }
+    kb_.loop(c(0), c(s_.k), [&](llvm::Value* p) {
+      std::vector<llvm::Value*> bv;
+      llvm::Value* row = b_.CreateAdd(b_.CreateMul(p, c(ldb_)), j0);
+      for (int64_t v = 0; v < kVecs; ++v)
+        bv.push_back(load_vec(kb_.element_ptr(t_, bp_, b_.CreateAdd(row, c(v * s_.lanes))), masks[v]));
+      for (int64_t r = 0; r < rows; ++r) {
+        llvm::Value* a = b_.CreateVectorSplat(static_cast<unsigned>(s_.lanes), a_at(b_.CreateAdd(i0, c(r)), p));
+        for (int64_t v = 0; v < kVecs; ++v) {
+          llvm::AllocaInst* slot = acc[r * kVecs + v];
+          llvm::Value* sum = b_.CreateLoad(vec_, slot);
+          llvm::Value* next = kb_.options.fast_math && is_float(t_)
+                            ? kb_.intrinsic(llvm::Intrinsic::fma, {a, bv[v], sum})
+                            : kb_.add(sum, kb_.mul(a, bv[v]));
+          b_.CreateStore(next, slot);
+        }
+      }
+    }, 1, "p");
+    for (int64_t r = 0; r < rows; ++r) {
+      llvm::Value* row = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(i0, c(r)), c(s_.n)), j0);
+      for (int64_t v = 0; v < kVecs; ++v)
+        store_vec(b_.CreateLoad(vec_, acc[r * kVecs + v]),
+                  kb_.element_ptr(t_, c_, b_.CreateAdd(row, c(v * s_.lanes))), masks[v]);
+    }
+  }
+
+  KernelEnv& env_;
+  KernelBuilder& kb_;
+  llvm::IRBuilder<>& b_;
+  MatmulShape s_;
+  DType t_;
+  llvm::Type* elt_;
+  llvm::FixedVectorType* vec_;
+  llvm::Align align_;
+  llvm::Value* a_ = nullptr;   // this batch's A
+  llvm::Value* bp_ = nullptr;  // this panel's B' (column 0 of the panel)
+  llvm::Value* c_ = nullptr;   // this batch's C at the panel's first column
+  int64_t ldb_ = 0;
+};
+
+}  // namespace
+
+KernelInfo describe_matmul(const Node& n, const LowerOptions& o) {
+  MatmulShape s = matmul_shape(n, o.vector_bits);
+  KernelInfo info;
+  info.kind = "matmul";
+  info.tasks = s.batch * s.panels;
+  info.work = s.batch * s.m * s.n * std::max<int64_t>(s.k, 1);
+  if (s.tb) info.scratch_bytes = info.tasks * s.k * s.panel * static_cast<int64_t>(dtype_size(n.dtype()));
+  return info;
+}
+
+void emit_matmul(KernelEnv& env) {
+  MatmulShape s = matmul_shape(env.node, env.kb.options.vector_bits);
+  MatmulEmitter(env, s).emit();
+}
+
+}  // namespace nabla

@@ -1,0 +1,113 @@
+// Reductions (sum, mean, max over any axes, with or without keepdims), also
+// as the root of a fused region whose elementwise part feeds them. The operand
+// is walked in row-major order and each element is combined into its result
+// element, so the accumulation order is the interpreter's: sums agree bit for
+// bit. With fast-math the adds may be reassociated (vectorized inner sums).
+#include <algorithm>
+#include <limits>
+
+#include <llvm/IR/Intrinsics.h>
+
+#include "compiler/element_program.h"
+#include "compiler/kernel_builder.h"
+#include "compiler/loop_nest.h"
+#include "compiler/lower.h"
+
+namespace nabla {
+namespace {
+
+struct ReducePlan {
+  const Node* reduce;  // the sum / mean / max node
+  ElementProgram program;
+  LoopNest nest;       // over the operand; accessors: leaves, then the result
+  int64_t count = 1;   // operand elements per result element
+  bool split = false;  // the nest's outer axis is a kept one: tasks may split it
+  int64_t out_stride0 = 0;
+};
+
+ReducePlan plan_reduce(const Node& n) {
+  ReducePlan r;
+  const Function* body = fused_body(n);
+  r.reduce = body ? body->results()[0] : &n;
+  const Node* x = r.reduce->operand(0);
+  r.program = element_program(n, x);
+  const Shape& in = x->shape();
+  Shape kept = in;
+  for (int64_t a : r.reduce->attrs().axes) {
+    kept[a] = 1;
+    r.count *= in[a];
+  }
+  std::vector<int64_t> out = row_major_strides(kept);
+  for (int64_t a : r.reduce->attrs().axes) out[a] = 0;
+  std::vector<std::vector<int64_t>> strides;
+  for (const Shape& s : leaf_shapes(r.program)) strides.push_back(broadcast_strides(s, in));
+  strides.push_back(out);
+  r.nest = make_loop_nest(in, std::move(strides));
+  if (!r.nest.shape.empty() && r.nest.numel() > 0) {
+    r.out_stride0 = r.nest.strides.back()[0];
+    r.split = r.out_stride0 != 0;
+  }
+  return r;
+}
+
+llvm::Value* combine(KernelBuilder& kb, Op op, DType t, llvm::Value* acc, llvm::Value* v) {
+  if (op == Op::Max)
+    return is_float(t) ? kb.intrinsic(llvm::Intrinsic::maximum, {acc, v})
+                       : kb.b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, acc, v);
+  return kb.add(acc, v);
+}
+
+llvm::Value* initial(KernelBuilder& kb, Op op, DType t) {
+  if (op != Op::Max) return kb.constant(t, 0);
+  if (is_float(t)) return kb.constant(t, -std::numeric_limits<double>::infinity());
+  int64_t lowest = t == DType::i32 ? std::numeric_limits<int32_t>::min() : std::numeric_limits<int64_t>::min();
+  return llvm::ConstantInt::get(kb.value_type(t), static_cast<uint64_t>(lowest), true);
+}
+
+}  // namespace
+
+KernelInfo describe_reduce(const Node& n, const LowerOptions& o) {
+  ReducePlan r = plan_reduce(n);
+  KernelInfo info;
+  info.kind = "reduce";
+  info.tasks = r.split ? r.nest.shape[0] : 1;
+  info.work = r.reduce->operand(0)->type().numel() * static_cast<int64_t>(r.program.nodes.size() + 1);
+  return info;
+}
+
+void emit_reduce(KernelEnv& env) {
+  KernelBuilder& kb = env.kb;
+  auto& b = kb.b;
+  ReducePlan r = plan_reduce(env.node);
+  Op op = r.reduce->op();
+  DType t = env.node.dtype();
+  // The result elements this task owns: all, or those under its outer range.
+  llvm::Value* lo = kb.i64(0);
+  llvm::Value* hi = kb.i64(env.node.type().numel());
+  llvm::Value* begin = nullptr;
+  llvm::Value* end = nullptr;
+  if (r.split) {
+    begin = env.begin;
+    end = env.end;
+    lo = b.CreateMul(begin, kb.i64(r.out_stride0));
+    hi = b.CreateMul(end, kb.i64(r.out_stride0));
+  }
+  llvm::Value* init = initial(kb, op, t);
+  kb.loop(lo, hi, [&](llvm::Value* i) { kb.store(t, init, env.result, i); });
+
+  std::vector<llvm::Value*> ptrs = leaf_pointers(env, r.program);
+  emit_loop_nest(kb, r.nest, [&](std::span<llvm::Value* const> at) {
+    llvm::Value* v = emit_program(kb, r.program, ptrs, at.first(r.program.leaves.size()));
+    llvm::Value* acc = kb.load(t, env.result, at.back());
+    kb.store(t, combine(kb, op, t, acc, v), env.result, at.back());
+  }, begin, end);
+
+  if (op == Op::Mean) {  // sum / count in the element dtype; 0 / 0 = NaN
+    llvm::Value* count = kb.constant(t, static_cast<double>(r.count));
+    kb.loop(lo, hi, [&](llvm::Value* i) {
+      kb.store(t, b.CreateFDiv(kb.load(t, env.result, i), count), env.result, i);
+    });
+  }
+}
+
+}  // namespace nabla

@@ -1,0 +1,150 @@
+#include "compiler/lower_scalar.h"
+
+#include <llvm/IR/Intrinsics.h>
+
+#include "compiler/kernel_builder.h"
+#include "runtime/error.h"
+
+namespace nabla {
+
+using llvm::Intrinsic::ID;
+
+bool is_element_op(Op op) {
+  return is_elementwise(op) || op == Op::BroadcastTo;
+}
+
+namespace {
+
+[[noreturn]] void unsupported(Op op, DType t) {
+  throw Error(std::string(op_name(op)) + ": no " + std::string(dtype_name(t)) + " lowering");
+}
+
+llvm::Value* float_unary(KernelBuilder& kb, Op op, llvm::Value* x) {
+  auto& b = kb.b;
+  llvm::Type* type = x->getType();
+  llvm::Value* zero = llvm::ConstantFP::get(type, 0.0);
+  llvm::Value* one = llvm::ConstantFP::get(type, 1.0);
+  switch (op) {
+    // neg and abs compute 0 - x, as the interpreter does (so neg(+0) = +0).
+    case Op::Neg: return b.CreateFSub(zero, x);
+    case Op::Abs: return b.CreateSelect(b.CreateFCmpOLT(x, zero), b.CreateFSub(zero, x), x);
+    case Op::Sign: {
+      llvm::Value* s = b.CreateSelect(b.CreateFCmpOLT(x, zero), llvm::ConstantFP::get(type, -1.0), zero);
+      s = b.CreateSelect(b.CreateFCmpOGT(x, zero), one, s);
+      return b.CreateSelect(b.CreateFCmpUNO(x, x), x, s);  // sign(NaN) = NaN
+    }
+    case Op::Exp: return kb.intrinsic(llvm::Intrinsic::exp, {x});
+    case Op::Log: return kb.intrinsic(llvm::Intrinsic::log, {x});
+    case Op::Log1p: return b.CreateCall(kb.libm("log1p", type), {x});
+    case Op::Sqrt: return kb.intrinsic(llvm::Intrinsic::sqrt, {x});
+    case Op::Rsqrt: return b.CreateFDiv(one, kb.intrinsic(llvm::Intrinsic::sqrt, {x}));
+    case Op::Tanh: return b.CreateCall(kb.libm("tanh", type), {x});
+    case Op::Sigmoid: {
+      // x >= 0 ? 1 / (1 + e^-x) : e^x / (1 + e^x), with one exp: e = e^-|x|.
+      llvm::Value* positive = b.CreateFCmpOGE(x, zero);
+      llvm::Value* e = kb.intrinsic(llvm::Intrinsic::exp, {b.CreateSelect(positive, b.CreateFNeg(x), x)});
+      llvm::Value* denom = b.CreateFAdd(one, e);
+      return b.CreateSelect(positive, b.CreateFDiv(one, denom), b.CreateFDiv(e, denom));
+    }
+    // x > 0 or NaN: x; else +0.
+    case Op::Relu: return b.CreateSelect(b.CreateFCmpUGT(x, zero), x, zero);
+    case Op::Sin: return kb.intrinsic(llvm::Intrinsic::sin, {x});
+    case Op::Cos: return kb.intrinsic(llvm::Intrinsic::cos, {x});
+    case Op::Floor: return kb.intrinsic(llvm::Intrinsic::floor, {x});
+    default: return nullptr;
+  }
+}
+
+llvm::Value* int_unary(KernelBuilder& kb, Op op, llvm::Value* x) {
+  auto& b = kb.b;
+  llvm::Value* zero = llvm::ConstantInt::get(x->getType(), 0);
+  switch (op) {
+    case Op::Neg: return b.CreateSub(zero, x);
+    case Op::Abs: return kb.b.CreateBinaryIntrinsic(llvm::Intrinsic::abs, x, b.getFalse());
+    case Op::Sign: {
+      llvm::Value* pos = b.CreateZExt(b.CreateICmpSGT(x, zero), x->getType());
+      llvm::Value* neg = b.CreateZExt(b.CreateICmpSLT(x, zero), x->getType());
+      return b.CreateSub(pos, neg);
+    }
+    default: return nullptr;
+  }
+}
+
+}  // namespace
+
+llvm::Value* emit_unary(KernelBuilder& kb, Op op, DType t, llvm::Value* x) {
+  if (op == Op::StopGradient || op == Op::Barrier) return x;
+  llvm::Value* v = is_float(t) ? float_unary(kb, op, x) : is_int(t) ? int_unary(kb, op, x) : nullptr;
+  if (!v) unsupported(op, t);
+  return v;
+}
+
+llvm::Value* emit_binary(KernelBuilder& kb, Op op, DType t, llvm::Value* x, llvm::Value* y) {
+  auto& b = kb.b;
+  if (is_float(t)) {
+    switch (op) {
+      case Op::Add: return b.CreateFAdd(x, y);
+      case Op::Sub: return b.CreateFSub(x, y);
+      case Op::Mul: return b.CreateFMul(x, y);
+      case Op::Div: return b.CreateFDiv(x, y);
+      case Op::Pow: return kb.intrinsic(llvm::Intrinsic::pow, {x, y});
+      case Op::Maximum: return kb.intrinsic(llvm::Intrinsic::maximum, {x, y});
+      case Op::Minimum: return kb.intrinsic(llvm::Intrinsic::minimum, {x, y});
+      // IEEE comparisons: false with a NaN, except not_equal.
+      case Op::Less: return b.CreateFCmpOLT(x, y);
+      case Op::LessEqual: return b.CreateFCmpOLE(x, y);
+      case Op::Greater: return b.CreateFCmpOGT(x, y);
+      case Op::GreaterEqual: return b.CreateFCmpOGE(x, y);
+      case Op::Equal: return b.CreateFCmpOEQ(x, y);
+      case Op::NotEqual: return b.CreateFCmpUNE(x, y);
+      default: break;
+    }
+  } else {
+    // Integers wrap (no nsw/nuw); bool only reaches equal / not_equal.
+    switch (op) {
+      case Op::Add: return b.CreateAdd(x, y);
+      case Op::Sub: return b.CreateSub(x, y);
+      case Op::Mul: return b.CreateMul(x, y);
+      case Op::Maximum: return b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, x, y);
+      case Op::Minimum: return b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, x, y);
+      case Op::Less: return b.CreateICmpSLT(x, y);
+      case Op::LessEqual: return b.CreateICmpSLE(x, y);
+      case Op::Greater: return b.CreateICmpSGT(x, y);
+      case Op::GreaterEqual: return b.CreateICmpSGE(x, y);
+      case Op::Equal: return b.CreateICmpEQ(x, y);
+      case Op::NotEqual: return b.CreateICmpNE(x, y);
+      default: break;
+    }
+  }
+  unsupported(op, t);
+}
+
+llvm::Value* emit_cast(KernelBuilder& kb, DType from, DType to, llvm::Value* x) {
+  auto& b = kb.b;
+  llvm::Type* type = kb.value_type(to);
+  if (from == to) return x;
+  if (to == DType::bool_)  // v != 0 (NaN is true)
+    return is_float(from) ? b.CreateFCmpUNE(x, llvm::ConstantFP::get(x->getType(), 0.0))
+                          : b.CreateICmpNE(x, llvm::ConstantInt::get(x->getType(), 0));
+  if (from == DType::bool_) return is_float(to) ? b.CreateUIToFP(x, type) : b.CreateZExt(x, type);
+  if (is_float(from) && is_float(to)) return b.CreateFPCast(x, type);
+  if (is_int(from) && is_float(to)) return b.CreateSIToFP(x, type);
+  // Toward zero, saturating, NaN -> 0: exactly llvm.fptosi.sat.
+  if (is_float(from)) return b.CreateIntrinsic(llvm::Intrinsic::fptosi_sat, {type, x->getType()}, {x});
+  return b.CreateSExtOrTrunc(x, type);  // two's complement: i64 -> i32 keeps the low bits
+}
+
+llvm::Value* emit_element(KernelBuilder& kb, const Node& n, std::span<llvm::Value* const> args) {
+  switch (op_kind(n.op())) {
+    case OpKind::Unary: return emit_unary(kb, n.op(), n.dtype(), args[0]);
+    case OpKind::Binary:
+    case OpKind::Compare: return emit_binary(kb, n.op(), n.operand(0)->dtype(), args[0], args[1]);
+    case OpKind::Select: return kb.b.CreateSelect(args[0], args[1], args[2]);
+    case OpKind::Convert: return emit_cast(kb, n.operand(0)->dtype(), n.dtype(), args[0]);
+    default: break;
+  }
+  if (n.op() == Op::BroadcastTo) return args[0];  // indexing does the broadcast
+  throw Error(std::string(op_name(n.op())) + ": not an elementwise op");
+}
+
+}  // namespace nabla

@@ -1,0 +1,201 @@
+#include "compiler/memory_plan.h"
+
+#include <algorithm>
+#include <map>
+#include <unordered_set>
+
+namespace nabla {
+namespace {
+
+// A workspace buffer: its aligned size and the schedule positions where it is
+// first written and last read (inclusive).
+struct Interval {
+  int64_t size;
+  int64_t def, last;
+  int64_t offset = 0;
+};
+
+int64_t align_up(int64_t v) { return (v + kBufferAlign - 1) / kBufferAlign * kBufferAlign; }
+
+// Greedy by size: the largest buffers are placed first, each at the lowest
+// offset where it overlaps no already placed buffer that is live at the same
+// time. Quadratic in the worst case, so only for moderate counts.
+int64_t place_by_size(std::vector<Interval>& items) {
+  std::vector<size_t> order(items.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return items[a].size > items[b].size; });
+  std::vector<size_t> placed;
+  int64_t total = 0;
+  std::vector<std::pair<int64_t, int64_t>> busy;  // [offset, end) of time-overlapping buffers
+  for (size_t i : order) {
+    Interval& it = items[i];
+    busy.clear();
+    for (size_t j : placed) {
+      const Interval& o = items[j];
+      if (o.def <= it.last && it.def <= o.last) busy.emplace_back(o.offset, o.offset + o.size);
+    }
+    std::sort(busy.begin(), busy.end());
+    int64_t at = 0;
+    for (auto [lo, hi] : busy) {
+      if (lo - at >= it.size) break;
+      at = std::max(at, hi);
+    }
+    it.offset = at;
+    total = std::max(total, at + it.size);
+    placed.push_back(i);
+  }
+  return total;
+}
+
+// Linear scan over the schedule with a best-fit free list (for large graphs).
+int64_t place_linear(std::vector<Interval>& items) {
+  std::vector<size_t> by_def(items.size()), by_last(items.size());
+  for (size_t i = 0; i < items.size(); ++i) by_def[i] = by_last[i] = i;
+  std::stable_sort(by_def.begin(), by_def.end(), [&](size_t a, size_t b) { return items[a].def < items[b].def; });
+  std::stable_sort(by_last.begin(), by_last.end(), [&](size_t a, size_t b) { return items[a].last < items[b].last; });
+  std::map<int64_t, int64_t> free_blocks;  // offset -> size
+  int64_t top = 0;
+  auto release = [&](const Interval& it) {
+    int64_t lo = it.offset, size = it.size;
+    auto next = free_blocks.lower_bound(lo);
+    if (next != free_blocks.end() && next->first == lo + size) {
+      size += next->second;
+      next = free_blocks.erase(next);
+    }
+    if (next != free_blocks.begin()) {
+      auto prev = std::prev(next);
+      if (prev->first + prev->second == lo) {
+        prev->second += size;
+        return;
+      }
+    }
+    free_blocks[lo] = size;
+  };
+  size_t freed = 0;
+  for (size_t i : by_def) {
+    Interval& it = items[i];
+    // Buffers whose last read comes before this definition are free again.
+    while (freed < by_last.size() && items[by_last[freed]].last < it.def) release(items[by_last[freed++]]);
+    auto best = free_blocks.end();
+    for (auto b = free_blocks.begin(); b != free_blocks.end(); ++b)
+      if (b->second >= it.size && (best == free_blocks.end() || b->second < best->second)) best = b;
+    if (best != free_blocks.end()) {
+      it.offset = best->first;
+      int64_t rest = best->second - it.size;
+      int64_t rest_at = best->first + it.size;
+      free_blocks.erase(best);
+      if (rest > 0) free_blocks[rest_at] = rest;
+    } else if (!free_blocks.empty() && std::prev(free_blocks.end())->first +
+                                               std::prev(free_blocks.end())->second == top) {
+      // Grow the arena from the free block at its end.
+      auto last = std::prev(free_blocks.end());
+      it.offset = last->first;
+      top = it.offset + it.size;
+      free_blocks.erase(last);
+    } else {
+      it.offset = top;
+      top += it.size;
+    }
+  }
+  return top;
+}
+
+int64_t peak_live(const std::vector<Interval>& items, int64_t positions) {
+  std::vector<int64_t> delta(static_cast<size_t>(positions) + 2, 0);
+  for (const Interval& it : items) {
+    delta[it.def] += it.size;
+    delta[it.last + 1] -= it.size;
+  }
+  int64_t live = 0, peak = 0;
+  for (int64_t d : delta) peak = std::max(peak, live += d);
+  return peak;
+}
+
+}  // namespace
+
+bool is_alias_op(Op op) { return op == Op::Reshape || op == Op::StopGradient || op == Op::Barrier; }
+
+MemoryPlan plan_memory(const Function& f, const std::function<int64_t(const Node&)>& scratch) {
+  MemoryPlan plan;
+  // The values the results depend on.
+  std::unordered_set<const Node*> needed(f.results().begin(), f.results().end());
+  std::vector<const Node*> work(f.results().begin(), f.results().end());
+  while (!work.empty()) {
+    const Node* n = work.back();
+    work.pop_back();
+    for (const Node* o : n->operands())
+      if (needed.insert(o).second) work.push_back(o);
+  }
+  auto root = [&](const Node* n) {
+    while (is_alias_op(n->op())) n = n->operand(0);
+    return n;
+  };
+  auto computed = [](const Node* n) {
+    return n->op() != Op::Input && n->op() != Op::Constant && !is_alias_op(n->op());
+  };
+
+  for (const Node* in : f.inputs()) plan.storage[in] = {StorageKind::Input, in->input_index(), 0, in};
+  for (size_t j = 0; j < f.results().size(); ++j) {
+    const Node* r = f.results()[j];
+    if (computed(r) && !plan.storage.count(r))
+      plan.storage[r] = {StorageKind::Output, static_cast<int64_t>(j), 0, r};
+    else
+      plan.result_copies.push_back({r, static_cast<int>(j)});
+  }
+
+  // Kernels in body order, and workspace buffers for the other computed values.
+  std::unordered_map<const Node*, size_t> interval_of;
+  std::vector<Interval> items;
+  std::vector<std::pair<const Node*, size_t>> scratch_items;
+  for (const Node* n : f) {
+    if (!needed.count(n)) continue;
+    if (n->op() == Op::Constant) {
+      plan.storage[n] = {StorageKind::Constant, 0, 0, n};
+      continue;
+    }
+    if (!computed(n)) continue;
+    int64_t pos = static_cast<int64_t>(plan.kernels.size());
+    if (n->type().numel() > 0) plan.kernels.push_back(n);
+    if (!plan.storage.count(n)) {
+      plan.storage[n] = {StorageKind::Workspace, 0, 0, n};
+      int64_t bytes = n->type().numel() * static_cast<int64_t>(dtype_size(n->dtype()));
+      if (bytes > 0) {
+        interval_of[n] = items.size();
+        items.push_back({align_up(bytes), pos, pos});
+      }
+    }
+    if (n->type().numel() > 0) {
+      if (int64_t s = scratch(*n); s > 0) {
+        scratch_items.emplace_back(n, items.size());
+        items.push_back({align_up(s), pos, pos});
+      }
+    }
+  }
+  // Lifetimes: a buffer lives until its last reader (through aliases), or to
+  // the end when a result copy reads it.
+  int64_t end = static_cast<int64_t>(plan.kernels.size());
+  for (int64_t pos = 0; pos < end; ++pos)
+    for (const Node* o : plan.kernels[pos]->operands())
+      if (auto it = interval_of.find(root(o)); it != interval_of.end())
+        items[it->second].last = std::max(items[it->second].last, pos);
+  for (const MemoryPlan::Copy& c : plan.result_copies)
+    if (auto it = interval_of.find(root(c.from)); it != interval_of.end()) items[it->second].last = end;
+
+  for (const Interval& it : items) plan.intermediate_bytes += it.size;
+  plan.peak_live_bytes = peak_live(items, end + 1);
+  if (items.size() <= 4096) {
+    plan.workspace_bytes = place_by_size(items);
+  } else {
+    plan.workspace_bytes = place_linear(items);
+  }
+
+  for (auto& [n, i] : interval_of) plan.storage[n].offset = items[i].offset;
+  // Aliases share their root's storage.
+  for (const Node* n : f)
+    if (needed.count(n) && is_alias_op(n->op())) plan.storage[n] = plan.storage.at(root(n));
+  for (auto [n, i] : scratch_items) plan.scratch_offset[n] = items[i].offset;
+  return plan;
+}
+
+}  // namespace nabla

@@ -1,0 +1,77 @@
+/* The kernel ABI: how a compiled nabla function is called, the same for the
+ * JIT (compiler/compile.h) and for objects made by the offline compiler. Plain
+ * C, no LLVM and no C++ needed to use it. docs/backend.md describes it.
+ *
+ * A compiled function NAME is one C entry:
+ *
+ *   int32_t NAME(const void* const* inputs, void* const* outputs,
+ *                void* workspace, nabla_context* ctx);
+ *
+ *   inputs     one pointer per function input, in order: dense, C-ordered
+ *              elements of the input's dtype and shape (bool: one byte, 0 or 1),
+ *              aligned to the element size;
+ *   outputs    one pointer per function result, likewise, written by the call;
+ *              an output must not overlap an input or another output;
+ *   workspace  NABLA_WORKSPACE_ALIGN-aligned scratch memory of the function's
+ *              workspace size (NULL when that size is 0); the call keeps
+ *              nothing in it between calls;
+ *   ctx        NULL, or a context: a thread pool for parallel loops, and room
+ *              for error details.
+ *
+ * The return value is NABLA_OK (0), or a status below when the input data make
+ * the computation impossible (a label out of range). Then ctx->error (when ctx
+ * is not NULL) says which op failed and on what value, and the outputs hold
+ * unspecified values. Shapes and dtypes are not checked by the entry: they are
+ * static, and the caller passes buffers of the declared sizes.
+ */
+#ifndef NABLA_RUNTIME_ABI_H
+#define NABLA_RUNTIME_ABI_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NABLA_ABI_VERSION 1
+#define NABLA_WORKSPACE_ALIGN 64
+
+/* Statuses returned by an entry. */
+enum {
+  NABLA_OK = 0,
+  NABLA_LABEL_OUT_OF_RANGE = 1 /* cross_entropy / one_hot: a label outside [0, bound) */
+};
+
+/* Details of a failed call. For NABLA_LABEL_OUT_OF_RANGE the message is
+ *   "<op>: label <value> at index <index> is outside [0, <bound>)". */
+typedef struct nabla_error_info {
+  int32_t status;  /* the status the entry returned */
+  int32_t node;    /* position of the failing node in the compiled function's body */
+  const char* op;  /* the op's name, e.g. "cross_entropy" (static storage) */
+  int64_t value;   /* the bad label */
+  int64_t index;   /* its flat position in the labels tensor */
+  int64_t bound;   /* the exclusive upper bound: the class count or the depth */
+} nabla_error_info;
+
+/* A task: runs the iterations [begin, end) of a parallel loop. */
+typedef void (*nabla_task_fn)(void* data, int64_t begin, int64_t end);
+
+/* Runs task(data, b, e) over a partition of [0, n) into contiguous ranges,
+ * possibly on several threads at once, and returns when all have finished.
+ * Calling task(data, 0, n) is a valid (single-threaded) implementation. */
+typedef void (*nabla_parallel_for_fn)(void* pool, int64_t n, nabla_task_fn task, void* data);
+
+typedef struct nabla_context {
+  nabla_parallel_for_fn parallel_for; /* NULL: every loop runs on the calling thread */
+  void* pool;                         /* passed to parallel_for */
+  nabla_error_info error;             /* written when the call fails */
+} nabla_context;
+
+typedef int32_t (*nabla_entry_fn)(const void* const* inputs, void* const* outputs,
+                                  void* workspace, nabla_context* ctx);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* NABLA_RUNTIME_ABI_H */

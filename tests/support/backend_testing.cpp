@@ -1,0 +1,68 @@
+#include "tests/support/backend_testing.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "ir/interpreter.h"
+#include "runtime/error.h"
+
+namespace nabla::test {
+
+std::string compare_tensors(const Tensor& got, const Tensor& want, Tolerance tol) {
+  if (type_of(got) != type_of(want))
+    return fmt::format("type {} differs from the expected {}", type_of(got).str(), type_of(want).str());
+  double rtol = got.dtype() == DType::f32 ? tol.f32 : got.dtype() == DType::f64 ? tol.f64 : 0;
+  for (int64_t i = 0; i < got.numel(); ++i) {
+    double a = got.get(i), b = want.get(i);
+    if (a == b || (std::isnan(a) && std::isnan(b))) continue;
+    if (std::isfinite(a) && std::isfinite(b) && std::abs(a - b) <= rtol * std::max(std::abs(a), std::abs(b)))
+      continue;
+    return fmt::format("element {} is {:.17g}, expected {:.17g} ({})", i, a, b, type_of(got).str());
+  }
+  return "";
+}
+
+std::string compare_with_interpreter(const Function& f, std::span<const Tensor> inputs,
+                                     const CompileOptions& options, Tolerance tol) {
+  std::vector<Tensor> want;
+  std::string want_error;
+  try {
+    want = interpret(f, inputs);
+  } catch (const Error& e) {
+    want_error = e.what();
+  }
+  Executable exe = compile(f, options);
+  std::vector<Tensor> got;
+  try {
+    got = exe.run(inputs);
+  } catch (const Error& e) {
+    if (want_error == e.what()) return "";
+    return fmt::format("compiled run failed: {} (interpreter: {})", e.what(),
+                       want_error.empty() ? "no error" : want_error);
+  }
+  if (!want_error.empty()) return "the interpreter failed (" + want_error + ") but the compiled run did not";
+  for (size_t i = 0; i < want.size(); ++i) {
+    std::string d = compare_tensors(got[i], want[i], tol);
+    if (!d.empty()) return fmt::format("result {}: {}", i, d);
+  }
+  return "";
+}
+
+Module make_function(const std::vector<TensorType>& inputs,
+                     const std::function<std::vector<Value>(std::vector<Value>&)>& build) {
+  Module m;
+  Function& f = m.function("f");
+  std::vector<Value> ins;
+  for (size_t i = 0; i < inputs.size(); ++i) ins.push_back(f.input("x" + std::to_string(i), inputs[i]));
+  for (Value v : build(ins)) f.output(v);
+  return m;
+}
+
+CompileOptions test_options(int threads) {
+  CompileOptions o;
+  o.num_threads = threads;
+  return o;
+}
+
+}  // namespace nabla::test
