@@ -55,10 +55,44 @@ std::vector<Arg> results_of(const Function& f) {
   return out;
 }
 
+std::string dtype_str(DType t) { return std::string(dtype_name(t)); }
+
+// A table describing the function, for generic drivers: SYMBOL_signature().
+std::string signature_part(const AotFunction& a, const std::vector<Arg>& ins, const std::vector<Arg>& outs) {
+  std::string s = fmt::format("/* The signature of {0}, for code that handles any function. */\n"
+                              "static inline const nabla_signature* {0}_signature(void) {{\n", a.symbol);
+  auto table = [&](const char* kind, const std::vector<Arg>& args) {
+    std::string t;
+    for (size_t i = 0; i < args.size(); ++i)
+      t += fmt::format("  static const int64_t {}{}_dims[] = {{{}}};\n", kind, i, shape_list(args[i].type.shape));
+    t += fmt::format("  static const nabla_tensor_info {}[] = {{\n", kind);
+    for (size_t i = 0; i < args.size(); ++i)
+      t += fmt::format("    {{\"{}\", \"{}\", {}, {}{}_dims, {}, {}}},\n", args[i].name, dtype_str(args[i].type.dtype),
+                       args[i].type.rank(), kind, i, args[i].type.numel(),
+                       args[i].type.numel() * static_cast<int64_t>(dtype_size(args[i].type.dtype)));
+    if (args.empty()) t += "    {\"\", \"\", 0, 0, 0, 0},\n";
+    return t + "  };\n";
+  };
+  s += table("in", ins) + table("out", outs);
+  s += fmt::format("  static const nabla_signature sig = {{\"{}\", {}, {}, in, out, {}, {}}};\n  return &sig;\n}}\n\n",
+                   a.function->name(), ins.size(), outs.size(), a.workspace_bytes, a.symbol);
+  return s;
+}
+
+constexpr const char* kSignatureTypes =
+    "#ifndef NABLA_SIGNATURE_TYPES\n#define NABLA_SIGNATURE_TYPES\n"
+    "/* One input or output: name, dtype (\"f32\", \"f64\", \"i32\", \"i64\", \"bool\"), rank,\n"
+    "   dims (rank entries; one entry 1 for a scalar), elements and bytes. */\n"
+    "typedef struct nabla_tensor_info {\n  const char* name;\n  const char* dtype;\n  int32_t rank;\n"
+    "  const int64_t* dims;\n  int64_t elements;\n  int64_t bytes;\n} nabla_tensor_info;\n"
+    "typedef struct nabla_signature {\n  const char* name;\n  int32_t num_inputs;\n  int32_t num_outputs;\n"
+    "  const nabla_tensor_info* inputs;\n  const nabla_tensor_info* outputs;\n  int64_t workspace_bytes;\n"
+    "  nabla_entry_fn entry;\n} nabla_signature;\n#endif\n\n";
+
 // #define constants and the prototype, for C and C++.
 std::string c_part(const AotFunction& a) {
   const Function& f = *a.function;
-  std::string P = "NABLA_" + upper(a.symbol);
+  std::string P = upper(a.symbol);
   std::vector<Arg> ins = inputs_of(f), outs = results_of(f);
   std::string s = fmt::format("/* ---- @{} ---- */\n", f.name());
   s += fmt::format("#define {}_NUM_INPUTS {}\n#define {}_NUM_OUTPUTS {}\n", P, ins.size(), P, outs.size());
@@ -83,17 +117,18 @@ std::string c_part(const AotFunction& a) {
       P);
   s += fmt::format(
       "int32_t {}(const void* const* inputs, void* const* outputs, void* workspace,\n"
-      "          nabla_context* ctx);\n\n",
+      "          nabla_context* ctx);\n",
       a.symbol);
+  s += signature_part(a, ins, outs);
   return s;
 }
 
 // The owning C++ wrapper class.
 std::string cpp_part(const AotFunction& a) {
   const Function& f = *a.function;
-  std::string P = "NABLA_" + upper(a.symbol);
+  std::string P = upper(a.symbol);
   std::vector<Arg> ins = inputs_of(f), outs = results_of(f);
-  std::string cls = c_identifier(a.symbol);
+  std::string cls = c_identifier(f.name());
   std::string s = fmt::format(
       "// Owns aligned buffers for the inputs, outputs and workspace of @{}.\n"
       "//   {} fn;  fill fn.arg_NAME(); if (fn.run() != NABLA_OK) report(fn.error());  read fn.result_NAME()\n"
@@ -117,11 +152,17 @@ std::string cpp_part(const AotFunction& a) {
     s += fmt::format("  // {}\n  const {}* result_{}() const {{ return static_cast<const {}*>(out_[{}]); }}\n",
                      outs[i].type.str(), ctype(outs[i].type.dtype), outs[i].name, ctype(outs[i].type.dtype), i);
   s += fmt::format(
+      "\n  // By position, for generic code; the signature describes them.\n"
+      "  void* arg(int i) {{ return in_[i]; }}\n"
+      "  const void* result(int i) const {{ return out_[i]; }}\n"
+      "  static const nabla_signature* signature() {{ return {}_signature(); }}\n",
+      a.symbol);
+  s += fmt::format(
       "\n  // Runs single-threaded, or through a parallel_for given in ctx.\n"
       "  int32_t run(nabla_context* ctx = nullptr) {{\n"
       "    nabla_context local{{}};\n"
       "    if (!ctx) ctx = &local;\n"
-      "    int32_t status = {}(in_, out_, workspace_, ctx);\n"
+      "    int32_t status = ::{}(in_, out_, workspace_, ctx);\n"
       "    error_ = ctx->error;\n"
       "    return status;\n"
       "  }}\n"
@@ -172,6 +213,7 @@ std::string generate_header(const std::vector<AotFunction>& functions, const Hea
   s += "#include <stddef.h>\n#include <stdint.h>\n\n";
   s += abi_header_text();
   s += "\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
+  s += kSignatureTypes;
   for (const AotFunction& a : functions) s += c_part(a);
   s += "#ifdef __cplusplus\n}  /* extern \"C\" */\n\n#include <cstdlib>\n#include <cstring>\n#include <new>\n\n";
   if (!options.cpp_namespace.empty()) s += fmt::format("namespace {} {{\n\n", options.cpp_namespace);
