@@ -76,17 +76,18 @@ std::vector<Tensor> init_parameters(const demo::ModelShape& s, uint64_t seed) {
 }
 
 // Fraction of rows of `d` whose largest logit is the label.
-double accuracy(Executable& logits, const demo::Dataset& d, const std::vector<Tensor>& params) {
+double accuracy(Executable& logits, const demo::Dataset& d, int64_t classes,
+                const std::vector<Tensor>& params) {
   std::vector<Tensor> in;
   in.push_back(Tensor::view(const_cast<float*>(d.images.data()), DType::f32, {d.count, d.features}));
   for (const Tensor& p : params) in.push_back(p);
-  std::vector<Tensor> out = {Tensor(DType::f32, {d.count, d.classes})};
+  std::vector<Tensor> out = {Tensor(DType::f32, {d.count, classes})};
   logits.run(in, out);
   const float* u = out[0].data_as<float>();
   int64_t right = 0;
   for (int64_t i = 0; i < d.count; ++i) {
-    const float* row = u + i * d.classes;
-    right += (std::max_element(row, row + d.classes) - row) == d.labels[i];
+    const float* row = u + i * classes;
+    right += (std::max_element(row, row + classes) - row) == d.labels[i];
   }
   return static_cast<double>(right) / static_cast<double>(d.count);
 }
@@ -177,8 +178,8 @@ int run(int argc, char** argv) {
     }
     last_loss = loss_sum / static_cast<double>(steps);
     if (epoch == 1) first_loss = last_loss;
-    double train_acc = accuracy(logits_train, train, params);
-    test_acc = accuracy(logits_test, test, params);
+    double train_acc = accuracy(logits_train, train, shape.classes, params);
+    test_acc = accuracy(logits_test, test, shape.classes, params);
     fmt::print("epoch {:3d}  loss {:.4f}  train {:.2f}%  test {:.2f}%  {:.3f} ms/step\n", epoch,
                last_loss, 100 * train_acc, 100 * test_acc,
                step_ms / static_cast<double>(steps));
