@@ -5,6 +5,7 @@
 //   pipeline := entry (',' entry)*
 //   entry    := NAME ('{' option (' ' option)* '}')?    a registered pass
 //             | 'repeat(' pipeline ')'                  rerun until nothing changes
+//             | 'default'                               default_pipeline()'s entries
 //   option   := KEY ('=' VALUE)?                        a bare KEY means KEY=true
 //
 // e.g. "build-grad,repeat(simplify{unsafe-math},cse,dce)". The manager runs

@@ -228,6 +228,40 @@ Node* slice_whole(Node* n, const RuleContext&) {
   return n->operand(0);
 }
 
+// The NumPy broadcast of the operands' shapes, or nullopt when they do not
+// broadcast.
+std::optional<Shape> broadcast_shape(const std::vector<Node*>& operands) {
+  Shape out;
+  for (const Node* o : operands) {
+    const Shape& s = o->shape();
+    if (s.size() > out.size()) out.insert(out.begin(), s.size() - out.size(), 1);
+    for (size_t i = 0; i < s.size(); ++i) {
+      int64_t& d = out[out.size() - s.size() + i];
+      if (s[i] != d && s[i] != 1 && d != 1) return std::nullopt;
+      if (d == 1) d = s[i];
+    }
+  }
+  return out;
+}
+
+// op(broadcast_to(y, s), b) -> op(y, b) for elementwise ops with several
+// operands, when y and the other operands still broadcast to the result's
+// shape: the op broadcasts by itself, and every result element reads the
+// same element of y.
+Node* operand_broadcast(Node* n, const RuleContext& ctx) {
+  std::vector<Node*> operands(n->operands().begin(), n->operands().end());
+  bool dropped = false;
+  for (Node*& o : operands) {
+    if (o->op() != Op::BroadcastTo) continue;
+    Node* b = o;
+    o = b->operand(0);
+    std::optional<Shape> s = broadcast_shape(operands);
+    if (s && *s == n->shape()) dropped = true;
+    else o = b;
+  }
+  return dropped ? ctx.f.make(n->op(), operands, n->attrs()).node : nullptr;
+}
+
 // ---- Reductions ----------------------------------------------------------------
 
 // sum/mean/max over no axes, or over axes of size 1 only -> x (reshaped to drop
@@ -295,6 +329,21 @@ constexpr Rule kRules[] = {
     {"select-same", Op::Select, select_same},
     {"cast-same", Op::Cast, cast_same},
     {"stop-gradient", Op::StopGradient, stop_gradient_done},
+    // Last, so that the rules above see the broadcast 1s and 0s first.
+    {"operand-broadcast", Op::Add, operand_broadcast},
+    {"operand-broadcast", Op::Sub, operand_broadcast},
+    {"operand-broadcast", Op::Mul, operand_broadcast},
+    {"operand-broadcast", Op::Div, operand_broadcast},
+    {"operand-broadcast", Op::Pow, operand_broadcast},
+    {"operand-broadcast", Op::Maximum, operand_broadcast},
+    {"operand-broadcast", Op::Minimum, operand_broadcast},
+    {"operand-broadcast", Op::Less, operand_broadcast},
+    {"operand-broadcast", Op::LessEqual, operand_broadcast},
+    {"operand-broadcast", Op::Greater, operand_broadcast},
+    {"operand-broadcast", Op::GreaterEqual, operand_broadcast},
+    {"operand-broadcast", Op::Equal, operand_broadcast},
+    {"operand-broadcast", Op::NotEqual, operand_broadcast},
+    {"operand-broadcast", Op::Select, operand_broadcast},
 };
 
 // kRules grouped by root op, built once.
