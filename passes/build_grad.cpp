@@ -94,30 +94,44 @@ std::string undefined(const Names& names, const Node* z, const Node* w) {
          " is undefined: ";
 }
 
-// The first node (nearest to w) that stops every gradient path from w to z:
-// an integer or bool value in G'. Null when a float path reaches z.
-const Node* blocking_node(const Node* w, const Node* z, const NodeSet& pruned) {
+// The nodes of G' from which a gradient reaches z: z, then (walking back)
+// every operand that carries a gradient into one of them. One walk serves
+// all targets.
+NodeSet reaching_z(Node* z, const NodeSet& pruned) {
+  NodeSet reach{z};
+  std::vector<Node*> stack{z};
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    for (size_t i = 0; i < n->num_operands(); ++i) {
+      Node* o = n->operand(i);
+      if (pruned.count(o) && autodiff::carries_gradient(*n, i) && reach.insert(o).second)
+        stack.push_back(o);
+    }
+  }
+  return reach;
+}
+
+// For a target in G' that no gradient path joins to z: the blocking node
+// nearest to w, an integer or bool value of G' that a gradient path from w
+// runs into.
+const Node* blocking_node(const Node* w, const NodeSet& pruned) {
   NodeSet seen{w};
   std::deque<const Node*> queue{w};
-  const Node* blocker = nullptr;
   while (!queue.empty()) {
     const Node* n = queue.front();
     queue.pop_front();
-    if (n == z) return nullptr;
     for (Node* u : n->users()) {
       if (!pruned.count(u) || seen.count(u)) continue;
       bool flows = false;
       for (size_t i = 0; i < u->num_operands(); ++i)
         if (u->operand(i) == n && autodiff::carries_gradient(*u, i)) flows = true;
-      if (!flows) {
-        if (!blocker) blocker = u;
-        continue;
-      }
+      if (!flows) return u;
       seen.insert(u);
       queue.push_back(u);
     }
   }
-  return blocker ? blocker : w;
+  return w;
 }
 
 // The errors of the API contract, checked before any node is created.
@@ -137,14 +151,13 @@ void check_request(Value z, std::span<const Value> wrt, const NodeSet& above_z,
     if (n->op() == Op::Grad)
       throw Error("grad: " + names.ref(z) + " depends on `" + names.line(*n) +
                   "`, which is not expanded yet (run build-grad on it first)");
+  NodeSet reach = reaching_z(z, pruned);
   for (Value w : wrt) {
-    if (!pruned.count(w.node)) {
-      if (options.allow_disconnected) continue;
+    if (options.allow_disconnected || reach.count(w.node)) continue;
+    if (!pruned.count(w.node))
       throw Error("grad: " + names.ref(w) + " does not influence " + names.ref(z));
-    }
-    const Node* b = blocking_node(w, z, pruned);
-    if (b && !options.allow_disconnected)
-      throw Error(undefined(names, z, w) + "every path from " + names.ref(w) + " to " + names.ref(z) +
+    const Node* b = blocking_node(w, pruned);
+    throw Error(undefined(names, z, w) + "every path from " + names.ref(w) + " to " + names.ref(z) +
                   " passes through an integer or bool value, such as `" + names.line(*b) + "`");
   }
 }
