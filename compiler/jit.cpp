@@ -88,6 +88,10 @@ void* Jit::add(std::unique_ptr<Module> module, std::unique_ptr<LLVMContext> cont
                const std::string& symbol) {
   orc::ThreadSafeModule tsm(std::move(module), std::move(context));
   if (auto e = impl_->jit->addIRModule(std::move(tsm))) throw nabla::Error("jit: " + message(std::move(e)));
+  return lookup(symbol);
+}
+
+void* Jit::lookup(const std::string& symbol) {
   auto address = impl_->jit->lookup(symbol);
   if (!address) throw nabla::Error("jit: " + message(address.takeError()));
   return address->toPtr<void*>();

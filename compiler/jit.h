@@ -34,6 +34,9 @@ class Jit {
   // module now. Throws nabla::Error when linking fails.
   void* add(std::unique_ptr<llvm::Module> module, std::unique_ptr<llvm::LLVMContext> context,
             const std::string& symbol);
+  // The address of another external function of a module added before.
+  // Throws nabla::Error when there is none.
+  void* lookup(const std::string& symbol);
 
  private:
   struct Impl;

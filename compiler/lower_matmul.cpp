@@ -1,5 +1,9 @@
 // matmul, plain and batched, with the transpose flags: the one place that
-// lowers it (the performance work replaces this file's emitter).
+// lowers it. Float products go to the generated GEMM (compiler/gemm.h:
+// packing, cache blocking, register-tiled FMA kernels; exact sums, equal to
+// the interpreter's, unless fast-math is on), run over thread slots. Integer
+// products, and float ones too small to gain from it, use the simple emitter
+// below.
 //
 //   C[b][i, j] = sum_p A'[b][i, p] * B'[b][p, j],  p ascending from 0
 //
@@ -17,6 +21,7 @@
 
 #include <llvm/IR/Intrinsics.h>
 
+#include "compiler/gemm.h"
 #include "compiler/kernel_builder.h"
 #include "compiler/lower.h"
 
@@ -27,6 +32,7 @@ namespace {
 constexpr int64_t kRows = 6;        // rows of a register tile
 constexpr int64_t kVecs = 2;        // vectors of a register tile
 constexpr int64_t kPanelTiles = 4;  // tiles per column panel
+constexpr int64_t kMinGemmWork = 4096;  // multiply-adds below which the simple kernel is used
 
 struct MatmulShape {
   int64_t batch, m, n, k;
@@ -174,20 +180,59 @@ class MatmulEmitter {
   int64_t ldb_ = 0;
 };
 
+// The generated GEMM, when it applies: the spec for the node, run in `slots`
+// thread slots (one per thread when the product is worth splitting).
+struct GemmChoice {
+  bool use = false;
+  int64_t slots = 1;
+  GemmSpec spec;
+  GemmPlan plan;
+};
+
+GemmChoice choose_gemm(const Node& n, const LowerOptions& o) {
+  GemmChoice g;
+  MatmulShape s = matmul_shape(n, o.vector_bits);
+  int64_t work = s.batch * s.m * s.n * std::max<int64_t>(s.k, 1);
+  bool widths = o.vector_bits == 128 || o.vector_bits == 256 || o.vector_bits == 512;
+  // Below a few thousand multiply-adds the simple kernel's lack of set-up wins.
+  if (!is_float(n.dtype()) || !widths || work < kMinGemmWork) return g;
+  g.use = true;
+  g.slots = o.num_threads > 1 && work >= o.min_parallel_work ? o.num_threads : 1;
+  g.spec = gemm_spec_for_matmul(n, static_cast<int>(g.slots));
+  g.spec.vector_bits = o.vector_bits;
+  g.spec.exact = !o.fast_math;
+  g.plan = plan_gemm(g.spec);
+  return g;
+}
+
 }  // namespace
 
 KernelInfo describe_matmul(const Node& n, const LowerOptions& o) {
   MatmulShape s = matmul_shape(n, o.vector_bits);
   KernelInfo info;
   info.kind = "matmul";
-  info.tasks = s.batch * s.panels;
   info.work = s.batch * s.m * s.n * std::max<int64_t>(s.k, 1);
+  if (GemmChoice g = choose_gemm(n, o); g.use) {
+    info.tasks = g.slots;
+    info.scratch_bytes = g.slots * g.plan.scratch_bytes;
+    return info;
+  }
+  info.tasks = s.batch * s.panels;
   if (s.tb) info.scratch_bytes = info.tasks * s.k * s.panel * static_cast<int64_t>(dtype_size(n.dtype()));
   return info;
 }
 
 void emit_matmul(KernelEnv& env) {
-  MatmulShape s = matmul_shape(env.node, env.kb.options.vector_bits);
+  const LowerOptions& o = env.kb.options;
+  if (GemmChoice g = choose_gemm(env.node, o); g.use) {
+    llvm::Function* gemm =
+        emit_gemm(env.kb.module, g.spec, "gemm.node" + std::to_string(env.node_id));
+    llvm::Value* null = llvm::ConstantPointerNull::get(env.kb.ptr_type());
+    emit_gemm_slots(env.kb.b, gemm, g.plan, {env.operands[0], env.operands[1], env.result, null, null},
+                    env.scratch ? env.scratch : null, env.begin, env.end, g.slots);
+    return;
+  }
+  MatmulShape s = matmul_shape(env.node, o.vector_bits);
   MatmulEmitter(env, s).emit();
 }
 

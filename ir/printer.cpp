@@ -231,4 +231,6 @@ std::string print_node(const Node& n) {
   return node_line(n, ValueNames(*n.function()));
 }
 
+std::string print_node(const Node& n, const ValueNames& names) { return node_line(n, names); }
+
 }  // namespace nabla

@@ -7,12 +7,17 @@
 
 namespace nabla {
 
+class ValueNames;
+
 std::string print(const Module& m);
 std::string print(const Function& f);
 // One node as one line without indentation or newline, e.g.
 // `%3 = cast %labels {dtype = f32} : f32[4]`, for error messages. Value names
 // are the ones print(function) would use.
 std::string print_node(const Node& n);
+// The same with the value names of a snapshot taken earlier (for messages that
+// name values as the function printed before a pass changed it).
+std::string print_node(const Node& n, const ValueNames& names);
 
 // A float as the text format writes it: shortest round trip, always with a '.'
 // or an exponent, or one of inf, -inf, nan.

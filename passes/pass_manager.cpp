@@ -14,7 +14,7 @@
 namespace nabla {
 
 std::string_view default_pipeline() {
-  return "repeat(fold,simplify,transpose-fold,cse,dce)";
+  return "build-grad,repeat(fold,simplify,transpose-fold,cse,dce)";
 }
 
 // One pipeline entry: a pass, or a repeat(...) group of entries.
@@ -65,8 +65,16 @@ class PipelineParser {
 
   Entries list() {
     Entries entries;
-    do entries.push_back(entry());
-    while (eat(','));
+    do {
+      // `default` stands for the default pipeline's entries.
+      size_t at = pos_;
+      if (word() == "default" && (pos_ == text_.size() || text_[pos_] == ',' || text_[pos_] == ')')) {
+        for (auto& e : PipelineParser(default_pipeline()).parse()) entries.push_back(std::move(e));
+      } else {
+        pos_ = at;
+        entries.push_back(entry());
+      }
+    } while (eat(','));
     return entries;
   }
 

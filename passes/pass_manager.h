@@ -5,6 +5,7 @@
 //   pipeline := entry (',' entry)*
 //   entry    := NAME ('{' option (' ' option)* '}')?    a registered pass
 //             | 'repeat(' pipeline ')'                  rerun until nothing changes
+//             | 'default'                               default_pipeline()'s entries
 //   option   := KEY ('=' VALUE)?                        a bare KEY means KEY=true
 //
 // e.g. "build-grad,repeat(simplify{unsafe-math},cse,dce)". The manager runs
@@ -22,8 +23,9 @@
 
 namespace nabla {
 
-// The pipeline the JIT and nablac run: expand grad ops, then clean up until a
-// fixed point. The one definition; docs/passes.md explains each step.
+// The pipeline the JIT and nablac run: expand grad ops (build-grad), then
+// clean up until a fixed point. The one definition; docs/passes.md explains
+// each step.
 std::string_view default_pipeline();
 
 struct PassManagerOptions {

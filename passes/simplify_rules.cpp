@@ -2,6 +2,7 @@
 // and -0 included) unless its comment names the SimplifyOptions flag it needs.
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <optional>
 
@@ -228,6 +229,59 @@ Node* slice_whole(Node* n, const RuleContext&) {
   return n->operand(0);
 }
 
+// The NumPy broadcast of some shapes, or nullopt when they do not broadcast.
+std::optional<Shape> broadcast_shape(const std::vector<Shape>& shapes) {
+  Shape out;
+  for (const Shape& s : shapes) {
+    if (s.size() > out.size()) out.insert(out.begin(), s.size() - out.size(), 1);
+    for (size_t i = 0; i < s.size(); ++i) {
+      int64_t& d = out[out.size() - s.size() + i];
+      if (s[i] != d && s[i] != 1 && d != 1) return std::nullopt;
+      if (d == 1) d = s[i];
+    }
+  }
+  return out;
+}
+
+bool is_splat_constant(const Node* o) {
+  return o->op() == Op::Constant && o->type().numel() > 1 && o->attrs().value.is_splat();
+}
+
+// Element 0 of a constant as a rank-0 constant.
+Node* scalar_of(Function& f, const Node* c) {
+  const Tensor& v = c->attrs().value;
+  Tensor t(v.dtype(), {});
+  std::memcpy(t.data(), v.data(), dtype_size(v.dtype()));
+  return constant(f, t);
+}
+
+// For elementwise ops with several operands: op(broadcast_to(y, s), b) ->
+// op(y, b), and op(c, b) -> op(scalar c, b) for a splat constant c of more
+// than one element, when the operands still broadcast to the result's shape:
+// the op broadcasts by itself, and every result element reads the same value.
+Node* operand_broadcast(Node* n, const RuleContext& ctx) {
+  std::vector<Shape> shapes;
+  for (const Node* o : n->operands()) shapes.push_back(o->shape());
+  std::vector<bool> shrink(shapes.size(), false);
+  bool any = false;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const Node* o = n->operand(i);
+    if (o->op() != Op::BroadcastTo && !is_splat_constant(o)) continue;
+    Shape before = shapes[i];
+    shapes[i] = o->op() == Op::BroadcastTo ? o->operand(0)->shape() : Shape{};
+    std::optional<Shape> s = broadcast_shape(shapes);
+    if (s && *s == n->shape()) shrink[i] = any = true;
+    else shapes[i] = before;
+  }
+  if (!any) return nullptr;
+  std::vector<Node*> operands(n->operands().begin(), n->operands().end());
+  for (size_t i = 0; i < operands.size(); ++i)
+    if (shrink[i])
+      operands[i] = operands[i]->op() == Op::BroadcastTo ? operands[i]->operand(0)
+                                                         : scalar_of(ctx.f, operands[i]);
+  return ctx.f.make(n->op(), operands, n->attrs());
+}
+
 // ---- Reductions ----------------------------------------------------------------
 
 // sum/mean/max over no axes, or over axes of size 1 only -> x (reshaped to drop
@@ -295,6 +349,21 @@ constexpr Rule kRules[] = {
     {"select-same", Op::Select, select_same},
     {"cast-same", Op::Cast, cast_same},
     {"stop-gradient", Op::StopGradient, stop_gradient_done},
+    // Last, so that the rules above see the broadcast 1s and 0s first.
+    {"operand-broadcast", Op::Add, operand_broadcast},
+    {"operand-broadcast", Op::Sub, operand_broadcast},
+    {"operand-broadcast", Op::Mul, operand_broadcast},
+    {"operand-broadcast", Op::Div, operand_broadcast},
+    {"operand-broadcast", Op::Pow, operand_broadcast},
+    {"operand-broadcast", Op::Maximum, operand_broadcast},
+    {"operand-broadcast", Op::Minimum, operand_broadcast},
+    {"operand-broadcast", Op::Less, operand_broadcast},
+    {"operand-broadcast", Op::LessEqual, operand_broadcast},
+    {"operand-broadcast", Op::Greater, operand_broadcast},
+    {"operand-broadcast", Op::GreaterEqual, operand_broadcast},
+    {"operand-broadcast", Op::Equal, operand_broadcast},
+    {"operand-broadcast", Op::NotEqual, operand_broadcast},
+    {"operand-broadcast", Op::Select, operand_broadcast},
 };
 
 // kRules grouped by root op, built once.

@@ -23,7 +23,7 @@ constexpr std::string_view kUsage =
     "options:\n"
     "  --split-input-file  treat lines '// -----' as separators between independent inputs\n"
     "  --passes=PIPELINE   run a pass pipeline, e.g. build-grad,cse,simplify,dce or\n"
-    "                      repeat(simplify{unsafe-math},cse); 'default' is the default pipeline\n"
+    "                      repeat(simplify{unsafe-math},cse); 'default' stands for the default pipeline\n"
     "  --verify-each       verify after every pass, naming the pass that broke the module\n"
     "  --print-after-all   print the module (to stderr) after every pass\n"
     "  --print-after=NAME  print the module (to stderr) after each run of pass NAME\n"
@@ -52,7 +52,6 @@ Options parse_options(int argc, char** argv) {
       o.split_input_file = true;
     } else if (arg.starts_with("--passes=")) {
       o.passes = arg.substr(9);
-      if (o.passes == "default") o.passes = nabla::default_pipeline();
     } else if (arg == "--verify-each") {
       o.pm.verify_each = true;
     } else if (arg == "--print-after-all") {

@@ -3,11 +3,14 @@
 //   nabla-run FILE.nabla [--func NAME] [--input NAME=FILE.npy ...]
 //             [--random-inputs SEED] [--output-dir DIR] [--interpret]
 //             [--benchmark N] [--threads N] [--fast-math] [--emit-llvm FILE] ...
-// By default the function is JIT-compiled (compiler/compile.h).
+//             [--check-grad [--tolerance TOL]]
+// grad nodes are expanded (the build-grad pass) before the function runs. By
+// default the function is JIT-compiled (compiler/compile.h).
 // Errors go to stderr and the exit code is 1. Documented in docs/cli.md.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -28,6 +31,8 @@
 #include "ir/printer_names.h"
 #include "ir/random_inputs.h"
 #include "ir/verifier.h"
+#include "passes/build_grad.h"
+#include "passes/check_grad.h"
 #include "runtime/error.h"
 #include "runtime/npy.h"
 
@@ -44,6 +49,8 @@ struct Options {
   std::optional<uint64_t> seed;
   std::string output_dir;
   std::string engine = "jit";
+  bool check_grad = false;
+  double tolerance = nabla::CheckGradOptions().tolerance;
   int benchmark = 0;  // runs to time (0: none)
   nabla::CompileOptions compile;
   bool compile_stats = false;
@@ -95,6 +102,15 @@ uint64_t parse_seed(std::string_view v) {
   return seed;
 }
 
+double parse_tolerance(std::string_view v) {
+  std::string text(v);
+  char* end = nullptr;
+  double t = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || !(t >= 0) || std::isinf(t))
+    throw Error("nabla-run: --tolerance expects a non-negative number, got '" + text + "'");
+  return t;
+}
+
 // The command-line options: one row each. A row with a metavar takes a value
 // ("--opt VALUE" or "--opt=VALUE"); a row without one is a flag.
 struct OptionSpec {
@@ -120,6 +136,10 @@ const std::vector<OptionSpec>& option_table() {
        [](Options& o, std::string_view v) { o.output_dir = std::string(v); }},
       {"--interpret", "", "evaluate with the reference interpreter instead of the JIT",
        [](Options& o, std::string_view) { o.engine = "interpret"; }},
+      {"--check-grad", "", "check every grad against central differences in f64 instead of running",
+       [](Options& o, std::string_view) { o.check_grad = true; }},
+      {"--tolerance", "TOL", "the largest error --check-grad accepts (default 1e-06)",
+       [](Options& o, std::string_view v) { o.tolerance = parse_tolerance(v); }},
       {"--benchmark", "N", "time N runs after a warm-up run and print the median",
        [](Options& o, std::string_view v) { o.benchmark = parse_count("--benchmark", v, 1); }},
       {"--threads", "N", "JIT: threads for large loops (default: the machine's)",
@@ -185,6 +205,10 @@ Options parse_options(int argc, char** argv) {
     spec->apply(o, value);
   }
   if (o.file.empty() && !o.help) throw Error("nabla-run: no input file (see nabla-run --help)");
+  if (o.tolerance != nabla::CheckGradOptions().tolerance && !o.check_grad)
+    throw Error("nabla-run: --tolerance applies only to --check-grad");
+  if (o.check_grad && !o.output_dir.empty())
+    throw Error("nabla-run: --check-grad writes no results (drop --output-dir)");
   return o;
 }
 
@@ -277,6 +301,16 @@ int run(const Options& o) {
   nabla::verify(m);
   Function& f = pick_function(m, o);
   std::vector<Tensor> inputs = gather_inputs(f, o);
+  if (o.check_grad) {
+    // Prints the worst error of each grad; exit code 1 when one is too large.
+    nabla::CheckGradOptions cg;
+    cg.seed = o.seed.value_or(0);
+    cg.tolerance = o.tolerance;
+    nabla::CheckGradReport report = nabla::check_grad(f, inputs, cg);
+    nabla::print_report(std::cout, report);
+    return report.ok() ? 0 : 1;
+  }
+  nabla::build_grad(f);
   if (!o.output_dir.empty()) make_output_dir(o.output_dir);
   std::vector<Tensor> results;
   Runner runner;  // outlives the catch: an EvaluationError points into what it compiled

@@ -1,13 +1,15 @@
 #pragma once
-// Test-only JIT: optimizes a module at O3 for the host (the TargetMachine given
-// to PassBuilder, so the vectorizers and the cost models see AVX-512) and
-// compiles it with ORC LLJIT. Used by the GEMM tests and benchmarks until the
-// backend's JIT takes over.
+// A JIT for tests and benchmarks that build LLVM modules by hand (the GEMM
+// emitter's): the backend's host target machine, O3 pipeline and ORC JIT
+// (compiler/codegen.h, compiler/jit.h), with one LLVM context per module.
+#include <map>
 #include <memory>
 #include <string>
 
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
+
+#include "compiler/jit.h"
 
 namespace nabla::testing {
 
@@ -21,9 +23,8 @@ class TestJit {
   const std::string& cpu() const { return cpu_; }
   const std::string& features() const { return features_; }
 
-  // A fresh module for this JIT (data layout and triple of the host).
+  // A fresh module (in a context of its own) for the host.
   std::unique_ptr<llvm::Module> new_module(const std::string& name);
-  llvm::LLVMContext& context();
 
   // Optimizes `module` (O3), adds it and returns the address of the external
   // function `symbol`. Throws nabla::Error when verification or lookup fails.
@@ -34,8 +35,8 @@ class TestJit {
   void* lookup(const std::string& symbol);
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  Jit jit_;
+  std::map<llvm::Module*, std::unique_ptr<llvm::LLVMContext>> contexts_;
   std::string cpu_, features_;
 };
 

@@ -263,6 +263,27 @@ TEST(Simplify, StopGradientStaysWhileAGradNodeRemains) {
   EXPECT_EQ(t.f.results()[1], t.x.node);
 }
 
+TEST(Simplify, ElementwiseOpsBroadcastTheirOperandsThemselves) {
+  OneInput t(f32({2, 3}));
+  auto s = t.f.input("s", f32({}));
+  auto v = t.f.input("v", f32({3}));
+  auto c = t.f.input("c", boolean({3}));
+  t.f.output(broadcast_to(s, {2, 3}) * t.x);               // mul(s, x)
+  t.f.output(broadcast_to(v, {2, 3}) + v);                 // kept: v + v is [3]
+  t.f.output(select(broadcast_to(c, {2, 3}), t.x, broadcast_to(s, {2, 3})));  // both go
+  t.f.output(less(broadcast_to(v, {4, 2, 3}), t.x));       // kept: [2,3] is not [4,2,3]
+  EXPECT_TRUE(simplify(t.f));
+  auto& r = t.f.results();
+  ASSERT_EQ(r[0]->op(), Op::Mul);
+  EXPECT_EQ(r[0]->operand(0), s.node);
+  EXPECT_EQ(r[1]->operand(0)->op(), Op::BroadcastTo);
+  ASSERT_EQ(r[2]->op(), Op::Select);
+  EXPECT_EQ(r[2]->operand(0), c.node);
+  EXPECT_EQ(r[2]->operand(2), s.node);
+  EXPECT_EQ(r[2]->type(), f32({2, 3}));
+  EXPECT_EQ(r[3]->operand(0)->op(), Op::BroadcastTo);
+}
+
 TEST(Simplify, ChainsCollapseInOneRun) {
   OneInput t(f32({2, 3}));
   auto v = transpose(transpose(neg(neg(t.x * 1.0)), {1, 0}), {1, 0});

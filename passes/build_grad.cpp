@@ -1,0 +1,309 @@
+// build-grad: backpropagation as a graph transformation.
+//
+// The code follows the lecture's general back-propagation (Goodfellow et al.,
+// Deep Learning, section 6.5.6):
+//   Algorithm 5, the outer skeleton: prune the graph G to G' (the ancestors of
+//     z that descend from a target), set grad_table[z] = 1, call build_grad for
+//     every target, return the table restricted to the targets;
+//   Algorithm 6, build_grad(V): return grad_table[V] if present; otherwise,
+//     for each consumer C of V in G', D = build_grad(C), G(i) = bprop of C's
+//     operation for input V given D; grad_table[V] = sum of the G(i).
+// Each edge of G' gets one bprop call and each node one sum, so the nodes added
+// are linear in the edges of G' (docs/autodiff.md states the constant).
+#include "passes/build_grad.h"
+
+#include <algorithm>
+#include <deque>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "ir/diagnostic.h"
+#include "ir/printer.h"
+#include "ir/printer_names.h"
+#include "passes/bprop.h"
+#include "passes/rewrite.h"
+#include "runtime/error.h"
+
+namespace nabla {
+namespace {
+
+using autodiff::GradBuilder;
+using NodeSet = std::unordered_set<const Node*>;
+
+// The ancestors of z (z included), following operands.
+NodeSet ancestors(Node* z) {
+  NodeSet seen{z};
+  std::vector<Node*> stack{z};
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    for (Node* o : n->operands())
+      if (seen.insert(o).second) stack.push_back(o);
+  }
+  return seen;
+}
+
+// Algorithm 5, step 1: G' = the ancestors of z that descend from a target.
+// Every node on a path from a target to an ancestor of z is itself an ancestor
+// of z, so a walk along users that stays inside the ancestors finds G'.
+NodeSet prune(const NodeSet& above_z, std::span<const Value> targets) {
+  NodeSet pruned;
+  std::vector<Node*> stack;
+  for (Value t : targets)
+    if (above_z.count(t.node) && pruned.insert(t.node).second) stack.push_back(t.node);
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    for (Node* u : n->users())
+      if (above_z.count(u) && pruned.insert(u).second) stack.push_back(u);
+  }
+  return pruned;
+}
+
+// Names for messages. The pass hands over the names its function printed with
+// before any grad was expanded, so that messages match the input file; nodes
+// made since then are named as the function prints now.
+class Names {
+ public:
+  Names(const Function& f, const ValueNames* before) : f_(f), before_(before) {}
+  std::string ref(const Node* n) const {
+    if (before_) {
+      std::string s = before_->ref(n);
+      if (s != "%?") return s;
+    }
+    return now().ref(n);
+  }
+  std::string line(const Node& n) const {
+    bool known = before_ && before_->ref(&n) != "%?";
+    for (const Node* o : n.operands()) known = known && before_->ref(o) != "%?";
+    return known ? print_node(n, *before_) : print_node(n);
+  }
+
+ private:
+  const ValueNames& now() const {
+    if (!now_) now_ = std::make_unique<ValueNames>(f_);
+    return *now_;
+  }
+  const Function& f_;
+  const ValueNames* before_;
+  mutable std::unique_ptr<ValueNames> now_;
+};
+
+std::string undefined(const Names& names, const Node* z, const Node* w) {
+  return "grad: the derivative of " + names.ref(z) + " with respect to " + names.ref(w) +
+         " is undefined: ";
+}
+
+// The nodes of G' from which a gradient reaches z: z, then (walking back)
+// every operand that carries a gradient into one of them. One walk serves
+// all targets.
+NodeSet reaching_z(Node* z, const NodeSet& pruned) {
+  NodeSet reach{z};
+  std::vector<Node*> stack{z};
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    for (size_t i = 0; i < n->num_operands(); ++i) {
+      Node* o = n->operand(i);
+      if (pruned.count(o) && autodiff::carries_gradient(*n, i) && reach.insert(o).second)
+        stack.push_back(o);
+    }
+  }
+  return reach;
+}
+
+// For a target in G' that no gradient path joins to z: the blocking node
+// nearest to w, an integer or bool value of G' that a gradient path from w
+// runs into.
+const Node* blocking_node(const Node* w, const NodeSet& pruned) {
+  NodeSet seen{w};
+  std::deque<const Node*> queue{w};
+  while (!queue.empty()) {
+    const Node* n = queue.front();
+    queue.pop_front();
+    for (Node* u : n->users()) {
+      if (!pruned.count(u) || seen.count(u)) continue;
+      bool flows = false;
+      for (size_t i = 0; i < u->num_operands(); ++i)
+        if (u->operand(i) == n && autodiff::carries_gradient(*u, i)) flows = true;
+      if (!flows) return u;
+      seen.insert(u);
+      queue.push_back(u);
+    }
+  }
+  return w;
+}
+
+// The errors of the API contract, checked before any node is created.
+void check_request(Value z, std::span<const Value> wrt, const NodeSet& above_z,
+                   const NodeSet& pruned, const GradOptions& options, const Names& names) {
+  for (Value w : wrt) {
+    if (!w.node) throw Error("grad: null target");
+    if (w->function() != z->function())
+      throw Error("grad: target " + ValueNames(*w->function()).ref(w) + " belongs to function @" +
+                  w->function()->name() + ", not @" + z->function()->name());
+    if (!is_float(w->dtype()))
+      throw Error(undefined(names, z, w) + names.ref(w) + " is " + w->type().str() + ", and " +
+                  (w->dtype() == DType::bool_ ? "bool" : "integer") +
+                  " values carry no gradient");
+  }
+  for (const Node* n : above_z)
+    if (n->op() == Op::Grad)
+      throw Error("grad: " + names.ref(z) + " depends on `" + names.line(*n) +
+                  "`, which is not expanded yet (run build-grad on it first)");
+  NodeSet reach = reaching_z(z, pruned);
+  for (Value w : wrt) {
+    if (options.allow_disconnected || reach.count(w.node)) continue;
+    if (!pruned.count(w.node))
+      throw Error("grad: " + names.ref(w) + " does not influence " + names.ref(z));
+    const Node* b = blocking_node(w, pruned);
+    throw Error(undefined(names, z, w) + "every path from " + names.ref(w) + " to " + names.ref(z) +
+                  " passes through an integer or bool value, such as `" + names.line(*b) + "`");
+  }
+}
+
+// One reverse sweep: the grad_table over G' and Algorithm 6.
+class Sweep {
+ public:
+  Sweep(Node* z, NodeSet pruned) : z_(z), pruned_(std::move(pruned)), b_(*z->function()) {}
+
+  // Algorithm 6: the gradient of z with respect to V (null means zero).
+  Value build_grad(Node* V) {
+    if (auto it = grad_table_.find(V); it != grad_table_.end()) return it->second;
+    std::vector<Value> contributions;  // the G(i)
+    for (Node* C : consumers(V)) {
+      Value D = build_grad(C);
+      if (!D.node) continue;
+      for (size_t i = 0; i < C->num_operands(); ++i)
+        if (C->operand(i) == V && autodiff::carries_gradient(*C, i))
+          if (Value Gi = autodiff::bprop(b_, C, i, D); Gi.node) contributions.push_back(Gi);
+    }
+    Value G = contributions.empty() ? Value() : contributions[0];
+    for (size_t k = 1; k < contributions.size(); ++k) G = add(G, contributions[k]);
+    grad_table_[V] = G;
+    return G;
+  }
+
+  // Algorithm 5: grad_table[z] = 1, then build_grad for each target. Visiting
+  // G' from z back to the inputs first means every consumer's entry is in the
+  // table when build_grad(V) needs it, so the recursion stays one level deep
+  // however long the graph is.
+  std::vector<Value> run(std::span<const Value> wrt) {
+    grad_table_[z_] = b_.scalar(z_->dtype(), 1.0);
+    for (Node* n = z_; n; n = n->prev())
+      if (pruned_.count(n) && is_float(n->dtype())) build_grad(n);
+    std::vector<Value> out;
+    for (Value w : wrt) {
+      Value g = pruned_.count(w.node) ? build_grad(w.node) : Value();
+      out.push_back(g.node ? g : b_.zeros(w->type()));
+    }
+    return out;
+  }
+
+ private:
+  // get_consumers(V, G'): each user of V in G' once, float-valued ones only.
+  std::vector<Node*> consumers(Node* V) const {
+    std::vector<Node*> out;
+    for (Node* u : V->users())
+      if (pruned_.count(u) && is_float(u->dtype()) && std::find(out.begin(), out.end(), u) == out.end())
+        out.push_back(u);
+    return out;
+  }
+
+  Node* z_;
+  NodeSet pruned_;
+  GradBuilder b_;
+  std::unordered_map<const Node*, Value> grad_table_;
+};
+
+// nabla::grad, with the names for its messages.
+std::vector<Value> expand(Value z, std::span<const Value> wrt, const GradOptions& options,
+                          const ValueNames* before) {
+  if (!z.node) throw Error("grad: null value to differentiate");
+  Names names(*z->function(), before);
+  if (!is_float(z->dtype()) || !z->type().is_scalar())
+    throw Error("grad: the differentiated value " + names.ref(z) + " must be a float scalar, got " +
+                z->type().str());
+  NodeSet above_z = ancestors(z);
+  NodeSet pruned = prune(above_z, wrt);
+  check_request(z, wrt, above_z, pruned, options, names);
+  return Sweep(z, std::move(pruned)).run(wrt);
+}
+
+class BuildGradPass : public Pass {
+ public:
+  std::string_view name() const override { return "build-grad"; }
+  bool run(Function& f) override { return build_grad(f, options_); }
+  bool set_option(std::string_view key, std::string_view value) override {
+    if (key != "allow-disconnected") return false;
+    if (value != "true" && value != "false")
+      throw Error("build-grad: option allow-disconnected takes true or false, got '" +
+                  std::string(value) + "'");
+    options_.allow_disconnected = value == "true";
+    return true;
+  }
+
+ private:
+  GradOptions options_;
+};
+
+// The grad nodes that differentiate z, in use order, each once.
+std::vector<Node*> grad_group(Node* z) {
+  std::vector<Node*> group;
+  for (Node* u : z->users())
+    if (u->op() == Op::Grad && u->operand(0) == z && std::find(group.begin(), group.end(), u) == group.end())
+      group.push_back(u);
+  return group;
+}
+
+// Expands the grad nodes of one z (`first` is the earliest of them) and
+// returns the node after them to continue from.
+Node* expand_group(Function& f, Node* first, const GradOptions& options,
+                   const ValueNames& before) {
+  std::vector<Node*> group = grad_group(first->operand(0));
+  std::vector<Value> targets;
+  for (Node* g : group) targets.push_back(g->operand(1));
+  std::vector<Value> grads;
+  try {
+    InsertionGuard guard(f, first);
+    grads = expand(first->operand(0), targets, options, &before);
+  } catch (const Error& e) {
+    if (!first->loc().valid()) throw;
+    std::string file = f.parent() ? f.parent()->source_name() : std::string();
+    throw Error(diagnostic_header(file, first->loc(), e.what()));
+  }
+  Node* resume = first->next();
+  while (resume && std::find(group.begin(), group.end(), resume) != group.end()) resume = resume->next();
+  for (size_t k = 0; k < group.size(); ++k)
+    replace_node(f, group[k], grads[k], grads[k]->op() != Op::Input);
+  return resume;
+}
+
+}  // namespace
+
+std::vector<Value> grad(Value z, std::span<const Value> wrt, GradOptions options) {
+  return expand(z, wrt, options, nullptr);
+}
+
+std::vector<Value> grad(Value z, std::initializer_list<Value> wrt, GradOptions options) {
+  return grad(z, std::span<const Value>(wrt.begin(), wrt.size()), options);
+}
+
+bool build_grad(Function& f, GradOptions options) {
+  bool changed = false;
+  std::unique_ptr<ValueNames> before;
+  for (Node* n = f.front(); n;) {
+    if (n->op() != Op::Grad) {
+      n = n->next();
+      continue;
+    }
+    if (!before) before = std::make_unique<ValueNames>(f);
+    n = expand_group(f, n, options, *before);
+    changed = true;
+  }
+  return changed;
+}
+
+std::unique_ptr<Pass> create_build_grad_pass() { return std::make_unique<BuildGradPass>(); }
+
+}  // namespace nabla

@@ -1,0 +1,41 @@
+#pragma once
+// Symbol-to-symbol reverse-mode differentiation (the lecture's Algorithms 5 and
+// 6): the gradient is built as ordinary nodes appended to the same graph, so it
+// can be printed, optimized, compiled and differentiated again.
+// docs/autodiff.md describes the algorithm, the rules and the error messages.
+#include <initializer_list>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "ir/function.h"
+#include "passes/pass.h"
+
+namespace nabla {
+
+struct GradOptions {
+  // A target that does not influence z, or only through integer or bool
+  // values, gets a zero gradient instead of an error.
+  bool allow_disconnected = false;
+};
+
+// The gradients of z (a float scalar) with respect to each target, one per
+// target, each of the target's type. The new nodes are inserted at the
+// insertion point of z's function (its end by default). Throws nabla::Error,
+// without changing the function, when a derivative is undefined (an integer or
+// bool target, every path blocked by an integer or bool value, a non-scalar
+// or integer z) or a target does not influence z.
+std::vector<Value> grad(Value z, std::span<const Value> wrt, GradOptions options = {});
+std::vector<Value> grad(Value z, std::initializer_list<Value> wrt, GradOptions options = {});
+
+// The build-grad pass: replaces every `grad` node of f by its expansion, in
+// topological order, so that a grad of a grad works to any order. All grad
+// nodes of the same z are expanded by one sweep, their nodes inserted before
+// the first of them. Returns true when f had a grad node. Errors as for grad(),
+// prefixed with `FILE:LINE:COL: error:` when the grad node came from a file.
+bool build_grad(Function& f, GradOptions options = {});
+
+// Registered as "build-grad"; option `allow-disconnected`.
+std::unique_ptr<Pass> create_build_grad_pass();
+
+}  // namespace nabla

@@ -1,0 +1,110 @@
+// matmul compiled through the generated GEMM (compiler/lower_matmul.cpp)
+// against the interpreter: bit for bit without fast-math (exact sums), within
+// a K-dependent tolerance with it (fused multiply-adds, blocked sums), on 1
+// and 2 threads; tiny and integer products stay on the simple kernel.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "compiler/compile.h"
+#include "ir/builder.h"
+#include "tests/support/backend_testing.h"
+
+namespace nabla {
+namespace {
+
+// Inputs in [0.5, 1) (integers: 1 to 9, for the integer product): no cancellation, so relative
+// tolerances are meaningful.
+std::vector<Tensor> positive_inputs(const Function& f, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> u(0.5, 1.0);
+  std::vector<Tensor> in;
+  for (const Node* x : f.inputs()) {
+    std::vector<double> v(static_cast<size_t>(x->type().numel()));
+    for (auto& e : v) e = is_float(x->dtype()) ? u(rng) : std::floor(u(rng) * 18) - 8;
+    in.push_back(Tensor::from_doubles(x->dtype(), x->shape(), v));
+  }
+  return in;
+}
+
+Module matmul_module(DType t, Shape a, Shape b, bool ta, bool tb) {
+  return test::make_function({{t, a}, {t, b}}, [&](std::vector<Value>& x) {
+    return std::vector<Value>{matmul(x[0], x[1], ta, tb)};
+  });
+}
+
+// Stored shapes of A and B for C[batch..., m, n] with depth k.
+std::pair<Shape, Shape> stored(Shape batch, int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
+  Shape a = batch, b = batch;
+  a.push_back(ta ? k : m), a.push_back(ta ? m : k);
+  b.push_back(tb ? n : k), b.push_back(tb ? k : n);
+  return {a, b};
+}
+
+TEST(GemmLowering, ExactWithoutFastMathOnOneAndTwoThreads) {
+  for (DType t : {DType::f32, DType::f64})
+    for (bool ta : {false, true})
+      for (bool tb : {false, true})
+        for (int threads : {1, 2}) {
+          auto [a, b] = stored({}, 37, 70, 300, ta, tb);  // K over one block of packed B
+          Module m = matmul_module(t, a, b, ta, tb);
+          const Function& f = *m.find("f");
+          EXPECT_EQ(test::compare_with_interpreter(f, positive_inputs(f, 1),
+                                                   test::test_options(threads)),
+                    "")
+              << dtype_name(t) << " ta " << ta << " tb " << tb << " threads " << threads;
+        }
+}
+
+TEST(GemmLowering, BatchedExact) {
+  auto [a, b] = stored({2, 3}, 19, 33, 40, true, false);
+  Module m = matmul_module(DType::f32, a, b, true, false);
+  const Function& f = *m.find("f");
+  EXPECT_EQ(test::compare_with_interpreter(f, positive_inputs(f, 2), test::test_options(2)), "");
+}
+
+TEST(GemmLowering, FastMathWithinTolerance) {
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      auto [a, b] = stored({}, 64, 90, 520, ta, tb);
+      Module m = matmul_module(DType::f32, a, b, ta, tb);
+      const Function& f = *m.find("f");
+      CompileOptions o = test::test_options(2);
+      o.fast_math = true;
+      // Each result sums 520 positive products: relative error <= 520 eps (f32 eps 1.2e-7).
+      EXPECT_EQ(test::compare_with_interpreter(f, positive_inputs(f, 3), o, {6.2e-5, 1.2e-13}), "")
+          << "ta " << ta << " tb " << tb;
+    }
+}
+
+std::string compiled_ir(const Module& m, const std::string& path) {
+  CompileOptions o = test::test_options();
+  o.dump_llvm_ir = path;
+  compile(m, "f", o);
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(GemmLowering, TinyAndIntegerProductsUseTheSimpleKernel) {
+  std::string dir = NABLA_BINARY_DIR;
+  auto [a, b] = stored({}, 40, 50, 60, false, false);
+  EXPECT_NE(compiled_ir(matmul_module(DType::f32, a, b, false, false), dir + "/gemm_big.ll")
+                .find("gemm.node"),
+            std::string::npos);
+  auto [ta, tb] = stored({}, 3, 4, 5, false, false);
+  EXPECT_EQ(compiled_ir(matmul_module(DType::f32, ta, tb, false, false), dir + "/gemm_tiny.ll")
+                .find("gemm.node"),
+            std::string::npos);
+  Module ints = matmul_module(DType::i32, a, b, false, false);
+  EXPECT_EQ(compiled_ir(ints, dir + "/gemm_int.ll").find("gemm.node"), std::string::npos);
+  const Function& f = *ints.find("f");
+  EXPECT_EQ(test::compare_with_interpreter(f, positive_inputs(f, 4), test::test_options(2)), "");
+}
+
+}  // namespace
+}  // namespace nabla

@@ -1,0 +1,116 @@
+#pragma once
+// Helpers for the autodiff tests (tests/unit/grad_*.cpp).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ir/builder.h"
+#include "ir/interpreter.h"
+#include "ir/random_inputs.h"
+#include "passes/build_grad.h"
+#include "passes/check_grad.h"
+#include "runtime/error.h"
+
+namespace nabla::gradtest {
+
+inline std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+inline std::vector<double> values(const Tensor& t) {
+  std::vector<double> v;
+  for (int64_t i = 0; i < t.numel(); ++i) v.push_back(t.get(i));
+  return v;
+}
+
+// interpret() with the inputs in braces.
+inline std::vector<Tensor> run(const Function& f, const std::vector<Tensor>& inputs) {
+  return interpret(f, inputs);
+}
+
+// A deterministic stream of doubles in [0, 1).
+class Stream {
+ public:
+  explicit Stream(uint64_t seed) : s_(seed * 0x9e3779b97f4a7c15ull + 1) {}
+  double next() {
+    s_ ^= s_ << 13;
+    s_ ^= s_ >> 7;
+    s_ ^= s_ << 17;
+    return static_cast<double>(s_ >> 11) * 0x1.0p-53;
+  }
+  double uniform(double lo, double hi) { return lo + (hi - lo) * next(); }
+
+ private:
+  uint64_t s_;
+};
+
+inline Tensor random_tensor(const TensorType& t, Stream& s, double lo = -1, double hi = 1) {
+  Tensor out(t.dtype, t.shape);
+  for (int64_t i = 0; i < out.numel(); ++i) out.set(i, s.uniform(lo, hi));
+  return out;
+}
+
+// A constant of random values in [-1, 1].
+inline Value random_constant(Function& f, const TensorType& t, Stream& s) {
+  return constant(f, random_tensor(t, s));
+}
+
+// Inputs that keep away from kinks and ties: float values are all distinct
+// (across every input) with magnitudes in [0.2, 1] and random signs, so relu,
+// abs, sign, maximum, minimum and max see no ties and no zeros. Inputs whose
+// name starts with "pos" get distinct values in [0.5, 1.5] (for log, sqrt,
+// pow). Integer and bool inputs come from random_inputs (labels in range).
+inline std::vector<Tensor> kink_free_inputs(const Function& f, uint64_t seed) {
+  std::vector<Tensor> ins = random_inputs(f, seed);
+  int64_t total = 0;
+  for (const Tensor& t : ins)
+    if (is_float(t.dtype())) total += t.numel();
+  std::vector<double> grid(total);
+  for (int64_t k = 0; k < total; ++k) grid[k] = static_cast<double>(k) / std::max<int64_t>(total, 1);
+  Stream s(seed + 17);
+  for (int64_t k = total - 1; k > 0; --k)  // Fisher-Yates
+    std::swap(grid[k], grid[static_cast<int64_t>(s.next() * static_cast<double>(k + 1))]);
+  int64_t at = 0;
+  for (size_t i = 0; i < ins.size(); ++i) {
+    if (!is_float(ins[i].dtype())) continue;
+    bool positive = f.inputs()[i]->name().rfind("pos", 0) == 0;
+    for (int64_t j = 0; j < ins[i].numel(); ++j) {
+      double u = grid[at++];
+      double v = positive ? 0.5 + u : (0.2 + 0.8 * u) * (s.next() < 0.5 ? -1 : 1);
+      ins[i].set(j, v);
+    }
+  }
+  return ins;
+}
+
+// Runs check_grad and expects every grad node within the tolerance.
+inline void expect_grads_match(const Function& f, std::span<const Tensor> inputs,
+                               CheckGradOptions o = {}) {
+  CheckGradReport r = check_grad(f, inputs, o);
+  std::ostringstream os;
+  print_report(os, r);
+  EXPECT_TRUE(r.ok()) << os.str();
+  if (getenv("GRAD_REPORT")) std::cerr << os.str();
+  for (const GradCheck& g : r.grads) EXPECT_GT(g.checks, 0) << os.str();
+}
+
+// Expects a and b elementwise equal within a relative tolerance.
+inline void expect_close(const std::vector<double>& got, const std::vector<double>& want,
+                         double tol = 1e-10) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_NEAR(got[i], want[i], tol * std::max(1.0, std::fabs(want[i]))) << "element " << i;
+}
+
+}  // namespace nabla::gradtest
