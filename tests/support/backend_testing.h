@@ -22,6 +22,11 @@ struct Tolerance {
 // "" when the tensors agree, else a description of the first difference.
 std::string compare_tensors(const Tensor& got, const Tensor& want, Tolerance tol);
 
+// The interpreter's results for f: of f itself, or, when f has grad nodes, of
+// a copy where only the build-grad pass (with allow-disconnected: a target z
+// does not reach gets a zero gradient) expanded them.
+std::vector<Tensor> reference_results(const Function& f, std::span<const Tensor> inputs);
+
 // Compiles f with `options`, runs it and the interpreter on `inputs` and
 // compares the results; "" when all agree. An error thrown by the compiled
 // run must equal the interpreter's (same message) to agree.
