@@ -11,7 +11,7 @@
 
 namespace nabla {
 
-const Function* fused_body(const Node& n) { return nullptr; }
+const Function* fused_body(const Node& n) { return n.op() == Op::Fused ? n.body() : nullptr; }
 
 ElementProgram element_program(const Node& kernel_node, const Node* value) {
   ElementProgram p;
@@ -46,6 +46,23 @@ ElementProgram element_program(const Node& kernel_node, const Node* value) {
   if (value->op() == Op::Input) p.nodes.clear();
   return p;
 }
+
+bool calls_libm(const ElementProgram& p) {
+  for (const Node* n : p.nodes) {
+    switch (n->op()) {
+      case Op::Exp: case Op::Log: case Op::Log1p: case Op::Tanh: case Op::Sin: case Op::Cos:
+      case Op::Pow: case Op::Sigmoid:
+        return true;
+      default: break;
+    }
+  }
+  return false;
+}
+
+ScalarLoops::ScalarLoops(KernelBuilder& kb, bool on) : kb_(kb), saved_(kb.scalar_loops) {
+  kb.scalar_loops = on || saved_;
+}
+ScalarLoops::~ScalarLoops() { kb_.scalar_loops = saved_; }
 
 std::vector<Shape> leaf_shapes(const ElementProgram& p) {
   std::vector<Shape> shapes;

@@ -38,6 +38,21 @@ llvm::Value* emit_program(KernelBuilder& kb, const ElementProgram& p,
                           std::span<llvm::Value* const> leaf_ptrs,
                           std::span<llvm::Value* const> leaf_offsets);
 
+// True when computing the program calls libm (exp, log, tanh, pow, ...):
+// its loops are then kept scalar (KernelBuilder::scalar_loops).
+bool calls_libm(const ElementProgram& p);
+
+// Sets kb.scalar_loops for the life of the guard.
+class ScalarLoops {
+ public:
+  ScalarLoops(KernelBuilder& kb, bool on);
+  ~ScalarLoops();
+
+ private:
+  KernelBuilder& kb_;
+  bool saved_;
+};
+
 // The body of a fused node, or null.
 const Function* fused_body(const Node& n);
 

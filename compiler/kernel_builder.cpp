@@ -77,7 +77,20 @@ void KernelBuilder::loop(llvm::Value* begin, llvm::Value* end, const std::functi
   body(i);
   llvm::Value* next = b.CreateAdd(i, i64(step), std::string(name) + ".next", /*HasNUW=*/false, /*HasNSW=*/true);
   i->addIncoming(next, b.GetInsertBlock());
-  b.CreateCondBr(b.CreateICmpSLT(next, end), head, exit);
+  llvm::BranchInst* latch = b.CreateCondBr(b.CreateICmpSLT(next, end), head, exit);
+  if (scalar_loops) {
+    llvm::MDNode* self = llvm::MDNode::getTemporary(ctx, {}).release();
+    llvm::Metadata* width[] = {llvm::MDString::get(ctx, "llvm.loop.vectorize.width"),
+                               llvm::ConstantAsMetadata::get(b.getInt32(1))};
+    llvm::Metadata* interleave[] = {llvm::MDString::get(ctx, "llvm.loop.interleave.count"),
+                                    llvm::ConstantAsMetadata::get(b.getInt32(1))};
+    llvm::Metadata* unroll[] = {llvm::MDString::get(ctx, "llvm.loop.unroll.disable")};
+    llvm::MDNode* loop = llvm::MDNode::get(ctx, {self, llvm::MDNode::get(ctx, width),
+                                                 llvm::MDNode::get(ctx, interleave), llvm::MDNode::get(ctx, unroll)});
+    loop->replaceOperandWith(0, loop);
+    llvm::MDNode::deleteTemporary(self);
+    latch->setMetadata(llvm::LLVMContext::MD_loop, loop);
+  }
   b.SetInsertPoint(exit);
 }
 
@@ -98,17 +111,18 @@ AllocaInst* KernelBuilder::local(Type* type, const char* name) {
   return at.CreateAlloca(type, nullptr, name);
 }
 
-FunctionCallee KernelBuilder::libm(const std::string& name, Type* type, int arity) {
+llvm::Value* KernelBuilder::math(const std::string& name, llvm::ArrayRef<llvm::Value*> args) {
+  Type* type = args[0]->getType();
   std::string symbol = type->isFloatTy() ? name + "f" : name;
-  std::vector<Type*> params(static_cast<size_t>(arity), type);
+  std::vector<Type*> params(args.size(), type);
   FunctionCallee fn = module.getOrInsertFunction(symbol, FunctionType::get(type, params, false));
-  if (auto* decl = llvm::dyn_cast<llvm::Function>(fn.getCallee())) {
-    // Pure for our purposes: errno is never read.
-    decl->setDoesNotThrow();
-    decl->setWillReturn();
-    decl->setDoesNotAccessMemory();
-  }
-  return fn;
+  llvm::CallInst* call = b.CreateCall(fn, args);
+  call->addFnAttr(llvm::Attribute::NoBuiltin);
+  call->addFnAttr(llvm::Attribute::NoUnwind);
+  call->addFnAttr(llvm::Attribute::WillReturn);
+  // errno is never read: the call is pure for our purposes.
+  call->setDoesNotAccessMemory();
+  return call;
 }
 
 llvm::Value* KernelBuilder::intrinsic(Intrinsic::ID id, llvm::ArrayRef<llvm::Value*> args) {

@@ -41,6 +41,12 @@ class KernelBuilder {
   llvm::Value* load(DType t, llvm::Value* base, llvm::Value* index);
   void store(DType t, llvm::Value* value, llvm::Value* base, llvm::Value* index);
 
+  // Loops emitted while this is set get metadata that keeps LLVM from
+  // vectorizing, interleaving or unrolling them: for loops whose body calls
+  // libm (exp, tanh, ...), which the vectorizer would widen into vector
+  // intrinsics that code generation splits back into scalar calls.
+  bool scalar_loops = false;
+
   // for (i = begin; i < end; i += step) body(i), with an i64 counter; the
   // builder is left after the loop. Nothing runs when begin >= end.
   void loop(llvm::Value* begin, llvm::Value* end, const std::function<void(llvm::Value*)>& body,
@@ -52,9 +58,13 @@ class KernelBuilder {
   // LLVM), e.g. for an accumulator carried across loop iterations.
   llvm::AllocaInst* local(llvm::Type* type, const char* name = "acc");
 
-  // A libm function of one or two arguments of this float type, e.g.
-  // libm("tanh", float) declares `float tanhf(float)`.
-  llvm::FunctionCallee libm(const std::string& name, llvm::Type* type, int arity = 1);
+  // A call of the libm function `name` (the double version's name; "f" is
+  // appended for float), e.g. math("tanh", {x}) calls tanhf for a float x.
+  // The call is `nobuiltin`: LLVM neither constant-folds it (its folder
+  // computes sinf as a rounded double sin, which can differ in the last bit)
+  // nor turns it into an intrinsic, so the result is always the C library's,
+  // as in the interpreter. It is marked as touching no memory.
+  llvm::Value* math(const std::string& name, llvm::ArrayRef<llvm::Value*> args);
   // A call of an overloaded intrinsic on `args` (the type of args[0]).
   llvm::Value* intrinsic(llvm::Intrinsic::ID id, llvm::ArrayRef<llvm::Value*> args);
   // fadd/fsub/fmul/fdiv for floats, wrapping add/sub/mul for integers.

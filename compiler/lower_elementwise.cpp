@@ -40,6 +40,7 @@ void emit_elementwise(KernelEnv& env) {
   LoopNest nest = elementwise_nest(env.node, p);
   std::vector<llvm::Value*> ptrs = leaf_pointers(env, p);
   DType out = env.node.dtype();
+  ScalarLoops scalar(kb, calls_libm(p));
   emit_loop_nest(kb, nest, [&](std::span<llvm::Value* const> at) {
     llvm::Value* v = emit_program(kb, p, ptrs, at.first(p.leaves.size()));
     kb.store(out, v, env.result, at.back());

@@ -77,7 +77,7 @@ class MatmulEmitter {
     llvm::Value* cols = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, c(s_.panel), b_.CreateSub(c(s_.n), col0));
     a_ = kb_.element_ptr(t_, env_.operands[0], b_.CreateMul(batch, c(s_.m * s_.k)));
     c_ = kb_.element_ptr(t_, env_.result, b_.CreateAdd(b_.CreateMul(batch, c(s_.m * s_.n)), col0));
-    if (s_.tb) {
+    if (s_.tb && s_.k > 0) {
       // Copy B'[:, col0 .. col0 + cols) into this task's scratch slice, rows of `panel`.
       llvm::Value* src = kb_.element_ptr(t_, env_.operands[1], b_.CreateAdd(b_.CreateMul(batch, c(s_.n * s_.k)),
                                                                      b_.CreateMul(col0, c(s_.k))));

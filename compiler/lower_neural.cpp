@@ -7,6 +7,7 @@
 
 #include <llvm/IR/Intrinsics.h>
 
+#include "compiler/element_program.h"
 #include "compiler/kernel_builder.h"
 #include "compiler/lower.h"
 #include "runtime/abi.h"
@@ -31,12 +32,13 @@ llvm::Value* log_sum_exp_shifted(KernelBuilder& kb, DType t, llvm::Value* x, llv
                            llvm::Value* m) {
   llvm::AllocaInst* sum = kb.local(kb.value_type(t), "sum");
   kb.b.CreateStore(kb.constant(t, 0), sum);
+  ScalarLoops scalar(kb, true);
   kb.loop(kb.i64(0), kb.i64(n), [&](llvm::Value* i) {
     llvm::Value* v = kb.load(t, x, kb.b.CreateAdd(base, kb.b.CreateMul(i, kb.i64(stride))));
-    llvm::Value* e = kb.intrinsic(llvm::Intrinsic::exp, {kb.b.CreateFSub(v, m)});
+    llvm::Value* e = kb.math("exp", {kb.b.CreateFSub(v, m)});
     kb.b.CreateStore(kb.b.CreateFAdd(kb.b.CreateLoad(sum->getAllocatedType(), sum), e), sum);
   });
-  return kb.intrinsic(llvm::Intrinsic::log, {kb.b.CreateLoad(sum->getAllocatedType(), sum)});
+  return kb.math("log", {kb.b.CreateLoad(sum->getAllocatedType(), sum)});
 }
 
 struct Rows {
@@ -70,8 +72,9 @@ void emit_softmax(KernelEnv& env) {
       }
       llvm::AllocaInst* sum = kb.local(kb.value_type(t), "sum");
       b.CreateStore(kb.constant(t, 0), sum);
+      ScalarLoops scalar(kb, true);
       kb.loop(kb.i64(0), kb.i64(r.n), [&](llvm::Value* i) {
-        llvm::Value* e = kb.intrinsic(llvm::Intrinsic::exp, {b.CreateFSub(kb.load(t, x, at(i)), m)});
+        llvm::Value* e = kb.math("exp", {b.CreateFSub(kb.load(t, x, at(i)), m)});
         kb.store(t, e, res, at(i));
         b.CreateStore(b.CreateFAdd(b.CreateLoad(sum->getAllocatedType(), sum), e), sum);
       });

@@ -96,6 +96,7 @@ void emit_reduce(KernelEnv& env) {
   kb.loop(lo, hi, [&](llvm::Value* i) { kb.store(t, init, env.result, i); });
 
   std::vector<llvm::Value*> ptrs = leaf_pointers(env, r.program);
+  ScalarLoops scalar(kb, calls_libm(r.program));
   emit_loop_nest(kb, r.nest, [&](std::span<llvm::Value* const> at) {
     llvm::Value* v = emit_program(kb, r.program, ptrs, at.first(r.program.leaves.size()));
     llvm::Value* acc = kb.load(t, env.result, at.back());

@@ -25,31 +25,31 @@ llvm::Value* float_unary(KernelBuilder& kb, Op op, llvm::Value* x) {
   llvm::Value* zero = llvm::ConstantFP::get(type, 0.0);
   llvm::Value* one = llvm::ConstantFP::get(type, 1.0);
   switch (op) {
-    // neg and abs compute 0 - x, as the interpreter does (so neg(+0) = +0).
-    case Op::Neg: return b.CreateFSub(zero, x);
-    case Op::Abs: return b.CreateSelect(b.CreateFCmpOLT(x, zero), b.CreateFSub(zero, x), x);
+    // IEEE negate and absolute value: the sign bit flipped or cleared.
+    case Op::Neg: return b.CreateFNeg(x);
+    case Op::Abs: return kb.intrinsic(llvm::Intrinsic::fabs, {x});
     case Op::Sign: {
       llvm::Value* s = b.CreateSelect(b.CreateFCmpOLT(x, zero), llvm::ConstantFP::get(type, -1.0), zero);
       s = b.CreateSelect(b.CreateFCmpOGT(x, zero), one, s);
       return b.CreateSelect(b.CreateFCmpUNO(x, x), x, s);  // sign(NaN) = NaN
     }
-    case Op::Exp: return kb.intrinsic(llvm::Intrinsic::exp, {x});
-    case Op::Log: return kb.intrinsic(llvm::Intrinsic::log, {x});
-    case Op::Log1p: return b.CreateCall(kb.libm("log1p", type), {x});
+    case Op::Exp: return kb.math("exp", {x});
+    case Op::Log: return kb.math("log", {x});
+    case Op::Log1p: return kb.math("log1p", {x});
     case Op::Sqrt: return kb.intrinsic(llvm::Intrinsic::sqrt, {x});
     case Op::Rsqrt: return b.CreateFDiv(one, kb.intrinsic(llvm::Intrinsic::sqrt, {x}));
-    case Op::Tanh: return b.CreateCall(kb.libm("tanh", type), {x});
+    case Op::Tanh: return kb.math("tanh", {x});
     case Op::Sigmoid: {
       // x >= 0 ? 1 / (1 + e^-x) : e^x / (1 + e^x), with one exp: e = e^-|x|.
       llvm::Value* positive = b.CreateFCmpOGE(x, zero);
-      llvm::Value* e = kb.intrinsic(llvm::Intrinsic::exp, {b.CreateSelect(positive, b.CreateFNeg(x), x)});
+      llvm::Value* e = kb.math("exp", {b.CreateSelect(positive, b.CreateFNeg(x), x)});
       llvm::Value* denom = b.CreateFAdd(one, e);
       return b.CreateSelect(positive, b.CreateFDiv(one, denom), b.CreateFDiv(e, denom));
     }
     // x > 0 or NaN: x; else +0.
     case Op::Relu: return b.CreateSelect(b.CreateFCmpUGT(x, zero), x, zero);
-    case Op::Sin: return kb.intrinsic(llvm::Intrinsic::sin, {x});
-    case Op::Cos: return kb.intrinsic(llvm::Intrinsic::cos, {x});
+    case Op::Sin: return kb.math("sin", {x});
+    case Op::Cos: return kb.math("cos", {x});
     case Op::Floor: return kb.intrinsic(llvm::Intrinsic::floor, {x});
     default: return nullptr;
   }
@@ -87,7 +87,7 @@ llvm::Value* emit_binary(KernelBuilder& kb, Op op, DType t, llvm::Value* x, llvm
       case Op::Sub: return b.CreateFSub(x, y);
       case Op::Mul: return b.CreateFMul(x, y);
       case Op::Div: return b.CreateFDiv(x, y);
-      case Op::Pow: return kb.intrinsic(llvm::Intrinsic::pow, {x, y});
+      case Op::Pow: return kb.math("pow", {x, y});
       case Op::Maximum: return kb.intrinsic(llvm::Intrinsic::maximum, {x, y});
       case Op::Minimum: return kb.intrinsic(llvm::Intrinsic::minimum, {x, y});
       // IEEE comparisons: false with a NaN, except not_equal.

@@ -264,6 +264,8 @@ TensorType infer(Op op, std::span<const TensorType> ts, Attrs& attrs) {
       return ts[0];
     case OpKind::Convert:
       return {attrs.dtype, ts[0].shape};
+    case OpKind::Region:
+      fail(op, "a fused region is built with make_fused (ir/fused.h), which checks its body");
     case OpKind::Deriv:
       if (!is_float(ts[0].dtype) || ts[0].rank() != 0)
         fail(op, "the differentiated value must be a float scalar, got {}", ts[0].str());

@@ -62,6 +62,7 @@ Tensor dispatch(const interp::Call& c) {
     case OpKind::Neural: return interp::eval_neural(c);
     case OpKind::Convert: return interp::eval_cast(c);
     case OpKind::Deriv: throw Error("grad: run the build-grad pass before evaluating");
+    case OpKind::Region: throw Error("fused: evaluate the node itself, whose body holds the computation");
   }
   throw Error(fmt::format("{}: the interpreter does not know this op", op_name(c.op)));
 }
@@ -77,6 +78,7 @@ std::string types_str(std::span<const Tensor> ts) {
 Tensor evaluate(Op op, const Attrs& attrs, const TensorType& result,
                 std::span<const Tensor> operands) {
   if (op == Op::Grad) throw Error("grad: run the build-grad pass before evaluating");
+  if (op == Op::Fused) throw Error("fused: evaluate the node itself, whose body holds the computation");
   if (op == Op::Input) throw Error("input: an input has no value of its own; pass it to interpret");
   std::vector<TensorType> types;
   for (const Tensor& t : operands) {
@@ -101,6 +103,10 @@ Tensor evaluate(const Node& n, std::span<const Tensor> operands) {
       throw Error(fmt::format("{}: operand {} expects {}, got {}", op_name(n.op()), i,
                               n.operand(i)->type().str(),
                               operands[i].defined() ? type_of(operands[i]).str() : "nothing"));
+  }
+  if (n.op() == Op::Fused) {  // the body, evaluated on the operands
+    if (!n.body()) throw Error("fused: the node has no body");
+    return interpret(*n.body(), operands)[0];
   }
   return evaluate(n.op(), n.attrs(), n.type(), operands);
 }

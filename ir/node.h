@@ -2,6 +2,7 @@
 // A node: one op applied to operand nodes, with attributes and a result type.
 // Nodes live in a Function's body list (inputs in its input list) and know
 // their users, so that replacing and erasing are cheap.
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -51,6 +52,12 @@ class Node {
   // created after some point (e.g. by build-grad) from the earlier ones.
   uint64_t serial() const { return serial_; }
 
+  // For `fused` nodes: the body computing the result from the operands
+  // (ir/fused.h); null for every other op.
+  const Function* body() const { return body_.get(); }
+  const std::shared_ptr<const Function>& shared_body() const { return body_; }
+  void set_body(std::shared_ptr<const Function> body) { body_ = std::move(body); }
+
   // For inputs: the position in the function's input list.
   int input_index() const { return input_index_; }
 
@@ -78,6 +85,7 @@ class Node {
   std::string name_;
   SourceLoc loc_;
   int input_index_ = -1;
+  std::shared_ptr<const Function> body_;
   uint64_t serial_ = 0;
   Function* function_ = nullptr;
   Node* prev_ = nullptr;

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "ir/fused.h"
 #include "ir/literal.h"
 #include "ir/printer_names.h"
 #include "ir/token_stream.h"
@@ -45,6 +46,7 @@ class Parser {
   void parse_return(Function& f, const std::vector<TensorType>& signature);
   void parse_grad(Function& f, const std::vector<Token>& results, const Token& op_token);
   void parse_op(Function& f, Op op, const Token& result, const Token& op_token);
+  void parse_fused(Function& f, const Token& result, const Token& op_token);
   uint32_t parse_attrs(Op op, Attrs& attrs);
   void parse_attr_value(std::vector<int64_t>& v);
   void parse_attr_value(int64_t& v);
@@ -122,6 +124,7 @@ void Parser::parse_statement(Function& f) {
   if (results.size() != 1)
     ts_.error(results[1].loc, fmt::format("'{}' has one result, but {} names are given",
                                           op_token.text, results.size()));
+  if (*op == Op::Fused) return parse_fused(f, results[0], op_token);
   parse_op(f, *op, results[0], op_token);
 }
 
@@ -212,6 +215,52 @@ void Parser::parse_op(Function& f, Op op, const Token& result, const Token& op_t
   if (literal) attrs.value = literal_to_tensor(*literal, annot, ts_);
 
   Node* n = make(f, op, std::move(operands), std::move(attrs), op_token);
+  check_annotation(annot, annot_loc, *n);
+  define(result, n);
+}
+
+// `%r = fused %a, %b [: T] (%x: Ta, %y: Tb) { statements return %v }`: the
+// body is a function of its own inputs, with its own names.
+void Parser::parse_fused(Function& f, const Token& result, const Token& op_token) {
+  std::vector<Node*> operands;
+  if (ts_.at(Tok::ValueName)) {
+    do operands.push_back(lookup(ts_.expect(Tok::ValueName, "an operand")));
+    while (ts_.accept(Tok::Comma));
+  }
+  std::optional<TensorType> annot;
+  SourceLoc annot_loc;
+  if (ts_.accept(Tok::Colon)) {
+    annot_loc = ts_.peek().loc;
+    annot = parse_type();
+  }
+  auto body = std::make_shared<Function>("fused");
+  auto outer = std::move(values_);
+  values_.clear();
+  ts_.expect(Tok::LParen, "'(' before the fused body's inputs");
+  if (!ts_.accept(Tok::RParen)) {
+    do {
+      Token in = ts_.expect(Tok::ValueName, "an input name");
+      if (values_.count(in.text)) ts_.error(in.loc, fmt::format("redefinition of %{}", in.text));
+      ts_.expect(Tok::Colon, "':' after the input name");
+      Node* n = body->input(std::string(in.text), parse_type());
+      n->set_loc(in.loc);
+      values_[in.text] = n;
+    } while (ts_.accept(Tok::Comma));
+    ts_.expect(Tok::RParen, "',' or ')' after the input");
+  }
+  ts_.expect(Tok::LBrace, "'{' before the fused body");
+  while (!ts_.at_ident("return")) parse_statement(*body);
+  ts_.take();  // return
+  Token value = ts_.expect(Tok::ValueName, "the fused body's result after 'return'");
+  body->output(lookup(value));
+  ts_.expect(Tok::RBrace, "'}' after the fused body's return");
+  values_ = std::move(outer);
+  Node* n = nullptr;
+  try {
+    n = make_fused(f, std::move(operands), std::move(body));
+  } catch (const Error& e) {
+    ts_.error(op_token.loc, e.what());
+  }
   check_annotation(annot, annot_loc, *n);
   define(result, n);
 }

@@ -136,19 +136,19 @@ bool joins_grad_group(const std::vector<const Node*>& group, const Node& next) {
   return true;
 }
 
-std::string function_text(const Function& f, const std::string& name) {
-  ValueNames names(f);
-  std::string s = "func @" + name + "(";
+std::string inputs_text(const Function& f, const ValueNames& names) {
+  std::string s;
   for (size_t i = 0; i < f.inputs().size(); ++i) {
     const Node* in = f.inputs()[i];
     s += fmt::format("{}{}: {}", i ? ", " : "", names.ref(in), in->type().str());
   }
-  s += ") -> (";
-  for (size_t i = 0; i < f.results().size(); ++i) {
-    const Node* r = f.results()[i];
-    s += (i ? ", " : "") + (r ? r->type().str() : std::string("<null>"));
-  }
-  s += ") {\n";
+  return s;
+}
+
+// The statements of f and its return line, each line indented by `indent`.
+std::string body_text(const Function& f, const std::string& indent) {
+  ValueNames names(f);
+  std::string s;
   for (const Node* n = f.front(); n;) {
     if (n->op() == Op::Grad && n->num_operands() == 2) {
       std::vector<const Node*> group{n};
@@ -157,16 +157,34 @@ std::string function_text(const Function& f, const std::string& name) {
         group.push_back(next);
         next = next->next();
       }
-      s += "  " + grad_line(group, names) + "\n";
+      s += indent + grad_line(group, names) + "\n";
       n = next;
       continue;
     }
-    s += "  " + node_line(*n, names) + "\n";
+    s += indent + node_line(*n, names);
+    if (const Function* body = n->body()) {
+      // `%r = fused %a, %b : T (%x: Ta, %y: Tb) {`, the body, `}`.
+      s += " (" + inputs_text(*body, ValueNames(*body)) + ") {\n";
+      s += body_text(*body, indent + "  ");
+      s += indent + "}";
+    }
+    s += "\n";
     n = n->next();
   }
-  s += "  return";
+  s += indent + "return";
   for (size_t i = 0; i < f.results().size(); ++i) s += (i ? ", " : " ") + names.ref(f.results()[i]);
-  return s + "\n}\n";
+  return s + "\n";
+}
+
+std::string function_text(const Function& f, const std::string& name) {
+  ValueNames names(f);
+  std::string s = "func @" + name + "(" + inputs_text(f, names) + ") -> (";
+  for (size_t i = 0; i < f.results().size(); ++i) {
+    const Node* r = f.results()[i];
+    s += (i ? ", " : "") + (r ? r->type().str() : std::string("<null>"));
+  }
+  s += ") {\n";
+  return s + body_text(f, "  ") + "}\n";
 }
 
 std::string function_name(std::string_view name) {

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "ir/diagnostic.h"
+#include "ir/fused.h"
 #include "ir/printer.h"
 
 namespace nabla {
@@ -95,6 +96,20 @@ void Verifier::check_node(const Node& n) {
                            o->function() ? o->function()->name() : "<none>"));
     if (!defined_.count(o)) fail(&n, fmt::format("operand {} is used before its definition", i));
     types.push_back(o->type());
+  }
+  if (n.op() == Op::Fused || n.body()) {
+    if (n.op() != Op::Fused) fail(&n, "only fused nodes have a body");
+    if (!n.body()) fail(&n, "fused node without a body");
+    TensorType body_type;
+    try {
+      body_type = check_fused_body(types, *n.body());
+    } catch (const Error& e) {
+      fail(&n, e.what());
+    }
+    if (body_type != n.type())
+      fail(&n, fmt::format("recorded type {} does not match the body's result type {}", n.type().str(),
+                           body_type.str()));
+    return;
   }
   Attrs attrs = n.attrs();
   TensorType inferred;

@@ -68,7 +68,7 @@ bool cse(Function& f) {
   bool changed = false;
   for (Node* n = f.front(); n;) {
     Node* next = n->next();
-    if (n->op() != Op::Barrier) {
+    if (n->op() != Op::Barrier && !n->body()) {
       if (Node* earlier = table.find_or_insert(n)) {
         f.replace_all_uses(n, earlier);
         f.erase(n);

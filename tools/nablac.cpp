@@ -85,7 +85,10 @@ std::string graph_pictures(nabla::Module& m, const Options& o) {
   // drawn in the gradient colour.
   std::map<const nabla::Function*, uint64_t> first_new;
   for (nabla::Function* f : m.functions()) first_new[f] = f->next_serial();
-  nabla::run_compile_passes(m, o.aot.pipeline);
+  // The picture shows the graph before fusion, op by op, as in the lecture's figures.
+  nabla::PipelineSpec spec = o.aot.pipeline;
+  spec.fuse = false;
+  nabla::run_compile_passes(m, spec);
   std::string text;
   for (nabla::Function* f : m.functions()) {
     nabla::DotOptions d;

@@ -4,7 +4,12 @@
 
 #include <fmt/format.h>
 
+#include <gtest/gtest.h>
+
+#include "ir/clone.h"
 #include "ir/interpreter.h"
+#include "passes/pass_manager.h"
+#include "tests/support/random_graph.h"
 #include "runtime/error.h"
 
 namespace nabla::test {
@@ -23,12 +28,24 @@ std::string compare_tensors(const Tensor& got, const Tensor& want, Tolerance tol
   return "";
 }
 
+std::vector<Tensor> reference_results(const Function& f, std::span<const Tensor> inputs) {
+  bool has_grad = false;
+  for (const Node* n : f) has_grad |= n->op() == Op::Grad;
+  if (!has_grad) return interpret(f, inputs);
+  Module m;
+  Function& copy = clone_function(f, m);
+  PassManager pm;
+  pm.add("build-grad{allow-disconnected}");
+  pm.run(m);
+  return interpret(copy, inputs);
+}
+
 std::string compare_with_interpreter(const Function& f, std::span<const Tensor> inputs,
                                      const CompileOptions& options, Tolerance tol) {
   std::vector<Tensor> want;
   std::string want_error;
   try {
-    want = interpret(f, inputs);
+    want = reference_results(f, inputs);
   } catch (const Error& e) {
     want_error = e.what();
   }
@@ -57,6 +74,35 @@ Module make_function(const std::vector<TensorType>& inputs,
   for (size_t i = 0; i < inputs.size(); ++i) ins.push_back(f.input("x" + std::to_string(i), inputs[i]));
   for (Value v : build(ins)) f.output(v);
   return m;
+}
+
+DiffBatch::DiffBatch() : f_(&module_.function("batch")) {}
+
+Value DiffBatch::input(TensorType t) { return f_->input("x" + std::to_string(f_->inputs().size()), std::move(t)); }
+
+void DiffBatch::result(Value v, std::string label) {
+  f_->output(v);
+  labels_.push_back(std::move(label));
+}
+
+std::vector<Tensor> DiffBatch::random_inputs(uint64_t seed, double special_rate, double scale) const {
+  std::vector<Tensor> in = test::random_inputs(*f_, seed, special_rate);
+  if (scale != 1)
+    for (Tensor& t : in)
+      if (is_float(t.dtype()))
+        for (int64_t i = 0; i < t.numel(); ++i) t.set(i, t.get(i) * scale);
+  return in;
+}
+
+void DiffBatch::check(std::span<const Tensor> inputs, const CompileOptions& options, Tolerance tol) const {
+  std::vector<Tensor> want = reference_results(*f_, inputs);
+  Executable exe = compile(*f_, options);
+  std::vector<Tensor> got = exe.run(inputs);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    std::string d = compare_tensors(got[i], want[i], tol);
+    if (!d.empty()) ADD_FAILURE() << labels_[i] << ": " << d;
+  }
 }
 
 CompileOptions test_options(int threads) {

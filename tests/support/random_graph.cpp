@@ -214,7 +214,7 @@ void Generator::build() {
   std::vector<Op> ops;
   for (int i = 0; i < kNumOps; ++i) {
     Op op = static_cast<Op>(i);
-    if (op != Op::Input && op != Op::Grad) ops.push_back(op);
+    if (op != Op::Input && op != Op::Grad && op != Op::Fused) ops.push_back(op);
   }
   for (int step = 0; step < options_.num_steps; ++step) {
     if (chance(options_.pattern_rate)) emit_pattern();

@@ -19,7 +19,7 @@ void Generator::emit_op(Op op) {
     case OpKind::Contract: emit_matmul(); return;
     case OpKind::Neural: emit_neural(op); return;
     case OpKind::Convert: keep(cast(any_value(), random_dtype())); return;
-    case OpKind::Deriv: return;
+    case OpKind::Deriv: case OpKind::Region: return;
   }
 }
 

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "ir/builder.h"
+#include "ir/fused.h"
 #include "ir/parser.h"
 #include "ir/printer.h"
 #include "ir/verifier.h"
@@ -87,6 +88,13 @@ void build_every_op(Module& m) {
   grad_op(loss, s);
   grad_op(loss, b);
   grad_op(sum(u), b);
+  // A fused region with a constant and a reduction at its root (ir/fused.h).
+  auto body = std::make_shared<Function>("fused");
+  Value bx = body->input("x0", f32({2, 3}));
+  Value bb = body->input("x1", f32({3}));
+  Value bt = relu(bx * bb) + constant(*body, 0.5);
+  body->output(sum(bt, std::vector<int64_t>{1}));
+  make_fused(f, {x, b}, body);
   f.output(loss);
   f.output(u);
 }

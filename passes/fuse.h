@@ -1,0 +1,26 @@
+#pragma once
+// Elementwise fusion: groups of elementwise ops become `fused` nodes
+// (ir/fused.h) that the backend computes in one loop nest, with no buffer for
+// the values used only inside the group.
+//
+// Greedy, from the last node to the first: an elementwise op (unary, binary,
+// comparison, select, cast) or broadcast_to starts a group, and so does a
+// sum/mean/max whose operand can join it. A producer joins a group when it is
+// such an op itself, every one of its uses is in the group, it is not a
+// result of the function, and it has as many elements as the group's loop
+// (so nothing is recomputed for a broadcast operand). Scalar and other small
+// constants (at most 16 elements) are copied into the bodies that use them.
+// Groups of a single op stay as they are.
+#include <memory>
+
+#include "ir/function.h"
+#include "passes/pass.h"
+
+namespace nabla {
+
+// Returns true when it made at least one fused node.
+bool fuse(Function& f);
+
+std::unique_ptr<Pass> create_fuse_pass();
+
+}  // namespace nabla
