@@ -75,6 +75,7 @@ Executable compile(const Function& source, const CompileOptions& options) {
   lo.vector_bits = native_vector_bits(tm);
   lo.fast_math = options.fast_math;
   lo.num_threads = options.num_threads <= 0 ? ThreadPool::hardware_threads() : options.num_threads;
+  lo.min_parallel_work = options.min_parallel_work;
   LoweredFunction lowered = lower_function(f, *llvm_module, lo);
   stats.lowering_ms = ms_since(t);
   if (!options.dump_llvm_ir_unoptimized.empty()) write_llvm_ir(*llvm_module, options.dump_llvm_ir_unoptimized);

@@ -43,6 +43,9 @@ struct CompileOptions {
   // Threads for large loops and matmuls; 0: the machine's hardware threads.
   // With 1, no parallel code is generated at all.
   int num_threads = 0;
+  // A loop nest or matmul is split across the threads only when it does at
+  // least this many element operations (so small kernels pay no hand-off).
+  int64_t min_parallel_work = int64_t{1} << 15;
   // When not empty: write the LLVM IR before optimization, after it, and the
   // assembly of the optimized module to these files.
   std::string dump_llvm_ir_unoptimized;

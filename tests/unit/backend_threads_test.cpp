@@ -1,0 +1,131 @@
+// Parallel kernels and the thread pool. Each kernel kind split across two
+// threads (the split threshold lowered to one element so that small shapes
+// split too) gives the interpreter's results bit for bit: tasks own disjoint
+// outputs and never split a sum. One thread generates no parallel code.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "runtime/thread_pool.h"
+#include "tests/support/backend_testing.h"
+
+namespace nabla {
+namespace {
+
+using test::DiffBatch;
+
+CompileOptions split_everything(int threads) {
+  CompileOptions o = test::test_options(threads);
+  o.min_parallel_work = 1;
+  return o;
+}
+
+void add_every_kernel_kind(DiffBatch& batch) {
+  Value x = batch.input(f32({37, 45}));
+  Value b = batch.input(f32({45}));
+  Value w = batch.input(f32({45, 29}));
+  Value l = batch.input(i32({37}));
+  batch.result(exp(x), "elementwise");
+  batch.result(relu(x + b) * 0.5, "fused");
+  batch.result(sum(x * x, std::vector<int64_t>{1}), "fused row sums");
+  batch.result(sum(x, std::vector<int64_t>{0}), "column sums");
+  batch.result(max(x, std::vector<int64_t>{1}, true), "row max");
+  batch.result(transpose(x), "transpose");
+  batch.result(slice(x, {1, 2}, {36, 45}, {2, 3}), "slice");
+  batch.result(broadcast_to(b, {6, 37, 45}), "broadcast_to");
+  batch.result(matmul(x, w), "matmul");
+  batch.result(matmul(w, x, true, true), "matmul transposed");
+  batch.result(softmax(x, 1), "softmax");
+  batch.result(log_softmax(x, 0), "log_softmax");
+  batch.result(cast(l, DType::f64), "cast");
+}
+
+TEST(BackendThreads, EveryKernelKindSplitsExactly) {
+  for (int threads : {2, 3}) {
+    DiffBatch batch;
+    add_every_kernel_kind(batch);
+    Executable exe = compile(batch.f(), split_everything(threads));
+    EXPECT_GE(exe.stats().num_parallel_kernels, 8) << threads << " threads";
+    batch.check(301, split_everything(threads));
+  }
+}
+
+TEST(BackendThreads, OneThreadGeneratesNoParallelCode) {
+  DiffBatch batch;
+  add_every_kernel_kind(batch);
+  Executable exe = compile(batch.f(), split_everything(1));
+  EXPECT_EQ(exe.stats().num_parallel_kernels, 0);
+  EXPECT_EQ(exe.num_threads(), 1);
+  batch.check(302, split_everything(1));
+}
+
+TEST(BackendThreads, ConcurrentExecutablesShareThePool) {
+  DiffBatch batch;
+  add_every_kernel_kind(batch);
+  Executable a = compile(batch.f(), split_everything(2));
+  Executable b = compile(batch.f(), split_everything(2));
+  std::vector<Tensor> in = batch.random_inputs(303);
+  std::vector<Tensor> want = a.run(in);
+  std::atomic<int> mismatches{0};
+  auto work = [&](Executable& e) {
+    for (int i = 0; i < 20; ++i) {
+      std::vector<Tensor> got = e.run(in);
+      for (size_t k = 0; k < got.size(); ++k) mismatches += !got[k].same_as(want[k]);
+    }
+  };
+  std::thread t1(work, std::ref(a)), t2(work, std::ref(b));
+  t1.join();
+  t2.join();
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+TEST(ThreadPool, CoversEveryIndexOnce) {
+  for (int threads : {1, 2, 4}) {
+    ThreadPool pool(threads);
+    EXPECT_EQ(pool.num_threads(), threads);
+    for (int64_t n : {0, 1, 2, 3, 7, 1000}) {
+      std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+      auto task = [](void* data, int64_t begin, int64_t end) {
+        auto* h = static_cast<std::vector<std::atomic<int>>*>(data);
+        for (int64_t i = begin; i < end; ++i) ++(*h)[static_cast<size_t>(i)];
+      };
+      pool.parallel_for(n, task, &hits);
+      for (int64_t i = 0; i < n; ++i) EXPECT_EQ(hits[static_cast<size_t>(i)].load(), 1) << i;
+    }
+  }
+}
+
+TEST(ThreadPool, OneThreadRunsInline) {
+  ThreadPool pool(1);
+  std::thread::id caller = std::this_thread::get_id(), ran;
+  struct Data {
+    std::thread::id* ran;
+    int64_t begin = -1, end = -1;
+  } d{&ran};
+  pool.parallel_for(10, [](void* p, int64_t b, int64_t e) {
+    auto* d = static_cast<Data*>(p);
+    *d->ran = std::this_thread::get_id();
+    d->begin = b;
+    d->end = e;
+  }, &d);
+  EXPECT_EQ(ran, caller);
+  EXPECT_EQ(d.begin, 0);
+  EXPECT_EQ(d.end, 10);
+}
+
+TEST(ThreadPool, LoopsFromSeveralThreadsAtOnce) {
+  ThreadPool pool(2);
+  std::atomic<int64_t> total{0};
+  auto task = [](void* p, int64_t b, int64_t e) { *static_cast<std::atomic<int64_t>*>(p) += e - b; };
+  auto caller = [&] {
+    for (int i = 0; i < 200; ++i) pool.parallel_for(100, task, &total);
+  };
+  std::thread t1(caller), t2(caller);
+  t1.join();
+  t2.join();
+  EXPECT_EQ(total.load(), 2 * 200 * 100);
+}
+
+}  // namespace
+}  // namespace nabla
