@@ -1,7 +1,10 @@
 // The MLP training step (784-512-512-10, relu, softmax cross-entropy against
-// integer labels, weight decay, SGD update of every parameter) of the
-// hand-written oneDNN baseline, checked against plain double loops, beside the
-// time nabla's generated GEMMs take for the step's eight products.
+// integer labels, weight decay, SGD update of every parameter): the step
+// compiled by nabla against the hand-written oneDNN baseline (checked against
+// plain double loops), with the time nabla's generated GEMMs alone take for
+// the step's eight products (standalone, without epilogues: "outside" is the
+// share of the step spent elsewhere), nabla's compile time and its workspace
+// against the peak live set of intermediates.
 //   mlp_bench [--threads 1,2] [--quick]
 #include <omp.h>
 
@@ -15,7 +18,9 @@
 #include <thread>
 #include <vector>
 
+#include "bench/mlp_graph.h"
 #include "bench/mlp_onednn.h"
+#include "compiler/compile.h"
 #include "bench/spin_pool.h"
 #include "compiler/gemm.h"
 #include "tests/support/gemm_runner.h"
@@ -113,6 +118,30 @@ double nabla_products_ms(testing::TestJit& jit, const MlpDims& d, int threads, i
   return median(times);
 }
 
+// The step compiled by nabla: build-grad, the default pipeline, fast-math
+// (as the baseline: fused multiply-adds, reassociated sums).
+struct NablaStep {
+  Executable exe;
+  std::vector<Tensor> inputs, outputs;
+  NablaStep(const MlpDims& d, int threads, Inputs& in, MlpParams& out, float& loss) {
+    Module m;
+    build_mlp_step(m, d);
+    CompileOptions o;
+    o.pipeline = "build-grad,default";
+    o.fast_math = true;
+    o.num_threads = threads;
+    exe = compile(m, "mlp_step", o);
+    MlpParams& p = in.params;
+    inputs = {Tensor::view(in.x.data(), DType::f32, {d.batch, d.in}),
+              Tensor::view(in.labels.data(), DType::i32, {d.batch})};
+    const Shape shapes[6] = {{d.in, d.h1}, {d.h1}, {d.h1, d.h2}, {d.h2}, {d.h2, d.classes}, {d.classes}};
+    for (int i = 0; i < 6; ++i) inputs.push_back(Tensor::view(p.all[i]->data(), DType::f32, shapes[i]));
+    outputs = {Tensor::view(&loss, DType::f32, {})};
+    for (int i = 0; i < 6; ++i) outputs.push_back(Tensor::view(out.all[i]->data(), DType::f32, shapes[i]));
+  }
+  void run() { exe.run(inputs, outputs); }
+};
+
 int run(int argc, char** argv) {
   std::vector<int> thread_counts = {1, 2};
   bool quick = false;
@@ -129,8 +158,9 @@ int run(int argc, char** argv) {
     }
   }
   std::printf("MLP training step 784-512-512-10 (relu, softmax CE, weight decay, SGD), fp32\n");
-  std::printf("%5s %3s | %12s | %16s | %s\n", "batch", "thr", "oneDNN ms", "nabla GEMMs ms",
-              "check of the baseline vs double loops");
+  std::printf("%5s %3s | %9s | %9s %6s | %11s %8s | %10s | %9s | %s\n", "batch", "thr",
+              "oneDNN ms", "nabla ms", "ratio", "its GEMMs", "outside", "compile ms",
+              "ws/peak", "checks (baseline vs double loops; nabla vs baseline)");
   testing::TestJit jit;
   for (int threads : thread_counts)
     for (int64_t batch : {64, 256}) {
@@ -144,17 +174,35 @@ int run(int argc, char** argv) {
       float ref_loss = mlp_step_reference(d, in.x.data(), in.labels.data(), in.params, ref);
       double diff = max_param_diff(out, ref);
       bool ok = std::abs(loss - ref_loss) <= 1e-4 * std::abs(ref_loss) && diff <= 1e-5;
-      std::vector<double> times;
-      int reps = quick ? 30 : 200;
-      for (int r = 0; r < reps; ++r) {
+      float nloss = 0;
+      MlpParams nout(d);
+      NablaStep nstep(d, threads, in, nout, nloss);
+      nstep.run();
+      double ndiff = max_param_diff(nout, out);
+      bool nok = std::abs(nloss - loss) <= 1e-4 * std::abs(loss) && ndiff <= 1e-5;
+      // Blocks of runs of each, alternating, with idle gaps (OpenMP's workers spin).
+      std::vector<double> td, tn;
+      int reps = quick ? 30 : 200, blocks = quick ? 3 : 5;
+      auto timed = [](auto&& fn) {
         auto t0 = Clock::now();
-        step.run(in.x.data(), in.labels.data(), in.params, out);
-        times.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        fn();
+        return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+      };
+      for (int blk = 0; blk < blocks; ++blk) {
+        for (int r = 0; r < reps / blocks; ++r)
+          td.push_back(timed([&] { step.run(in.x.data(), in.labels.data(), in.params, out); }));
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        for (int r = 0; r < reps / blocks; ++r) tn.push_back(timed([&] { nstep.run(); }));
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // OpenMP's workers idle
       double products = nabla_products_ms(jit, d, threads, reps);
-      std::printf("%5ld %3d | %12.3f | %16.3f | loss %.6f vs %.6f, params %.1e %s\n", long(batch),
-                  threads, median(times), products, loss, ref_loss, diff, ok ? "ok" : "DIFFER");
+      double dm = median(td), nm = median(tn);
+      const Executable& e = nstep.exe;
+      std::printf("%5ld %3d | %9.3f | %9.3f %5.2fx | %11.3f %7.1f%% | %10.0f | %8.2fx | %s; %s (loss %.6f, params %.1e)\n",
+                  long(batch), threads, dm, nm, nm / dm, products, 100 * (nm - products) / nm,
+                  e.stats().total_ms,
+                  static_cast<double>(e.workspace_bytes()) / static_cast<double>(e.peak_live_bytes()),
+                  ok ? "ok" : "DIFFER", nok ? "ok" : "DIFFER", nloss, ndiff);
       std::fflush(stdout);
     }
   return 0;

@@ -13,9 +13,8 @@
 #include "compiler/executable_impl.h"
 #include "compiler/jit.h"
 #include "compiler/lower.h"
+#include "compiler/pipeline.h"
 #include "ir/clone.h"
-#include "passes/pass_manager.h"
-#include "passes/registry.h"
 #include "runtime/error.h"
 
 namespace nabla {
@@ -27,33 +26,14 @@ double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
-// The entry's symbol: "nabla_" and the function name with characters outside
-// [A-Za-z0-9_] replaced by '_'.
-std::string entry_symbol(const std::string& name) {
-  std::string s = "nabla_";
-  for (char c : name) s += (std::isalnum(static_cast<unsigned char>(c)) || c == '_') ? c : '_';
-  return s;
-}
-
-void run_passes(Module& m, const CompileOptions& o) {
-  PassManagerOptions pmo;
-  pmo.verify_each = o.verify_each;
-  pmo.print_after_all = o.print_after_all;
-  pmo.print_stream = o.print_stream;
-  PassManager pm(pmo);
-  bool any = false;
-  if (o.pipeline == "default") {
-    pm.add(default_pipeline());
-    any = true;
-  } else if (!o.pipeline.empty()) {
-    pm.add(o.pipeline);
-    any = true;
-  }
-  if (o.fuse && create_pass("fuse")) {
-    pm.add("fuse");
-    any = true;
-  }
-  if (any) pm.run(m);
+PipelineSpec pipeline_of(const CompileOptions& o) {
+  PipelineSpec spec;
+  spec.pipeline = o.pipeline;
+  spec.fuse = o.fuse;
+  spec.verify_each = o.verify_each;
+  spec.print_after_all = o.print_after_all;
+  spec.print_stream = o.print_stream;
+  return spec;
 }
 
 }  // namespace
@@ -79,7 +59,7 @@ Executable compile(const Function& source, const CompileOptions& options) {
 
   impl->module = std::make_unique<Module>();
   Function& f = clone_function(source, *impl->module);
-  run_passes(*impl->module, options);
+  run_compile_passes(*impl->module, pipeline_of(options));
   stats.passes_ms = ms_since(start);
 
   auto t = Clock::now();

@@ -20,6 +20,9 @@ bool foldable(const Node* n, const FoldOptions& options) {
     largest = std::max(largest, o->type().numel());
   }
   int64_t size = n->type().numel();
+  // A broadcast only replicates: elementwise users broadcast by themselves, so
+  // a larger literal would cost memory and buy nothing.
+  if (n->op() == Op::BroadcastTo) return size <= largest;
   return size <= options.max_elements || size <= largest;
 }
 

@@ -11,7 +11,8 @@ namespace nabla {
 struct FoldOptions {
   // A node is folded when its result has at most this many elements, or no
   // more elements than its largest operand (so folding never grows the
-  // constants a function holds by more than max_elements per node).
+  // constants a function holds by more than max_elements per node). A
+  // broadcast_to is folded only in the second case: it just replicates.
   int64_t max_elements = 4096;
 };
 

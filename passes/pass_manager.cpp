@@ -14,7 +14,7 @@
 namespace nabla {
 
 std::string_view default_pipeline() {
-  return "repeat(fold,simplify,transpose-fold,cse,dce)";
+  return "build-grad,repeat(fold,simplify,transpose-fold,cse,dce)";
 }
 
 // One pipeline entry: a pass, or a repeat(...) group of entries.

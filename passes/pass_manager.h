@@ -23,8 +23,9 @@
 
 namespace nabla {
 
-// The pipeline the JIT and nablac run: expand grad ops, then clean up until a
-// fixed point. The one definition; docs/passes.md explains each step.
+// The pipeline the JIT and nablac run: expand grad ops (build-grad), then
+// clean up until a fixed point. The one definition; docs/passes.md explains
+// each step.
 std::string_view default_pipeline();
 
 struct PassManagerOptions {

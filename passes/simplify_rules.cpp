@@ -2,6 +2,7 @@
 // and -0 included) unless its comment names the SimplifyOptions flag it needs.
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <optional>
 
@@ -228,12 +229,10 @@ Node* slice_whole(Node* n, const RuleContext&) {
   return n->operand(0);
 }
 
-// The NumPy broadcast of the operands' shapes, or nullopt when they do not
-// broadcast.
-std::optional<Shape> broadcast_shape(const std::vector<Node*>& operands) {
+// The NumPy broadcast of some shapes, or nullopt when they do not broadcast.
+std::optional<Shape> broadcast_shape(const std::vector<Shape>& shapes) {
   Shape out;
-  for (const Node* o : operands) {
-    const Shape& s = o->shape();
+  for (const Shape& s : shapes) {
     if (s.size() > out.size()) out.insert(out.begin(), s.size() - out.size(), 1);
     for (size_t i = 0; i < s.size(); ++i) {
       int64_t& d = out[out.size() - s.size() + i];
@@ -244,22 +243,43 @@ std::optional<Shape> broadcast_shape(const std::vector<Node*>& operands) {
   return out;
 }
 
-// op(broadcast_to(y, s), b) -> op(y, b) for elementwise ops with several
-// operands, when y and the other operands still broadcast to the result's
-// shape: the op broadcasts by itself, and every result element reads the
-// same element of y.
+bool is_splat_constant(const Node* o) {
+  return o->op() == Op::Constant && o->type().numel() > 1 && o->attrs().value.is_splat();
+}
+
+// Element 0 of a constant as a rank-0 constant.
+Node* scalar_of(Function& f, const Node* c) {
+  const Tensor& v = c->attrs().value;
+  Tensor t(v.dtype(), {});
+  std::memcpy(t.data(), v.data(), dtype_size(v.dtype()));
+  return constant(f, t);
+}
+
+// For elementwise ops with several operands: op(broadcast_to(y, s), b) ->
+// op(y, b), and op(c, b) -> op(scalar c, b) for a splat constant c of more
+// than one element, when the operands still broadcast to the result's shape:
+// the op broadcasts by itself, and every result element reads the same value.
 Node* operand_broadcast(Node* n, const RuleContext& ctx) {
-  std::vector<Node*> operands(n->operands().begin(), n->operands().end());
-  bool dropped = false;
-  for (Node*& o : operands) {
-    if (o->op() != Op::BroadcastTo) continue;
-    Node* b = o;
-    o = b->operand(0);
-    std::optional<Shape> s = broadcast_shape(operands);
-    if (s && *s == n->shape()) dropped = true;
-    else o = b;
+  std::vector<Shape> shapes;
+  for (const Node* o : n->operands()) shapes.push_back(o->shape());
+  std::vector<bool> shrink(shapes.size(), false);
+  bool any = false;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const Node* o = n->operand(i);
+    if (o->op() != Op::BroadcastTo && !is_splat_constant(o)) continue;
+    Shape before = shapes[i];
+    shapes[i] = o->op() == Op::BroadcastTo ? o->operand(0)->shape() : Shape{};
+    std::optional<Shape> s = broadcast_shape(shapes);
+    if (s && *s == n->shape()) shrink[i] = any = true;
+    else shapes[i] = before;
   }
-  return dropped ? ctx.f.make(n->op(), operands, n->attrs()).node : nullptr;
+  if (!any) return nullptr;
+  std::vector<Node*> operands(n->operands().begin(), n->operands().end());
+  for (size_t i = 0; i < operands.size(); ++i)
+    if (shrink[i])
+      operands[i] = operands[i]->op() == Op::BroadcastTo ? operands[i]->operand(0)
+                                                         : scalar_of(ctx.f, operands[i]);
+  return ctx.f.make(n->op(), operands, n->attrs());
 }
 
 // ---- Reductions ----------------------------------------------------------------

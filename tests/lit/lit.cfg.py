@@ -18,6 +18,7 @@ config.test_exec_root = os.path.join(config.nabla_binary_dir, "tests", "lit")
 tools = {
     "nabla-opt": os.path.join(config.nabla_tools_dir, "nabla-opt"),
     "nabla-run": os.path.join(config.nabla_tools_dir, "nabla-run"),
+    "nablac": os.path.join(config.nabla_tools_dir, "nablac"),
     "FileCheck": os.path.join(config.llvm_tools_dir, "FileCheck"),
     "not": os.path.join(config.llvm_tools_dir, "not"),
 }

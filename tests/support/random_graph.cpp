@@ -193,6 +193,19 @@ void Generator::pick_results() {
   if (f.results().empty()) f.output(sinks.empty() ? any_value() : sinks.front());
 }
 
+void Generator::emit_grads() {
+  Node* v = find([](const Node* m) { return is_float(m->dtype()) && m->op() != Op::Input; });
+  std::vector<Node*> targets;
+  for (Node* in : f.inputs())
+    if (is_float(in->dtype())) targets.push_back(in);
+  if (!v || targets.empty()) return;
+  Node* z = keep(sum(v));
+  Node* w = pick(targets);
+  Node* g = keep(grad_op(z, w));
+  // Second order: d/dw of the sum of the gradient.
+  if (chance(0.3)) keep(grad_op(keep(sum(g)), w));
+}
+
 void Generator::build() {
   new_input(float_, random_shape());
   if (chance(0.5)) new_input(chance(0.5) ? DType::i32 : DType::i64, random_shape());
@@ -207,6 +220,7 @@ void Generator::build() {
     if (chance(options_.pattern_rate)) emit_pattern();
     else emit_op(pick(ops));
   }
+  if (chance(options_.grad_rate)) emit_grads();
   pick_results();
 }
 

@@ -20,9 +20,15 @@ struct RandomGraphOptions {
   double pattern_rate = 0.3;  // chance that a step emits a pattern the passes rewrite
                               // (x*1, neg(neg x), duplicates, constant subtrees, ...)
   double special_rate = 0.05; // chance that a constant element is 0, -0, 1, inf or NaN
+  // Chance of appending grad nodes: dz/dw for z = sum of a float value and w a
+  // float input (sometimes one it does not reach), and at times the derivative
+  // of that gradient's sum again. Such graphs evaluate only after build-grad
+  // (with allow-disconnected).
+  double grad_rate = 0.0;
 };
 
 // A module holding one function named "random". Deterministic in (seed, options).
+// Every op but input and grad appears; grad only with grad_rate > 0.
 Module random_graph(uint64_t seed, const RandomGraphOptions& options = {});
 
 // Inputs for f, in input order: floats uniform in [-2, 2] with a share

@@ -63,6 +63,7 @@ class Generator {
   void emit_concat();
   void emit_matmul();
   void emit_neural(Op op);
+  void emit_grads();
   void pick_results();
 
   std::mt19937_64 rng_;

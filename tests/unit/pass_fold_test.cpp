@@ -29,24 +29,31 @@ TEST(Fold, ResultIsTheInterpretersValue) {
 TEST(Fold, SizeBound) {
   Module m;
   Function& f = m.function("f");
-  Value one = constant(f, 1.0);
-  f.output(broadcast_to(one, {64, 64}));   // 4096: folded
-  f.output(broadcast_to(one, {65, 64}));   // 4160 > 4096 and > 1: kept
+  Value col = constant(f, Tensor(DType::f32, {64, 1}));
+  Value col65 = constant(f, Tensor(DType::f32, {65, 1}));
+  Value row = constant(f, Tensor(DType::f32, {1, 64}));
+  f.output(col + row);                     // 4096: folded
+  f.output(col65 + row);                   // 4160 > 4096 and > 65: kept
   Value big = constant(f, Tensor(DType::f32, {100, 50}));
   f.output(neg(big));                      // 5000, no larger than its operand: folded
+  f.output(broadcast_to(constant(f, 1.0), {2}));  // a broadcast only when no larger: kept
+  f.output(broadcast_to(row, {1, 64}));    // folded
   EXPECT_TRUE(fold(f));
   EXPECT_EQ(f.results()[0]->op(), Op::Constant);
-  EXPECT_EQ(f.results()[1]->op(), Op::BroadcastTo);
+  EXPECT_EQ(f.results()[1]->op(), Op::Add);
   EXPECT_EQ(f.results()[2]->op(), Op::Constant);
+  EXPECT_EQ(f.results()[3]->op(), Op::BroadcastTo);
+  EXPECT_EQ(f.results()[4]->op(), Op::Constant);
   FoldOptions small;
   small.max_elements = 0;
   Module m2;
   Function& g = m2.function("g");
   g.output(neg(constant(g, Tensor(DType::f32, {3}))));
-  g.output(broadcast_to(constant(g, 1.0), {2}));
+  g.output(constant(g, 1.0) + constant(g, Tensor(DType::f32, {2, 1})) +
+           constant(g, Tensor(DType::f32, {1, 2})));
   EXPECT_TRUE(fold(g, small));
   EXPECT_EQ(g.results()[0]->op(), Op::Constant);
-  EXPECT_EQ(g.results()[1]->op(), Op::BroadcastTo);
+  EXPECT_EQ(g.results()[1]->op(), Op::Add);
 }
 
 TEST(Fold, LeavesRunTimeErrorsGradAndBarrier) {

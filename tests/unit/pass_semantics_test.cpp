@@ -98,6 +98,35 @@ TEST(PassSemantics, DefaultPipelineOnRandomGraphs) {
             << after_nodes << " after; " << errors << " stopped by a run-time error\n";
 }
 
+// Random graphs with grad nodes: build-grad first (allow-disconnected: the
+// generator may ask for a target z does not reach), then before/after the
+// default pipeline.
+TEST(PassSemantics, DefaultPipelineOnRandomGraphsWithGrads) {
+  test::RandomGraphOptions o;
+  o.grad_rate = 1.0;
+  size_t expanded = 0, after_nodes = 0, graphs = 0;
+  for (uint64_t seed = 0; seed < kRandomGraphs / 2; ++seed) {
+    Module m = test::random_graph(seed, o);
+    Function& f = *m.find("random");
+    if (f.front() == nullptr) continue;
+    bool has_grad = false;
+    for (Node* n : f) has_grad |= n->op() == Op::Grad;
+    graphs += has_grad;
+    std::string text = print(f);
+    ASSERT_NO_THROW(PassManager(verifying()).add("build-grad{allow-disconnected}").run(m)) << text;
+    expanded += f.size();
+    std::vector<Tensor> inputs = test::random_inputs(f, seed);
+    Outcome before = run(f, inputs);
+    ASSERT_NO_THROW(run_default_pipeline(m, verifying())) << text;
+    after_nodes += f.size();
+    expect_same(before, run(f, inputs), "seed " + std::to_string(seed) + "\n" + text + "\nafter:\n" + print(f));
+    if (HasFailure()) break;
+  }
+  EXPECT_GT(graphs, kRandomGraphs / 4);
+  std::cout << graphs << " random graphs with grad nodes: " << expanded
+            << " nodes after build-grad, " << after_nodes << " after the default pipeline\n";
+}
+
 // Every .nabla file under examples/: each function, before and after the
 // default pipeline (build-grad first when the function holds grad nodes).
 TEST(PassSemantics, DefaultPipelineOnExamples) {

@@ -1,0 +1,115 @@
+// A 30-op elementwise function and its gradient over 16M floats, against the
+// memory-traffic bound: the bytes the function must read and write divided
+// by the copy bandwidth measured in the same run.
+//   elementwise_bench [--threads 1,2] [--quick]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "compiler/compile.h"
+#include "ir/builder.h"
+
+namespace nabla::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int64_t kN = int64_t{1} << 24;
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// y = f(x) with 30 cheap elementwise ops, and dx = d sum(y) / dx.
+Module build(int64_t n) {
+  Module m;
+  Function& f = m.function("f");
+  Value x = f.input("x", f32({n}));
+  Value v = x;
+  for (int i = 0; i < 30; ++i) {
+    double c = 0.5 + 0.01 * i;
+    switch (i % 6) {
+      case 0: v = v * c; break;
+      case 1: v = v + c; break;
+      case 2: v = relu(v - 1.0); break;
+      case 3: v = minimum(v, 4.0 + c); break;
+      case 4: v = abs(v - c); break;
+      case 5: v = maximum(v * x, -c); break;
+    }
+  }
+  f.output(v);
+  f.output(grad_op(sum(v), x));
+  return m;
+}
+
+int run(int argc, char** argv) {
+  std::vector<int> thread_counts = {1, 2};
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--quick")) {
+      quick = true;
+    } else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
+      thread_counts.clear();
+      for (char* p = std::strtok(argv[++i], ","); p; p = std::strtok(nullptr, ","))
+        thread_counts.push_back(std::atoi(p));
+    } else {
+      std::fprintf(stderr, "usage: elementwise_bench [--threads 1,2] [--quick]\n");
+      return 1;
+    }
+  }
+  const int reps = quick ? 5 : 15;
+  std::vector<float> x(kN), y(kN), dx(kN), copy(kN);
+  for (int64_t i = 0; i < kN; ++i) x[i] = static_cast<float>((i % 1000) * 0.004 - 2.0);
+  std::printf("30 elementwise ops and their gradient over %ld floats (reads x, writes y and dx)\n",
+              static_cast<long>(kN));
+  std::printf("%3s | %11s %9s | %9s %9s | %s\n", "thr", "copy GB/s", "bound ms", "nabla ms",
+              "vs bound", "compiled");
+  Module m = build(kN);
+  for (int threads : thread_counts) {
+    CompileOptions o;
+    o.pipeline = "build-grad,default";
+    o.num_threads = threads;
+    Executable exe = compile(m, "f", o);
+    std::vector<Tensor> in{Tensor::view(x.data(), DType::f32, {kN})};
+    std::vector<Tensor> out{Tensor::view(y.data(), DType::f32, {kN}),
+                            Tensor::view(dx.data(), DType::f32, {kN})};
+    // Copy bandwidth: `threads` threads each copying its share, like the kernels.
+    auto copy_once = [&] {
+      std::vector<std::thread> pool;
+      for (int t = 0; t < threads; ++t)
+        pool.emplace_back([&, t] {
+          int64_t b = kN * t / threads, e = kN * (t + 1) / threads;
+          std::memcpy(copy.data() + b, x.data() + b, (e - b) * sizeof(float));
+        });
+      for (auto& th : pool) th.join();
+    };
+    std::vector<double> tc, tn;
+    for (int r = 0; r < reps + 1; ++r) {
+      auto t0 = Clock::now();
+      copy_once();
+      auto t1 = Clock::now();
+      exe.run(in, out);
+      auto t2 = Clock::now();
+      if (r == 0) continue;  // warm-up (first touch)
+      tc.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      tn.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
+    }
+    double copy_ms = median(tc), gbs = 2.0 * kN * 4 / (copy_ms * 1e6);
+    double bound_ms = 3.0 * kN * 4 / (gbs * 1e6);  // read x, write y and dx
+    double nabla_ms = median(tn);
+    std::printf("%3d | %11.1f %9.2f | %9.2f %8.2fx | %d kernels, %d fused regions\n", threads, gbs,
+                bound_ms, nabla_ms, nabla_ms / bound_ms, exe.stats().num_kernels,
+                exe.stats().num_fused_regions);
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace nabla::bench
+
+int main(int argc, char** argv) { return nabla::bench::run(argc, argv); }

@@ -1,0 +1,65 @@
+#include "compiler/aot.h"
+
+#include <llvm/ADT/SmallVector.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+#include <llvm/Transforms/Utils/Cloning.h>
+
+#include "compiler/lower.h"
+
+namespace nabla {
+
+AotModule::AotModule() = default;
+AotModule::~AotModule() {
+  module_.reset();  // before its context
+}
+AotModule::AotModule(AotModule&&) noexcept = default;
+AotModule& AotModule::operator=(AotModule&&) noexcept = default;
+
+AotModule compile_ahead_of_time(Module& m, const AotOptions& options) {
+  AotModule out;
+  out.tm_ = create_target_machine(options.target);
+  run_compile_passes(m, options.pipeline);
+  out.context_ = std::make_unique<llvm::LLVMContext>();
+  out.module_ = std::make_unique<llvm::Module>("nabla.aot", *out.context_);
+  prepare_module(*out.module_, *out.tm_);
+  for (Function* f : m.functions()) {
+    LowerOptions lo;
+    lo.entry_name = entry_symbol(f->name());
+    lo.vector_bits = native_vector_bits(*out.tm_);
+    lo.fast_math = options.fast_math;
+    lo.num_threads = 1;  // AOT code is single-threaded unless ctx->parallel_for is given
+    LoweredFunction lowered = lower_function(*f, *out.module_, lo);
+    out.functions_.push_back({f, lowered.entry, static_cast<uint64_t>(lowered.plan.workspace_bytes)});
+  }
+  optimize_module(*out.module_, *out.tm_, options.target.opt_level);
+  return out;
+}
+
+std::string AotModule::object_bytes() {
+  llvm::SmallVector<char, 0> buffer;
+  llvm::raw_svector_ostream os(buffer);
+  std::unique_ptr<llvm::Module> copy = llvm::CloneModule(*module_);
+  emit_machine_code(*copy, *tm_, os, /*assembly=*/false);
+  return std::string(buffer.begin(), buffer.end());
+}
+
+std::string AotModule::assembly_text() {
+  llvm::SmallVector<char, 0> buffer;
+  llvm::raw_svector_ostream os(buffer);
+  std::unique_ptr<llvm::Module> copy = llvm::CloneModule(*module_);
+  emit_machine_code(*copy, *tm_, os, /*assembly=*/true);
+  return std::string(buffer.begin(), buffer.end());
+}
+
+std::string AotModule::llvm_ir_text() {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  module_->print(os, nullptr);
+  return os.str();
+}
+
+
+}  // namespace nabla

@@ -1,0 +1,37 @@
+#include "compiler/pipeline.h"
+
+#include <cctype>
+
+#include "passes/pass_manager.h"
+#include "passes/registry.h"
+
+namespace nabla {
+
+void run_compile_passes(Module& m, const PipelineSpec& spec) {
+  PassManagerOptions pmo;
+  pmo.verify_each = spec.verify_each;
+  pmo.print_after_all = spec.print_after_all;
+  pmo.print_stream = spec.print_stream;
+  PassManager pm(pmo);
+  bool any = false;
+  if (spec.pipeline == "default") {
+    pm.add(default_pipeline());
+    any = true;
+  } else if (!spec.pipeline.empty()) {
+    pm.add(spec.pipeline);
+    any = true;
+  }
+  if (spec.fuse && create_pass("fuse")) {
+    pm.add("fuse");
+    any = true;
+  }
+  if (any) pm.run(m);
+}
+
+std::string entry_symbol(const std::string& name) {
+  std::string s = "nabla_";
+  for (char c : name) s += (std::isalnum(static_cast<unsigned char>(c)) || c == '_') ? c : '_';
+  return s;
+}
+
+}  // namespace nabla

@@ -1,0 +1,153 @@
+// nablac end to end: for the lecture's examples and the MLP training step,
+// nablac emits an object and a header; a C program and a C++ program, built
+// here with cc/c++, link against them alone, run on .npy inputs, and their
+// results must equal the reference interpreter's. Also an AArch64 object, run
+// under qemu-user.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "ir/interpreter.h"
+#include "ir/parser.h"
+#include "ir/random_inputs.h"
+#include "passes/pass_manager.h"
+#include "runtime/npy.h"
+
+namespace nabla {
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kSource = NABLA_SOURCE_DIR;
+const std::string kNablac = std::string(NABLA_BINARY_DIR) + "/tools/nablac";
+
+int sh(const std::string& cmd, std::string* output = nullptr) {
+  std::string log = std::string(NABLA_BINARY_DIR) + "/aot_test_cmd.log";
+  int rc = std::system((cmd + " > " + log + " 2>&1").c_str());
+  if (output) {
+    std::ifstream in(log);
+    output->assign(std::istreambuf_iterator<char>(in), {});
+  }
+  return rc;
+}
+
+struct Case {
+  std::string file, func;
+};
+
+// The interpreter's results on the inputs, after build-grad.
+std::vector<Tensor> expected(const std::string& file, const std::string& func,
+                             const std::vector<Tensor>& inputs) {
+  Module m = parse_file(file);
+  PassManager pm;
+  pm.add("build-grad");
+  pm.run(m);
+  return interpret(*m.find(func), inputs);
+}
+
+void expect_close(const Tensor& got, const Tensor& want, const std::string& what) {
+  ASSERT_EQ(got.dtype(), want.dtype()) << what;
+  ASSERT_EQ(got.shape(), want.shape()) << what;
+  double tol = got.dtype() == DType::f32 ? 1e-5 : 1e-12;
+  for (int64_t i = 0; i < got.numel(); ++i) {
+    double a = got.get(i), b = want.get(i);
+    ASSERT_LE(std::abs(a - b), tol * (1 + std::abs(b))) << what << " element " << i << ": " << a << " vs " << b;
+  }
+}
+
+class Aot : public ::testing::TestWithParam<Case> {};
+
+TEST_P(Aot, CAndCppProgramsMatchTheInterpreter) {
+  const Case& c = GetParam();
+  std::string dir = std::string(NABLA_BINARY_DIR) + "/aot_test/" + c.func;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::string out;
+  ASSERT_EQ(sh(kNablac + " " + c.file + " --func " + c.func + " -o " + dir + "/model.o --header " + dir +
+                   "/model.h --namespace ex",
+               &out),
+            0)
+      << out;
+  std::string drivers = kSource + "/tests/aot";
+  ASSERT_EQ(sh("cc -std=c11 -O1 -Wall -Wextra -Werror -I" + drivers + " -include " + dir + "/model.h" +
+                   " -DSIGNATURE=nabla_" + c.func + "_signature " + drivers + "/driver.c " + dir +
+                   "/model.o -lm -o " + dir + "/c_driver",
+               &out),
+            0)
+      << out;
+  ASSERT_EQ(sh("c++ -std=c++17 -O1 -Wall -Wextra -Werror -I" + drivers + " -include " + dir + "/model.h" +
+                   " -DCLASS=ex::" + c.func + " " + drivers + "/driver.cpp " + dir + "/model.o -lm -o " + dir +
+                   "/cpp_driver",
+               &out),
+            0)
+      << out;
+
+  Module m = parse_file(c.file);
+  std::vector<Tensor> inputs = random_inputs(*m.find(c.func), 7);
+  std::string args;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    std::string path = dir + "/in" + std::to_string(i) + ".npy";
+    write_npy(path, inputs[i]);
+    args += " " + path;
+  }
+  std::vector<Tensor> want = expected(c.file, c.func, inputs);
+  for (std::string driver : {"c_driver", "cpp_driver"}) {
+    ASSERT_EQ(sh(dir + "/" + driver + args + " " + dir, &out), 0) << driver << ": " << out;
+    for (size_t i = 0; i < want.size(); ++i)
+      expect_close(read_npy(dir + "/out" + std::to_string(i) + ".npy"), want[i],
+                   driver + " output " + std::to_string(i));
+  }
+}
+
+std::vector<Case> cases() {
+  std::vector<Case> out;
+  for (const char* name : {"xy", "logreg", "relu_layer", "mlp", "mlp_step"}) {
+    std::string file = kSource + "/examples/" + name + ".nabla";
+    Module m = parse_file(file);
+    out.push_back({file, m.functions().front()->name()});
+  }
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Examples, Aot, ::testing::ValuesIn(cases()),
+                         [](const auto& info) { return info.param.func; });
+
+// An AArch64 object: identified by readelf, linked by the cross gcc and run
+// under qemu-user (both installed by scripts/setup.sh), equal to the interpreter.
+TEST(AotCross, AArch64ObjectRunsUnderQemu) {
+  std::string dir = std::string(NABLA_BINARY_DIR) + "/aot_test/aarch64";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::string file = kSource + "/examples/mlp_step.nabla", out;
+  ASSERT_EQ(sh(kNablac + " " + file + " --target aarch64-linux-gnu -o " + dir + "/model.o --header " + dir +
+                   "/model.h",
+               &out),
+            0)
+      << out;
+  ASSERT_EQ(sh("llvm-readelf-19 -h -s " + dir + "/model.o", &out), 0) << out;
+  EXPECT_NE(out.find("AArch64"), std::string::npos) << out;
+  EXPECT_NE(out.find("nabla_mlp_step"), std::string::npos) << out;
+  std::string drivers = kSource + "/tests/aot";
+  ASSERT_EQ(sh("aarch64-linux-gnu-gcc -std=c11 -static -O1 -I" + drivers + " -include " + dir +
+                   "/model.h -DSIGNATURE=nabla_mlp_step_signature " + drivers + "/driver.c " + dir +
+                   "/model.o -lm -o " + dir + "/driver",
+               &out),
+            0)
+      << out;
+  Module m = parse_file(file);
+  std::vector<Tensor> inputs = random_inputs(*m.find("mlp_step"), 3);
+  std::string args;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    write_npy(dir + "/in" + std::to_string(i) + ".npy", inputs[i]);
+    args += " " + dir + "/in" + std::to_string(i) + ".npy";
+  }
+  ASSERT_EQ(sh("qemu-aarch64 " + dir + "/driver" + args + " " + dir, &out), 0) << out;
+  std::vector<Tensor> want = expected(file, "mlp_step", inputs);
+  for (size_t i = 0; i < want.size(); ++i)
+    expect_close(read_npy(dir + "/out" + std::to_string(i) + ".npy"), want[i], "aarch64 output " + std::to_string(i));
+}
+
+}  // namespace
+}  // namespace nabla
