@@ -185,13 +185,13 @@ class Sweep {
   }
 
   // Algorithm 5: grad_table[z] = 1, then build_grad for each target. Visiting
-  // G' from z back to the inputs first means every consumer's entry is in the
-  // table when build_grad(V) needs it, so the recursion stays one level deep
-  // however long the graph is.
+  // G' users first means every consumer's entry is in the table when
+  // build_grad(V) needs it, so the recursion stays one level deep however
+  // long the graph is.
   std::vector<Value> run(std::span<const Value> wrt) {
     grad_table_[z_] = b_.scalar(z_->dtype(), 1.0);
-    for (Node* n = z_; n; n = n->prev())
-      if (pruned_.count(n) && is_float(n->dtype())) build_grad(n);
+    for (Node* n : users_first())
+      if (is_float(n->dtype())) build_grad(n);
     std::vector<Value> out;
     for (Value w : wrt) {
       Value g = pruned_.count(w.node) ? build_grad(w.node) : Value();
@@ -201,6 +201,29 @@ class Sweep {
   }
 
  private:
+  // The nodes of G' with every node after all of its users in G' (a reversed
+  // post-order of an operand walk from z): linear in G', whatever else the
+  // function holds.
+  std::vector<Node*> users_first() const {
+    std::vector<Node*> order;
+    std::unordered_set<const Node*> done;
+    std::vector<std::pair<Node*, size_t>> stack{{z_, 0}};
+    done.insert(z_);
+    while (!stack.empty()) {
+      auto& [n, next] = stack.back();
+      if (next < n->num_operands()) {
+        // Last operand first, so that the order follows the body backwards.
+        Node* o = n->operand(n->num_operands() - 1 - next++);
+        if (pruned_.count(o) && done.insert(o).second) stack.emplace_back(o, 0);
+        continue;
+      }
+      order.push_back(n);
+      stack.pop_back();
+    }
+    std::reverse(order.begin(), order.end());
+    return order;
+  }
+
   // get_consumers(V, G'): each user of V in G' once, float-valued ones only.
   std::vector<Node*> consumers(Node* V) const {
     std::vector<Node*> out;
