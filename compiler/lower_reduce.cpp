@@ -64,6 +64,58 @@ llvm::Value* initial(KernelBuilder& kb, Op op, DType t) {
   return llvm::ConstantInt::get(kb.value_type(t), static_cast<uint64_t>(lowest), true);
 }
 
+// The innermost axis of the nest is a reduced one: consecutive elements
+// accumulate into the same result element, a chain LLVM cannot vectorize
+// without reassociating.
+bool inner_reduced(const ReducePlan& r) {
+  return !r.nest.shape.empty() && r.nest.numel() > 0 && r.nest.strides.back().back() == 0;
+}
+
+constexpr int64_t kChunk = 256;  // elements computed ahead of the in-order sum
+
+// For a reduced innermost axis with elementwise work before it: the values of
+// each chunk of the axis are computed first into a stack buffer (a loop the
+// vectorizer widens) and then combined in order (the sequential part is only
+// the additions, in the interpreter's order).
+void emit_chunked(KernelBuilder& kb, KernelEnv& env, const ReducePlan& r, const std::vector<llvm::Value*>& ptrs,
+                  llvm::Value* begin, llvm::Value* end) {
+  auto& b = kb.b;
+  DType t = env.node.dtype();
+  Op op = r.reduce->op();
+  DType vt = r.reduce->operand(0)->dtype();
+  LoopNest outer = r.nest;
+  int64_t length = outer.shape.back();
+  std::vector<int64_t> inner;
+  outer.shape.pop_back();
+  for (auto& s : outer.strides) {
+    inner.push_back(s.back());
+    s.pop_back();
+  }
+  int64_t chunk = std::min(kChunk, length);
+  llvm::AllocaInst* buffer = kb.local(llvm::ArrayType::get(kb.memory_type(vt), static_cast<uint64_t>(chunk)), "chunk");
+  buffer->setAlignment(llvm::Align(64));
+  size_t leaves = r.program.leaves.size();
+  emit_loop_nest(kb, outer, [&](std::span<llvm::Value* const> at) {
+    kb.loop(kb.i64(0), kb.i64(length), [&](llvm::Value* c0) {
+      llvm::Value* n = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, kb.i64(chunk), b.CreateSub(kb.i64(length), c0));
+      kb.loop(kb.i64(0), n, [&](llvm::Value* j) {
+        std::vector<llvm::Value*> offsets;
+        llvm::Value* index = b.CreateAdd(c0, j);
+        for (size_t k = 0; k < leaves; ++k)
+          offsets.push_back(inner[k] == 0 ? at[k] : b.CreateAdd(at[k], b.CreateMul(index, kb.i64(inner[k]))));
+        kb.store(vt, emit_program(kb, r.program, ptrs, offsets), buffer, j);
+      }, 1, "j");
+      ScalarLoops in_order(kb, true);
+      llvm::AllocaInst* acc = kb.local(kb.value_type(t), "acc");
+      b.CreateStore(kb.load(t, env.result, at.back()), acc);
+      kb.loop(kb.i64(0), n, [&](llvm::Value* j) {
+        b.CreateStore(combine(kb, op, t, b.CreateLoad(acc->getAllocatedType(), acc), kb.load(vt, buffer, j)), acc);
+      }, 1, "k");
+      kb.store(t, b.CreateLoad(acc->getAllocatedType(), acc), env.result, at.back());
+    }, chunk, "chunk");
+  }, begin, end);
+}
+
 }  // namespace
 
 KernelInfo describe_reduce(const Node& n, const LowerOptions& o) {
@@ -97,11 +149,15 @@ void emit_reduce(KernelEnv& env) {
 
   std::vector<llvm::Value*> ptrs = leaf_pointers(env, r.program);
   ScalarLoops scalar(kb, calls_libm(r.program));
-  emit_loop_nest(kb, r.nest, [&](std::span<llvm::Value* const> at) {
-    llvm::Value* v = emit_program(kb, r.program, ptrs, at.first(r.program.leaves.size()));
-    llvm::Value* acc = kb.load(t, env.result, at.back());
-    kb.store(t, combine(kb, op, t, acc, v), env.result, at.back());
-  }, begin, end);
+  if (inner_reduced(r) && !kb.options.fast_math && !r.program.nodes.empty()) {
+    emit_chunked(kb, env, r, ptrs, begin, end);
+  } else {
+    emit_loop_nest(kb, r.nest, [&](std::span<llvm::Value* const> at) {
+      llvm::Value* v = emit_program(kb, r.program, ptrs, at.first(r.program.leaves.size()));
+      llvm::Value* acc = kb.load(t, env.result, at.back());
+      kb.store(t, combine(kb, op, t, acc, v), env.result, at.back());
+    }, begin, end);
+  }
 
   if (op == Op::Mean) {  // sum / count in the element dtype; 0 / 0 = NaN
     llvm::Value* count = kb.constant(t, static_cast<double>(r.count));

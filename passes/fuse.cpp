@@ -1,6 +1,7 @@
 #include "passes/fuse.h"
 
 #include <algorithm>
+#include <queue>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -10,13 +11,26 @@ namespace nabla {
 namespace {
 
 constexpr int64_t kMaxInlinedConstant = 16;  // elements
+constexpr size_t kMaxCopied = 64;            // producers copied into one group
 
 bool loop_op(const Node* n) { return is_elementwise(n->op()) || n->op() == Op::BroadcastTo; }
 
+// Ops cheap enough to compute twice rather than store and reload.
+bool cheap(const Node* n) {
+  switch (n->op()) {
+    case Op::Exp: case Op::Log: case Op::Log1p: case Op::Tanh: case Op::Sin: case Op::Cos:
+    case Op::Pow: case Op::Sigmoid: case Op::Div: case Op::Sqrt: case Op::Rsqrt:
+      return false;
+    default:
+      return loop_op(n);
+  }
+}
+
 struct Group {
   Node* root;
-  int64_t numel;                // elements of the group's loop
-  std::vector<Node*> members;   // root first
+  int64_t numel;                           // elements of the group's loop
+  std::vector<Node*> members;              // moved in or copied in
+  std::unordered_set<const Node*> copied;  // members that stay for other users
 };
 
 class Fuser {
@@ -29,42 +43,100 @@ class Fuser {
   bool run() {
     std::vector<Node*> order = f_.nodes();
     for (auto it = order.rbegin(); it != order.rend(); ++it) grow(*it);
-    bool changed = false;
-    for (Group& g : groups_)
-      if (g.members.size() >= 2) {
-        build(g);
-        changed = true;
-      }
-    return changed;
+    if (groups_.empty()) return false;
+    for (Group& g : groups_) build(g);
+    // Producers that every user copied are dead now (users come later).
+    std::vector<Node*> dead(dead_.begin(), dead_.end());
+    std::sort(dead.begin(), dead.end(), [&](Node* a, Node* b) { return position_.at(a) > position_.at(b); });
+    for (Node* n : dead)
+      if (n->users().empty()) f_.erase(n);
+    // A constant now used only inside bodies goes.
+    for (Node* c : inlined_)
+      if (c->users().empty() && !results_.count(c)) f_.erase(c);
+    return true;
   }
 
  private:
-  // Starts a group at n (when n can root one) and pulls in its producers.
+  // Whether every use of n goes away when the groups are built, with n
+  // itself computed inside each group that needs it: every user is a
+  // moved-in member of a group that copies n too, or a dead node all of whose
+  // copies sit in groups that copy n too.
+  bool fully_copied(const Node* n) const {
+    if (results_.count(n) || pinned_.count(n) || n->users().empty()) return false;
+    auto copies_n = [&](int id) { return groups_[id].copied.count(n) > 0; };
+    for (const Node* u : n->users()) {
+      if (auto it = group_of_.find(u); it != group_of_.end()) {
+        if (!copies_n(it->second)) return false;
+      } else if (dead_.count(const_cast<Node*>(u))) {
+        for (int id : copied_into_.at(u))
+          if (!copies_n(id)) return false;
+      } else {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // Starts a group at n (when n can root one) and pulls in its producers,
+  // users before producers (the latest first), so that a producer is judged
+  // once every member that uses it is known.
   void grow(Node* n) {
     if (group_of_.count(n)) return;
+    if (fully_copied(n)) {
+      dead_.insert(n);
+      return;
+    }
     bool reduce = op_kind(n->op()) == OpKind::Reduce;
     if (!loop_op(n) && !reduce) return;
     int id = static_cast<int>(groups_.size());
-    groups_.push_back({n, reduce ? n->operand(0)->type().numel() : n->type().numel(), {n}});
+    groups_.push_back({n, reduce ? n->operand(0)->type().numel() : n->type().numel(), {n}, {}});
     group_of_[n] = id;
-    std::vector<Node*> work(n->operands().begin(), n->operands().end());
+    Group& g = groups_.back();
+    auto later = [&](const Node* a, const Node* b) { return position(a) < position(b); };
+    std::priority_queue<Node*, std::vector<Node*>, decltype(later)> work(later);
+    std::unordered_set<const Node*> seen;
+    auto push_operands = [&](Node* m) {
+      for (Node* o : m->operands())
+        if (seen.insert(o).second) work.push(o);
+    };
+    push_operands(n);
     while (!work.empty()) {
-      Node* o = work.back();
-      work.pop_back();
-      if (!joins(o, id)) continue;
-      group_of_[o] = id;
-      groups_[id].members.push_back(o);
-      work.insert(work.end(), o->operands().begin(), o->operands().end());
+      Node* o = work.top();
+      work.pop();
+      if (!loop_op(o) || group_of_.count(o) || o->type().numel() != g.numel) continue;
+      if (moves_in(o, id)) {
+        group_of_[o] = id;
+      } else if (cheap(o) && g.copied.size() < kMaxCopied) {
+        g.copied.insert(o);
+        copied_into_[o].push_back(id);
+      } else {
+        continue;
+      }
+      g.members.push_back(o);
+      push_operands(o);
     }
-    if (groups_[id].members.size() < 2) {  // nothing to fuse
+    if (g.members.size() < 2) {  // nothing to fuse (and nothing was copied)
       group_of_.erase(n);
       groups_.pop_back();
+      return;
     }
+    // The group will read the operands of its copied members that it does not
+    // compute itself: those must stay as they are (their users do not show it).
+    std::unordered_set<const Node*> in_group(g.members.begin(), g.members.end());
+    for (const Node* c : g.copied)
+      for (const Node* o : c->operands())
+        if (!in_group.count(o)) pinned_.insert(o);
   }
 
-  bool joins(const Node* o, int id) const {
-    if (group_of_.count(o) || !loop_op(o) || results_.count(o)) return false;
-    if (o->type().numel() != groups_[id].numel) return false;
+  // Body position; inputs come first.
+  int position(const Node* n) const {
+    auto it = position_.find(n);
+    return it == position_.end() ? -1 : it->second;
+  }
+
+  // o moves into group `id` when all its users are moved-in members of it.
+  bool moves_in(const Node* o, int id) const {
+    if (results_.count(o) || pinned_.count(o)) return false;
     for (const Node* u : o->users()) {
       auto it = group_of_.find(u);
       if (it == group_of_.end() || it->second != id) return false;
@@ -107,17 +179,21 @@ class Fuser {
     fused->set_loc(g.root->loc());
     g.root->set_name("");
     f_.replace_all_uses(g.root, fused);
-    for (auto it = g.members.rbegin(); it != g.members.rend(); ++it) f_.erase(*it);
-    // A constant now used only inside bodies goes.
-    for (Node* c : inlined)
-      if (c->users().empty() && !results_.count(c)) f_.erase(c);
+    // Moved-in members go; copied ones stay for their other users.
+    for (auto it = g.members.rbegin(); it != g.members.rend(); ++it)
+      if (!g.copied.count(*it)) f_.erase(*it);
+    inlined_.insert(inlined.begin(), inlined.end());
   }
 
   Function& f_;
   std::unordered_set<const Node*> results_;
   std::unordered_map<const Node*, int> position_;
-  std::unordered_map<const Node*, int> group_of_;
+  std::unordered_map<const Node*, int> group_of_;  // moved-in members
   std::vector<Group> groups_;
+  std::unordered_set<Node*> dead_;
+  std::unordered_set<const Node*> pinned_;
+  std::unordered_set<Node*> inlined_;  // constants copied into bodies
+  std::unordered_map<const Node*, std::vector<int>> copied_into_;  // groups copying a node
 };
 
 class FusePass : public Pass {
