@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sys/wait.h>
 
 #include "ir/interpreter.h"
 #include "ir/parser.h"
@@ -113,6 +114,53 @@ std::vector<Case> cases() {
 
 INSTANTIATE_TEST_SUITE_P(Examples, Aot, ::testing::ValuesIn(cases()),
                          [](const auto& info) { return info.param.func; });
+
+// A label outside [0, C) makes the generated entry return an error status
+// with the op, the bad value, its index and the bound (never an out-of-bounds
+// read); both drivers report it as the interpreter does and exit with 1.
+TEST(AotErrors, LabelOutsideTheClassesIsReported) {
+  std::string dir = std::string(NABLA_BINARY_DIR) + "/aot_test/bad_label";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::string file = kSource + "/examples/mlp_step.nabla", out;
+  ASSERT_EQ(sh(kNablac + " " + file + " -o " + dir + "/model.o --header " + dir + "/model.h --namespace ex", &out),
+            0)
+      << out;
+  std::string drivers = kSource + "/tests/aot";
+  ASSERT_EQ(sh("cc -std=c11 -O1 -I" + drivers + " -include " + dir + "/model.h -DSIGNATURE=nabla_mlp_step_signature " +
+                   drivers + "/driver.c " + dir + "/model.o -lm -o " + dir + "/c_driver",
+               &out),
+            0)
+      << out;
+  ASSERT_EQ(sh("c++ -std=c++17 -O1 -I" + drivers + " -include " + dir + "/model.h -DCLASS=ex::mlp_step " + drivers +
+                   "/driver.cpp " + dir + "/model.o -lm -o " + dir + "/cpp_driver",
+               &out),
+            0)
+      << out;
+  Module m = parse_file(file);
+  for (int64_t bad : {10, -1}) {
+    std::vector<Tensor> inputs = random_inputs(*m.find("mlp_step"), 5);
+    inputs[1].set(37, static_cast<double>(bad));  // y: i32[64], 10 classes
+    std::string want;
+    try {
+      expected(file, "mlp_step", inputs);
+      FAIL() << "the interpreter accepted label " << bad;
+    } catch (const Error& e) {
+      want = e.what();
+    }
+    EXPECT_EQ(want, "cross_entropy: label " + std::to_string(bad) + " at index 37 is outside [0, 10)");
+    std::string args;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      write_npy(dir + "/in" + std::to_string(i) + ".npy", inputs[i]);
+      args += " " + dir + "/in" + std::to_string(i) + ".npy";
+    }
+    for (std::string driver : {"c_driver", "cpp_driver"}) {
+      int rc = sh(dir + "/" + driver + args + " " + dir, &out);
+      EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 1) << driver << " rc " << rc << ": " << out;
+      EXPECT_EQ(out, want + "\n") << driver;
+    }
+  }
+}
 
 // An AArch64 object: identified by readelf, linked by the cross gcc and run
 // under qemu-user (both installed by scripts/setup.sh), equal to the interpreter.
