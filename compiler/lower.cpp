@@ -13,6 +13,7 @@
 
 #include "compiler/element_program.h"
 #include "compiler/kernel_builder.h"
+#include "ir/fused.h"
 #include "runtime/abi.h"
 #include "runtime/error.h"
 
@@ -301,6 +302,7 @@ void KernelEnv::fail_if(llvm::Value* failed, int32_t status, llvm::Value* value,
 }
 
 KernelInfo describe_kernel(const Node& n, const LowerOptions& o) {
+  if (fused_matmul(n)) return describe_matmul(n, o);  // a GEMM with an epilogue
   if (const Function* body = fused_body(n)) {
     return op_kind(body->results()[0]->op()) == OpKind::Reduce ? describe_reduce(n, o) : describe_elementwise(n, o);
   }
@@ -318,6 +320,7 @@ KernelInfo describe_kernel(const Node& n, const LowerOptions& o) {
 
 void emit_kernel(KernelEnv& env) {
   const Node& n = env.node;
+  if (fused_matmul(n)) return emit_matmul(env);
   if (const Function* body = fused_body(n)) {
     if (op_kind(body->results()[0]->op()) == OpKind::Reduce) emit_reduce(env);
     else emit_elementwise(env);

@@ -7,7 +7,11 @@
 // A body holds elementwise ops (unary, binary, comparisons, select, cast),
 // broadcast_to and constants, and has one result; that result may be a
 // reduction (sum, mean, max) of the elementwise part, which then feeds nothing
-// else. The body's inputs have the operands' types, and its result the node's.
+// else. A body may also hold one matmul of two body inputs whose type is the
+// body result's (a product with an elementwise epilogue, made by the
+// fuse-matmul pass, passes/fuse_matmul.h): the backend then computes the
+// elementwise part as the GEMM's epilogue. The body's inputs have the
+// operands' types, and its result the node's.
 #include <memory>
 #include <span>
 #include <vector>
@@ -24,7 +28,10 @@ TensorType check_fused_body(std::span<const TensorType> operands, const Function
 // Creates a fused node in f (at its insertion point) over `operands`.
 Node* make_fused(Function& f, std::vector<Node*> operands, std::shared_ptr<const Function> body);
 
-// True for the ops a body may hold besides a final reduction.
+// True for the ops a body may hold besides a final reduction and a matmul.
 bool is_fusible_op(Op op);
+
+// The matmul of a fused node's body, or null.
+const Node* fused_matmul(const Node& fused);
 
 }  // namespace nabla
