@@ -156,6 +156,10 @@ void emit_machine_code(Module& m, TargetMachine& tm, raw_pwrite_stream& out, boo
   pm.run(m);
 }
 
+void write_text(const std::string& text, const std::string& path, const char* what) {
+  write_file(path, what, [&](raw_fd_ostream& out) { out << text; });
+}
+
 void write_assembly(Module& m, TargetMachine& tm, const std::string& path) {
   write_file(path, "assembly", [&](raw_fd_ostream& out) { emit_machine_code(m, tm, out, true); });
 }

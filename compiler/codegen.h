@@ -39,6 +39,7 @@ void optimize_module(llvm::Module& m, llvm::TargetMachine& tm, int opt_level);
 
 // Writes textual IR, assembly or an object file. Throw nabla::Error on failure.
 void write_llvm_ir(const llvm::Module& m, const std::string& path);
+void write_text(const std::string& text, const std::string& path, const char* what);
 void write_assembly(llvm::Module& m, llvm::TargetMachine& tm, const std::string& path);
 void write_object(llvm::Module& m, llvm::TargetMachine& tm, const std::string& path);
 void emit_machine_code(llvm::Module& m, llvm::TargetMachine& tm, llvm::raw_pwrite_stream& out,

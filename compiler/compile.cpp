@@ -6,13 +6,13 @@
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 #include <llvm/Target/TargetMachine.h>
-#include <llvm/Transforms/Utils/Cloning.h>
 
 #include "compiler/codegen.h"
 #include "compiler/element_program.h"
 #include "compiler/executable_impl.h"
 #include "compiler/jit.h"
 #include "compiler/lower.h"
+#include "compiler/parallel_codegen.h"
 #include "compiler/pipeline.h"
 #include "ir/clone.h"
 #include "runtime/error.h"
@@ -82,17 +82,17 @@ Executable compile(const Function& source, const CompileOptions& options) {
   if (!options.dump_llvm_ir_unoptimized.empty()) write_llvm_ir(*llvm_module, options.dump_llvm_ir_unoptimized);
 
   t = Clock::now();
-  optimize_module(*llvm_module, tm, options.opt_level);
-  stats.optimize_ms = ms_since(t);
-  if (!options.dump_llvm_ir.empty()) write_llvm_ir(*llvm_module, options.dump_llvm_ir);
-  if (!options.dump_asm.empty()) {
-    std::unique_ptr<llvm::Module> copy = llvm::CloneModule(*llvm_module);
-    write_assembly(*copy, tm, options.dump_asm);
-  }
-
-  t = Clock::now();
-  void* entry = impl->jit->add(std::move(llvm_module), std::move(context), lowered.entry);
-  stats.codegen_ms = ms_since(t);
+  PartsOptions po;
+  po.parts = options.compile_threads > 0 ? options.compile_threads : ThreadPool::hardware_threads();
+  po.want_ir = !options.dump_llvm_ir.empty();
+  po.want_asm = !options.dump_asm.empty();
+  CompiledParts parts = compile_parts(*llvm_module, spec, po);
+  llvm_module.reset();
+  if (po.want_ir) write_text(parts.llvm_ir, options.dump_llvm_ir, "LLVM IR");
+  if (po.want_asm) write_text(parts.assembly, options.dump_asm, "assembly");
+  void* entry = impl->jit->add_objects(parts.objects, lowered.entry);
+  stats.optimize_ms = parts.optimize_ms;
+  stats.codegen_ms = ms_since(t) - parts.optimize_ms;
 
   impl->function = &f;
   impl->entry = reinterpret_cast<nabla_entry_fn>(entry);

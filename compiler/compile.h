@@ -49,6 +49,9 @@ struct CompileOptions {
   // A loop nest or matmul is split across the threads only when it does at
   // least this many element operations (so small kernels pay no hand-off).
   int64_t min_parallel_work = int64_t{1} << 15;
+  // Threads that optimize and generate machine code at compile time (the
+  // module is split into that many parts); 0: the machine's hardware threads.
+  int compile_threads = 0;
   // When not empty: write the LLVM IR before optimization, after it, and the
   // assembly of the optimized module to these files.
   std::string dump_llvm_ir_unoptimized;
@@ -56,7 +59,9 @@ struct CompileOptions {
   std::string dump_asm;
 };
 
-// Where the time of a compile() went, in milliseconds, and what it made.
+// Where the time of a compile() went, in milliseconds, and what it made. With
+// several compile threads, optimize_ms is the slowest part's optimization and
+// codegen_ms the rest of that phase (machine code, waiting, linking).
 struct CompileStats {
   double passes_ms = 0, lowering_ms = 0, optimize_ms = 0, codegen_ms = 0, total_ms = 0;
   int num_nodes = 0;         // body nodes after the passes (fused regions count once)

@@ -9,6 +9,7 @@
 #include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
+#include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Target/TargetMachine.h>
 
 #include "compiler/codegen.h"
@@ -88,6 +89,13 @@ void* Jit::add(std::unique_ptr<Module> module, std::unique_ptr<LLVMContext> cont
                const std::string& symbol) {
   orc::ThreadSafeModule tsm(std::move(module), std::move(context));
   if (auto e = impl_->jit->addIRModule(std::move(tsm))) throw nabla::Error("jit: " + message(std::move(e)));
+  return lookup(symbol);
+}
+
+void* Jit::add_objects(const std::vector<std::string>& objects, const std::string& symbol) {
+  for (const std::string& object : objects)
+    if (auto e = impl_->jit->addObjectFile(MemoryBuffer::getMemBufferCopy(object, "nabla.part")))
+      throw nabla::Error("jit: " + message(std::move(e)));
   return lookup(symbol);
 }
 

@@ -5,6 +5,7 @@
 // kernels call are resolved to this process's own.
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace llvm {
 class LLVMContext;
@@ -34,6 +35,9 @@ class Jit {
   // module now. Throws nabla::Error when linking fails.
   void* add(std::unique_ptr<llvm::Module> module, std::unique_ptr<llvm::LLVMContext> context,
             const std::string& symbol);
+  // Links relocatable objects compiled for the host (compiler/parallel_codegen.h)
+  // and returns the address of `symbol`, defined by one of them.
+  void* add_objects(const std::vector<std::string>& objects, const std::string& symbol);
   // The address of another external function of a module added before.
   // Throws nabla::Error when there is none.
   void* lookup(const std::string& symbol);

@@ -144,6 +144,8 @@ const std::vector<OptionSpec>& option_table() {
        [](Options& o, std::string_view v) { o.benchmark = parse_count("--benchmark", v, 1); }},
       {"--threads", "N", "JIT: threads for large loops (default: the machine's)",
        [](Options& o, std::string_view v) { o.compile.num_threads = parse_count("--threads", v, 1); }},
+      {"--compile-threads", "N", "JIT: threads that optimize and generate code (default: the machine's)",
+       [](Options& o, std::string_view v) { o.compile.compile_threads = parse_count("--compile-threads", v, 1); }},
       {"--fast-math", "", "JIT: fast-math flags, reassociated sums, fused multiply-adds",
        [](Options& o, std::string_view) { o.compile.fast_math = true; }},
       {"--opt-level", "N", "JIT: LLVM optimization level 0..3 (default 3)",

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "runtime/thread_pool.h"
@@ -58,6 +60,29 @@ TEST(BackendThreads, OneThreadGeneratesNoParallelCode) {
   EXPECT_EQ(exe.stats().num_parallel_kernels, 0);
   EXPECT_EQ(exe.num_threads(), 1);
   batch.check(302, split_everything(1));
+}
+
+// Compile threads: the module is split into parts optimized and compiled
+// side by side; every part count gives the interpreter's results, and the
+// dumps hold every part (the entry, and the kernels' code).
+TEST(BackendThreads, CompileThreadsSplitTheModule) {
+  std::string dir = std::string(NABLA_BINARY_DIR) + "/compile_threads_test";
+  std::filesystem::create_directories(dir);
+  for (int parts : {1, 2, 3, 64}) {
+    DiffBatch batch;
+    add_every_kernel_kind(batch);
+    CompileOptions o = test::test_options(1);
+    o.compile_threads = parts;
+    batch.check(303, o);
+    o.dump_llvm_ir = dir + "/f.ll";
+    o.dump_asm = dir + "/f.s";
+    Executable exe = compile(batch.f(), o);
+    std::ifstream ir_file(o.dump_llvm_ir), asm_file(o.dump_asm);
+    std::string ir(std::istreambuf_iterator<char>(ir_file), {}), assembly(std::istreambuf_iterator<char>(asm_file), {});
+    EXPECT_NE(ir.find("define noundef i32 @nabla_"), std::string::npos) << parts << " parts";
+    EXPECT_NE(ir.find("@k0."), std::string::npos) << parts << " parts";
+    EXPECT_NE(assembly.find("nabla_" + batch.f().name() + ":"), std::string::npos) << parts << " parts";
+  }
 }
 
 TEST(BackendThreads, ConcurrentExecutablesShareThePool) {
