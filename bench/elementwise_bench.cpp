@@ -66,12 +66,16 @@ int run(int argc, char** argv) {
   for (int64_t i = 0; i < kN; ++i) x[i] = static_cast<float>((i % 1000) * 0.004 - 2.0);
   std::printf("30 elementwise ops and their gradient over %ld floats (reads x, writes y and dx)\n",
               static_cast<long>(kN));
-  std::printf("%3s | %11s %9s | %9s %9s | %s\n", "thr", "copy GB/s", "bound ms", "nabla ms",
+  std::printf("%3s %-8s | %11s %9s | %9s %9s | %s\n", "thr", "siblings", "copy GB/s", "bound ms", "nabla ms",
               "vs bound", "compiled");
   Module m = build(kN);
-  for (int threads : thread_counts) {
+  // Side by side: the fuse pass without and with sibling fusion (one loop
+  // computing y and continuing to dx, passes/fuse_siblings.h).
+  for (int threads : thread_counts)
+  for (bool siblings : {false, true}) {
     CompileOptions o;
-    o.pipeline = "build-grad,default";
+    o.pipeline = siblings ? "build-grad,default" : "build-grad,default,fuse{siblings=false}";
+    o.fuse = siblings;
     o.num_threads = threads;
     Executable exe = compile(m, "f", o);
     std::vector<Tensor> in{Tensor::view(x.data(), DType::f32, {kN})};
@@ -101,7 +105,8 @@ int run(int argc, char** argv) {
     double copy_ms = median(tc), gbs = 2.0 * kN * 4 / (copy_ms * 1e6);
     double bound_ms = 3.0 * kN * 4 / (gbs * 1e6);  // read x, write y and dx
     double nabla_ms = median(tn);
-    std::printf("%3d | %11.1f %9.2f | %9.2f %8.2fx | %d kernels, %d fused regions\n", threads, gbs,
+    std::printf("%3d %-8s | %11.1f %9.2f | %9.2f %8.2fx | %d kernels, %d fused regions\n", threads,
+                siblings ? "on" : "off", gbs,
                 bound_ms, nabla_ms, nabla_ms / bound_ms, exe.stats().num_kernels,
                 exe.stats().num_fused_regions);
     std::fflush(stdout);

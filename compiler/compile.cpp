@@ -109,8 +109,8 @@ Executable compile(const Function& source, const CompileOptions& options) {
   stats.num_nodes = static_cast<int>(f.size());
   stats.num_kernels = lowered.num_kernels;
   stats.num_parallel_kernels = lowered.num_parallel_kernels;
-  for (const Node* n : f)
-    if (fused_body(*n)) ++stats.num_fused_regions;
+  for (const Node* n : f)  // a group of fused nodes is one region
+    if (fused_body(*n) && n->body_result() == 0) ++stats.num_fused_regions;
   stats.total_ms = ms_since(start);
   exe.impl_ = std::move(impl);
   return exe;

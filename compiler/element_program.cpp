@@ -14,22 +14,30 @@ namespace nabla {
 const Function* fused_body(const Node& n) { return n.op() == Op::Fused ? n.body() : nullptr; }
 
 ElementProgram element_program(const Node& kernel_node, const Node* value) {
+  const Function* body = fused_body(kernel_node);
+  if (body) return element_program(kernel_node, std::vector<const Node*>{value});
   ElementProgram p;
   p.value = value;
-  const Function* body = fused_body(kernel_node);
-  if (!body) {
-    if (value == &kernel_node) {
-      for (const Node* o : kernel_node.operands())
-        if (std::find(p.leaves.begin(), p.leaves.end(), o) == p.leaves.end()) p.leaves.push_back(o);
-      p.nodes.push_back(&kernel_node);
-    } else {
-      p.leaves.push_back(value);
-    }
-    return p;
+  p.values = {value};
+  if (value == &kernel_node) {
+    for (const Node* o : kernel_node.operands())
+      if (std::find(p.leaves.begin(), p.leaves.end(), o) == p.leaves.end()) p.leaves.push_back(o);
+    p.nodes.push_back(&kernel_node);
+  } else {
+    p.leaves.push_back(value);
   }
-  // The body nodes `value` depends on, in body order; inputs and constants are leaves.
-  std::unordered_set<const Node*> wanted{value};
-  std::vector<const Node*> work{value};
+  return p;
+}
+
+ElementProgram element_program(const Node& kernel_node, const std::vector<const Node*>& values) {
+  const Function* body = fused_body(kernel_node);
+  if (!body) throw Error("internal error: an element program of several values needs a fused node");
+  ElementProgram p;
+  p.value = values.at(0);
+  p.values = values;
+  // The body nodes the values depend on, in body order; inputs and constants are leaves.
+  std::unordered_set<const Node*> wanted(values.begin(), values.end());
+  std::vector<const Node*> work(values.begin(), values.end());
   while (!work.empty()) {
     const Node* n = work.back();
     work.pop_back();
@@ -43,7 +51,6 @@ ElementProgram element_program(const Node& kernel_node, const Node* value) {
     if (n->op() == Op::Constant) p.leaves.push_back(n);
     else p.nodes.push_back(n);
   }
-  if (value->op() == Op::Input) p.nodes.clear();
   return p;
 }
 
@@ -93,6 +100,14 @@ std::vector<llvm::Value*> leaf_pointers(KernelEnv& env, const ElementProgram& p)
 llvm::Value* emit_program(KernelBuilder& kb, const ElementProgram& p,
                           std::span<llvm::Value* const> leaf_ptrs,
                           std::span<llvm::Value* const> leaf_offsets) {
+  ElementProgram one = p;
+  one.values = {p.value};
+  return emit_program_values(kb, one, leaf_ptrs, leaf_offsets)[0];
+}
+
+std::vector<llvm::Value*> emit_program_values(KernelBuilder& kb, const ElementProgram& p,
+                                              std::span<llvm::Value* const> leaf_ptrs,
+                                              std::span<llvm::Value* const> leaf_offsets) {
   std::unordered_map<const Node*, llvm::Value*> values;
   for (size_t i = 0; i < p.leaves.size(); ++i)
     values[p.leaves[i]] = kb.load(p.leaves[i]->dtype(), leaf_ptrs[i], leaf_offsets[i]);
@@ -101,7 +116,9 @@ llvm::Value* emit_program(KernelBuilder& kb, const ElementProgram& p,
     for (const Node* o : n->operands()) args.push_back(values.at(o));
     values[n] = emit_element(kb, *n, args);
   }
-  return values.at(p.value);
+  std::vector<llvm::Value*> out;
+  for (const Node* v : p.values) out.push_back(values.at(v));
+  return out;
 }
 
 }  // namespace nabla

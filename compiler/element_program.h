@@ -21,11 +21,15 @@ struct ElementProgram {
   std::vector<const Node*> leaves;  // read from memory, each once per element
   std::vector<const Node*> nodes;   // computed in this order
   const Node* value = nullptr;      // the node whose element the program yields
+  std::vector<const Node*> values;  // all of them, for a program of several values
 };
 
 // The program that yields `value`, a node of the kernel's own node (for a
 // fused node, a node of its body; otherwise the node itself or an operand).
 ElementProgram element_program(const Node& kernel_node, const Node* value);
+// The program that yields several values of one fused body (a fused group),
+// computing what they share once.
+ElementProgram element_program(const Node& kernel_node, const std::vector<const Node*>& values);
 
 // The shapes of the leaves, and the memory pointer of each leaf in the kernel
 // being emitted (an operand pointer or a constant's global).
@@ -37,6 +41,10 @@ std::vector<llvm::Value*> leaf_pointers(KernelEnv& env, const ElementProgram& p)
 llvm::Value* emit_program(KernelBuilder& kb, const ElementProgram& p,
                           std::span<llvm::Value* const> leaf_ptrs,
                           std::span<llvm::Value* const> leaf_offsets);
+// The same for a program of several values: one register value per entry of p.values.
+std::vector<llvm::Value*> emit_program_values(KernelBuilder& kb, const ElementProgram& p,
+                                              std::span<llvm::Value* const> leaf_ptrs,
+                                              std::span<llvm::Value* const> leaf_offsets);
 
 // True when computing the program calls libm (exp, log, tanh, pow, ...):
 // its loops are then kept scalar (KernelBuilder::scalar_loops).

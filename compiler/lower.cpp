@@ -5,6 +5,7 @@
 #include "compiler/lower.h"
 
 #include <unordered_map>
+#include <unordered_set>
 
 #include <llvm/IR/Function.h>
 #include <llvm/IR/IRBuilder.h>
@@ -53,8 +54,8 @@ class FunctionLowering {
   llvm::Value* pointer(const Node* n);  // in the entry
   llvm::GlobalVariable* constant_global(const Node* n);
   void lower_kernel(const Node* n, int index);
-  llvm::Function* make_kernel(const Node* n, const KernelInfo& info, const std::vector<const Node*>& args,
-                              int node_id);
+  llvm::Function* make_kernel(const Node* n, const KernelInfo& info, const std::vector<const Node*>& outs,
+                              const std::vector<const Node*>& args, int node_id);
   void call_parallel(llvm::Function* kernel, std::vector<llvm::Value*> args, int64_t tasks);
 
   const Function& f_;
@@ -69,6 +70,7 @@ class FunctionLowering {
   std::unordered_map<const Node*, llvm::Value*> pointers_;
   std::unordered_map<const Node*, llvm::GlobalVariable*> globals_;
   std::unordered_map<const Node*, int> node_ids_;
+  std::unordered_set<const Function*> groups_done_;  // bodies of fused groups already lowered
 };
 
 void FunctionLowering::begin_entry() {
@@ -121,12 +123,13 @@ llvm::Value* FunctionLowering::pointer(const Node* n) {
 }
 
 llvm::Function* FunctionLowering::make_kernel(const Node* n, const KernelInfo& info,
+                                              const std::vector<const Node*>& outs,
                                               const std::vector<const Node*>& args, int node_id) {
   auto& c = m_.getContext();
   auto* ptr = kb_.ptr_type();
   auto* i64 = kb_.i64_type();
-  // (result, non-constant operands..., scratch?, ctx?, begin, end)
-  std::vector<llvm::Type*> params(1 + args.size(), ptr);
+  // (results..., non-constant operands..., scratch?, ctx?, begin, end)
+  std::vector<llvm::Type*> params(outs.size() + args.size(), ptr);
   if (info.scratch_bytes > 0) params.push_back(ptr);
   if (info.can_fail) params.push_back(ptr);
   params.push_back(i64);
@@ -147,7 +150,11 @@ llvm::Function* FunctionLowering::make_kernel(const Node* n, const KernelInfo& i
   llvm::IRBuilderBase::InsertPointGuard guard(kb_.b);
   kb_.b.SetInsertPoint(llvm::BasicBlock::Create(c, "entry", fn));
   KernelEnv env{kb_, *n, node_id, {}, fn->getArg(0)};
-  unsigned next = 1;
+  unsigned next = static_cast<unsigned>(outs.size());
+  if (outs.size() > 1 || outs[0] != n) {
+    env.group = outs;
+    for (unsigned i = 0; i < outs.size(); ++i) env.group_results.push_back(fn->getArg(i));
+  }
   for (const Node* o : n->operands()) {
     if (out_.plan.storage.at(o).kind == StorageKind::Constant) {
       env.operands.push_back(constant_global(out_.plan.storage.at(o).owner));
@@ -221,15 +228,26 @@ void FunctionLowering::call_parallel(llvm::Function* kernel, std::vector<llvm::V
 }
 
 void FunctionLowering::lower_kernel(const Node* n, int index) {
+  // A group of fused nodes is one kernel, at its first node that is needed,
+  // storing each of its nodes that has storage (the planned ones).
+  std::vector<const Node*> outs{n};
+  if (n->body() && n->body()->results().size() > 1) {
+    if (!groups_done_.insert(n->body()).second) return;
+    outs.clear();
+    for (const Node* m : fused_group(n))
+      if (out_.plan.storage.count(m)) outs.push_back(m);
+    n = outs[0];
+  }
   KernelInfo info = describe_kernel(*n, o_);
   std::vector<const Node*> args;
   for (const Node* op : n->operands())
     if (out_.plan.storage.at(op).kind != StorageKind::Constant) args.push_back(op);
-  llvm::Function* kernel = make_kernel(n, info, args, node_ids_.at(n));
+  llvm::Function* kernel = make_kernel(n, info, outs, args, node_ids_.at(n));
   ++out_.num_kernels;
 
   auto& b = kb_.b;
-  std::vector<llvm::Value*> call_args{pointer(n)};
+  std::vector<llvm::Value*> call_args;
+  for (const Node* o : outs) call_args.push_back(pointer(o));
   for (const Node* a : args) call_args.push_back(pointer(a));
   if (info.scratch_bytes > 0)
     call_args.push_back(b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), workspace_,

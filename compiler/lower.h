@@ -61,6 +61,11 @@ struct KernelEnv {
   int node_id;                           // position for error details
   std::vector<llvm::Value*> operands;    // one pointer per node operand
   llvm::Value* result;                   // the result's pointer
+  // A group of fused nodes of one body (ir/fused.h) is one kernel: the nodes
+  // it stores (the group's nodes that something reads) and their pointers;
+  // empty for every other kernel.
+  std::vector<const Node*> group;
+  std::vector<llvm::Value*> group_results;
   llvm::Value* scratch = nullptr;        // scratch_bytes of workspace, or null
   llvm::Value* ctx = nullptr;            // nabla_context* (may be null at run time)
   llvm::Value* begin = nullptr;          // the task range [begin, end) of the parallel loop

@@ -1,15 +1,17 @@
 // Elementwise kernels: one loop nest over the result that computes each
-// element from its operands' elements (a single op, or a fused region).
+// element from its operands' elements (a single op, a fused region, or a
+// group of fused nodes of one body that stores several results per element).
 #include "compiler/element_program.h"
 #include "compiler/kernel_builder.h"
 #include "compiler/loop_nest.h"
 #include "compiler/lower.h"
+#include "ir/fused.h"
 
 namespace nabla {
 namespace {
 
 // The program's value over the kernel's result shape: accessors are the
-// leaves (broadcast), then the result.
+// leaves (broadcast), then the result(s), which share one offset.
 LoopNest elementwise_nest(const Node& n, const ElementProgram& p) {
   std::vector<std::vector<int64_t>> strides;
   for (const Shape& s : leaf_shapes(p)) strides.push_back(broadcast_strides(s, n.shape()));
@@ -17,33 +19,47 @@ LoopNest elementwise_nest(const Node& n, const ElementProgram& p) {
   return make_loop_nest(n.shape(), std::move(strides));
 }
 
-const Node* program_root(const Node& n) {
+// The body values the kernel stores: the node's own body result, or for a
+// group, the body result of each stored node.
+std::vector<const Node*> program_roots(const Node& n, const std::vector<const Node*>& group) {
   const Function* body = fused_body(n);
-  return body ? body->results()[0] : &n;
+  if (!body) return {&n};
+  std::vector<const Node*> roots;
+  if (group.empty()) roots.push_back(body->results()[static_cast<size_t>(n.body_result())]);
+  for (const Node* m : group) roots.push_back(body->results()[static_cast<size_t>(m->body_result())]);
+  return roots;
+}
+
+ElementProgram program_of(const Node& n, const std::vector<const Node*>& group) {
+  std::vector<const Node*> roots = program_roots(n, group);
+  return fused_body(n) ? element_program(n, roots) : element_program(n, roots[0]);
 }
 
 }  // namespace
 
 KernelInfo describe_elementwise(const Node& n, const LowerOptions& o) {
-  ElementProgram p = element_program(n, program_root(n));
+  std::vector<const Node*> group;
+  if (n.body() && n.body()->results().size() > 1)
+    for (const Node* m : fused_group(&n)) group.push_back(m);
+  ElementProgram p = program_of(n, group);
   LoopNest nest = elementwise_nest(n, p);
   KernelInfo info;
   info.kind = "elementwise";
   info.tasks = nest.shape.empty() ? 1 : nest.shape[0];
-  info.work = n.type().numel() * static_cast<int64_t>(p.nodes.size() + 1);
+  info.work = n.type().numel() * static_cast<int64_t>(p.nodes.size() + p.values.size());
   return info;
 }
 
 void emit_elementwise(KernelEnv& env) {
   KernelBuilder& kb = env.kb;
-  ElementProgram p = element_program(env.node, program_root(env.node));
+  ElementProgram p = program_of(env.node, env.group);
   LoopNest nest = elementwise_nest(env.node, p);
   std::vector<llvm::Value*> ptrs = leaf_pointers(env, p);
-  DType out = env.node.dtype();
+  std::vector<llvm::Value*> outs = env.group.empty() ? std::vector<llvm::Value*>{env.result} : env.group_results;
   ScalarLoops scalar(kb, calls_libm(p));
   emit_loop_nest(kb, nest, [&](std::span<llvm::Value* const> at) {
-    llvm::Value* v = emit_program(kb, p, ptrs, at.first(p.leaves.size()));
-    kb.store(out, v, env.result, at.back());
+    std::vector<llvm::Value*> v = emit_program_values(kb, p, ptrs, at.first(p.leaves.size()));
+    for (size_t i = 0; i < outs.size(); ++i) kb.store(p.values[i]->dtype(), v[i], outs[i], at.back());
   }, env.begin, env.end);
 }
 

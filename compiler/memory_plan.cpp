@@ -148,6 +148,9 @@ MemoryPlan plan_memory(const Function& f, const std::function<int64_t(const Node
   std::unordered_map<const Node*, size_t> interval_of;
   std::vector<Interval> items;
   std::vector<std::pair<const Node*, size_t>> scratch_items;
+  // The nodes of a fused group (ir/fused.h) are all written by one kernel, at
+  // the position of the group's first kernel.
+  std::unordered_map<const Function*, int64_t> group_def;
   for (const Node* n : f) {
     if (!needed.count(n)) continue;
     if (n->op() == Op::Constant) {
@@ -156,13 +159,15 @@ MemoryPlan plan_memory(const Function& f, const std::function<int64_t(const Node
     }
     if (!computed(n)) continue;
     int64_t pos = static_cast<int64_t>(plan.kernels.size());
+    int64_t def = pos;
+    if (n->body() && n->body()->results().size() > 1) def = group_def.emplace(n->body(), pos).first->second;
     if (n->type().numel() > 0) plan.kernels.push_back(n);
     if (!plan.storage.count(n)) {
       plan.storage[n] = {StorageKind::Workspace, 0, 0, n};
       int64_t bytes = n->type().numel() * static_cast<int64_t>(dtype_size(n->dtype()));
       if (bytes > 0) {
         interval_of[n] = items.size();
-        items.push_back({align_up(bytes), pos, pos});
+        items.push_back({align_up(bytes), def, pos});
       }
     }
     if (n->type().numel() > 0) {

@@ -26,7 +26,9 @@ struct Storage {
 struct MemoryPlan {
   // Every value a kernel reads or writes, or a result copies.
   std::unordered_map<const Node*, Storage> storage;
-  // The nodes that need a kernel, in schedule order (dead and empty ones left out).
+  // The nodes that need a kernel, in schedule order (dead and empty ones left
+  // out). The nodes of a fused group are listed each, but one kernel, at the
+  // first of them, writes them all.
   std::vector<const Node*> kernels;
   // Scratch space of a kernel (only for kernels that asked for some).
   std::unordered_map<const Node*, int64_t> scratch_offset;

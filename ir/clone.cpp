@@ -18,7 +18,7 @@ void clone_into(const Function& src, Function& dst, std::unordered_map<const Nod
     Node* c = dst.create(n->op(), std::move(operands), n->attrs(), n->type());
     c->set_name(n->name());
     c->set_loc(n->loc());
-    c->set_body(n->shared_body());  // bodies are immutable: shared
+    c->set_body(n->shared_body(), n->body_result());  // bodies are immutable: shared
     copies[n] = c;
   }
   for (const Node* r : src.results()) dst.output(copies.at(r));

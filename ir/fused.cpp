@@ -17,33 +17,39 @@ TensorType check_fused_body(std::span<const TensorType> operands, const Function
     if (body.inputs()[i]->type() != operands[i])
       fail(fmt::format("body input {} is {}, but operand {} is {}", i, body.inputs()[i]->type().str(), i,
                        operands[i].str()));
-  if (body.results().size() != 1) fail(fmt::format("the body has {} results, not one", body.results().size()));
-  const Node* result = body.results()[0];
+  const auto& results = body.results();
+  if (results.empty()) fail("the body has no result");
+  bool several = results.size() > 1;
   const Node* product = nullptr;
   for (const Node* n : body) {
     if (n->op() == Op::Fused) fail("fused regions do not nest");
-    bool reduction_root = n == result && op_kind(n->op()) == OpKind::Reduce;
+    bool reduction_root = !several && n == results[0] && op_kind(n->op()) == OpKind::Reduce;
     if (n->op() == Op::MatMul) {
       if (product) fail("a body holds at most one matmul");
+      if (several) fail("a body with a matmul has one result");
       product = n;
       for (const Node* o : n->operands())
         if (o->op() != Op::Input) fail("the operands of a body's matmul must be body inputs");
-      if (n->type() != result->type())
+      if (n->type() != results[0]->type())
         fail(fmt::format("the body's matmul is {}, but its result is {}", n->type().str(),
-                         result->type().str()));
+                         results[0]->type().str()));
       continue;
     }
     if (!is_fusible_op(n->op()) && !reduction_root)
       fail(fmt::format("body op {} is not elementwise", op_name(n->op())));
   }
-  if (product && op_kind(result->op()) == OpKind::Reduce)
+  if (product && op_kind(results[0]->op()) == OpKind::Reduce)
     fail("a body with a matmul cannot end in a reduction");
+  for (size_t i = 1; i < results.size(); ++i)
+    if (results[i]->shape() != results[0]->shape())
+      fail(fmt::format("body result {} is {}, but result 0 is {}: the results of one body share their shape",
+                       i, results[i]->type().str(), results[0]->type().str()));
   try {
     verify(body);
   } catch (const Error& e) {
     fail(std::string("invalid body: ") + e.what());
   }
-  return result->type();
+  return results[0]->type();
 }
 
 const Node* fused_matmul(const Node& n) {
@@ -53,17 +59,49 @@ const Node* fused_matmul(const Node& n) {
   return nullptr;
 }
 
-Node* make_fused(Function& f, std::vector<Node*> operands, std::shared_ptr<const Function> body) {
-  if (!body) throw Error("fused: no body");
+static std::vector<TensorType> operand_types(Function& f, const std::vector<Node*>& operands) {
   std::vector<TensorType> types;
   for (const Node* o : operands) {
     if (!o || o->function() != &f) throw Error("fused: an operand is not a value of @" + f.name());
     types.push_back(o->type());
   }
+  return types;
+}
+
+Node* make_fused(Function& f, std::vector<Node*> operands, std::shared_ptr<const Function> body) {
+  if (!body) throw Error("fused: no body");
+  std::vector<TensorType> types = operand_types(f, operands);
   TensorType type = check_fused_body(types, *body);
+  if (body->results().size() != 1)
+    throw Error(fmt::format("fused: the body has {} results: make its group of nodes", body->results().size()));
   Node* n = f.create(Op::Fused, std::move(operands), {}, type);
   n->set_body(std::move(body));
   return n;
+}
+
+std::vector<Node*> make_fused_group(Function& f, std::vector<Node*> operands,
+                                    std::shared_ptr<const Function> body) {
+  if (!body) throw Error("fused: no body");
+  std::vector<TensorType> types = operand_types(f, operands);
+  check_fused_body(types, *body);
+  std::vector<Node*> group;
+  for (size_t i = 0; i < body->results().size(); ++i) {
+    Node* n = f.create(Op::Fused, operands, {}, body->results()[i]->type());
+    n->set_body(body, static_cast<int>(i));
+    group.push_back(n);
+  }
+  return group;
+}
+
+std::vector<Node*> fused_group(const Node* n) {
+  Node* self = const_cast<Node*>(n);
+  if (n->op() != Op::Fused || !n->body() || n->body()->results().size() < 2) return {self};
+  const Function* body = n->body();
+  Node* first = self;
+  while (first->prev() && first->prev()->body() == body) first = first->prev();
+  std::vector<Node*> group;
+  for (Node* m = first; m && m->body() == body; m = m->next()) group.push_back(m);
+  return group;
 }
 
 }  // namespace nabla

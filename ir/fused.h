@@ -5,13 +5,17 @@
 // backend computes each group in one loop nest without temporary buffers.
 //
 // A body holds elementwise ops (unary, binary, comparisons, select, cast),
-// broadcast_to and constants, and has one result; that result may be a
+// broadcast_to and constants. With one result, that result may be a
 // reduction (sum, mean, max) of the elementwise part, which then feeds nothing
-// else. A body may also hold one matmul of two body inputs whose type is the
-// body result's (a product with an elementwise epilogue, made by the
-// fuse-matmul pass, passes/fuse_matmul.h): the backend then computes the
-// elementwise part as the GEMM's epilogue. The body's inputs have the
-// operands' types, and its result the node's.
+// else. A body may instead have several results (sibling fusion): all
+// elementwise, of one shape, computed in one loop. Each result is one fused
+// node; the nodes of one body (its "group") share the operands and stand
+// consecutively, in result order (Node::body_result). A body of one result
+// may also hold one matmul of two body inputs whose type is the result's (a
+// product with an elementwise epilogue, made by the fuse-matmul pass,
+// passes/fuse_matmul.h): the backend computes the elementwise part as the
+// GEMM's epilogue. The body's inputs have the operands' types, and result i
+// the type of the group's node i.
 #include <memory>
 #include <span>
 #include <vector>
@@ -23,10 +27,21 @@ namespace nabla {
 // Checks that `body` is a valid body for operands of these types and returns
 // the result type. Throws nabla::Error naming the problem, e.g.
 //   "fused: body op matmul is not elementwise".
+// For a body of several results, returns the type of result 0.
 TensorType check_fused_body(std::span<const TensorType> operands, const Function& body);
 
-// Creates a fused node in f (at its insertion point) over `operands`.
+// Creates a fused node in f (at its insertion point) over `operands`, for a
+// body of one result.
 Node* make_fused(Function& f, std::vector<Node*> operands, std::shared_ptr<const Function> body);
+
+// Creates the group of fused nodes of a body (one node per body result,
+// consecutive, in result order) at f's insertion point.
+std::vector<Node*> make_fused_group(Function& f, std::vector<Node*> operands,
+                                    std::shared_ptr<const Function> body);
+
+// The group of fused node n: the consecutive nodes sharing its body (just n
+// for a body of one result, or for a node that is not fused).
+std::vector<Node*> fused_group(const Node* n);
 
 // True for the ops a body may hold besides a final reduction and a matmul.
 bool is_fusible_op(Op op);

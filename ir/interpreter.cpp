@@ -106,7 +106,7 @@ Tensor evaluate(const Node& n, std::span<const Tensor> operands) {
   }
   if (n.op() == Op::Fused) {  // the body, evaluated on the operands
     if (!n.body()) throw Error("fused: the node has no body");
-    return interpret(*n.body(), operands)[0];
+    return interpret(*n.body(), operands)[static_cast<size_t>(n.body_result())];
   }
   return evaluate(n.op(), n.attrs(), n.type(), operands);
 }

@@ -53,10 +53,15 @@ class Node {
   uint64_t serial() const { return serial_; }
 
   // For `fused` nodes: the body computing the result from the operands
-  // (ir/fused.h); null for every other op.
+  // (ir/fused.h); null for every other op. A body may have several results
+  // (sibling fusion): each is one fused node, and body_result() says which.
   const Function* body() const { return body_.get(); }
   const std::shared_ptr<const Function>& shared_body() const { return body_; }
-  void set_body(std::shared_ptr<const Function> body) { body_ = std::move(body); }
+  int body_result() const { return body_result_; }
+  void set_body(std::shared_ptr<const Function> body, int result = 0) {
+    body_ = std::move(body);
+    body_result_ = result;
+  }
 
   // For inputs: the position in the function's input list.
   int input_index() const { return input_index_; }
@@ -86,6 +91,7 @@ class Node {
   SourceLoc loc_;
   int input_index_ = -1;
   std::shared_ptr<const Function> body_;
+  int body_result_ = 0;
   uint64_t serial_ = 0;
   Function* function_ = nullptr;
   Node* prev_ = nullptr;

@@ -46,7 +46,7 @@ class Parser {
   void parse_return(Function& f, const std::vector<TensorType>& signature);
   void parse_grad(Function& f, const std::vector<Token>& results, const Token& op_token);
   void parse_op(Function& f, Op op, const Token& result, const Token& op_token);
-  void parse_fused(Function& f, const Token& result, const Token& op_token);
+  void parse_fused(Function& f, const std::vector<Token>& results, const Token& op_token);
   uint32_t parse_attrs(Op op, Attrs& attrs);
   void parse_attr_value(std::vector<int64_t>& v);
   void parse_attr_value(int64_t& v);
@@ -121,10 +121,10 @@ void Parser::parse_statement(Function& f) {
   if (*op == Op::Input)
     ts_.error(op_token.loc, "'input' is not an op: inputs are declared in the function signature");
   if (*op == Op::Grad) return parse_grad(f, results, op_token);
+  if (*op == Op::Fused) return parse_fused(f, results, op_token);
   if (results.size() != 1)
     ts_.error(results[1].loc, fmt::format("'{}' has one result, but {} names are given",
                                           op_token.text, results.size()));
-  if (*op == Op::Fused) return parse_fused(f, results[0], op_token);
   parse_op(f, *op, results[0], op_token);
 }
 
@@ -220,18 +220,30 @@ void Parser::parse_op(Function& f, Op op, const Token& result, const Token& op_t
 }
 
 // `%r = fused %a, %b [: T] (%x: Ta, %y: Tb) { statements return %v }`: the
-// body is a function of its own inputs, with its own names.
-void Parser::parse_fused(Function& f, const Token& result, const Token& op_token) {
+// body is a function of its own inputs, with its own names. A body of several
+// results makes a group: `%r, %s = fused ... [: T, U] (...) { ... return %v, %w }`.
+void Parser::parse_fused(Function& f, const std::vector<Token>& results, const Token& op_token) {
   std::vector<Node*> operands;
   if (ts_.at(Tok::ValueName)) {
     do operands.push_back(lookup(ts_.expect(Tok::ValueName, "an operand")));
     while (ts_.accept(Tok::Comma));
   }
-  std::optional<TensorType> annot;
-  SourceLoc annot_loc;
+  std::vector<std::optional<TensorType>> annots(results.size());
+  std::vector<SourceLoc> annot_locs(results.size());
   if (ts_.accept(Tok::Colon)) {
-    annot_loc = ts_.peek().loc;
-    annot = parse_type();
+    size_t i = 0;
+    do {
+      SourceLoc at = ts_.peek().loc;
+      TensorType t = parse_type();
+      if (i >= results.size())
+        ts_.error(at, fmt::format("fused has {} result name{} but more types", results.size(),
+                                  results.size() == 1 ? "" : "s"));
+      annot_locs[i] = at;
+      annots[i++] = t;
+    } while (ts_.accept(Tok::Comma));
+    if (i != results.size())
+      ts_.error(annot_locs[0], fmt::format("fused has {} result names but {} type{}", results.size(), i,
+                                           i == 1 ? "" : "s"));
   }
   auto body = std::make_shared<Function>("fused");
   auto outer = std::move(values_);
@@ -251,18 +263,26 @@ void Parser::parse_fused(Function& f, const Token& result, const Token& op_token
   ts_.expect(Tok::LBrace, "'{' before the fused body");
   while (!ts_.at_ident("return")) parse_statement(*body);
   ts_.take();  // return
-  Token value = ts_.expect(Tok::ValueName, "the fused body's result after 'return'");
-  body->output(lookup(value));
+  std::vector<Token> values;
+  do values.push_back(ts_.expect(Tok::ValueName, "the fused body's result after 'return'"));
+  while (ts_.accept(Tok::Comma));
+  for (const Token& v : values) body->output(lookup(v));
   ts_.expect(Tok::RBrace, "'}' after the fused body's return");
   values_ = std::move(outer);
-  Node* n = nullptr;
+  if (values.size() != results.size())
+    ts_.error(op_token.loc, fmt::format("fused has {} result name{} but its body returns {} value{}",
+                                        results.size(), results.size() == 1 ? "" : "s", values.size(),
+                                        values.size() == 1 ? "" : "s"));
+  std::vector<Node*> nodes;
   try {
-    n = make_fused(f, std::move(operands), std::move(body));
+    nodes = make_fused_group(f, std::move(operands), std::move(body));
   } catch (const Error& e) {
     ts_.error(op_token.loc, e.what());
   }
-  check_annotation(annot, annot_loc, *n);
-  define(result, n);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    check_annotation(annots[i], annot_locs[i], *nodes[i]);
+    define(results[i], nodes[i]);
+  }
 }
 
 uint32_t Parser::parse_attrs(Op op, Attrs& attrs) {

@@ -161,15 +161,31 @@ std::string body_text(const Function& f, const std::string& indent) {
       n = next;
       continue;
     }
-    s += indent + node_line(*n, names);
+    const Node* next = n->next();
     if (const Function* body = n->body()) {
-      // `%r = fused %a, %b : T (%x: Ta, %y: Tb) {`, the body, `}`.
+      // `%r = fused %a, %b : T (%x: Ta, %y: Tb) {`, the body, `}`; a body of
+      // several results: `%r, %s = fused %a, %b : T, U (...) {`.
+      std::vector<const Node*> group{n};
+      if (n->op() == Op::Fused && body->results().size() > 1 && n->body_result() == 0)
+        while (next && next->body() == body && group.size() < body->results().size() &&
+               next->body_result() == static_cast<int>(group.size())) {
+          group.push_back(next);
+          next = next->next();
+        }
+      std::string lhs, types;
+      for (size_t i = 0; i < group.size(); ++i) {
+        lhs += (i ? ", " : "") + names.ref(group[i]);
+        types += (i ? ", " : "") + group[i]->type().str();
+      }
+      s += indent + fmt::format("{} = fused{} : {}", lhs, operands_str(*n, names), types);
       s += " (" + inputs_text(*body, ValueNames(*body)) + ") {\n";
       s += body_text(*body, indent + "  ");
       s += indent + "}";
+    } else {
+      s += indent + node_line(*n, names);
     }
     s += "\n";
-    n = n->next();
+    n = next;
   }
   s += indent + "return";
   for (size_t i = 0; i < f.results().size(); ++i) s += (i ? ", " : " ") + names.ref(f.results()[i]);

@@ -22,6 +22,7 @@ class Verifier {
   [[noreturn]] void fail(const Node* n, const std::string& message) const;
   void check_inputs();
   void check_body();
+  void check_group(const Node& n);
   void check_node(const Node& n);
   void check_users();
   void check_results();
@@ -84,6 +85,27 @@ void Verifier::check_body() {
   if (prev != f_.back()) fail(nullptr, "the body list is inconsistent (tail)");
 }
 
+// The nodes of a body of k results stand consecutively as results 0..k-1,
+// over the same operands.
+void Verifier::check_group(const Node& n) {
+  const Function* body = n.body();
+  int k = static_cast<int>(body->results().size());
+  int i = n.body_result();
+  if (i < 0 || i >= k) fail(&n, fmt::format("body result {} is out of range: the body has {} result(s)", i, k));
+  if (i > 0) {
+    const Node* p = n.prev();
+    if (!p || p->body() != body || p->body_result() != i - 1)
+      fail(&n, fmt::format("fused result {} does not follow result {} of the same body", i, i - 1));
+    if (!std::equal(p->operands().begin(), p->operands().end(), n.operands().begin(), n.operands().end()))
+      fail(&n, "the fused nodes of one body have different operands");
+  }
+  if (i + 1 < k) {
+    const Node* x = n.next();
+    if (!x || x->body() != body || x->body_result() != i + 1)
+      fail(&n, fmt::format("fused result {} is not followed by result {} of the same body", i, i + 1));
+  }
+}
+
 void Verifier::check_node(const Node& n) {
   if (n.function() != &f_) fail(&n, "node belongs to another function");
   if (n.op() == Op::Input) fail(&n, "input node in the body");
@@ -100,12 +122,13 @@ void Verifier::check_node(const Node& n) {
   if (n.op() == Op::Fused || n.body()) {
     if (n.op() != Op::Fused) fail(&n, "only fused nodes have a body");
     if (!n.body()) fail(&n, "fused node without a body");
-    TensorType body_type;
     try {
-      body_type = check_fused_body(types, *n.body());
+      check_fused_body(types, *n.body());
     } catch (const Error& e) {
       fail(&n, e.what());
     }
+    check_group(n);
+    const TensorType& body_type = n.body()->results()[static_cast<size_t>(n.body_result())]->type();
     if (body_type != n.type())
       fail(&n, fmt::format("recorded type {} does not match the body's result type {}", n.type().str(),
                            body_type.str()));

@@ -1,6 +1,9 @@
 #include "passes/dce.h"
 
+#include <algorithm>
 #include <unordered_set>
+
+#include "ir/fused.h"
 
 namespace nabla {
 namespace {
@@ -18,10 +21,14 @@ bool dce(Function& f) {
   bool changed = false;
   // Walking backwards visits users before operands, so erasing a node lets its
   // operands be judged dead in the same sweep.
+  // The fused nodes of one body (ir/fused.h) go together, when none is used;
+  // walking backwards meets the last of them first.
+  auto dead = [&](const Node* n) { return n->users().empty() && !results.count(n); };
   for (Node* n = f.back(); n;) {
-    Node* prev = n->prev();
-    if (n->users().empty() && !results.count(n)) {
-      f.erase(n);
+    std::vector<Node*> group = fused_group(n);
+    Node* prev = group.front()->prev();
+    if (std::all_of(group.begin(), group.end(), dead)) {
+      for (auto it = group.rbegin(); it != group.rend(); ++it) f.erase(*it);
       changed = true;
     }
     n = prev;

@@ -6,6 +6,8 @@
 #include <unordered_set>
 
 #include "ir/fused.h"
+#include "runtime/error.h"
+#include "passes/fuse_siblings.h"
 
 namespace nabla {
 namespace {
@@ -199,12 +201,26 @@ class Fuser {
 class FusePass : public Pass {
  public:
   std::string_view name() const override { return "fuse"; }
-  bool run(Function& f) override { return fuse(f); }
+  bool run(Function& f) override { return fuse(f, siblings_); }
+  bool set_option(std::string_view key, std::string_view value) override {
+    if (key != "siblings") return false;
+    if (value != "true" && value != "false")
+      throw Error("fuse: option siblings takes true or false, got '" + std::string(value) + "'");
+    siblings_ = value == "true";
+    return true;
+  }
+
+ private:
+  bool siblings_ = true;
 };
 
 }  // namespace
 
-bool fuse(Function& f) { return Fuser(f).run(); }
+bool fuse(Function& f, bool siblings) {
+  bool changed = Fuser(f).run();
+  if (siblings) changed |= merge_fused_siblings(f);
+  return changed;
+}
 
 std::unique_ptr<Pass> create_fuse_pass() { return std::make_unique<FusePass>(); }
 

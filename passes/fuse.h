@@ -11,6 +11,11 @@
 // (so nothing is recomputed for a broadcast operand). Scalar and other small
 // constants (at most 16 elements) are copied into the bodies that use them.
 // Groups of a single op stay as they are.
+//
+// Then sibling fusion (passes/fuse_siblings.h): elementwise regions of one
+// shape that read a common operand, where neither depends on the other and
+// the schedule allows one position for both, become one body with several
+// results (a group of fused nodes), each shared body node computed once.
 #include <memory>
 
 #include "ir/function.h"
@@ -18,8 +23,9 @@
 
 namespace nabla {
 
-// Returns true when it made at least one fused node.
-bool fuse(Function& f);
+// Returns true when it made at least one fused node. `siblings` false (the
+// pass option `fuse{siblings=false}`) leaves out sibling fusion.
+bool fuse(Function& f, bool siblings = true);
 
 std::unique_ptr<Pass> create_fuse_pass();
 

@@ -47,7 +47,9 @@ bool fusible_user(const Node& m, const Node& u) {
     if (!readable(o)) return false;
   if (u.op() == Op::Fused) {
     const Function* body = u.body();
-    if (!body || fused_matmul(u) || op_kind(body->results()[0]->op()) == OpKind::Reduce) return false;
+    if (!body || body->results().size() != 1 || fused_matmul(u) ||
+        op_kind(body->results()[0]->op()) == OpKind::Reduce)
+      return false;  // a group of sibling results, a product already, a reduction
     for (const Node* n : *body) {
       if (n->op() == Op::Input) continue;
       if (calls_libm(n->op()) || !is_fusible_op(n->op())) return false;

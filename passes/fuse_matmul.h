@@ -14,8 +14,8 @@
 // (compiler/gemm_epilogue.h), so the product never goes to memory by itself.
 // Run after `fuse` (the compile pipeline does). Products left alone: integer
 // ones, those under kGemmMinWork multiply-adds (the backend's simple kernel
-// computes them), those used elsewhere or returned, consumers that reduce or
-// call libm (exp, log, tanh, ... are scalar calls, not vector code), and
+// computes them), those used elsewhere or returned, consumers that reduce,
+// regions of several results (sibling fusion), consumers that call libm (exp, log, tanh, ... are scalar calls, not vector code), and
 // operands whose batch axes broadcast only in part (e.g. [2,1,M,N] against
 // [2,3,M,N]).
 #include <cstdint>

@@ -95,6 +95,13 @@ void build_every_op(Module& m) {
   Value bt = relu(bx * bb) + constant(*body, 0.5);
   body->output(sum(bt, std::vector<int64_t>{1}));
   make_fused(f, {x, b}, body);
+  // A body of two results: a group of two fused nodes (sibling fusion).
+  auto pair = std::make_shared<Function>("fused");
+  Value px = pair->input("x0", f32({2, 3}));
+  Value pm = px * px;
+  pair->output(relu(pm));
+  pair->output(neg(pm));
+  make_fused_group(f, {x}, pair);
   f.output(loss);
   f.output(u);
 }

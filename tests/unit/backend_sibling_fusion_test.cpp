@@ -1,0 +1,138 @@
+// Sibling fusion (passes/fuse_siblings.h): fused regions of one shape that
+// read a common operand become one body with several results, lowered as one
+// loop that stores each result. Compiled results must equal the interpreter's
+// bit for bit (no fast-math), and the fused function must interpret exactly
+// as the unfused one.
+#include <gtest/gtest.h>
+
+#include "ir/fused.h"
+#include "ir/interpreter.h"
+#include "ir/random_inputs.h"
+#include "ir/verifier.h"
+#include "passes/pass_manager.h"
+#include "tests/support/backend_testing.h"
+
+namespace nabla {
+namespace {
+
+// The elementwise benchmark's function (bench/elementwise_bench.cpp) at size
+// n: y = 30 cheap ops of x, and dx = d sum(y) / dx.
+Module chain_and_gradient(int64_t n) {
+  return test::make_function({f32({n})}, [](std::vector<Value>& in) {
+    Value x = in[0];
+    Value v = x;
+    for (int i = 0; i < 30; ++i) {
+      double c = 0.5 + 0.01 * i;
+      switch (i % 6) {
+        case 0: v = v * c; break;
+        case 1: v = v + c; break;
+        case 2: v = relu(v - 1.0); break;
+        case 3: v = minimum(v, 4.0 + c); break;
+        case 4: v = abs(v - c); break;
+        case 5: v = maximum(v * x, -c); break;
+      }
+    }
+    return std::vector<Value>{v, grad_op(sum(v), x)};
+  });
+}
+
+// x in [-2, 2), the bench's input, which crosses every relu/min/max/abs kink.
+std::vector<Tensor> ramp(int64_t n) {
+  std::vector<double> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = (i % 1000) * 0.004 - 2.0;
+  return {Tensor::from_doubles(DType::f32, {n}, v)};
+}
+
+CompileOptions grad_options(int threads = 1) {
+  CompileOptions o = test::test_options(threads);
+  o.pipeline = "build-grad,default";
+  return o;
+}
+
+TEST(SiblingFusion, ChainAndGradientIsOneKernel) {
+  for (int64_t n : {int64_t{1}, int64_t{17}, int64_t{4099}}) {
+    Module m = chain_and_gradient(n);
+    Executable exe = compile(m, "f", grad_options());
+    EXPECT_EQ(exe.stats().num_kernels, 1) << n;
+    EXPECT_EQ(exe.stats().num_fused_regions, 1) << n;
+    EXPECT_EQ(test::compare_with_interpreter(*m.find("f"), ramp(n), grad_options()), "") << n;
+    EXPECT_EQ(test::compare_with_interpreter(*m.find("f"), random_inputs(*m.find("f"), 7), grad_options()), "")
+        << n;
+  }
+  Module empty = chain_and_gradient(0);
+  EXPECT_EQ(test::compare_with_interpreter(*empty.find("f"), ramp(0), grad_options()), "");
+}
+
+TEST(SiblingFusion, ChainAndGradientOverThreads) {
+  const int64_t n = 3 * 4096 + 5;
+  Module m = chain_and_gradient(n);
+  for (int threads : {2, 3}) {
+    CompileOptions o = grad_options(threads);
+    o.min_parallel_work = 1;
+    Executable exe = compile(m, "f", o);
+    EXPECT_EQ(exe.stats().num_parallel_kernels, 1) << threads;
+    EXPECT_EQ(test::compare_with_interpreter(*m.find("f"), ramp(n), o), "") << threads;
+  }
+}
+
+// The fused function (one body of two results) interprets bit for bit as
+// the function before fusion.
+TEST(SiblingFusion, InterpreterAgreesBeforeAndAfterFusion) {
+  Module m = chain_and_gradient(1000);
+  PassManager pm;
+  pm.add("build-grad,default");
+  pm.run(m);
+  std::vector<Tensor> in = ramp(1000);
+  std::vector<Tensor> before = interpret(*m.find("f"), in);
+  PassManager fuse;
+  fuse.add("fuse");
+  fuse.run(m);
+  Function& f = *m.find("f");
+  verify(f);
+  ASSERT_EQ(f.size(), 2u);
+  EXPECT_EQ(f.front()->body(), f.back()->body());
+  EXPECT_EQ(f.front()->body()->results().size(), 2u);
+  std::vector<Tensor> after = interpret(f, in);
+  ASSERT_EQ(after.size(), before.size());
+  for (size_t i = 0; i < before.size(); ++i) EXPECT_EQ(test::compare_tensors(after[i], before[i], {}), "") << i;
+}
+
+// Siblings kept in the workspace and read by later kernels, next to a buffer
+// (t) that only the group reads: the group writes its second result when it
+// runs, so that result must not share bytes with t.
+TEST(SiblingFusion, WorkspaceSiblingsAndTheirOperands) {
+  Module m = test::make_function({f32({8, 8}), f32({8, 8}), f32({8})}, [](std::vector<Value>& in) {
+    Value t = matmul(in[0], in[1]);
+    Value y = relu(t * 2.0 + in[2]);
+    Value z = neg(t + 1.0) * in[2];
+    return std::vector<Value>{matmul(y, z), matmul(z, y)};
+  });
+  for (int threads : {1, 2}) {
+    CompileOptions o = test::test_options(threads);
+    o.min_parallel_work = 1;
+    Executable exe = compile(m, "f", o);
+    EXPECT_EQ(exe.stats().num_fused_regions, 1);
+    for (uint64_t seed : {1, 2})
+      EXPECT_EQ(test::compare_with_interpreter(*m.find("f"), random_inputs(*m.find("f"), seed), o), "");
+  }
+}
+
+// A region that depends on another's result is not its sibling; neither is
+// one of another shape.
+TEST(SiblingFusion, DependentAndOtherShapeRegionsStayApart) {
+  Module m = test::make_function({f32({4, 4}), f32({2, 4, 4})}, [](std::vector<Value>& in) {
+    Value x = in[0];
+    Value y = relu(x * 2.0);
+    Value t = transpose(y, {1, 0});
+    Value z = neg(t + x);
+    Value w = abs(x - 1.0) + in[1];
+    return std::vector<Value>{y, neg(z * 3.0), w * 0.5};
+  });
+  CompileOptions o = test::test_options();
+  Executable exe = compile(m, "f", o);
+  EXPECT_EQ(exe.stats().num_fused_regions, 3);
+  EXPECT_EQ(test::compare_with_interpreter(*m.find("f"), random_inputs(*m.find("f"), 3), o), "");
+}
+
+}  // namespace
+}  // namespace nabla
