@@ -98,6 +98,10 @@ void GemmEmitter::emit_block(Function* f, Value* a, Value* bm, Value* c, Value* 
                                   : d;
           std::vector<Value*> args{pa, pb, pc_, kc, first, last, pbias, pd};
           for (size_t i = 0; i < e.size(); ++i) {
+            if (i >= spec_.epilogue.operands.size()) {  // an extra output, laid out as C
+              args.push_back(t_.at(e[i], b_.CreateAdd(b_.CreateMul(row, t_.c64(p.ldc)), col)));
+              continue;
+            }
             const GemmEpilogueOperand& op = spec_.epilogue.operands[i];
             Value* off = b_.CreateAdd(b_.CreateMul(row, t_.c64(op.stride_m)),
                                       b_.CreateMul(col, t_.c64(op.stride_n)));
@@ -123,12 +127,13 @@ void GemmEmitter::emit_block(Function* f, Value* a, Value* bm, Value* c, Value* 
 Function* GemmEmitter::emit() {
   Type* p = t_.ptr;
   std::vector<Type*> params{p, p, p, p, p, p, t_.i64, t_.i64};
-  const size_t num_e = spec_.epilogue.operands.size();
+  const size_t num_e = spec_.epilogue.operands.size() + static_cast<size_t>(spec_.epilogue.outputs);
   params.insert(params.end(), num_e, p);
   Function* f = new_function("", FunctionType::get(b_.getVoidTy(), params, false));
   const char* names[] = {"A", "B", "C", "bias", "D", "scratch", "task_begin", "task_end"};
   for (unsigned i = 0; i < 8; ++i) f->getArg(i)->setName(names[i]);
   for (unsigned i = 0; i < num_e; ++i) f->getArg(8 + i)->setName("E" + std::to_string(i));
+  const size_t num_in = spec_.epilogue.operands.size();
   b_.SetInsertPoint(BasicBlock::Create(f->getContext(), "entry", f));
   const GemmPlan& pl = plan_;
   const int64_t per_batch = pl.tasks_m * pl.tasks_n;
@@ -146,6 +151,10 @@ Function* GemmEmitter::emit() {
     };
     std::vector<Value*> e;
     for (unsigned i = 0; i < num_e; ++i) {
+      if (i >= num_in) {  // an extra output: C's batch stride
+        e.push_back(mat(8 + i, pl.stride_c));
+        continue;
+      }
       const GemmEpilogueOperand& op = spec_.epilogue.operands[i];
       e.push_back(b_.CreateInBoundsGEP(memory_type(op.dtype), f->getArg(8 + i),
                                        b_.CreateMul(batch, t_.c64(op.stride_batch))));

@@ -30,13 +30,15 @@ GemmEpilogueOperand operand_layout(DType t, const Shape& s, const Shape& out) {
 
 }  // namespace
 
-FusedGemmEpilogue fused_gemm_epilogue(KernelEnv& env, const Node& product) {
+FusedGemmEpilogue fused_gemm_epilogue(KernelEnv& env, const Node& product,
+                                      const std::vector<const Node*>& values) {
+  FusedGemmEpilogue out;
+  if (values.size() == 1 && values[0] == &product) return out;  // the plain product
   const Function* body = env.node.body();
-  const Node* result = body->results()[0];
   if (env.node.shape().size() < 2) throw Error("fused: a matmul region needs a result of rank 2 or more");
-  // The body nodes the result depends on past the product.
-  std::unordered_set<const Node*> wanted{result};
-  std::vector<const Node*> work{result};
+  // The body nodes the values depend on past the product.
+  std::unordered_set<const Node*> wanted(values.begin(), values.end());
+  std::vector<const Node*> work(values.begin(), values.end());
   while (!work.empty()) {
     const Node* n = work.back();
     work.pop_back();
@@ -45,7 +47,6 @@ FusedGemmEpilogue fused_gemm_epilogue(KernelEnv& env, const Node& product) {
       if (wanted.insert(o).second) work.push_back(o);
   }
   std::vector<const Node*> leaves, nodes;
-  FusedGemmEpilogue out;
   std::vector<const Node*> order(body->inputs().begin(), body->inputs().end());
   for (const Node* n : *body)
     if (n->op() != Op::Input) order.push_back(n);  // inputs are not body nodes
@@ -68,19 +69,23 @@ FusedGemmEpilogue fused_gemm_epilogue(KernelEnv& env, const Node& product) {
   llvm::Module& module = env.kb.module;
   const LowerOptions& options = env.kb.options;
   const Node* prod = &product;
+  std::vector<const Node*> outs = values;
   out.epilogue.apply = [=, &module, &options](llvm::IRBuilderBase& b, llvm::Value* v,
                                                const std::vector<llvm::Value*>& e) {
     KernelBuilder kb(module, options);
     kb.b.SetInsertPoint(b.GetInsertBlock(), b.GetInsertPoint());
-    std::unordered_map<const Node*, llvm::Value*> values{{prod, v}};
-    for (size_t i = 0; i < leaves.size(); ++i) values[leaves[i]] = e[i];
+    std::unordered_map<const Node*, llvm::Value*> computed{{prod, v}};
+    for (size_t i = 0; i < leaves.size(); ++i) computed[leaves[i]] = e[i];
     for (const Node* n : nodes) {
       std::vector<llvm::Value*> args;
-      for (const Node* o : n->operands()) args.push_back(values.at(o));
-      values[n] = emit_element(kb, *n, args);
+      for (const Node* o : n->operands()) args.push_back(computed.at(o));
+      computed[n] = emit_element(kb, *n, args);
     }
-    return values.at(result);
+    std::vector<llvm::Value*> results;
+    for (const Node* r : outs) results.push_back(computed.at(r));
+    return results;
   };
+  out.epilogue.outputs = static_cast<int64_t>(outs.size()) - 1;
   return out;
 }
 

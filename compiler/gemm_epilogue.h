@@ -20,7 +20,10 @@ struct FusedGemmEpilogue {
   std::vector<llvm::Value*> operands;  // E0, E1, ... in the kernel being emitted
 };
 
-// For the fused node env.node whose body's matmul is `product`.
-FusedGemmEpilogue fused_gemm_epilogue(KernelEnv& env, const Node& product);
+// For the fused node env.node whose body's matmul is `product`: the body
+// values that go to C (values[0]) and to the extra outputs O0, O1, ...
+// (values[1], ...). Empty epilogue when values is just the product.
+FusedGemmEpilogue fused_gemm_epilogue(KernelEnv& env, const Node& product,
+                                      const std::vector<const Node*>& values);
 
 }  // namespace nabla

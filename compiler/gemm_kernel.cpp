@@ -26,7 +26,8 @@ Function* GemmEmitter::kernel(int64_t mr, int64_t ncols) {
   Type* p = t_.ptr;
   Type* i1 = b_.getInt1Ty();
   std::vector<Type*> params{p, p, p, t_.i64, i1, i1, p, p};
-  const unsigned num_e = static_cast<unsigned>(spec_.epilogue.operands.size());
+  const unsigned num_e =
+      static_cast<unsigned>(spec_.epilogue.operands.size() + static_cast<size_t>(spec_.epilogue.outputs));
   params.insert(params.end(), num_e, p);
   auto* type = FunctionType::get(b_.getVoidTy(), params, false);
   Function* f = new_function(fmt::format("kernel.{}x{}", mr, ncols), type);
@@ -34,7 +35,7 @@ Function* GemmEmitter::kernel(int64_t mr, int64_t ncols) {
   for (unsigned i : {0u, 1u, 6u, 7u}) f->addParamAttr(i, Attribute::ReadOnly);
   for (unsigned i = 8; i < 8 + num_e; ++i) {
     f->addParamAttr(i, Attribute::NoAlias);
-    f->addParamAttr(i, Attribute::ReadOnly);
+    if (i < 8 + spec_.epilogue.operands.size()) f->addParamAttr(i, Attribute::ReadOnly);
   }
   kernels_[key] = f;
 
@@ -212,7 +213,8 @@ void GemmEmitter::kernel_store(Function* f, int64_t mr, int64_t ncols, std::vect
   b_.CreateRetVoid();
 }
 
-// The operands' vectors at tile element (r, j), then spec.epilogue.apply.
+// The operands' vectors at tile element (r, j), then spec.epilogue.apply;
+// stores the extra outputs (this runs on the last K block only).
 Value* GemmEmitter::apply_epilogue(Function* f, Value* x, int64_t r, int64_t j, int64_t valid) {
   const int64_t W = plan_.lanes;
   std::vector<Value*> e;
@@ -228,7 +230,12 @@ Value* GemmEmitter::apply_epilogue(Function* f, Value* x, int64_t r, int64_t j, 
     if (op.dtype == DType::bool_) v = b_.CreateICmpNE(v, Constant::getNullValue(v->getType()));
     e.push_back(v);
   }
-  return spec_.epilogue.apply(b_, x, e);
+  std::vector<Value*> out = spec_.epilogue.apply(b_, x, e);
+  const unsigned first_out = 8 + static_cast<unsigned>(spec_.epilogue.operands.size());
+  for (int64_t i = 0; i < spec_.epilogue.outputs; ++i)
+    t_.store(out.at(static_cast<size_t>(i + 1)),
+             t_.at(f->getArg(first_out + static_cast<unsigned>(i)), r * plan_.ldc + j * W), valid);
+  return out.at(0);
 }
 
 }  // namespace nabla::gemm_detail

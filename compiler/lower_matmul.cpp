@@ -237,17 +237,35 @@ void emit_matmul(KernelEnv& env) {
   if (GemmChoice g = choose_gemm(product ? *product : env.node, o, product != nullptr); g.use) {
     llvm::Value* a = env.operands[0];
     llvm::Value* b = env.operands[1];
+    llvm::Value* c = env.result;
     FusedGemmEpilogue epilogue;
     if (product) {  // A and B are body inputs; the rest of the body is the epilogue
       a = env.operands.at(static_cast<size_t>(product->operand(0)->input_index()));
       b = env.operands.at(static_cast<size_t>(product->operand(1)->input_index()));
-      epilogue = fused_gemm_epilogue(env, *product);
+      // The stored body values (a group: the product itself and what it
+      // feeds); C takes the product when it is stored, O0... the others.
+      const Function* body = env.node.body();
+      std::vector<const Node*> values;
+      std::vector<llvm::Value*> ptrs;
+      if (env.group.empty()) {
+        values.push_back(body->results()[static_cast<size_t>(env.node.body_result())]);
+        ptrs.push_back(env.result);
+      }
+      for (size_t i = 0; i < env.group.size(); ++i) {
+        values.push_back(body->results()[static_cast<size_t>(env.group[i]->body_result())]);
+        ptrs.push_back(env.group_results[i]);
+      }
+      for (size_t i = 1; i < values.size(); ++i)
+        if (values[i] == product) std::swap(values[i], values[0]), std::swap(ptrs[i], ptrs[0]);
+      c = ptrs[0];
+      epilogue = fused_gemm_epilogue(env, *product, values);
+      epilogue.operands.insert(epilogue.operands.end(), ptrs.begin() + 1, ptrs.end());
       g.spec.epilogue = epilogue.epilogue;
     }
     llvm::Function* gemm =
         emit_gemm(env.kb.module, g.spec, "gemm.node" + std::to_string(env.node_id));
     llvm::Value* null = llvm::ConstantPointerNull::get(env.kb.ptr_type());
-    emit_gemm_slots(env.kb.b, gemm, g.plan, {a, b, env.result, null, null},
+    emit_gemm_slots(env.kb.b, gemm, g.plan, {a, b, c, null, null},
                     env.scratch ? env.scratch : null, env.begin, env.end, g.slots, epilogue.operands);
     return;
   }

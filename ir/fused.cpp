@@ -26,13 +26,13 @@ TensorType check_fused_body(std::span<const TensorType> operands, const Function
     bool reduction_root = !several && n == results[0] && op_kind(n->op()) == OpKind::Reduce;
     if (n->op() == Op::MatMul) {
       if (product) fail("a body holds at most one matmul");
-      if (several) fail("a body with a matmul has one result");
       product = n;
       for (const Node* o : n->operands())
         if (o->op() != Op::Input) fail("the operands of a body's matmul must be body inputs");
-      if (n->type() != results[0]->type())
-        fail(fmt::format("the body's matmul is {}, but its result is {}", n->type().str(),
-                         results[0]->type().str()));
+      for (size_t i = 0; i < results.size(); ++i)
+        if (n->type() != results[i]->type())
+          fail(fmt::format("the body's matmul is {}, but result {} is {}", n->type().str(), i,
+                           results[i]->type().str()));
       continue;
     }
     if (!is_fusible_op(n->op()) && !reduction_root)

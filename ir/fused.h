@@ -10,11 +10,11 @@
 // else. A body may instead have several results (sibling fusion): all
 // elementwise, of one shape, computed in one loop. Each result is one fused
 // node; the nodes of one body (its "group") share the operands and stand
-// consecutively, in result order (Node::body_result). A body of one result
-// may also hold one matmul of two body inputs whose type is the result's (a
-// product with an elementwise epilogue, made by the fuse-matmul pass,
-// passes/fuse_matmul.h): the backend computes the elementwise part as the
-// GEMM's epilogue. The body's inputs have the operands' types, and result i
+// consecutively, in result order (Node::body_result). A body may also hold
+// one matmul of two body inputs whose type every result has (a product with
+// an elementwise epilogue, made by the fuse-matmul pass,
+// passes/fuse_matmul.h; the product itself may be one of the results): the
+// backend computes the elementwise part as the GEMM's epilogue. The body's inputs have the operands' types, and result i
 // the type of the group's node i.
 #include <memory>
 #include <span>

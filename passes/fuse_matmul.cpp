@@ -40,6 +40,7 @@ bool epilogue_readable(const Shape& s, const Shape& out) {
   return all_one || all_full;
 }
 
+// u (a node, or the first of a group of sibling regions) can be m's epilogue.
 bool fusible_user(const Node& m, const Node& u) {
   if (u.type() != m.type()) return false;
   auto readable = [&](const Node* v) { return v == &m || epilogue_readable(v->shape(), u.shape()); };
@@ -47,9 +48,10 @@ bool fusible_user(const Node& m, const Node& u) {
     if (!readable(o)) return false;
   if (u.op() == Op::Fused) {
     const Function* body = u.body();
-    if (!body || body->results().size() != 1 || fused_matmul(u) ||
-        op_kind(body->results()[0]->op()) == OpKind::Reduce)
-      return false;  // a group of sibling results, a product already, a reduction
+    if (!body || fused_matmul(u) || op_kind(body->results()[0]->op()) == OpKind::Reduce)
+      return false;  // a product already, a reduction
+    for (const Node* r : body->results())  // every result is stored as C is
+      if (r->type() != m.type()) return false;
     for (const Node* n : *body) {
       if (n->op() == Op::Input) continue;
       if (calls_libm(n->op()) || !is_fusible_op(n->op())) return false;
@@ -60,17 +62,48 @@ bool fusible_user(const Node& m, const Node& u) {
   return is_elementwise(u.op()) && !calls_libm(u.op());
 }
 
-// The single user of m when the pair can be fused, else null.
-Node* epilogue_of(const Node& m, const std::vector<Node*>& results) {
-  if (m.op() != Op::MatMul || !is_float(m.dtype()) || product_work(m) < kGemmMinWork) return nullptr;
-  if (m.users().empty() || std::find(results.begin(), results.end(), &m) != results.end()) return nullptr;
-  Node* u = m.users()[0];
+// What to fuse with product m: its user, whether m stays a result of the
+// new node (a group: m has other users or is returned), and where the node
+// goes (before `at`).
+struct Fusion {
+  std::vector<Node*> user;  // a node, or a group of sibling regions
+  bool keep_product = false;
+  Node* at = nullptr;
+};
+
+Fusion plan_fusion(Function& f, Node& m) {
+  if (m.op() != Op::MatMul || !is_float(m.dtype()) || product_work(m) < kGemmMinWork) return {};
+  std::unordered_map<const Node*, int> position;
+  int next = 0;
+  for (Node* n : f) position[n] = next++;
+  auto pos = [&](const Node* n) {  // inputs come first
+    auto it = position.find(n);
+    return it == position.end() ? -1 : it->second;
+  };
+  // The first user, in schedule order, that can be the epilogue (with its
+  // sibling regions, which share its operands).
+  Node* u = nullptr;
+  for (Node* v : m.users()) {
+    Node* first = fused_group(v)[0];
+    if ((!u || pos(first) < pos(u)) && fusible_user(m, *first)) u = first;
+  }
+  if (!u) return {};
+  std::vector<Node*> group = fused_group(u);
+  auto in_group = [&](const Node* v) { return std::find(group.begin(), group.end(), v) != group.end(); };
+  const auto& results = f.results();
+  bool kept = std::find(results.begin(), results.end(), &m) != results.end();
+  bool after_u = true;  // every other user of m comes after u
   for (const Node* v : m.users())
-    if (v != u) return nullptr;
-  return fusible_user(m, *u) ? u : nullptr;
+    if (!in_group(v)) kept = true, after_u = after_u && pos(v) > pos(u);
+  if (!kept || after_u) return {group, kept, u};
+  // The node must then stand at m: u's other operands must exist by then.
+  for (const Node* o : u->operands())
+    if (o != &m && pos(o) > pos(&m)) return {};
+  return {group, true, &m};
 }
 
-void fuse_pair(Function& f, Node* m, Node* u) {
+void fuse_pair(Function& f, Node* m, const Fusion& plan) {
+  Node* u = plan.user[0];
   auto body = std::make_shared<Function>("fused");
   std::vector<Node*> operands{m->operand(0), m->operand(1)};
   Node* xa = body->input("x0", m->operand(0)->type());
@@ -88,7 +121,7 @@ void fuse_pair(Function& f, Node* m, Node* u) {
     args.push_back(body->input("x" + std::to_string(operands.size()), o->type()));
     operands.push_back(o);
   }
-  Node* result = nullptr;
+  std::vector<Node*> results;
   if (u->op() == Op::Fused) {
     std::unordered_map<const Node*, Node*> map;
     for (size_t i = 0; i < args.size(); ++i) map[u->body()->inputs()[i]] = args[i];
@@ -101,19 +134,30 @@ void fuse_pair(Function& f, Node* m, Node* u) {
       c->set_loc(n->loc());
       map[n] = c;
     }
-    result = map.at(u->body()->results()[0]);
+    for (const Node* r : u->body()->results()) results.push_back(map.at(r));
   } else {
-    result = body->create(u->op(), std::move(args), u->attrs(), u->type());
-    result->set_name(u->name());
+    results.push_back(body->create(u->op(), std::move(args), u->attrs(), u->type()));
+    results.back()->set_name(u->name());
   }
-  body->output(result);
-  InsertionGuard guard(f, u);
-  Node* fused = make_fused(f, std::move(operands), std::move(body));
-  fused->set_name(u->name());
-  fused->set_loc(u->loc());
-  u->set_name("");
-  f.replace_all_uses(u, fused);
-  f.erase(u);
+  if (plan.keep_product) body->output(product);
+  for (Node* r : results) body->output(r);
+  InsertionGuard guard(f, plan.at);
+  std::vector<Node*> group = make_fused_group(f, std::move(operands), std::move(body));
+  const size_t first = plan.keep_product ? 1 : 0;
+  for (size_t i = 0; i < plan.user.size(); ++i) {
+    Node* old = plan.user[i];
+    group[first + i]->set_name(old->name());
+    group[first + i]->set_loc(old->loc());
+    old->set_name("");
+    f.replace_all_uses(old, group[first + i]);
+  }
+  for (auto it = plan.user.rbegin(); it != plan.user.rend(); ++it) f.erase(*it);
+  if (plan.keep_product) {
+    group[0]->set_name(m->name());
+    group[0]->set_loc(m->loc());
+    m->set_name("");
+    f.replace_all_uses(m, group[0]);
+  }
   f.erase(m);
 }
 
@@ -132,8 +176,8 @@ bool fuse_matmul(Function& f) {
   bool changed = false;
   for (Node* m : products) {
     // Checked now: an earlier fusion may have taken this product's user.
-    if (Node* u = epilogue_of(*m, f.results())) {
-      fuse_pair(f, m, u);
+    if (Fusion plan = plan_fusion(f, *m); !plan.user.empty()) {
+      fuse_pair(f, m, plan);
       changed = true;
     }
   }

@@ -1,8 +1,8 @@
 #pragma once
-// Matmul epilogue fusion: a float matmul whose only user is an elementwise op
-// or an elementwise fused region of the same type (it reads the product at
-// the same index, so no broadcast of it) becomes one fused node whose body
-// holds the matmul and then the elementwise part:
+// Matmul epilogue fusion: a float matmul and an elementwise op or elementwise
+// fused region of the same type that reads it (at the same index, so no
+// broadcast of it) become one fused node whose body holds the matmul and then
+// the elementwise part:
 //
 //   %m = matmul %x, %w                  %h = fused %x, %w, %b (%x0, %x1, %x2) {
 //   %h = fused %m, %b {add; relu}  =>      %m = matmul %x0, %x1
@@ -12,9 +12,17 @@
 // The backend computes such a node as one generated GEMM whose epilogue
 // evaluates the elementwise part on each output vector of the last K block
 // (compiler/gemm_epilogue.h), so the product never goes to memory by itself.
+//
+// When the product has other users too (or is returned), the first user in
+// schedule order that qualifies is fused and the product stays a result: the
+// body returns both and the node becomes a group of two (ir/fused.h),
+// `%m, %h = fused %x, %w, %b`; the GEMM then stores the product and the
+// epilogue's value in one pass. The group stands where the user stood when
+// every other user of the product comes later, else where the product stood
+// when the user's other operands exist by then (else nothing is fused).
 // Run after `fuse` (the compile pipeline does). Products left alone: integer
 // ones, those under kGemmMinWork multiply-adds (the backend's simple kernel
-// computes them), those used elsewhere or returned, consumers that reduce,
+// computes them), consumers that reduce,
 // regions of several results (sibling fusion), consumers that call libm (exp, log, tanh, ... are scalar calls, not vector code), and
 // operands whose batch axes broadcast only in part (e.g. [2,1,M,N] against
 // [2,3,M,N]).
