@@ -5,7 +5,8 @@
 // the step's eight products (standalone, without epilogues: "outside" is the
 // share of the step spent elsewhere), nabla's compile time and its workspace
 // against the peak live set of intermediates.
-//   mlp_bench [--threads 1,2] [--quick]
+//   mlp_bench [--threads 1,2] [--quick] [--no-fuse-matmul]
+// (--no-fuse-matmul: no GEMM epilogues, the fuse-matmul pass off.)
 #include <omp.h>
 
 #include <algorithm>
@@ -126,7 +127,7 @@ bool g_siblings = true;
 struct NablaStep {
   Executable exe;
   std::vector<Tensor> inputs, outputs;
-  NablaStep(const MlpDims& d, int threads, Inputs& in, MlpParams& out, float& loss) {
+  NablaStep(const MlpDims& d, int threads, bool fuse_matmul, Inputs& in, MlpParams& out, float& loss) {
     Module m;
     build_mlp_step(m, d);
     CompileOptions o;
@@ -134,6 +135,7 @@ struct NablaStep {
     o.fuse = g_siblings;
     o.fast_math = true;
     o.num_threads = threads;
+    o.fuse_matmul = fuse_matmul;
     exe = compile(m, "mlp_step", o);
     MlpParams& p = in.params;
     inputs = {Tensor::view(in.x.data(), DType::f32, {d.batch, d.in}),
@@ -148,18 +150,20 @@ struct NablaStep {
 
 int run(int argc, char** argv) {
   std::vector<int> thread_counts = {1, 2};
-  bool quick = false;
+  bool quick = false, fuse_matmul = true;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--quick")) {
       quick = true;
     } else if (!std::strcmp(argv[i], "--no-siblings")) {
       g_siblings = false;
+    } else if (!std::strcmp(argv[i], "--no-fuse-matmul")) {
+      fuse_matmul = false;
     } else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
       thread_counts.clear();
       for (char* p = std::strtok(argv[++i], ","); p; p = std::strtok(nullptr, ","))
         thread_counts.push_back(std::atoi(p));
     } else {
-      std::fprintf(stderr, "usage: mlp_bench [--threads 1,2] [--quick] [--no-siblings]\n");
+      std::fprintf(stderr, "usage: mlp_bench [--threads 1,2] [--quick] [--no-siblings] [--no-fuse-matmul]\n");
       return 1;
     }
   }
@@ -182,7 +186,7 @@ int run(int argc, char** argv) {
       bool ok = std::abs(loss - ref_loss) <= 1e-4 * std::abs(ref_loss) && diff <= 1e-5;
       float nloss = 0;
       MlpParams nout(d);
-      NablaStep nstep(d, threads, in, nout, nloss);
+      NablaStep nstep(d, threads, fuse_matmul, in, nout, nloss);
       nstep.run();
       double ndiff = max_param_diff(nout, out);
       bool nok = std::abs(nloss - loss) <= 1e-4 * std::abs(loss) && ndiff <= 1e-5;

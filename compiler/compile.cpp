@@ -30,6 +30,7 @@ PipelineSpec pipeline_of(const CompileOptions& o) {
   PipelineSpec spec;
   spec.pipeline = o.pipeline;
   spec.fuse = o.fuse;
+  spec.fuse_matmul = o.fuse_matmul;
   spec.verify_each = o.verify_each;
   spec.print_after_all = o.print_after_all;
   spec.print_stream = o.print_stream;

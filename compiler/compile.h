@@ -29,6 +29,9 @@ struct CompileOptions {
   std::string pipeline = "default";
   // Group elementwise ops into fused regions (the `fuse` pass) after the pipeline.
   bool fuse = true;
+  // Then fuse each float matmul with the elementwise op or region that is its
+  // only user (the `fuse-matmul` pass): the GEMM computes it as its epilogue.
+  bool fuse_matmul = true;
   // Verify after every pass, and print the module after every pass to
   // print_stream (std::cerr when null).
   bool verify_each = false;

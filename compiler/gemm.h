@@ -16,12 +16,16 @@
 // where opA is A or its transpose (trans_a), opB likewise, the bias and D terms
 // are present only when the spec asks for them (otherwise pass null) and act is
 // relu or the identity. With d_relu_mask, D is instead the mask of relu's
-// derivative: C[b][m,n] = D[b][m,n] > 0 ? act(...) : 0 (backprop through relu). The tasks are disjoint output blocks: calling the
+// derivative: C[b][m,n] = D[b][m,n] > 0 ? act(...) : 0 (backprop through relu).
+// A general epilogue (spec.epilogue, applied after those) adds one pointer
+// argument E0, E1, ... after task_end per operand it reads, then O0, O1, ...
+// per extra output it writes. The tasks are disjoint output blocks: calling the
 // function on a partition of [0, plan.num_tasks) from several threads at once
 // computes the whole product, each concurrent call with its own scratch of
 // plan.scratch_bytes bytes (64-byte aligned; null when that is 0). D must not
 // alias C (use beta for C = alpha*A*B + beta*C); A and B must not alias C.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -49,6 +53,30 @@ struct GemmTuning {
   int64_t tasks_n = 0;
 };
 
+// A general epilogue: on the last K block, after the fixed epilogue terms,
+// every output vector v (lanes n .. n + W of row m of batch b, masked at the
+// right edge) becomes apply(builder, v, e)[0], where e holds the vector of each
+// operand at the same (b, m, n), in register form (bool as i1 lanes); the
+// vectors apply returns after it go to the extra outputs O0, O1, ... (laid
+// out as C, of C's dtype), so C may keep the product while O0 gets, say,
+// relu(product + bias). Operand
+// i is the function's argument E_i; its element (b, m, n) is at
+// E_i[b * stride_batch + m * stride_m + n * stride_n] with stride_n 1 (a row
+// is read as a vector) or 0 (one element per row, broadcast). apply must
+// emit straight-line code at the builder's position (no new blocks).
+struct GemmEpilogueOperand {
+  DType dtype = DType::f32;
+  int64_t stride_batch = 0, stride_m = 0, stride_n = 1;
+};
+
+struct GemmEpilogue {
+  std::vector<GemmEpilogueOperand> operands;
+  int64_t outputs = 0;  // extra outputs O0, O1, ...
+  std::function<std::vector<llvm::Value*>(llvm::IRBuilderBase& b, llvm::Value* v,
+                                          const std::vector<llvm::Value*>& e)>
+      apply;  // empty: no general epilogue
+};
+
 struct GemmSpec {
   DType dtype = DType::f32;  // f32 or f64
   int64_t batch = 1;
@@ -74,6 +102,7 @@ struct GemmSpec {
   // separate pipes. Otherwise the products are fused multiply-adds and K is
   // summed block by block.
   bool exact = false;
+  GemmEpilogue epilogue;
   int vector_bits = 512;
   int threads = 1;       // concurrent callers the task split is made for
   // Attached to every emitted function when not empty.
@@ -113,9 +142,10 @@ GemmSpec gemm_spec_for_matmul(const Node& matmul, int threads);
 // of `slots`: slot s runs the tasks [s * n / slots, (s + 1) * n / slots) with
 // the scratch at scratch + s * plan.scratch_bytes (so the caller provides
 // slots * plan.scratch_bytes bytes). `operands` are A, B, C, bias, D (null
-// pointers where unused).
+// pointers where unused); `epilogue_operands` are E0, E1, ..., O0, O1, ...
 void emit_gemm_slots(llvm::IRBuilderBase& b, llvm::Function* gemm, const GemmPlan& plan,
                      const std::vector<llvm::Value*>& operands, llvm::Value* scratch,
-                     llvm::Value* slot_begin, llvm::Value* slot_end, int64_t slots);
+                     llvm::Value* slot_begin, llvm::Value* slot_end, int64_t slots,
+                     const std::vector<llvm::Value*>& epilogue_operands = {});
 
 }  // namespace nabla

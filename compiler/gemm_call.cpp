@@ -30,7 +30,8 @@ GemmSpec gemm_spec_for_matmul(const Node& n, int threads) {
 
 void emit_gemm_slots(llvm::IRBuilderBase& b, llvm::Function* gemm, const GemmPlan& plan,
                      const std::vector<llvm::Value*>& operands, llvm::Value* scratch,
-                     llvm::Value* slot_begin, llvm::Value* slot_end, int64_t slots) {
+                     llvm::Value* slot_begin, llvm::Value* slot_end, int64_t slots,
+                     const std::vector<llvm::Value*>& epilogue_operands) {
   llvm::Function* f = b.GetInsertBlock()->getParent();
   llvm::LLVMContext& ctx = f->getContext();
   llvm::Type* i64 = b.getInt64Ty();
@@ -54,6 +55,7 @@ void emit_gemm_slots(llvm::IRBuilderBase& b, llvm::Function* gemm, const GemmPla
   args.push_back(own);
   args.push_back(tasks_at(s));
   args.push_back(tasks_at(next));
+  args.insert(args.end(), epilogue_operands.begin(), epilogue_operands.end());
   b.CreateCall(gemm, args);
   s->addIncoming(next, b.GetInsertBlock());
   b.CreateCondBr(b.CreateICmpSLT(next, slot_end), body, done);

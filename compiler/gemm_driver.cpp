@@ -32,6 +32,17 @@ Function* GemmEmitter::new_function(const std::string& suffix, FunctionType* typ
   return f;
 }
 
+Type* GemmEmitter::memory_type(DType t) {
+  switch (t) {
+    case DType::f32: return b_.getFloatTy();
+    case DType::f64: return b_.getDoubleTy();
+    case DType::i32: return b_.getInt32Ty();
+    case DType::i64: return b_.getInt64Ty();
+    case DType::bool_: return b_.getInt8Ty();
+  }
+  return b_.getInt8Ty();
+}
+
 void GemmEmitter::set_attributes(Function* f) {
   f->addFnAttr(Attribute::NoUnwind);
   f->addFnAttr(Attribute::NoInline);
@@ -44,7 +55,8 @@ void GemmEmitter::set_attributes(Function* f) {
 // One task's output block [m0, m1) x [n0, n1); a, b, c, d already point at the
 // batch's matrices.
 void GemmEmitter::emit_block(Function* f, Value* a, Value* bm, Value* c, Value* bias, Value* d,
-                             Value* scratch, Value* m0, Value* m1, Value* n0, Value* n1) {
+                             const std::vector<Value*>& e, Value* scratch, Value* m0, Value* m1,
+                             Value* n0, Value* n1) {
   const GemmPlan& p = plan_;
   const int64_t esize = static_cast<int64_t>(dtype_size(spec_.dtype));
   const int64_t a_bytes = p.pack_a ? (p.mc * p.kc * esize + 63) / 64 * 64 : 0;
@@ -84,7 +96,18 @@ void GemmEmitter::emit_block(Function* f, Value* a, Value* bm, Value* c, Value* 
           Value* pbias = spec_.bias ? t_.at(bias, col) : bias;
           Value* pd = spec_.has_d ? t_.at(d, b_.CreateAdd(b_.CreateMul(row, t_.c64(p.ldd)), col))
                                   : d;
-          b_.CreateCall(kernel(mr, ncols), {pa, pb, pc_, kc, first, last, pbias, pd});
+          std::vector<Value*> args{pa, pb, pc_, kc, first, last, pbias, pd};
+          for (size_t i = 0; i < e.size(); ++i) {
+            if (i >= spec_.epilogue.operands.size()) {  // an extra output, laid out as C
+              args.push_back(t_.at(e[i], b_.CreateAdd(b_.CreateMul(row, t_.c64(p.ldc)), col)));
+              continue;
+            }
+            const GemmEpilogueOperand& op = spec_.epilogue.operands[i];
+            Value* off = b_.CreateAdd(b_.CreateMul(row, t_.c64(op.stride_m)),
+                                      b_.CreateMul(col, t_.c64(op.stride_n)));
+            args.push_back(b_.CreateInBoundsGEP(memory_type(op.dtype), e[i], off));
+          }
+          b_.CreateCall(kernel(mr, ncols), args);
         };
         auto row_panel = [&](Value* ir, int64_t mr) {
           Value* nfull = b_.CreateMul(b_.CreateUDiv(nc, t_.c64(p.nr)), t_.c64(p.nr));
@@ -103,11 +126,14 @@ void GemmEmitter::emit_block(Function* f, Value* a, Value* bm, Value* c, Value* 
 
 Function* GemmEmitter::emit() {
   Type* p = t_.ptr;
-  auto* type =
-      FunctionType::get(b_.getVoidTy(), {p, p, p, p, p, p, t_.i64, t_.i64}, false);
-  Function* f = new_function("", type);
+  std::vector<Type*> params{p, p, p, p, p, p, t_.i64, t_.i64};
+  const size_t num_e = spec_.epilogue.operands.size() + static_cast<size_t>(spec_.epilogue.outputs);
+  params.insert(params.end(), num_e, p);
+  Function* f = new_function("", FunctionType::get(b_.getVoidTy(), params, false));
   const char* names[] = {"A", "B", "C", "bias", "D", "scratch", "task_begin", "task_end"};
   for (unsigned i = 0; i < 8; ++i) f->getArg(i)->setName(names[i]);
+  for (unsigned i = 0; i < num_e; ++i) f->getArg(8 + i)->setName("E" + std::to_string(i));
+  const size_t num_in = spec_.epilogue.operands.size();
   b_.SetInsertPoint(BasicBlock::Create(f->getContext(), "entry", f));
   const GemmPlan& pl = plan_;
   const int64_t per_batch = pl.tasks_m * pl.tasks_n;
@@ -123,8 +149,18 @@ Function* GemmEmitter::emit() {
     auto mat = [&](unsigned arg, int64_t stride) {
       return t_.at(f->getArg(arg), b_.CreateMul(batch, t_.c64(stride)));
     };
+    std::vector<Value*> e;
+    for (unsigned i = 0; i < num_e; ++i) {
+      if (i >= num_in) {  // an extra output: C's batch stride
+        e.push_back(mat(8 + i, pl.stride_c));
+        continue;
+      }
+      const GemmEpilogueOperand& op = spec_.epilogue.operands[i];
+      e.push_back(b_.CreateInBoundsGEP(memory_type(op.dtype), f->getArg(8 + i),
+                                       b_.CreateMul(batch, t_.c64(op.stride_batch))));
+    }
     emit_block(f, mat(0, pl.stride_a), mat(1, pl.stride_b), mat(2, pl.stride_c), f->getArg(3),
-               spec_.has_d ? mat(4, pl.stride_d) : f->getArg(4), f->getArg(5), m0, m1, n0, n1);
+               spec_.has_d ? mat(4, pl.stride_d) : f->getArg(4), e, f->getArg(5), m0, m1, n0, n1);
   }, "task");
   b_.CreateRetVoid();
   return f;

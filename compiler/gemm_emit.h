@@ -37,6 +37,9 @@ class IrTools {
   llvm::Value* load(llvm::Value* p, int64_t valid, unsigned align = 1);
   void store(llvm::Value* v, llvm::Value* p, int64_t valid, unsigned align = 1);
   llvm::Value* broadcast_load(llvm::Value* p);
+  // A vector of `lanes` elements of type `element` at p, `valid` of them
+  // loaded (masked), the rest zero.
+  llvm::Value* load_of(llvm::Type* element, llvm::Value* p, int64_t valid, unsigned align);
   // A read prefetch of the line at p into all cache levels (never faults).
   void prefetch(llvm::Value* p);
   llvm::Value* fma(llvm::Value* a, llvm::Value* x, llvm::Value* y);  // a * x + y
@@ -67,7 +70,8 @@ class GemmEmitter {
   llvm::Function* new_function(const std::string& suffix, llvm::FunctionType* type);
   void set_attributes(llvm::Function* f);
   llvm::Function* transpose_block();
-  // void kernel(a, b, c, kc, first, last, bias, d): one mr x ncols output tile.
+  // void kernel(a, b, c, kc, first, last, bias, d, e...): one mr x ncols
+  // output tile (e: the general epilogue's operands at the tile's corner).
   llvm::Function* kernel(int64_t mr, int64_t ncols);
   void kernel_store(llvm::Function* f, int64_t mr, int64_t ncols,
                     std::vector<llvm::Value*>& acc);
@@ -81,8 +85,14 @@ class GemmEmitter {
   void pack_transposed(llvm::Value* src, int64_t ld, llvm::Value* dst, int64_t dst_stride,
                        llvm::Value* kc, int64_t rows);
   void emit_block(llvm::Function* f, llvm::Value* a, llvm::Value* b, llvm::Value* c,
-                  llvm::Value* bias, llvm::Value* d, llvm::Value* scratch, llvm::Value* m0,
-                  llvm::Value* m1, llvm::Value* n0, llvm::Value* n1);
+                  llvm::Value* bias, llvm::Value* d, const std::vector<llvm::Value*>& e,
+                  llvm::Value* scratch, llvm::Value* m0, llvm::Value* m1, llvm::Value* n0,
+                  llvm::Value* n1);
+  // The general epilogue (spec.epilogue) on the vector x of tile element (r, j).
+  llvm::Value* apply_epilogue(llvm::Function* kernel, llvm::Value* x, int64_t r, int64_t j,
+                              int64_t valid);
+  // The stored element type of a general epilogue operand.
+  llvm::Type* memory_type(DType t);
 
   llvm::Module& mod_;
   const GemmSpec& spec_;

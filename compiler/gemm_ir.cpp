@@ -45,6 +45,12 @@ void IrTools::store(Value* v, Value* p, int64_t valid, unsigned align) {
     b.CreateMaskedStore(v, p, Align(align), mask(valid));
 }
 
+Value* IrTools::load_of(Type* element, Value* p, int64_t valid, unsigned align) {
+  auto* type = FixedVectorType::get(element, static_cast<unsigned>(lanes));
+  if (valid >= lanes) return b.CreateAlignedLoad(type, p, Align(align));
+  return b.CreateMaskedLoad(type, p, Align(align), mask(valid), Constant::getNullValue(type));
+}
+
 Value* IrTools::broadcast_load(Value* p) {
   Value* s = b.CreateLoad(elt, p);
   return b.CreateVectorSplat(static_cast<unsigned>(lanes), s);

@@ -25,10 +25,18 @@ Function* GemmEmitter::kernel(int64_t mr, int64_t ncols) {
   IRBuilderBase::InsertPointGuard guard(b_);
   Type* p = t_.ptr;
   Type* i1 = b_.getInt1Ty();
-  auto* type = FunctionType::get(b_.getVoidTy(), {p, p, p, t_.i64, i1, i1, p, p}, false);
+  std::vector<Type*> params{p, p, p, t_.i64, i1, i1, p, p};
+  const unsigned num_e =
+      static_cast<unsigned>(spec_.epilogue.operands.size() + static_cast<size_t>(spec_.epilogue.outputs));
+  params.insert(params.end(), num_e, p);
+  auto* type = FunctionType::get(b_.getVoidTy(), params, false);
   Function* f = new_function(fmt::format("kernel.{}x{}", mr, ncols), type);
   for (unsigned i : {0u, 1u, 2u, 6u, 7u}) f->addParamAttr(i, Attribute::NoAlias);
   for (unsigned i : {0u, 1u, 6u, 7u}) f->addParamAttr(i, Attribute::ReadOnly);
+  for (unsigned i = 8; i < 8 + num_e; ++i) {
+    f->addParamAttr(i, Attribute::NoAlias);
+    if (i < 8 + spec_.epilogue.operands.size()) f->addParamAttr(i, Attribute::ReadOnly);
+  }
   kernels_[key] = f;
 
   const int64_t W = plan_.lanes;
@@ -177,7 +185,7 @@ void GemmEmitter::kernel_store(Function* f, int64_t mr, int64_t ncols, std::vect
   const bool one_block = spec_.K <= plan_.kc;
   std::vector<Value*> v = one_block ? first_block() : branch(f->getArg(4), first_block, add_to_c);
 
-  bool epilogue = spec_.bias || spec_.has_d || spec_.relu;
+  bool epilogue = spec_.bias || spec_.has_d || spec_.relu || spec_.epilogue.apply;
   if (epilogue) {
     auto apply = [&] {
       std::vector<Value*> out;
@@ -193,6 +201,7 @@ void GemmEmitter::kernel_store(Function* f, int64_t mr, int64_t ncols, std::vect
           if (spec_.relu) x = t_.relu(x);
           if (dv && spec_.d_relu_mask)
             x = b_.CreateSelect(b_.CreateFCmpOGT(dv, t_.zero_vec()), x, t_.zero_vec());
+          if (spec_.epilogue.apply) x = apply_epilogue(f, x, r, j, lanes_of(j));
           out.push_back(x);
         }
       return out;
@@ -202,6 +211,31 @@ void GemmEmitter::kernel_store(Function* f, int64_t mr, int64_t ncols, std::vect
   for (int64_t r = 0; r < mr; ++r)
     for (int64_t j = 0; j < nv; ++j) t_.store(v[r * nv + j], c_at(r, j), lanes_of(j));
   b_.CreateRetVoid();
+}
+
+// The operands' vectors at tile element (r, j), then spec.epilogue.apply;
+// stores the extra outputs (this runs on the last K block only).
+Value* GemmEmitter::apply_epilogue(Function* f, Value* x, int64_t r, int64_t j, int64_t valid) {
+  const int64_t W = plan_.lanes;
+  std::vector<Value*> e;
+  for (size_t i = 0; i < spec_.epilogue.operands.size(); ++i) {
+    const GemmEpilogueOperand& op = spec_.epilogue.operands[i];
+    Type* mt = memory_type(op.dtype);
+    auto align = static_cast<unsigned>(dtype_size(op.dtype));
+    Value* p = b_.CreateInBoundsGEP(mt, f->getArg(8 + static_cast<unsigned>(i)),
+                                    t_.c64(r * op.stride_m + j * W * op.stride_n));
+    Value* v = op.stride_n == 0
+                 ? b_.CreateVectorSplat(static_cast<unsigned>(W), b_.CreateAlignedLoad(mt, p, Align(align)))
+                 : t_.load_of(mt, p, valid, align);
+    if (op.dtype == DType::bool_) v = b_.CreateICmpNE(v, Constant::getNullValue(v->getType()));
+    e.push_back(v);
+  }
+  std::vector<Value*> out = spec_.epilogue.apply(b_, x, e);
+  const unsigned first_out = 8 + static_cast<unsigned>(spec_.epilogue.operands.size());
+  for (int64_t i = 0; i < spec_.epilogue.outputs; ++i)
+    t_.store(out.at(static_cast<size_t>(i + 1)),
+             t_.at(f->getArg(first_out + static_cast<unsigned>(i)), r * plan_.ldc + j * W), valid);
+  return out.at(0);
 }
 
 }  // namespace nabla::gemm_detail

@@ -22,8 +22,12 @@
 #include <llvm/IR/Intrinsics.h>
 
 #include "compiler/gemm.h"
+#include "compiler/gemm_epilogue.h"
 #include "compiler/kernel_builder.h"
 #include "compiler/lower.h"
+#include "ir/fused.h"
+#include "passes/fuse_matmul.h"
+#include "runtime/error.h"
 
 namespace nabla {
 namespace {
@@ -32,7 +36,6 @@ namespace {
 constexpr int64_t kRows = 6;        // rows of a register tile
 constexpr int64_t kVecs = 2;        // vectors of a register tile
 constexpr int64_t kPanelTiles = 4;  // tiles per column panel
-constexpr int64_t kMinGemmWork = 4096;  // multiply-adds below which the simple kernel is used
 
 struct MatmulShape {
   int64_t batch, m, n, k;
@@ -189,13 +192,17 @@ struct GemmChoice {
   GemmPlan plan;
 };
 
-GemmChoice choose_gemm(const Node& n, const LowerOptions& o) {
+// `fused`: the product of a fused node (passes/fuse_matmul.h), which only
+// the GEMM computes (with its elementwise part as the epilogue).
+GemmChoice choose_gemm(const Node& n, const LowerOptions& o, bool fused = false) {
   GemmChoice g;
   MatmulShape s = matmul_shape(n, o.vector_bits);
   int64_t work = s.batch * s.m * s.n * std::max<int64_t>(s.k, 1);
   bool widths = o.vector_bits == 128 || o.vector_bits == 256 || o.vector_bits == 512;
+  if (fused && (!is_float(n.dtype()) || !widths))
+    throw Error("fused: a matmul region needs a float product and vectors of 128, 256 or 512 bits");
   // Below a few thousand multiply-adds the simple kernel's lack of set-up wins.
-  if (!is_float(n.dtype()) || !widths || work < kMinGemmWork) return g;
+  if (!fused && (!is_float(n.dtype()) || !widths || work < kGemmMinWork)) return g;
   g.use = true;
   g.slots = o.num_threads > 1 && work >= o.min_parallel_work ? o.num_threads : 1;
   g.spec = gemm_spec_for_matmul(n, static_cast<int>(g.slots));
@@ -207,12 +214,14 @@ GemmChoice choose_gemm(const Node& n, const LowerOptions& o) {
 
 }  // namespace
 
-KernelInfo describe_matmul(const Node& n, const LowerOptions& o) {
+KernelInfo describe_matmul(const Node& node, const LowerOptions& o) {
+  const Node* product = fused_matmul(node);
+  const Node& n = product ? *product : node;
   MatmulShape s = matmul_shape(n, o.vector_bits);
   KernelInfo info;
   info.kind = "matmul";
   info.work = s.batch * s.m * s.n * std::max<int64_t>(s.k, 1);
-  if (GemmChoice g = choose_gemm(n, o); g.use) {
+  if (GemmChoice g = choose_gemm(n, o, product != nullptr); g.use) {
     info.tasks = g.slots;
     info.scratch_bytes = g.slots * g.plan.scratch_bytes;
     return info;
@@ -224,12 +233,40 @@ KernelInfo describe_matmul(const Node& n, const LowerOptions& o) {
 
 void emit_matmul(KernelEnv& env) {
   const LowerOptions& o = env.kb.options;
-  if (GemmChoice g = choose_gemm(env.node, o); g.use) {
+  const Node* product = fused_matmul(env.node);
+  if (GemmChoice g = choose_gemm(product ? *product : env.node, o, product != nullptr); g.use) {
+    llvm::Value* a = env.operands[0];
+    llvm::Value* b = env.operands[1];
+    llvm::Value* c = env.result;
+    FusedGemmEpilogue epilogue;
+    if (product) {  // A and B are body inputs; the rest of the body is the epilogue
+      a = env.operands.at(static_cast<size_t>(product->operand(0)->input_index()));
+      b = env.operands.at(static_cast<size_t>(product->operand(1)->input_index()));
+      // The stored body values (a group: the product itself and what it
+      // feeds); C takes the product when it is stored, O0... the others.
+      const Function* body = env.node.body();
+      std::vector<const Node*> values;
+      std::vector<llvm::Value*> ptrs;
+      if (env.group.empty()) {
+        values.push_back(body->results()[static_cast<size_t>(env.node.body_result())]);
+        ptrs.push_back(env.result);
+      }
+      for (size_t i = 0; i < env.group.size(); ++i) {
+        values.push_back(body->results()[static_cast<size_t>(env.group[i]->body_result())]);
+        ptrs.push_back(env.group_results[i]);
+      }
+      for (size_t i = 1; i < values.size(); ++i)
+        if (values[i] == product) std::swap(values[i], values[0]), std::swap(ptrs[i], ptrs[0]);
+      c = ptrs[0];
+      epilogue = fused_gemm_epilogue(env, *product, values);
+      epilogue.operands.insert(epilogue.operands.end(), ptrs.begin() + 1, ptrs.end());
+      g.spec.epilogue = epilogue.epilogue;
+    }
     llvm::Function* gemm =
         emit_gemm(env.kb.module, g.spec, "gemm.node" + std::to_string(env.node_id));
     llvm::Value* null = llvm::ConstantPointerNull::get(env.kb.ptr_type());
-    emit_gemm_slots(env.kb.b, gemm, g.plan, {env.operands[0], env.operands[1], env.result, null, null},
-                    env.scratch ? env.scratch : null, env.begin, env.end, g.slots);
+    emit_gemm_slots(env.kb.b, gemm, g.plan, {a, b, c, null, null},
+                    env.scratch ? env.scratch : null, env.begin, env.end, g.slots, epilogue.operands);
     return;
   }
   MatmulShape s = matmul_shape(env.node, o.vector_bits);

@@ -122,6 +122,8 @@ llvm::Value* emit_binary(KernelBuilder& kb, Op op, DType t, llvm::Value* x, llvm
 llvm::Value* emit_cast(KernelBuilder& kb, DType from, DType to, llvm::Value* x) {
   auto& b = kb.b;
   llvm::Type* type = kb.value_type(to);
+  if (auto* vt = llvm::dyn_cast<llvm::VectorType>(x->getType()))  // GEMM epilogues cast vectors
+    type = llvm::VectorType::get(type, vt->getElementCount());
   if (from == to) return x;
   if (to == DType::bool_)  // v != 0 (NaN is true)
     return is_float(from) ? b.CreateFCmpUNE(x, llvm::ConstantFP::get(x->getType(), 0.0))

@@ -25,6 +25,10 @@ void run_compile_passes(Module& m, const PipelineSpec& spec) {
     pm.add("fuse");
     any = true;
   }
+  if (spec.fuse_matmul) {
+    pm.add("fuse-matmul");
+    any = true;
+  }
   if (any) pm.run(m);
 }
 

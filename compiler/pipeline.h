@@ -11,6 +11,7 @@ namespace nabla {
 struct PipelineSpec {
   std::string pipeline = "default";  // passes/pass_manager.h syntax; "default"; "" for none
   bool fuse = true;                  // then the `fuse` pass
+  bool fuse_matmul = true;           // then `fuse-matmul` (GEMM epilogues)
   bool verify_each = false;
   bool print_after_all = false;
   std::ostream* print_stream = nullptr;

@@ -21,10 +21,23 @@ TensorType check_fused_body(std::span<const TensorType> operands, const Function
                        operands[i].str()));
   const auto& results = body.results();
   if (results.empty()) fail("the body has no result");
-  // At most one reduction, a result that feeds nothing in the body.
+  // At most one matmul (a GEMM epilogue's product) and at most one reduction,
+  // a result that feeds nothing in the body.
   const Node* reduction = nullptr;
+  const Node* product = nullptr;
   for (const Node* n : body) {
     if (n->op() == Op::Fused) fail("fused regions do not nest");
+    if (n->op() == Op::MatMul) {
+      if (product) fail("a body holds at most one matmul");
+      product = n;
+      for (const Node* o : n->operands())
+        if (o->op() != Op::Input) fail("the operands of a body's matmul must be body inputs");
+      for (size_t i = 0; i < results.size(); ++i)
+        if (n->type() != results[i]->type())
+          fail(fmt::format("the body's matmul is {}, but result {} is {}", n->type().str(), i,
+                           results[i]->type().str()));
+      continue;
+    }
     bool is_result = std::find(results.begin(), results.end(), n) != results.end();
     if (op_kind(n->op()) == OpKind::Reduce && is_result && n->users().empty()) {
       if (reduction) fail("a body holds at most one reduction");
@@ -33,6 +46,7 @@ TensorType check_fused_body(std::span<const TensorType> operands, const Function
       fail(fmt::format("body op {} is not elementwise", op_name(n->op())));
     }
   }
+  if (product && reduction) fail("a body with a matmul cannot end in a reduction");
   // The results share one loop: the elementwise ones have its shape, and the
   // reduction's operand has it.
   if (results.size() > 1) {
@@ -52,6 +66,13 @@ TensorType check_fused_body(std::span<const TensorType> operands, const Function
     fail(std::string("invalid body: ") + e.what());
   }
   return results[0]->type();
+}
+
+const Node* fused_matmul(const Node& n) {
+  if (n.op() != Op::Fused || !n.body()) return nullptr;
+  for (const Node* b : *n.body())
+    if (b->op() == Op::MatMul) return b;
+  return nullptr;
 }
 
 static std::vector<TensorType> operand_types(Function& f, const std::vector<Node*>& operands) {

@@ -11,8 +11,12 @@
 // one loop: elementwise results of the loop's shape, and at most one
 // reduction (feeding nothing) whose operand has that shape. Each result is one fused
 // node; the nodes of one body (its "group") share the operands and stand
-// consecutively, in result order (Node::body_result). The body's inputs have
-// the operands' types, and result i the type of the group's node i.
+// consecutively, in result order (Node::body_result). A body may also hold
+// one matmul of two body inputs whose type every result has (a product with
+// an elementwise epilogue, made by the fuse-matmul pass,
+// passes/fuse_matmul.h; the product itself may be one of the results): the
+// backend computes the elementwise part as the GEMM's epilogue. The body's inputs have the operands' types, and result i
+// the type of the group's node i.
 #include <memory>
 #include <span>
 #include <vector>
@@ -40,7 +44,10 @@ std::vector<Node*> make_fused_group(Function& f, std::vector<Node*> operands,
 // for a body of one result, or for a node that is not fused).
 std::vector<Node*> fused_group(const Node* n);
 
-// True for the ops a body may hold besides a final reduction.
+// True for the ops a body may hold besides a final reduction and a matmul.
 bool is_fusible_op(Op op);
+
+// The matmul of a fused node's body, or null.
+const Node* fused_matmul(const Node& fused);
 
 }  // namespace nabla

@@ -26,9 +26,10 @@ bool calls_libm(const Function& body) {
   return false;
 }
 
-// A fused node that may join a sibling group: one result.
+// A fused node that may join a sibling group: one result, no GEMM product
+// (fuse-matmul's regions, when fuse runs after it).
 bool candidate(const Node* n) {
-  return n->op() == Op::Fused && n->body() && n->body()->results().size() == 1;
+  return n->op() == Op::Fused && n->body() && n->body()->results().size() == 1 && !fused_matmul(*n);
 }
 
 bool reduces(const Node* n) { return op_kind(n->body()->results()[0]->op()) == OpKind::Reduce; }
