@@ -8,6 +8,8 @@
 // functions, so every result must be identical (NaN matching NaN).
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "tests/support/backend_testing.h"
 
 namespace nabla {
@@ -140,6 +142,39 @@ TEST(BackendElementwise, ChainsThroughBroadcastTo) {
     batch.result(broadcast_to(b, {4, 5}), "broadcast_to alone");
     batch.result(select(greater(wide, b), relu(wide), neg(b)), "select of broadcasts");
     batch.check(51, test::test_options());
+  }
+}
+
+}  // namespace
+}  // namespace nabla
+
+namespace nabla {
+namespace {
+
+// maximum/minimum against constants (LLVM simplifies llvm.maximum when it
+// can prove an operand nonzero or not NaN): nonzero, 0, -0, inf, NaN, and
+// rows with and without a zero, in both operand orders, against inputs with
+// many 0, -0, inf and NaN.
+TEST(BackendElementwise, MaximumMinimumWithConstants) {
+  for (DType t : {DType::f32, DType::f64}) {
+    test::DiffBatch batch;
+    Value x = batch.input({t, {5, 3}});
+    Function& f = batch.f();
+    std::vector<Value> constants = {constant(f, 2.5, t), constant(f, -0.79, t), constant(f, 0.0, t),
+                                    constant(f, -0.0, t), constant(f, std::numeric_limits<double>::infinity(), t),
+                                    constant(f, std::numeric_limits<double>::quiet_NaN(), t)};
+    std::vector<double> row = {1.5, -2.0, 0.0};
+    constants.push_back(constant(f, Tensor::from_doubles(t, {3}, std::vector<double>{1.5, -2.0, 3.0})));
+    constants.push_back(constant(f, Tensor::from_doubles(t, {3}, row)));
+    for (size_t i = 0; i < constants.size(); ++i) {
+      Value c = constants[i];
+      std::string k = " constant " + std::to_string(i) + " " + std::string(dtype_name(t));
+      batch.result(maximum(x, c), "maximum(x, c)" + k);
+      batch.result(maximum(c, x), "maximum(c, x)" + k);
+      batch.result(minimum(x, c), "minimum(x, c)" + k);
+      batch.result(minimum(c, x), "minimum(c, x)" + k);
+    }
+    for (uint64_t seed : {21, 22, 23}) batch.check(batch.random_inputs(seed, 0.3), test::test_options());
   }
 }
 
