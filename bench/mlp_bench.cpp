@@ -119,6 +119,9 @@ double nabla_products_ms(testing::TestJit& jit, const MlpDims& d, int threads, i
   return median(times);
 }
 
+// --no-siblings: the fuse pass without sibling fusion (for comparison).
+bool g_siblings = true;
+
 // The step compiled by nabla: build-grad, the default pipeline, fast-math
 // (as the baseline: fused multiply-adds, reassociated sums).
 struct NablaStep {
@@ -128,7 +131,8 @@ struct NablaStep {
     Module m;
     build_mlp_step(m, d);
     CompileOptions o;
-    o.pipeline = "build-grad,default";
+    o.pipeline = g_siblings ? "build-grad,default" : "build-grad,default,fuse{siblings=false}";
+    o.fuse = g_siblings;
     o.fast_math = true;
     o.num_threads = threads;
     o.fuse_matmul = fuse_matmul;
@@ -150,6 +154,8 @@ int run(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--quick")) {
       quick = true;
+    } else if (!std::strcmp(argv[i], "--no-siblings")) {
+      g_siblings = false;
     } else if (!std::strcmp(argv[i], "--no-fuse-matmul")) {
       fuse_matmul = false;
     } else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
@@ -157,7 +163,7 @@ int run(int argc, char** argv) {
       for (char* p = std::strtok(argv[++i], ","); p; p = std::strtok(nullptr, ","))
         thread_counts.push_back(std::atoi(p));
     } else {
-      std::fprintf(stderr, "usage: mlp_bench [--threads 1,2] [--quick] [--no-fuse-matmul]\n");
+      std::fprintf(stderr, "usage: mlp_bench [--threads 1,2] [--quick] [--no-siblings] [--no-fuse-matmul]\n");
       return 1;
     }
   }

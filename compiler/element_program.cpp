@@ -13,6 +13,13 @@ namespace nabla {
 
 const Function* fused_body(const Node& n) { return n.op() == Op::Fused ? n.body() : nullptr; }
 
+const Node* fused_reduction(const Node& n) {
+  if (const Function* body = fused_body(n))
+    for (const Node* r : body->results())
+      if (op_kind(r->op()) == OpKind::Reduce) return r;
+  return nullptr;
+}
+
 ElementProgram element_program(const Node& kernel_node, const Node* value) {
   const Function* body = fused_body(kernel_node);
   if (body) return element_program(kernel_node, std::vector<const Node*>{value});

@@ -63,5 +63,7 @@ class ScalarLoops {
 
 // The body of a fused node, or null.
 const Function* fused_body(const Node& n);
+// The reduction among the results of a fused node's body, or null.
+const Node* fused_reduction(const Node& n);
 
 }  // namespace nabla

@@ -90,6 +90,14 @@ void KernelBuilder::loop(llvm::Value* begin, llvm::Value* end, const std::functi
     loop->replaceOperandWith(0, loop);
     llvm::MDNode::deleteTemporary(self);
     latch->setMetadata(llvm::LLVMContext::MD_loop, loop);
+  } else if (interleave > 0) {
+    llvm::MDNode* self = llvm::MDNode::getTemporary(ctx, {}).release();
+    llvm::Metadata* count[] = {llvm::MDString::get(ctx, "llvm.loop.interleave.count"),
+                               llvm::ConstantAsMetadata::get(b.getInt32(static_cast<uint32_t>(interleave)))};
+    llvm::MDNode* loop = llvm::MDNode::get(ctx, {self, llvm::MDNode::get(ctx, count)});
+    loop->replaceOperandWith(0, loop);
+    llvm::MDNode::deleteTemporary(self);
+    latch->setMetadata(llvm::LLVMContext::MD_loop, loop);
   }
   b.SetInsertPoint(exit);
 }

@@ -46,6 +46,9 @@ class KernelBuilder {
   // libm (exp, tanh, ...), which the vectorizer would widen into vector
   // intrinsics that code generation splits back into scalar calls.
   bool scalar_loops = false;
+  // When > 0, loops built ask the vectorizer to interleave this many vector
+  // iterations (independent chains for long per-element computations).
+  int interleave = 0;
 
   // for (i = begin; i < end; i += step) body(i), with an i64 counter; the
   // builder is left after the loop. Nothing runs when begin >= end.

@@ -321,9 +321,7 @@ void KernelEnv::fail_if(llvm::Value* failed, int32_t status, llvm::Value* value,
 
 KernelInfo describe_kernel(const Node& n, const LowerOptions& o) {
   if (fused_matmul(n)) return describe_matmul(n, o);  // a GEMM with an epilogue
-  if (const Function* body = fused_body(n)) {
-    return op_kind(body->results()[0]->op()) == OpKind::Reduce ? describe_reduce(n, o) : describe_elementwise(n, o);
-  }
+  if (fused_body(n)) return fused_reduction(n) ? describe_reduce(n, o) : describe_elementwise(n, o);
   if (is_elementwise(n.op())) return describe_elementwise(n, o);
   switch (op_kind(n.op())) {
     case OpKind::Reduce: return describe_reduce(n, o);
@@ -339,8 +337,8 @@ KernelInfo describe_kernel(const Node& n, const LowerOptions& o) {
 void emit_kernel(KernelEnv& env) {
   const Node& n = env.node;
   if (fused_matmul(n)) return emit_matmul(env);
-  if (const Function* body = fused_body(n)) {
-    if (op_kind(body->results()[0]->op()) == OpKind::Reduce) emit_reduce(env);
+  if (fused_body(n)) {
+    if (fused_reduction(n)) emit_reduce(env);
     else emit_elementwise(env);
     return;
   }

@@ -10,6 +10,9 @@
 namespace nabla {
 namespace {
 
+constexpr size_t kLongProgram = 16;  // computed nodes per element
+constexpr int64_t kLongLoop = 1024;  // elements of the innermost loop
+
 // The program's value over the kernel's result shape: accessors are the
 // leaves (broadcast), then the result(s), which share one offset.
 LoopNest elementwise_nest(const Node& n, const ElementProgram& p) {
@@ -57,10 +60,19 @@ void emit_elementwise(KernelEnv& env) {
   std::vector<llvm::Value*> ptrs = leaf_pointers(env, p);
   std::vector<llvm::Value*> outs = env.group.empty() ? std::vector<llvm::Value*>{env.result} : env.group_results;
   ScalarLoops scalar(kb, calls_libm(p));
+  // A long per-element computation is one dependent chain per vector: the
+  // loop is latency bound (about one instruction per cycle here on the
+  // elementwise bench). Four interleaved vector iterations give the core
+  // independent chains (60 -> 37 ms on that bench, 1 thread); short inner
+  // loops would only run the scalar remainder, so they keep LLVM's choice.
+  int saved = kb.interleave;
+  if (p.nodes.size() >= kLongProgram && !nest.shape.empty() && nest.shape.back() >= kLongLoop)
+    kb.interleave = 4;
   emit_loop_nest(kb, nest, [&](std::span<llvm::Value* const> at) {
     std::vector<llvm::Value*> v = emit_program_values(kb, p, ptrs, at.first(p.leaves.size()));
     for (size_t i = 0; i < outs.size(); ++i) kb.store(p.values[i]->dtype(), v[i], outs[i], at.back());
   }, env.begin, env.end);
+  kb.interleave = saved;
 }
 
 }  // namespace nabla

@@ -3,6 +3,9 @@
 // is walked in row-major order and each element is combined into its result
 // element, so the accumulation order is the interpreter's: sums agree bit for
 // bit. With fast-math the adds may be reassociated (vectorized inner sums).
+// A fused group (ir/fused.h) whose body holds a reduction is one such kernel
+// that also stores the group's elementwise results, element by element of the
+// same loop.
 #include <algorithm>
 #include <limits>
 
@@ -12,25 +15,33 @@
 #include "compiler/kernel_builder.h"
 #include "compiler/loop_nest.h"
 #include "compiler/lower.h"
+#include "ir/fused.h"
 
 namespace nabla {
 namespace {
 
 struct ReducePlan {
   const Node* reduce;  // the sum / mean / max node
-  ElementProgram program;
-  LoopNest nest;       // over the operand; accessors: leaves, then the result
+  ElementProgram program;  // values: the reduction's operand, then the stored elementwise results
+  LoopNest nest;       // over the operand; accessors: leaves, elementwise results, then the result
   int64_t count = 1;   // operand elements per result element
   bool split = false;  // the nest's outer axis is a kept one: tasks may split it
   int64_t out_stride0 = 0;
 };
 
-ReducePlan plan_reduce(const Node& n) {
+// `group`: the stored nodes of a fused group (empty otherwise); the
+// elementwise ones are stored by the loop too.
+ReducePlan plan_reduce(const Node& n, const std::vector<const Node*>& group) {
   ReducePlan r;
   const Function* body = fused_body(n);
-  r.reduce = body ? body->results()[0] : &n;
+  r.reduce = body ? fused_reduction(n) : &n;
   const Node* x = r.reduce->operand(0);
-  r.program = element_program(n, x);
+  std::vector<const Node*> values{x};
+  for (const Node* m : group) {
+    const Node* v = body->results()[static_cast<size_t>(m->body_result())];
+    if (v != r.reduce) values.push_back(v);
+  }
+  r.program = body ? element_program(n, values) : element_program(n, x);
   const Shape& in = x->shape();
   Shape kept = in;
   for (int64_t a : r.reduce->attrs().axes) {
@@ -41,6 +52,7 @@ ReducePlan plan_reduce(const Node& n) {
   for (int64_t a : r.reduce->attrs().axes) out[a] = 0;
   std::vector<std::vector<int64_t>> strides;
   for (const Shape& s : leaf_shapes(r.program)) strides.push_back(broadcast_strides(s, in));
+  for (size_t i = 1; i < r.program.values.size(); ++i) strides.push_back(row_major_strides(in));
   strides.push_back(out);
   r.nest = make_loop_nest(in, std::move(strides));
   if (!r.nest.shape.empty() && r.nest.numel() > 0) {
@@ -77,10 +89,11 @@ constexpr int64_t kChunk = 256;  // elements computed ahead of the in-order sum
 // each chunk of the axis are computed first into a stack buffer (a loop the
 // vectorizer widens) and then combined in order (the sequential part is only
 // the additions, in the interpreter's order).
-void emit_chunked(KernelBuilder& kb, KernelEnv& env, const ReducePlan& r, const std::vector<llvm::Value*>& ptrs,
-                  llvm::Value* begin, llvm::Value* end) {
+// The group's elementwise results are stored as their chunk is computed.
+void emit_chunked(KernelBuilder& kb, llvm::Value* result, const std::vector<llvm::Value*>& stored,
+                  const ReducePlan& r, const std::vector<llvm::Value*>& ptrs, llvm::Value* begin, llvm::Value* end) {
   auto& b = kb.b;
-  DType t = env.node.dtype();
+  DType t = r.reduce->dtype();
   Op op = r.reduce->op();
   DType vt = r.reduce->operand(0)->dtype();
   LoopNest outer = r.nest;
@@ -101,41 +114,61 @@ void emit_chunked(KernelBuilder& kb, KernelEnv& env, const ReducePlan& r, const 
       kb.loop(kb.i64(0), n, [&](llvm::Value* j) {
         std::vector<llvm::Value*> offsets;
         llvm::Value* index = b.CreateAdd(c0, j);
-        for (size_t k = 0; k < leaves; ++k)
+        for (size_t k = 0; k < leaves + stored.size(); ++k)
           offsets.push_back(inner[k] == 0 ? at[k] : b.CreateAdd(at[k], b.CreateMul(index, kb.i64(inner[k]))));
-        kb.store(vt, emit_program(kb, r.program, ptrs, offsets), buffer, j);
+        std::vector<llvm::Value*> v =
+            emit_program_values(kb, r.program, ptrs, std::span<llvm::Value* const>(offsets).first(leaves));
+        for (size_t k = 0; k < stored.size(); ++k)
+          kb.store(r.program.values[k + 1]->dtype(), v[k + 1], stored[k], offsets[leaves + k]);
+        kb.store(vt, v[0], buffer, j);
       }, 1, "j");
       ScalarLoops in_order(kb, true);
       llvm::AllocaInst* acc = kb.local(kb.value_type(t), "acc");
-      b.CreateStore(kb.load(t, env.result, at.back()), acc);
+      b.CreateStore(kb.load(t, result, at.back()), acc);
       kb.loop(kb.i64(0), n, [&](llvm::Value* j) {
         b.CreateStore(combine(kb, op, t, b.CreateLoad(acc->getAllocatedType(), acc), kb.load(vt, buffer, j)), acc);
       }, 1, "k");
-      kb.store(t, b.CreateLoad(acc->getAllocatedType(), acc), env.result, at.back());
+      kb.store(t, b.CreateLoad(acc->getAllocatedType(), acc), result, at.back());
     }, chunk, "chunk");
   }, begin, end);
 }
 
 }  // namespace
 
+std::vector<const Node*> group_of(const Node& n) {
+  std::vector<const Node*> group;
+  if (n.body() && n.body()->results().size() > 1)
+    for (const Node* m : fused_group(&n)) group.push_back(m);
+  return group;
+}
+
 KernelInfo describe_reduce(const Node& n, const LowerOptions& o) {
-  ReducePlan r = plan_reduce(n);
+  ReducePlan r = plan_reduce(n, group_of(n));
   KernelInfo info;
   info.kind = "reduce";
   info.tasks = r.split ? r.nest.shape[0] : 1;
-  info.work = r.reduce->operand(0)->type().numel() * static_cast<int64_t>(r.program.nodes.size() + 1);
+  info.work = r.reduce->operand(0)->type().numel() * static_cast<int64_t>(r.program.nodes.size() + r.program.values.size());
   return info;
 }
 
 void emit_reduce(KernelEnv& env) {
   KernelBuilder& kb = env.kb;
   auto& b = kb.b;
-  ReducePlan r = plan_reduce(env.node);
+  ReducePlan r = plan_reduce(env.node, env.group);
   Op op = r.reduce->op();
-  DType t = env.node.dtype();
+  DType t = r.reduce->dtype();
+  // Where the reduction goes, and the group's elementwise results (in the
+  // order of r.program.values).
+  llvm::Value* result = env.result;
+  std::vector<llvm::Value*> stored;
+  for (size_t i = 0; i < env.group.size(); ++i) {
+    const Node* v = env.node.body()->results()[static_cast<size_t>(env.group[i]->body_result())];
+    if (v == r.reduce) result = env.group_results[i];
+    else stored.push_back(env.group_results[i]);
+  }
   // The result elements this task owns: all, or those under its outer range.
   llvm::Value* lo = kb.i64(0);
-  llvm::Value* hi = kb.i64(env.node.type().numel());
+  llvm::Value* hi = kb.i64(r.reduce->type().numel());
   llvm::Value* begin = nullptr;
   llvm::Value* end = nullptr;
   if (r.split) {
@@ -145,24 +178,27 @@ void emit_reduce(KernelEnv& env) {
     hi = b.CreateMul(end, kb.i64(r.out_stride0));
   }
   llvm::Value* init = initial(kb, op, t);
-  kb.loop(lo, hi, [&](llvm::Value* i) { kb.store(t, init, env.result, i); });
+  kb.loop(lo, hi, [&](llvm::Value* i) { kb.store(t, init, result, i); });
 
   std::vector<llvm::Value*> ptrs = leaf_pointers(env, r.program);
   ScalarLoops scalar(kb, calls_libm(r.program));
   if (inner_reduced(r) && !kb.options.fast_math && !r.program.nodes.empty()) {
-    emit_chunked(kb, env, r, ptrs, begin, end);
+    emit_chunked(kb, result, stored, r, ptrs, begin, end);
   } else {
+    size_t leaves = r.program.leaves.size();
     emit_loop_nest(kb, r.nest, [&](std::span<llvm::Value* const> at) {
-      llvm::Value* v = emit_program(kb, r.program, ptrs, at.first(r.program.leaves.size()));
-      llvm::Value* acc = kb.load(t, env.result, at.back());
-      kb.store(t, combine(kb, op, t, acc, v), env.result, at.back());
+      std::vector<llvm::Value*> v = emit_program_values(kb, r.program, ptrs, at.first(leaves));
+      for (size_t k = 0; k < stored.size(); ++k)
+        kb.store(r.program.values[k + 1]->dtype(), v[k + 1], stored[k], at[leaves + k]);
+      llvm::Value* acc = kb.load(t, result, at.back());
+      kb.store(t, combine(kb, op, t, acc, v[0]), result, at.back());
     }, begin, end);
   }
 
   if (op == Op::Mean) {  // sum / count in the element dtype; 0 / 0 = NaN
     llvm::Value* count = kb.constant(t, static_cast<double>(r.count));
     kb.loop(lo, hi, [&](llvm::Value* i) {
-      kb.store(t, b.CreateFDiv(kb.load(t, env.result, i), count), env.result, i);
+      kb.store(t, b.CreateFDiv(kb.load(t, result, i), count), result, i);
     });
   }
 }

@@ -4,6 +4,8 @@
 #include <map>
 #include <unordered_set>
 
+#include "ir/fused.h"
+
 namespace nabla {
 namespace {
 
@@ -124,6 +126,9 @@ MemoryPlan plan_memory(const Function& f, const std::function<int64_t(const Node
   while (!work.empty()) {
     const Node* n = work.back();
     work.pop_back();
+    // The kernel of a fused group computes all its nodes: all get storage.
+    for (const Node* m : fused_group(n))
+      if (needed.insert(m).second) work.push_back(m);
     for (const Node* o : n->operands())
       if (needed.insert(o).second) work.push_back(o);
   }

@@ -1,5 +1,7 @@
 #include "ir/fused.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "ir/verifier.h"
@@ -19,11 +21,12 @@ TensorType check_fused_body(std::span<const TensorType> operands, const Function
                        operands[i].str()));
   const auto& results = body.results();
   if (results.empty()) fail("the body has no result");
-  bool several = results.size() > 1;
+  // At most one matmul (a GEMM epilogue's product) and at most one reduction,
+  // a result that feeds nothing in the body.
+  const Node* reduction = nullptr;
   const Node* product = nullptr;
   for (const Node* n : body) {
     if (n->op() == Op::Fused) fail("fused regions do not nest");
-    bool reduction_root = !several && n == results[0] && op_kind(n->op()) == OpKind::Reduce;
     if (n->op() == Op::MatMul) {
       if (product) fail("a body holds at most one matmul");
       product = n;
@@ -35,15 +38,28 @@ TensorType check_fused_body(std::span<const TensorType> operands, const Function
                            results[i]->type().str()));
       continue;
     }
-    if (!is_fusible_op(n->op()) && !reduction_root)
+    bool is_result = std::find(results.begin(), results.end(), n) != results.end();
+    if (op_kind(n->op()) == OpKind::Reduce && is_result && n->users().empty()) {
+      if (reduction) fail("a body holds at most one reduction");
+      reduction = n;
+    } else if (!is_fusible_op(n->op())) {
       fail(fmt::format("body op {} is not elementwise", op_name(n->op())));
+    }
   }
-  if (product && op_kind(results[0]->op()) == OpKind::Reduce)
-    fail("a body with a matmul cannot end in a reduction");
-  for (size_t i = 1; i < results.size(); ++i)
-    if (results[i]->shape() != results[0]->shape())
+  if (product && reduction) fail("a body with a matmul cannot end in a reduction");
+  // The results share one loop: the elementwise ones have its shape, and the
+  // reduction's operand has it.
+  if (results.size() > 1) {
+    const Shape& loop = reduction ? reduction->operand(0)->shape() : results[0]->shape();
+    for (size_t i = 0; i < results.size(); ++i) {
+      if (results[i] == reduction || results[i]->shape() == loop) continue;
+      if (reduction)
+        fail(fmt::format("body result {} is {}, but the body loops over {} (its reduction's operand)", i,
+                         results[i]->type().str(), shape_to_string(loop)));
       fail(fmt::format("body result {} is {}, but result 0 is {}: the results of one body share their shape",
                        i, results[i]->type().str(), results[0]->type().str()));
+    }
+  }
   try {
     verify(body);
   } catch (const Error& e) {

@@ -7,8 +7,9 @@
 // A body holds elementwise ops (unary, binary, comparisons, select, cast),
 // broadcast_to and constants. With one result, that result may be a
 // reduction (sum, mean, max) of the elementwise part, which then feeds nothing
-// else. A body may instead have several results (sibling fusion): all
-// elementwise, of one shape, computed in one loop. Each result is one fused
+// else. A body may instead have several results (sibling fusion), computed in
+// one loop: elementwise results of the loop's shape, and at most one
+// reduction (feeding nothing) whose operand has that shape. Each result is one fused
 // node; the nodes of one body (its "group") share the operands and stand
 // consecutively, in result order (Node::body_result). A body may also hold
 // one matmul of two body inputs whose type every result has (a product with

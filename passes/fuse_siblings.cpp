@@ -26,14 +26,24 @@ bool calls_libm(const Function& body) {
   return false;
 }
 
-// A fused node that may join a sibling group: elementwise, one result.
+// A fused node that may join a sibling group: one result, no GEMM product
+// (fuse-matmul's regions, when fuse runs after it).
 bool candidate(const Node* n) {
-  if (n->op() != Op::Fused || !n->body() || n->body()->results().size() != 1) return false;
-  return op_kind(n->body()->results()[0]->op()) != OpKind::Reduce;
+  return n->op() == Op::Fused && n->body() && n->body()->results().size() == 1 && !fused_matmul(*n);
+}
+
+bool reduces(const Node* n) { return op_kind(n->body()->results()[0]->op()) == OpKind::Reduce; }
+
+// The shape the region's loop runs over: its result's, or its reduction's operand's.
+const Shape& loop_shape(const Node* n) {
+  const Node* r = n->body()->results()[0];
+  return reduces(n) ? r->operand(0)->shape() : r->shape();
 }
 
 struct Cluster {
   std::vector<Node*> members;  // in body order
+  std::unordered_set<uint64_t> keys;  // of the members' body nodes (SiblingMerger::body_keys)
+  bool has_reduction = false;
   std::unordered_set<const Node*> operands;
   size_t body_nodes = 0;
   bool libm = false;
@@ -46,30 +56,47 @@ class SiblingMerger {
     for (Node* n : f) position_[n] = i++;
   }
 
+  // Elementwise regions first, in body order, each joining the cluster with
+  // which it shares the most body nodes; then the reductions, the best
+  // sharing first, each into a cluster that has none yet (or alone).
   bool run() {
+    std::vector<Node*> reductions;
     for (Node* n : f_.nodes()) {
       if (!candidate(n)) continue;
-      // Only the clusters that read one of n's operands can take it.
-      std::vector<size_t> near;
-      for (const Node* o : n->operands())
-        if (auto it = readers_.find(o); it != readers_.end()) near.insert(near.end(), it->second.begin(), it->second.end());
-      std::sort(near.begin(), near.end());
-      near.erase(std::unique(near.begin(), near.end()), near.end());
+      keys_[n] = body_keys(n);
+      if (reduces(n)) {
+        reductions.push_back(n);
+        continue;
+      }
+      std::vector<size_t> order = ranked(n);
       size_t id = clusters_.size();
-      for (size_t c : near)
+      for (size_t c : order)
         if (try_join(clusters_[c], n)) {
           id = c;
           break;
         }
-      if (id == clusters_.size()) {
-        Cluster c;
-        c.members = {n};
-        c.body_nodes = n->body()->size();
-        c.libm = calls_libm(*n->body());
-        clusters_.push_back(std::move(c));
-      }
-      for (const Node* o : n->operands())
-        if (clusters_[id].operands.insert(o).second) readers_[o].push_back(id);
+      if (id == clusters_.size()) start_cluster(n);
+      add_reader(id, n);
+    }
+    struct Choice {
+      size_t shared;
+      Node* n;
+    };
+    std::vector<Choice> choices;
+    for (Node* n : reductions) {
+      std::vector<size_t> order = ranked(n);
+      choices.push_back({order.empty() ? 0 : score(clusters_[order[0]], n), n});
+    }
+    std::stable_sort(choices.begin(), choices.end(), [](const Choice& a, const Choice& b) { return a.shared > b.shared; });
+    for (const Choice& ch : choices) {
+      size_t id = clusters_.size();
+      for (size_t c : ranked(ch.n))
+        if (try_join(clusters_[c], ch.n)) {
+          id = c;
+          break;
+        }
+      if (id == clusters_.size()) start_cluster(ch.n);
+      add_reader(id, ch.n);
     }
     bool changed = false;
     for (Cluster& c : clusters_)
@@ -78,6 +105,60 @@ class SiblingMerger {
   }
 
  private:
+  // A key per body node: the op and attributes over the keys of its operands,
+  // a body input standing for its outer operand. Equal keys (hash collisions
+  // aside, which only change a choice) are equal values.
+  std::unordered_set<uint64_t> body_keys(const Node* n) const {
+    std::unordered_map<const Node*, uint64_t> key;
+    const Function& body = *n->body();
+    for (size_t i = 0; i < body.inputs().size(); ++i)
+      key[body.inputs()[i]] = std::hash<const void*>()(n->operand(i)) * 0x9e3779b97f4a7c15ull;
+    std::unordered_set<uint64_t> keys;
+    for (const Node* m : body) {
+      uint64_t h = static_cast<uint64_t>(m->op()) * 0x100000001b3ull ^ m->attrs().hash(op_attr_mask(m->op()));
+      for (const Node* o : m->operands()) h = (h ^ key.at(o)) * 0x100000001b3ull + 0x9e37;
+      key[m] = h;
+      keys.insert(h);
+    }
+    return keys;
+  }
+
+  size_t score(const Cluster& c, const Node* n) const {
+    size_t shared = 0;
+    for (uint64_t k : keys_.at(n)) shared += c.keys.count(k);
+    return shared;
+  }
+
+  // The clusters that read one of n's operands, the most shared body nodes first.
+  std::vector<size_t> ranked(const Node* n) const {
+    std::vector<size_t> near;
+    for (const Node* o : n->operands())
+      if (auto it = readers_.find(o); it != readers_.end()) near.insert(near.end(), it->second.begin(), it->second.end());
+    std::sort(near.begin(), near.end());
+    near.erase(std::unique(near.begin(), near.end()), near.end());
+    std::vector<std::pair<size_t, size_t>> scored;
+    for (size_t c : near) scored.emplace_back(score(clusters_[c], n), c);
+    std::stable_sort(scored.begin(), scored.end(), [](auto& a, auto& b) { return a.first > b.first; });
+    std::vector<size_t> order;
+    for (auto& [s, c] : scored) order.push_back(c);
+    return order;
+  }
+
+  void start_cluster(Node* n) {
+    Cluster c;
+    c.members = {n};
+    c.body_nodes = n->body()->size();
+    c.libm = calls_libm(*n->body());
+    c.has_reduction = reduces(n);
+    c.keys = keys_.at(n);
+    clusters_.push_back(std::move(c));
+  }
+
+  void add_reader(size_t id, const Node* n) {
+    for (const Node* o : n->operands())
+      if (clusters_[id].operands.insert(o).second) readers_[o].push_back(id);
+  }
+
   // Body order; inputs come first. Merged groups get positions between their
   // neighbours', so that the checks of later clusters see the current order.
   double position(const Node* n) const {
@@ -105,16 +186,20 @@ class SiblingMerger {
 
   bool try_join(Cluster& c, Node* n) {
     const Node* head = c.members.front();
-    if (head->shape() != n->shape() || c.members.size() >= kMaxResults) return false;
+    if (loop_shape(head) != loop_shape(n) || c.members.size() >= kMaxResults) return false;
+    if (c.has_reduction && reduces(n)) return false;  // one reduction per body
     if (c.body_nodes + n->body()->size() > kMaxBodyNodes || c.libm != calls_libm(*n->body())) return false;
     bool shares = std::any_of(n->operands().begin(), n->operands().end(),
                               [&](const Node* o) { return c.operands.count(o) > 0; });
     if (!shares) return false;
     std::vector<Node*> members = c.members;
     members.push_back(n);
+    std::sort(members.begin(), members.end(), [&](Node* a, Node* b) { return position(a) < position(b); });
     if (!placement(members)) return false;
     c.members = std::move(members);
     c.body_nodes += n->body()->size();
+    c.has_reduction |= reduces(n);
+    c.keys.insert(keys_.at(n).begin(), keys_.at(n).end());
     return true;
   }
 
@@ -186,6 +271,7 @@ class SiblingMerger {
   std::unordered_map<const Node*, double> position_;
   std::vector<Cluster> clusters_;
   std::unordered_map<const Node*, std::vector<size_t>> readers_;  // operand -> clusters reading it
+  std::unordered_map<const Node*, std::unordered_set<uint64_t>> keys_;  // per candidate
 };
 
 }  // namespace

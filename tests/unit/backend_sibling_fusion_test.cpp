@@ -134,5 +134,56 @@ TEST(SiblingFusion, DependentAndOtherShapeRegionsStayApart) {
   EXPECT_EQ(test::compare_with_interpreter(*m.find("f"), random_inputs(*m.find("f"), 3), o), "");
 }
 
+// An elementwise value stored and reduced in the same loop: sum, mean and max
+// over the outer axis (accumulated across rows), the inner axis (the chunked
+// in-order path, rows longer than a chunk) and all axes, on 1 and 2 threads.
+// The sums must keep the interpreter's order: equal bit for bit.
+TEST(SiblingFusion, ValueAndItsReductionInOneLoop) {
+  for (Shape shape : {Shape{37, 45}, Shape{5, 600}}) {
+    for (std::vector<int64_t> axes : {std::vector<int64_t>{0}, std::vector<int64_t>{1}, std::vector<int64_t>{0, 1}}) {
+      for (Op op : {Op::Sum, Op::Mean, Op::Max}) {
+        Module m = test::make_function({f32(shape), f32({shape[1]})}, [&](std::vector<Value>& in) {
+          Value e = relu(in[0] * in[1] - 0.25);
+          Attrs attrs;
+          attrs.axes = axes;
+          return std::vector<Value>{e, e->function()->make(op, {e}, attrs)};
+        });
+        std::string what = std::string(op_name(op)) + " of " + shape_to_string(shape) + " over " +
+                           std::to_string(axes.size()) + " axes (first " + std::to_string(axes[0]) + ")";
+        for (int threads : {1, 2}) {
+          CompileOptions o = test::test_options(threads);
+          o.min_parallel_work = 1;
+          Executable exe = compile(m, "f", o);
+          EXPECT_EQ(exe.stats().num_fused_regions, 1) << what;
+          EXPECT_EQ(exe.stats().num_kernels, 1) << what;
+          for (uint64_t seed : {4, 5})
+            EXPECT_EQ(test::compare_with_interpreter(*m.find("f"), random_inputs(*m.find("f"), seed), o), "")
+                << what << ", " << threads << " threads";
+        }
+      }
+    }
+  }
+}
+
+// The bias gradient of a layer: relu's derivative (read by the weight
+// gradient's matmul) and its column sum come from one loop.
+TEST(SiblingFusion, BiasGradientSharesTheReluDerivative) {
+  Module m = test::make_function({f32({64, 32}), f32({32, 16}), f32({16}), f32({64, 16})}, [](std::vector<Value>& in) {
+    Value h = relu(matmul(in[0], in[1]) + in[2]);
+    Value d = h - in[3];
+    Value loss = sum(d * d);
+    return std::vector<Value>{loss, grad_op(loss, in[1]), grad_op(loss, in[2])};
+  });
+  for (int threads : {1, 2}) {
+    CompileOptions o = test::test_options(threads);
+    o.pipeline = "build-grad,default";
+    o.min_parallel_work = 1;
+    Executable exe = compile(m, "f", o);
+    EXPECT_EQ(exe.stats().num_fused_regions, 2);  // the loss; the derivative with its column sum
+    for (uint64_t seed : {6, 7})
+      EXPECT_EQ(test::compare_with_interpreter(*m.find("f"), random_inputs(*m.find("f"), seed), o), "") << threads;
+  }
+}
+
 }  // namespace
 }  // namespace nabla
