@@ -158,6 +158,8 @@ const std::vector<OptionSpec>& option_table() {
        [](Options& o, std::string_view v) { o.compile.pipeline = std::string(v); }},
       {"--no-fuse", "", "JIT: do not fuse elementwise ops",
        [](Options& o, std::string_view) { o.compile.fuse = false; }},
+      {"--no-fuse-matmul", "", "JIT: no GEMM epilogues (the fuse-matmul pass off)",
+       [](Options& o, std::string_view) { o.compile.fuse_matmul = false; }},
       {"--print-after-all", "", "JIT: print the module after every pass (to stderr)",
        [](Options& o, std::string_view) { o.compile.print_after_all = true; }},
       {"--emit-llvm", "FILE", "JIT: write the optimized LLVM IR to FILE",

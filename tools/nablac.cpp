@@ -88,6 +88,7 @@ std::string graph_pictures(nabla::Module& m, const Options& o) {
   // The picture shows the graph before fusion, op by op, as in the lecture's figures.
   nabla::PipelineSpec spec = o.aot.pipeline;
   spec.fuse = false;
+  spec.fuse_matmul = false;
   nabla::run_compile_passes(m, spec);
   std::string text;
   for (nabla::Function* f : m.functions()) {
