@@ -154,3 +154,52 @@ TEST(TextVerifier, ModuleChecksEveryFunction) {
 
 }  // namespace
 }  // namespace nabla
+
+namespace nabla {
+namespace {
+
+// The fused nodes of one body of several results (a sibling group) stand
+// together, in result order, over the same operands.
+TEST(TextVerifier, FusedGroupsStayWhole) {
+  const char* text =
+      "func @f(%a: f32[4], %b: f32[4]) -> (f32[4], f32[4], f32[4]) {\n"
+      "  %y, %z = fused %a (%x: f32[4]) {\n"
+      "    %n = neg %x : f32[4]\n"
+      "    %m = abs %x : f32[4]\n"
+      "    return %n, %m\n"
+      "  }\n"
+      "  %w = relu %a : f32[4]\n"
+      "  return %y, %z, %w\n"
+      "}\n";
+  {
+    Module m = parse(text, "t.nabla");
+    Function& f = *m.find("f");
+    EXPECT_NO_THROW(verify(f));
+    std::vector<Node*> nodes = f.nodes();
+    f.move_before(nodes[2], nodes[1]);  // %w between %y and %z
+    EXPECT_EQ(verify_error(f),
+              "t.nabla:2:3: error: function @f, node `%y = fused %a : f32[4]`: fused result 0 is not followed "
+              "by result 1 of the same body");
+  }
+  {
+    Module m = parse(text, "t.nabla");
+    Function& f = *m.find("f");
+    std::vector<Node*> nodes = f.nodes();
+    nodes[1]->set_operand(0, f.inputs()[1]);
+    EXPECT_EQ(verify_error(f),
+              "t.nabla:2:7: error: function @f, node `%z = fused %b : f32[4]`: the fused nodes of one body have "
+              "different operands");
+  }
+  {
+    Module m = parse(text, "t.nabla");
+    Function& f = *m.find("f");
+    std::vector<Node*> nodes = f.nodes();
+    nodes[0]->set_body(nodes[0]->shared_body(), 2);
+    EXPECT_EQ(verify_error(f),
+              "t.nabla:2:3: error: function @f, node `%y = fused %a : f32[4]`: body result 2 is out of range: the "
+              "body has 2 result(s)");
+  }
+}
+
+}  // namespace
+}  // namespace nabla
