@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "ir/interpreter.h"
 #include "ir/parser.h"
@@ -25,12 +26,14 @@ const std::string kSource = NABLA_SOURCE_DIR;
 const std::string kNablac = std::string(NABLA_BINARY_DIR) + "/tools/nablac";
 
 int sh(const std::string& cmd, std::string* output = nullptr) {
-  std::string log = std::string(NABLA_BINARY_DIR) + "/aot_test_cmd.log";
+  // One log per process: ctest runs the tests of this file side by side.
+  std::string log = std::string(NABLA_BINARY_DIR) + "/aot_test_cmd." + std::to_string(getpid()) + ".log";
   int rc = std::system((cmd + " > " + log + " 2>&1").c_str());
   if (output) {
     std::ifstream in(log);
     output->assign(std::istreambuf_iterator<char>(in), {});
   }
+  std::remove(log.c_str());
   return rc;
 }
 
