@@ -62,14 +62,8 @@ ElementProgram element_program(const Node& kernel_node, const std::vector<const 
 }
 
 bool calls_libm(const ElementProgram& p) {
-  for (const Node* n : p.nodes) {
-    switch (n->op()) {
-      case Op::Exp: case Op::Log: case Op::Log1p: case Op::Tanh: case Op::Sin: case Op::Cos:
-      case Op::Pow: case Op::Sigmoid:
-        return true;
-      default: break;
-    }
-  }
+  for (const Node* n : p.nodes)
+    if (calls_libm(n->op())) return true;
   return false;
 }
 

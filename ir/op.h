@@ -44,4 +44,17 @@ inline bool is_elementwise(Op op) {
 }
 inline bool is_commutative(Op op) { return (op_flags(op) & kCommutative) != 0; }
 
+// Ops whose compiled code calls libm (exp, log, tanh, ...): the backend keeps
+// loops holding them scalar, so that results equal the interpreter's, and
+// the fusion passes group them accordingly.
+inline bool calls_libm(Op op) {
+  switch (op) {
+    case Op::Exp: case Op::Log: case Op::Log1p: case Op::Tanh: case Op::Sin: case Op::Cos:
+    case Op::Pow: case Op::Sigmoid:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace nabla

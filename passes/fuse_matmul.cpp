@@ -8,16 +8,6 @@
 namespace nabla {
 namespace {
 
-bool calls_libm(Op op) {
-  switch (op) {
-    case Op::Exp: case Op::Log: case Op::Log1p: case Op::Tanh: case Op::Sin: case Op::Cos:
-    case Op::Pow: case Op::Sigmoid:
-      return true;
-    default:
-      return false;
-  }
-}
-
 int64_t product_work(const Node& m) {
   const Shape& a = m.operand(0)->shape();
   size_t r = a.size();

@@ -15,14 +15,8 @@ constexpr size_t kMaxBodyNodes = 512;  // nodes of one merged body
 // Ops computed through libm: a loop holding one stays scalar in the backend,
 // so such regions only merge with each other.
 bool calls_libm(const Function& body) {
-  for (const Node* n : body) {
-    switch (n->op()) {
-      case Op::Exp: case Op::Log: case Op::Log1p: case Op::Tanh: case Op::Sin: case Op::Cos:
-      case Op::Pow: case Op::Sigmoid:
-        return true;
-      default: break;
-    }
-  }
+  for (const Node* n : body)
+    if (calls_libm(n->op())) return true;
   return false;
 }
 

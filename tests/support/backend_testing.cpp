@@ -1,12 +1,15 @@
 #include "tests/support/backend_testing.h"
 
 #include <cmath>
+#include <set>
 
 #include <fmt/format.h>
 
 #include <gtest/gtest.h>
 
+#include "compiler/pipeline.h"
 #include "ir/clone.h"
+#include "ir/fused.h"
 #include "ir/interpreter.h"
 #include "passes/pass_manager.h"
 #include "tests/support/random_graph.h"
@@ -103,6 +106,16 @@ void DiffBatch::check(std::span<const Tensor> inputs, const CompileOptions& opti
     std::string d = compare_tensors(got[i], want[i], tol);
     if (!d.empty()) ADD_FAILURE() << labels_[i] << ": " << d;
   }
+}
+
+int fused_products(const Function& f) {
+  Module copy;
+  clone_function(f, copy);
+  run_compile_passes(copy, PipelineSpec{});
+  std::set<const Function*> bodies;
+  for (const Node* n : *copy.find(f.name()))
+    if (fused_matmul(*n)) bodies.insert(n->body());
+  return static_cast<int>(bodies.size());
 }
 
 CompileOptions test_options(int threads) {

@@ -69,4 +69,8 @@ class DiffBatch {
 // Options for small tests: one thread, the given pipeline, fusion on.
 CompileOptions test_options(int threads = 1);
 
+// Fused bodies holding a matmul (GEMM epilogues) after the compile pipeline
+// (fusion included) runs on a copy of f.
+int fused_products(const Function& f);
+
 }  // namespace nabla::test

@@ -103,21 +103,11 @@ Case random_case(uint64_t seed) {
   return {std::move(mod), text};
 }
 
-int fused_products(const Function& f) {
-  Module copy;
-  clone_function(f, copy);
-  run_compile_passes(copy, PipelineSpec{});
-  std::set<const Function*> bodies;
-  for (const Node* n : *copy.find(f.name()))
-    if (fused_matmul(*n)) bodies.insert(n->body());
-  return static_cast<int>(bodies.size());
-}
-
 TEST(GemmEpilogueRandom, MatchesTheInterpreterBitForBit) {
   for (uint64_t seed = 1; seed <= 40; ++seed) {
     Case c = random_case(seed);
     const Function& f = *c.module.find("f");
-    EXPECT_EQ(fused_products(f), 1) << "seed " << seed << ": " << c.text;
+    EXPECT_EQ(test::fused_products(f), 1) << "seed " << seed << ": " << c.text;
     CompileOptions o = test::test_options(1 + static_cast<int>(seed % 2));
     o.min_parallel_work = 1;
     EXPECT_EQ(test::compare_with_interpreter(f, test::random_inputs(f, seed, 0.02), o), "")

@@ -42,22 +42,11 @@ std::vector<Tensor> signed_inputs(const Function& f, unsigned seed) {
   return in;
 }
 
-// Fused bodies holding a matmul after the compile pipeline (fusion included).
-int fused_products(const Function& f) {
-  Module copy;
-  clone_function(f, copy);
-  run_compile_passes(copy, PipelineSpec{});
-  std::set<const Function*> bodies;
-  for (const Node* n : *copy.find(f.name()))
-    if (fused_matmul(*n)) bodies.insert(n->body());
-  return static_cast<int>(bodies.size());
-}
-
 // Compiles the function on 1 and 2 threads (exact) and compares with the
 // interpreter; expects `products` fused products.
 void check_exact(const Module& m, int products, const std::string& what, unsigned seed = 1) {
   const Function& f = *m.find("f");
-  EXPECT_EQ(fused_products(f), products) << what;
+  EXPECT_EQ(test::fused_products(f), products) << what;
   std::vector<Tensor> in = signed_inputs(f, seed);
   for (int threads : {1, 2}) {
     CompileOptions o = test::test_options(threads);
@@ -206,7 +195,7 @@ TEST(GemmEpilogue, FastMathWithinTolerance) {
                                      return std::vector<Value>{relu(matmul(x[0], x[1], false, tb) + x[2])};
                                    });
     const Function& f = *m.find("f");
-    EXPECT_EQ(fused_products(f), 1);
+    EXPECT_EQ(test::fused_products(f), 1);
     CompileOptions o = test::test_options(2);
     o.fast_math = true;
     o.min_parallel_work = 1;
@@ -223,7 +212,7 @@ TEST(GemmEpilogue, FastMathWithinTolerance) {
 TEST(GemmEpilogue, PassLeavesOtherProducts) {
   auto count = [](const std::vector<TensorType>& in, const Build& build) {
     Module m = test::make_function(in, build);
-    return fused_products(*m.find("f"));
+    return test::fused_products(*m.find("f"));
   };
   TensorType x{DType::f32, {40, 60}}, w{DType::f32, {60, 50}};
   // libm in the user, a reduction, a broadcast of the product, integers, tiny products.
