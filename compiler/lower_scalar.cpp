@@ -1,5 +1,8 @@
 #include "compiler/lower_scalar.h"
 
+#include <cmath>
+#include <optional>
+
 #include <llvm/IR/Intrinsics.h>
 
 #include "compiler/kernel_builder.h"
@@ -136,7 +139,37 @@ llvm::Value* emit_cast(KernelBuilder& kb, DType from, DType to, llvm::Value* x) 
   return b.CreateSExtOrTrunc(x, type);  // two's complement: i64 -> i32 keeps the low bits
 }
 
+namespace {
+
+// The value of a one-element float constant that is neither NaN nor zero.
+std::optional<double> plain_scalar_constant(const Node* c) {
+  if (c->op() != Op::Constant || !is_float(c->dtype()) || c->type().numel() != 1) return std::nullopt;
+  double v = c->attrs().value.get(0);
+  if (std::isnan(v) || v == 0) return std::nullopt;
+  return v;
+}
+
+// minimum/maximum of x and a constant c that is neither NaN nor zero: no tie
+// of +0 with -0 and no NaN in c, so one compare and select is the whole IEEE
+// rule (x NaN: the compare fails and x passes through). LLVM lowers its
+// minimum/maximum intrinsics with NaN and signed-zero fix-ups; and this
+// compare is the one the derivative's select makes (build-grad's
+// less(c, x) for minimum), so the two are one instruction.
+llvm::Value* min_max_with_constant(KernelBuilder& kb, const Node& n, std::span<llvm::Value* const> args) {
+  if (n.op() != Op::Minimum && n.op() != Op::Maximum) return nullptr;
+  int k = plain_scalar_constant(n.operand(1)) ? 1 : plain_scalar_constant(n.operand(0)) ? 0 : -1;
+  if (k < 0) return nullptr;
+  llvm::Value* c = args[static_cast<size_t>(k)];
+  llvm::Value* x = args[static_cast<size_t>(1 - k)];
+  // min: x > c ? c : x; max: x < c ? c : x
+  llvm::Value* c_wins = n.op() == Op::Minimum ? kb.b.CreateFCmpOGT(x, c) : kb.b.CreateFCmpOLT(x, c);
+  return kb.b.CreateSelect(c_wins, c, x);
+}
+
+}  // namespace
+
 llvm::Value* emit_element(KernelBuilder& kb, const Node& n, std::span<llvm::Value* const> args) {
+  if (llvm::Value* v = min_max_with_constant(kb, n, args)) return v;
   switch (op_kind(n.op())) {
     case OpKind::Unary: return emit_unary(kb, n.op(), n.dtype(), args[0]);
     case OpKind::Binary:

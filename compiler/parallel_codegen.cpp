@@ -8,6 +8,7 @@
 #include <llvm/ADT/SmallVector.h>
 #include <llvm/Bitcode/BitcodeReader.h>
 #include <llvm/Bitcode/BitcodeWriter.h>
+#include <llvm/IR/DataLayout.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 #include <llvm/Support/Error.h>
@@ -72,6 +73,25 @@ void compile_bitcode(const TargetSpec& target, const PartsOptions& o, Part& p) {
   }
 }
 
+// SplitModule leaves a constant that kernels of several parts use defined in
+// one part and declared in the others, where its loads no longer fold: a
+// scalar like 0.5 becomes a load in the loop, and minimum/maximum against it
+// need NaN checks. Each part gets its own private copy of small constants.
+constexpr uint64_t kCopiedConstantBytes = 256;
+
+void copy_small_constants(llvm::Module& whole, llvm::Module& part) {
+  for (llvm::GlobalVariable& g : part.globals()) {
+    if (!g.isDeclaration()) continue;
+    llvm::GlobalVariable* def = whole.getNamedGlobal(g.getName());
+    if (!def || !def->isConstant() || !def->hasInitializer()) continue;
+    if (whole.getDataLayout().getTypeAllocSize(def->getValueType()) > kCopiedConstantBytes) continue;
+    g.setInitializer(def->getInitializer());
+    g.setConstant(true);
+    g.setLinkage(llvm::GlobalValue::PrivateLinkage);
+    g.setAlignment(def->getAlign());
+  }
+}
+
 }  // namespace
 
 CompiledParts compile_parts(llvm::Module& m, const TargetSpec& target, const PartsOptions& o) {
@@ -87,6 +107,7 @@ CompiledParts compile_parts(llvm::Module& m, const TargetSpec& target, const Par
     llvm::SplitModule(
         m, static_cast<unsigned>(count),
         [&](std::unique_ptr<llvm::Module> part) {
+          copy_small_constants(m, *part);
           llvm::raw_string_ostream os(parts[next++].bitcode);
           llvm::WriteBitcodeToFile(*part, os);
         },

@@ -8,7 +8,9 @@
 // functions, so every result must be identical (NaN matching NaN).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <limits>
+#include <string>
 
 #include "tests/support/backend_testing.h"
 
@@ -89,6 +91,33 @@ void check_binary(std::initializer_list<Op> ops, std::initializer_list<DType> dt
 TEST(BackendElementwise, BinaryOpsWithBroadcasting) {
   check_binary({Op::Add, Op::Sub, Op::Mul, Op::Div, Op::Pow, Op::Maximum, Op::Minimum}, {DType::f32, DType::f64});
   check_binary({Op::Add, Op::Sub, Op::Mul, Op::Maximum, Op::Minimum}, {DType::i32, DType::i64});
+}
+
+// minimum/maximum with a scalar constant compile to one compare and select
+// when the constant is neither NaN nor zero (compiler/lower_scalar.cpp), and
+// to the general IEEE lowering otherwise: every case, both operand orders,
+// against NaN, +-0, +-inf and the constant itself.
+TEST(BackendElementwise, MinimumAndMaximumWithAConstant) {
+  const double inf = std::numeric_limits<double>::infinity(), nan = std::nan("");
+  for (DType t : {DType::f32, DType::f64}) {
+    DiffBatch batch;
+    Value x = batch.input({t, {12}});
+    for (double c : {2.5, -1.5, 0.0, -0.0, inf, -inf, nan}) {
+      Value k = constant(batch.f(), c, t);
+      for (Op op : {Op::Minimum, Op::Maximum}) {
+        std::string name = label(op, t, {12}) + " with " + std::to_string(c);
+        batch.result(batch.f().make(op, {x, k}), name);
+        batch.result(batch.f().make(op, {k, x}), name + " (constant first)");
+        batch.result(neg(batch.f().make(op, {x, k})), name + " (in a fused region)");
+      }
+    }
+    std::vector<double> v{nan, 0.0, -0.0, inf, -inf, 2.5, -1.5, 1.0, -3.0, 7.0, 2.5000001, -1.4999};
+    std::vector<Tensor> in{Tensor::from_doubles(t, {12}, v)};
+    CompileOptions unfused = test::test_options();
+    unfused.fuse = false;
+    batch.check(in, test::test_options());
+    batch.check(in, unfused);
+  }
 }
 
 TEST(BackendElementwise, ComparisonsWithBroadcasting) {

@@ -82,6 +82,8 @@ TEST(BackendThreads, CompileThreadsSplitTheModule) {
     EXPECT_NE(ir.find("define noundef i32 @nabla_"), std::string::npos) << parts << " parts";
     EXPECT_NE(ir.find("@k0."), std::string::npos) << parts << " parts";
     EXPECT_NE(assembly.find("nabla_" + batch.f().name() + ":"), std::string::npos) << parts << " parts";
+    // Every part holds its own copy of the small constants, so their loads fold.
+    EXPECT_EQ(ir.find("external hidden unnamed_addr constant"), std::string::npos) << parts << " parts";
   }
 }
 
