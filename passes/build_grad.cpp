@@ -10,6 +10,8 @@
 //     operation for input V given D; grad_table[V] = sum of the G(i).
 // Each edge of G' gets one bprop call and each node one sum, so the nodes added
 // are linear in the edges of G' (docs/autodiff.md states the constant).
+// One exception: a long elementwise region behind a target is differentiated
+// forward, with the same rules applied to tangents (passes/tangents.h).
 #include "passes/build_grad.h"
 
 #include <algorithm>
@@ -22,6 +24,7 @@
 #include "ir/printer_names.h"
 #include "passes/bprop.h"
 #include "passes/rewrite.h"
+#include "passes/tangents.h"
 #include "runtime/error.h"
 
 namespace nabla {
@@ -162,24 +165,33 @@ void check_request(Value z, std::span<const Value> wrt, const NodeSet& above_z,
   }
 }
 
+Value sum_of(const std::vector<Value>& terms) {
+  Value s = terms.empty() ? Value() : terms[0];
+  for (size_t k = 1; k < terms.size(); ++k) s = add(s, terms[k]);
+  return s;
+}
+
 // One reverse sweep: the grad_table over G' and Algorithm 6.
 class Sweep {
  public:
-  Sweep(Node* z, NodeSet pruned) : z_(z), pruned_(std::move(pruned)), b_(*z->function()) {}
+  Sweep(Node* z, NodeSet pruned, const GradOptions& options)
+      : z_(z), pruned_(std::move(pruned)), options_(options), b_(*z->function()) {}
 
-  // Algorithm 6: the gradient of z with respect to V (null means zero).
+  // Algorithm 6: the gradient of z with respect to V (null means zero). A
+  // target with a tangent region (passes/tangents.h) also gets, for each exit
+  // e of the region, the gradient e receives from outside times de/dV.
   Value build_grad(Node* V) {
     if (auto it = grad_table_.find(V); it != grad_table_.end()) return it->second;
-    std::vector<Value> contributions;  // the G(i)
-    for (Node* C : consumers(V)) {
-      Value D = build_grad(C);
-      if (!D.node) continue;
-      for (size_t i = 0; i < C->num_operands(); ++i)
-        if (C->operand(i) == V && autodiff::carries_gradient(*C, i))
-          if (Value Gi = autodiff::bprop(b_, C, i, D); Gi.node) contributions.push_back(Gi);
+    std::vector<Value> contributions = from_consumers(V);  // the G(i)
+    if (auto it = regions_.find(V); it != regions_.end()) {
+      auto tangents = autodiff::region_tangents(b_, it->second);
+      for (Node* e : it->second.nodes) {
+        Value outside = sum_of(from_consumers(e));
+        if (auto t = tangents.find(e); outside.node && t != tangents.end())
+          contributions.push_back(mul(outside, t->second));
+      }
     }
-    Value G = contributions.empty() ? Value() : contributions[0];
-    for (size_t k = 1; k < contributions.size(); ++k) G = add(G, contributions[k]);
+    Value G = sum_of(contributions);
     grad_table_[V] = G;
     return G;
   }
@@ -187,11 +199,13 @@ class Sweep {
   // Algorithm 5: grad_table[z] = 1, then build_grad for each target. Visiting
   // G' users first means every consumer's entry is in the table when
   // build_grad(V) needs it, so the recursion stays one level deep however
-  // long the graph is.
+  // long the graph is. Nodes of tangent regions get no entry: no gradient
+  // flows through them backwards.
   std::vector<Value> run(std::span<const Value> wrt) {
     grad_table_[z_] = b_.scalar(z_->dtype(), 1.0);
+    if (options_.forward_elementwise) plan_tangent_regions(wrt);
     for (Node* n : users_first())
-      if (is_float(n->dtype())) build_grad(n);
+      if (is_float(n->dtype()) && !in_region_.count(n)) build_grad(n);
     std::vector<Value> out;
     for (Value w : wrt) {
       Value g = pruned_.count(w.node) ? build_grad(w.node) : Value();
@@ -224,6 +238,45 @@ class Sweep {
     return order;
   }
 
+  // bprop of each consumer C of V outside the tangent regions, given C's
+  // gradient.
+  std::vector<Value> from_consumers(Node* V) {
+    std::vector<Value> out;
+    for (Node* C : consumers(V)) {
+      if (in_region_.count(C)) continue;
+      Value D = build_grad(C);
+      if (!D.node) continue;
+      for (size_t i = 0; i < C->num_operands(); ++i)
+        if (C->operand(i) == V && autodiff::carries_gradient(*C, i))
+          if (Value Gi = autodiff::bprop(b_, C, i, D); Gi.node) out.push_back(Gi);
+    }
+    return out;
+  }
+
+  // The tangent regions of the targets, when each holds at least
+  // kMinTangentRegion nodes, none holds a target and no two share a node
+  // (then one reverse sweep serves the targets better than one tangent
+  // per target); otherwise none.
+  void plan_tangent_regions(std::span<const Value> wrt) {
+    NodeSet targets, seen;
+    std::vector<autodiff::TangentRegion> found;
+    for (Value w : wrt) targets.insert(w.node);
+    for (Value w : wrt) {
+      if (!pruned_.count(w.node) || !seen.insert(w.node).second) continue;
+      autodiff::TangentRegion r = autodiff::find_tangent_region(w.node, z_, pruned_);
+      if (r.nodes.size() >= autodiff::kMinTangentRegion) found.push_back(std::move(r));
+    }
+    seen.clear();
+    for (const auto& r : found)
+      for (const Node* n : r.nodes)
+        if (targets.count(n) || !seen.insert(n).second) return;
+    for (auto& r : found) {
+      in_region_.insert(r.members.begin(), r.members.end());
+      Node* target = r.target;
+      regions_.emplace(target, std::move(r));
+    }
+  }
+
   // get_consumers(V, G'): each user of V in G' once, float-valued ones only.
   std::vector<Node*> consumers(Node* V) const {
     std::vector<Node*> out;
@@ -235,8 +288,11 @@ class Sweep {
 
   Node* z_;
   NodeSet pruned_;
+  GradOptions options_;
   GradBuilder b_;
   std::unordered_map<const Node*, Value> grad_table_;
+  std::unordered_map<const Node*, autodiff::TangentRegion> regions_;  // by target
+  NodeSet in_region_;
 };
 
 // nabla::grad, with the names for its messages.
@@ -250,7 +306,7 @@ std::vector<Value> expand(Value z, std::span<const Value> wrt, const GradOptions
   NodeSet above_z = ancestors(z);
   NodeSet pruned = prune(above_z, wrt);
   check_request(z, wrt, above_z, pruned, options, names);
-  return Sweep(z, std::move(pruned)).run(wrt);
+  return Sweep(z, std::move(pruned), options).run(wrt);
 }
 
 class BuildGradPass : public Pass {
@@ -258,11 +314,14 @@ class BuildGradPass : public Pass {
   std::string_view name() const override { return "build-grad"; }
   bool run(Function& f) override { return build_grad(f, options_); }
   bool set_option(std::string_view key, std::string_view value) override {
-    if (key != "allow-disconnected") return false;
+    bool* flag = key == "allow-disconnected"   ? &options_.allow_disconnected
+                 : key == "forward-elementwise" ? &options_.forward_elementwise
+                                                : nullptr;
+    if (!flag) return false;
     if (value != "true" && value != "false")
-      throw Error("build-grad: option allow-disconnected takes true or false, got '" +
+      throw Error("build-grad: option " + std::string(key) + " takes true or false, got '" +
                   std::string(value) + "'");
-    options_.allow_disconnected = value == "true";
+    *flag = value == "true";
     return true;
   }
 

@@ -1,7 +1,8 @@
 #pragma once
 // Symbol-to-symbol reverse-mode differentiation (the lecture's Algorithms 5 and
 // 6): the gradient is built as ordinary nodes appended to the same graph, so it
-// can be printed, optimized, compiled and differentiated again.
+// can be printed, optimized, compiled and differentiated again. Long
+// elementwise regions behind a target go forward instead (passes/tangents.h).
 // docs/autodiff.md describes the algorithm, the rules and the error messages.
 #include <initializer_list>
 #include <memory>
@@ -17,6 +18,10 @@ struct GradOptions {
   // A target that does not influence z, or only through integer or bool
   // values, gets a zero gradient instead of an error.
   bool allow_disconnected = false;
+  // A long elementwise region behind a target is differentiated in forward
+  // mode (passes/tangents.h): the same derivatives, and a fused loop over the
+  // region holds two values per element instead of the reverse sweep's tape.
+  bool forward_elementwise = true;
 };
 
 // The gradients of z (a float scalar) with respect to each target, one per
@@ -35,7 +40,8 @@ std::vector<Value> grad(Value z, std::initializer_list<Value> wrt, GradOptions o
 // prefixed with `FILE:LINE:COL: error:` when the grad node came from a file.
 bool build_grad(Function& f, GradOptions options = {});
 
-// Registered as "build-grad"; option `allow-disconnected`.
+// Registered as "build-grad"; options `allow-disconnected` and
+// `forward-elementwise` (true or false each).
 std::unique_ptr<Pass> create_build_grad_pass();
 
 }  // namespace nabla
