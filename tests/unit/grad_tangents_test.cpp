@@ -12,7 +12,7 @@ namespace {
 
 using namespace gradtest;
 
-// z = sum(last) + sum(a9): twenty-five elementwise nodes of x's type between x and
+// z = sum(a20) + sum(a9): about thirty elementwise nodes of x's type between x and
 // the two sums, every differentiable unary and binary op among them.
 Value region_cost(Value x) {
   Function& f = *x->function();
