@@ -37,6 +37,12 @@ bool carries_gradient(const Node& c, size_t i) {
   return is_float(c.dtype()) && is_float(c.operand(i)->dtype());
 }
 
+Value sum_of(std::span<const Value> terms) {
+  Value s = terms.empty() ? Value() : terms[0];
+  for (size_t k = 1; k < terms.size(); ++k) s = add(s, terms[k]);
+  return s;
+}
+
 Value sum_to_shape(Value g, const Shape& shape) {
   const Shape& from = g->shape();
   if (from == shape) return g;

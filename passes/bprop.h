@@ -3,6 +3,7 @@
 // node-building helpers they share. The rules themselves are in bprop.cpp.
 #include <cstdint>
 #include <map>
+#include <span>
 #include <utility>
 
 #include "ir/builder.h"
@@ -36,6 +37,10 @@ bool carries_gradient(const Node& c, size_t i);
 // respect to c's result. A null Value means zero (floor, sign, stop_gradient,
 // an empty slice). Requires carries_gradient(c, i).
 Value bprop(GradBuilder& b, Node* c, size_t i, Value g);
+
+// The sum of the terms, left to right (null for none): a node's gradient from
+// its contributions, a tangent from its operands'.
+Value sum_of(std::span<const Value> terms);
 
 // broadcast_to's rule: sums g over the axes that broadcasting added or
 // stretched, giving a value of `shape` (g itself when it already has it).

@@ -165,12 +165,6 @@ void check_request(Value z, std::span<const Value> wrt, const NodeSet& above_z,
   }
 }
 
-Value sum_of(const std::vector<Value>& terms) {
-  Value s = terms.empty() ? Value() : terms[0];
-  for (size_t k = 1; k < terms.size(); ++k) s = add(s, terms[k]);
-  return s;
-}
-
 // One reverse sweep: the grad_table over G' and Algorithm 6.
 class Sweep {
  public:
@@ -186,12 +180,12 @@ class Sweep {
     if (auto it = regions_.find(V); it != regions_.end()) {
       auto tangents = autodiff::region_tangents(b_, it->second);
       for (Node* e : it->second.nodes) {
-        Value outside = sum_of(from_consumers(e));
+        Value outside = autodiff::sum_of(from_consumers(e));
         if (auto t = tangents.find(e); outside.node && t != tangents.end())
           contributions.push_back(mul(outside, t->second));
       }
     }
-    Value G = sum_of(contributions);
+    Value G = autodiff::sum_of(contributions);
     grad_table_[V] = G;
     return G;
   }

@@ -61,14 +61,14 @@ std::unordered_map<const Node*, Value> region_tangents(GradBuilder& b, const Tan
   Value one = b.scalar(v->dtype(), 1.0);
   t[v] = v->type().is_scalar() ? one : broadcast_to(one, v->shape());
   for (Node* n : r.nodes) {
-    Value sum;
+    std::vector<Value> terms;
     for (size_t i = 0; i < n->num_operands(); ++i) {
       auto it = t.find(n->operand(i));
       if (it == t.end() || !carries_gradient(*n, i)) continue;
       // The jvp of an elementwise op: its vjp applied to the tangent.
-      if (Value ti = bprop(b, n, i, it->second); ti.node) sum = sum.node ? add(sum, ti) : ti;
+      if (Value ti = bprop(b, n, i, it->second); ti.node) terms.push_back(ti);
     }
-    if (sum.node) t[n] = sum;
+    if (Value sum = sum_of(terms); sum.node) t[n] = sum;
   }
   return t;
 }
