@@ -2,6 +2,8 @@
 // API, with its exact message.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "ir/builder.h"
 #include "ir/parser.h"
 #include "ir/verifier.h"
@@ -152,12 +154,6 @@ TEST(TextVerifier, ModuleChecksEveryFunction) {
   }
 }
 
-}  // namespace
-}  // namespace nabla
-
-namespace nabla {
-namespace {
-
 // The fused nodes of one body of several results (a sibling group) stand
 // together, in result order, over the same operands.
 TEST(TextVerifier, FusedGroupsStayWhole) {
@@ -171,34 +167,23 @@ TEST(TextVerifier, FusedGroupsStayWhole) {
       "  %w = relu %a : f32[4]\n"
       "  return %y, %z, %w\n"
       "}\n";
-  {
+  // The verifier's message once `broken` has changed a fresh parse of text.
+  auto error_after = [&](const std::function<void(Function&, const std::vector<Node*>&)>& broken) {
     Module m = parse(text, "t.nabla");
     Function& f = *m.find("f");
     EXPECT_NO_THROW(verify(f));
-    std::vector<Node*> nodes = f.nodes();
-    f.move_before(nodes[2], nodes[1]);  // %w between %y and %z
-    EXPECT_EQ(verify_error(f),
-              "t.nabla:2:3: error: function @f, node `%y = fused %a : f32[4]`: fused result 0 is not followed "
-              "by result 1 of the same body");
-  }
-  {
-    Module m = parse(text, "t.nabla");
-    Function& f = *m.find("f");
-    std::vector<Node*> nodes = f.nodes();
-    nodes[1]->set_operand(0, f.inputs()[1]);
-    EXPECT_EQ(verify_error(f),
-              "t.nabla:2:7: error: function @f, node `%z = fused %b : f32[4]`: the fused nodes of one body have "
-              "different operands");
-  }
-  {
-    Module m = parse(text, "t.nabla");
-    Function& f = *m.find("f");
-    std::vector<Node*> nodes = f.nodes();
-    nodes[0]->set_body(nodes[0]->shared_body(), 2);
-    EXPECT_EQ(verify_error(f),
-              "t.nabla:2:3: error: function @f, node `%y = fused %a : f32[4]`: body result 2 is out of range: the "
-              "body has 2 result(s)");
-  }
+    broken(f, f.nodes());
+    return verify_error(f);
+  };
+  EXPECT_EQ(error_after([](Function& f, const std::vector<Node*>& n) { f.move_before(n[2], n[1]); }),
+            "t.nabla:2:3: error: function @f, node `%y = fused %a : f32[4]`: fused result 0 is not followed "
+            "by result 1 of the same body");  // %w between %y and %z
+  EXPECT_EQ(error_after([](Function& f, const std::vector<Node*>& n) { n[1]->set_operand(0, f.inputs()[1]); }),
+            "t.nabla:2:7: error: function @f, node `%z = fused %b : f32[4]`: the fused nodes of one body have "
+            "different operands");
+  EXPECT_EQ(error_after([](Function&, const std::vector<Node*>& n) { n[0]->set_body(n[0]->shared_body(), 2); }),
+            "t.nabla:2:3: error: function @f, node `%y = fused %a : f32[4]`: body result 2 is out of range: the "
+            "body has 2 result(s)");
 }
 
 }  // namespace
