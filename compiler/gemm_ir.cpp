@@ -2,6 +2,7 @@
 #include <llvm/IR/Intrinsics.h>
 
 #include "compiler/gemm_emit.h"
+#include "compiler/lower_relu.h"
 
 namespace nabla::gemm_detail {
 
@@ -65,11 +66,8 @@ Value* IrTools::fma(Value* a, Value* x, Value* y) {
   return b.CreateIntrinsic(Intrinsic::fma, {vec}, {a, x, y});
 }
 
-// relu(x) = x > 0 ? x : 0 with NaN kept: x is kept when x > 0 or unordered.
-Value* IrTools::relu(Value* v) {
-  Value* keep = b.CreateFCmpUGT(v, zero_vec());
-  return b.CreateSelect(keep, v, zero_vec());
-}
+// The elementwise kernels' relu (compiler/lower_scalar.h), on a vector.
+Value* IrTools::relu(Value* v) { return nabla::emit_relu(b, v); }
 
 // Block-swap transpose: at distance d, rows i and i+d (bit d of i clear)
 // exchange the elements whose column has bit d set in row i with those whose
