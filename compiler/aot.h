@@ -24,6 +24,7 @@ struct AotOptions {
   TargetSpec target;          // empty triple: the host
   PipelineSpec pipeline;
   bool fast_math = false;
+  int64_t stream_store_bytes = int64_t{16} << 20;  // as CompileOptions::stream_store_bytes
 };
 
 class AotModule {

@@ -109,16 +109,27 @@ llvm::Value* emit_program(KernelBuilder& kb, const ElementProgram& p,
 std::vector<llvm::Value*> emit_program_values(KernelBuilder& kb, const ElementProgram& p,
                                               std::span<llvm::Value* const> leaf_ptrs,
                                               std::span<llvm::Value* const> leaf_offsets) {
-  std::unordered_map<const Node*, llvm::Value*> values;
+  std::vector<llvm::Value*> leaves;
   for (size_t i = 0; i < p.leaves.size(); ++i)
-    values[p.leaves[i]] = kb.load(p.leaves[i]->dtype(), leaf_ptrs[i], leaf_offsets[i]);
+    leaves.push_back(kb.load(p.leaves[i]->dtype(), leaf_ptrs[i], leaf_offsets[i]));
+  return compute_program(kb, p, {leaves})[0];
+}
+
+std::vector<std::vector<llvm::Value*>> compute_program(
+    KernelBuilder& kb, const ElementProgram& p, const std::vector<std::vector<llvm::Value*>>& leaf_values) {
+  std::vector<std::unordered_map<const Node*, llvm::Value*>> values(leaf_values.size());
+  for (size_t c = 0; c < values.size(); ++c)
+    for (size_t i = 0; i < p.leaves.size(); ++i) values[c][p.leaves[i]] = leaf_values[c][i];
   for (const Node* n : p.nodes) {
-    std::vector<llvm::Value*> args;
-    for (const Node* o : n->operands()) args.push_back(values.at(o));
-    values[n] = emit_element(kb, *n, args);
+    for (auto& copy : values) {
+      std::vector<llvm::Value*> args;
+      for (const Node* o : n->operands()) args.push_back(copy.at(o));
+      copy[n] = emit_element(kb, *n, args);
+    }
   }
-  std::vector<llvm::Value*> out;
-  for (const Node* v : p.values) out.push_back(values.at(v));
+  std::vector<std::vector<llvm::Value*>> out(values.size());
+  for (size_t c = 0; c < values.size(); ++c)
+    for (const Node* v : p.values) out[c].push_back(values[c].at(v));
   return out;
 }
 

@@ -46,6 +46,13 @@ std::vector<llvm::Value*> emit_program_values(KernelBuilder& kb, const ElementPr
                                               std::span<llvm::Value* const> leaf_ptrs,
                                               std::span<llvm::Value* const> leaf_offsets);
 
+// Computes the program's nodes from its leaves' values, for several
+// independent copies at once (one list of leaf values per copy; scalars, or
+// vectors of one width), node by node across the copies so that their
+// chains interleave. Returns, per copy, one value per entry of p.values.
+std::vector<std::vector<llvm::Value*>> compute_program(
+    KernelBuilder& kb, const ElementProgram& p, const std::vector<std::vector<llvm::Value*>>& leaf_values);
+
 // True when computing the program calls libm (exp, log, tanh, pow, ...):
 // its loops are then kept scalar (KernelBuilder::scalar_loops).
 bool calls_libm(const ElementProgram& p);

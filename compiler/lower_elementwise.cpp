@@ -5,6 +5,7 @@
 #include "compiler/kernel_builder.h"
 #include "compiler/loop_nest.h"
 #include "compiler/lower.h"
+#include "compiler/stream_stores.h"
 #include "ir/fused.h"
 
 namespace nabla {
@@ -65,13 +66,19 @@ void emit_elementwise(KernelEnv& env) {
   // elementwise bench). Four interleaved vector iterations give the core
   // independent chains (60 -> 37 ms on that bench, 1 thread); short inner
   // loops would only run the scalar remainder, so they keep LLVM's choice.
+  bool long_program = p.nodes.size() >= kLongProgram;
   int saved = kb.interleave;
-  if (p.nodes.size() >= kLongProgram && !nest.shape.empty() && nest.shape.back() >= kLongLoop)
-    kb.interleave = 4;
-  emit_loop_nest(kb, nest, [&](std::span<llvm::Value* const> at) {
-    std::vector<llvm::Value*> v = emit_program_values(kb, p, ptrs, at.first(p.leaves.size()));
-    for (size_t i = 0; i < outs.size(); ++i) kb.store(p.values[i]->dtype(), v[i], outs[i], at.back());
-  }, env.begin, env.end);
+  if (long_program && !nest.shape.empty() && nest.shape.back() >= kLongLoop) kb.interleave = 4;
+  auto regular = [&](llvm::Value* begin, llvm::Value* end) {
+    emit_loop_nest(kb, nest, [&](std::span<llvm::Value* const> at) {
+      std::vector<llvm::Value*> v = emit_program_values(kb, p, ptrs, at.first(p.leaves.size()));
+      for (size_t i = 0; i < outs.size(); ++i) kb.store(p.values[i]->dtype(), v[i], outs[i], at.back());
+    }, begin, end);
+  };
+  if (can_stream(env, p, nest))
+    emit_streaming(env, p, nest, ptrs, outs, regular, long_program ? 8 : 2);
+  else
+    regular(env.begin, env.end);
   kb.interleave = saved;
 }
 

@@ -187,10 +187,41 @@ bool is_scalar_zero(const Node* c) {
   return c->op() == Op::Constant && c->type().numel() == 1 && c->attrs().value.get(0) == 0;
 }
 
+// abs's derivative select(x > 0, g, select(x < 0, -g, 0)) (passes/bprop.cpp)
+// as g with x's sign bit xored in where x is neither zero nor NaN, else 0:
+// the same bits with one compare instead of two (compares are what the
+// function-and-gradient loops of the elementwise bench run out of). x is
+// read off the emitted compare x > 0.
+llvm::Value* signed_pass(KernelBuilder& kb, const Node& n, std::span<llvm::Value* const> args) {
+  if (n.op() != Op::Select || !is_float(n.dtype())) return nullptr;
+  const Node* gt = n.operand(0);
+  const Node* inner = n.operand(2);
+  if (gt->op() != Op::Greater || !is_scalar_zero(gt->operand(1)) || inner->op() != Op::Select) return nullptr;
+  const Node* lt = inner->operand(0);
+  const Node* neg = inner->operand(1);
+  if (lt->op() != Op::Less || lt->operand(0) != gt->operand(0) || !is_scalar_zero(lt->operand(1)) ||
+      neg->op() != Op::Neg || neg->operand(0) != n.operand(1) || !is_scalar_zero(inner->operand(2)))
+    return nullptr;
+  // The compare emitted for x > 0 in this program (not a bool read from memory).
+  auto* cmp = llvm::dyn_cast<llvm::FCmpInst>(args[0]);
+  if (!cmp || cmp->getPredicate() != llvm::FCmpInst::FCMP_OGT || cmp->getOperand(0)->getType() != args[1]->getType())
+    return nullptr;
+  auto& b = kb.b;
+  llvm::Value* x = cmp->getOperand(0);
+  llvm::Value* g = args[1];
+  llvm::Type* f = g->getType();
+  llvm::Type* i = b.getIntNTy(f->getScalarSizeInBits());
+  if (auto* v = llvm::dyn_cast<llvm::VectorType>(f)) i = llvm::VectorType::get(i, v->getElementCount());
+  llvm::Value* sign = b.CreateAnd(b.CreateBitCast(x, i), llvm::ConstantInt::get(i, llvm::APInt::getSignMask(f->getScalarSizeInBits())));
+  llvm::Value* flipped = b.CreateBitCast(b.CreateXor(b.CreateBitCast(g, i), sign), f);
+  return b.CreateSelect(b.CreateFCmpONE(x, llvm::Constant::getNullValue(f)), flipped, llvm::Constant::getNullValue(f));
+}
+
 }  // namespace
 
 llvm::Value* emit_element(KernelBuilder& kb, const Node& n, std::span<llvm::Value* const> args) {
   if (llvm::Value* v = min_max_with_constant(kb, n, args)) return v;
+  if (llvm::Value* v = signed_pass(kb, n, args)) return v;
   switch (op_kind(n.op())) {
     case OpKind::Unary: return emit_unary(kb, n.op(), n.dtype(), args[0]);
     case OpKind::Binary:

@@ -1,6 +1,7 @@
 #include "tests/support/backend_testing.h"
 
 #include <cmath>
+#include <cstring>
 #include <set>
 
 #include <fmt/format.h>
@@ -27,6 +28,21 @@ std::string compare_tensors(const Tensor& got, const Tensor& want, Tolerance tol
     if (std::isfinite(a) && std::isfinite(b) && std::abs(a - b) <= rtol * std::max(std::abs(a), std::abs(b)))
       continue;
     return fmt::format("element {} is {:.17g}, expected {:.17g} ({})", i, a, b, type_of(got).str());
+  }
+  return "";
+}
+
+std::string compare_bits(const Tensor& got, const Tensor& want) {
+  if (type_of(got) != type_of(want))
+    return fmt::format("type {} differs from the expected {}", type_of(got).str(), type_of(want).str());
+  size_t size = dtype_size(got.dtype());
+  const char* g = static_cast<const char*>(got.data());
+  const char* w = static_cast<const char*>(want.data());
+  for (int64_t i = 0; i < got.numel(); ++i) {
+    if (std::isnan(got.get(i)) && std::isnan(want.get(i))) continue;
+    if (std::memcmp(g + i * size, w + i * size, size) != 0)
+      return fmt::format("element {} is {:.17g}, expected {:.17g} ({})", i, got.get(i), want.get(i),
+                         type_of(got).str());
   }
   return "";
 }

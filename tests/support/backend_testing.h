@@ -22,6 +22,10 @@ struct Tolerance {
 // "" when the tensors agree, else a description of the first difference.
 std::string compare_tensors(const Tensor& got, const Tensor& want, Tolerance tol);
 
+// "" when the tensors hold the same bits in every element (any NaN matching
+// any NaN; +0 and -0 differ), else a description of the first difference.
+std::string compare_bits(const Tensor& got, const Tensor& want);
+
 // The interpreter's results for f: of f itself, or, when f has grad nodes, of
 // a copy where only the build-grad pass (with allow-disconnected: a target z
 // does not reach gets a zero gradient) expanded them.

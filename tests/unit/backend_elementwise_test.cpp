@@ -207,5 +207,36 @@ TEST(BackendElementwise, MaximumMinimumWithConstants) {
   }
 }
 
+// relu's lowering, max(0, x) + 0 (compiler/lower_scalar.cpp), and abs's
+// derivative as a sign-bit xor under one compare: the same bits as the
+// interpreter, signs of zero included (relu(-0) = +0; abs' at +-0 and NaN
+// is +0; at x < 0 it is -g, also for g = +-0, +-inf and NaN), fused (where
+// the compare and the xor meet in one loop) and unfused.
+TEST(BackendElementwise, ReluAndAbsDerivativeKeepTheSignsOfZero) {
+  const double inf = std::numeric_limits<double>::infinity(), nan = std::nan("");
+  std::vector<double> xs{0.0, -0.0, nan, inf, -inf, 2.5, -1.5, 1e-30, -1e-30};
+  std::vector<double> gs{1.0, -0.0, 0.0, nan, inf, -inf, 3.0};
+  std::vector<double> x, g;
+  for (double a : xs)
+    for (double b : gs) x.push_back(a), g.push_back(b);
+  int64_t n = static_cast<int64_t>(x.size());
+  for (DType t : {DType::f32, DType::f64}) {
+    Module m = test::make_function({{t, {n}}, {t, {n}}}, [](std::vector<Value>& in) {
+      Value zero = constant(*in[0]->function(), 0.0, in[0]->dtype());
+      Value d = select(greater(in[0], zero), in[1], select(less(in[0], zero), neg(in[1]), zero));
+      return std::vector<Value>{relu(in[0]), d, neg(d)};
+    });
+    std::vector<Tensor> in{Tensor::from_doubles(t, {n}, x), Tensor::from_doubles(t, {n}, g)};
+    std::vector<Tensor> want = test::reference_results(*m.functions()[0], in);
+    for (bool fuse : {true, false}) {
+      CompileOptions o = test::test_options();
+      o.fuse = fuse;
+      std::vector<Tensor> got = compile(*m.functions()[0], o).run(in);
+      for (size_t i = 0; i < got.size(); ++i)
+        EXPECT_EQ(test::compare_bits(got[i], want[i]), "") << "result " << i << (fuse ? "" : " unfused");
+    }
+  }
+}
+
 }  // namespace
 }  // namespace nabla

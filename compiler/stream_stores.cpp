@@ -1,0 +1,95 @@
+#include "compiler/stream_stores.h"
+
+#include <llvm/IR/IntrinsicsX86.h>
+
+#include "compiler/element_program.h"
+#include "compiler/kernel_builder.h"
+#include "compiler/loop_nest.h"
+#include "compiler/lower.h"
+
+namespace nabla {
+
+
+
+bool can_stream(const KernelEnv& env, const ElementProgram& p, const LoopNest& nest) {
+  const LowerOptions& o = env.kb.options;
+  if (o.stream_store_bytes <= 0 || nest.shape.size() != 1 || calls_libm(p)) return false;
+  DType t = p.values[0]->dtype();
+  if (!is_float(t) || o.vector_bits / 8 < 2 * static_cast<int>(dtype_size(t))) return false;
+  for (const Node* v : p.values)
+    if (v->dtype() != t) return false;
+  for (const Node* l : p.leaves)
+    if (l->dtype() != t) return false;
+  // Accessors: the leaves, then the results (which share one).
+  for (size_t a = 0; a < nest.strides.size(); ++a) {
+    int64_t s = nest.strides[a][0];
+    bool ok = a < p.leaves.size() ? s == 0 || s == 1 : s == 1 && nest.offsets[a] == 0;
+    if (!ok) return false;
+  }
+  int64_t bytes = nest.numel() * dtype_size(t) * static_cast<int64_t>(p.values.size());
+  return bytes >= o.stream_store_bytes;
+}
+
+void emit_streaming(KernelEnv& env, const ElementProgram& p, const LoopNest& nest,
+                    std::span<llvm::Value* const> leaf_ptrs, std::span<llvm::Value* const> results,
+                    const std::function<void(llvm::Value*, llvm::Value*)>& regular, int interleave) {
+  KernelBuilder& kb = env.kb;
+  auto& b = kb.b;
+  DType t = p.values[0]->dtype();
+  int64_t size = dtype_size(t);
+  int64_t lanes = kb.options.vector_bits / 8 / size;
+  int64_t align = lanes * size;  // a vector's bytes: what a non-temporal store needs
+  int64_t step = lanes * interleave;
+  llvm::Value* begin = env.begin ? env.begin : kb.i64(0);
+  llvm::Value* end = env.end ? env.end : kb.i64(nest.numel());
+
+  // mid: the first element at or after begin where the first result is
+  // aligned; the streaming loop runs when every result is aligned there.
+  auto offset_in_vector = [&](llvm::Value* base, llvm::Value* index) {
+    llvm::Value* address = b.CreateAdd(b.CreatePtrToInt(base, kb.i64_type()), b.CreateMul(index, kb.i64(size)));
+    return b.CreateAnd(address, kb.i64(align - 1));
+  };
+  llvm::Value* peel_bytes = b.CreateAnd(b.CreateSub(kb.i64(align), offset_in_vector(results[0], begin)), kb.i64(align - 1));
+  llvm::Value* mid = b.CreateAdd(begin, b.CreateUDiv(peel_bytes, kb.i64(size)));
+  llvm::Value* ok = b.CreateICmpSLE(mid, end);
+  for (llvm::Value* r : results) ok = b.CreateAnd(ok, b.CreateICmpEQ(offset_in_vector(r, mid), kb.i64(0)));
+  llvm::Value* full = b.CreateMul(b.CreateSDiv(b.CreateSub(end, mid), kb.i64(step)), kb.i64(step));
+  llvm::Value* vector_end = b.CreateSelect(ok, b.CreateAdd(mid, full), end);
+  mid = b.CreateSelect(ok, mid, end);
+
+  regular(begin, mid);
+  llvm::Type* vector = llvm::FixedVectorType::get(kb.value_type(t), static_cast<unsigned>(lanes));
+  llvm::MDNode* nontemporal = llvm::MDNode::get(kb.ctx, llvm::ConstantAsMetadata::get(b.getInt32(1)));
+  {
+    ScalarLoops already_vectors(kb, true);  // no vectorizing or unrolling of this loop
+    kb.loop(mid, vector_end, [&](llvm::Value* i) {
+      std::vector<std::vector<llvm::Value*>> leaves(static_cast<size_t>(interleave));
+      for (int u = 0; u < interleave; ++u) {
+        llvm::Value* at = b.CreateAdd(i, kb.i64(u * lanes));
+        for (size_t l = 0; l < p.leaves.size(); ++l) {
+          llvm::Value* index = kb.i64(nest.offsets[l]);
+          if (nest.strides[l][0] == 0) {  // one scalar for every element
+            leaves[u].push_back(b.CreateVectorSplat(static_cast<unsigned>(lanes), kb.load(t, leaf_ptrs[l], index)));
+            continue;
+          }
+          llvm::Value* ptr = kb.element_ptr(t, leaf_ptrs[l], b.CreateAdd(index, at));
+          leaves[u].push_back(b.CreateAlignedLoad(vector, ptr, llvm::Align(size)));
+        }
+      }
+      std::vector<std::vector<llvm::Value*>> values = compute_program(kb, p, leaves);
+      for (int u = 0; u < interleave; ++u) {
+        llvm::Value* at = b.CreateAdd(i, kb.i64(u * lanes));
+        for (size_t r = 0; r < results.size(); ++r) {
+          llvm::StoreInst* s = b.CreateAlignedStore(values[u][r], kb.element_ptr(t, results[r], at), llvm::Align(align));
+          s->setMetadata(llvm::LLVMContext::MD_nontemporal, nontemporal);
+        }
+      }
+    }, step, "s");
+  }
+  // Non-temporal stores are weakly ordered: fence them before the kernel
+  // returns (and the thread pool reports the task done).
+  b.CreateIntrinsic(llvm::Intrinsic::x86_sse_sfence, {}, {});
+  regular(vector_end, end);
+}
+
+}  // namespace nabla
