@@ -1,0 +1,86 @@
+// Which 512-bit instructions share execution pipes on this CPU: the basis of
+// the lowering choices for long elementwise loops (docs/backend.md, "What
+// limits a long elementwise loop"). Each loop issues independent instructions
+// of one kind, or a mix of two kinds; a mix that takes as long as its parts
+// added up runs on the same pipes. Cycles come from a chain of dependent
+// integer adds (one cycle each). x86-64 with AVX-512 only; elsewhere it says so.
+//   fp_pipes_bench
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+namespace {
+
+#if defined(__x86_64__)
+constexpr long kIterations = 20'000'000;
+
+template <class Fn> double seconds(Fn&& fn) {
+  auto t0 = std::chrono::steady_clock::now();
+  fn();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+#define NABLA_LOOP(body) \
+  [] { for (long i = 0; i < kIterations; ++i) __asm__ volatile(body ::: "memory"); }
+
+// Eight instructions per iteration; their registers never feed each other.
+#define A(n) "vaddps %%zmm14, %%zmm15, %%zmm" #n "\n"
+#define M(n) "vmulps %%zmm14, %%zmm15, %%zmm" #n "\n"
+#define X(n) "vmaxps %%zmm14, %%zmm15, %%zmm" #n "\n"
+#define C(n) "vcmpltps %%zmm14, %%zmm15, %%k" #n "\n"
+#define S(n) "vmovaps %%zmm14, %%zmm" #n "%{%%k1%}%{z%}\n"
+#define L(n) "vandps %%zmm14, %%zmm15, %%zmm" #n "\n"
+#define K(n) "kandw %%k1, %%k2, %%k" #n "\n"
+
+struct Case {
+  const char* what;
+  void (*loop)();
+};
+
+const Case kCases[] = {
+    {"8 vaddps", NABLA_LOOP(A(0) A(1) A(2) A(3) A(4) A(5) A(6) A(7))},
+    {"8 vmulps", NABLA_LOOP(M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7))},
+    {"8 vmaxps", NABLA_LOOP(X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7))},
+    {"8 vcmpltps -> k", NABLA_LOOP(C(1) C(2) C(3) C(4) C(5) C(6) C(7) C(3))},
+    {"8 masked vmovaps", NABLA_LOOP(S(0) S(1) S(2) S(3) S(4) S(5) S(6) S(7))},
+    {"8 vandps", NABLA_LOOP(L(0) L(1) L(2) L(3) L(4) L(5) L(6) L(7))},
+    {"8 kandw", NABLA_LOOP(K(3) K(4) K(5) K(6) K(7) K(3) K(4) K(5))},
+    {"4 vmulps + 4 vcmpltps", NABLA_LOOP(M(0) C(3) M(1) C(4) M(2) C(5) M(3) C(6))},
+    {"4 vaddps + 4 vcmpltps", NABLA_LOOP(A(0) C(3) A(1) C(4) A(2) C(5) A(3) C(6))},
+    {"4 vaddps + 4 vmulps", NABLA_LOOP(A(0) M(4) A(1) M(5) A(2) M(6) A(3) M(7))},
+    {"4 vaddps + 4 vmaxps", NABLA_LOOP(A(0) X(4) A(1) X(5) A(2) X(6) A(3) X(7))},
+    {"4 vmulps + 4 vmaxps", NABLA_LOOP(M(0) X(4) M(1) X(5) M(2) X(6) M(3) X(7))},
+    {"4 vaddps + 4 vmulps + 4 masked", NABLA_LOOP(A(0) M(4) S(8) A(1) M(5) S(9) A(2) M(6) S(10) A(3) M(7) S(11))},
+};
+
+int run() {
+  if (!__builtin_cpu_supports("avx512f")) {
+    std::printf("fp_pipes_bench: this CPU has no AVX-512; nothing measured\n");
+    return 0;
+  }
+  // Eight dependent one-cycle adds per iteration: the time of a cycle.
+  double cycle = seconds([] {
+    long x = 0;
+    for (long i = 0; i < kIterations; ++i)
+      __asm__ volatile("add $1, %0\n add $1, %0\n add $1, %0\n add $1, %0\n"
+                       "add $1, %0\n add $1, %0\n add $1, %0\n add $1, %0\n" : "+r"(x));
+  }) / (8.0 * kIterations);
+  std::printf("independent 512-bit instructions (%.2f GHz from a chain of integer adds)\n", 1e-9 / cycle);
+  std::printf("%-34s | %s\n", "instructions per iteration", "cycles per iteration");
+  for (const Case& c : kCases) {
+    double best = 1e9;
+    for (int r = 0; r < 5; ++r) best = std::min(best, seconds(c.loop));
+    std::printf("%-34s | %5.2f\n", c.what, best / kIterations / cycle);
+  }
+  return 0;
+}
+#else
+int run() {
+  std::printf("fp_pipes_bench: x86-64 only; nothing measured\n");
+  return 0;
+}
+#endif
+
+}  // namespace
+
+int main() { return run(); }
