@@ -148,6 +148,9 @@ const std::vector<OptionSpec>& option_table() {
        [](Options& o, std::string_view v) { o.compile.compile_threads = parse_count("--compile-threads", v, 1); }},
       {"--fast-math", "", "JIT: fast-math flags, reassociated sums, fused multiply-adds",
        [](Options& o, std::string_view) { o.compile.fast_math = true; }},
+      {"--stream-store-bytes", "N",
+       "JIT: elementwise kernels writing at least N bytes use streaming stores (default 16777216; 0: never)",
+       [](Options& o, std::string_view v) { o.compile.stream_store_bytes = parse_count("--stream-store-bytes", v, 0); }},
       {"--opt-level", "N", "JIT: LLVM optimization level 0..3 (default 3)",
        [](Options& o, std::string_view v) {
          o.compile.opt_level = parse_count("--opt-level", v, 0);
