@@ -49,7 +49,7 @@ struct CompileOptions {
   // A loop nest or matmul is split across the threads only when it does at
   // least this many element operations (so small kernels pay no hand-off).
   int64_t min_parallel_work = int64_t{1} << 15;
-  // On x86, an elementwise kernel whose results take at least this many bytes
+  // On x86-64, an elementwise kernel whose results take at least this many bytes
   // writes them with non-temporal (streaming) stores, which skip the read of
   // each line before it is written and keep the results out of the cache:
   // worth it once they are larger than the last-level cache. 0: never.

@@ -66,7 +66,7 @@ Value* IrTools::fma(Value* a, Value* x, Value* y) {
   return b.CreateIntrinsic(Intrinsic::fma, {vec}, {a, x, y});
 }
 
-// The elementwise kernels' relu (compiler/lower_scalar.h), on a vector.
+// The elementwise kernels' relu (compiler/lower_relu.h), on a vector.
 Value* IrTools::relu(Value* v) { return nabla::emit_relu(b, v); }
 
 // Block-swap transpose: at distance d, rows i and i+d (bit d of i clear)

@@ -26,7 +26,7 @@ struct LowerOptions {
   int num_threads = 1;         // > 1: large loops may run through ctx->parallel_for
   int64_t min_parallel_work = int64_t{1} << 15;  // element operations below which a kernel stays serial
   // > 0: elementwise kernels whose results take at least this many bytes
-  // store them non-temporally (x86 only; compiler/stream_stores.h).
+  // store them non-temporally (x86-64 only; compiler/stream_stores.h).
   int64_t stream_store_bytes = 0;
   // "prefer-vector-width" per kernel kind ("" leaves LLVM's default).
   std::string elementwise_width = "512", reduce_width = "512", other_width = "";

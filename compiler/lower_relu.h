@@ -9,7 +9,7 @@ class Value;
 
 namespace nabla {
 
-// x > 0 or NaN: x; else +0.
+// x > 0 or NaN: x (quieted); else +0.
 llvm::Value* emit_relu(llvm::IRBuilderBase& b, llvm::Value* x);
 
 }  // namespace nabla

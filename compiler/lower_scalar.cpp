@@ -75,11 +75,13 @@ llvm::Value* int_unary(KernelBuilder& kb, Op op, llvm::Value* x) {
 
 }  // namespace
 
-// relu(x) = x > 0 or NaN: x; else +0. Written (x < 0 ? 0 : x) + 0, which x86
+// relu(x) = x > 0 or NaN: x (a signaling NaN comes out quieted; NaN payloads
+// are not promised, docs/ir.md); else +0. Written (x < 0 ? 0 : x) + 0, which x86
 // computes as max(0, x) + 0 on the adder pipes (a NaN x is max's second
 // operand, so it passes; -0 + 0 = +0) instead of a compare into a mask
 // register and a masked move: on Zen 4 compares share the multiplier pipes,
-// which a function and its derivative keep busy (docs/performance.md).
+// which a function and its derivative keep busy (docs/performance.md). With
+// fast-math (no signed zeros) LLVM drops the + 0 and relu(-0) may be -0.
 llvm::Value* emit_relu(llvm::IRBuilderBase& b, llvm::Value* x) {
   llvm::Value* zero = llvm::ConstantFP::get(x->getType(), 0.0);
   return b.CreateFAdd(b.CreateSelect(b.CreateFCmpOLT(x, zero), zero, x), zero);
@@ -192,7 +194,7 @@ bool is_scalar_zero(const Node* c) {
 // the same bits with one compare instead of two (compares are what the
 // function-and-gradient loops of the elementwise bench run out of). x is
 // read off the emitted compare x > 0.
-llvm::Value* signed_pass(KernelBuilder& kb, const Node& n, std::span<llvm::Value* const> args) {
+llvm::Value* abs_derivative_as_sign_xor(KernelBuilder& kb, const Node& n, std::span<llvm::Value* const> args) {
   if (n.op() != Op::Select || !is_float(n.dtype())) return nullptr;
   const Node* gt = n.operand(0);
   const Node* inner = n.operand(2);
@@ -200,7 +202,8 @@ llvm::Value* signed_pass(KernelBuilder& kb, const Node& n, std::span<llvm::Value
   const Node* lt = inner->operand(0);
   const Node* neg = inner->operand(1);
   if (lt->op() != Op::Less || lt->operand(0) != gt->operand(0) || !is_scalar_zero(lt->operand(1)) ||
-      neg->op() != Op::Neg || neg->operand(0) != n.operand(1) || !is_scalar_zero(inner->operand(2)))
+      neg->op() != Op::Neg || neg->operand(0) != n.operand(1) || !is_scalar_zero(inner->operand(2)) ||
+      std::signbit(inner->operand(2)->attrs().value.get(0)))  // the result's zero must be +0
     return nullptr;
   // The compare emitted for x > 0 in this program (not a bool read from memory).
   auto* cmp = llvm::dyn_cast<llvm::FCmpInst>(args[0]);
@@ -221,7 +224,7 @@ llvm::Value* signed_pass(KernelBuilder& kb, const Node& n, std::span<llvm::Value
 
 llvm::Value* emit_element(KernelBuilder& kb, const Node& n, std::span<llvm::Value* const> args) {
   if (llvm::Value* v = min_max_with_constant(kb, n, args)) return v;
-  if (llvm::Value* v = signed_pass(kb, n, args)) return v;
+  if (llvm::Value* v = abs_derivative_as_sign_xor(kb, n, args)) return v;
   switch (op_kind(n.op())) {
     case OpKind::Unary: return emit_unary(kb, n.op(), n.dtype(), args[0]);
     case OpKind::Binary:

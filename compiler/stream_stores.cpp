@@ -1,5 +1,7 @@
 #include "compiler/stream_stores.h"
 
+#include <algorithm>
+
 #include <llvm/IR/IntrinsicsX86.h>
 
 #include "compiler/element_program.h"
@@ -8,8 +10,6 @@
 #include "compiler/lower.h"
 
 namespace nabla {
-
-
 
 bool can_stream(const KernelEnv& env, const ElementProgram& p, const LoopNest& nest) {
   const LowerOptions& o = env.kb.options;
@@ -38,21 +38,25 @@ void emit_streaming(KernelEnv& env, const ElementProgram& p, const LoopNest& nes
   DType t = p.values[0]->dtype();
   int64_t size = dtype_size(t);
   int64_t lanes = kb.options.vector_bits / 8 / size;
-  int64_t align = lanes * size;  // a vector's bytes: what a non-temporal store needs
+  // A non-temporal store needs its vector's alignment. The streaming loop
+  // starts at a cache line (or vector, if wider), which also keeps the head's
+  // ordinary stores off the lines it streams.
+  int64_t vector_bytes = lanes * size;
+  int64_t align = std::max<int64_t>(vector_bytes, 64);
   int64_t step = lanes * interleave;
   llvm::Value* begin = env.begin ? env.begin : kb.i64(0);
   llvm::Value* end = env.end ? env.end : kb.i64(nest.numel());
 
   // mid: the first element at or after begin where the first result is
   // aligned; the streaming loop runs when every result is aligned there.
-  auto offset_in_vector = [&](llvm::Value* base, llvm::Value* index) {
+  auto misalignment = [&](llvm::Value* base, llvm::Value* index) {
     llvm::Value* address = b.CreateAdd(b.CreatePtrToInt(base, kb.i64_type()), b.CreateMul(index, kb.i64(size)));
     return b.CreateAnd(address, kb.i64(align - 1));
   };
-  llvm::Value* peel_bytes = b.CreateAnd(b.CreateSub(kb.i64(align), offset_in_vector(results[0], begin)), kb.i64(align - 1));
+  llvm::Value* peel_bytes = b.CreateAnd(b.CreateSub(kb.i64(align), misalignment(results[0], begin)), kb.i64(align - 1));
   llvm::Value* mid = b.CreateAdd(begin, b.CreateUDiv(peel_bytes, kb.i64(size)));
   llvm::Value* ok = b.CreateICmpSLE(mid, end);
-  for (llvm::Value* r : results) ok = b.CreateAnd(ok, b.CreateICmpEQ(offset_in_vector(r, mid), kb.i64(0)));
+  for (llvm::Value* r : results) ok = b.CreateAnd(ok, b.CreateICmpEQ(misalignment(r, mid), kb.i64(0)));
   llvm::Value* full = b.CreateMul(b.CreateSDiv(b.CreateSub(end, mid), kb.i64(step)), kb.i64(step));
   llvm::Value* vector_end = b.CreateSelect(ok, b.CreateAdd(mid, full), end);
   mid = b.CreateSelect(ok, mid, end);
@@ -80,7 +84,7 @@ void emit_streaming(KernelEnv& env, const ElementProgram& p, const LoopNest& nes
       for (int u = 0; u < interleave; ++u) {
         llvm::Value* at = b.CreateAdd(i, kb.i64(u * lanes));
         for (size_t r = 0; r < results.size(); ++r) {
-          llvm::StoreInst* s = b.CreateAlignedStore(values[u][r], kb.element_ptr(t, results[r], at), llvm::Align(align));
+          llvm::StoreInst* s = b.CreateAlignedStore(values[u][r], kb.element_ptr(t, results[r], at), llvm::Align(vector_bytes));
           s->setMetadata(llvm::LLVMContext::MD_nontemporal, nontemporal);
         }
       }

@@ -35,6 +35,7 @@
 #include "passes/check_grad.h"
 #include "runtime/error.h"
 #include "runtime/npy.h"
+#include "tools/common/cli.h"
 
 namespace {
 
@@ -150,7 +151,11 @@ const std::vector<OptionSpec>& option_table() {
        [](Options& o, std::string_view) { o.compile.fast_math = true; }},
       {"--stream-store-bytes", "N",
        "JIT: elementwise kernels writing at least N bytes use streaming stores (default 16777216; 0: never)",
-       [](Options& o, std::string_view v) { o.compile.stream_store_bytes = parse_count("--stream-store-bytes", v, 0); }},
+       [](Options& o, std::string_view v) {
+         std::optional<int64_t> n = nabla::cli::parse_non_negative(v);
+         if (!n) throw Error("nabla-run: --stream-store-bytes expects a number of bytes, got '" + std::string(v) + "'");
+         o.compile.stream_store_bytes = *n;
+       }},
       {"--opt-level", "N", "JIT: LLVM optimization level 0..3 (default 3)",
        [](Options& o, std::string_view v) {
          o.compile.opt_level = parse_count("--opt-level", v, 0);

@@ -3,7 +3,6 @@
 // a C/C++ header, for this machine or another target, or prints an
 // intermediate form. Documented in docs/nablac.md.
 #include <algorithm>
-#include <charconv>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -58,13 +57,11 @@ std::vector<nabla::cli::Option> option_table(Options& o) {
        set(o.aot.pipeline.pipeline)},
       {"--fast-math", "", "allow LLVM's fast-math rewrites", [&](std::string_view) { o.aot.fast_math = true; }},
       {"--stream-store-bytes", "N",
-       "elementwise kernels writing at least N bytes use streaming stores (x86; default 16777216; 0: never)",
+       "elementwise kernels writing at least N bytes use streaming stores (x86-64; default 16777216; 0: never)",
        [&](std::string_view v) {
-         int64_t n = 0;
-         auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-         if (v.empty() || ec != std::errc() || end != v.data() + v.size() || n < 0)
-           throw Error("expected a number of bytes, got '" + std::string(v) + "'");
-         o.aot.stream_store_bytes = n;
+         std::optional<int64_t> n = nabla::cli::parse_non_negative(v);
+         if (!n) throw Error("expected a number of bytes, got '" + std::string(v) + "'");
+         o.aot.stream_store_bytes = *n;
        }},
       {"--print-after-all", "", "print the module to stderr after every pass",
        [&](std::string_view) { o.aot.pipeline.print_after_all = true; }},

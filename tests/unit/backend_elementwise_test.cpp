@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <string>
 
@@ -231,7 +233,14 @@ TEST(BackendElementwise, ReluAndAbsDerivativeKeepTheSignsOfZero) {
     for (bool fuse : {true, false}) {
       CompileOptions o = test::test_options();
       o.fuse = fuse;
+      o.dump_llvm_ir = testing::TempDir() + "/relu_abs.ll";
       std::vector<Tensor> got = compile(*m.functions()[0], o).run(in);
+      std::ifstream ir_file(o.dump_llvm_ir);
+      std::string ir(std::istreambuf_iterator<char>(ir_file), {});
+      // Fused, the derivative is the one compare x != 0 (ordered) and the xor.
+      if (fuse) {
+        EXPECT_NE(ir.find("fcmp one"), std::string::npos);
+      }
       for (size_t i = 0; i < got.size(); ++i)
         EXPECT_EQ(test::compare_bits(got[i], want[i]), "") << "result " << i << (fuse ? "" : " unfused");
     }

@@ -1,6 +1,8 @@
 #include "tools/common/cli.h"
 
 #include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <exception>
 #include <iostream>
 
@@ -38,6 +40,14 @@ std::vector<std::string> parse(std::string_view tool, int argc, char** argv,
     }
   }
   return positional;
+}
+
+std::optional<int64_t> parse_non_negative(std::string_view v) {
+  int64_t n = 0;
+  if (v.empty() || !std::isdigit(static_cast<unsigned char>(v[0]))) return std::nullopt;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || end != v.data() + v.size()) return std::nullopt;
+  return n;
 }
 
 std::string help(std::string_view usage, std::string_view description,

@@ -3,7 +3,9 @@
 // option, with its help text), a parser that accepts `--opt VALUE` and
 // `--opt=VALUE`, and a main wrapper that turns errors into "message on stderr,
 // exit code 1".
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,6 +26,10 @@ struct Option {
 // thrown by an option's apply.
 std::vector<std::string> parse(std::string_view tool, int argc, char** argv,
                                std::span<const Option> table);
+
+// The value of a decimal integer in [0, INT64_MAX] that is all of v, or
+// nothing (empty, a sign, other characters, overflow).
+std::optional<int64_t> parse_non_negative(std::string_view v);
 
 // "usage: ...\n<description>\noptions:\n  --opt VALUE   help\n..."
 std::string help(std::string_view usage, std::string_view description,
