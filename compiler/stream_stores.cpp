@@ -30,19 +30,60 @@ bool can_stream(const KernelEnv& env, const ElementProgram& p, const LoopNest& n
   return bytes >= o.stream_store_bytes;
 }
 
+namespace {
+
+// The vector loop over [from, to) (a whole number of iterations, every
+// result aligned at `from`): `interleave` vectors per iteration, loaded
+// unaligned, computed by the element program on vectors, stored
+// non-temporally.
+void emit_vector_loop(KernelBuilder& kb, const ElementProgram& p, const LoopNest& nest,
+                      std::span<llvm::Value* const> leaf_ptrs, std::span<llvm::Value* const> results,
+                      llvm::Value* from, llvm::Value* to, int64_t lanes, int interleave) {
+  auto& b = kb.b;
+  DType t = p.values[0]->dtype();
+  int64_t size = dtype_size(t);
+  llvm::Type* vector = llvm::FixedVectorType::get(kb.value_type(t), static_cast<unsigned>(lanes));
+  llvm::MDNode* nontemporal = llvm::MDNode::get(kb.ctx, llvm::ConstantAsMetadata::get(b.getInt32(1)));
+  ScalarLoops already_vectors(kb, true);  // no vectorizing or unrolling of this loop
+  kb.loop(from, to, [&](llvm::Value* i) {
+    std::vector<std::vector<llvm::Value*>> leaves(static_cast<size_t>(interleave));
+    for (int u = 0; u < interleave; ++u) {
+      llvm::Value* at = b.CreateAdd(i, kb.i64(u * lanes));
+      for (size_t l = 0; l < p.leaves.size(); ++l) {
+        llvm::Value* index = kb.i64(nest.offsets[l]);
+        if (nest.strides[l][0] == 0) {  // one scalar for every element
+          leaves[u].push_back(b.CreateVectorSplat(static_cast<unsigned>(lanes), kb.load(t, leaf_ptrs[l], index)));
+          continue;
+        }
+        llvm::Value* ptr = kb.element_ptr(t, leaf_ptrs[l], b.CreateAdd(index, at));
+        leaves[u].push_back(b.CreateAlignedLoad(vector, ptr, llvm::Align(size)));
+      }
+    }
+    std::vector<std::vector<llvm::Value*>> values = compute_program(kb, p, leaves);
+    for (int u = 0; u < interleave; ++u) {
+      llvm::Value* at = b.CreateAdd(i, kb.i64(u * lanes));
+      for (size_t r = 0; r < results.size(); ++r) {
+        llvm::StoreInst* s =
+            b.CreateAlignedStore(values[u][r], kb.element_ptr(t, results[r], at), llvm::Align(lanes * size));
+        s->setMetadata(llvm::LLVMContext::MD_nontemporal, nontemporal);
+      }
+    }
+  }, lanes * interleave, "s");
+}
+
+}  // namespace
+
 void emit_streaming(KernelEnv& env, const ElementProgram& p, const LoopNest& nest,
                     std::span<llvm::Value* const> leaf_ptrs, std::span<llvm::Value* const> results,
                     const std::function<void(llvm::Value*, llvm::Value*)>& regular, int interleave) {
   KernelBuilder& kb = env.kb;
   auto& b = kb.b;
-  DType t = p.values[0]->dtype();
-  int64_t size = dtype_size(t);
+  int64_t size = dtype_size(p.values[0]->dtype());
   int64_t lanes = kb.options.vector_bits / 8 / size;
   // A non-temporal store needs its vector's alignment. The streaming loop
   // starts at a cache line (or vector, if wider), which also keeps the head's
   // ordinary stores off the lines it streams.
-  int64_t vector_bytes = lanes * size;
-  int64_t align = std::max<int64_t>(vector_bytes, 64);
+  int64_t align = std::max<int64_t>(lanes * size, 64);
   int64_t step = lanes * interleave;
   llvm::Value* begin = env.begin ? env.begin : kb.i64(0);
   llvm::Value* end = env.end ? env.end : kb.i64(nest.numel());
@@ -57,43 +98,21 @@ void emit_streaming(KernelEnv& env, const ElementProgram& p, const LoopNest& nes
   llvm::Value* mid = b.CreateAdd(begin, b.CreateUDiv(peel_bytes, kb.i64(size)));
   llvm::Value* ok = b.CreateICmpSLE(mid, end);
   for (llvm::Value* r : results) ok = b.CreateAnd(ok, b.CreateICmpEQ(misalignment(r, mid), kb.i64(0)));
-  llvm::Value* full = b.CreateMul(b.CreateSDiv(b.CreateSub(end, mid), kb.i64(step)), kb.i64(step));
-  llvm::Value* vector_end = b.CreateSelect(ok, b.CreateAdd(mid, full), end);
-  mid = b.CreateSelect(ok, mid, end);
 
-  regular(begin, mid);
-  llvm::Type* vector = llvm::FixedVectorType::get(kb.value_type(t), static_cast<unsigned>(lanes));
-  llvm::MDNode* nontemporal = llvm::MDNode::get(kb.ctx, llvm::ConstantAsMetadata::get(b.getInt32(1)));
-  {
-    ScalarLoops already_vectors(kb, true);  // no vectorizing or unrolling of this loop
-    kb.loop(mid, vector_end, [&](llvm::Value* i) {
-      std::vector<std::vector<llvm::Value*>> leaves(static_cast<size_t>(interleave));
-      for (int u = 0; u < interleave; ++u) {
-        llvm::Value* at = b.CreateAdd(i, kb.i64(u * lanes));
-        for (size_t l = 0; l < p.leaves.size(); ++l) {
-          llvm::Value* index = kb.i64(nest.offsets[l]);
-          if (nest.strides[l][0] == 0) {  // one scalar for every element
-            leaves[u].push_back(b.CreateVectorSplat(static_cast<unsigned>(lanes), kb.load(t, leaf_ptrs[l], index)));
-            continue;
-          }
-          llvm::Value* ptr = kb.element_ptr(t, leaf_ptrs[l], b.CreateAdd(index, at));
-          leaves[u].push_back(b.CreateAlignedLoad(vector, ptr, llvm::Align(size)));
-        }
-      }
-      std::vector<std::vector<llvm::Value*>> values = compute_program(kb, p, leaves);
-      for (int u = 0; u < interleave; ++u) {
-        llvm::Value* at = b.CreateAdd(i, kb.i64(u * lanes));
-        for (size_t r = 0; r < results.size(); ++r) {
-          llvm::StoreInst* s = b.CreateAlignedStore(values[u][r], kb.element_ptr(t, results[r], at), llvm::Align(vector_bytes));
-          s->setMetadata(llvm::LLVMContext::MD_nontemporal, nontemporal);
-        }
-      }
-    }, step, "s");
-  }
-  // Non-temporal stores are weakly ordered: fence them before the kernel
-  // returns (and the thread pool reports the task done).
-  b.CreateIntrinsic(llvm::Intrinsic::x86_sse_sfence, {}, {});
-  regular(vector_end, end);
+  kb.when(b.CreateNot(ok), [&] { regular(begin, end); });
+  kb.when(ok, [&] {
+    llvm::Value* whole = b.CreateMul(b.CreateSDiv(b.CreateSub(end, mid), kb.i64(step)), kb.i64(step));
+    llvm::Value* vector_end = b.CreateAdd(mid, whole);
+    // The head (less than a line) and the tail (less than an iteration) are
+    // short: scalar loops, which keep the kernel's compile time down.
+    ScalarLoops short_loops(kb, true);
+    regular(begin, mid);
+    emit_vector_loop(kb, p, nest, leaf_ptrs, results, mid, vector_end, lanes, interleave);
+    // Non-temporal stores are weakly ordered: fence them before the kernel
+    // returns (and the thread pool reports the task done).
+    b.CreateIntrinsic(llvm::Intrinsic::x86_sse_sfence, {}, {});
+    regular(vector_end, end);
+  });
 }
 
 }  // namespace nabla
