@@ -3,6 +3,7 @@
 // second-order grad nodes: each graph is compiled with the default pipeline
 // and fusion, run on random inputs with 0, -0, 1, inf and NaN among them, and
 // every result must equal the interpreter's bit for bit (NaN matching NaN),
+// a third of them with streaming stores forced on,
 // or both must fail with the same message (labels out of range). The
 // interpreter runs the original graph, after build-grad alone when it has
 // grads. NABLA_RANDOM_GRAPHS=N changes the count of each kind;
@@ -40,6 +41,9 @@ void check_graphs(double grad_rate, uint64_t first_seed) {
     Function& f = *m.find("random");
     std::vector<Tensor> inputs = test::random_inputs(f, seed);
     o.num_threads = seed % 4 == 0 ? 2 : 1;
+    // A third of the graphs stream every elementwise kernel that can
+    // (docs/backend.md#streaming-stores), whatever its size.
+    o.stream_store_bytes = seed % 3 == 1 ? 1 : CompileOptions{}.stream_store_bytes;
     std::string d = test::compare_with_interpreter(f, inputs, o);
     EXPECT_EQ(d, "") << "seed " << seed << "\n" << print(f);
     if (const char* dir = std::getenv("NABLA_RANDOM_GRAPH_DUMP"); dir && !d.empty())
