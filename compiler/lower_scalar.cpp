@@ -153,11 +153,16 @@ llvm::Value* emit_cast(KernelBuilder& kb, DType from, DType to, llvm::Value* x) 
 
 namespace {
 
+// The value of a one-element constant, or nothing for any other node.
+std::optional<double> scalar_constant(const Node* c) {
+  if (c->op() != Op::Constant || c->type().numel() != 1) return std::nullopt;
+  return c->attrs().value.get(0);
+}
+
 // The value of a one-element float constant that is neither NaN nor zero.
 std::optional<double> plain_scalar_constant(const Node* c) {
-  if (c->op() != Op::Constant || !is_float(c->dtype()) || c->type().numel() != 1) return std::nullopt;
-  double v = c->attrs().value.get(0);
-  if (std::isnan(v) || v == 0) return std::nullopt;
+  std::optional<double> v = scalar_constant(c);
+  if (!v || !is_float(c->dtype()) || std::isnan(*v) || *v == 0) return std::nullopt;
   return v;
 }
 
@@ -186,7 +191,8 @@ llvm::Value* min_max_with_constant(KernelBuilder& kb, const Node& n, std::span<l
 // the first form costs a masked move each. On the elementwise bench the
 // fused function-and-gradient loop went from 77 to 65 cycles per 16 floats.
 bool is_scalar_zero(const Node* c) {
-  return c->op() == Op::Constant && c->type().numel() == 1 && c->attrs().value.get(0) == 0;
+  std::optional<double> v = scalar_constant(c);
+  return v && *v == 0;
 }
 
 // abs's derivative select(x > 0, g, select(x < 0, -g, 0)) (passes/bprop.cpp)
@@ -203,7 +209,7 @@ llvm::Value* abs_derivative_as_sign_xor(KernelBuilder& kb, const Node& n, std::s
   const Node* neg = inner->operand(1);
   if (lt->op() != Op::Less || lt->operand(0) != gt->operand(0) || !is_scalar_zero(lt->operand(1)) ||
       neg->op() != Op::Neg || neg->operand(0) != n.operand(1) || !is_scalar_zero(inner->operand(2)) ||
-      std::signbit(inner->operand(2)->attrs().value.get(0)))  // the result's zero must be +0
+      std::signbit(*scalar_constant(inner->operand(2))))  // the result's zero must be +0
     return nullptr;
   // The compare emitted for x > 0 in this program (not a bool read from memory).
   auto* cmp = llvm::dyn_cast<llvm::FCmpInst>(args[0]);

@@ -44,27 +44,31 @@ void emit_vector_loop(KernelBuilder& kb, const ElementProgram& p, const LoopNest
   int64_t size = dtype_size(t);
   llvm::Type* vector = llvm::FixedVectorType::get(kb.value_type(t), static_cast<unsigned>(lanes));
   llvm::MDNode* nontemporal = llvm::MDNode::get(kb.ctx, llvm::ConstantAsMetadata::get(b.getInt32(1)));
+  // A leaf read with stride 0 is one scalar for every element: splat it once.
+  std::vector<llvm::Value*> splats(p.leaves.size());
+  for (size_t l = 0; l < p.leaves.size(); ++l)
+    if (nest.strides[l][0] == 0)
+      splats[l] = b.CreateVectorSplat(static_cast<unsigned>(lanes), kb.load(t, leaf_ptrs[l], kb.i64(nest.offsets[l])));
   ScalarLoops already_vectors(kb, true);  // no vectorizing or unrolling of this loop
   kb.loop(from, to, [&](llvm::Value* i) {
-    std::vector<std::vector<llvm::Value*>> leaves(static_cast<size_t>(interleave));
-    for (int u = 0; u < interleave; ++u) {
-      llvm::Value* at = b.CreateAdd(i, kb.i64(u * lanes));
+    std::vector<llvm::Value*> at(static_cast<size_t>(interleave));  // each vector's first element
+    std::vector<std::vector<llvm::Value*>> leaves(at.size());
+    for (size_t u = 0; u < at.size(); ++u) {
+      at[u] = b.CreateAdd(i, kb.i64(static_cast<int64_t>(u) * lanes));
       for (size_t l = 0; l < p.leaves.size(); ++l) {
-        llvm::Value* index = kb.i64(nest.offsets[l]);
-        if (nest.strides[l][0] == 0) {  // one scalar for every element
-          leaves[u].push_back(b.CreateVectorSplat(static_cast<unsigned>(lanes), kb.load(t, leaf_ptrs[l], index)));
+        if (splats[l]) {
+          leaves[u].push_back(splats[l]);
           continue;
         }
-        llvm::Value* ptr = kb.element_ptr(t, leaf_ptrs[l], b.CreateAdd(index, at));
+        llvm::Value* ptr = kb.element_ptr(t, leaf_ptrs[l], b.CreateAdd(kb.i64(nest.offsets[l]), at[u]));
         leaves[u].push_back(b.CreateAlignedLoad(vector, ptr, llvm::Align(size)));
       }
     }
     std::vector<std::vector<llvm::Value*>> values = compute_program(kb, p, leaves);
-    for (int u = 0; u < interleave; ++u) {
-      llvm::Value* at = b.CreateAdd(i, kb.i64(u * lanes));
+    for (size_t u = 0; u < at.size(); ++u) {
       for (size_t r = 0; r < results.size(); ++r) {
         llvm::StoreInst* s =
-            b.CreateAlignedStore(values[u][r], kb.element_ptr(t, results[r], at), llvm::Align(lanes * size));
+            b.CreateAlignedStore(values[u][r], kb.element_ptr(t, results[r], at[u]), llvm::Align(lanes * size));
         s->setMetadata(llvm::LLVMContext::MD_nontemporal, nontemporal);
       }
     }
