@@ -1,7 +1,8 @@
 // A 30-op elementwise function and its gradient over 16M floats, against the
 // memory-traffic bound: the bytes the function must read and write divided
-// by the copy bandwidth measured in the same run.
-//   elementwise_bench [--threads 1,2] [--quick]
+// by the copy bandwidth measured in the same run. Also the 45-op function
+// this bench measured before it counted ops one by one (docs/performance.md).
+//   elementwise_bench [--ops 30,45] [--threads 1,2] [--quick]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -24,21 +25,28 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-// y = f(x) with 30 cheap elementwise ops, and dx = d sum(y) / dx.
-Module build(int64_t n) {
+// y = f(x) with `ops` cheap elementwise ops, counted one by one (relu(v - 1)
+// is two), and dx = d sum(y) / dx. The ops cycle through mul, add, sub, relu,
+// minimum, sub, abs, mul by x and maximum, with constants that keep the
+// values in range and every relu, minimum and maximum cutting some elements.
+Module build(int64_t n, int ops) {
   Module m;
   Function& f = m.function("f");
   Value x = f.input("x", f32({n}));
   Value v = x;
-  for (int i = 0; i < 30; ++i) {
+  int left = ops;
+  auto op = [&](auto&& fn) {
+    if (left > 0) v = fn(v), --left;
+  };
+  for (int i = 0; left > 0; ++i) {
     double c = 0.5 + 0.01 * i;
     switch (i % 6) {
-      case 0: v = v * c; break;
-      case 1: v = v + c; break;
-      case 2: v = relu(v - 1.0); break;
-      case 3: v = minimum(v, 4.0 + c); break;
-      case 4: v = abs(v - c); break;
-      case 5: v = maximum(v * x, -c); break;
+      case 0: op([&](Value a) { return a * c; }); break;
+      case 1: op([&](Value a) { return a + c; }); break;
+      case 2: op([](Value a) { return a - 1.0; }), op([](Value a) { return relu(a); }); break;
+      case 3: op([&](Value a) { return minimum(a, 4.0 + c); }); break;
+      case 4: op([&](Value a) { return a - c; }), op([](Value a) { return abs(a); }); break;
+      case 5: op([&](Value a) { return a * x; }), op([&](Value a) { return maximum(a, -c); }); break;
     }
   }
   f.output(v);
@@ -46,33 +54,41 @@ Module build(int64_t n) {
   return m;
 }
 
+int usage() {
+  std::fprintf(stderr, "usage: elementwise_bench [--ops 30,45] [--threads 1,2] [--quick]\n");
+  return 1;
+}
+
 int run(int argc, char** argv) {
   std::vector<int> thread_counts = {1, 2};
+  std::vector<int> op_counts = {30, 45};
   bool quick = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--quick")) {
       quick = true;
-    } else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
-      thread_counts.clear();
+    } else if ((!std::strcmp(argv[i], "--threads") || !std::strcmp(argv[i], "--ops")) && i + 1 < argc) {
+      std::vector<int>& list = !std::strcmp(argv[i], "--threads") ? thread_counts : op_counts;
+      list.clear();
       for (char* p = std::strtok(argv[++i], ","); p; p = std::strtok(nullptr, ","))
-        thread_counts.push_back(std::atoi(p));
+        if (std::atoi(p) > 0) list.push_back(std::atoi(p));
+      if (list.empty()) return usage();
     } else {
-      std::fprintf(stderr, "usage: elementwise_bench [--threads 1,2] [--quick]\n");
-      return 1;
+      return usage();
     }
   }
   const int reps = quick ? 5 : 15;
   std::vector<float> x(kN), y(kN), dx(kN), copy(kN);
   for (int64_t i = 0; i < kN; ++i) x[i] = static_cast<float>((i % 1000) * 0.004 - 2.0);
-  std::printf("30 elementwise ops and their gradient over %ld floats (reads x, writes y and dx)\n",
+  std::printf("elementwise ops and their gradient over %ld floats (reads x, writes y and dx)\n",
               static_cast<long>(kN));
-  std::printf("%3s %-8s | %11s %9s | %9s %9s | %s\n", "thr", "siblings", "copy GB/s", "bound ms", "nabla ms",
-              "vs bound", "compiled");
-  Module m = build(kN);
+  std::printf("%3s %3s %-8s | %11s %9s | %9s %9s | %s\n", "ops", "thr", "siblings", "copy GB/s", "bound ms",
+              "nabla ms", "vs bound", "compiled");
   // Side by side: the fuse pass without and with sibling fusion (one loop
   // computing y and continuing to dx, passes/fuse_siblings.h).
+  for (int ops : op_counts)
   for (int threads : thread_counts)
   for (bool siblings : {false, true}) {
+    Module m = build(kN, ops);
     CompileOptions o;
     o.pipeline = siblings ? "build-grad,default" : "build-grad,default,fuse{siblings=false}";
     o.fuse = siblings;
@@ -111,7 +127,7 @@ int run(int argc, char** argv) {
     double copy_ms = median(tc), gbs = 2.0 * kN * 4 / (copy_ms * 1e6);
     double bound_ms = 1.5 * copy_ms;
     double nabla_ms = median(tn);
-    std::printf("%3d %-8s | %11.1f %9.2f | %9.2f %8.2fx | %d kernels, %d fused regions\n", threads,
+    std::printf("%3d %3d %-8s | %11.1f %9.2f | %9.2f %8.2fx | %d kernels, %d fused regions\n", ops, threads,
                 siblings ? "on" : "off", gbs,
                 bound_ms, nabla_ms, median(ratio), exe.stats().num_kernels,
                 exe.stats().num_fused_regions);
