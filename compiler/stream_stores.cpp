@@ -32,6 +32,25 @@ bool can_stream(const KernelEnv& env, const ElementProgram& p, const LoopNest& n
 
 namespace {
 
+// x86-64's base page, and how far ahead of the stores the loop touches the
+// pages it will write (see prefetch_page_ahead).
+constexpr int64_t kPageBytes = 4096;
+constexpr int64_t kPagesAhead = 2;
+
+// A prefetch (non-temporal) of the first line of the page kPagesAhead pages
+// after `ptr`'s, so that the page walk is done before the stores get there.
+// With 4 KiB pages, non-temporal stores that miss the TLB cost a long loop
+// 5-15% of its time (docs/performance.md, "Elementwise work"). A prefetch
+// never faults, so it may run past the end of the results.
+void prefetch_page_ahead(KernelBuilder& kb, llvm::Value* ptr) {
+  auto& b = kb.b;
+  llvm::Value* address = b.CreatePtrToInt(ptr, kb.i64_type());
+  llvm::Value* target = b.CreateAnd(b.CreateAdd(address, kb.i64(kPagesAhead * kPageBytes)), kb.i64(-kPageBytes));
+  llvm::Value* ahead = b.CreateGEP(b.getInt8Ty(), ptr, b.CreateSub(target, address));
+  b.CreateIntrinsic(llvm::Intrinsic::prefetch, {ahead->getType()},
+                    {ahead, b.getInt32(0), b.getInt32(0), b.getInt32(1)});  // read, no locality, data
+}
+
 // The vector loop over [from, to) (a whole number of iterations, every
 // result aligned at `from`): `interleave` vectors per iteration, loaded
 // unaligned, computed by the element program on vectors, stored
@@ -50,7 +69,8 @@ void emit_vector_loop(KernelBuilder& kb, const ElementProgram& p, const LoopNest
     if (nest.strides[l][0] == 0)
       splats[l] = b.CreateVectorSplat(static_cast<unsigned>(lanes), kb.load(t, leaf_ptrs[l], kb.i64(nest.offsets[l])));
   ScalarLoops already_vectors(kb, true);  // no vectorizing or unrolling of this loop
-  kb.loop(from, to, [&](llvm::Value* i) {
+  int64_t step = lanes * interleave;
+  auto vectors = [&](llvm::Value* i) {
     std::vector<llvm::Value*> at(static_cast<size_t>(interleave));  // each vector's first element
     std::vector<std::vector<llvm::Value*>> leaves(at.size());
     for (size_t u = 0; u < at.size(); ++u) {
@@ -72,7 +92,15 @@ void emit_vector_loop(KernelBuilder& kb, const ElementProgram& p, const LoopNest
         s->setMetadata(llvm::LLVMContext::MD_nontemporal, nontemporal);
       }
     }
-  }, lanes * interleave, "s");
+  };
+  // An outer loop over a page's worth of elements at a time, which touches
+  // the pages ahead of the stores (prefetch_page_ahead).
+  int64_t chunk = std::max<int64_t>(step, kPageBytes / size / step * step);
+  kb.loop(from, to, [&](llvm::Value* c) {
+    for (llvm::Value* r : results) prefetch_page_ahead(kb, kb.element_ptr(t, r, c));
+    llvm::Value* chunk_end = b.CreateAdd(c, kb.i64(chunk));
+    kb.loop(c, b.CreateSelect(b.CreateICmpSLT(chunk_end, to), chunk_end, to), vectors, step, "s");
+  }, chunk, "page");
 }
 
 }  // namespace
