@@ -45,6 +45,10 @@ constexpr float kOne = 1.0f;
 #define S(n) "vmovaps %%zmm14, %%zmm" #n "%{%%k1%}%{z%}\n"
 #define L(n) "vandps %%zmm14, %%zmm15, %%zmm" #n "\n"
 #define K(n) "kandw %%k1, %%k2, %%k" #n "\n"
+// Other ways to a mask register: integer compare, float class test.
+#define I(n) "vpcmpgtd %%zmm14, %%zmm15, %%k" #n "\n"
+#define F(n) "vfpclassps $0x87, %%zmm15, %%k" #n "\n"
+#define T(n) "vpternlogd $0x96, %%zmm14, %%zmm15, %%zmm" #n "\n"
 
 struct Case {
   const char* what;
@@ -59,8 +63,11 @@ const Case kCases[] = {
     {"8 masked vmovaps", NABLA_LOOP(S(0) S(1) S(2) S(3) S(4) S(5) S(6) S(7))},
     {"8 vandps", NABLA_LOOP(L(0) L(1) L(2) L(3) L(4) L(5) L(6) L(7))},
     {"8 kandw", NABLA_LOOP(K(3) K(4) K(5) K(6) K(7) K(3) K(4) K(5))},
+    {"8 vpternlogd", NABLA_LOOP(T(0) T(1) T(2) T(3) T(4) T(5) T(6) T(7))},
     {"4 vmulps + 4 vcmpltps", NABLA_LOOP(M(0) C(3) M(1) C(4) M(2) C(5) M(3) C(6))},
     {"4 vaddps + 4 vcmpltps", NABLA_LOOP(A(0) C(3) A(1) C(4) A(2) C(5) A(3) C(6))},
+    {"4 vmulps + 4 vpcmpgtd", NABLA_LOOP(M(0) I(3) M(1) I(4) M(2) I(5) M(3) I(6))},
+    {"4 vmulps + 4 vfpclassps", NABLA_LOOP(M(0) F(3) M(1) F(4) M(2) F(5) M(3) F(6))},
     {"4 vaddps + 4 vmulps", NABLA_LOOP(A(0) M(4) A(1) M(5) A(2) M(6) A(3) M(7))},
     {"4 vaddps + 4 vmaxps", NABLA_LOOP(A(0) X(4) A(1) X(5) A(2) X(6) A(3) X(7))},
     {"4 vmulps + 4 vmaxps", NABLA_LOOP(M(0) X(4) M(1) X(5) M(2) X(6) M(3) X(7))},
