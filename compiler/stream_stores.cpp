@@ -38,9 +38,9 @@ constexpr int64_t kPageBytes = 4096;
 constexpr int64_t kPagesAhead = 2;
 
 // A prefetch (non-temporal) of the first line of the page kPagesAhead pages
-// after `ptr`'s, so that the page walk is done before the stores get there.
-// With 4 KiB pages, non-temporal stores that miss the TLB cost a long loop
-// 5-15% of its time (docs/performance.md, "Elementwise work"). A prefetch
+// after `ptr`'s, so that the page walk is done before the stores get there:
+// with 4 KiB pages, non-temporal stores waiting for page walks cost a long
+// loop 5-15% of its time (docs/backend.md, "Streaming stores"). A prefetch
 // never faults, so it may run past the end of the results.
 void prefetch_page_ahead(KernelBuilder& kb, llvm::Value* ptr) {
   auto& b = kb.b;
