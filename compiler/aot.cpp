@@ -30,7 +30,7 @@ AotModule compile_ahead_of_time(Module& m, const AotOptions& options) {
     lo.entry_name = entry_symbol(f->name());
     lo.vector_bits = native_vector_bits(*out.tm_);
     lo.fast_math = options.fast_math;
-    lo.stream_store_bytes = out.tm_->getTargetTriple().getArch() == llvm::Triple::x86_64 ? options.stream_store_bytes : 0;
+    lo.stream_store_bytes = options.stream_store_bytes;
     lo.num_threads = 1;  // AOT code is single-threaded unless ctx->parallel_for is given
     LoweredFunction lowered = lower_function(*f, *out.module_, lo);
     out.functions_.push_back({f, lowered.entry, static_cast<uint64_t>(lowered.plan.workspace_bytes)});

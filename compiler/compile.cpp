@@ -77,7 +77,7 @@ Executable compile(const Function& source, const CompileOptions& options) {
   lo.fast_math = options.fast_math;
   lo.num_threads = options.num_threads <= 0 ? ThreadPool::hardware_threads() : options.num_threads;
   lo.min_parallel_work = options.min_parallel_work;
-  lo.stream_store_bytes = tm.getTargetTriple().getArch() == llvm::Triple::x86_64 ? options.stream_store_bytes : 0;
+  lo.stream_store_bytes = options.stream_store_bytes;
   LoweredFunction lowered = lower_function(f, *llvm_module, lo);
   stats.lowering_ms = ms_since(t);
   if (!options.dump_llvm_ir_unoptimized.empty()) write_llvm_ir(*llvm_module, options.dump_llvm_ir_unoptimized);

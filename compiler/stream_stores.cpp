@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include <llvm/IR/IntrinsicsX86.h>
+#include <llvm/IR/Module.h>
+#include <llvm/TargetParser/Triple.h>
 
 #include "compiler/element_program.h"
 #include "compiler/kernel_builder.h"
@@ -14,6 +16,8 @@ namespace nabla {
 bool can_stream(const KernelEnv& env, const ElementProgram& p, const LoopNest& nest) {
   const LowerOptions& o = env.kb.options;
   if (o.stream_store_bytes <= 0 || nest.shape.size() != 1 || calls_libm(p)) return false;
+  // The module's target (compiler/codegen.h, prepare_module): the loop ends in x86's sfence.
+  if (llvm::Triple(env.kb.module.getTargetTriple()).getArch() != llvm::Triple::x86_64) return false;
   DType t = p.values[0]->dtype();
   if (!is_float(t) || o.vector_bits / 8 < 2 * static_cast<int>(dtype_size(t))) return false;
   for (const Node* v : p.values)

@@ -21,8 +21,8 @@ struct ElementProgram;
 struct KernelEnv;
 struct LoopNest;
 
-// True when the kernel can stream: options.stream_store_bytes > 0 and its
-// results take at least that many bytes; one contiguous loop (the nest merged
+// True when the kernel can stream: the module's target is x86-64;
+// options.stream_store_bytes > 0 and its results take at least that many bytes; one contiguous loop (the nest merged
 // to one axis, every operand read contiguously or as a scalar); one float
 // dtype for every operand and result; no libm calls.
 bool can_stream(const KernelEnv& env, const ElementProgram& p, const LoopNest& nest);
