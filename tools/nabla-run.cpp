@@ -86,13 +86,11 @@ const std::map<std::string, Engine>& engines() {
 }
 
 int parse_count(std::string_view option, std::string_view v, int min) {
-  int n = 0;
-  bool ok = !v.empty() && v.size() <= 9 && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
-  if (ok) for (char c : v) n = n * 10 + (c - '0');
-  if (!ok || n < min)
+  std::optional<int64_t> n = v.size() <= 9 ? nabla::cli::parse_non_negative(v) : std::nullopt;  // fits an int
+  if (!n || *n < min)
     throw Error("nabla-run: " + std::string(option) + " expects an integer of at least " + std::to_string(min) +
                 ", got '" + std::string(v) + "'");
-  return n;
+  return static_cast<int>(*n);
 }
 
 uint64_t parse_seed(std::string_view v) {
