@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <set>
 
 #include <fmt/format.h>
@@ -30,6 +32,11 @@ std::string compare_tensors(const Tensor& got, const Tensor& want, Tolerance tol
     return fmt::format("element {} is {:.17g}, expected {:.17g} ({})", i, a, b, type_of(got).str());
   }
   return "";
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 std::string compare_bits(const Tensor& got, const Tensor& want) {

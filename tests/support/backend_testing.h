@@ -22,6 +22,10 @@ struct Tolerance {
 // "" when the tensors agree, else a description of the first difference.
 std::string compare_tensors(const Tensor& got, const Tensor& want, Tolerance tol);
 
+// The whole contents of a text file (a compiler dump such as
+// CompileOptions::dump_llvm_ir or dump_asm); "" when it cannot be read.
+std::string read_file(const std::string& path);
+
 // "" when the tensors hold the same bits in every element (any NaN matching
 // any NaN; +0 and -0 differ), else a description of the first difference.
 std::string compare_bits(const Tensor& got, const Tensor& want);

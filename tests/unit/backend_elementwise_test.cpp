@@ -9,8 +9,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <string>
 
@@ -235,8 +233,7 @@ TEST(BackendElementwise, ReluAndAbsDerivativeKeepTheSignsOfZero) {
       o.fuse = fuse;
       o.dump_llvm_ir = testing::TempDir() + "/relu_abs.ll";
       std::vector<Tensor> got = compile(*m.functions()[0], o).run(in);
-      std::ifstream ir_file(o.dump_llvm_ir);
-      std::string ir(std::istreambuf_iterator<char>(ir_file), {});
+      std::string ir = test::read_file(o.dump_llvm_ir);
       // Fused, the derivative is the one compare x != 0 (ordered) and the xor.
       if (fuse) {
         EXPECT_NE(ir.find("fcmp one"), std::string::npos);

@@ -7,8 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <memory>
 
@@ -57,8 +55,7 @@ CompileOptions streaming_options(int threads) {
 std::string assembly_of(const Function& f, CompileOptions o, const std::string& name) {
   o.dump_asm = testing::TempDir() + "/" + name + ".s";
   compile(f, o);
-  std::ifstream file(o.dump_asm);
-  return std::string(std::istreambuf_iterator<char>(file), {});
+  return test::read_file(o.dump_asm);
 }
 
 TEST(BackendStreaming, EveryAlignmentOfTheResultsMatchesTheInterpreter) {
@@ -73,7 +70,9 @@ TEST(BackendStreaming, EveryAlignmentOfTheResultsMatchesTheInterpreter) {
         CompileOptions o = streaming_options(threads);
         // The kernels do stream (else this test would check the ordinary loop
         // only); a single element has no loop at all.
-        if (n > 1) ASSERT_NE(assembly_of(f, o, "every_alignment").find("movnt"), std::string::npos) << n;
+        if (n > 1) {
+          ASSERT_NE(assembly_of(f, o, "every_alignment").find("movnt"), std::string::npos) << n;
+        }
         Executable exe = compile(f, o);
         // The results at element offsets oy and od from 64-byte boundaries:
         // equal offsets stream, unequal ones take the ordinary loop.

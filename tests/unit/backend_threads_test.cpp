@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <filesystem>
-#include <fstream>
 #include <thread>
 
 #include "runtime/thread_pool.h"
@@ -77,8 +76,7 @@ TEST(BackendThreads, CompileThreadsSplitTheModule) {
     o.dump_llvm_ir = dir + "/f.ll";
     o.dump_asm = dir + "/f.s";
     Executable exe = compile(batch.f(), o);
-    std::ifstream ir_file(o.dump_llvm_ir), asm_file(o.dump_asm);
-    std::string ir(std::istreambuf_iterator<char>(ir_file), {}), assembly(std::istreambuf_iterator<char>(asm_file), {});
+    std::string ir = test::read_file(o.dump_llvm_ir), assembly = test::read_file(o.dump_asm);
     EXPECT_NE(ir.find("define noundef i32 @nabla_"), std::string::npos) << parts << " parts";
     EXPECT_NE(ir.find("@k0."), std::string::npos) << parts << " parts";
     EXPECT_NE(assembly.find("nabla_" + batch.f().name() + ":"), std::string::npos) << parts << " parts";

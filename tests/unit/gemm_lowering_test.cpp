@@ -5,9 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <fstream>
 #include <random>
-#include <sstream>
 
 #include "compiler/compile.h"
 #include "ir/builder.h"
@@ -84,10 +82,7 @@ std::string compiled_ir(const Module& m, const std::string& path) {
   CompileOptions o = test::test_options();
   o.dump_llvm_ir = path;
   compile(m, "f", o);
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+  return test::read_file(path);
 }
 
 TEST(GemmLowering, TinyAndIntegerProductsUseTheSimpleKernel) {
