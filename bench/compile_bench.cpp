@@ -7,7 +7,7 @@
 #include <cstring>
 #include <vector>
 
-#include "compiler/compile.h"
+#include "nabla/compiler/compile.h"
 #include "tests/support/random_graph.h"
 
 namespace nabla::bench {

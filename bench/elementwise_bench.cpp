@@ -11,8 +11,8 @@
 #include <thread>
 #include <vector>
 
-#include "compiler/compile.h"
-#include "ir/builder.h"
+#include "nabla/compiler/compile.h"
+#include "nabla/ir/builder.h"
 
 namespace nabla::bench {
 namespace {

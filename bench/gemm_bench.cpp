@@ -18,7 +18,7 @@
 #include <omp.h>
 
 #include "bench/spin_pool.h"
-#include "compiler/gemm.h"
+#include "nabla/compiler/gemm.h"
 #include "tests/support/gemm_runner.h"
 
 namespace nabla::bench {

@@ -21,9 +21,9 @@
 
 #include "bench/mlp_graph.h"
 #include "bench/mlp_onednn.h"
-#include "compiler/compile.h"
+#include "nabla/compiler/compile.h"
 #include "bench/spin_pool.h"
-#include "compiler/gemm.h"
+#include "nabla/compiler/gemm.h"
 #include "tests/support/gemm_runner.h"
 
 namespace nabla::bench {

@@ -1,6 +1,6 @@
 #include "bench/mlp_graph.h"
 
-#include "ir/builder.h"
+#include "nabla/ir/builder.h"
 
 namespace nabla::bench {
 

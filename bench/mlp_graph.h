@@ -4,7 +4,7 @@
 // the six updated parameters, p' = p - lr dJ/dp (grad nodes, expanded by
 // build-grad).
 #include "bench/mlp_onednn.h"
-#include "ir/function.h"
+#include "nabla/ir/function.h"
 
 namespace nabla::bench {
 

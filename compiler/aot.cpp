@@ -1,4 +1,4 @@
-#include "compiler/aot.h"
+#include "nabla/compiler/aot.h"
 
 #include <llvm/ADT/SmallVector.h>
 #include <llvm/IR/LLVMContext.h>
@@ -7,7 +7,7 @@
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/Transforms/Utils/Cloning.h>
 
-#include "compiler/lower.h"
+#include "nabla/compiler/lower.h"
 
 namespace nabla {
 

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "compiler/aot_header.h"
-#include "compiler/codegen.h"
-#include "compiler/pipeline.h"
+#include "nabla/compiler/aot_header.h"
+#include "nabla/compiler/codegen.h"
+#include "nabla/compiler/pipeline.h"
 
 namespace llvm {
 class LLVMContext;

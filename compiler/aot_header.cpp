@@ -1,10 +1,10 @@
-#include "compiler/aot_header.h"
+#include "nabla/compiler/aot_header.h"
 
 #include <fmt/format.h>
 
-#include "compiler/abi_text.h"
-#include "ir/printer_names.h"
-#include "runtime/error.h"
+#include "nabla/compiler/abi_text.h"
+#include "nabla/ir/printer_names.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 namespace {

@@ -1,4 +1,4 @@
-#include "compiler/codegen.h"
+#include "nabla/compiler/codegen.h"
 
 #include <cstdio>
 #include <mutex>
@@ -18,7 +18,7 @@
 #include <llvm/TargetParser/SubtargetFeature.h>
 #include <llvm/TargetParser/Triple.h>
 
-#include "runtime/error.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 

@@ -1,5 +1,5 @@
 // compile(): passes, lowering, LLVM optimization and JIT, in that order.
-#include "compiler/compile.h"
+#include "nabla/compiler/compile.h"
 
 #include <chrono>
 
@@ -7,15 +7,15 @@
 #include <llvm/IR/Module.h>
 #include <llvm/Target/TargetMachine.h>
 
-#include "compiler/codegen.h"
-#include "compiler/element_program.h"
-#include "compiler/executable_impl.h"
-#include "compiler/jit.h"
-#include "compiler/lower.h"
-#include "compiler/parallel_codegen.h"
-#include "compiler/pipeline.h"
-#include "ir/clone.h"
-#include "runtime/error.h"
+#include "nabla/compiler/codegen.h"
+#include "nabla/compiler/element_program.h"
+#include "nabla/compiler/executable_impl.h"
+#include "nabla/compiler/jit.h"
+#include "nabla/compiler/lower.h"
+#include "nabla/compiler/parallel_codegen.h"
+#include "nabla/compiler/pipeline.h"
+#include "nabla/ir/clone.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 namespace {

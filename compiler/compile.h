@@ -17,9 +17,9 @@
 #include <string_view>
 #include <vector>
 
-#include "ir/function.h"
-#include "runtime/abi.h"
-#include "runtime/tensor.h"
+#include "nabla/ir/function.h"
+#include "nabla/runtime/abi.h"
+#include "nabla/runtime/tensor.h"
 
 namespace nabla {
 

@@ -1,13 +1,13 @@
-#include "compiler/element_program.h"
+#include "nabla/compiler/element_program.h"
 
 #include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
 
-#include "compiler/kernel_builder.h"
-#include "compiler/lower.h"
-#include "compiler/lower_scalar.h"
-#include "runtime/error.h"
+#include "nabla/compiler/kernel_builder.h"
+#include "nabla/compiler/lower.h"
+#include "nabla/compiler/lower_scalar.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 

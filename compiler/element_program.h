@@ -6,7 +6,7 @@
 #include <span>
 #include <vector>
 
-#include "ir/function.h"
+#include "nabla/ir/function.h"
 
 namespace llvm {
 class Value;

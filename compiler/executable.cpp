@@ -6,9 +6,9 @@
 
 #include <fmt/format.h>
 
-#include "compiler/executable_impl.h"
-#include "ir/interpreter.h"
-#include "runtime/error.h"
+#include "nabla/compiler/executable_impl.h"
+#include "nabla/ir/interpreter.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 

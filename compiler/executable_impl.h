@@ -3,10 +3,10 @@
 #include <memory>
 #include <vector>
 
-#include "compiler/compile.h"
-#include "compiler/jit.h"
-#include "compiler/memory_plan.h"
-#include "runtime/thread_pool.h"
+#include "nabla/compiler/compile.h"
+#include "nabla/compiler/jit.h"
+#include "nabla/compiler/memory_plan.h"
+#include "nabla/runtime/thread_pool.h"
 
 namespace nabla {
 

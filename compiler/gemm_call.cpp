@@ -2,9 +2,9 @@
 #include <fmt/format.h>
 #include <llvm/IR/IRBuilder.h>
 
-#include "compiler/gemm.h"
-#include "ir/node.h"
-#include "runtime/error.h"
+#include "nabla/compiler/gemm.h"
+#include "nabla/ir/node.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 

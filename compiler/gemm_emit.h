@@ -10,7 +10,7 @@
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Module.h>
 
-#include "compiler/gemm.h"
+#include "nabla/compiler/gemm.h"
 
 namespace nabla::gemm_detail {
 

@@ -1,12 +1,12 @@
-#include "compiler/gemm_epilogue.h"
+#include "nabla/compiler/gemm_epilogue.h"
 
 #include <unordered_map>
 #include <unordered_set>
 
-#include "compiler/kernel_builder.h"
-#include "compiler/lower.h"
-#include "compiler/lower_scalar.h"
-#include "runtime/error.h"
+#include "nabla/compiler/kernel_builder.h"
+#include "nabla/compiler/lower.h"
+#include "nabla/compiler/lower_scalar.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 namespace {
@@ -62,7 +62,7 @@ FusedGemmEpilogue fused_gemm_epilogue(KernelEnv& env, const Node& product,
         out.operands.push_back(env.kb.constant_data(v.data(), v.nbytes(), "const"));
       }
     } else {
-      if (!is_element_op(n->op())) throw Error(std::string(op_name(n->op())) + ": not an epilogue op");
+      if (!is_loop_op(n->op())) throw Error(std::string(op_name(n->op())) + ": not an epilogue op");
       nodes.push_back(n);
     }
   }

@@ -8,8 +8,8 @@
 // through its broadcast strides.
 #include <vector>
 
-#include "compiler/gemm.h"
-#include "ir/node.h"
+#include "nabla/compiler/gemm.h"
+#include "nabla/ir/node.h"
 
 namespace nabla {
 

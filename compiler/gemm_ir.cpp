@@ -1,8 +1,8 @@
 // Loops and vector helpers used by the GEMM emitter.
 #include <llvm/IR/Intrinsics.h>
 
-#include "compiler/gemm_emit.h"
-#include "compiler/lower_relu.h"
+#include "nabla/compiler/gemm_emit.h"
+#include "nabla/compiler/lower_relu.h"
 
 namespace nabla::gemm_detail {
 

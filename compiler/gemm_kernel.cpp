@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 #include <llvm/IR/Intrinsics.h>
 
-#include "compiler/gemm_emit.h"
+#include "nabla/compiler/gemm_emit.h"
 
 namespace nabla::gemm_detail {
 

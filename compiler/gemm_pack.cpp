@@ -5,7 +5,7 @@
 // around in registers, lanes x lanes blocks at a time.
 #include <algorithm>
 
-#include "compiler/gemm_emit.h"
+#include "nabla/compiler/gemm_emit.h"
 
 namespace nabla::gemm_detail {
 

@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
-#include "compiler/gemm.h"
-#include "runtime/error.h"
+#include "nabla/compiler/gemm.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 namespace {

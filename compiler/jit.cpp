@@ -1,7 +1,5 @@
-#include "compiler/jit.h"
+#include "nabla/compiler/jit.h"
 
-#include <cmath>
-#include <cstring>
 
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
@@ -12,8 +10,8 @@
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Target/TargetMachine.h>
 
-#include "compiler/codegen.h"
-#include "runtime/error.h"
+#include "nabla/compiler/codegen.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 
@@ -25,34 +23,6 @@ std::string message(llvm::Error e) {
   std::string text;
   handleAllErrors(std::move(e), [&](const ErrorInfoBase& info) { text = info.message(); });
   return text;
-}
-
-// The C library functions that generated code may call (the math functions
-// the kernels use, and what LLVM turns loops into), bound to this process's.
-template <class T> orc::ExecutorSymbolDef symbol(T* fn) {
-  return {orc::ExecutorAddr::fromPtr(reinterpret_cast<void*>(fn)), JITSymbolFlags::Exported};
-}
-
-orc::SymbolMap libc_symbols(orc::LLJIT& jit) {
-  orc::SymbolMap map;
-  auto add = [&](const char* name, orc::ExecutorSymbolDef def) { map[jit.mangleAndIntern(name)] = def; };
-  using F1 = float(float);
-  using D1 = double(double);
-  using F2 = float(float, float);
-  using D2 = double(double, double);
-  add("expf", symbol<F1>(::expf));   add("exp", symbol<D1>(::exp));
-  add("logf", symbol<F1>(::logf));   add("log", symbol<D1>(::log));
-  add("log1pf", symbol<F1>(::log1pf)); add("log1p", symbol<D1>(::log1p));
-  add("tanhf", symbol<F1>(::tanhf)); add("tanh", symbol<D1>(::tanh));
-  add("sinf", symbol<F1>(::sinf));   add("sin", symbol<D1>(::sin));
-  add("cosf", symbol<F1>(::cosf));   add("cos", symbol<D1>(::cos));
-  add("sqrtf", symbol<F1>(::sqrtf)); add("sqrt", symbol<D1>(::sqrt));
-  add("floorf", symbol<F1>(::floorf)); add("floor", symbol<D1>(::floor));
-  add("powf", symbol<F2>(::powf));   add("pow", symbol<D2>(::pow));
-  add("memset", symbol<void*(void*, int, size_t)>(::memset));
-  add("memcpy", symbol<void*(void*, const void*, size_t)>(::memcpy));
-  add("memmove", symbol<void*(void*, const void*, size_t)>(::memmove));
-  return map;
 }
 
 }  // namespace
@@ -72,9 +42,9 @@ Jit::Jit(const TargetSpec& spec) : impl_(std::make_unique<Impl>()) {
   if (!jit) throw nabla::Error("jit: " + message(jit.takeError()));
   impl_->jit = std::move(*jit);
   orc::JITDylib& dylib = impl_->jit->getMainJITDylib();
-  if (auto e = dylib.define(orc::absoluteSymbols(libc_symbols(*impl_->jit))))
-    throw nabla::Error("jit: " + message(std::move(e)));
-  // Anything else (e.g. a libm function LLVM chose to call) from the process.
+  // The C library functions generated code calls (the libm functions of the
+  // kLibm ops, and what LLVM turns loops into: memcpy, memset, ...) come from
+  // this process: the same libm the interpreter calls.
   auto generator = orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
       impl_->jit->getDataLayout().getGlobalPrefix());
   if (!generator) throw nabla::Error("jit: " + message(generator.takeError()));

@@ -1,9 +1,9 @@
-#include "compiler/kernel_builder.h"
+#include "nabla/compiler/kernel_builder.h"
 
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/Intrinsics.h>
 
-#include "compiler/lower.h"
+#include "nabla/compiler/lower.h"
 
 namespace nabla {
 

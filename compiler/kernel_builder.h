@@ -9,7 +9,7 @@
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Module.h>
 
-#include "runtime/dtype.h"
+#include "nabla/runtime/dtype.h"
 
 namespace nabla {
 

@@ -1,6 +1,6 @@
-#include "compiler/loop_nest.h"
+#include "nabla/compiler/loop_nest.h"
 
-#include "compiler/kernel_builder.h"
+#include "nabla/compiler/kernel_builder.h"
 
 namespace nabla {
 

@@ -9,7 +9,7 @@
 #include <span>
 #include <vector>
 
-#include "runtime/tensor.h"
+#include "nabla/runtime/tensor.h"
 
 namespace llvm {
 class Value;

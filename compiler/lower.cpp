@@ -2,7 +2,7 @@
 // (runtime/abi.h) that calls them in schedule order, parallel dispatch through
 // ctx->parallel_for, error exits, and the copies of results that no kernel
 // writes in place.
-#include "compiler/lower.h"
+#include "nabla/compiler/lower.h"
 
 #include <unordered_map>
 #include <unordered_set>
@@ -12,11 +12,11 @@
 #include <llvm/IR/MDBuilder.h>
 #include <llvm/IR/Module.h>
 
-#include "compiler/element_program.h"
-#include "compiler/kernel_builder.h"
-#include "ir/fused.h"
-#include "runtime/abi.h"
-#include "runtime/error.h"
+#include "nabla/compiler/element_program.h"
+#include "nabla/compiler/kernel_builder.h"
+#include "nabla/ir/fused.h"
+#include "nabla/runtime/abi.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "compiler/memory_plan.h"
-#include "ir/function.h"
+#include "nabla/compiler/memory_plan.h"
+#include "nabla/ir/function.h"
 
 namespace llvm {
 class Module;

@@ -1,12 +1,12 @@
 // Elementwise kernels: one loop nest over the result that computes each
 // element from its operands' elements (a single op, a fused region, or a
 // group of fused nodes of one body that stores several results per element).
-#include "compiler/element_program.h"
-#include "compiler/kernel_builder.h"
-#include "compiler/loop_nest.h"
-#include "compiler/lower.h"
-#include "compiler/stream_stores.h"
-#include "ir/fused.h"
+#include "nabla/compiler/element_program.h"
+#include "nabla/compiler/kernel_builder.h"
+#include "nabla/compiler/loop_nest.h"
+#include "nabla/compiler/lower.h"
+#include "nabla/compiler/stream_stores.h"
+#include "nabla/ir/fused.h"
 
 namespace nabla {
 namespace {

@@ -1,9 +1,9 @@
 // Layout kernels: transpose, broadcast_to, slice and concat are copies whose
 // source index is affine in the result index (reshape makes no kernel: it
 // aliases its operand). Each walks its result in row-major order.
-#include "compiler/kernel_builder.h"
-#include "compiler/loop_nest.h"
-#include "compiler/lower.h"
+#include "nabla/compiler/kernel_builder.h"
+#include "nabla/compiler/loop_nest.h"
+#include "nabla/compiler/lower.h"
 
 namespace nabla {
 namespace {

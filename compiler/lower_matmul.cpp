@@ -21,13 +21,13 @@
 
 #include <llvm/IR/Intrinsics.h>
 
-#include "compiler/gemm.h"
-#include "compiler/gemm_epilogue.h"
-#include "compiler/kernel_builder.h"
-#include "compiler/lower.h"
-#include "ir/fused.h"
-#include "passes/fuse_matmul.h"
-#include "runtime/error.h"
+#include "nabla/compiler/gemm.h"
+#include "nabla/compiler/gemm_epilogue.h"
+#include "nabla/compiler/kernel_builder.h"
+#include "nabla/compiler/lower.h"
+#include "nabla/ir/fused.h"
+#include "nabla/passes/fuse_matmul.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 namespace {

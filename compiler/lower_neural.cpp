@@ -7,10 +7,10 @@
 
 #include <llvm/IR/Intrinsics.h>
 
-#include "compiler/element_program.h"
-#include "compiler/kernel_builder.h"
-#include "compiler/lower.h"
-#include "runtime/abi.h"
+#include "nabla/compiler/element_program.h"
+#include "nabla/compiler/kernel_builder.h"
+#include "nabla/compiler/lower.h"
+#include "nabla/runtime/abi.h"
 
 namespace nabla {
 namespace {

@@ -11,11 +11,11 @@
 
 #include <llvm/IR/Intrinsics.h>
 
-#include "compiler/element_program.h"
-#include "compiler/kernel_builder.h"
-#include "compiler/loop_nest.h"
-#include "compiler/lower.h"
-#include "ir/fused.h"
+#include "nabla/compiler/element_program.h"
+#include "nabla/compiler/kernel_builder.h"
+#include "nabla/compiler/loop_nest.h"
+#include "nabla/compiler/lower.h"
+#include "nabla/ir/fused.h"
 
 namespace nabla {
 namespace {

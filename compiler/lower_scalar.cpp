@@ -1,21 +1,17 @@
-#include "compiler/lower_scalar.h"
+#include "nabla/compiler/lower_scalar.h"
 
 #include <cmath>
 #include <optional>
 
 #include <llvm/IR/Intrinsics.h>
 
-#include "compiler/kernel_builder.h"
-#include "compiler/lower_relu.h"
-#include "runtime/error.h"
+#include "nabla/compiler/kernel_builder.h"
+#include "nabla/compiler/lower_relu.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 
 using llvm::Intrinsic::ID;
-
-bool is_element_op(Op op) {
-  return is_elementwise(op) || op == Op::BroadcastTo;
-}
 
 namespace {
 

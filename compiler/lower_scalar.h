@@ -6,7 +6,7 @@
 // op: same IEEE operations in the same order, the same libm functions.
 #include <span>
 
-#include "ir/node.h"
+#include "nabla/ir/node.h"
 
 namespace llvm {
 class Value;
@@ -16,10 +16,7 @@ namespace nabla {
 
 class KernelBuilder;
 
-// True for the ops emit_element computes: unary, binary, comparisons, select,
-// cast, and broadcast_to / reshape-free identities (stop_gradient, barrier).
-bool is_element_op(Op op);
-
+// emit_element computes the ops of is_loop_op (ir/op.h).
 // The value of `n` for one element, given its operands' values at that element.
 llvm::Value* emit_element(KernelBuilder& kb, const Node& n, std::span<llvm::Value* const> args);
 

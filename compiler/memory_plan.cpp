@@ -1,10 +1,10 @@
-#include "compiler/memory_plan.h"
+#include "nabla/compiler/memory_plan.h"
 
 #include <algorithm>
 #include <map>
 #include <unordered_set>
 
-#include "ir/fused.h"
+#include "nabla/ir/fused.h"
 
 namespace nabla {
 namespace {
@@ -115,8 +115,6 @@ int64_t peak_live(const std::vector<Interval>& items, int64_t positions) {
 }
 
 }  // namespace
-
-bool is_alias_op(Op op) { return op == Op::Reshape || op == Op::StopGradient || op == Op::Barrier; }
 
 MemoryPlan plan_memory(const Function& f, const std::function<int64_t(const Node&)>& scratch) {
   MemoryPlan plan;

@@ -10,7 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "ir/function.h"
+#include "nabla/ir/function.h"
 
 namespace nabla {
 
@@ -46,9 +46,6 @@ struct MemoryPlan {
 };
 
 inline constexpr int64_t kBufferAlign = 64;
-
-// True for the ops that alias their operand.
-bool is_alias_op(Op op);
 
 // Plans f. scratch(n) gives the scratch bytes the kernel of n needs.
 MemoryPlan plan_memory(const Function& f, const std::function<int64_t(const Node&)>& scratch);

@@ -1,4 +1,4 @@
-#include "compiler/parallel_codegen.h"
+#include "nabla/compiler/parallel_codegen.h"
 
 #include <algorithm>
 #include <chrono>
@@ -18,7 +18,7 @@
 #include <llvm/Transforms/Utils/Cloning.h>
 #include <llvm/Transforms/Utils/SplitModule.h>
 
-#include "runtime/error.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 namespace {

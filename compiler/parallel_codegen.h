@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "compiler/codegen.h"
+#include "nabla/compiler/codegen.h"
 
 namespace llvm {
 class Module;

@@ -1,9 +1,9 @@
-#include "compiler/pipeline.h"
+#include "nabla/compiler/pipeline.h"
 
 #include <cctype>
 
-#include "passes/pass_manager.h"
-#include "passes/registry.h"
+#include "nabla/passes/pass_manager.h"
+#include "nabla/passes/registry.h"
 
 namespace nabla {
 

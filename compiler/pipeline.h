@@ -4,7 +4,7 @@
 #include <ostream>
 #include <string>
 
-#include "ir/function.h"
+#include "nabla/ir/function.h"
 
 namespace nabla {
 

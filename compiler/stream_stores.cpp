@@ -1,4 +1,4 @@
-#include "compiler/stream_stores.h"
+#include "nabla/compiler/stream_stores.h"
 
 #include <algorithm>
 
@@ -6,10 +6,10 @@
 #include <llvm/IR/Module.h>
 #include <llvm/TargetParser/Triple.h>
 
-#include "compiler/element_program.h"
-#include "compiler/kernel_builder.h"
-#include "compiler/loop_nest.h"
-#include "compiler/lower.h"
+#include "nabla/compiler/element_program.h"
+#include "nabla/compiler/kernel_builder.h"
+#include "nabla/compiler/loop_nest.h"
+#include "nabla/compiler/lower.h"
 
 namespace nabla {
 

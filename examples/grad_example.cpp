@@ -6,14 +6,14 @@
 // derivative is off.
 #include <iostream>
 
-#include "ir/builder.h"
-#include "ir/interpreter.h"
-#include "ir/printer.h"
-#include "ir/random_inputs.h"
-#include "passes/build_grad.h"
-#include "passes/check_grad.h"
-#include "passes/derivatives.h"
-#include "passes/pass_manager.h"
+#include "nabla/ir/builder.h"
+#include "nabla/ir/interpreter.h"
+#include "nabla/ir/printer.h"
+#include "nabla/ir/random_inputs.h"
+#include "nabla/passes/build_grad.h"
+#include "nabla/passes/check_grad.h"
+#include "nabla/passes/derivatives.h"
+#include "nabla/passes/pass_manager.h"
 
 using namespace nabla;
 

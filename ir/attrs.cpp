@@ -1,4 +1,4 @@
-#include "ir/attrs.h"
+#include "nabla/ir/attrs.h"
 
 #include <array>
 #include <cstring>
@@ -41,7 +41,7 @@ struct AttrInfo {
 };
 constexpr std::array<AttrInfo, attr::kNumAttrs> kAttrs = {{
 #define NABLA_ATTR(name, Kind) {#name, AttrKind::Kind},
-#include "ir/attrs.def"
+#include "nabla/ir/attrs.def"
 }};
 
 }  // namespace
@@ -49,7 +49,7 @@ constexpr std::array<AttrInfo, attr::kNumAttrs> kAttrs = {{
 bool Attrs::equal(const Attrs& o, uint32_t mask) const {
 #define NABLA_ATTR(name, Kind) \
   if ((mask & attr::name) && !same(name, o.name)) return false;
-#include "ir/attrs.def"
+#include "nabla/ir/attrs.def"
   return true;
 }
 
@@ -57,7 +57,7 @@ size_t Attrs::hash(uint32_t mask) const {
   size_t h = mask;
 #define NABLA_ATTR(name, Kind) \
   if (mask & attr::name) h = mix(h, hash_of(name));
-#include "ir/attrs.def"
+#include "nabla/ir/attrs.def"
   return h;
 }
 

@@ -8,19 +8,19 @@
 #include <string_view>
 #include <vector>
 
-#include "runtime/dtype.h"
-#include "runtime/tensor.h"
+#include "nabla/runtime/dtype.h"
+#include "nabla/runtime/tensor.h"
 
 namespace nabla {
 
 namespace attr {
 enum Bit : uint32_t {
 #define NABLA_ATTR(name, Kind) name##_index,
-#include "ir/attrs.def"
+#include "nabla/ir/attrs.def"
   kNumAttrs
 };
 #define NABLA_ATTR(name, Kind) inline constexpr uint32_t name = 1u << name##_index;
-#include "ir/attrs.def"
+#include "nabla/ir/attrs.def"
 }  // namespace attr
 
 enum class AttrKind : uint8_t { Ints, Int, Bool, DType, Tensor };
@@ -37,7 +37,7 @@ template <> struct Storage<AttrKind::Tensor> { using type = nabla::Tensor; };
 struct Attrs {
 #define NABLA_ATTR(name, Kind) \
   typename attr_detail::Storage<AttrKind::Kind>::type name{};
-#include "ir/attrs.def"
+#include "nabla/ir/attrs.def"
 
   // Compares (and hashes) only the attributes in `mask`; tensors bitwise.
   bool equal(const Attrs& other, uint32_t mask) const;

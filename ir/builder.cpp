@@ -1,8 +1,8 @@
-#include "ir/builder.h"
+#include "nabla/ir/builder.h"
 
 #include <numeric>
 
-#include "runtime/error.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 namespace {
@@ -47,25 +47,14 @@ Value scalar_like(Value like, double value) {
   return constant(*like->function(), value, like->dtype());
 }
 
-#define NABLA_UNARY(fn, Enum) \
+// The unary and binary builders of builder.h, generated from ops.def.
+#define NABLA_BUILDER_Unary(Enum, fn) \
   Value fn(Value x) { return make(Op::Enum, {x}); }
-NABLA_UNARY(neg, Neg) NABLA_UNARY(abs, Abs) NABLA_UNARY(sign, Sign) NABLA_UNARY(exp, Exp)
-NABLA_UNARY(log, Log) NABLA_UNARY(log1p, Log1p) NABLA_UNARY(sqrt, Sqrt)
-NABLA_UNARY(rsqrt, Rsqrt) NABLA_UNARY(tanh, Tanh) NABLA_UNARY(sigmoid, Sigmoid)
-NABLA_UNARY(relu, Relu) NABLA_UNARY(sin, Sin) NABLA_UNARY(cos, Cos) NABLA_UNARY(floor, Floor)
-NABLA_UNARY(stop_gradient, StopGradient) NABLA_UNARY(barrier, Barrier)
-#undef NABLA_UNARY
-
-#define NABLA_BINARY(fn, Enum)                                                           \
+#define NABLA_BUILDER_Binary(Enum, fn)                                                    \
   Value fn(Value a, Value b) { return make(Op::Enum, {a, b}); }                           \
   Value fn(Value a, double b) { func_of(Op::Enum, a); return fn(a, scalar_like(a, b)); } \
   Value fn(double a, Value b) { func_of(Op::Enum, b); return fn(scalar_like(b, a), b); }
-NABLA_BINARY(add, Add) NABLA_BINARY(sub, Sub) NABLA_BINARY(mul, Mul) NABLA_BINARY(div, Div)
-NABLA_BINARY(pow, Pow) NABLA_BINARY(maximum, Maximum) NABLA_BINARY(minimum, Minimum)
-NABLA_BINARY(less, Less) NABLA_BINARY(less_equal, LessEqual) NABLA_BINARY(greater, Greater)
-NABLA_BINARY(greater_equal, GreaterEqual) NABLA_BINARY(equal, Equal)
-NABLA_BINARY(not_equal, NotEqual)
-#undef NABLA_BINARY
+#include "nabla/ir/builder_ops.inc"
 
 Value select(Value cond, Value a, Value b) { return make(Op::Select, {cond, a, b}); }
 

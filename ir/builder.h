@@ -7,7 +7,7 @@
 #include <span>
 #include <vector>
 
-#include "ir/function.h"
+#include "nabla/ir/function.h"
 
 namespace nabla {
 
@@ -18,24 +18,15 @@ Value constant(Function& f, double value, DType dtype = DType::f32);
 // A rank-0 constant of `like`'s dtype, in `like`'s function.
 Value scalar_like(Value like, double value);
 
-// Elementwise unary.
-#define NABLA_UNARY(fn) Value fn(Value x);
-NABLA_UNARY(neg) NABLA_UNARY(abs) NABLA_UNARY(sign) NABLA_UNARY(exp) NABLA_UNARY(log)
-NABLA_UNARY(log1p) NABLA_UNARY(sqrt) NABLA_UNARY(rsqrt) NABLA_UNARY(tanh)
-NABLA_UNARY(sigmoid) NABLA_UNARY(relu) NABLA_UNARY(sin) NABLA_UNARY(cos)
-NABLA_UNARY(floor) NABLA_UNARY(stop_gradient) NABLA_UNARY(barrier)
-#undef NABLA_UNARY
-
-// Elementwise binary with NumPy broadcasting.
-#define NABLA_BINARY(fn)      \
-  Value fn(Value a, Value b); \
-  Value fn(Value a, double b); \
+// One function per elementwise unary op (neg, exp, ...), and three per binary
+// op and comparison (add(a, b), add(a, 2.0), add(2.0, b)), with NumPy
+// broadcasting, named as in ops.def: generated from it.
+#define NABLA_BUILDER_Unary(Enum, fn) Value fn(Value x);
+#define NABLA_BUILDER_Binary(Enum, fn) \
+  Value fn(Value a, Value b);          \
+  Value fn(Value a, double b);         \
   Value fn(double a, Value b);
-NABLA_BINARY(add) NABLA_BINARY(sub) NABLA_BINARY(mul) NABLA_BINARY(div) NABLA_BINARY(pow)
-NABLA_BINARY(maximum) NABLA_BINARY(minimum)
-NABLA_BINARY(less) NABLA_BINARY(less_equal) NABLA_BINARY(greater)
-NABLA_BINARY(greater_equal) NABLA_BINARY(equal) NABLA_BINARY(not_equal)
-#undef NABLA_BINARY
+#include "nabla/ir/builder_ops.inc"
 Value select(Value cond, Value a, Value b);
 
 // Reductions; `axes` absent means all axes; negative axes count from the end.

@@ -1,6 +1,6 @@
-#include "ir/clone.h"
+#include "nabla/ir/clone.h"
 
-#include "runtime/error.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 

@@ -4,7 +4,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "ir/function.h"
+#include "nabla/ir/function.h"
 
 namespace nabla {
 

@@ -1,4 +1,4 @@
-#include "ir/diagnostic.h"
+#include "nabla/ir/diagnostic.h"
 
 #include <fmt/format.h>
 

@@ -4,8 +4,8 @@
 #include <string>
 #include <string_view>
 
-#include "ir/node.h"
-#include "runtime/error.h"
+#include "nabla/ir/node.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 

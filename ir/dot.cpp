@@ -1,10 +1,10 @@
-#include "ir/dot.h"
+#include "nabla/ir/dot.h"
 
 #include <algorithm>
 
 #include <fmt/format.h>
 
-#include "ir/printer_names.h"
+#include "nabla/ir/printer_names.h"
 
 namespace nabla {
 namespace {

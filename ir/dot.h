@@ -6,7 +6,7 @@
 #include <functional>
 #include <string>
 
-#include "ir/function.h"
+#include "nabla/ir/function.h"
 
 namespace nabla {
 

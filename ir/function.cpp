@@ -1,8 +1,8 @@
-#include "ir/function.h"
+#include "nabla/ir/function.h"
 
 #include <algorithm>
 
-#include "runtime/error.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 

@@ -1,15 +1,14 @@
-#include "ir/fused.h"
+#include "nabla/ir/fused.h"
 
 #include <algorithm>
 
 #include <fmt/format.h>
 
-#include "ir/verifier.h"
-#include "runtime/error.h"
+#include "nabla/ir/verifier.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 
-bool is_fusible_op(Op op) { return is_elementwise(op) || op == Op::BroadcastTo || op == Op::Constant; }
 
 TensorType check_fused_body(std::span<const TensorType> operands, const Function& body) {
   auto fail = [](const std::string& m) { throw Error("fused: " + m); };
@@ -42,7 +41,7 @@ TensorType check_fused_body(std::span<const TensorType> operands, const Function
     if (op_kind(n->op()) == OpKind::Reduce && is_result && n->users().empty()) {
       if (reduction) fail("a body holds at most one reduction");
       reduction = n;
-    } else if (!is_fusible_op(n->op())) {
+    } else if (!is_loop_op(n->op()) && n->op() != Op::Constant) {
       fail(fmt::format("body op {} is not elementwise", op_name(n->op())));
     }
   }

@@ -21,7 +21,7 @@
 #include <span>
 #include <vector>
 
-#include "ir/function.h"
+#include "nabla/ir/function.h"
 
 namespace nabla {
 
@@ -43,9 +43,6 @@ std::vector<Node*> make_fused_group(Function& f, std::vector<Node*> operands,
 // The group of fused node n: the consecutive nodes sharing its body (just n
 // for a body of one result, or for a node that is not fused).
 std::vector<Node*> fused_group(const Node* n);
-
-// True for the ops a body may hold besides a final reduction and a matmul.
-bool is_fusible_op(Op op);
 
 // The matmul of a fused node's body, or null.
 const Node* fused_matmul(const Node& fused);

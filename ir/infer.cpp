@@ -6,8 +6,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "ir/function.h"
-#include "runtime/error.h"
+#include "nabla/ir/function.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 namespace {
@@ -282,7 +282,7 @@ TensorType infer_type(Op op, std::span<const TensorType> operands, Attrs& attrs)
   Attrs clean;
 #define NABLA_ATTR(name, Kind) \
   if (mask & attr::name) clean.name = std::move(attrs.name);
-#include "ir/attrs.def"
+#include "nabla/ir/attrs.def"
   attrs = std::move(clean);
   return infer(op, operands, attrs);
 }

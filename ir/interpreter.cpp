@@ -1,13 +1,13 @@
 // The reference interpreter's driver: checks, dispatch by op family, and the
 // forward propagation over a function body (Algorithm 1 of the lecture).
-#include "ir/interpreter.h"
+#include "nabla/ir/interpreter.h"
 
 #include <unordered_map>
 
 #include <fmt/format.h>
 
-#include "ir/interpreter_kernels.h"
-#include "runtime/error.h"
+#include "nabla/ir/interpreter_kernels.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 namespace interp {

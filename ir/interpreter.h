@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "ir/function.h"
-#include "runtime/error.h"
-#include "runtime/tensor.h"
+#include "nabla/ir/function.h"
+#include "nabla/runtime/error.h"
+#include "nabla/runtime/tensor.h"
 
 namespace nabla {
 

@@ -3,8 +3,8 @@
 #include <cmath>
 #include <limits>
 
-#include "ir/interpreter_kernels.h"
-#include "runtime/error.h"
+#include "nabla/ir/interpreter_kernels.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla::interp {
 namespace {

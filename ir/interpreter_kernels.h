@@ -6,10 +6,10 @@
 #include <type_traits>
 #include <vector>
 
-#include "ir/attrs.h"
-#include "ir/op.h"
-#include "ir/type.h"
-#include "runtime/tensor.h"
+#include "nabla/ir/attrs.h"
+#include "nabla/ir/op.h"
+#include "nabla/ir/type.h"
+#include "nabla/runtime/tensor.h"
 
 namespace nabla::interp {
 

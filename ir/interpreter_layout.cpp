@@ -3,7 +3,7 @@
 // order with the operand's strides arranged to match.
 #include <cstring>
 
-#include "ir/interpreter_kernels.h"
+#include "nabla/ir/interpreter_kernels.h"
 
 namespace nabla::interp {
 namespace {

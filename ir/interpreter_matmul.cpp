@@ -2,7 +2,7 @@
 // (batch) dimensions, where A' is A or its transpose over the last two axes
 // (transpose_a), and B' likewise (transpose_b). Accumulates in the element
 // dtype (integers wrap), p ascending.
-#include "ir/interpreter_kernels.h"
+#include "nabla/ir/interpreter_kernels.h"
 
 namespace nabla::interp {
 

@@ -7,8 +7,8 @@
 
 #include <fmt/format.h>
 
-#include "ir/interpreter_kernels.h"
-#include "runtime/error.h"
+#include "nabla/ir/interpreter_kernels.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla::interp {
 namespace {

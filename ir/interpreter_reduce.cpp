@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <limits>
 
-#include "ir/interpreter_kernels.h"
+#include "nabla/ir/interpreter_kernels.h"
 
 namespace nabla::interp {
 

@@ -1,10 +1,10 @@
-#include "ir/lexer.h"
+#include "nabla/ir/lexer.h"
 
 #include <algorithm>
 
 #include <fmt/format.h>
 
-#include "ir/printer_names.h"
+#include "nabla/ir/printer_names.h"
 
 namespace nabla {
 namespace {

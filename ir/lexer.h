@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "ir/node.h"
+#include "nabla/ir/node.h"
 
 namespace nabla {
 

@@ -1,4 +1,4 @@
-#include "ir/literal.h"
+#include "nabla/ir/literal.h"
 
 #include <charconv>
 #include <cstdlib>

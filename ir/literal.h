@@ -4,8 +4,8 @@
 #include <optional>
 #include <vector>
 
-#include "ir/token_stream.h"
-#include "ir/type.h"
+#include "nabla/ir/token_stream.h"
+#include "nabla/ir/type.h"
 
 namespace nabla {
 

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "ir/attrs.h"
-#include "ir/op.h"
-#include "ir/type.h"
+#include "nabla/ir/attrs.h"
+#include "nabla/ir/op.h"
+#include "nabla/ir/type.h"
 
 namespace nabla {
 

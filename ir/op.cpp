@@ -1,4 +1,4 @@
-#include "ir/op.h"
+#include "nabla/ir/op.h"
 
 #include <array>
 
@@ -15,8 +15,8 @@ struct OpInfo {
 
 constexpr std::array<OpInfo, kNumOps> kOps = {{
 #define NABLA_OP(Enum, name, arity, Kind, flags, attrs) \
-  {name, arity, OpKind::Kind, flags, attrs},
-#include "ir/ops.def"
+  {#name, arity, OpKind::Kind, flags, attrs},
+#include "nabla/ir/ops.def"
 }};
 
 }  // namespace

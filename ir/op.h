@@ -4,13 +4,13 @@
 #include <optional>
 #include <string_view>
 
-#include "ir/attrs.h"
+#include "nabla/ir/attrs.h"
 
 namespace nabla {
 
 enum class Op : uint8_t {
 #define NABLA_OP(Enum, name, arity, Kind, flags, attrs) Enum,
-#include "ir/ops.def"
+#include "nabla/ir/ops.def"
 };
 
 // Broad families of ops; see ir/ops.def.
@@ -18,14 +18,26 @@ enum class OpKind : uint8_t {
   Leaf, Unary, Binary, Compare, Select, Reduce, Layout, Contract, Neural, Convert, Deriv, Region
 };
 
-// Op flags.
+// Op flags: the traits that ops.def states per op.
 inline constexpr uint32_t kFloatOnly = 1u << 0;    // operands must be f32/f64
 inline constexpr uint32_t kCommutative = 1u << 1;  // op(a, b) == op(b, a)
 inline constexpr uint32_t kAnyDType = 1u << 2;     // bool operands accepted too
+// Its compiled code calls libm (exp, log, tanh, ...): the backend keeps loops
+// holding it scalar, so that results equal the interpreter's, and the fusion
+// passes group such ops accordingly.
+inline constexpr uint32_t kLibm = 1u << 3;
+// Costs more than a few cycles per element (a libm call, a division, a square
+// root): fusion stores it rather than compute it twice.
+inline constexpr uint32_t kCostly = 1u << 4;
+// Produces no code: the result is the operand's storage (reshape, and the
+// identities stop_gradient and barrier).
+inline constexpr uint32_t kAlias = 1u << 5;
+// No element of the result is ever -0 (for the simplifier's x + 0 -> x).
+inline constexpr uint32_t kNoNegZero = 1u << 6;
 
 inline constexpr int kNumOps = 0
 #define NABLA_OP(Enum, name, arity, Kind, flags, attrs) +1
-#include "ir/ops.def"
+#include "nabla/ir/ops.def"
     ;
 
 std::string_view op_name(Op op);
@@ -37,24 +49,23 @@ uint32_t op_flags(Op op);
 uint32_t op_attr_mask(Op op);
 std::optional<Op> op_from_name(std::string_view name);
 
+inline bool has_flag(Op op, uint32_t flag) { return (op_flags(op) & flag) != 0; }
+inline bool is_commutative(Op op) { return has_flag(op, kCommutative); }
+inline bool calls_libm(Op op) { return has_flag(op, kLibm); }
+inline bool is_costly(Op op) { return has_flag(op, kCostly); }
+inline bool is_alias_op(Op op) { return has_flag(op, kAlias); }
+
+// Element i of the result depends only on element i of each (broadcast)
+// operand: the unary, binary, comparison, select and cast ops.
 inline bool is_elementwise(Op op) {
   OpKind k = op_kind(op);
   return k == OpKind::Unary || k == OpKind::Binary || k == OpKind::Compare ||
-         k == OpKind::Select || op == Op::Cast;
+         k == OpKind::Select || k == OpKind::Convert;
 }
-inline bool is_commutative(Op op) { return (op_flags(op) & kCommutative) != 0; }
 
-// Ops whose compiled code calls libm (exp, log, tanh, ...): the backend keeps
-// loops holding them scalar, so that results equal the interpreter's, and
-// the fusion passes group them accordingly.
-inline bool calls_libm(Op op) {
-  switch (op) {
-    case Op::Exp: case Op::Log: case Op::Log1p: case Op::Tanh: case Op::Sin: case Op::Cos:
-    case Op::Pow: case Op::Sigmoid:
-      return true;
-    default:
-      return false;
-  }
-}
+// What one loop nest computes element by element: the elementwise ops and
+// broadcast_to (which is only indexing). Fused bodies, GEMM epilogues and the
+// elementwise kernels hold these.
+inline bool is_loop_op(Op op) { return is_elementwise(op) || op == Op::BroadcastTo; }
 
 }  // namespace nabla

@@ -1,4 +1,4 @@
-#include "ir/parser.h"
+#include "nabla/ir/parser.h"
 
 #include <cerrno>
 #include <charconv>
@@ -13,10 +13,10 @@
 
 #include <fmt/format.h>
 
-#include "ir/fused.h"
-#include "ir/literal.h"
-#include "ir/printer_names.h"
-#include "ir/token_stream.h"
+#include "nabla/ir/fused.h"
+#include "nabla/ir/literal.h"
+#include "nabla/ir/printer_names.h"
+#include "nabla/ir/token_stream.h"
 
 namespace nabla {
 namespace {
@@ -303,7 +303,7 @@ uint32_t Parser::parse_attrs(Op op, Attrs& attrs) {
     switch (index) {
 #define NABLA_ATTR(name, Kind) \
   case attr::name##_index: parse_attr_value(attrs.name); break;
-#include "ir/attrs.def"
+#include "nabla/ir/attrs.def"
     }
   } while (ts_.accept(Tok::Comma));
   ts_.expect(Tok::RBrace, "',' or '}' after the attribute");

@@ -5,8 +5,8 @@
 #include <string_view>
 #include <vector>
 
-#include "ir/diagnostic.h"
-#include "ir/function.h"
+#include "nabla/ir/diagnostic.h"
+#include "nabla/ir/function.h"
 
 namespace nabla {
 

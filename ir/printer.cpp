@@ -1,11 +1,11 @@
-#include "ir/printer.h"
+#include "nabla/ir/printer.h"
 
 #include <cmath>
 #include <unordered_set>
 
 #include <fmt/format.h>
 
-#include "ir/printer_names.h"
+#include "nabla/ir/printer_names.h"
 
 namespace nabla {
 namespace {
@@ -90,7 +90,7 @@ std::string attrs_str(const Node& n) {
   if ((mask & attr::name) && !omitted(attr::name, n))                    \
     s += fmt::format("{}{} = {}", s.empty() ? "" : ", ", #name,         \
                      attr_value_str(n.attrs().name));
-#include "ir/attrs.def"
+#include "nabla/ir/attrs.def"
   return s.empty() ? s : " {" + s + "}";
 }
 

@@ -3,7 +3,7 @@
 // back (ir/parser.h) to a module that prints to the identical text.
 #include <string>
 
-#include "ir/function.h"
+#include "nabla/ir/function.h"
 
 namespace nabla {
 

@@ -1,4 +1,4 @@
-#include "ir/printer_names.h"
+#include "nabla/ir/printer_names.h"
 
 #include <algorithm>
 #include <vector>

@@ -6,7 +6,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "ir/function.h"
+#include "nabla/ir/function.h"
 
 namespace nabla {
 

@@ -1,4 +1,4 @@
-#include "ir/random_inputs.h"
+#include "nabla/ir/random_inputs.h"
 
 #include <algorithm>
 #include <limits>

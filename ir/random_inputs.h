@@ -16,8 +16,8 @@
 #include <utility>
 #include <vector>
 
-#include "ir/function.h"
-#include "runtime/tensor.h"
+#include "nabla/ir/function.h"
+#include "nabla/runtime/tensor.h"
 
 namespace nabla {
 

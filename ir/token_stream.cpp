@@ -1,4 +1,4 @@
-#include "ir/token_stream.h"
+#include "nabla/ir/token_stream.h"
 
 #include <fmt/format.h>
 

@@ -4,8 +4,8 @@
 #include <string>
 #include <string_view>
 
-#include "ir/diagnostic.h"
-#include "ir/lexer.h"
+#include "nabla/ir/diagnostic.h"
+#include "nabla/ir/lexer.h"
 
 namespace nabla {
 

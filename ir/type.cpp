@@ -1,4 +1,4 @@
-#include "ir/type.h"
+#include "nabla/ir/type.h"
 
 namespace nabla {
 

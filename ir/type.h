@@ -2,8 +2,8 @@
 // The type of a value: a dtype and a static shape (rank 0 is a scalar).
 #include <string>
 
-#include "runtime/dtype.h"
-#include "runtime/tensor.h"
+#include "nabla/runtime/dtype.h"
+#include "nabla/runtime/tensor.h"
 
 namespace nabla {
 

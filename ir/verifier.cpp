@@ -1,4 +1,4 @@
-#include "ir/verifier.h"
+#include "nabla/ir/verifier.h"
 
 #include <algorithm>
 #include <unordered_map>
@@ -6,9 +6,9 @@
 
 #include <fmt/format.h>
 
-#include "ir/diagnostic.h"
-#include "ir/fused.h"
-#include "ir/printer.h"
+#include "nabla/ir/diagnostic.h"
+#include "nabla/ir/fused.h"
+#include "nabla/ir/printer.h"
 
 namespace nabla {
 namespace {

@@ -6,13 +6,13 @@
 // the broadcast shape, and bprop() then sums it back to the operand's shape
 // with broadcast_to's rule; branches go through select, never through a
 // multiplication by a mask, so an inf or NaN in the branch not taken stays out.
-#include "passes/bprop.h"
+#include "nabla/passes/bprop.h"
 
 #include <array>
 #include <bit>
 #include <numeric>
 
-#include "runtime/error.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla::autodiff {
 

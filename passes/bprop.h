@@ -6,7 +6,7 @@
 #include <span>
 #include <utility>
 
-#include "ir/builder.h"
+#include "nabla/ir/builder.h"
 
 namespace nabla::autodiff {
 

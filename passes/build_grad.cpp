@@ -12,20 +12,20 @@
 // are linear in the edges of G' (docs/autodiff.md states the constant).
 // One exception: a long elementwise region behind a target is differentiated
 // forward, with the same rules applied to tangents (passes/tangents.h).
-#include "passes/build_grad.h"
+#include "nabla/passes/build_grad.h"
 
 #include <algorithm>
 #include <deque>
 #include <unordered_map>
 #include <unordered_set>
 
-#include "ir/diagnostic.h"
-#include "ir/printer.h"
-#include "ir/printer_names.h"
-#include "passes/bprop.h"
-#include "passes/rewrite.h"
-#include "passes/tangents.h"
-#include "runtime/error.h"
+#include "nabla/ir/diagnostic.h"
+#include "nabla/ir/printer.h"
+#include "nabla/ir/printer_names.h"
+#include "nabla/passes/bprop.h"
+#include "nabla/passes/rewrite.h"
+#include "nabla/passes/tangents.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 namespace {

@@ -9,8 +9,8 @@
 #include <span>
 #include <vector>
 
-#include "ir/function.h"
-#include "passes/pass.h"
+#include "nabla/ir/function.h"
+#include "nabla/passes/pass.h"
 
 namespace nabla {
 

@@ -1,4 +1,4 @@
-#include "passes/check_grad.h"
+#include "nabla/passes/check_grad.h"
 
 #include <algorithm>
 #include <functional>
@@ -9,11 +9,11 @@
 
 #include <fmt/format.h>
 
-#include "ir/interpreter.h"
-#include "ir/printer_names.h"
-#include "ir/random_inputs.h"
-#include "passes/build_grad.h"
-#include "runtime/error.h"
+#include "nabla/ir/interpreter.h"
+#include "nabla/ir/printer_names.h"
+#include "nabla/ir/random_inputs.h"
+#include "nabla/passes/build_grad.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 namespace {

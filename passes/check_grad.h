@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "ir/function.h"
-#include "passes/build_grad.h"
-#include "runtime/tensor.h"
+#include "nabla/ir/function.h"
+#include "nabla/passes/build_grad.h"
+#include "nabla/runtime/tensor.h"
 
 namespace nabla {
 

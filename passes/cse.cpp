@@ -1,4 +1,4 @@
-#include "passes/cse.h"
+#include "nabla/passes/cse.h"
 
 #include <unordered_map>
 #include <vector>

@@ -2,8 +2,8 @@
 // Common subexpression elimination by value numbering.
 #include <memory>
 
-#include "ir/function.h"
-#include "passes/pass.h"
+#include "nabla/ir/function.h"
+#include "nabla/passes/pass.h"
 
 namespace nabla {
 

@@ -1,9 +1,9 @@
-#include "passes/dce.h"
+#include "nabla/passes/dce.h"
 
 #include <algorithm>
 #include <unordered_set>
 
-#include "ir/fused.h"
+#include "nabla/ir/fused.h"
 
 namespace nabla {
 namespace {

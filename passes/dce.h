@@ -2,8 +2,8 @@
 // Dead code elimination.
 #include <memory>
 
-#include "ir/function.h"
-#include "passes/pass.h"
+#include "nabla/ir/function.h"
+#include "nabla/passes/pass.h"
 
 namespace nabla {
 

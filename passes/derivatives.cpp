@@ -1,10 +1,10 @@
-#include "passes/derivatives.h"
+#include "nabla/passes/derivatives.h"
 
 #include <unordered_set>
 
-#include "ir/builder.h"
-#include "ir/printer_names.h"
-#include "runtime/error.h"
+#include "nabla/ir/builder.h"
+#include "nabla/ir/printer_names.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 namespace {

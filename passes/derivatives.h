@@ -2,8 +2,8 @@
 // Derivatives beyond one gradient, built from reverse sweeps (nabla::grad).
 // Each appends nodes to the function of its first argument; run the default
 // pipeline afterwards to clean up what the sweeps leave behind.
-#include "ir/function.h"
-#include "passes/build_grad.h"
+#include "nabla/ir/function.h"
+#include "nabla/passes/build_grad.h"
 
 namespace nabla {
 

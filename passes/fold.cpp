@@ -1,13 +1,13 @@
-#include "passes/fold.h"
+#include "nabla/passes/fold.h"
 
 #include <algorithm>
 #include <charconv>
 #include <vector>
 
-#include "ir/builder.h"
-#include "ir/interpreter.h"
-#include "passes/rewrite.h"
-#include "runtime/error.h"
+#include "nabla/ir/builder.h"
+#include "nabla/ir/interpreter.h"
+#include "nabla/passes/rewrite.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 namespace {

@@ -3,8 +3,8 @@
 #include <cstdint>
 #include <memory>
 
-#include "ir/function.h"
-#include "passes/pass.h"
+#include "nabla/ir/function.h"
+#include "nabla/passes/pass.h"
 
 namespace nabla {
 

@@ -1,13 +1,13 @@
-#include "passes/fuse.h"
+#include "nabla/passes/fuse.h"
 
 #include <algorithm>
 #include <queue>
 #include <unordered_map>
 #include <unordered_set>
 
-#include "ir/fused.h"
-#include "runtime/error.h"
-#include "passes/fuse_siblings.h"
+#include "nabla/ir/fused.h"
+#include "nabla/runtime/error.h"
+#include "nabla/passes/fuse_siblings.h"
 
 namespace nabla {
 namespace {
@@ -15,18 +15,10 @@ namespace {
 constexpr int64_t kMaxInlinedConstant = 16;  // elements
 constexpr size_t kMaxCopied = 64;            // producers copied into one group
 
-bool loop_op(const Node* n) { return is_elementwise(n->op()) || n->op() == Op::BroadcastTo; }
+bool loop_op(const Node* n) { return is_loop_op(n->op()); }
 
 // Ops cheap enough to compute twice rather than store and reload.
-bool cheap(const Node* n) {
-  switch (n->op()) {
-    case Op::Exp: case Op::Log: case Op::Log1p: case Op::Tanh: case Op::Sin: case Op::Cos:
-    case Op::Pow: case Op::Sigmoid: case Op::Div: case Op::Sqrt: case Op::Rsqrt:
-      return false;
-    default:
-      return loop_op(n);
-  }
-}
+bool cheap(const Node* n) { return loop_op(n) && !is_costly(n->op()); }
 
 struct Group {
   Node* root;

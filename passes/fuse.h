@@ -18,8 +18,8 @@
 // results (a group of fused nodes), each shared body node computed once.
 #include <memory>
 
-#include "ir/function.h"
-#include "passes/pass.h"
+#include "nabla/ir/function.h"
+#include "nabla/passes/pass.h"
 
 namespace nabla {
 

@@ -1,9 +1,9 @@
-#include "passes/fuse_matmul.h"
+#include "nabla/passes/fuse_matmul.h"
 
 #include <algorithm>
 #include <unordered_map>
 
-#include "ir/fused.h"
+#include "nabla/ir/fused.h"
 
 namespace nabla {
 namespace {
@@ -44,7 +44,7 @@ bool fusible_user(const Node& m, const Node& u) {
       if (r->type() != m.type()) return false;
     for (const Node* n : *body) {
       if (n->op() == Op::Input) continue;
-      if (calls_libm(n->op()) || !is_fusible_op(n->op())) return false;
+      if (calls_libm(n->op()) || !(is_loop_op(n->op()) || n->op() == Op::Constant)) return false;
       if (n->op() == Op::Constant && !epilogue_readable(n->shape(), u.shape())) return false;
     }
     return true;

@@ -1,10 +1,10 @@
-#include "passes/fuse_siblings.h"
+#include "nabla/passes/fuse_siblings.h"
 
 #include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
 
-#include "ir/fused.h"
+#include "nabla/ir/fused.h"
 
 namespace nabla {
 namespace {

@@ -3,7 +3,7 @@
 // elementwise regions of the same shape that read a common operand become
 // one region with several results (ir/fused.h), so that the loop reads each
 // operand once and computes the work the regions share once.
-#include "ir/function.h"
+#include "nabla/ir/function.h"
 
 namespace nabla {
 

@@ -3,7 +3,7 @@
 #include <memory>
 #include <string_view>
 
-#include "ir/function.h"
+#include "nabla/ir/function.h"
 
 namespace nabla {
 

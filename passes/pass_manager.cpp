@@ -1,4 +1,4 @@
-#include "passes/pass_manager.h"
+#include "nabla/passes/pass_manager.h"
 
 #include <algorithm>
 #include <cctype>
@@ -6,10 +6,10 @@
 
 #include <fmt/format.h>
 
-#include "ir/printer.h"
-#include "ir/verifier.h"
-#include "passes/registry.h"
-#include "runtime/error.h"
+#include "nabla/ir/printer.h"
+#include "nabla/ir/verifier.h"
+#include "nabla/passes/registry.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 

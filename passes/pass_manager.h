@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "passes/pass.h"
+#include "nabla/passes/pass.h"
 
 namespace nabla {
 

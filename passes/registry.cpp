@@ -1,21 +1,21 @@
-#include "passes/registry.h"
+#include "nabla/passes/registry.h"
 
 namespace nabla {
 
 #define NABLA_PASS(name, factory) std::unique_ptr<Pass> factory();
-#include "passes/passes.def"
+#include "nabla/passes/passes.def"
 
 std::unique_ptr<Pass> create_pass(std::string_view name) {
 #define NABLA_PASS(pass_name, factory) \
   if (name == pass_name) return factory();
-#include "passes/passes.def"
+#include "nabla/passes/passes.def"
   return nullptr;
 }
 
 std::vector<std::string_view> registered_passes() {
   return {
 #define NABLA_PASS(name, factory) name,
-#include "passes/passes.def"
+#include "nabla/passes/passes.def"
   };
 }
 

@@ -4,7 +4,7 @@
 #include <string_view>
 #include <vector>
 
-#include "passes/pass.h"
+#include "nabla/passes/pass.h"
 
 namespace nabla {
 

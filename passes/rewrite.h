@@ -2,7 +2,7 @@
 // Shared by the rewriting passes: replace a node by another and erase it.
 #include <string>
 
-#include "ir/function.h"
+#include "nabla/ir/function.h"
 
 namespace nabla {
 

@@ -1,8 +1,8 @@
-#include "passes/simplify.h"
+#include "nabla/passes/simplify.h"
 
-#include "passes/rewrite.h"
-#include "passes/simplify_rules.h"
-#include "runtime/error.h"
+#include "nabla/passes/rewrite.h"
+#include "nabla/passes/simplify_rules.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 namespace {

@@ -2,8 +2,8 @@
 // Algebraic simplification: small local rewrite rules (simplify_rules.cpp).
 #include <memory>
 
-#include "ir/function.h"
-#include "passes/pass.h"
+#include "nabla/ir/function.h"
+#include "nabla/passes/pass.h"
 
 namespace nabla {
 

@@ -6,8 +6,8 @@
 #include <numeric>
 #include <optional>
 
-#include "ir/builder.h"
-#include "passes/simplify_rules.h"
+#include "nabla/ir/builder.h"
+#include "nabla/passes/simplify_rules.h"
 
 namespace nabla::simplify_detail {
 namespace {
@@ -54,6 +54,9 @@ bool never_neg_zero(const Node* n, int depth = 6) {
   if (!is_float(n->dtype())) return true;
   if (depth == 0) return false;
   auto rec = [&](const Node* m) { return never_neg_zero(m, depth - 1); };
+  // |x| (the sign bit cleared), e^x, the sigmoid (a quotient of positive
+  // terms), x > 0 ? x : +0, softmax and one-hot: the kNoNegZero ops.
+  if (has_flag(n->op(), kNoNegZero)) return true;
   switch (n->op()) {
     case Op::Constant: {
       const Tensor& t = n->attrs().value;
@@ -61,11 +64,6 @@ bool never_neg_zero(const Node* n, int depth = 6) {
         if (t.get(i) == 0 && std::signbit(t.get(i))) return false;
       return true;
     }
-    // |x| (the sign bit cleared), e^x, the sigmoid (a quotient of positive
-    // terms), x > 0 ? x : +0, softmax and one-hot are never -0.
-    case Op::Abs: case Op::Exp: case Op::Sigmoid: case Op::Relu: case Op::Softmax:
-    case Op::OneHot:
-      return true;
     // An int or bool converts to +0, never -0.
     case Op::Cast: return !is_float(n->operand(0)->dtype());
     // a + b is -0 only when both are -0; a - b only when a is -0 (and b +0).

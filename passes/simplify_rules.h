@@ -2,8 +2,8 @@
 // Private to the simplify pass: the rewrite rules and what they may consult.
 #include <span>
 
-#include "ir/function.h"
-#include "passes/simplify.h"
+#include "nabla/ir/function.h"
+#include "nabla/passes/simplify.h"
 
 namespace nabla::simplify_detail {
 

@@ -1,18 +1,13 @@
-#include "passes/tangents.h"
+#include "nabla/passes/tangents.h"
 
 #include <algorithm>
 
 namespace nabla::autodiff {
 namespace {
 
-bool elementwise_op(Op op) {
-  OpKind k = op_kind(op);
-  return k == OpKind::Unary || k == OpKind::Binary || k == OpKind::Select;
-}
-
 // A node R may hold, before looking at its operands.
 bool candidate(const Node* n, const Node* target, const Node* z, const NodeSet& pruned) {
-  return n != z && pruned.count(n) && elementwise_op(n->op()) && n->type() == target->type();
+  return n != z && pruned.count(n) && is_elementwise(n->op()) && n->type() == target->type();
 }
 
 // The candidates reachable from the target through candidates, operands

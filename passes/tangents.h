@@ -16,7 +16,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "passes/bprop.h"
+#include "nabla/passes/bprop.h"
 
 namespace nabla::autodiff {
 

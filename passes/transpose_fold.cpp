@@ -1,7 +1,7 @@
-#include "passes/transpose_fold.h"
+#include "nabla/passes/transpose_fold.h"
 
-#include "ir/builder.h"
-#include "passes/rewrite.h"
+#include "nabla/ir/builder.h"
+#include "nabla/passes/rewrite.h"
 
 namespace nabla {
 namespace {

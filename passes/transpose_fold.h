@@ -2,8 +2,8 @@
 // Folds explicit transposes into matmul's transpose_a / transpose_b flags.
 #include <memory>
 
-#include "ir/function.h"
-#include "passes/pass.h"
+#include "nabla/ir/function.h"
+#include "nabla/passes/pass.h"
 
 namespace nabla {
 

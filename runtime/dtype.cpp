@@ -1,4 +1,4 @@
-#include "runtime/dtype.h"
+#include "nabla/runtime/dtype.h"
 
 namespace nabla {
 

@@ -4,7 +4,7 @@
 //   {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }
 //   padded with spaces and a final '\n' so that the data starts at a multiple
 //   of 64 bytes, then the raw elements in C order.
-#include "runtime/npy.h"
+#include "nabla/runtime/npy.h"
 
 #include <algorithm>
 #include <bit>
@@ -15,7 +15,7 @@
 #include <optional>
 #include <sstream>
 
-#include "runtime/error.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 namespace {

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/tensor.h"
+#include "nabla/runtime/tensor.h"
 
 namespace nabla {
 

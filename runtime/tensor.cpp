@@ -1,10 +1,10 @@
-#include "runtime/tensor.h"
+#include "nabla/runtime/tensor.h"
 
 #include <cmath>
 #include <cstring>
 #include <limits>
 
-#include "runtime/error.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/dtype.h"
+#include "nabla/runtime/dtype.h"
 
 namespace nabla {
 

@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "runtime/abi.h"
+#include "nabla/runtime/abi.h"
 
 namespace nabla {
 

@@ -8,12 +8,12 @@
 #include <string_view>
 #include <vector>
 
-#include "ir/parser.h"
-#include "ir/printer.h"
-#include "ir/verifier.h"
-#include "passes/pass_manager.h"
-#include "passes/registry.h"
-#include "runtime/error.h"
+#include "nabla/ir/parser.h"
+#include "nabla/ir/printer.h"
+#include "nabla/ir/verifier.h"
+#include "nabla/passes/pass_manager.h"
+#include "nabla/passes/registry.h"
+#include "nabla/runtime/error.h"
 
 namespace {
 

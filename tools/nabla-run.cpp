@@ -24,17 +24,17 @@
 
 #include <fmt/format.h>
 
-#include "compiler/compile.h"
-#include "ir/diagnostic.h"
-#include "ir/interpreter.h"
-#include "ir/parser.h"
-#include "ir/printer_names.h"
-#include "ir/random_inputs.h"
-#include "ir/verifier.h"
-#include "passes/build_grad.h"
-#include "passes/check_grad.h"
-#include "runtime/error.h"
-#include "runtime/npy.h"
+#include "nabla/compiler/compile.h"
+#include "nabla/ir/diagnostic.h"
+#include "nabla/ir/interpreter.h"
+#include "nabla/ir/parser.h"
+#include "nabla/ir/printer_names.h"
+#include "nabla/ir/random_inputs.h"
+#include "nabla/ir/verifier.h"
+#include "nabla/passes/build_grad.h"
+#include "nabla/passes/check_grad.h"
+#include "nabla/runtime/error.h"
+#include "nabla/runtime/npy.h"
 #include "tools/common/cli.h"
 
 namespace {

@@ -9,12 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "compiler/aot.h"
-#include "ir/dot.h"
-#include "ir/parser.h"
-#include "ir/printer.h"
-#include "ir/verifier.h"
-#include "runtime/error.h"
+#include "nabla/compiler/aot.h"
+#include "nabla/ir/dot.h"
+#include "nabla/ir/parser.h"
+#include "nabla/ir/printer.h"
+#include "nabla/ir/verifier.h"
+#include "nabla/runtime/error.h"
 #include "tools/common/cli.h"
 #include "tools/common/output_file.h"
 

@@ -6,7 +6,7 @@
 #include <random>
 #include <sstream>
 
-#include "runtime/error.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla::demo {
 namespace {

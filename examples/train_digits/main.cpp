@@ -13,10 +13,10 @@
 
 #include <fmt/format.h>
 
-#include "compiler/compile.h"
+#include "nabla/compiler/compile.h"
 #include "examples/train_digits/datasets.h"
 #include "examples/train_digits/model.h"
-#include "runtime/error.h"
+#include "nabla/runtime/error.h"
 #include "tools/common/cli.h"
 
 namespace {

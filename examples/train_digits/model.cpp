@@ -1,7 +1,7 @@
 #include "examples/train_digits/model.h"
 
-#include "ir/builder.h"
-#include "passes/build_grad.h"
+#include "nabla/ir/builder.h"
+#include "nabla/passes/build_grad.h"
 
 namespace nabla::demo {
 namespace {

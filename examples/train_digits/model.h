@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "ir/function.h"
+#include "nabla/ir/function.h"
 
 namespace nabla::demo {
 

@@ -10,13 +10,13 @@
 
 #include <gtest/gtest.h>
 
-#include "compiler/pipeline.h"
-#include "ir/clone.h"
-#include "ir/fused.h"
-#include "ir/interpreter.h"
-#include "passes/pass_manager.h"
+#include "nabla/compiler/pipeline.h"
+#include "nabla/ir/clone.h"
+#include "nabla/ir/fused.h"
+#include "nabla/ir/interpreter.h"
+#include "nabla/passes/pass_manager.h"
 #include "tests/support/random_graph.h"
-#include "runtime/error.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla::test {
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "compiler/compile.h"
-#include "ir/builder.h"
+#include "nabla/compiler/compile.h"
+#include "nabla/ir/builder.h"
 
 namespace nabla::test {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "compiler/gemm.h"
+#include "nabla/compiler/gemm.h"
 #include "tests/support/test_jit.h"
 
 namespace nabla::testing {

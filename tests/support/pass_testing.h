@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "ir/function.h"
+#include "nabla/ir/function.h"
 
 namespace nabla::test {
 

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "ir/function.h"
-#include "runtime/tensor.h"
+#include "nabla/ir/function.h"
+#include "nabla/runtime/tensor.h"
 
 namespace nabla::test {
 

@@ -3,7 +3,7 @@
 #include <functional>
 #include <random>
 
-#include "ir/builder.h"
+#include "nabla/ir/builder.h"
 #include "tests/support/random_graph.h"
 
 namespace nabla::test {

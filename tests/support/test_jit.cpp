@@ -3,8 +3,8 @@
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/Target/TargetMachine.h>
 
-#include "compiler/codegen.h"
-#include "runtime/error.h"
+#include "nabla/compiler/codegen.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla::testing {
 

@@ -9,7 +9,7 @@
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 
-#include "compiler/jit.h"
+#include "nabla/compiler/jit.h"
 
 namespace nabla::testing {
 

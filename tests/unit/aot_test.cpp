@@ -13,11 +13,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ir/interpreter.h"
-#include "ir/parser.h"
-#include "ir/random_inputs.h"
-#include "passes/pass_manager.h"
-#include "runtime/npy.h"
+#include "nabla/ir/interpreter.h"
+#include "nabla/ir/parser.h"
+#include "nabla/ir/random_inputs.h"
+#include "nabla/passes/pass_manager.h"
+#include "nabla/runtime/npy.h"
 
 namespace nabla {
 namespace {

@@ -2,9 +2,9 @@
 // and run on hand-chosen values.
 #include <gtest/gtest.h>
 
-#include "compiler/compile.h"
-#include "ir/builder.h"
-#include "runtime/error.h"
+#include "nabla/compiler/compile.h"
+#include "nabla/ir/builder.h"
+#include "nabla/runtime/error.h"
 #include "tests/support/backend_testing.h"
 
 namespace nabla {

@@ -2,7 +2,7 @@
 // and never a crash.
 #include <gtest/gtest.h>
 
-#include "runtime/error.h"
+#include "nabla/runtime/error.h"
 #include "tests/support/backend_testing.h"
 
 namespace nabla {

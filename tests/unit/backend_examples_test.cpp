@@ -6,8 +6,8 @@
 
 #include <filesystem>
 
-#include "ir/parser.h"
-#include "ir/random_inputs.h"
+#include "nabla/ir/parser.h"
+#include "nabla/ir/random_inputs.h"
 #include "tests/support/backend_testing.h"
 
 namespace nabla {

@@ -14,7 +14,7 @@
 
 #include <fmt/format.h>
 
-#include "ir/interpreter.h"
+#include "nabla/ir/interpreter.h"
 #include "tests/support/backend_testing.h"
 
 namespace nabla {

@@ -7,10 +7,10 @@
 #include <algorithm>
 #include <unordered_map>
 
-#include "compiler/lower.h"
-#include "compiler/memory_plan.h"
-#include "ir/clone.h"
-#include "passes/pass_manager.h"
+#include "nabla/compiler/lower.h"
+#include "nabla/compiler/memory_plan.h"
+#include "nabla/ir/clone.h"
+#include "nabla/passes/pass_manager.h"
 #include "tests/support/backend_testing.h"
 #include "tests/support/random_graph.h"
 

@@ -11,8 +11,8 @@
 
 #include <cmath>
 
-#include "ir/interpreter.h"
-#include "ir/random_inputs.h"
+#include "nabla/ir/interpreter.h"
+#include "nabla/ir/random_inputs.h"
 #include "tests/support/backend_testing.h"
 
 namespace nabla {

@@ -6,9 +6,9 @@
 // Tolerance: none (same operations in the same order as the interpreter).
 #include <gtest/gtest.h>
 
-#include "ir/interpreter.h"
-#include "ir/random_inputs.h"
-#include "runtime/error.h"
+#include "nabla/ir/interpreter.h"
+#include "nabla/ir/random_inputs.h"
+#include "nabla/runtime/error.h"
 #include "tests/support/backend_testing.h"
 
 namespace nabla {

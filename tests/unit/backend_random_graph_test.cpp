@@ -13,8 +13,8 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "ir/printer.h"
-#include "passes/pass_manager.h"
+#include "nabla/ir/printer.h"
+#include "nabla/passes/pass_manager.h"
 #include "tests/support/backend_testing.h"
 #include "tests/support/random_graph.h"
 

@@ -5,11 +5,11 @@
 // as the unfused one.
 #include <gtest/gtest.h>
 
-#include "ir/fused.h"
-#include "ir/interpreter.h"
-#include "ir/random_inputs.h"
-#include "ir/verifier.h"
-#include "passes/pass_manager.h"
+#include "nabla/ir/fused.h"
+#include "nabla/ir/interpreter.h"
+#include "nabla/ir/random_inputs.h"
+#include "nabla/ir/verifier.h"
+#include "nabla/passes/pass_manager.h"
 #include "tests/support/backend_testing.h"
 
 namespace nabla {

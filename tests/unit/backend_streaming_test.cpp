@@ -10,8 +10,8 @@
 #include <limits>
 #include <memory>
 
-#include "ir/interpreter.h"
-#include "runtime/tensor.h"
+#include "nabla/ir/interpreter.h"
+#include "nabla/runtime/tensor.h"
 #include "tests/support/backend_testing.h"
 
 namespace nabla {

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <thread>
 
-#include "runtime/thread_pool.h"
+#include "nabla/runtime/thread_pool.h"
 #include "tests/support/backend_testing.h"
 
 namespace nabla {

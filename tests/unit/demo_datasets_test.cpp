@@ -7,7 +7,7 @@
 #include <fstream>
 
 #include "examples/train_digits/datasets.h"
-#include "runtime/error.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla::demo {
 namespace {

@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <fstream>
 
-#include "ir/builder.h"
-#include "ir/dot.h"
+#include "nabla/ir/builder.h"
+#include "nabla/ir/dot.h"
 
 namespace nabla {
 namespace {

@@ -7,9 +7,9 @@
 #include <random>
 #include <thread>
 
-#include "compiler/gemm.h"
-#include "ir/builder.h"
-#include "runtime/error.h"
+#include "nabla/compiler/gemm.h"
+#include "nabla/ir/builder.h"
+#include "nabla/runtime/error.h"
 #include "tests/support/gemm_runner.h"
 
 namespace nabla {

@@ -12,10 +12,10 @@
 #include <random>
 #include <set>
 
-#include "compiler/pipeline.h"
-#include "ir/builder.h"
-#include "ir/clone.h"
-#include "ir/fused.h"
+#include "nabla/compiler/pipeline.h"
+#include "nabla/ir/builder.h"
+#include "nabla/ir/clone.h"
+#include "nabla/ir/fused.h"
 #include "tests/support/backend_testing.h"
 #include "tests/support/random_graph.h"
 

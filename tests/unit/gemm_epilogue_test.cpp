@@ -10,12 +10,12 @@
 #include <random>
 #include <set>
 
-#include "compiler/compile.h"
-#include "compiler/pipeline.h"
-#include "ir/builder.h"
-#include "ir/clone.h"
-#include "ir/fused.h"
-#include "passes/fuse_matmul.h"
+#include "nabla/compiler/compile.h"
+#include "nabla/compiler/pipeline.h"
+#include "nabla/ir/builder.h"
+#include "nabla/ir/clone.h"
+#include "nabla/ir/fused.h"
+#include "nabla/passes/fuse_matmul.h"
 #include "tests/support/backend_testing.h"
 
 namespace nabla {

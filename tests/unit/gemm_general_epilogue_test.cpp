@@ -10,7 +10,7 @@
 
 #include <llvm/IR/IRBuilder.h>
 
-#include "compiler/gemm.h"
+#include "nabla/compiler/gemm.h"
 #include "tests/support/gemm_runner.h"
 #include "tests/support/test_jit.h"
 

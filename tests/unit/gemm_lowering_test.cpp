@@ -7,8 +7,8 @@
 #include <cmath>
 #include <random>
 
-#include "compiler/compile.h"
-#include "ir/builder.h"
+#include "nabla/compiler/compile.h"
+#include "nabla/ir/builder.h"
 #include "tests/support/backend_testing.h"
 
 namespace nabla {

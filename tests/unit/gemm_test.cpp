@@ -8,8 +8,8 @@
 #include <random>
 #include <vector>
 
-#include "compiler/gemm.h"
-#include "runtime/error.h"
+#include "nabla/compiler/gemm.h"
+#include "nabla/runtime/error.h"
 #include "tests/support/gemm_runner.h"
 
 namespace nabla {

@@ -1,10 +1,10 @@
 // nabla::grad and the build-grad pass: targets of every kind, the errors with
 // their exact messages, grouping of grad nodes, and grad of grad.
 #include "grad_util.h"
-#include "ir/parser.h"
-#include "ir/printer.h"
-#include "ir/verifier.h"
-#include "passes/registry.h"
+#include "nabla/ir/parser.h"
+#include "nabla/ir/printer.h"
+#include "nabla/ir/verifier.h"
+#include "nabla/passes/registry.h"
 
 namespace nabla {
 namespace {

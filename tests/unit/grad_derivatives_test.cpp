@@ -2,7 +2,7 @@
 // form), Hessian-vector products, Jacobians and jvp, against closed forms and
 // central differences in f64.
 #include "grad_util.h"
-#include "passes/derivatives.h"
+#include "nabla/passes/derivatives.h"
 
 namespace nabla {
 namespace {

@@ -6,8 +6,8 @@
 #include <unordered_set>
 
 #include "grad_util.h"
-#include "ir/verifier.h"
-#include "passes/derivatives.h"
+#include "nabla/ir/verifier.h"
+#include "nabla/passes/derivatives.h"
 #include "tests/support/random_graph.h"
 
 namespace nabla {

@@ -3,7 +3,7 @@
 // layered DAG (where naive path-by-path differentiation would blow up
 // exponentially), first and second order.
 #include "grad_util.h"
-#include "passes/derivatives.h"
+#include "nabla/passes/derivatives.h"
 
 namespace nabla {
 namespace {

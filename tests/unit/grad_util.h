@@ -10,12 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "ir/builder.h"
-#include "ir/interpreter.h"
-#include "ir/random_inputs.h"
-#include "passes/build_grad.h"
-#include "passes/check_grad.h"
-#include "runtime/error.h"
+#include "nabla/ir/builder.h"
+#include "nabla/ir/interpreter.h"
+#include "nabla/ir/random_inputs.h"
+#include "nabla/passes/build_grad.h"
+#include "nabla/passes/check_grad.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla::gradtest {
 

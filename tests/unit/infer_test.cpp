@@ -4,8 +4,8 @@
 
 #include <functional>
 
-#include "ir/builder.h"
-#include "runtime/error.h"
+#include "nabla/ir/builder.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 namespace {

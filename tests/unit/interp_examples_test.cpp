@@ -5,10 +5,10 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "ir/parser.h"
-#include "ir/random_inputs.h"
-#include "ir/verifier.h"
-#include "runtime/npy.h"
+#include "nabla/ir/parser.h"
+#include "nabla/ir/random_inputs.h"
+#include "nabla/ir/verifier.h"
+#include "nabla/runtime/npy.h"
 #include "tests/unit/interp_util.h"
 
 namespace nabla {

@@ -1,6 +1,6 @@
 // random_inputs: determinism, value ranges per dtype, and label ranges found
 // through the graph (cross_entropy, one_hot, value-preserving ops).
-#include "ir/random_inputs.h"
+#include "nabla/ir/random_inputs.h"
 
 #include <set>
 

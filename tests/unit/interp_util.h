@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "ir/builder.h"
-#include "ir/interpreter.h"
-#include "runtime/error.h"
+#include "nabla/ir/builder.h"
+#include "nabla/ir/interpreter.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla::testing {
 

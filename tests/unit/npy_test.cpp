@@ -8,8 +8,8 @@
 #include <functional>
 #include <limits>
 
-#include "runtime/error.h"
-#include "runtime/npy.h"
+#include "nabla/runtime/error.h"
+#include "nabla/runtime/npy.h"
 
 namespace nabla {
 namespace {

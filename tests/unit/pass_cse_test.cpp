@@ -2,8 +2,8 @@
 
 #include <limits>
 
-#include "ir/builder.h"
-#include "passes/cse.h"
+#include "nabla/ir/builder.h"
+#include "nabla/passes/cse.h"
 #include "tests/support/pass_testing.h"
 
 namespace nabla {

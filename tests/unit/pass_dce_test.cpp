@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "ir/builder.h"
-#include "passes/dce.h"
+#include "nabla/ir/builder.h"
+#include "nabla/passes/dce.h"
 #include "tests/support/pass_testing.h"
 
 namespace nabla {

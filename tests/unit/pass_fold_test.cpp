@@ -1,9 +1,9 @@
 #include <gtest/gtest.h>
 
-#include "ir/builder.h"
-#include "ir/interpreter.h"
-#include "passes/dce.h"
-#include "passes/fold.h"
+#include "nabla/ir/builder.h"
+#include "nabla/ir/interpreter.h"
+#include "nabla/passes/dce.h"
+#include "nabla/passes/fold.h"
 #include "tests/support/pass_testing.h"
 
 namespace nabla {

@@ -2,10 +2,10 @@
 
 #include <sstream>
 
-#include "ir/builder.h"
-#include "passes/pass_manager.h"
-#include "passes/registry.h"
-#include "runtime/error.h"
+#include "nabla/ir/builder.h"
+#include "nabla/passes/pass_manager.h"
+#include "nabla/passes/registry.h"
+#include "nabla/runtime/error.h"
 #include "tests/support/pass_testing.h"
 
 namespace nabla {

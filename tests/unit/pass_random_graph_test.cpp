@@ -3,8 +3,8 @@
 #include <iostream>
 #include <set>
 
-#include "ir/verifier.h"
-#include "passes/pass_manager.h"
+#include "nabla/ir/verifier.h"
+#include "nabla/passes/pass_manager.h"
 #include "tests/support/pass_testing.h"
 #include "tests/support/random_graph.h"
 

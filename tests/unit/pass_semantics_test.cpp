@@ -8,14 +8,14 @@
 #include <filesystem>
 #include <iostream>
 
-#include "ir/builder.h"
-#include "ir/interpreter.h"
-#include "ir/parser.h"
-#include "ir/printer.h"
-#include "ir/random_inputs.h"
-#include "passes/pass_manager.h"
-#include "passes/registry.h"
-#include "runtime/error.h"
+#include "nabla/ir/builder.h"
+#include "nabla/ir/interpreter.h"
+#include "nabla/ir/parser.h"
+#include "nabla/ir/printer.h"
+#include "nabla/ir/random_inputs.h"
+#include "nabla/passes/pass_manager.h"
+#include "nabla/passes/registry.h"
+#include "nabla/runtime/error.h"
 #include "tests/support/random_graph.h"
 
 namespace nabla {

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "ir/builder.h"
-#include "passes/simplify.h"
+#include "nabla/ir/builder.h"
+#include "nabla/passes/simplify.h"
 #include "tests/support/pass_testing.h"
 
 namespace nabla {

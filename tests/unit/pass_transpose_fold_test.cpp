@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "ir/builder.h"
-#include "passes/dce.h"
-#include "passes/transpose_fold.h"
+#include "nabla/ir/builder.h"
+#include "nabla/passes/dce.h"
+#include "nabla/passes/transpose_fold.h"
 #include "tests/support/pass_testing.h"
 
 namespace nabla {

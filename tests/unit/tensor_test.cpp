@@ -3,8 +3,8 @@
 #include <cmath>
 #include <limits>
 
-#include "runtime/error.h"
-#include "runtime/tensor.h"
+#include "nabla/runtime/error.h"
+#include "nabla/runtime/tensor.h"
 
 namespace nabla {
 namespace {

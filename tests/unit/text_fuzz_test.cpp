@@ -12,9 +12,9 @@
 #include <random>
 #include <sstream>
 
-#include "ir/parser.h"
-#include "ir/printer.h"
-#include "ir/verifier.h"
+#include "nabla/ir/parser.h"
+#include "nabla/ir/printer.h"
+#include "nabla/ir/verifier.h"
 
 namespace nabla {
 namespace {

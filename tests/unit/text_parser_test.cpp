@@ -5,10 +5,10 @@
 #include <cstdio>
 #include <fstream>
 
-#include "ir/diagnostic.h"
-#include "ir/parser.h"
-#include "ir/printer.h"
-#include "ir/verifier.h"
+#include "nabla/ir/diagnostic.h"
+#include "nabla/ir/parser.h"
+#include "nabla/ir/printer.h"
+#include "nabla/ir/verifier.h"
 
 namespace nabla {
 namespace {

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <limits>
 
-#include "ir/builder.h"
-#include "ir/printer.h"
+#include "nabla/ir/builder.h"
+#include "nabla/ir/printer.h"
 
 namespace nabla {
 namespace {

@@ -6,11 +6,11 @@
 #include <limits>
 #include <set>
 
-#include "ir/builder.h"
-#include "ir/fused.h"
-#include "ir/parser.h"
-#include "ir/printer.h"
-#include "ir/verifier.h"
+#include "nabla/ir/builder.h"
+#include "nabla/ir/fused.h"
+#include "nabla/ir/parser.h"
+#include "nabla/ir/printer.h"
+#include "nabla/ir/verifier.h"
 
 namespace nabla {
 namespace {

@@ -4,9 +4,9 @@
 
 #include <functional>
 
-#include "ir/builder.h"
-#include "ir/parser.h"
-#include "ir/verifier.h"
+#include "nabla/ir/builder.h"
+#include "nabla/ir/parser.h"
+#include "nabla/ir/verifier.h"
 
 namespace nabla {
 namespace {

@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "runtime/error.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla::cli {
 

@@ -6,7 +6,7 @@
 #include <iostream>
 #include <system_error>
 
-#include "runtime/error.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 
