@@ -146,12 +146,14 @@ std::string Function::unique_name(std::string_view base) const {
 }
 
 Module::Module(Module&& other) noexcept
-    : functions_(std::move(other.functions_)), source_name_(std::move(other.source_name_)) {
+    : functions_(std::move(other.functions_)), by_name_(std::move(other.by_name_)),
+      source_name_(std::move(other.source_name_)) {
   for (auto& f : functions_) f->parent_ = this;
 }
 
 Module& Module::operator=(Module&& other) noexcept {
   functions_ = std::move(other.functions_);
+  by_name_ = std::move(other.by_name_);
   source_name_ = std::move(other.source_name_);
   for (auto& f : functions_) f->parent_ = this;
   return *this;
@@ -165,23 +167,28 @@ Function& Module::function(std::string_view name) {
 Function& Module::add_function(std::string_view name) {
   if (find(name)) throw Error("module: duplicate function @" + std::string(name));
   functions_.push_back(std::make_unique<Function>(std::string(name), this));
-  return *functions_.back();
+  Function* f = functions_.back().get();
+  by_name_.emplace(f->name(), f);
+  return *f;
 }
 
 Function* Module::find(std::string_view name) const {
-  for (const auto& f : functions_)
-    if (f->name() == name) return f.get();
-  return nullptr;
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : it->second;
 }
 
 std::vector<Function*> Module::functions() const {
   std::vector<Function*> out;
+  out.reserve(functions_.size());
   for (const auto& f : functions_) out.push_back(f.get());
   return out;
 }
 
 void Module::remove(std::string_view name) {
-  std::erase_if(functions_, [&](const auto& f) { return f->name() == name; });
+  Function* f = find(name);
+  if (!f) return;
+  by_name_.erase(f->name());
+  std::erase_if(functions_, [&](const auto& p) { return p.get() == f; });
 }
 
 }  // namespace nabla

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "nabla/ir/node.h"
@@ -132,7 +133,9 @@ class Module {
   Function& function(std::string_view name);
   // Creates a function; throws nabla::Error if the name exists.
   Function& add_function(std::string_view name);
+  // The function with this name, or null (constant time).
   Function* find(std::string_view name) const;
+  // The functions in the order they were added.
   std::vector<Function*> functions() const;
   void remove(std::string_view name);
 
@@ -142,6 +145,7 @@ class Module {
 
  private:
   std::vector<std::unique_ptr<Function>> functions_;
+  std::unordered_map<std::string_view, Function*> by_name_;  // keys view the functions' names
   std::string source_name_;
 };
 

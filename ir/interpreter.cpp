@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "nabla/ir/interpreter_kernels.h"
+#include "nabla/ir/limits.h"
 #include "nabla/runtime/error.h"
 
 namespace nabla {
@@ -45,6 +46,9 @@ void unsupported_dtype(Op op, DType t) {
 }  // namespace interp
 
 namespace {
+
+// The levels of bodies the evaluation is in, on this thread.
+thread_local int interpret_depth = 0;
 
 Tensor dispatch(const interp::Call& c) {
   // One case per op family; a new family (or op needing its own kernel) adds a case.
@@ -106,6 +110,7 @@ Tensor evaluate(const Node& n, std::span<const Tensor> operands) {
   }
   if (n.op() == Op::Fused) {  // the body, evaluated on the operands
     if (!n.body()) throw Error("fused: the node has no body");
+    DepthGuard level(interpret_depth, [](const std::string& m) { throw Error("fused: " + m); });
     return interpret(*n.body(), operands)[static_cast<size_t>(n.body_result())];
   }
   return evaluate(n.op(), n.attrs(), n.type(), operands);

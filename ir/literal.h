@@ -4,15 +4,11 @@
 #include <optional>
 #include <vector>
 
+#include "nabla/ir/limits.h"
 #include "nabla/ir/token_stream.h"
 #include "nabla/ir/type.h"
 
 namespace nabla {
-
-// The most elements a constant may have (a splat included): 2^26.
-inline constexpr int64_t kMaxConstantElements = int64_t{1} << 26;
-// The deepest list nesting a literal may have.
-inline constexpr int kMaxLiteralDepth = 32;
 
 struct Literal {
   SourceLoc loc;

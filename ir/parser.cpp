@@ -14,16 +14,13 @@
 #include <fmt/format.h>
 
 #include "nabla/ir/fused.h"
+#include "nabla/ir/limits.h"
 #include "nabla/ir/literal.h"
 #include "nabla/ir/printer_names.h"
 #include "nabla/ir/token_stream.h"
 
 namespace nabla {
 namespace {
-
-// The most elements a type may have, not counting zero dimensions (so that
-// element counts never overflow).
-constexpr int64_t kMaxTypeElements = int64_t{1} << 62;
 
 class Parser {
  public:
@@ -63,6 +60,7 @@ class Parser {
   TokenStream ts_;
   Module module_;
   std::unordered_map<std::string_view, Node*> values_;  // of the current function
+  int depth_ = 0;                                       // of the body being parsed
 };
 
 void Parser::parse_function() {
@@ -245,6 +243,7 @@ void Parser::parse_fused(Function& f, const std::vector<Token>& results, const T
       ts_.error(annot_locs[0], fmt::format("fused has {} result names but {} type{}", results.size(), i,
                                            i == 1 ? "" : "s"));
   }
+  DepthGuard level(depth_, [&](const std::string& m) { ts_.error(op_token.loc, m); });
   auto body = std::make_shared<Function>("fused");
   auto outer = std::move(values_);
   values_.clear();

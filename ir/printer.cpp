@@ -5,7 +5,9 @@
 
 #include <fmt/format.h>
 
+#include "nabla/ir/limits.h"
 #include "nabla/ir/printer_names.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 namespace {
@@ -145,6 +147,9 @@ std::string inputs_text(const Function& f, const ValueNames& names) {
   return s;
 }
 
+// The levels of bodies body_text is in, on this thread.
+thread_local int print_depth = 0;
+
 // The statements of f and its return line, each line indented by `indent`.
 std::string body_text(const Function& f, const std::string& indent) {
   ValueNames names(f);
@@ -163,6 +168,7 @@ std::string body_text(const Function& f, const std::string& indent) {
     }
     const Node* next = n->next();
     if (const Function* body = n->body()) {
+      DepthGuard level(print_depth, [](const std::string& m) { throw Error("print: " + m); });
       // `%r = fused %a, %b : T (%x: Ta, %y: Tb) {`, the body, `}`; a body of
       // several results: `%r, %s = fused %a, %b : T, U (...) {`.
       std::vector<const Node*> group{n};

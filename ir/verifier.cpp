@@ -8,10 +8,27 @@
 
 #include "nabla/ir/diagnostic.h"
 #include "nabla/ir/fused.h"
+#include "nabla/ir/limits.h"
 #include "nabla/ir/printer.h"
 
 namespace nabla {
 namespace {
+
+// The verify() calls this thread is in: verifying a body (check_fused_body)
+// verifies its function, so verify recurses once per level of bodies.
+thread_local int verify_depth = 0;
+
+// The deepest level of bodies in f, whose own level is `level`; stops one
+// level beyond kMaxBodyDepth (so that a cycle of bodies ends too).
+int nesting(const Function& f, int level) {
+  int deepest = level;
+  for (const Node* n : f) {
+    if (!n->body()) continue;
+    if (level == kMaxBodyDepth) return level + 1;
+    deepest = std::max(deepest, nesting(*n->body(), level + 1));
+  }
+  return deepest;
+}
 
 class Verifier {
  public:
@@ -20,6 +37,7 @@ class Verifier {
 
  private:
   [[noreturn]] void fail(const Node* n, const std::string& message) const;
+  void check_nesting();
   void check_inputs();
   void check_body();
   void check_group(const Node& n);
@@ -44,10 +62,18 @@ void Verifier::fail(const Node* n, const std::string& message) const {
 }
 
 void Verifier::run() {
+  DepthGuard level(verify_depth, [&](const std::string& m) { fail(nullptr, m); });
+  if (verify_depth == 1) check_nesting();  // the levels below are then bounded
   check_inputs();
   check_body();
   check_users();
   check_results();
+}
+
+// Bodies nest at most kMaxBodyDepth deep (reported at the outermost node).
+void Verifier::check_nesting() {
+  for (const Node* n : f_)
+    if (n->body() && nesting(*n->body(), 1) > kMaxBodyDepth) fail(n, body_depth_message());
 }
 
 void Verifier::check_inputs() {
