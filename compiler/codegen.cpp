@@ -1,6 +1,7 @@
 #include "nabla/compiler/codegen.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 
 #include <llvm/IR/LegacyPassManager.h>
@@ -9,7 +10,10 @@
 #include <llvm/MC/MCSubtargetInfo.h>
 #include <llvm/MC/TargetRegistry.h>
 #include <llvm/Passes/PassBuilder.h>
+#include <llvm/Config/llvm-config.h>
+#include <llvm/Support/ErrorHandling.h>
 #include <llvm/Support/FileSystem.h>
+#include <llvm/Support/Signals.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
@@ -55,7 +59,13 @@ CodeGenOptLevel codegen_level(int opt_level) {
 // Writes through a temporary file renamed into place, so that a failure
 // leaves nothing half-written at `path`.
 template <class Fn> void write_file(const std::string& path, const char* what, Fn&& fn) {
+  if (path == "-") {
+    fn(outs());
+    outs().flush();
+    return;
+  }
   std::string tmp = path + ".tmp";
+  sys::RemoveFileOnSignal(tmp);  // also on an LLVM fatal error (exit_on_llvm_fatal_error)
   std::string failure;
   {
     std::error_code ec;
@@ -74,6 +84,7 @@ template <class Fn> void write_file(const std::string& path, const char* what, F
   }
   if (failure.empty() && std::rename(tmp.c_str(), path.c_str()) != 0)
     failure = "cannot write " + std::string(what) + " to " + path;
+  sys::DontRemoveFileOnSignal(tmp);
   if (!failure.empty()) {
     std::remove(tmp.c_str());
     throw Error(failure);
@@ -166,6 +177,35 @@ void write_assembly(Module& m, TargetMachine& tm, const std::string& path) {
 
 void write_object(Module& m, TargetMachine& tm, const std::string& path) {
   write_file(path, "the object file", [&](raw_fd_ostream& out) { emit_machine_code(m, tm, out, false); });
+}
+
+std::string llvm_version() { return LLVM_VERSION_STRING; }
+std::string host_triple() { return sys::getProcessTriple(); }
+std::string host_cpu() { return sys::getHostCPUName().str(); }
+
+namespace {
+
+std::string& fatal_error_program() {
+  static std::string name;
+  return name;
+}
+
+[[noreturn]] void exit_after(const char* reason) {
+  sys::RunInterruptHandlers();  // removes the files registered by write_file
+  std::fprintf(stderr, "%s: error: LLVM: %s\n", fatal_error_program().c_str(), reason);
+  std::fflush(stderr);
+  std::_Exit(1);
+}
+
+}  // namespace
+
+void exit_on_llvm_fatal_error(std::string program) {
+  static std::once_flag once;
+  fatal_error_program() = std::move(program);
+  std::call_once(once, [] {
+    install_fatal_error_handler([](void*, const char* reason, bool) { exit_after(reason); });
+    install_bad_alloc_error_handler([](void*, const char* reason, bool) { exit_after(reason); });
+  });
 }
 
 }  // namespace nabla

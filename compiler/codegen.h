@@ -37,12 +37,26 @@ void prepare_module(llvm::Module& m, const llvm::TargetMachine& tm);
 // the PassBuilder, so that the vectorizers see the real target.
 void optimize_module(llvm::Module& m, llvm::TargetMachine& tm, int opt_level);
 
-// Writes textual IR, assembly or an object file. Throw nabla::Error on failure.
+// Writes textual IR, assembly or an object file ("-": stdout; a file is
+// written through a temporary file renamed into place). Throw nabla::Error on
+// failure.
 void write_llvm_ir(const llvm::Module& m, const std::string& path);
 void write_text(const std::string& text, const std::string& path, const char* what);
 void write_assembly(llvm::Module& m, llvm::TargetMachine& tm, const std::string& path);
 void write_object(llvm::Module& m, llvm::TargetMachine& tm, const std::string& path);
 void emit_machine_code(llvm::Module& m, llvm::TargetMachine& tm, llvm::raw_pwrite_stream& out,
                        bool assembly);
+
+// The LLVM version nabla is built with ("19.1.7"), the target code is
+// generated for by default (this machine's triple), and this machine's CPU
+// ("skylake-avx512").
+std::string llvm_version();
+std::string host_triple();
+std::string host_cpu();
+
+// For programs: an LLVM fatal error, which would abort, instead prints
+// `PROGRAM: error: LLVM: REASON` on stderr, removes the files being written
+// and exits with code 1 (so does LLVM running out of memory).
+void exit_on_llvm_fatal_error(std::string program);
 
 }  // namespace nabla

@@ -36,6 +36,12 @@ std::string printable(std::string_view line) {
 
 }  // namespace
 
+bool is_diagnostic(std::string_view message) {
+  std::string_view first = message.substr(0, message.find('\n'));
+  size_t at = first.find(": error: ");
+  return at != std::string_view::npos && at > 0;
+}
+
 std::string diagnostic_header(std::string_view filename, SourceLoc loc, std::string_view message) {
   std::string_view file = filename.empty() ? kNoFileName : filename;
   if (!loc.valid()) return fmt::format("{}: error: {}", file, message);

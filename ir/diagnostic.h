@@ -30,6 +30,10 @@ inline constexpr std::string_view kNoFileName = "<input>";
 // location: "FILE: error: MESSAGE".
 std::string diagnostic_header(std::string_view filename, SourceLoc loc, std::string_view message);
 
+// Whether a message is already a diagnostic: its first line reads
+// "WHERE: error: ..." (as diagnostic_header writes it).
+bool is_diagnostic(std::string_view message);
+
 // The header, then (when `loc` is valid and `source` holds the line) a newline,
 // the source line and a caret line. `first_line` is the line number of the
 // first line of `source` (for a chunk cut out of a larger file).

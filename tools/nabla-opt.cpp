@@ -1,11 +1,9 @@
 // nabla-opt: parses a .nabla file, verifies it, runs a pass pipeline on it and
-// prints it.
-//   nabla-opt [options] FILE.nabla      (FILE "-" reads stdin)
-// Errors go to stderr and the exit code is 1.
-#include <cstdio>
+// prints it. Documented in docs/cli.md.
 #include <iostream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "nabla/ir/parser.h"
@@ -14,73 +12,63 @@
 #include "nabla/passes/pass_manager.h"
 #include "nabla/passes/registry.h"
 #include "nabla/runtime/error.h"
+#include "tools/common/cli.h"
+#include "tools/common/output_file.h"
 
 namespace {
 
-constexpr std::string_view kUsage =
-    "usage: nabla-opt [options] FILE.nabla   (FILE '-' reads stdin)\n"
-    "Parses, verifies, optionally transforms, and prints a module.\n"
-    "options:\n"
-    "  --split-input-file  treat lines '// -----' as separators between independent inputs\n"
-    "  --passes=PIPELINE   run a pass pipeline, e.g. build-grad,cse,simplify,dce or\n"
-    "                      repeat(simplify{unsafe-math},cse); 'default' stands for the default pipeline\n"
-    "  --verify-each       verify after every pass, naming the pass that broke the module\n"
-    "  --print-after-all   print the module (to stderr) after every pass\n"
-    "  --print-after=NAME  print the module (to stderr) after each run of pass NAME\n"
-    "  --pass-stats        print per pass the nodes removed, added and replaced (to stderr)\n"
-    "  --unsafe-math       let simplify assume no NaN/inf and ignore the sign of zero\n"
-    "  --list-passes       print the registered passes and the default pipeline\n"
-    "  -h, --help          print this help\n";
+using nabla::Error;
 
 struct Options {
-  std::string input;
+  std::string output;
   bool split_input_file = false;
-  bool help = false;
   bool list_passes = false;
   std::string passes;
   bool pass_stats = false;
   bool unsafe_math = false;
+  int opt_level = 0;
   nabla::PassManagerOptions pm;
 };
 
-// Parses the command line; throws nabla::Error on a bad option.
-Options parse_options(int argc, char** argv) {
-  Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg == "--split-input-file") {
-      o.split_input_file = true;
-    } else if (arg.starts_with("--passes=")) {
-      o.passes = arg.substr(9);
-    } else if (arg == "--verify-each") {
-      o.pm.verify_each = true;
-    } else if (arg == "--print-after-all") {
-      o.pm.print_after_all = true;
-    } else if (arg.starts_with("--print-after=")) {
-      o.pm.print_after.emplace_back(arg.substr(14));
-    } else if (arg == "--pass-stats") {
-      o.pass_stats = true;
-    } else if (arg == "--unsafe-math") {
-      o.unsafe_math = true;
-    } else if (arg == "--list-passes") {
-      o.list_passes = true;
-    } else if (arg == "-h" || arg == "--help") {
-      o.help = true;
-    } else if (arg.size() > 1 && arg[0] == '-') {
-      throw nabla::Error("nabla-opt: unknown option '" + std::string(arg) + "'");
-    } else if (!o.input.empty()) {
-      throw nabla::Error("nabla-opt: more than one input file ('" + o.input + "', '" +
-                         std::string(arg) + "')");
-    } else {
-      o.input = arg;
-    }
+nabla::cli::Program program(Options& o) {
+  auto flag = [](bool& field) { return [&field](std::string_view) { field = true; }; };
+  return {
+      "nabla-opt",
+      "[options] FILE.nabla",
+      "parses a .nabla file ('-': stdin), verifies it, optionally transforms it, and prints it",
+      {
+          {"-o", "FILE", "write the module to FILE ('-': stdout, the default)",
+           [&](std::string_view v) { o.output = v; }},
+          {"--passes", "PIPELINE",
+           "run a pass pipeline, e.g. build-grad,cse,simplify,dce or repeat(simplify{unsafe-math},cse); "
+           "'default' stands for the default pipeline",
+           [&](std::string_view v) { o.passes = v; }},
+          {"--split-input-file", "", "treat lines '// -----' as separators between independent inputs",
+           flag(o.split_input_file)},
+          {"--verify-each", "", "verify after every pass, naming the pass that broke the module",
+           flag(o.pm.verify_each)},
+          {"--print-after-all", "", "print the module (to stderr) after every pass", flag(o.pm.print_after_all)},
+          {"--print-after", "NAME", "print the module (to stderr) after each run of pass NAME (repeatable)",
+           [&](std::string_view v) { o.pm.print_after.emplace_back(v); }, true},
+          {"--pass-stats", "", "print per pass the nodes removed, added and replaced (to stderr)",
+           flag(o.pass_stats)},
+          {"--unsafe-math", "", "let simplify assume no NaN/inf and ignore the sign of zero", flag(o.unsafe_math)},
+          {"--list-passes", "", "print the registered passes and the default pipeline", flag(o.list_passes)},
+      },
+      "-O1 to -O3 run the default pipeline (nabla has one); -O0, the default, runs none",
+      &o.opt_level,
+  };
+}
+
+// Checks the options that go together; -O1..-O3 stand for --passes=default.
+void check_options(Options& o) {
+  if (o.opt_level > 0) {
+    if (!o.passes.empty()) throw Error("-O" + std::to_string(o.opt_level) + " and --passes both choose the pipeline");
+    o.passes = "default";
   }
-  if (o.input.empty() && !o.help && !o.list_passes) throw nabla::Error("nabla-opt: no input file");
-  bool pass_options = o.pass_stats || o.unsafe_math || o.pm.verify_each ||
-                      o.pm.print_after_all || !o.pm.print_after.empty();
-  if (pass_options && o.passes.empty())
-    throw nabla::Error("nabla-opt: pass options need --passes=PIPELINE");
-  return o;
+  bool pass_options = o.pass_stats || o.unsafe_math || o.pm.verify_each || o.pm.print_after_all ||
+                      !o.pm.print_after.empty();
+  if (pass_options && o.passes.empty()) throw Error("pass options need --passes PIPELINE (or -O1..-O3)");
 }
 
 // The pass manager for the command line's pipeline; throws nabla::Error for a
@@ -89,13 +77,12 @@ nabla::PassManager make_pass_manager(const Options& o) {
   nabla::PassManager pm(o.pm);
   pm.add(o.passes);
   if (o.unsafe_math && pm.set_option_all("unsafe-math", "true") == 0)
-    throw nabla::Error("nabla-opt: --unsafe-math: no pass in '" + o.passes + "' takes it");
+    throw Error("--unsafe-math: no pass in '" + o.passes + "' takes it");
   return pm;
 }
 
 // Parses, verifies and transforms one module, and returns its text.
-std::string process(std::string_view source, const std::string& filename, int first_line,
-                    const Options& o) {
+std::string process(std::string_view source, const std::string& filename, int first_line, const Options& o) {
   nabla::Module m = nabla::parse(source, filename, first_line);
   nabla::verify(m);
   if (!o.passes.empty()) {
@@ -107,24 +94,19 @@ std::string process(std::string_view source, const std::string& filename, int fi
   return nabla::print(m);
 }
 
-int run(const Options& o) {
-  // A bad pipeline is reported once, before any input is read.
-  if (!o.passes.empty()) make_pass_manager(o);
-  std::string source = nabla::read_source(o.input);
-  std::string filename = o.input == "-" ? "<stdin>" : o.input;
-  if (!o.split_input_file) {
-    std::cout << process(source, filename, 1, o);
-    return 0;
-  }
-  // Each chunk is processed on its own; every chunk's error is reported.
+// Each chunk of a split input is processed on its own; every chunk's error is
+// reported, and the text of the others is still written. Written to stdout,
+// a chunk's text comes out before the next chunk's error.
+int process_chunks(std::string_view source, const std::string& filename, const Options& o, std::string& text) {
+  bool to_stdout = o.output.empty() || o.output == "-";
   int status = 0;
   std::vector<nabla::SourceChunk> chunks = nabla::split_source(source);
   for (size_t i = 0; i < chunks.size(); ++i) {
-    if (i) std::cout << "// -----\n";
+    if (i) text += "// -----\n";
     try {
-      std::cout << process(chunks[i].text, filename, chunks[i].first_line, o);
-    } catch (const nabla::Error& e) {
-      std::cout.flush();
+      text += process(chunks[i].text, filename, chunks[i].first_line, o);
+    } catch (const Error& e) {
+      if (to_stdout) nabla::write_output("-", std::exchange(text, ""));
       std::cerr << e.what() << "\n";
       status = 1;
     }
@@ -132,28 +114,33 @@ int run(const Options& o) {
   return status;
 }
 
+int run(Options& o, const std::string& file) {
+  check_options(o);
+  if (!o.passes.empty()) make_pass_manager(o);  // a bad pipeline is reported once, before any input is read
+  std::string source = nabla::read_source(file);
+  std::string filename = file == "-" ? "<stdin>" : file;
+  std::string text;
+  int status = 0;
+  if (o.split_input_file)
+    status = process_chunks(source, filename, o, text);
+  else
+    text = process(source, filename, 1, o);
+  nabla::write_output(o.output, text);
+  return status;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    Options o = parse_options(argc, argv);
-    if (o.help) {
-      std::cout << kUsage;
-      return 0;
-    }
+  Options o;
+  nabla::cli::Program p = program(o);
+  return nabla::cli::run(p, argc, argv, [&](std::vector<std::string>& files) {
     if (o.list_passes) {
-      for (std::string_view name : nabla::registered_passes()) std::cout << name << "\n";
-      std::cout << "default pipeline: " << nabla::default_pipeline() << "\n";
+      std::string text;
+      for (std::string_view name : nabla::registered_passes()) text += std::string(name) + "\n";
+      nabla::write_output(o.output, text + "default pipeline: " + std::string(nabla::default_pipeline()) + "\n");
       return 0;
     }
-    return run(o);
-  } catch (const nabla::Error& e) {
-    std::cout.flush();
-    std::cerr << e.what() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cout.flush();
-    std::cerr << "nabla-opt: " << e.what() << "\n";
-    return 1;
-  }
+    return run(o, nabla::cli::one_input(p, files));
+  });
 }

@@ -4,7 +4,6 @@
 // intermediate form. Documented in docs/nablac.md.
 #include <algorithm>
 #include <filesystem>
-#include <iostream>
 #include <map>
 #include <string>
 #include <vector>
@@ -27,51 +26,45 @@ struct Options {
   std::vector<std::string> funcs;
   std::string emit = "obj";
   nabla::AotOptions aot;
-  bool help = false;
 };
 
-const std::vector<std::string_view> kEmitKinds = {"obj", "asm", "llvm", "nabla", "dot"};
+constexpr std::string_view kEmitKinds[] = {"obj", "asm", "llvm", "nabla", "dot"};
 
-std::vector<nabla::cli::Option> option_table(Options& o) {
+nabla::cli::Program program(Options& o) {
   auto set = [](std::string& field) { return [&field](std::string_view v) { field = v; }; };
-  std::vector<nabla::cli::Option> t = {
-      {"-o", "FILE", "the output file (text forms: stdout when absent)", set(o.output)},
-      {"--header", "FILE", "also write the C/C++ header for the object", set(o.header)},
-      {"--namespace", "NS", "the C++ namespace of the header's classes",
-       [&](std::string_view v) {
-         if (nabla::c_identifier(v) != v) throw Error("'" + std::string(v) + "' is not a C++ identifier");
-         o.cpp_namespace = v;
-       }},
-      {"--func", "NAME", "compile only this function (repeatable; default: all)",
-       [&](std::string_view v) { o.funcs.emplace_back(v.starts_with('@') ? v.substr(1) : v); }},
-      {"--target", "TRIPLE", "the LLVM target triple (default: this machine)", set(o.aot.target.triple)},
-      {"--cpu", "NAME", "the target CPU (default: this machine's, or generic)", set(o.aot.target.cpu)},
-      {"--features", "LIST", "target features, e.g. +avx2,-avx512f", set(o.aot.target.features)},
-      {"--emit", "KIND", "obj (default) | asm | llvm | nabla | dot",
-       [&](std::string_view v) {
-         if (std::find(kEmitKinds.begin(), kEmitKinds.end(), v) == kEmitKinds.end())
-           throw Error("unknown kind '" + std::string(v) + "' (obj, asm, llvm, nabla or dot)");
-         o.emit = v;
-       }},
-      {"--passes", "LIST", "the pass pipeline before fusion (default: the default pipeline)",
-       set(o.aot.pipeline.pipeline)},
-      {"--fast-math", "", "allow LLVM's fast-math rewrites", [&](std::string_view) { o.aot.fast_math = true; }},
-      {"--stream-store-bytes", "N",
-       "elementwise kernels writing at least N bytes use streaming stores (x86-64; default 16777216; 0: never)",
-       [&](std::string_view v) {
-         std::optional<int64_t> n = nabla::cli::parse_non_negative(v);
-         if (!n) throw Error("expected a number of bytes, got '" + std::string(v) + "'");
-         o.aot.stream_store_bytes = *n;
-       }},
-      {"--print-after-all", "", "print the module to stderr after every pass",
-       [&](std::string_view) { o.aot.pipeline.print_after_all = true; }},
-      {"--help", "", "print this help", [&](std::string_view) { o.help = true; }},
+  o.aot.pipeline.verify_each = true;
+  return {
+      "nablac",
+      "[options] FILE.nabla",
+      "compiles the functions of a .nabla file ('-': stdin) ahead of time into an object file and a C/C++ "
+      "header (docs/nablac.md)",
+      {
+          {"-o", "FILE", "the output file ('-': stdout; the text forms go to stdout without -o)", set(o.output)},
+          {"--header", "FILE", "also write the C/C++ header for the object ('-': stdout)", set(o.header)},
+          {"--namespace", "NS", "the C++ namespace of the header's classes",
+           [&](std::string_view v) {
+             if (nabla::c_identifier(v) != v) throw Error("'" + std::string(v) + "' is not a C++ identifier");
+             o.cpp_namespace = v;
+           }},
+          {"--func", "NAME", "compile only this function (repeatable; default: all)",
+           [&](std::string_view v) { o.funcs.emplace_back(v.starts_with('@') ? v.substr(1) : v); }, true},
+          {"--target", "TRIPLE", "the LLVM target triple (default: this machine's)", set(o.aot.target.triple)},
+          {"--cpu", "NAME", "the target CPU (default: the target's generic CPU)", set(o.aot.target.cpu)},
+          {"--features", "LIST", "target features, e.g. +avx2,-avx512f", set(o.aot.target.features)},
+          {"--emit", "KIND", "obj (default), asm, llvm, nabla or dot",
+           [&](std::string_view v) { o.emit = nabla::cli::one_of(v, kEmitKinds); }},
+          {"--passes", "PIPELINE", "the pass pipeline before fusion (default: the default pipeline)",
+           set(o.aot.pipeline.pipeline)},
+          {"--fast-math", "", "allow LLVM's fast-math rewrites", [&](std::string_view) { o.aot.fast_math = true; }},
+          {"--stream-store-bytes", "N",
+           "elementwise kernels writing at least N bytes use streaming stores (x86-64; default 16777216; 0: never)",
+           [&](std::string_view v) { o.aot.stream_store_bytes = nabla::cli::parse_int(v, 0, INT64_MAX); }},
+          {"--print-after-all", "", "print the module to stderr after every pass",
+           [&](std::string_view) { o.aot.pipeline.print_after_all = true; }},
+      },
+      "the LLVM optimization level (default -O3)",
+      &o.aot.target.opt_level,
   };
-  for (int level = 0; level <= 3; ++level)
-    t.push_back({level == 0 ? "-O0" : level == 1 ? "-O1" : level == 2 ? "-O2" : "-O3", "",
-                 level == 3 ? "optimization level (default -O3)" : "",
-                 [&o, level](std::string_view) { o.aot.target.opt_level = level; }});
-  return t;
 }
 
 // Keeps only the requested functions; throws for an unknown name.
@@ -81,7 +74,7 @@ void select_functions(nabla::Module& m, const Options& o) {
     if (!m.find(name)) {
       std::string names;
       for (nabla::Function* f : m.functions()) names += (names.empty() ? "@" : ", @") + f->name();
-      throw Error("nablac: " + o.input + " has no function @" + name + " (it has " + names + ")");
+      throw Error(o.input + " has no function @" + name + " (it has " + names + ")");
     }
   for (nabla::Function* f : m.functions())
     if (std::find(o.funcs.begin(), o.funcs.end(), f->name()) == o.funcs.end()) m.remove(f->name());
@@ -107,68 +100,62 @@ std::string graph_pictures(nabla::Module& m, const Options& o) {
   return text;
 }
 
-int run(int argc, char** argv) {
-  Options o;
-  o.aot.pipeline.verify_each = true;
-  std::vector<nabla::cli::Option> table = option_table(o);
-  std::vector<std::string> files = nabla::cli::parse("nablac", argc, argv, table);
-  if (o.help) {
-    std::cout << nabla::cli::help("nablac FILE.nabla -o FILE [options]",
-                                  "Compiles a .nabla file ahead of time (docs/nablac.md).", table);
-    return 0;
-  }
-  if (files.size() != 1) throw Error("nablac: expected one input file (see nablac --help)");
-  o.input = files[0];
-  if (o.emit == "obj" && (o.output.empty() || o.output == "-"))
-    throw Error("nablac: --emit obj needs -o FILE");
-  if (!o.header.empty() && o.emit != "obj") throw Error("nablac: --header goes with --emit obj");
+void check_outputs(const Options& o) {
+  if (o.emit == "obj" && o.output.empty()) throw Error("--emit obj needs -o FILE (or -o - for stdout)");
+  if (!o.header.empty() && o.emit != "obj") throw Error("--header goes with --emit obj");
+  if (o.header == "-" && o.output == "-") throw Error("the object and the header cannot both go to stdout");
+}
 
+// The object and its header: everything is generated before anything is
+// written, and the object is removed again when the header cannot be written.
+void write_object(nabla::AotModule& aot, const Options& o) {
+  std::string object = aot.object_bytes();
+  std::string header;
+  if (!o.header.empty()) {
+    nabla::HeaderOptions h;
+    h.cpp_namespace = o.cpp_namespace;
+    h.object_name = o.output == "-" ? "the object" : std::filesystem::path(o.output).filename().string();
+    header = nabla::generate_header(aot.functions(), h);
+  }
+  nabla::write_output(o.output, object);
+  if (o.header.empty()) return;
+  try {
+    nabla::write_output(o.header, header);
+  } catch (...) {
+    nabla::remove_output(o.output);
+    throw;
+  }
+}
+
+int compile(Options& o) {
+  check_outputs(o);
   nabla::Module m = nabla::parse_file(o.input);
   nabla::verify(m);
   select_functions(m, o);
-  if (m.functions().empty()) throw Error("nablac: " + o.input + " defines no function");
+  if (m.functions().empty()) throw Error(o.input + " defines no function");
 
   if (o.emit == "nabla" || o.emit == "dot") {
-    std::string text;
-    if (o.emit == "dot") {
-      text = graph_pictures(m, o);
-    } else {
-      nabla::run_compile_passes(m, o.aot.pipeline);
-      text = nabla::print(m);
-    }
-    nabla::write_output(o.output, text);
+    if (o.emit == "nabla") nabla::run_compile_passes(m, o.aot.pipeline);
+    nabla::write_output(o.output, o.emit == "dot" ? graph_pictures(m, o) : nabla::print(m));
     return 0;
   }
   nabla::AotModule aot = nabla::compile_ahead_of_time(m, o.aot);
-  if (o.emit == "asm") {
+  if (o.emit == "asm")
     nabla::write_output(o.output, aot.assembly_text());
-  } else if (o.emit == "llvm") {
+  else if (o.emit == "llvm")
     nabla::write_output(o.output, aot.llvm_ir_text());
-  } else {
-    // Everything is generated before anything is written.
-    std::string object = aot.object_bytes();
-    std::string header;
-    if (!o.header.empty()) {
-      nabla::HeaderOptions h;
-      h.cpp_namespace = o.cpp_namespace;
-      h.object_name = std::filesystem::path(o.output).filename().string();
-      header = nabla::generate_header(aot.functions(), h);
-    }
-    nabla::write_output(o.output, object);
-    if (!o.header.empty()) {
-      try {
-        nabla::write_output(o.header, header);
-      } catch (...) {
-        nabla::remove_output(o.output);
-        throw;
-      }
-    }
-  }
+  else
+    write_object(aot, o);
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  return nabla::cli::run_main([&] { return run(argc, argv); });
+  Options o;
+  nabla::cli::Program p = program(o);
+  return nabla::cli::run(p, argc, argv, [&](std::vector<std::string>& files) {
+    o.input = nabla::cli::one_input(p, files);
+    return compile(o);
+  });
 }

@@ -33,31 +33,10 @@ struct Options {
   std::string data = NABLA_DIGITS_CSV;
   std::string mnist;
   double require = -1;  // with --require-progress: the test accuracy bar
-  bool help = false;
 };
 
 double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
-
-int64_t parse_int(std::string_view v, int64_t lo, int64_t hi) {
-  try {
-    size_t used = 0;
-    int64_t x = std::stoll(std::string(v), &used);
-    if (used == v.size() && x >= lo && x <= hi) return x;
-  } catch (const std::exception&) {
-  }
-  throw Error(fmt::format("expected an integer in [{}, {}], got '{}'", lo, hi, v));
-}
-
-double parse_real(std::string_view v) {
-  try {
-    size_t used = 0;
-    double x = std::stod(std::string(v), &used);
-    if (used == v.size() && std::isfinite(x)) return x;
-  } catch (const std::exception&) {
-  }
-  throw Error("expected a number, got '" + std::string(v) + "'");
 }
 
 // He-initialized weights, zero biases.
@@ -92,35 +71,40 @@ double accuracy(Executable& logits, const demo::Dataset& d, int64_t classes,
   return static_cast<double>(right) / static_cast<double>(d.count);
 }
 
-int run(int argc, char** argv) {
-  Options o;
-  std::vector<cli::Option> table = {
-      {"--epochs", "N", "passes over the training set (default 30)",
-       [&](std::string_view v) { o.epochs = static_cast<int>(parse_int(v, 1, 100000)); }},
-      {"--batch", "B", "minibatch size (default 64)", [&](std::string_view v) { o.batch = parse_int(v, 1, 1 << 20); }},
-      {"--lr", "X", "learning rate (default 0.1)", [&](std::string_view v) { o.lr = parse_real(v); }},
-      {"--seed", "S", "seed of the split, the initialization and the shuffles (default 1)",
-       [&](std::string_view v) { o.seed = static_cast<uint64_t>(parse_int(v, 0, INT64_MAX)); }},
-      {"--threads", "T", "threads of the compiled code (default 1)",
-       [&](std::string_view v) { o.threads = static_cast<int>(parse_int(v, 1, 256)); }},
-      {"--data", "FILE", "the digits CSV (default: the copy built from data/digits.csv.gz)",
-       [&](std::string_view v) { o.data = v; }},
-      {"--mnist", "DIR", "train on MNIST IDX files in DIR instead", [&](std::string_view v) { o.mnist = v; }},
-      {"--require-progress", "P", "exit 1 unless the loss fell and the test accuracy reached P",
-       [&](std::string_view v) { o.require = parse_real(v); }},
-      {"--help", "", "print this help", [&](std::string_view) { o.help = true; }},
+nabla::cli::Program program(Options& o) {
+  auto integer = [](auto& field, int64_t lo, int64_t hi) {
+    return [&field, lo, hi](std::string_view v) {
+      field = static_cast<std::remove_reference_t<decltype(field)>>(cli::parse_int(v, lo, hi));
+    };
   };
-  std::vector<std::string> rest = cli::parse("train_digits", argc, argv, table);
-  if (o.help) {
-    std::cout << cli::help("train_digits [options]", "Trains the lecture's MLP with nabla.", table);
-    return 0;
-  }
-  if (!rest.empty()) throw Error("train_digits: unexpected argument '" + rest[0] + "'");
+  return {
+      "train_digits",
+      "[options]",
+      "trains the lecture's MLP on the UCI digits (or MNIST) with a training step that nabla differentiates, "
+      "optimizes and JIT-compiles",
+      {
+          {"--epochs", "N", "passes over the training set (default 30)", integer(o.epochs, 1, 100000)},
+          {"--batch", "B", "minibatch size (default 64)", integer(o.batch, 1, 1 << 20)},
+          {"--lr", "X", "learning rate (default 0.1)", [&](std::string_view v) { o.lr = cli::parse_real(v, 0); }},
+          {"--seed", "S", "seed of the split, the initialization and the shuffles (default 1)",
+           integer(o.seed, 0, INT64_MAX)},
+          {"--threads", "T", "threads of the compiled code (default 1)", integer(o.threads, 1, 256)},
+          {"--data", "FILE", "the digits CSV (default: the copy built from data/digits.csv.gz)",
+           [&](std::string_view v) { o.data = v; }},
+          {"--mnist", "DIR", "train on MNIST IDX files in DIR instead", [&](std::string_view v) { o.mnist = v; }},
+          {"--require-progress", "P", "exit 1 unless the loss fell and the test accuracy reached P",
+           [&](std::string_view v) { o.require = cli::parse_real(v, 0); }},
+      },
+  };
+}
+
+int run(const Options& o, const std::vector<std::string>& rest) {
+  if (!rest.empty()) throw Error("unexpected argument '" + rest[0] + "'");
 
   demo::Dataset all = o.mnist.empty() ? demo::load_digits_csv(o.data) : demo::load_mnist(o.mnist);
   demo::Dataset train, test;
   demo::split(all, 0.8, o.seed, train, test);
-  if (train.count < o.batch) throw Error(fmt::format("train_digits: batch {} exceeds the {} training images", o.batch, train.count));
+  if (train.count < o.batch) throw Error(fmt::format("batch {} exceeds the {} training images", o.batch, train.count));
   demo::ModelShape shape;
   shape.features = all.features;
   shape.classes = std::max<int64_t>(all.classes, 10);
@@ -196,5 +180,6 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return nabla::cli::run_main([&] { return run(argc, argv); });
+  Options o;
+  return nabla::cli::run(program(o), argc, argv, [&](std::vector<std::string>& rest) { return run(o, rest); });
 }
