@@ -111,10 +111,11 @@ void Executable::run(std::span<const Tensor> inputs, std::span<Tensor> outputs) 
   if (status == NABLA_OK) return;
   const nabla_error_info& e = ctx.error;
   const Node* node = e.node >= 0 && static_cast<size_t>(e.node) < impl.nodes.size() ? impl.nodes[e.node] : nullptr;
-  if (status == NABLA_LABEL_OUT_OF_RANGE)
-    throw EvaluationError(fmt::format("{}: label {} at index {} is outside [0, {})", e.op ? e.op : "?", e.value,
-                                      e.index, e.bound),
-                          node);
+  if (status == NABLA_LABEL_OUT_OF_RANGE || status == NABLA_INDEX_OUT_OF_RANGE) {
+    char message[256];
+    nabla_error_message(&e, message, sizeof message);
+    throw EvaluationError(message, node);
+  }
   throw EvaluationError(fmt::format("@{}: the compiled function failed with status {}", f.name(), status), node);
 }
 

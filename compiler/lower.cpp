@@ -246,6 +246,12 @@ void FunctionLowering::lower_kernel(const Node* n, int index) {
   ++out_.num_kernels;
 
   auto& b = kb_.b;
+  if (info.checks) {
+    KernelEnv checks{kb_, *n, node_ids_.at(n), {}, pointer(n), {}, {}};
+    for (const Node* o : n->operands()) checks.operands.push_back(pointer(o));
+    checks.ctx = ctx_;
+    emit_checks(checks);
+  }
   std::vector<llvm::Value*> call_args;
   for (const Node* o : outs) call_args.push_back(pointer(o));
   for (const Node* a : args) call_args.push_back(pointer(a));
@@ -328,6 +334,7 @@ KernelInfo describe_kernel(const Node& n, const LowerOptions& o) {
     case OpKind::Layout: return describe_layout(n, o);
     case OpKind::Contract: return describe_matmul(n, o);
     case OpKind::Neural: return describe_neural(n, o);
+    case OpKind::Axis: return describe_axis(n, o);
     case OpKind::Deriv: throw Error("grad: run the build-grad pass before compiling");
     default: break;
   }
@@ -348,6 +355,7 @@ void emit_kernel(KernelEnv& env) {
     case OpKind::Layout: return emit_layout(env);
     case OpKind::Contract: return emit_matmul(env);
     case OpKind::Neural: return emit_neural(env);
+    case OpKind::Axis: return emit_axis(env);
     default: break;
   }
   throw Error(std::string(op_name(n.op())) + ": the backend cannot lower this op");

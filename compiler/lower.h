@@ -50,11 +50,12 @@ LoweredFunction lower_function(const Function& f, llvm::Module& module, const Lo
 
 // How a node's kernel is shaped, known before it is emitted.
 struct KernelInfo {
-  const char* kind = "elementwise";  // elementwise, reduce, layout, matmul, neural
+  const char* kind = "elementwise";  // elementwise, reduce, layout, matmul, neural, axis
   int64_t tasks = 1;          // iterations of the kernel's parallel loop (1: none)
   int64_t work = 0;           // rough cost, in element operations
   int64_t scratch_bytes = 0;  // temporary workspace during the kernel
   bool can_fail = false;      // returns a status (label checks)
+  bool checks = false;        // emit_checks checks its operands in the entry, before it runs
 };
 
 // The kernel being emitted: the builder sits in its body.
@@ -93,5 +94,11 @@ KernelInfo describe_matmul(const Node& n, const LowerOptions& o);
 void emit_matmul(KernelEnv& env);
 KernelInfo describe_neural(const Node& n, const LowerOptions& o);
 void emit_neural(KernelEnv& env);
+KernelInfo describe_axis(const Node& n, const LowerOptions& o);
+void emit_axis(KernelEnv& env);
+// The run-time checks of a kernel whose KernelInfo says `checks` (indices in
+// range), emitted in the entry with the entry's pointers: a failure returns
+// the status from the entry before the kernel runs.
+void emit_checks(KernelEnv& env);
 
 }  // namespace nabla

@@ -1,4 +1,4 @@
-// Reductions (sum, mean, max over any axes, with or without keepdims), also
+// Reductions (sum, mean, max, min over any axes, with or without keepdims), also
 // as the root of a fused region whose elementwise part feeds them. The operand
 // is walked in row-major order and each element is combined into its result
 // element, so the accumulation order is the interpreter's: sums agree bit for
@@ -66,14 +66,21 @@ llvm::Value* combine(KernelBuilder& kb, Op op, DType t, llvm::Value* acc, llvm::
   if (op == Op::Max)
     return is_float(t) ? kb.intrinsic(llvm::Intrinsic::maximum, {acc, v})
                        : kb.b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, acc, v);
+  if (op == Op::Min)
+    return is_float(t) ? kb.intrinsic(llvm::Intrinsic::minimum, {acc, v})
+                       : kb.b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, acc, v);
   return kb.add(acc, v);
 }
 
+// max starts from the lowest value (-inf), min from the highest (+inf), sums from 0.
 llvm::Value* initial(KernelBuilder& kb, Op op, DType t) {
-  if (op != Op::Max) return kb.constant(t, 0);
-  if (is_float(t)) return kb.constant(t, -std::numeric_limits<double>::infinity());
-  int64_t lowest = t == DType::i32 ? std::numeric_limits<int32_t>::min() : std::numeric_limits<int64_t>::min();
-  return llvm::ConstantInt::get(kb.value_type(t), static_cast<uint64_t>(lowest), true);
+  if (op != Op::Max && op != Op::Min) return kb.constant(t, 0);
+  double sign = op == Op::Max ? -1 : 1;
+  if (is_float(t)) return kb.constant(t, sign * std::numeric_limits<double>::infinity());
+  bool i32 = t == DType::i32;
+  int64_t lowest = i32 ? std::numeric_limits<int32_t>::min() : std::numeric_limits<int64_t>::min();
+  int64_t highest = i32 ? std::numeric_limits<int32_t>::max() : std::numeric_limits<int64_t>::max();
+  return llvm::ConstantInt::get(kb.value_type(t), static_cast<uint64_t>(op == Op::Max ? lowest : highest), true);
 }
 
 // The innermost axis of the nest is a reduced one: consecutive elements

@@ -50,6 +50,7 @@ llvm::Value* float_unary(KernelBuilder& kb, Op op, llvm::Value* x) {
     case Op::Sin: return kb.math("sin", {x});
     case Op::Cos: return kb.math("cos", {x});
     case Op::Floor: return kb.intrinsic(llvm::Intrinsic::floor, {x});
+    case Op::Erf: return kb.math("erf", {x});
     default: return nullptr;
   }
 }

@@ -103,6 +103,16 @@ int64_t place_linear(std::vector<Interval>& items) {
   return top;
 }
 
+// Whether the node's kernel checks values at run time (ops.def's kMayFail),
+// itself or in its fused body: it runs even for an empty result.
+bool may_fail(const Node* n) {
+  if (has_flag(n->op(), kMayFail)) return true;
+  if (n->body())
+    for (const Node* m : *n->body())
+      if (has_flag(m->op(), kMayFail)) return true;
+  return false;
+}
+
 int64_t peak_live(const std::vector<Interval>& items, int64_t positions) {
   std::vector<int64_t> delta(static_cast<size_t>(positions) + 2, 0);
   for (const Interval& it : items) {
@@ -164,7 +174,7 @@ MemoryPlan plan_memory(const Function& f, const std::function<int64_t(const Node
     int64_t pos = static_cast<int64_t>(plan.kernels.size());
     int64_t def = pos;
     if (n->body() && n->body()->results().size() > 1) def = group_def.emplace(n->body(), pos).first->second;
-    if (n->type().numel() > 0) plan.kernels.push_back(n);
+    if (n->type().numel() > 0 || may_fail(n)) plan.kernels.push_back(n);
     if (!plan.storage.count(n)) {
       plan.storage[n] = {StorageKind::Workspace, 0, 0, n};
       int64_t bytes = n->type().numel() * static_cast<int64_t>(dtype_size(n->dtype()));

@@ -29,6 +29,13 @@ Value reduce(Op op, Value x, Axes axes, bool keepdims) {
   return make(op, {x}, std::move(a));
 }
 
+Value arg_reduce(Op op, Value x, int64_t axis, bool keepdims) {
+  Attrs a;
+  a.axis = axis;
+  a.keepdims = keepdims;
+  return make(op, {x}, std::move(a));
+}
+
 }  // namespace
 
 Value constant(Function& f, Tensor value) {
@@ -61,6 +68,7 @@ Value select(Value cond, Value a, Value b) { return make(Op::Select, {cond, a, b
 Value sum(Value x, Axes axes, bool keepdims) { return reduce(Op::Sum, x, std::move(axes), keepdims); }
 Value mean(Value x, Axes axes, bool keepdims) { return reduce(Op::Mean, x, std::move(axes), keepdims); }
 Value max(Value x, Axes axes, bool keepdims) { return reduce(Op::Max, x, std::move(axes), keepdims); }
+Value min(Value x, Axes axes, bool keepdims) { return reduce(Op::Min, x, std::move(axes), keepdims); }
 
 Value reshape(Value x, Shape shape) {
   Attrs a;
@@ -134,6 +142,29 @@ Value cast(Value x, DType dtype) {
   Attrs a;
   a.dtype = dtype;
   return make(Op::Cast, {x}, std::move(a));
+}
+
+Value argmax(Value x, int64_t axis, bool keepdims) { return arg_reduce(Op::ArgMax, x, axis, keepdims); }
+Value argmin(Value x, int64_t axis, bool keepdims) { return arg_reduce(Op::ArgMin, x, axis, keepdims); }
+
+Value cumsum(Value x, int64_t axis, bool reverse, bool exclusive) {
+  Attrs a;
+  a.axis = axis;
+  a.reverse = reverse;
+  a.exclusive = exclusive;
+  return make(Op::CumSum, {x}, std::move(a));
+}
+
+Value gather(Value x, Value idx, int64_t axis) {
+  Attrs a;
+  a.axis = axis;
+  return make(Op::Gather, {x, idx}, std::move(a));
+}
+
+Value scatter_add(Value base, Value idx, Value updates, int64_t axis) {
+  Attrs a;
+  a.axis = axis;
+  return make(Op::ScatterAdd, {base, idx, updates}, std::move(a));
 }
 
 Value grad_op(Value z, Value w) { return make(Op::Grad, {z, w}); }

@@ -34,6 +34,7 @@ using Axes = std::optional<std::vector<int64_t>>;
 Value sum(Value x, Axes axes = std::nullopt, bool keepdims = false);
 Value mean(Value x, Axes axes = std::nullopt, bool keepdims = false);
 Value max(Value x, Axes axes = std::nullopt, bool keepdims = false);
+Value min(Value x, Axes axes = std::nullopt, bool keepdims = false);
 
 // Shape.
 Value reshape(Value x, Shape shape);
@@ -52,6 +53,16 @@ Value log_softmax(Value x, int64_t axis = -1);
 Value one_hot(Value labels, int64_t depth, DType dtype = DType::f32);
 Value cross_entropy(Value logits, Value labels);
 Value cast(Value x, DType dtype);
+
+// Along one axis (negative counts from the end). argmax/argmin: the i64 index
+// of the first largest/smallest element. cumsum: prefix sums. gather: NumPy's
+// take(x, idx, axis); scatter_add: a copy of base with updates added at idx
+// along axis (NumPy's add.at), updates shaped as gather's result.
+Value argmax(Value x, int64_t axis, bool keepdims = false);
+Value argmin(Value x, int64_t axis, bool keepdims = false);
+Value cumsum(Value x, int64_t axis, bool reverse = false, bool exclusive = false);
+Value gather(Value x, Value idx, int64_t axis = 0);
+Value scatter_add(Value base, Value idx, Value updates, int64_t axis = 0);
 
 // The symbolic derivative node dz/dw (expanded later by the build-grad pass;
 // nabla::grad in passes/build_grad.h expands immediately).

@@ -70,9 +70,9 @@ TensorType infer_reduce(Op op, const TensorType& x, Attrs& attrs) {
   }
   std::sort(axes.begin(), axes.end());
   attrs.axes = axes;
-  if (op == Op::Max)
+  if (op == Op::Max || op == Op::Min)
     for (int64_t a : axes)
-      if (x.shape[a] == 0) fail(op, "cannot take the max over empty axis {} of {}", a, x.str());
+      if (x.shape[a] == 0) fail(op, "cannot take the {} over empty axis {} of {}", op_name(op), a, x.str());
   Shape out;
   for (int64_t i = 0; i < x.rank(); ++i) {
     bool reduced = std::binary_search(axes.begin(), axes.end(), i);
@@ -200,6 +200,40 @@ void check_labels(Op op, const TensorType& labels) {
   if (!is_int(labels.dtype)) fail(op, "labels must be i32 or i64, got {}", labels.str());
 }
 
+// gather's result: x.shape[:axis] + idx.shape + x.shape[axis+1:], x's dtype.
+TensorType gathered(Op op, const TensorType& x, const TensorType& idx, int64_t axis) {
+  if (!is_int(idx.dtype)) fail(op, "indices must be i32 or i64, got {}", idx.str());
+  Shape s(x.shape.begin(), x.shape.begin() + axis);
+  s.insert(s.end(), idx.shape.begin(), idx.shape.end());
+  s.insert(s.end(), x.shape.begin() + axis + 1, x.shape.end());
+  checked_numel(op, s, "the result " + ints_str(s));
+  return {x.dtype, s};
+}
+
+// The Axis family (argmax, argmin, cumsum, gather, scatter_add): operand 0
+// is the tensor walked along `axis`.
+TensorType infer_along_axis(Op op, std::span<const TensorType> ts, Attrs& attrs) {
+  const TensorType& x = ts[0];
+  check_dtype(op, x);
+  int64_t a = attrs.axis = normalize_axis(op, attrs.axis, x.rank(), x);
+  if (op == Op::ArgMax || op == Op::ArgMin) {
+    if (x.shape[a] == 0) fail(op, "cannot take the {} over empty axis {} of {}", op_name(op), a, x.str());
+    Shape s = x.shape;
+    if (attrs.keepdims) s[a] = 1;
+    else s.erase(s.begin() + a);
+    return {DType::i64, s};
+  }
+  if (op == Op::CumSum) return x;
+  TensorType g = gathered(op, x, ts[1], a);
+  if (op == Op::Gather) return g;
+  const TensorType& updates = ts[2];
+  if (updates.dtype != x.dtype) fail(op, "operand dtypes differ: {}, {}", x.str(), updates.str());
+  if (updates.shape != g.shape)
+    fail(op, "updates must be {} (base {} gathered by indices {} on axis {}), got {}", g.str(), x.str(),
+         ts[1].str(), a, updates.str());
+  return x;
+}
+
 TensorType infer(Op op, std::span<const TensorType> ts, Attrs& attrs) {
   int arity = op_arity(op);
   if (arity >= 0 && static_cast<int>(ts.size()) != arity)
@@ -264,6 +298,8 @@ TensorType infer(Op op, std::span<const TensorType> ts, Attrs& attrs) {
       return ts[0];
     case OpKind::Convert:
       return {attrs.dtype, ts[0].shape};
+    case OpKind::Axis:
+      return infer_along_axis(op, ts, attrs);
     case OpKind::Region:
       fail(op, "a fused region is built with make_fused (ir/fused.h), which checks its body");
     case OpKind::Deriv:

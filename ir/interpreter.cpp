@@ -8,6 +8,7 @@
 
 #include "nabla/ir/interpreter_kernels.h"
 #include "nabla/ir/limits.h"
+#include "nabla/runtime/abi.h"
 #include "nabla/runtime/error.h"
 
 namespace nabla {
@@ -39,6 +40,13 @@ std::vector<int64_t> broadcast_strides(const Shape& from, const Shape& to) {
   return out;
 }
 
+void fail_status(Op op, int32_t status, int64_t value, int64_t index, int64_t bound) {
+  nabla_error_info e{status, -1, op_name(op).data(), value, index, bound};
+  char message[256];
+  nabla_error_message(&e, message, sizeof message);
+  throw Error(message);
+}
+
 void unsupported_dtype(Op op, DType t) {
   throw Error(fmt::format("{}: the interpreter has no {} kernel", op_name(op), dtype_name(t)));
 }
@@ -65,6 +73,7 @@ Tensor dispatch(const interp::Call& c) {
     case OpKind::Contract: return interp::eval_matmul(c);
     case OpKind::Neural: return interp::eval_neural(c);
     case OpKind::Convert: return interp::eval_cast(c);
+    case OpKind::Axis: return interp::eval_axis(c);
     case OpKind::Deriv: throw Error("grad: run the build-grad pass before evaluating");
     case OpKind::Region: throw Error("fused: evaluate the node itself, whose body holds the computation");
   }

@@ -37,6 +37,7 @@ template <class T> T unary(Op op, T x) {
       case Op::Sin: return std::sin(x);
       case Op::Cos: return std::cos(x);
       case Op::Floor: return std::floor(x);
+      case Op::Erf: return std::erf(x);
       default: break;
     }
   }

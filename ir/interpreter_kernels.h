@@ -27,10 +27,15 @@ Tensor eval_unary(const Call& c);      // neg ... floor, stop_gradient, barrier
 Tensor eval_binary(const Call& c);     // add ... minimum and the comparisons
 Tensor eval_select(const Call& c);
 Tensor eval_cast(const Call& c);
-Tensor eval_reduce(const Call& c);     // sum, mean, max
+Tensor eval_reduce(const Call& c);     // sum, mean, max, min
 Tensor eval_layout(const Call& c);     // reshape, transpose, broadcast_to, slice, concat
 Tensor eval_matmul(const Call& c);
 Tensor eval_neural(const Call& c);     // softmax, log_softmax, one_hot, cross_entropy
+Tensor eval_axis(const Call& c);       // argmax, argmin, cumsum, gather, scatter_add
+
+// Throws the run-time error `status` (runtime/abi.h) of op on a bad value,
+// worded by nabla_error_message as compiled code's errors are.
+[[noreturn]] void fail_status(Op op, int32_t status, int64_t value, int64_t index, int64_t bound);
 
 // Walks an index space in row-major order and keeps, for several tensors, the
 // flat element offset of the current index. Tensor k is addressed through

@@ -5,9 +5,9 @@
 #include <limits>
 #include <string>
 
-#include <fmt/format.h>
 
 #include "nabla/ir/interpreter_kernels.h"
+#include "nabla/runtime/abi.h"
 #include "nabla/runtime/error.h"
 
 namespace nabla::interp {
@@ -20,9 +20,7 @@ int64_t label_at(const Tensor& labels, int64_t i) {
 }
 
 void check_label(Op op, int64_t label, int64_t index, int64_t bound) {
-  if (label < 0 || label >= bound)
-    throw Error(fmt::format("{}: label {} at index {} is outside [0, {})", op_name(op), label,
-                            index, bound));
+  if (label < 0 || label >= bound) fail_status(op, NABLA_LABEL_OUT_OF_RANGE, label, index, bound);
 }
 
 // The maximum of n values at stride s (NaN propagates), and

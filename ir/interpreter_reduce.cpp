@@ -1,4 +1,4 @@
-// Reductions over a list of axes: sum, mean, max (with or without keepdims).
+// Reductions over a list of axes: sum, mean, max, min (with or without keepdims).
 // They accumulate in the element dtype, visiting the operand in row-major order.
 #include <algorithm>
 #include <limits>
@@ -24,15 +24,19 @@ Tensor eval_reduce(const Call& c) {
     using T = decltype(zero);
     T* res = out.data_as<T>();
     const T* in = x.data_as<T>();
-    T init = c.op == Op::Max ? std::numeric_limits<T>::lowest() : T(0);
-    if constexpr (std::is_floating_point_v<T>)
+    // max starts from the lowest value (-inf), min from the highest (+inf).
+    T init = c.op == Op::Max ? std::numeric_limits<T>::lowest()
+             : c.op == Op::Min ? std::numeric_limits<T>::max() : T(0);
+    if constexpr (std::is_floating_point_v<T>) {
       if (c.op == Op::Max) init = -std::numeric_limits<T>::infinity();
+      if (c.op == Op::Min) init = std::numeric_limits<T>::infinity();
+    }
     std::fill(res, res + out.numel(), init);
     for (StridedWalk w(x.shape(), {row_major_strides(x.shape()), out_strides}); !w.done();
          w.next()) {
       T& acc = res[w.offset(1)];
       T v = in[w.offset(0)];
-      acc = c.op == Op::Max ? nan_max(acc, v) : wrap_add(acc, v);
+      acc = c.op == Op::Max ? nan_max(acc, v) : c.op == Op::Min ? nan_min(acc, v) : wrap_add(acc, v);
     }
     if (c.op == Op::Mean) {
       // mean = sum / count, in the element dtype; over zero elements 0/0 = NaN.

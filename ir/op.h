@@ -15,7 +15,8 @@ enum class Op : uint8_t {
 
 // Broad families of ops; see ir/ops.def.
 enum class OpKind : uint8_t {
-  Leaf, Unary, Binary, Compare, Select, Reduce, Layout, Contract, Neural, Convert, Deriv, Region
+  Leaf, Unary, Binary, Compare, Select, Reduce, Layout, Contract, Neural, Convert, Deriv, Region,
+  Axis
 };
 
 // Op flags: the traits that ops.def states per op.
@@ -34,6 +35,9 @@ inline constexpr uint32_t kCostly = 1u << 4;
 inline constexpr uint32_t kAlias = 1u << 5;
 // No element of the result is ever -0 (for the simplifier's x + 0 -> x).
 inline constexpr uint32_t kNoNegZero = 1u << 6;
+// Checks integer operands (labels, indices) at run time and may fail with a
+// status (runtime/abi.h): its kernel runs even when its result is empty.
+inline constexpr uint32_t kMayFail = 1u << 7;
 
 inline constexpr int kNumOps = 0
 #define NABLA_OP(Enum, name, arity, Kind, flags, attrs) +1

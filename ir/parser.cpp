@@ -201,7 +201,8 @@ void Parser::parse_op(Function& f, Op op, const Token& result, const Token& op_t
 
   // Attributes: the optional ones get their defaults, the others must be given.
   uint32_t optional = attr::axes | attr::keepdims | attr::step | attr::transpose_a |
-                      attr::transpose_b | attr::value | (op == Op::OneHot ? attr::dtype : 0);
+                      attr::transpose_b | attr::value | (op == Op::OneHot ? attr::dtype : 0) |
+                      attr::reverse | attr::exclusive;
   uint32_t missing = op_attr_mask(op) & ~given & ~optional;
   for (uint32_t i = 0; i < attr::kNumAttrs; ++i)
     if (missing & (1u << i))

@@ -69,6 +69,8 @@ bool omitted(uint32_t bit, const Node& n) {
     case attr::keepdims: return !a.keepdims;
     case attr::transpose_a: return !a.transpose_a;
     case attr::transpose_b: return !a.transpose_b;
+    case attr::reverse: return !a.reverse;
+    case attr::exclusive: return !a.exclusive;
     case attr::step:
       for (int64_t s : a.step)
         if (s != 1) return false;

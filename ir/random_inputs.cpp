@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 
 namespace nabla {
 namespace {
@@ -25,14 +26,21 @@ bool passes_values(const Node& user, size_t slot) {
     case Op::Concat: case Op::Barrier: case Op::StopGradient:
       return true;
     case Op::Select: return slot != 0;
+    case Op::Gather: return slot == 0;
     case Op::Cast: return is_int(user.dtype());
     default: return false;
   }
 }
 
-// The smallest label bound among the uses the values of `input` reach.
-int64_t label_bound(const Node* input) {
-  int64_t bound = std::numeric_limits<int64_t>::max();
+// The valid range of the uses the values of `input` reach: [0, n) for labels
+// (n the classes or the depth), [-n, n) for indices (n the indexed axis'
+// size); with several uses, their intersection. nullopt when none is reached.
+std::optional<std::pair<int64_t, int64_t>> valid_range(const Node* input) {
+  std::optional<std::pair<int64_t, int64_t>> range;
+  auto meet = [&](int64_t lo, int64_t hi) {
+    if (!range) range = {lo, hi};
+    range = std::pair{std::max(range->first, lo), std::min(range->second, hi)};
+  };
   std::vector<const Node*> work = {input}, seen;
   while (!work.empty()) {
     const Node* n = work.back();
@@ -42,23 +50,27 @@ int64_t label_bound(const Node* input) {
     for (const Node* user : n->users())
       for (size_t slot = 0; slot < user->num_operands(); ++slot) {
         if (user->operand(slot) != n) continue;
+        bool indices = (user->op() == Op::Gather || user->op() == Op::ScatterAdd) && slot == 1;
         if (user->op() == Op::CrossEntropy && slot == 1)
-          bound = std::min(bound, user->operand(0)->shape()[1]);
+          meet(0, user->operand(0)->shape()[1] - 1);
         else if (user->op() == Op::OneHot)
-          bound = std::min(bound, user->attrs().depth);
+          meet(0, user->attrs().depth - 1);
+        else if (indices)
+          meet(-user->operand(0)->shape()[user->attrs().axis], user->operand(0)->shape()[user->attrs().axis] - 1);
         else if (passes_values(*user, slot))
           work.push_back(user);
       }
   }
-  return bound;
+  return range;
 }
 
 }  // namespace
 
 std::pair<int64_t, int64_t> random_int_range(const Function& f, size_t index) {
-  int64_t bound = label_bound(f.inputs().at(index));
-  if (bound != std::numeric_limits<int64_t>::max()) return {0, bound - 1};
-  return {-kSmallInt, kSmallInt};
+  auto range = valid_range(f.inputs().at(index));
+  if (!range) return {-kSmallInt, kSmallInt};
+  // An empty range (an axis of size 0): every value is out of range anyway.
+  return {range->first, std::max(range->first, range->second)};
 }
 
 std::vector<Tensor> random_inputs(const Function& f, uint64_t seed) {

@@ -7,10 +7,12 @@
 //   bool      true or false with probability 1/2 each
 //   i32, i64  labels: uniform in [0, n) when the input's values reach the
 //             labels operand of cross_entropy (n = C, the logits' columns) or
-//             the operand of one_hot (n = depth), directly or through ops that
-//             only move or copy values (reshape, transpose, broadcast_to,
-//             slice, concat, select's branches, barrier, stop_gradient, a cast
-//             to an integer dtype); with several such uses, the smallest n.
+//             the operand of one_hot (n = depth); indices: uniform in [-n, n)
+//             when they reach the indices of gather or scatter_add (n = the
+//             size of the indexed axis); directly or through ops that only
+//             move or copy values (reshape, transpose, broadcast_to, slice,
+//             concat, select's branches, gather's x, barrier, stop_gradient, a
+//             cast to an integer dtype); with several such uses, the intersection.
 //             Other integers: uniform in [-10, 10].
 #include <cstdint>
 #include <utility>

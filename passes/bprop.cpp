@@ -10,6 +10,8 @@
 
 #include <array>
 #include <bit>
+#include <cmath>
+#include <numbers>
 #include <numeric>
 
 #include "nabla/runtime/error.h"
@@ -95,8 +97,9 @@ double reduced_count(const Args& a) {
   return n;
 }
 
-// The gradient of max: g shared equally by the elements equal to the maximum.
-Value max_rule(const Args& a) {
+// The gradient of max (min): g shared equally by the elements equal to the
+// maximum (minimum).
+Value extremum_rule(const Args& a) {
   Value at_max = equal(a.x(0), with_kept_dims(a.y, a));
   Value count = sum(cast(at_max, a.g->dtype()), a.attrs().axes, /*keepdims=*/true);
   return select(at_max, div(with_kept_dims(a.g, a), count), a.c(0));
@@ -217,6 +220,10 @@ const Entry kRules[] = {
     {Op::Cos, [](const Args& a) { return mul(a.g, neg(sin(a.x()))); }},
     // d/dx floor(x) = 0 (at integers too)
     {Op::Floor, [](const Args&) { return kZero; }},
+    // d/dx erf(x) = (2/sqrt(pi)) e^(-x^2)
+    {Op::Erf, [](const Args& a) {
+       return mul(a.g, mul(a.c(2 / std::sqrt(std::numbers::pi)), exp(neg(mul(a.x(), a.x())))));
+     }},
     // stop_gradient(x) is treated as a constant: 0
     {Op::StopGradient, [](const Args&) { return kZero; }},
     // d/dx barrier(x) = 1 (the identity)
@@ -258,7 +265,9 @@ const Entry kRules[] = {
        return broadcast_to(share, a.x()->shape());
      }},
     // d/dx_j max(x) = [x_j = y] / #{k : x_k = y}: tied maxima share g equally
-    {Op::Max, max_rule},
+    {Op::Max, extremum_rule},
+    // d/dx_j min(x) = [x_j = y] / #{k : x_k = y}: tied minima share g equally
+    {Op::Min, extremum_rule},
     // reshape back
     {Op::Reshape, [](const Args& a) { return reshape(a.g, a.x()->shape()); }},
     // transpose by the inverse permutation
@@ -289,6 +298,18 @@ const Entry kRules[] = {
      }},
     // d/dx cast(x) = 1, cast back to x's float type
     {Op::Cast, [](const Args& a) { return cast(a.g, a.x()->dtype()); }},
+    // d/dx_j sum_{k<=i} x_k = [j <= i]: the cumsum of g in the other direction
+    {Op::CumSum, [](const Args& a) {
+       return cumsum(a.g, a.attrs().axis, !a.attrs().reverse, a.attrs().exclusive);
+     }},
+    // d/dx x[idx] = g added back at idx; the indices get none
+    {Op::Gather, [](const Args& a) {
+       return scatter_add(a.b.zeros(a.x(0)->type()), a.x(1), a.g, a.attrs().axis);
+     }},
+    // d/dbase = g, d/dupdates = g[idx] (gathered back)
+    {Op::ScatterAdd, [](const Args& a) {
+       return a.i == 0 ? a.g : gather(a.g, a.x(1), a.attrs().axis);
+     }},
 };
 
 const std::array<Rule, kNumOps>& rule_table() {

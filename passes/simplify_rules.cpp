@@ -282,16 +282,18 @@ Node* operand_broadcast(Node* n, const RuleContext& ctx) {
 
 // ---- Reductions ----------------------------------------------------------------
 
-// sum/mean/max over no axes, or over axes of size 1 only -> x (reshaped to drop
-// the reduced axes unless keepdims): each result element is the one element
-// it reduces over. max starts from -inf, so max(-inf, v) is v for every v;
+// sum/mean/max/min over no axes, or over axes of size 1 only -> x (reshaped to
+// drop the reduced axes unless keepdims): each result element is the one element
+// it reduces over. max starts from -inf and min from +inf, so max(-inf, v) and
+// min(+inf, v) are v for every v;
 // sum and mean start from +0, and +0 + -0 is +0, so for them x must not be
 // able to be -0 (or under no_signed_zeros).
 Node* reduce_trivial(Node* n, const RuleContext& ctx) {
   Node* x = n->operand(0);
   for (int64_t a : n->attrs().axes)
     if (x->shape()[a] != 1) return nullptr;
-  if (n->op() != Op::Max && !ctx.options.no_signed_zeros && !never_neg_zero(x)) return nullptr;
+  bool extremum = n->op() == Op::Max || n->op() == Op::Min;
+  if (!extremum && !ctx.options.no_signed_zeros && !never_neg_zero(x)) return nullptr;
   return x->shape() == n->shape() ? x : reshape(x, n->shape()).node;
 }
 
@@ -343,6 +345,7 @@ constexpr Rule kRules[] = {
     {"sum-trivial", Op::Sum, reduce_trivial},
     {"mean-trivial", Op::Mean, reduce_trivial},
     {"max-trivial", Op::Max, reduce_trivial},
+    {"min-trivial", Op::Min, reduce_trivial},
     {"select-constant", Op::Select, select_constant},
     {"select-same", Op::Select, select_same},
     {"cast-same", Op::Cast, cast_same},

@@ -19,15 +19,17 @@
  *              for error details.
  *
  * The return value is NABLA_OK (0), or a status below when the input data make
- * the computation impossible (a label out of range). Then ctx->error (when ctx
- * is not NULL) says which op failed and on what value, and the outputs hold
- * unspecified values. Shapes and dtypes are not checked by the entry: they are
+ * the computation impossible (a label or an index out of range). Then
+ * ctx->error (when ctx is not NULL) says which op failed and on what value
+ * (nabla_error_message words it), and the outputs hold unspecified values. Shapes and dtypes are not checked by the entry: they are
  * static, and the caller passes buffers of the declared sizes.
  */
 #ifndef NABLA_RUNTIME_ABI_H
 #define NABLA_RUNTIME_ABI_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -36,21 +38,21 @@ extern "C" {
 #define NABLA_ABI_VERSION 1
 #define NABLA_WORKSPACE_ALIGN 64
 
-/* Statuses returned by an entry. */
+/* Statuses returned by an entry; nabla_error_message words each. */
 enum {
   NABLA_OK = 0,
-  NABLA_LABEL_OUT_OF_RANGE = 1 /* cross_entropy / one_hot: a label outside [0, bound) */
+  NABLA_LABEL_OUT_OF_RANGE = 1, /* cross_entropy / one_hot: a label outside [0, bound) */
+  NABLA_INDEX_OUT_OF_RANGE = 2  /* gather / scatter_add: an index outside [-bound, bound) */
 };
 
-/* Details of a failed call. For NABLA_LABEL_OUT_OF_RANGE the message is
- *   "<op>: label <value> at index <index> is outside [0, <bound>)". */
+/* Details of a failed call: which op failed on which value. */
 typedef struct nabla_error_info {
   int32_t status;  /* the status the entry returned */
   int32_t node;    /* position of the failing node in the compiled function's body */
   const char* op;  /* the op's name, e.g. "cross_entropy" (static storage) */
-  int64_t value;   /* the bad label */
-  int64_t index;   /* its flat position in the labels tensor */
-  int64_t bound;   /* the exclusive upper bound: the class count or the depth */
+  int64_t value;   /* the bad label or index */
+  int64_t index;   /* its flat position in the labels or indices tensor */
+  int64_t bound;   /* the class count, the depth, or the size of the indexed axis */
 } nabla_error_info;
 
 /* A task: runs the iterations [begin, end) of a parallel loop. */
@@ -66,6 +68,24 @@ typedef struct nabla_context {
   void* pool;                         /* passed to parallel_for */
   nabla_error_info error;             /* written when the call fails */
 } nabla_context;
+
+/* The message of a failed call, as the reference interpreter words it, into
+ * buf (snprintf's contract: at most size bytes, NUL-terminated; returns the
+ * length the whole message needs):
+ *   NABLA_LABEL_OUT_OF_RANGE  "<op>: label <value> at index <index> is outside [0, <bound>)"
+ *   NABLA_INDEX_OUT_OF_RANGE  "<op>: index <value> at position <index> is outside [-<bound>, <bound>)" */
+static inline int nabla_error_message(const nabla_error_info* e, char* buf, size_t size) {
+  const char* op = e->op ? e->op : "?";
+  long long v = (long long)e->value, i = (long long)e->index, n = (long long)e->bound;
+  switch (e->status) {
+    case NABLA_LABEL_OUT_OF_RANGE:
+      return snprintf(buf, size, "%s: label %lld at index %lld is outside [0, %lld)", op, v, i, n);
+    case NABLA_INDEX_OUT_OF_RANGE:
+      return snprintf(buf, size, "%s: index %lld at position %lld is outside [%lld, %lld)", op, v, i, -n, n);
+    default:
+      return snprintf(buf, size, "%s: failed with status %d", op, (int)e->status);
+  }
+}
 
 typedef int32_t (*nabla_entry_fn)(const void* const* inputs, void* const* outputs,
                                   void* workspace, nabla_context* ctx);

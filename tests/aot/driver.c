@@ -30,8 +30,9 @@ int main(int argc, char** argv) {
   nabla_context ctx = {0};
   int32_t status = sig->entry((const void* const*)in, out, workspace, &ctx);
   if (status != NABLA_OK) {
-    fprintf(stderr, "%s: label %lld at index %lld is outside [0, %lld)\n", ctx.error.op,
-            (long long)ctx.error.value, (long long)ctx.error.index, (long long)ctx.error.bound);
+    char message[256];
+    nabla_error_message(&ctx.error, message, sizeof message);
+    fprintf(stderr, "%s\n", message);
     return 1;
   }
   for (int i = 0; i < sig->num_outputs; ++i) {

@@ -15,9 +15,9 @@ int main(int argc, char** argv) {
   for (int i = 0; i < sig->num_inputs; ++i)
     if (npy_read(argv[1 + i], sig->inputs[i].dtype, fn.arg(i), sig->inputs[i].bytes)) return 1;
   if (fn.run() != NABLA_OK) {
-    std::fprintf(stderr, "%s: label %lld at index %lld is outside [0, %lld)\n", fn.error().op,
-                 static_cast<long long>(fn.error().value), static_cast<long long>(fn.error().index),
-                 static_cast<long long>(fn.error().bound));
+    char message[256];
+    nabla_error_message(&fn.error(), message, sizeof message);
+    std::fprintf(stderr, "%s\n", message);
     return 1;
   }
   for (int i = 0; i < sig->num_outputs; ++i) {

@@ -181,6 +181,20 @@ Node* Generator::labels(const Shape& s, int64_t depth) {
   return keep(constant(f, l));
 }
 
+Node* Generator::indices(const Shape& s, int64_t n) {
+  DType t = chance(0.5) ? DType::i32 : DType::i64;
+  if (chance(0.4)) {
+    // A computed index: an integer value clamped into [-n, n).
+    Node* x = int_value();
+    if (x->dtype() != t) x = keep(cast(x, t));
+    if (x->shape() != s) x = keep(broadcast_to(reshape(sum(x), {}), s));
+    return keep(minimum(maximum(x, static_cast<double>(-n)), static_cast<double>(n - 1)));
+  }
+  Tensor l(t, s);
+  for (int64_t i = 0; i < l.numel(); ++i) l.set(i, static_cast<double>(uniform(-n, n - 1)));
+  return keep(constant(f, l));
+}
+
 void Generator::pick_results() {
   // Most sinks become results, so that most of the graph is live; the others
   // stay dead, for dce.

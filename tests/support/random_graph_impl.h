@@ -46,6 +46,8 @@ class Generator {
   Node* value_of(DType t, const Shape& s);
   // Integer labels in [0, depth) of shape s.
   Node* labels(const Shape& s, int64_t depth);
+  // Indices in [-n, n) of shape s.
+  Node* indices(const Shape& s, int64_t n);
 
   // random_graph_ops.cpp: one op of each kind.
   void emit_op(Op op);
@@ -63,6 +65,7 @@ class Generator {
   void emit_concat();
   void emit_matmul();
   void emit_neural(Op op);
+  void emit_axis(Op op);
   void emit_grads();
   void pick_results();
 

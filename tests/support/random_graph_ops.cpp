@@ -19,6 +19,7 @@ void Generator::emit_op(Op op) {
     case OpKind::Contract: emit_matmul(); return;
     case OpKind::Neural: emit_neural(op); return;
     case OpKind::Convert: keep(cast(any_value(), random_dtype())); return;
+    case OpKind::Axis: emit_axis(op); return;
     case OpKind::Deriv: case OpKind::Region: return;
   }
 }
@@ -168,6 +169,39 @@ void Generator::emit_neural(Op op) {
         x = keep(reshape(x, chance(0.5) ? Shape{1, n} : Shape{n, 1}));
       }
       keep(cross_entropy(x, labels({x->shape()[0]}, x->shape()[1])));
+      return;
+    }
+  }
+}
+
+}  // namespace nabla::test
+
+namespace nabla::test {
+
+void Generator::emit_axis(Op op) {
+  Node* x = ranked_value(op == Op::Gather ? any_value() : numeric_value(), 1);
+  int64_t r = static_cast<int64_t>(x->shape().size());
+  int64_t axis = uniform(-r, r - 1);
+  int64_t n = x->shape()[static_cast<size_t>(axis < 0 ? axis + r : axis)];
+  Shape is = random_shape();
+  if (is.size() > 2) is.resize(2);
+  switch (op) {
+    case Op::ArgMax:
+    case Op::ArgMin: {
+      Attrs a;
+      a.axis = axis;
+      a.keepdims = chance(0.5);
+      keep(f.make(op, {x}, a));
+      return;
+    }
+    case Op::CumSum: keep(cumsum(x, axis, chance(0.5), chance(0.5))); return;
+    case Op::Gather: keep(gather(x, indices(is, n), axis)); return;
+    default: {  // scatter_add
+      Node* idx = indices(is, n);
+      Shape us(x->shape().begin(), x->shape().begin() + (axis < 0 ? axis + r : axis));
+      us.insert(us.end(), is.begin(), is.end());
+      us.insert(us.end(), x->shape().begin() + (axis < 0 ? axis + r : axis) + 1, x->shape().end());
+      keep(scatter_add(x, idx, value_of(x->dtype(), us), axis));
       return;
     }
   }

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -66,30 +67,38 @@ void expect_close(const Tensor& got, const Tensor& want, const std::string& what
 
 class Aot : public ::testing::TestWithParam<Case> {};
 
-TEST_P(Aot, CAndCppProgramsMatchTheInterpreter) {
-  const Case& c = GetParam();
-  std::string dir = std::string(NABLA_BINARY_DIR) + "/aot_test/" + c.name;
+// Compiles `func` of `file` with nablac (and `flags`), and the C and C++
+// drivers against the object alone, into dir.
+void build_drivers(const std::string& file, const std::string& func, const std::string& dir,
+                   const std::string& flags = "") {
   fs::remove_all(dir);
   fs::create_directories(dir);
   std::string out;
-  ASSERT_EQ(sh(kNablac + " " + c.file + " --func " + c.func + " -o " + dir + "/model.o --header " + dir +
-                   "/model.h --namespace ex " + c.flags,
+  ASSERT_EQ(sh(kNablac + " " + file + " --func " + func + " -o " + dir + "/model.o --header " + dir +
+                   "/model.h --namespace ex " + flags,
                &out),
             0)
       << out;
   std::string drivers = kSource + "/tests/aot";
   ASSERT_EQ(sh("cc -std=c11 -O1 -Wall -Wextra -Werror -I" + drivers + " -include " + dir + "/model.h" +
-                   " -DSIGNATURE=nabla_" + c.func + "_signature " + drivers + "/driver.c " + dir +
+                   " -DSIGNATURE=nabla_" + func + "_signature " + drivers + "/driver.c " + dir +
                    "/model.o -lm -o " + dir + "/c_driver",
                &out),
             0)
       << out;
   ASSERT_EQ(sh("c++ -std=c++17 -O1 -Wall -Wextra -Werror -I" + drivers + " -include " + dir + "/model.h" +
-                   " -DCLASS=ex::" + c.func + " " + drivers + "/driver.cpp " + dir + "/model.o -lm -o " + dir +
+                   " -DCLASS=ex::" + func + " " + drivers + "/driver.cpp " + dir + "/model.o -lm -o " + dir +
                    "/cpp_driver",
                &out),
             0)
       << out;
+}
+
+TEST_P(Aot, CAndCppProgramsMatchTheInterpreter) {
+  const Case& c = GetParam();
+  std::string dir = std::string(NABLA_BINARY_DIR) + "/aot_test/" + c.name;
+  ASSERT_NO_FATAL_FAILURE(build_drivers(c.file, c.func, dir, c.flags));
+  std::string out;
 
   Module m = parse_file(c.file);
   std::vector<Tensor> inputs = random_inputs(*m.find(c.func), 7);
@@ -119,46 +128,32 @@ std::vector<Case> cases() {
   // Every elementwise kernel with streaming stores (docs/backend.md#streaming-stores),
   // whose results the drivers place wherever malloc puts them.
   out.push_back({kSource + "/examples/mlp_step.nabla", out.back().func, "--stream-store-bytes 1", "streaming"});
+  out.push_back({kSource + "/tests/aot/axis_ops.nabla", "axis_ops", "", "axis_ops"});
   return out;
 }
 
 INSTANTIATE_TEST_SUITE_P(Examples, Aot, ::testing::ValuesIn(cases()),
                          [](const auto& info) { return info.param.name; });
 
-// A label outside [0, C) makes the generated entry return an error status
-// with the op, the bad value, its index and the bound (never an out-of-bounds
-// read); both drivers report it as the interpreter does and exit with 1.
-TEST(AotErrors, LabelOutsideTheClassesIsReported) {
-  std::string dir = std::string(NABLA_BINARY_DIR) + "/aot_test/bad_label";
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  std::string file = kSource + "/examples/mlp_step.nabla", out;
-  ASSERT_EQ(sh(kNablac + " " + file + " -o " + dir + "/model.o --header " + dir + "/model.h --namespace ex", &out),
-            0)
-      << out;
-  std::string drivers = kSource + "/tests/aot";
-  ASSERT_EQ(sh("cc -std=c11 -O1 -I" + drivers + " -include " + dir + "/model.h -DSIGNATURE=nabla_mlp_step_signature " +
-                   drivers + "/driver.c " + dir + "/model.o -lm -o " + dir + "/c_driver",
-               &out),
-            0)
-      << out;
-  ASSERT_EQ(sh("c++ -std=c++17 -O1 -I" + drivers + " -include " + dir + "/model.h -DCLASS=ex::mlp_step " + drivers +
-                   "/driver.cpp " + dir + "/model.o -lm -o " + dir + "/cpp_driver",
-               &out),
-            0)
-      << out;
+// Sets element `at` of input `input` to each bad value: the interpreter's
+// message must be `want(bad)`, and both drivers print it and exit with 1.
+void expect_reported(const std::string& name, const std::string& file, const std::string& func, size_t input,
+                     int64_t at, std::initializer_list<int64_t> bad_values,
+                     const std::function<std::string(int64_t)>& want_message) {
+  std::string dir = std::string(NABLA_BINARY_DIR) + "/aot_test/" + name, out;
+  ASSERT_NO_FATAL_FAILURE(build_drivers(file, func, dir));
   Module m = parse_file(file);
-  for (int64_t bad : {10, -1}) {
-    std::vector<Tensor> inputs = random_inputs(*m.find("mlp_step"), 5);
-    inputs[1].set(37, static_cast<double>(bad));  // y: i32[64], 10 classes
+  for (int64_t bad : bad_values) {
+    std::vector<Tensor> inputs = random_inputs(*m.find(func), 5);
+    inputs[input].set(at, static_cast<double>(bad));
     std::string want;
     try {
-      expected(file, "mlp_step", inputs);
-      FAIL() << "the interpreter accepted label " << bad;
+      expected(file, func, inputs);
+      FAIL() << "the interpreter accepted " << bad;
     } catch (const Error& e) {
       want = e.what();
     }
-    EXPECT_EQ(want, "cross_entropy: label " + std::to_string(bad) + " at index 37 is outside [0, 10)");
+    EXPECT_EQ(want, want_message(bad));
     std::string args;
     for (size_t i = 0; i < inputs.size(); ++i) {
       write_npy(dir + "/in" + std::to_string(i) + ".npy", inputs[i]);
@@ -172,13 +167,32 @@ TEST(AotErrors, LabelOutsideTheClassesIsReported) {
   }
 }
 
+// A label outside [0, C) makes the generated entry return an error status
+// with the op, the bad value, its index and the bound (never an out-of-bounds
+// read); both drivers report it as the interpreter does and exit with 1.
+TEST(AotErrors, LabelOutsideTheClassesIsReported) {
+  // y: i32[64], 10 classes
+  expect_reported("bad_label", kSource + "/examples/mlp_step.nabla", "mlp_step", 1, 37, {10, -1}, [](int64_t bad) {
+    return "cross_entropy: label " + std::to_string(bad) + " at index 37 is outside [0, 10)";
+  });
+}
+
+// The same for an index of gather outside [-6, 6).
+TEST(AotErrors, IndexOutsideTheAxisIsReported) {
+  expect_reported("bad_index", kSource + "/tests/aot/axis_ops.nabla", "axis_ops", 1, 2, {6, -7}, [](int64_t bad) {
+    return "gather: index " + std::to_string(bad) + " at position 2 is outside [-6, 6)";
+  });
+}
+
 // An AArch64 object: identified by readelf, linked by the cross gcc and run
 // under qemu-user (both installed by scripts/setup.sh), equal to the interpreter.
-TEST(AotCross, AArch64ObjectRunsUnderQemu) {
-  std::string dir = std::string(NABLA_BINARY_DIR) + "/aot_test/aarch64";
+class AotCross : public ::testing::TestWithParam<std::pair<std::string, std::string>> {};
+
+TEST_P(AotCross, AArch64ObjectRunsUnderQemu) {
+  auto [file, func] = GetParam();
+  std::string dir = std::string(NABLA_BINARY_DIR) + "/aot_test/aarch64_" + func, out;
   fs::remove_all(dir);
   fs::create_directories(dir);
-  std::string file = kSource + "/examples/mlp_step.nabla", out;
   ASSERT_EQ(sh(kNablac + " " + file + " --target aarch64-linux-gnu -o " + dir + "/model.o --header " + dir +
                    "/model.h",
                &out),
@@ -186,26 +200,31 @@ TEST(AotCross, AArch64ObjectRunsUnderQemu) {
       << out;
   ASSERT_EQ(sh("llvm-readelf-19 -h -s " + dir + "/model.o", &out), 0) << out;
   EXPECT_NE(out.find("AArch64"), std::string::npos) << out;
-  EXPECT_NE(out.find("nabla_mlp_step"), std::string::npos) << out;
+  EXPECT_NE(out.find("nabla_" + func), std::string::npos) << out;
   std::string drivers = kSource + "/tests/aot";
   ASSERT_EQ(sh("aarch64-linux-gnu-gcc -std=c11 -static -O1 -I" + drivers + " -include " + dir +
-                   "/model.h -DSIGNATURE=nabla_mlp_step_signature " + drivers + "/driver.c " + dir +
+                   "/model.h -DSIGNATURE=nabla_" + func + "_signature " + drivers + "/driver.c " + dir +
                    "/model.o -lm -o " + dir + "/driver",
                &out),
             0)
       << out;
   Module m = parse_file(file);
-  std::vector<Tensor> inputs = random_inputs(*m.find("mlp_step"), 3);
+  std::vector<Tensor> inputs = random_inputs(*m.find(func), 3);
   std::string args;
   for (size_t i = 0; i < inputs.size(); ++i) {
     write_npy(dir + "/in" + std::to_string(i) + ".npy", inputs[i]);
     args += " " + dir + "/in" + std::to_string(i) + ".npy";
   }
   ASSERT_EQ(sh("qemu-aarch64 " + dir + "/driver" + args + " " + dir, &out), 0) << out;
-  std::vector<Tensor> want = expected(file, "mlp_step", inputs);
+  std::vector<Tensor> want = expected(file, func, inputs);
   for (size_t i = 0; i < want.size(); ++i)
     expect_close(read_npy(dir + "/out" + std::to_string(i) + ".npy"), want[i], "aarch64 output " + std::to_string(i));
 }
+
+INSTANTIATE_TEST_SUITE_P(Functions, AotCross,
+                         ::testing::Values(std::pair{kSource + "/examples/mlp_step.nabla", std::string("mlp_step")},
+                                           std::pair{kSource + "/tests/aot/axis_ops.nabla", std::string("axis_ops")}),
+                         [](const auto& info) { return info.param.second; });
 
 }  // namespace
 }  // namespace nabla

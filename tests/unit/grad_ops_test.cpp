@@ -51,7 +51,7 @@ std::vector<OpCase> op_cases() {
       unary("log", log, true), unary("log1p", log1p, true), unary("sqrt", sqrt, true),
       unary("rsqrt", rsqrt, true), unary("tanh", tanh), unary("sigmoid", sigmoid),
       unary("relu", relu), unary("sin", sin), unary("cos", cos), unary("floor", floor),
-      unary("barrier", barrier),
+      unary("barrier", barrier), unary("erf", erf),
   };
   struct Bin { const char* name; Value (*op)(Value, Value); bool pa, pb; };
   const Bin bins[] = {{"add", add, false, false}, {"sub", sub, false, false},
@@ -74,7 +74,7 @@ std::vector<OpCase> op_cases() {
                }});
   for (bool keep : {false, true}) {
     std::string k = keep ? "_keepdims" : "";
-    for (auto [op, name] : {std::pair{&sum, "sum"}, {&mean, "mean"}, {&max, "max"}}) {
+    for (auto [op, name] : {std::pair{&sum, "sum"}, {&mean, "mean"}, {&max, "max"}, {&min, "min"}}) {
       c.push_back(reduction(std::string(name) + "_all" + k, op, std::nullopt, keep));
       c.push_back(reduction(std::string(name) + "_axis1" + k, op, std::vector<int64_t>{1}, keep));
       c.push_back(reduction(std::string(name) + "_axes02" + k, op, std::vector<int64_t>{0, 2}, keep));
@@ -121,6 +121,37 @@ std::vector<OpCase> op_cases() {
   c.push_back({"one_hot_times_x", [](Function& f) {
                  Value oh = one_hot(in(f, "labels", i32({4})), 3);  // labels first
                  return mul(oh, in(f, "x", f32({4, 3})));
+               }});
+  for (bool rev : {false, true})
+    for (bool excl : {false, true})
+      c.push_back({std::string("cumsum") + (rev ? "_reverse" : "") + (excl ? "_exclusive" : ""),
+                   [=](Function& f) { return cumsum(in(f, "x", f32({2, 4})), 1, rev, excl); }});
+  c.push_back({"cumsum_axis0_f64", [](Function& f) { return cumsum(in(f, "x", f64({3, 2})), 0); }});
+  // Repeated and negative indices: their gradients add up.
+  auto idx = [](Function& f, Shape s, std::vector<double> v) {
+    return constant(f, Tensor::from_doubles(DType::i32, std::move(s), v));
+  };
+  c.push_back({"gather_axis0", [=](Function& f) {
+                 return gather(in(f, "x", f32({4, 3})), idx(f, {2, 2}, {0, 2, -1, 0}), 0);
+               }});
+  c.push_back({"gather_axis1_scalar_index", [=](Function& f) {
+                 return gather(in(f, "x", f32({2, 3, 2})), idx(f, {}, {-2}), 1);
+               }});
+  c.push_back({"gather_indices_input", [](Function& f) {
+                 Value x = in(f, "x", f32({5, 2}));
+                 return gather(x, in(f, "i", i64({3})), 0);
+               }});
+  c.push_back({"gather_by_argmax", [](Function& f) {
+                 Value x = in(f, "x", f32({3, 4}));
+                 return gather(reshape(x, {12}), argmax(x, 1), 0);
+               }});
+  c.push_back({"scatter_add_axis0", [=](Function& f) {
+                 Value base = in(f, "base", f32({4, 3}));
+                 return scatter_add(base, idx(f, {3}, {1, -3, 3}), in(f, "u", f32({3, 3})), 0);
+               }});
+  c.push_back({"scatter_add_axis1_f64", [=](Function& f) {
+                 Value base = in(f, "base", f64({2, 3}));
+                 return scatter_add(base, idx(f, {2, 2}, {0, 0, 2, -1}), in(f, "u", f64({2, 2, 2})), 1);
                }});
   return c;
 }
@@ -182,7 +213,8 @@ TEST(GradOp, EveryDifferentiableOpIsCovered) {
   for (int k = 0; k < kNumOps; ++k) {
     Op op = static_cast<Op>(k);
     bool float_op = op != Op::Input && op != Op::Constant && op != Op::Grad && op != Op::Fused &&
-                    op_kind(op) != OpKind::Compare && op != Op::StopGradient;
+                    op_kind(op) != OpKind::Compare && op != Op::StopGradient &&
+                    op != Op::ArgMax && op != Op::ArgMin;
     if (float_op && !seen.count(std::string(op_name(op)))) missing.push_back(std::string(op_name(op)));
   }
   EXPECT_TRUE(missing.empty()) << "ops without a derivative test: " << ::testing::PrintToString(missing);

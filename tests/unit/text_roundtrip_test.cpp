@@ -51,7 +51,7 @@ void build_every_op(Module& m) {
 
   Value u = x;
   for (auto fn : {neg, abs, sign, exp, log, log1p, sqrt, rsqrt, tanh, sigmoid, relu, sin, cos,
-                  floor, stop_gradient, barrier})
+                  floor, erf, stop_gradient, barrier})
     u = fn(u);
   using Binary = Value (*)(Value, Value);
   for (Binary fn : std::initializer_list<Binary>{add, sub, mul, div, pow, maximum, minimum})
@@ -67,6 +67,14 @@ void build_every_op(Module& m) {
   sum(x, std::vector<int64_t>{}, false);
   mean(x, std::vector<int64_t>{0});
   max(x, std::vector<int64_t>{0, 1}, true);
+  min(x, std::vector<int64_t>{1});
+  argmax(x, -1);
+  argmin(batch, 0, true);
+  cumsum(x, 1, true, true);
+  cumsum(batch, 0);
+  Value rows = gather(x, labels, 0);
+  gather(flags, constant(f, Tensor::scalar(DType::i64, -1)), 1);
+  scatter_add(x, labels, rows, 0);
   reshape(x, {3, -1});
   transpose(x);
   broadcast_to(b, {4, 2, 3});

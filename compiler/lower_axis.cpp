@@ -1,0 +1,235 @@
+// Kernels of the ops along one axis: argmax, argmin, cumsum, gather and
+// scatter_add. Each views its operand as [outer, n, inner] around the axis, as
+// the interpreter does (ir/interpreter_axis.cpp), and computes every result
+// element with the interpreter's operations in the interpreter's order.
+//
+// Threads: gather splits its result rows; the others split the (outer, column
+// chunk) pairs, never the axis itself, so each result element is computed by
+// one task in the interpreter's order: cumsum and scatter_add are bit-equal
+// to the single-threaded result. Indices are checked by emit_checks, in the
+// entry before the kernel runs (a kernel that can fail cannot be split).
+#include <algorithm>
+
+#include "nabla/compiler/kernel_builder.h"
+#include "nabla/compiler/lower.h"
+#include "nabla/ir/fused.h"
+#include "nabla/runtime/abi.h"
+#include "nabla/runtime/error.h"
+
+namespace nabla {
+namespace {
+
+constexpr int64_t kColumns = 16;  // columns (inner elements) per task
+
+struct AxisView {
+  int64_t outer, n, inner;
+  int64_t chunks() const { return (inner + kColumns - 1) / kColumns; }
+};
+
+AxisView view_of(const Node& node) {
+  const Shape& s = node.operand(0)->shape();
+  size_t axis = static_cast<size_t>(node.attrs().axis);
+  return {num_elements(std::span(s).first(axis)), s[axis], num_elements(std::span(s).subspan(axis + 1))};
+}
+
+// Index p of an i32 or i64 tensor, as an i64 value.
+llvm::Value* index_at(KernelBuilder& kb, const Node& idx, llvm::Value* ptr, llvm::Value* p) {
+  return kb.b.CreateSExt(kb.load(idx.dtype(), ptr, p), kb.i64_type());
+}
+
+// A checked index made non-negative: v < 0 ? v + n : v.
+llvm::Value* position(KernelBuilder& kb, const Node& idx, llvm::Value* ptr, llvm::Value* p, int64_t n) {
+  llvm::Value* v = index_at(kb, idx, ptr, p);
+  return kb.b.CreateSelect(kb.b.CreateICmpSLT(v, kb.i64(0)), kb.b.CreateAdd(v, kb.i64(n)), v);
+}
+
+// Fails unless every index is in [-n, n): unsigned v + n < 2n.
+void check_indices(KernelEnv& env, const Node& idx, llvm::Value* ptr, int64_t n) {
+  KernelBuilder& kb = env.kb;
+  kb.loop(kb.i64(0), kb.i64(idx.type().numel()), [&](llvm::Value* p) {
+    llvm::Value* v = index_at(kb, idx, ptr, p);
+    llvm::Value* bad = kb.b.CreateICmpUGE(kb.b.CreateAdd(v, kb.i64(n)), kb.i64(2 * n));
+    env.fail_if(bad, NABLA_INDEX_OUT_OF_RANGE, v, p, n);
+  }, 1, "index");
+}
+
+// Runs body(o, lo, hi) for each outer index o of the task range [begin, end)
+// of (outer, column chunk) pairs, with [lo, hi) the task's columns of o.
+void for_columns(KernelBuilder& kb, const AxisView& v, llvm::Value* begin, llvm::Value* end,
+                 const std::function<void(llvm::Value*, llvm::Value*, llvm::Value*)>& body) {
+  if (v.outer == 0 || v.inner == 0) return;
+  auto& b = kb.b;
+  llvm::Value* chunks = kb.i64(v.chunks());
+  llvm::Value* first = b.CreateSDiv(begin, chunks);
+  llvm::Value* last = b.CreateAdd(b.CreateSDiv(b.CreateSub(end, kb.i64(1)), chunks), kb.i64(1));
+  kb.loop(first, last, [&](llvm::Value* o) {
+    llvm::Value* at = b.CreateMul(o, chunks);
+    llvm::Value* lo = b.CreateSub(b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, begin, at), at);
+    llvm::Value* hi = b.CreateSub(b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, end, b.CreateAdd(at, chunks)), at);
+    lo = b.CreateMul(lo, kb.i64(kColumns));
+    hi = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b.CreateMul(hi, kb.i64(kColumns)), kb.i64(v.inner));
+    body(o, lo, hi);
+  }, 1, "outer");
+}
+
+// The element offset (o * rows + row) * inner + i.
+llvm::Value* offset(KernelBuilder& kb, llvm::Value* o, int64_t rows, llvm::Value* row, int64_t inner, llvm::Value* i) {
+  auto& b = kb.b;
+  return b.CreateAdd(b.CreateMul(b.CreateAdd(b.CreateMul(o, kb.i64(rows)), row), kb.i64(inner)), i);
+}
+
+// argmax/argmin: the first index of the largest/smallest element; a NaN
+// (ordered comparisons are false on it) is taken when the best is not NaN,
+// and once the best is NaN nothing replaces it.
+void emit_arg_reduce(KernelEnv& env) {
+  KernelBuilder& kb = env.kb;
+  auto& b = kb.b;
+  AxisView v = view_of(env.node);
+  DType t = env.node.operand(0)->dtype();
+  bool is_max = env.node.op() == Op::ArgMax;
+  for_columns(kb, v, env.begin, env.end, [&](llvm::Value* o, llvm::Value* lo, llvm::Value* hi) {
+    kb.loop(lo, hi, [&](llvm::Value* i) {
+      llvm::AllocaInst* best = kb.local(kb.i64_type(), "best");
+      llvm::AllocaInst* best_value = kb.local(kb.value_type(t), "best.value");
+      b.CreateStore(kb.i64(0), best);
+      b.CreateStore(kb.load(t, env.operands[0], offset(kb, o, v.n, kb.i64(0), v.inner, i)), best_value);
+      kb.loop(kb.i64(1), kb.i64(v.n), [&](llvm::Value* k) {
+        llvm::Value* x = kb.load(t, env.operands[0], offset(kb, o, v.n, k, v.inner, i));
+        llvm::Value* cur = b.CreateLoad(best_value->getAllocatedType(), best_value);
+        llvm::Value* take;
+        if (is_float(t)) {
+          llvm::Value* nan_first = b.CreateAnd(b.CreateFCmpUNO(x, x), b.CreateFCmpORD(cur, cur));
+          take = b.CreateOr(nan_first, is_max ? b.CreateFCmpOGT(x, cur) : b.CreateFCmpOLT(x, cur));
+        } else {
+          take = is_max ? b.CreateICmpSGT(x, cur) : b.CreateICmpSLT(x, cur);
+        }
+        b.CreateStore(b.CreateSelect(take, k, b.CreateLoad(kb.i64_type(), best)), best);
+        b.CreateStore(b.CreateSelect(take, x, cur), best_value);
+      }, 1, "k");
+      kb.store(DType::i64, b.CreateLoad(kb.i64_type(), best), env.result, b.CreateAdd(b.CreateMul(o, kb.i64(v.inner)), i));
+    }, 1, "i");
+  });
+}
+
+// cumsum: the first element along the axis is 0 + x (0 when exclusive), each
+// next one the previous result plus x at the same (inclusive) or the previous
+// (exclusive) position: the interpreter's running sum, rows of columns at once.
+void emit_cumsum(KernelEnv& env) {
+  KernelBuilder& kb = env.kb;
+  auto& b = kb.b;
+  AxisView v = view_of(env.node);
+  DType t = env.node.dtype();
+  bool reverse = env.node.attrs().reverse, exclusive = env.node.attrs().exclusive;
+  llvm::Value *x = env.operands[0], *res = env.result;
+  auto row = [&](llvm::Value* j) { return reverse ? b.CreateSub(kb.i64(v.n - 1), j) : j; };
+  for_columns(kb, v, env.begin, env.end, [&](llvm::Value* o, llvm::Value* lo, llvm::Value* hi) {
+    if (v.n == 0) return;
+    llvm::Value* first = row(kb.i64(0));
+    kb.loop(lo, hi, [&](llvm::Value* i) {
+      llvm::Value* at = offset(kb, o, v.n, first, v.inner, i);
+      llvm::Value* zero = kb.constant(t, 0);
+      kb.store(t, exclusive ? zero : kb.add(zero, kb.load(t, x, at)), res, at);
+    }, 1, "i");
+    kb.loop(kb.i64(1), kb.i64(v.n), [&](llvm::Value* j) {
+      llvm::Value* k = row(j);
+      llvm::Value* prev = row(b.CreateSub(j, kb.i64(1)));
+      kb.loop(lo, hi, [&](llvm::Value* i) {
+        llvm::Value* before = kb.load(t, res, offset(kb, o, v.n, prev, v.inner, i));
+        llvm::Value* e = kb.load(t, x, offset(kb, o, v.n, exclusive ? prev : k, v.inner, i));
+        kb.store(t, kb.add(before, e), res, offset(kb, o, v.n, k, v.inner, i));
+      }, 1, "i");
+    }, 1, "j");
+  });
+}
+
+// gather: result row r = (o, p) is x's row (o, idx[p]); tasks split the rows.
+void emit_gather(KernelEnv& env) {
+  KernelBuilder& kb = env.kb;
+  auto& b = kb.b;
+  AxisView v = view_of(env.node);
+  const Node& idx = *env.node.operand(1);
+  int64_t m = idx.type().numel();
+  DType t = env.node.dtype();
+  llvm::Type* type = kb.memory_type(t);
+  llvm::Align align(dtype_size(t));
+  if (env.node.type().numel() == 0) return;
+  kb.loop(env.begin, env.end, [&](llvm::Value* r) {
+    llvm::Value* o = b.CreateSDiv(r, kb.i64(m));
+    llvm::Value* k = position(kb, idx, env.operands[1], b.CreateSRem(r, kb.i64(m)), v.n);
+    llvm::Value* from = offset(kb, o, v.n, k, v.inner, kb.i64(0));
+    llvm::Value* to = b.CreateMul(r, kb.i64(v.inner));
+    kb.loop(kb.i64(0), kb.i64(v.inner), [&](llvm::Value* i) {
+      llvm::Value* e = b.CreateAlignedLoad(type, kb.element_ptr(t, env.operands[0], b.CreateAdd(from, i)), align);
+      b.CreateAlignedStore(e, kb.element_ptr(t, env.result, b.CreateAdd(to, i)), align);
+    }, 1, "i");
+  }, 1, "row");
+}
+
+// scatter_add: the task's columns of base are copied, then for p in order
+// the update row (o, p) is added to result row (o, idx[p]).
+void emit_scatter_add(KernelEnv& env) {
+  KernelBuilder& kb = env.kb;
+  AxisView v = view_of(env.node);
+  const Node& idx = *env.node.operand(1);
+  int64_t m = idx.type().numel();
+  DType t = env.node.dtype();
+  llvm::Value *base = env.operands[0], *updates = env.operands[2], *res = env.result;
+  for_columns(kb, v, env.begin, env.end, [&](llvm::Value* o, llvm::Value* lo, llvm::Value* hi) {
+    kb.loop(kb.i64(0), kb.i64(v.n), [&](llvm::Value* k) {
+      kb.loop(lo, hi, [&](llvm::Value* i) {
+        llvm::Value* at = offset(kb, o, v.n, k, v.inner, i);
+        kb.store(t, kb.load(t, base, at), res, at);
+      }, 1, "i");
+    }, 1, "k");
+    kb.loop(kb.i64(0), kb.i64(m), [&](llvm::Value* p) {
+      llvm::Value* k = position(kb, idx, env.operands[1], p, v.n);
+      kb.loop(lo, hi, [&](llvm::Value* i) {
+        llvm::Value* at = offset(kb, o, v.n, k, v.inner, i);
+        llvm::Value* u = kb.load(t, updates, offset(kb, o, m, p, v.inner, i));
+        kb.store(t, kb.add(kb.load(t, res, at), u), res, at);
+      }, 1, "i");
+    }, 1, "p");
+  });
+}
+
+}  // namespace
+
+KernelInfo describe_axis(const Node& n, const LowerOptions&) {
+  KernelInfo info;
+  info.kind = "axis";
+  AxisView v = view_of(n);
+  info.tasks = v.outer * v.chunks();
+  info.work = n.operand(0)->type().numel();
+  switch (n.op()) {
+    case Op::Gather:
+      info.tasks = n.type().numel() == 0 ? 0 : v.outer * n.operand(1)->type().numel();
+      info.work = n.type().numel();
+      info.checks = true;
+      break;
+    case Op::ScatterAdd:
+      info.work += n.operand(2)->type().numel();
+      info.checks = true;
+      break;
+    default: break;
+  }
+  return info;
+}
+
+void emit_axis(KernelEnv& env) {
+  switch (env.node.op()) {
+    case Op::ArgMax:
+    case Op::ArgMin: return emit_arg_reduce(env);
+    case Op::CumSum: return emit_cumsum(env);
+    case Op::Gather: return emit_gather(env);
+    case Op::ScatterAdd: return emit_scatter_add(env);
+    default: throw Error(std::string(op_name(env.node.op())) + ": internal error: not an axis op");
+  }
+}
+
+void emit_checks(KernelEnv& env) {
+  const Node& n = env.node;
+  if (n.op() == Op::Gather || n.op() == Op::ScatterAdd)
+    check_indices(env, *n.operand(1), env.operands[1], n.operand(0)->shape()[n.attrs().axis]);
+}
+
+}  // namespace nabla
