@@ -147,4 +147,10 @@ CompileOptions test_options(int threads) {
   return o;
 }
 
+CompileOptions split_everything(int threads) {
+  CompileOptions o = test_options(threads);
+  o.min_parallel_work = 1;
+  return o;
+}
+
 }  // namespace nabla::test

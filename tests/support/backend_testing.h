@@ -76,6 +76,8 @@ class DiffBatch {
 
 // Options for small tests: one thread, the given pipeline, fusion on.
 CompileOptions test_options(int threads = 1);
+// test_options with min_parallel_work 1: every kernel that can split does.
+CompileOptions split_everything(int threads);
 
 // Fused bodies holding a matmul (GEMM epilogues) after the compile pipeline
 // (fusion included) runs on a copy of f.

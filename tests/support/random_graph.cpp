@@ -167,31 +167,17 @@ Node* Generator::value_of(DType t, const Shape& s) {
 
 Node* Generator::partner(Node* x) { return value_of(x->dtype(), partner_shape(x->shape())); }
 
-Node* Generator::labels(const Shape& s, int64_t depth) {
+Node* Generator::int_in(const Shape& s, int64_t lo, int64_t hi) {
   DType t = chance(0.5) ? DType::i32 : DType::i64;
   if (chance(0.5)) {
-    // A computed label: an integer value clamped into [0, depth).
+    // A computed value: an integer value clamped into [lo, hi].
     Node* x = int_value();
     if (x->dtype() != t) x = keep(cast(x, t));
     if (x->shape() != s) x = keep(broadcast_to(reshape(sum(x), {}), s));
-    return keep(minimum(maximum(x, 0.0), static_cast<double>(depth - 1)));
+    return keep(minimum(maximum(x, static_cast<double>(lo)), static_cast<double>(hi)));
   }
   Tensor l(t, s);
-  for (int64_t i = 0; i < l.numel(); ++i) l.set(i, static_cast<double>(uniform(0, depth - 1)));
-  return keep(constant(f, l));
-}
-
-Node* Generator::indices(const Shape& s, int64_t n) {
-  DType t = chance(0.5) ? DType::i32 : DType::i64;
-  if (chance(0.4)) {
-    // A computed index: an integer value clamped into [-n, n).
-    Node* x = int_value();
-    if (x->dtype() != t) x = keep(cast(x, t));
-    if (x->shape() != s) x = keep(broadcast_to(reshape(sum(x), {}), s));
-    return keep(minimum(maximum(x, static_cast<double>(-n)), static_cast<double>(n - 1)));
-  }
-  Tensor l(t, s);
-  for (int64_t i = 0; i < l.numel(); ++i) l.set(i, static_cast<double>(uniform(-n, n - 1)));
+  for (int64_t i = 0; i < l.numel(); ++i) l.set(i, static_cast<double>(uniform(lo, hi)));
   return keep(constant(f, l));
 }
 

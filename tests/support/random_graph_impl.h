@@ -44,10 +44,9 @@ class Generator {
   Node* partner(Node* x);
   // A value of dtype t and exactly shape s: from the pool, or a new leaf.
   Node* value_of(DType t, const Shape& s);
-  // Integer labels in [0, depth) of shape s.
-  Node* labels(const Shape& s, int64_t depth);
-  // Indices in [-n, n) of shape s.
-  Node* indices(const Shape& s, int64_t n);
+  // Integers in [lo, hi] of shape s (labels, indices): a constant, or an
+  // integer value clamped into the range.
+  Node* int_in(const Shape& s, int64_t lo, int64_t hi);
 
   // random_graph_ops.cpp: one op of each kind.
   void emit_op(Op op);

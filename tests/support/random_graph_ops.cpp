@@ -159,7 +159,7 @@ void Generator::emit_neural(Op op) {
       int64_t depth = uniform(1, options_.max_dim);
       Shape s = random_shape();
       if (s.size() > 2) s.resize(2);
-      keep(one_hot(labels(s, depth), depth, random_dtype()));
+      keep(one_hot(int_in(s, 0, depth - 1), depth, random_dtype()));
       return;
     }
     default: {  // cross_entropy
@@ -168,7 +168,7 @@ void Generator::emit_neural(Op op) {
         int64_t n = num_elements(x->shape());
         x = keep(reshape(x, chance(0.5) ? Shape{1, n} : Shape{n, 1}));
       }
-      keep(cross_entropy(x, labels({x->shape()[0]}, x->shape()[1])));
+      keep(cross_entropy(x, int_in({x->shape()[0]}, 0, x->shape()[1] - 1)));
       return;
     }
   }
@@ -195,9 +195,9 @@ void Generator::emit_axis(Op op) {
       return;
     }
     case Op::CumSum: keep(cumsum(x, axis, chance(0.5), chance(0.5))); return;
-    case Op::Gather: keep(gather(x, indices(is, n), axis)); return;
+    case Op::Gather: keep(gather(x, int_in(is, -n, n - 1), axis)); return;
     default: {  // scatter_add
-      Node* idx = indices(is, n);
+      Node* idx = int_in(is, -n, n - 1);
       Shape us(x->shape().begin(), x->shape().begin() + (axis < 0 ? axis + r : axis));
       us.insert(us.end(), is.begin(), is.end());
       us.insert(us.end(), x->shape().begin() + (axis < 0 ? axis + r : axis) + 1, x->shape().end());

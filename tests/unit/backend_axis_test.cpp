@@ -15,12 +15,6 @@ namespace {
 
 using test::DiffBatch;
 
-CompileOptions threads(int n) {
-  CompileOptions o = test::test_options(n);
-  o.min_parallel_work = 1;
-  return o;
-}
-
 // Floats with a share special_rate of 0, -0, 1, inf and NaN; indices in range.
 std::vector<Tensor> inputs(DiffBatch& batch, uint64_t seed, double special_rate = 0.05) {
   std::vector<Tensor> in = nabla::random_inputs(batch.f(), seed);
@@ -31,7 +25,7 @@ std::vector<Tensor> inputs(DiffBatch& batch, uint64_t seed, double special_rate 
 }
 
 void check_both(DiffBatch& batch, uint64_t seed) {
-  for (int n : {1, 2}) batch.check(inputs(batch, seed), threads(n));
+  for (int n : {1, 2}) batch.check(inputs(batch, seed), test::split_everything(n));
 }
 
 class BackendAxis : public ::testing::TestWithParam<DType> {};
@@ -58,7 +52,7 @@ TEST_P(BackendAxis, MinErfArgAndCumSum) {
       if (is_float(t)) batch.result(erf(x), "erf " + where);
     }
     check_both(batch, 11);
-    if (is_float(t)) batch.check(inputs(batch, 12, 0.3), threads(2));  // many ties (0, 1, inf) and NaNs
+    if (is_float(t)) batch.check(inputs(batch, 12, 0.3), test::split_everything(2));  // many ties (0, 1, inf) and NaNs
   }
 }
 
@@ -97,7 +91,7 @@ TEST(BackendAxisThreads, ScatterAddOnTwoThreadsIsBitEqualToOne) {
   });
   Function& f = *m.find("f");
   std::vector<Tensor> in = nabla::random_inputs(f, 5);
-  Executable one = compile(f, threads(1)), two = compile(f, threads(2));
+  Executable one = compile(f, test::split_everything(1)), two = compile(f, test::split_everything(2));
   EXPECT_GT(two.stats().num_parallel_kernels, 0);
   Tensor a = one.run(in)[0], b = two.run(in)[0];
   EXPECT_EQ(test::compare_bits(b, a), "");
@@ -122,7 +116,7 @@ TEST(BackendAxisErrors, IndexOutOfRangeIsTheInterpretersError) {
         in[1].set(4, static_cast<double>(bad));
         std::string op = scatter ? "scatter_add" : "gather";
         std::string want = op + ": index " + std::to_string(bad) + " at position 4 is outside [-10, 10)";
-        std::string got = test::compare_with_interpreter(f, in, threads(2));
+        std::string got = test::compare_with_interpreter(f, in, test::split_everything(2));
         EXPECT_EQ(got, "") << want;
         try {
           interpret(f, in);
@@ -136,7 +130,7 @@ TEST(BackendAxisErrors, IndexOutOfRangeIsTheInterpretersError) {
 TEST(BackendAxisErrors, RawEntryReportsTheStatusAndDetails) {
   Module m = indexed(DType::i64, false);
   Function& f = *m.find("f");
-  Executable exe = compile(f, threads(1));
+  Executable exe = compile(f, test::split_everything(1));
   std::vector<Tensor> in = nabla::random_inputs(f, 3);
   in[1].set(2, -12);
   Tensor out(DType::f32, {4, 2, 3});
@@ -166,7 +160,7 @@ TEST(BackendAxisErrors, IndicesOfAnEmptyGatherAreChecked) {
   Function& f = *m.find("f");
   std::vector<double> idx = {1, 3};
   std::vector<Tensor> in = {Tensor(DType::f32, {0, 3}), Tensor::from_doubles(DType::i32, {2}, idx)};
-  EXPECT_EQ(test::compare_with_interpreter(f, in, threads(1)), "");
+  EXPECT_EQ(test::compare_with_interpreter(f, in, test::split_everything(1)), "");
   EXPECT_THROW(interpret(f, in), Error);
 }
 

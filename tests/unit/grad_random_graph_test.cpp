@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "grad_util.h"
+#include "nabla/ir/printer.h"
 #include "nabla/ir/verifier.h"
 #include "nabla/passes/derivatives.h"
 #include "tests/support/random_graph.h"
@@ -110,7 +111,7 @@ TEST(GradRandomGraph, ExpandsVerifiesAndMatchesFiniteDifferences) {
     CheckGradReport r = check_grad(f, inputs, co);
     std::ostringstream os;
     print_report(os, r);
-    EXPECT_TRUE(r.ok()) << "seed " << seed << "\n" << os.str();
+    EXPECT_TRUE(r.ok()) << "seed " << seed << "\n" << os.str() << print(f);
     grads += static_cast<int>(r.grads.size());
     ++checked;
     // The expansion itself, in the graph's own dtypes, is well formed.
