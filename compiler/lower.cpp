@@ -336,7 +336,9 @@ KernelInfo describe_kernel(const Node& n, const LowerOptions& o) {
     case OpKind::Neural: return describe_neural(n, o);
     case OpKind::Axis: return describe_axis(n, o);
     case OpKind::Deriv: throw Error("grad: run the build-grad pass before compiling");
-    default: break;
+    // No code: leaves and aliases have storage, elementwise kinds are above.
+    case OpKind::Leaf: case OpKind::Unary: case OpKind::Binary: case OpKind::Compare:
+    case OpKind::Select: case OpKind::Convert: case OpKind::Region: break;
   }
   throw Error(std::string(op_name(n.op())) + ": the backend cannot lower this op");
 }
@@ -356,7 +358,8 @@ void emit_kernel(KernelEnv& env) {
     case OpKind::Contract: return emit_matmul(env);
     case OpKind::Neural: return emit_neural(env);
     case OpKind::Axis: return emit_axis(env);
-    default: break;
+    case OpKind::Leaf: case OpKind::Unary: case OpKind::Binary: case OpKind::Compare:
+    case OpKind::Select: case OpKind::Convert: case OpKind::Region: case OpKind::Deriv: break;
   }
   throw Error(std::string(op_name(n.op())) + ": the backend cannot lower this op");
 }

@@ -210,7 +210,8 @@ KernelInfo describe_axis(const Node& n, const LowerOptions&) {
       info.work += n.operand(2)->type().numel();
       info.checks = true;
       break;
-    default: break;
+    case Op::ArgMax: case Op::ArgMin: case Op::CumSum: break;
+    default: throw Error(std::string(op_name(n.op())) + ": internal error: not an axis op");
   }
   return info;
 }

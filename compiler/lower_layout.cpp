@@ -4,6 +4,7 @@
 #include "nabla/compiler/kernel_builder.h"
 #include "nabla/compiler/loop_nest.h"
 #include "nabla/compiler/lower.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 namespace {
@@ -24,9 +25,10 @@ LoopNest copy_nest(const Node& n) {
         base += own[i] * n.attrs().start[i];
       }
       break;
-    default:  // broadcast_to
+    case Op::BroadcastTo:
       src = broadcast_strides(x.shape(), n.shape());
       break;
+    default: throw Error(std::string(op_name(n.op())) + ": internal error: not a copy (compiler/lower_layout.cpp)");
   }
   return make_loop_nest(n.shape(), {src, row_major_strides(n.shape())}, {base, 0});
 }

@@ -11,6 +11,7 @@
 #include "nabla/compiler/kernel_builder.h"
 #include "nabla/compiler/lower.h"
 #include "nabla/runtime/abi.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 namespace {
@@ -151,10 +152,12 @@ KernelInfo describe_neural(const Node& n, const LowerOptions& o) {
       info.work = n.type().numel() * 8;
       break;
     }
-    default:
+    case Op::OneHot:
+    case Op::CrossEntropy:
       info.can_fail = true;
       info.work = n.operand(0)->type().numel();
       break;
+    default: throw Error(std::string(op_name(n.op())) + ": internal error: not a neural op");
   }
   return info;
 }
@@ -164,7 +167,8 @@ void emit_neural(KernelEnv& env) {
     case Op::Softmax:
     case Op::LogSoftmax: emit_softmax(env); break;
     case Op::CrossEntropy: emit_cross_entropy(env); break;
-    default: emit_one_hot(env); break;
+    case Op::OneHot: emit_one_hot(env); break;
+    default: throw Error(std::string(op_name(env.node.op())) + ": internal error: not a neural op");
   }
 }
 

@@ -268,7 +268,8 @@ TensorType infer(Op op, std::span<const TensorType> ts, Attrs& attrs) {
         case Op::Transpose: return infer_transpose(op, ts[0], attrs);
         case Op::BroadcastTo: return infer_broadcast_to(op, ts[0], attrs);
         case Op::Slice: return infer_slice(op, ts[0], attrs);
-        default: return infer_concat(op, ts, attrs);
+        case Op::Concat: return infer_concat(op, ts, attrs);
+        default: fail(op, "internal error: no typing rule (ir/infer.cpp)");
       }
     case OpKind::Contract:
       check_same_dtype(op, ts);

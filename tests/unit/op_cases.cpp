@@ -1,0 +1,246 @@
+// The shared op cases (tests/unit/op_cases.h).
+#include "tests/unit/op_cases.h"
+
+#include <cmath>
+
+#include "nabla/ir/fused.h"
+
+namespace nabla::test {
+namespace {
+
+Value in(Function& f, const std::string& name, TensorType t) { return f.input(name, std::move(t)); }
+
+// A unary op on f32[2,3].
+GradCase unary(std::string name, Value (*op)(Value), bool positive = false) {
+  return {name, [op, positive](Function& f) { return op(in(f, positive ? "pos" : "x", f32({2, 3}))); }};
+}
+
+// A binary op on operands of shapes a and b (broadcast).
+GradCase binary(std::string name, Value (*op)(Value, Value), Shape a, Shape b,
+                bool positive_a = false, bool positive_b = false) {
+  return {name, [=](Function& f) {
+            Value x = in(f, positive_a ? "pos_a" : "a", f32(a));
+            return op(x, in(f, positive_b ? "pos_b" : "b", f32(b)));
+          }};
+}
+
+GradCase reduction(std::string name, Value (*op)(Value, Axes, bool), Axes axes, bool keepdims) {
+  return {name, [=](Function& f) { return op(in(f, "x", f32({2, 3, 2})), axes, keepdims); }};
+}
+
+GradCase mm(std::string name, Shape a, Shape b, bool ta, bool tb) {
+  return {name, [=](Function& f) {
+            Value x = in(f, "a", f32(a));
+            return matmul(x, in(f, "b", f32(b)), ta, tb);
+          }};
+}
+
+}  // namespace
+
+std::vector<GradCase> grad_cases() {
+  std::vector<GradCase> c = {
+      unary("neg", neg), unary("abs", abs), unary("sign", sign), unary("exp", exp),
+      unary("log", log, true), unary("log1p", log1p, true), unary("sqrt", sqrt, true),
+      unary("rsqrt", rsqrt, true), unary("tanh", tanh), unary("sigmoid", sigmoid),
+      unary("relu", relu), unary("sin", sin), unary("cos", cos), unary("floor", floor),
+      unary("barrier", barrier), unary("erf", erf), unary("stop_gradient", stop_gradient),
+  };
+  struct Bin { const char* name; Value (*op)(Value, Value); bool pa, pb; };
+  const Bin bins[] = {{"add", add, false, false}, {"sub", sub, false, false},
+                      {"mul", mul, false, false}, {"div", div, false, true},
+                      {"pow", pow, true, false},  {"maximum", maximum, false, false},
+                      {"minimum", minimum, false, false}};
+  const std::pair<Shape, Shape> shapes[] = {
+      {{2, 3}, {2, 3}}, {{2, 3}, {3}}, {{2, 1}, {1, 3}}, {{}, {2, 3}}, {{4, 1, 3}, {2, 1}}};
+  for (const Bin& b : bins)
+    for (const auto& [sa, sb] : shapes)
+      c.push_back(binary(std::string(b.name) + "_" + shape_to_string(sa) + "_" + shape_to_string(sb),
+                         b.op, sa, sb, b.pa, b.pb));
+  c.push_back({"select_bool_input", [](Function& f) {
+                 Value cond = in(f, "c", boolean({2, 3})), a = in(f, "a", f32({2, 3}));
+                 return select(cond, a, in(f, "b", f32({3})));
+               }});
+  c.push_back({"select_compare", [](Function& f) {
+                 Value a = in(f, "a", f32({2, 3})), b = in(f, "b", f32({2, 1}));
+                 return select(greater(a, b), mul(a, b), sin(b));
+               }});
+  for (bool keep : {false, true}) {
+    std::string k = keep ? "_keepdims" : "";
+    for (auto [op, name] : {std::pair{&sum, "sum"}, {&mean, "mean"}, {&max, "max"}, {&min, "min"}}) {
+      c.push_back(reduction(std::string(name) + "_all" + k, op, std::nullopt, keep));
+      c.push_back(reduction(std::string(name) + "_axis1" + k, op, std::vector<int64_t>{1}, keep));
+      c.push_back(reduction(std::string(name) + "_axes02" + k, op, std::vector<int64_t>{0, 2}, keep));
+    }
+  }
+  c.push_back({"reshape", [](Function& f) { return reshape(in(f, "x", f32({2, 3})), {3, 1, 2}); }});
+  c.push_back({"transpose", [](Function& f) { return transpose(in(f, "x", f32({2, 3, 4})), {1, 2, 0}); }});
+  c.push_back({"broadcast_to_rank", [](Function& f) { return broadcast_to(in(f, "x", f32({3})), {2, 3}); }});
+  c.push_back({"broadcast_to_ones", [](Function& f) { return broadcast_to(in(f, "x", f32({2, 1, 1})), {3, 2, 4, 2}); }});
+  c.push_back({"slice", [](Function& f) { return slice(in(f, "x", f32({4, 5})), {1, 0}, {3, 4}); }});
+  c.push_back({"slice_step", [](Function& f) { return slice(in(f, "x", f32({3, 7})), {0, 1}, {3, 7}, {2, 3}); }});
+  c.push_back({"slice_step_exact", [](Function& f) { return slice(in(f, "x", f32({6})), {0}, {6}, {2}); }});
+  c.push_back({"concat", [](Function& f) {
+                 Value xs[] = {in(f, "a", f32({2, 1})), in(f, "b", f32({2, 3})), in(f, "c", f32({2, 2}))};
+                 return concat(xs, 1);
+               }});
+  c.push_back({"concat_same_operand", [](Function& f) {
+                 Value a = in(f, "a", f32({2, 2}));
+                 Value xs[] = {a, exp(a), a};
+                 return concat(xs, 0);
+               }});
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      std::string t = std::string(ta ? "_ta" : "") + (tb ? "_tb" : "");
+      c.push_back(mm("matmul" + t, ta ? Shape{3, 2} : Shape{2, 3}, tb ? Shape{4, 3} : Shape{3, 4}, ta, tb));
+      c.push_back(mm("matmul_batched" + t, ta ? Shape{2, 3, 2} : Shape{2, 2, 3},
+                     tb ? Shape{2, 4, 3} : Shape{2, 3, 4}, ta, tb));
+    }
+  c.push_back({"matmul_square_self", [](Function& f) { Value a = in(f, "a", f32({3, 3})); return matmul(a, a, false, true); }});
+  c.push_back({"softmax_axis1", [](Function& f) { return softmax(in(f, "x", f32({2, 4})), 1); }});
+  c.push_back({"softmax_axis0", [](Function& f) { return softmax(in(f, "x", f32({3, 2})), 0); }});
+  c.push_back({"log_softmax_axis1", [](Function& f) { return log_softmax(in(f, "x", f32({2, 4})), 1); }});
+  c.push_back({"log_softmax_axis0", [](Function& f) { return log_softmax(in(f, "x", f32({3, 2})), 0); }});
+  c.push_back({"cross_entropy", [](Function& f) {
+                 Value logits = in(f, "logits", f32({4, 3}));
+                 return cross_entropy(logits, in(f, "labels", i32({4})));
+               }});
+  c.push_back({"cross_entropy_i64", [](Function& f) {
+                 Value logits = in(f, "logits", f64({3, 5}));
+                 return cross_entropy(logits, in(f, "labels", i64({3})));
+               }});
+  c.push_back({"cast_f32_f64", [](Function& f) { return cast(in(f, "x", f32({2, 3})), DType::f64); }});
+  c.push_back({"cast_f64_f32", [](Function& f) { return cast(in(f, "x", f64({2, 3})), DType::f32); }});
+  c.push_back({"one_hot_times_x", [](Function& f) {
+                 Value oh = one_hot(in(f, "labels", i32({4})), 3);  // labels first
+                 return mul(oh, in(f, "x", f32({4, 3})));
+               }});
+  for (bool rev : {false, true})
+    for (bool excl : {false, true})
+      c.push_back({std::string("cumsum") + (rev ? "_reverse" : "") + (excl ? "_exclusive" : ""),
+                   [=](Function& f) { return cumsum(in(f, "x", f32({2, 4})), 1, rev, excl); }});
+  c.push_back({"cumsum_axis0_f64", [](Function& f) { return cumsum(in(f, "x", f64({3, 2})), 0); }});
+  // Repeated and negative indices: their gradients add up.
+  auto idx = [](Function& f, Shape s, std::vector<double> v) {
+    return constant(f, Tensor::from_doubles(DType::i32, std::move(s), v));
+  };
+  c.push_back({"gather_axis0", [=](Function& f) {
+                 return gather(in(f, "x", f32({4, 3})), idx(f, {2, 2}, {0, 2, -1, 0}), 0);
+               }});
+  c.push_back({"gather_axis1_scalar_index", [=](Function& f) {
+                 return gather(in(f, "x", f32({2, 3, 2})), idx(f, {}, {-2}), 1);
+               }});
+  c.push_back({"gather_indices_input", [](Function& f) {
+                 Value x = in(f, "x", f32({5, 2}));
+                 return gather(x, in(f, "i", i64({3})), 0);
+               }});
+  c.push_back({"gather_by_argmax", [](Function& f) {
+                 Value x = in(f, "x", f32({3, 4}));
+                 return gather(reshape(x, {12}), argmax(x, 1), 0);
+               }});
+  c.push_back({"scatter_add_axis0", [=](Function& f) {
+                 Value base = in(f, "base", f32({4, 3}));
+                 return scatter_add(base, idx(f, {3}, {1, -3, 3}), in(f, "u", f32({3, 3})), 0);
+               }});
+  c.push_back({"scatter_add_axis1_f64", [=](Function& f) {
+                 Value base = in(f, "base", f64({2, 3}));
+                 return scatter_add(base, idx(f, {2, 2}, {0, 0, 2, -1}), in(f, "u", f64({2, 2, 2})), 1);
+               }});
+  return c;
+}
+
+namespace {
+
+Tensor tensor(DType dtype, Shape shape, std::vector<double> values) {
+  return Tensor::from_doubles(dtype, std::move(shape), values);
+}
+
+}  // namespace
+
+void build_every_op(Module& m) {
+  Function& f = m.function("every_op");
+  Value x = f.input("x", f32({2, 3}));
+  Value y = f.input("y", f32({2, 3}));
+  Value b = f.input("b", f32({3}));
+  Value s = f.input("s", f32());
+  Value labels = f.input("labels", i32({2}));
+  Value flags = f.input("flags", boolean({2, 3}));
+  Value batch = f.input("batch", f64({4, 2, 3}));
+
+  // Constants of every dtype, splat and not, with the special float values.
+  constant(f, 1.5);
+  constant(f, tensor(DType::f32, {2, 2}, {0.25, 0.25, 0.25, 0.25}));
+  constant(f, tensor(DType::f32, {5}, {1, -0.0, INFINITY, -INFINITY, NAN}));
+  constant(f, tensor(DType::f64, {2}, {0.1, 1e300}));
+  constant(f, tensor(DType::f32, {2}, {3.4028234663852886e38, 1.401298464324817e-45}));
+  constant(f, tensor(DType::i32, {2, 2}, {1, -2, 2147483647, -2147483648.0}));
+  constant(f, tensor(DType::i64, {2}, {-9007199254740993.0, 7}));
+  constant(f, tensor(DType::bool_, {3}, {1, 0, 1}));
+  constant(f, Tensor(DType::f32, {0, 3}));
+  constant(f, Tensor(DType::i64, {}));
+
+  Value u = x;
+  for (auto fn : {neg, abs, sign, exp, log, log1p, sqrt, rsqrt, tanh, sigmoid, relu, sin, cos,
+                  floor, erf, stop_gradient, barrier})
+    u = fn(u);
+  using Binary = Value (*)(Value, Value);
+  for (Binary fn : std::initializer_list<Binary>{add, sub, mul, div, pow, maximum, minimum})
+    u = fn(u, b);
+  Value c = less(x, y);
+  for (Binary fn : std::initializer_list<Binary>{less_equal, greater, greater_equal, equal,
+                                                 not_equal})
+    c = fn(x, b);
+  select(c, x, y);
+  select(flags, s, y);
+  sum(x);
+  sum(x, std::vector<int64_t>{-1}, true);
+  sum(x, std::vector<int64_t>{}, false);
+  mean(x, std::vector<int64_t>{0});
+  max(x, std::vector<int64_t>{0, 1}, true);
+  min(x, std::vector<int64_t>{1});
+  argmax(x, -1);
+  argmin(batch, 0, true);
+  cumsum(x, 1, true, true);
+  cumsum(batch, 0);
+  Value rows = gather(x, labels, 0);
+  gather(flags, constant(f, Tensor::scalar(DType::i64, -1)), 1);
+  scatter_add(x, labels, rows, 0);
+  reshape(x, {3, -1});
+  transpose(x);
+  broadcast_to(b, {4, 2, 3});
+  slice(x, {0, 1}, {2, 3});
+  slice(x, {0, 0}, {2, 3}, {2, 2});
+  Value parts[] = {x, y, x};
+  concat(parts, -2);
+  matmul(x, y, false, true);
+  matmul(x, y, true, false);
+  matmul(batch, batch, false, true);
+  softmax(x, 1);
+  log_softmax(x, 0);
+  one_hot(labels, 4);
+  one_hot(labels, 3, DType::i64);
+  Value loss = cross_entropy(x, labels);
+  cast(labels, DType::f32);
+  cast(x, DType::bool_);
+  grad_op(loss, x);
+  grad_op(loss, s);
+  grad_op(loss, b);
+  grad_op(sum(u), b);
+  // A fused region with a constant and a reduction at its root (ir/fused.h).
+  auto body = std::make_shared<Function>("fused");
+  Value bx = body->input("x0", f32({2, 3}));
+  Value bb = body->input("x1", f32({3}));
+  Value bt = relu(bx * bb) + constant(*body, 0.5);
+  body->output(sum(bt, std::vector<int64_t>{1}));
+  make_fused(f, {x, b}, body);
+  // A body of two results: a group of two fused nodes (sibling fusion).
+  auto pair = std::make_shared<Function>("fused");
+  Value px = pair->input("x0", f32({2, 3}));
+  Value pm = px * px;
+  pair->output(relu(pm));
+  pair->output(neg(pm));
+  make_fused_group(f, {x}, pair);
+  f.output(loss);
+  f.output(u);
+}
+
+}  // namespace nabla::test
