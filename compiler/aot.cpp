@@ -1,6 +1,8 @@
 #include "nabla/compiler/aot.h"
 
 #include <llvm/ADT/SmallVector.h>
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/GlobalVariable.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 #include <llvm/Support/raw_ostream.h>
@@ -18,6 +20,21 @@ AotModule::~AotModule() {
 AotModule::AotModule(AotModule&&) noexcept = default;
 AotModule& AotModule::operator=(AotModule&&) noexcept = default;
 
+namespace {
+
+// The object's half of the header's link check: a one-byte constant.
+void define_link_check(llvm::Module& m, const std::string& symbol) {
+  llvm::Type* byte = llvm::Type::getInt8Ty(m.getContext());
+  new llvm::GlobalVariable(m, byte, /*isConstant=*/true, llvm::GlobalValue::ExternalLinkage,
+                           llvm::ConstantInt::get(byte, 0), symbol);
+}
+
+}  // namespace
+
+AotTarget AotModule::target() const {
+  return {tm_->getTargetTriple().str(), tm_->getTargetCPU().str(), tm_->getTargetFeatureString().str()};
+}
+
 AotModule compile_ahead_of_time(Module& m, const AotOptions& options) {
   AotModule out;
   out.tm_ = create_target_machine(options.target);
@@ -33,7 +50,10 @@ AotModule compile_ahead_of_time(Module& m, const AotOptions& options) {
     lo.stream_store_bytes = options.stream_store_bytes;
     lo.num_threads = 1;  // AOT code is single-threaded unless ctx->parallel_for is given
     LoweredFunction lowered = lower_function(*f, *out.module_, lo);
-    out.functions_.push_back({f, lowered.entry, static_cast<uint64_t>(lowered.plan.workspace_bytes)});
+    AotFunction a{f, lowered.entry, static_cast<uint64_t>(lowered.plan.workspace_bytes), ""};
+    a.check_symbol = link_check_symbol(a, out.tm_->getTargetTriple().str());
+    define_link_check(*out.module_, a.check_symbol);
+    out.functions_.push_back(std::move(a));
   }
   optimize_module(*out.module_, *out.tm_, options.target.opt_level);
   return out;

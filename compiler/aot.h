@@ -36,6 +36,10 @@ class AotModule {
 
   // One per compiled function: its symbol and workspace size.
   const std::vector<AotFunction>& functions() const { return functions_; }
+  // The target triple, CPU and features of the code.
+  AotTarget target() const;
+  // The C/C++ header for the object (aot_header.h).
+  std::string header(const HeaderOptions& options) const { return generate_header(functions_, target(), options); }
 
   // The optimized module as an object file, assembly or LLVM IR (each call
   // generates code from a copy, so they can be combined). Throw nabla::Error.

@@ -16,6 +16,12 @@ struct AotFunction {
   const Function* function = nullptr;
   std::string symbol;           // the exported C symbol
   uint64_t workspace_bytes = 0;
+  std::string check_symbol;     // link_check_symbol(): defined by the object, referenced by the header
+};
+
+// What an object was compiled for, recorded in its header.
+struct AotTarget {
+  std::string triple, cpu, features;
 };
 
 struct HeaderOptions {
@@ -23,7 +29,16 @@ struct HeaderOptions {
   std::string object_name;      // mentioned in the usage comment, e.g. "model.o"
 };
 
-std::string generate_header(const std::vector<AotFunction>& functions, const HeaderOptions& options);
+std::string generate_header(const std::vector<AotFunction>& functions, const AotTarget& target,
+                            const HeaderOptions& options);
+
+// The symbol an object defines for each function and its header references,
+// so that a header linked with an object of another compile (another target,
+// another signature or workspace size) fails at link time with an undefined
+// reference, not at run time: the entry's name, the ABI version, the target
+// triple and a hash of the signature and the workspace size, e.g.
+// "nabla_logreg__abi1_x86_64_pc_linux_gnu_3f2a9c1b".
+std::string link_check_symbol(const AotFunction& f, const std::string& triple);
 
 // A valid C identifier from a nabla value or function name ('.' and other
 // characters become '_', a leading digit gets a '_' in front).

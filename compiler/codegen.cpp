@@ -1,9 +1,14 @@
 #include "nabla/compiler/codegen.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
 
+#include <llvm/ADT/StringExtras.h>
+#include <llvm/IR/DiagnosticInfo.h>
+#include <llvm/IR/DiagnosticPrinter.h>
+#include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
@@ -45,6 +50,85 @@ std::string host_features() {
   SubtargetFeatures features;
   for (const auto& entry : sys::getHostCPUFeatures()) features.AddFeature(entry.getKey(), entry.getValue());
   return features.getString();
+}
+
+bool is_native(const std::string& cpu) { return cpu == "native" || cpu == "host"; }
+
+// What a target gets without --cpu: code for every machine of its
+// architecture, as clang chooses it (riscv64 Linux: rv64gc, hardware floats).
+struct TargetDefaults {
+  std::string cpu, features, abi;
+};
+TargetDefaults target_defaults(const Triple& t) {
+  if (t.getArch() == Triple::x86_64) return {"x86-64", "", ""};
+  if (t.isRISCV64()) return {"generic-rv64", "+m,+a,+f,+d,+c", "lp64d"};
+  if (t.isRISCV32()) return {"generic-rv32", "+m,+a,+f,+d,+c", "ilp32d"};
+  return {"generic", "", ""};
+}
+
+// The architectures nabla generates code for: each is tested by running its
+// code (natively, or under qemu-user). LLVM knows more, but on several of them
+// nabla's kernels hit LLVM crashes or soft-float gaps.
+constexpr Triple::ArchType kSupportedArchs[] = {Triple::x86_64, Triple::aarch64, Triple::riscv64};
+
+// The target of a spec: its normalized triple and LLVM's Target.
+std::pair<std::string, const Target*> lookup(const TargetSpec& spec) {
+  initialize_targets();
+  std::string triple = spec.triple.empty() ? sys::getProcessTriple() : Triple::normalize(spec.triple);
+  std::string error;
+  const Target* target = TargetRegistry::lookupTarget(triple, error);
+  if (!target) throw Error("unknown target '" + spec.triple + "': " + error);
+  if (std::find(std::begin(kSupportedArchs), std::end(kSupportedArchs), Triple(triple).getArch()) ==
+      std::end(kSupportedArchs))
+    throw Error("target '" + triple + "' is not supported: nabla generates code for x86_64, aarch64 and riscv64");
+  return {triple, target};
+}
+
+// Collects the errors LLVM reports through a context while it lives (LLVM's
+// default prints them and exits the process); check() throws the first.
+class LlvmDiagnostics {
+ public:
+  explicit LlvmDiagnostics(LLVMContext& context) : context_(context), saved_(context.getDiagnosticHandler()) {
+    context.setDiagnosticHandler(std::make_unique<Collector>(first_error_));
+  }
+  ~LlvmDiagnostics() { context_.setDiagnosticHandler(std::move(saved_)); }
+  void check() const {
+    if (!first_error_.empty()) throw Error("LLVM: " + first_error_);
+  }
+
+ private:
+  struct Collector : DiagnosticHandler {
+    explicit Collector(std::string& first) : first(first) {}
+    bool handleDiagnostics(const DiagnosticInfo& d) override {
+      if (d.getSeverity() != DS_Error) return false;  // warnings and remarks: printed as usual
+      if (first.empty()) {
+        raw_string_ostream os(first);
+        DiagnosticPrinterRawOStream printer(os);
+        d.print(printer);
+      }
+      return true;
+    }
+    std::string& first;
+  };
+  LLVMContext& context_;
+  std::unique_ptr<DiagnosticHandler> saved_;
+  std::string first_error_;
+};
+
+// Every entry of a feature list is +NAME or -NAME, NAME a feature of the
+// target (LLVM would only warn, and ignore it).
+void check_features(const std::string& features, const MCSubtargetInfo& sti, const std::string& triple) {
+  ArrayRef<SubtargetFeatureKV> known = sti.getAllProcessorFeatures();
+  for (StringRef entry : split(features, ',')) {
+    entry = entry.trim();
+    if (entry.empty()) continue;
+    bool sign = entry.starts_with("+") || entry.starts_with("-");
+    StringRef name = sign ? entry.drop_front() : entry;
+    bool found = std::any_of(known.begin(), known.end(), [&](const SubtargetFeatureKV& f) { return name == f.Key; });
+    if (!sign || name.empty())
+      throw Error("feature '" + entry.str() + "' must be +NAME (add) or -NAME (remove)");
+    if (!found) throw Error("unknown feature '" + name.str() + "' for " + triple);
+  }
 }
 
 CodeGenOptLevel codegen_level(int opt_level) {
@@ -94,22 +178,46 @@ template <class Fn> void write_file(const std::string& path, const char* what, F
 }  // namespace
 
 std::unique_ptr<TargetMachine> create_target_machine(const TargetSpec& spec) {
-  initialize_targets();
-  bool host = spec.triple.empty();
-  std::string triple_name = host ? sys::getProcessTriple() : Triple::normalize(spec.triple);
-  std::string error;
-  const Target* target = TargetRegistry::lookupTarget(triple_name, error);
-  if (!target) throw Error("unknown target '" + spec.triple + "': " + error);
-  std::string cpu = !spec.cpu.empty() ? spec.cpu : host ? sys::getHostCPUName().str() : "generic";
-  std::string features = !spec.features.empty() ? spec.features : host && spec.cpu.empty() ? host_features() : "";
+  auto [triple, target] = lookup(spec);
+  TargetDefaults defaults = target_defaults(Triple(triple));
+  std::string cpu = spec.cpu.empty() ? defaults.cpu : spec.cpu;
+  std::string features = defaults.features;
+  if (is_native(spec.cpu)) {
+    if (Triple(triple).getArch() != Triple(sys::getProcessTriple()).getArch())
+      throw Error("CPU '" + spec.cpu + "' is this machine's (" + sys::getProcessTriple() + "), not a CPU of " + triple);
+    cpu = sys::getHostCPUName().str();
+    features = host_features();
+  }
+  std::unique_ptr<MCSubtargetInfo> sti(target->createMCSubtargetInfo(triple, "", ""));
+  if (!sti->isCPUStringValid(cpu)) throw Error("unknown CPU '" + cpu + "' for target '" + triple + "'");
+  check_features(spec.features, *sti, triple);
+  if (!spec.features.empty()) features += (features.empty() ? "" : ",") + spec.features;
   TargetOptions options;
-  std::unique_ptr<TargetMachine> tm(target->createTargetMachine(
-      triple_name, cpu, features, options, Reloc::PIC_, std::nullopt, codegen_level(spec.opt_level)));
-  if (!tm) throw Error("cannot create a target machine for '" + triple_name + "'");
-  const MCSubtargetInfo* sti = tm->getMCSubtargetInfo();
-  if (cpu != "generic" && !sti->isCPUStringValid(cpu))
-    throw Error("unknown CPU '" + cpu + "' for target '" + triple_name + "'");
+  options.MCOptions.ABIName = defaults.abi;
+  std::unique_ptr<TargetMachine> tm(target->createTargetMachine(triple, cpu, features, options, Reloc::PIC_,
+                                                                std::nullopt, codegen_level(spec.opt_level)));
+  if (!tm) throw Error("cannot create a target machine for '" + triple + "'");
   return tm;
+}
+
+std::string target_cpus_text(const TargetSpec& spec) {
+  auto [triple, target] = lookup(spec);
+  std::unique_ptr<MCSubtargetInfo> sti(target->createMCSubtargetInfo(triple, "", ""));
+  std::string s = "CPUs of " + triple + " (default: " + target_defaults(Triple(triple)).cpu + "; native: " +
+                  sys::getHostCPUName().str() + " on this machine):\n";
+  for (const SubtargetSubTypeKV& cpu : sti->getAllProcessorDescriptions()) s += "  " + std::string(cpu.Key) + "\n";
+  return s;
+}
+
+std::string target_features_text(const TargetSpec& spec) {
+  auto [triple, target] = lookup(spec);
+  std::unique_ptr<MCSubtargetInfo> sti(target->createMCSubtargetInfo(triple, "", ""));
+  std::string s = "features of " + triple + " (--features +NAME,-NAME adds and removes them):\n";
+  for (const SubtargetFeatureKV& f : sti->getAllProcessorFeatures()) {
+    std::string key = f.Key;
+    s += "  " + key + std::string(key.size() < 24 ? 24 - key.size() : 1, ' ') + f.Desc + "\n";
+  }
+  return s;
 }
 
 int native_vector_bits(const TargetMachine& tm) {
@@ -152,7 +260,9 @@ void optimize_module(Module& m, TargetMachine& tm, int opt_level) {
                                              : OptimizationLevel::O3;
   ModulePassManager mpm = level == OptimizationLevel::O0 ? pb.buildO0DefaultPipeline(level)
                                                          : pb.buildPerModuleDefaultPipeline(level);
+  LlvmDiagnostics diagnostics(m.getContext());
   mpm.run(m, mam);
+  diagnostics.check();
 }
 
 void write_llvm_ir(const Module& m, const std::string& path) {
@@ -164,7 +274,9 @@ void emit_machine_code(Module& m, TargetMachine& tm, raw_pwrite_stream& out, boo
   CodeGenFileType type = assembly ? CodeGenFileType::AssemblyFile : CodeGenFileType::ObjectFile;
   if (tm.addPassesToEmitFile(pm, out, nullptr, type))
     throw Error("the target cannot emit " + std::string(assembly ? "assembly" : "object files"));
+  LlvmDiagnostics diagnostics(m.getContext());
   pm.run(m);
+  diagnostics.check();
 }
 
 void write_text(const std::string& text, const std::string& path, const char* what) {

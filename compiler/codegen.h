@@ -15,15 +15,28 @@ class raw_pwrite_stream;
 namespace nabla {
 
 struct TargetSpec {
-  std::string triple;    // empty: the host's
-  std::string cpu;       // empty: the host's CPU (or "generic" for another triple)
-  std::string features;  // "+avx2,-avx512f"; empty: the host's (or the CPU's defaults)
-  int opt_level = 3;     // 0..3
+  // The LLVM target triple; empty: this machine's.
+  std::string triple;
+  // The CPU. Empty: the target's generic CPU, whose code runs on every
+  // machine of its architecture, as clang chooses it (x86-64: "x86-64", SSE2;
+  // riscv64: rv64gc with the lp64d ABI; others: "generic"). "native" (or
+  // "host"): this machine's CPU with all its features (for this machine's
+  // architecture only; the JIT's choice).
+  std::string cpu;
+  // Features added to (+NAME) or removed from (-NAME) the CPU's, e.g.
+  // "+avx2,-avx512f"; each NAME must be a feature of the target.
+  std::string features;
+  int opt_level = 3;  // 0..3
 };
 
 // Creates the target machine (registering LLVM's targets once). Throws
-// nabla::Error for an unknown triple or CPU.
+// nabla::Error for an unknown triple, CPU or feature.
 std::unique_ptr<llvm::TargetMachine> create_target_machine(const TargetSpec& spec);
+
+// The CPUs and the features of spec's target, one per line, for `nablac
+// --cpu help` and `--features help`. Throw nabla::Error for an unknown triple.
+std::string target_cpus_text(const TargetSpec& spec);
+std::string target_features_text(const TargetSpec& spec);
 
 // The widest vector register the kernels should use on this target, in bits
 // (512 with AVX-512, 256 with AVX, else 128).

@@ -65,6 +65,7 @@ Executable compile(const Function& source, const CompileOptions& options) {
 
   auto t = Clock::now();
   TargetSpec spec;
+  spec.cpu = "native";
   spec.opt_level = options.opt_level;
   impl->jit = std::make_unique<Jit>(spec);
   llvm::TargetMachine& tm = impl->jit->target_machine();

@@ -19,8 +19,9 @@ struct TargetSpec;
 
 class Jit {
  public:
-  // A JIT for the host; `spec` gives the optimization level of code
-  // generation (its triple, cpu and features must be empty: the host's).
+  // A JIT for this machine: `spec` has an empty triple and the CPU "native"
+  // (this machine's, with all its features), and gives the optimization level
+  // of code generation.
   // Throws nabla::Error when LLVM cannot set up the host target.
   explicit Jit(const TargetSpec& spec);
   ~Jit();

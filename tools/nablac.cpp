@@ -49,8 +49,11 @@ nabla::cli::Program program(Options& o) {
           {"--func", "NAME", "compile only this function (repeatable; default: all)",
            [&](std::string_view v) { o.funcs.emplace_back(v.starts_with('@') ? v.substr(1) : v); }, true},
           {"--target", "TRIPLE", "the LLVM target triple (default: this machine's)", set(o.aot.target.triple)},
-          {"--cpu", "NAME", "the target CPU (default: the target's generic CPU)", set(o.aot.target.cpu)},
-          {"--features", "LIST", "target features, e.g. +avx2,-avx512f", set(o.aot.target.features)},
+          {"--cpu", "NAME",
+           "the target CPU (default: the target's generic CPU; native: this machine's; help: the list)",
+           set(o.aot.target.cpu)},
+          {"--features", "LIST", "target features to add or remove, e.g. +avx2,-avx512f (help: the list)",
+           set(o.aot.target.features)},
           {"--emit", "KIND", "obj (default), asm, llvm, nabla or dot",
            [&](std::string_view v) { o.emit = nabla::cli::one_of(v, kEmitKinds); }},
           {"--passes", "PIPELINE", "the pass pipeline before fusion (default: the default pipeline)",
@@ -115,7 +118,7 @@ void write_object(nabla::AotModule& aot, const Options& o) {
     nabla::HeaderOptions h;
     h.cpp_namespace = o.cpp_namespace;
     h.object_name = o.output == "-" ? "the object" : std::filesystem::path(o.output).filename().string();
-    header = nabla::generate_header(aot.functions(), h);
+    header = aot.header(h);
   }
   nabla::write_output(o.output, object);
   if (o.header.empty()) return;
@@ -155,6 +158,12 @@ int main(int argc, char** argv) {
   Options o;
   nabla::cli::Program p = program(o);
   return nabla::cli::run(p, argc, argv, [&](std::vector<std::string>& files) {
+    if (o.aot.target.cpu == "help" || o.aot.target.features == "help") {
+      nabla::TargetSpec target = o.aot.target;
+      nabla::write_output("-", target.cpu == "help" ? nabla::target_cpus_text(target)
+                                                    : nabla::target_features_text(target));
+      return 0;
+    }
     o.input = nabla::cli::one_input(p, files);
     return compile(o);
   });

@@ -10,7 +10,15 @@ namespace nabla::testing {
 
 using namespace llvm;
 
-TestJit::TestJit() : jit_(TargetSpec{}) {
+namespace {
+TargetSpec native() {
+  TargetSpec spec;
+  spec.cpu = "native";
+  return spec;
+}
+}  // namespace
+
+TestJit::TestJit() : jit_(native()) {
   cpu_ = jit_.target_machine().getTargetCPU().str();
   features_ = jit_.target_machine().getTargetFeatureString().str();
 }

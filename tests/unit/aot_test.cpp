@@ -2,8 +2,8 @@
 // nablac emits an object and a header; a C program and a C++ program, built
 // here with cc/c++, link against them alone, run on .npy inputs, and their
 // results must equal the reference interpreter's; the training step once more
-// with streaming stores forced on every elementwise kernel. Also an AArch64
-// object, run under qemu-user.
+// with streaming stores forced on every elementwise kernel. Also AArch64 and
+// RISC-V objects, run under qemu-user.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -184,25 +184,39 @@ TEST(AotErrors, IndexOutsideTheAxisIsReported) {
   });
 }
 
-// An AArch64 object: identified by readelf, linked by the cross gcc and run
-// under qemu-user (both installed by scripts/setup.sh), equal to the interpreter.
-class AotCross : public ::testing::TestWithParam<std::pair<std::string, std::string>> {};
+// Objects for other architectures: identified by readelf, linked by the
+// cross gcc and run under qemu-user (all installed by scripts/setup.sh),
+// equal to the interpreter. Each is built for nablac's default CPU of the
+// target (generic AArch64; riscv64: rv64gc with the lp64d ABI).
+struct Cross {
+  std::string triple, readelf_machine, gcc, qemu;
+};
+const Cross kAArch64{"aarch64-linux-gnu", "AArch64", "aarch64-linux-gnu-gcc", "qemu-aarch64"};
+const Cross kRiscV64{"riscv64-linux-gnu", "RISC-V", "riscv64-linux-gnu-gcc", "qemu-riscv64"};
 
-TEST_P(AotCross, AArch64ObjectRunsUnderQemu) {
-  auto [file, func] = GetParam();
-  std::string dir = std::string(NABLA_BINARY_DIR) + "/aot_test/aarch64_" + func, out;
+struct CrossCase {
+  Cross target;
+  std::string file, func;
+};
+
+class AotCross : public ::testing::TestWithParam<CrossCase> {};
+
+TEST_P(AotCross, ObjectRunsUnderQemu) {
+  const auto& [c, file, func] = GetParam();
+  std::string arch = c.triple.substr(0, c.triple.find('-'));
+  std::string dir = std::string(NABLA_BINARY_DIR) + "/aot_test/" + arch + "_" + func, out;
   fs::remove_all(dir);
   fs::create_directories(dir);
-  ASSERT_EQ(sh(kNablac + " " + file + " --target aarch64-linux-gnu -o " + dir + "/model.o --header " + dir +
+  ASSERT_EQ(sh(kNablac + " " + file + " --target " + c.triple + " -o " + dir + "/model.o --header " + dir +
                    "/model.h",
                &out),
             0)
       << out;
   ASSERT_EQ(sh("llvm-readelf-19 -h -s " + dir + "/model.o", &out), 0) << out;
-  EXPECT_NE(out.find("AArch64"), std::string::npos) << out;
+  EXPECT_NE(out.find(c.readelf_machine), std::string::npos) << out;
   EXPECT_NE(out.find("nabla_" + func), std::string::npos) << out;
   std::string drivers = kSource + "/tests/aot";
-  ASSERT_EQ(sh("aarch64-linux-gnu-gcc -std=c11 -static -O1 -I" + drivers + " -include " + dir +
+  ASSERT_EQ(sh(c.gcc + " -std=c11 -static -O1 -I" + drivers + " -include " + dir +
                    "/model.h -DSIGNATURE=nabla_" + func + "_signature " + drivers + "/driver.c " + dir +
                    "/model.o -lm -o " + dir + "/driver",
                &out),
@@ -215,16 +229,21 @@ TEST_P(AotCross, AArch64ObjectRunsUnderQemu) {
     write_npy(dir + "/in" + std::to_string(i) + ".npy", inputs[i]);
     args += " " + dir + "/in" + std::to_string(i) + ".npy";
   }
-  ASSERT_EQ(sh("qemu-aarch64 " + dir + "/driver" + args + " " + dir, &out), 0) << out;
+  ASSERT_EQ(sh(c.qemu + " " + dir + "/driver" + args + " " + dir, &out), 0) << out;
   std::vector<Tensor> want = expected(file, func, inputs);
   for (size_t i = 0; i < want.size(); ++i)
-    expect_close(read_npy(dir + "/out" + std::to_string(i) + ".npy"), want[i], "aarch64 output " + std::to_string(i));
+    expect_close(read_npy(dir + "/out" + std::to_string(i) + ".npy"), want[i], arch + " output " + std::to_string(i));
 }
 
-INSTANTIATE_TEST_SUITE_P(Functions, AotCross,
-                         ::testing::Values(std::pair{kSource + "/examples/mlp_step.nabla", std::string("mlp_step")},
-                                           std::pair{kSource + "/tests/aot/axis_ops.nabla", std::string("axis_ops")}),
-                         [](const auto& info) { return info.param.second; });
+INSTANTIATE_TEST_SUITE_P(
+    Functions, AotCross,
+    ::testing::Values(CrossCase{kAArch64, kSource + "/examples/mlp_step.nabla", "mlp_step"},
+                      CrossCase{kAArch64, kSource + "/tests/aot/axis_ops.nabla", "axis_ops"},
+                      CrossCase{kRiscV64, kSource + "/examples/mlp_step.nabla", "mlp_step"},
+                      CrossCase{kRiscV64, kSource + "/tests/aot/axis_ops.nabla", "axis_ops"}),
+    [](const auto& info) {
+      return info.param.target.triple.substr(0, info.param.target.triple.find('-')) + "_" + info.param.func;
+    });
 
 }  // namespace
 }  // namespace nabla
