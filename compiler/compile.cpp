@@ -79,6 +79,7 @@ Executable compile(const Function& source, const CompileOptions& options) {
   lo.num_threads = options.num_threads <= 0 ? ThreadPool::hardware_threads() : options.num_threads;
   lo.min_parallel_work = options.min_parallel_work;
   lo.stream_store_bytes = options.stream_store_bytes;
+  lo.overlap_collectives = options.overlap_collectives;
   LoweredFunction lowered = lower_function(f, *llvm_module, lo);
   stats.lowering_ms = ms_since(t);
   if (!options.dump_llvm_ir_unoptimized.empty()) write_llvm_ir(*llvm_module, options.dump_llvm_ir_unoptimized);
@@ -111,6 +112,7 @@ Executable compile(const Function& source, const CompileOptions& options) {
   stats.num_nodes = static_cast<int>(f.size());
   stats.num_kernels = lowered.num_kernels;
   stats.num_parallel_kernels = lowered.num_parallel_kernels;
+  stats.collectives = std::move(lowered.collectives);
   for (const Node* n : f)  // a group of fused nodes is one region
     if (fused_body(*n) && n->body_result() == 0) ++stats.num_fused_regions;
   stats.total_ms = ms_since(start);

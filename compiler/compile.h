@@ -57,11 +57,26 @@ struct CompileOptions {
   // Threads that optimize and generate machine code at compile time (the
   // module is split into that many parts); 0: the machine's hardware threads.
   int compile_threads = 0;
+  // Collectives (all_reduce, docs/distributed.md): wait for each at its first
+  // reader, so that it overlaps the kernels in between (true), or right after
+  // starting it (false: blocking, for comparison).
+  bool overlap_collectives = true;
   // When not empty: write the LLVM IR before optimization, after it, and the
   // assembly of the optimized module to these files.
   std::string dump_llvm_ir_unoptimized;
   std::string dump_llvm_ir;
   std::string dump_asm;
+};
+
+// Where one collective of a compiled function starts and ends, in kernels: it
+// starts after `start` kernels have run and is waited for before kernel `wait`
+// (the kernel count when it is waited for at the end); wait - start kernels
+// overlap it.
+struct CollectiveSchedule {
+  std::string name;   // the node's name (or "all_reduce")
+  int64_t bytes = 0;  // the message
+  int start = 0;
+  int wait = 0;
 };
 
 // Where the time of a compile() went, in milliseconds, and what it made. With
@@ -73,6 +88,7 @@ struct CompileStats {
   int num_kernels = 0;
   int num_parallel_kernels = 0;
   int num_fused_regions = 0;
+  std::vector<CollectiveSchedule> collectives;  // in start order
 };
 
 class Executable {
@@ -111,6 +127,11 @@ class Executable {
 
   // The raw entry (runtime/abi.h), for callers that manage buffers themselves.
   nabla_entry_fn entry() const;
+
+  // The communicator that run() gives the function's collectives (ctx->comm;
+  // runtime/abi.h). Null (the default): one process. Not owned.
+  void set_communicator(const nabla_communicator* comm);
+  const nabla_communicator* communicator() const;
 
   struct Impl;
 

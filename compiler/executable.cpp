@@ -8,6 +8,7 @@
 
 #include "nabla/compiler/executable_impl.h"
 #include "nabla/ir/interpreter.h"
+#include "nabla/runtime/communicator.h"
 #include "nabla/runtime/error.h"
 
 namespace nabla {
@@ -69,6 +70,11 @@ int Executable::num_threads() const { return checked(impl_).num_threads; }
 const CompileStats& Executable::stats() const { return checked(impl_).stats; }
 const Function& Executable::function() const { return *checked(impl_).function; }
 nabla_entry_fn Executable::entry() const { return checked(impl_).entry; }
+const nabla_communicator* Executable::communicator() const { return checked(impl_).comm; }
+void Executable::set_communicator(const nabla_communicator* comm) {
+  checked(impl_);
+  impl_->comm = comm;
+}
 
 void Executable::run(std::span<const Tensor> inputs, std::span<Tensor> outputs) {
   const Impl& impl = checked(impl_);
@@ -107,10 +113,13 @@ void Executable::run(std::span<const Tensor> inputs, std::span<Tensor> outputs) 
     out_ptrs.push_back(out.data());
   }
   nabla_context ctx = impl.pool ? impl.pool->context() : nabla_context{};
+  ctx.comm = impl.comm;
   int32_t status = impl.entry(in_ptrs.data(), out_ptrs.data(), impl.workspace.get(), &ctx);
   if (status == NABLA_OK) return;
   const nabla_error_info& e = ctx.error;
   const Node* node = e.node >= 0 && static_cast<size_t>(e.node) < impl.nodes.size() ? impl.nodes[e.node] : nullptr;
+  if (status == NABLA_COLLECTIVE_FAILED)
+    throw EvaluationError(fmt::format("all_reduce: {}", collective_error(communicator_or_single(impl.comm))), node);
   if (status == NABLA_LABEL_OUT_OF_RANGE || status == NABLA_INDEX_OUT_OF_RANGE) {
     char message[256];
     nabla_error_message(&e, message, sizeof message);

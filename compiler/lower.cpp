@@ -14,6 +14,7 @@
 
 #include "nabla/compiler/element_program.h"
 #include "nabla/compiler/kernel_builder.h"
+#include "nabla/compiler/lower_collective.h"
 #include "nabla/ir/fused.h"
 #include "nabla/runtime/abi.h"
 #include "nabla/runtime/error.h"
@@ -29,10 +30,10 @@ llvm::StructType* context_type(llvm::LLVMContext& ctx) {
   auto* i32 = llvm::Type::getInt32Ty(ctx);
   auto* i64 = llvm::Type::getInt64Ty(ctx);
   auto* error = llvm::StructType::get(ctx, {i32, i32, ptr, i64, i64, i64});
-  return llvm::StructType::get(ctx, {ptr, ptr, error});
+  return llvm::StructType::get(ctx, {ptr, ptr, error, ptr});
 }
 
-enum ContextField { kParallelFor = 0, kPool = 1, kError = 2 };
+enum ContextField { kParallelFor = 0, kPool = 1, kError = 2, kComm = 3 };
 enum ErrorField { kStatus = 0, kNode = 1, kOp = 2, kValue = 3, kIndex = 4, kBound = 5 };
 
 const std::string& prefer_width(const LowerOptions& o, const KernelInfo& info) {
@@ -71,6 +72,7 @@ class FunctionLowering {
   std::unordered_map<const Node*, llvm::GlobalVariable*> globals_;
   std::unordered_map<const Node*, int> node_ids_;
   std::unordered_set<const Function*> groups_done_;  // bodies of fused groups already lowered
+  std::unique_ptr<CollectiveLowering> collectives_;  // all_reduce: calls of ctx->comm
 };
 
 void FunctionLowering::begin_entry() {
@@ -87,6 +89,7 @@ void FunctionLowering::begin_entry() {
   ctx_ = entry_->getArg(3);
   entry_block_ = llvm::BasicBlock::Create(c, "entry", entry_);
   kb_.b.SetInsertPoint(entry_block_);
+  collectives_ = std::make_unique<CollectiveLowering>(kb_, ctx_, ctx_type_, o_.overlap_collectives);
 }
 
 llvm::GlobalVariable* FunctionLowering::constant_global(const Node* n) {
@@ -228,6 +231,11 @@ void FunctionLowering::call_parallel(llvm::Function* kernel, std::vector<llvm::V
 }
 
 void FunctionLowering::lower_kernel(const Node* n, int index) {
+  if (is_collective(n->op())) {
+    collectives_->wait_for({out_.plan.storage.at(n->operand(0)).owner}, out_.num_kernels);
+    collectives_->start(*n, node_ids_.at(n), pointer(n), pointer(n->operand(0)), out_.num_kernels);
+    return;
+  }
   // A group of fused nodes is one kernel, at its first node that is needed,
   // storing each of its nodes that has storage (the planned ones).
   std::vector<const Node*> outs{n};
@@ -242,6 +250,10 @@ void FunctionLowering::lower_kernel(const Node* n, int index) {
   std::vector<const Node*> args;
   for (const Node* op : n->operands())
     if (out_.plan.storage.at(op).kind != StorageKind::Constant) args.push_back(op);
+  std::vector<const Node*> reads;  // what the kernel reads, for the collectives' waits
+  for (const Node* o : outs)
+    for (const Node* op : o->operands()) reads.push_back(out_.plan.storage.at(op).owner);
+  collectives_->wait_for(reads, out_.num_kernels);
   llvm::Function* kernel = make_kernel(n, info, outs, args, node_ids_.at(n));
   ++out_.num_kernels;
 
@@ -262,12 +274,14 @@ void FunctionLowering::lower_kernel(const Node* n, int index) {
   if (parallel) {
     ++out_.num_parallel_kernels;
     call_parallel(kernel, call_args, info.tasks);
+    collectives_->progress();
     return;
   }
   if (info.can_fail) call_args.push_back(ctx_);
   call_args.push_back(kb_.i64(0));
   call_args.push_back(kb_.i64(info.tasks));
   llvm::Value* status = b.CreateCall(kernel, call_args);
+  collectives_->progress();
   if (!info.can_fail) return;
   llvm::BasicBlock* fail = llvm::BasicBlock::Create(m_.getContext(), "failed", entry_);
   llvm::BasicBlock* ok = llvm::BasicBlock::Create(m_.getContext(), "ok", entry_);
@@ -287,6 +301,8 @@ LoweredFunction FunctionLowering::run() {
   begin_entry();
   for (size_t i = 0; i < out_.plan.kernels.size(); ++i) lower_kernel(out_.plan.kernels[i], static_cast<int>(i));
   auto& b = kb_.b;
+  collectives_->wait_all(out_.num_kernels);
+  out_.collectives = collectives_->schedule();
   for (const MemoryPlan::Copy& copy : out_.plan.result_copies) {
     int64_t bytes = copy.from->type().numel() * static_cast<int64_t>(dtype_size(copy.from->dtype()));
     if (bytes == 0) continue;
@@ -335,6 +351,7 @@ KernelInfo describe_kernel(const Node& n, const LowerOptions& o) {
     case OpKind::Contract: return describe_matmul(n, o);
     case OpKind::Neural: return describe_neural(n, o);
     case OpKind::Axis: return describe_axis(n, o);
+    case OpKind::Collective: return KernelInfo{"collective"};  // calls from the entry (lower_collective.h)
     case OpKind::Deriv: throw Error("grad: run the build-grad pass before compiling");
     // No code: leaves and aliases have storage, elementwise kinds are above.
     case OpKind::Leaf: case OpKind::Unary: case OpKind::Binary: case OpKind::Compare:

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "nabla/compiler/lower_collective.h"
 #include "nabla/compiler/memory_plan.h"
 #include "nabla/ir/function.h"
 
@@ -30,6 +31,8 @@ struct LowerOptions {
   int64_t stream_store_bytes = 0;
   // "prefer-vector-width" per kernel kind ("" leaves LLVM's default).
   std::string elementwise_width = "512", reduce_width = "512", other_width = "";
+  // Collectives wait at their first reader (true) or right after they start.
+  bool overlap_collectives = true;
 };
 
 // What the lowering tells the caller.
@@ -40,6 +43,8 @@ struct LoweredFunction {
   int num_parallel_kernels = 0;
   // Node positions used in error details (nabla_error_info::node).
   std::vector<const Node*> nodes;
+  // The collectives in start order, with where they start and are waited for.
+  std::vector<CollectiveSchedule> collectives;
 };
 
 // Emits the kernels and the entry of `f` into `module` (which has the target's

@@ -13,6 +13,7 @@ bool same(const std::vector<int64_t>& a, const std::vector<int64_t>& b) { return
 bool same(int64_t a, int64_t b) { return a == b; }
 bool same(bool a, bool b) { return a == b; }
 bool same(DType a, DType b) { return a == b; }
+bool same(Reduction a, Reduction b) { return a == b; }
 bool same(const Tensor& a, const Tensor& b) {
   if (!a.defined() || !b.defined()) return a.defined() == b.defined();
   return a.same_as(b);
@@ -26,6 +27,7 @@ size_t hash_of(const std::vector<int64_t>& v) {
 size_t hash_of(int64_t v) { return std::hash<int64_t>{}(v); }
 size_t hash_of(bool v) { return v ? 1 : 2; }
 size_t hash_of(DType v) { return static_cast<size_t>(v) + 3; }
+size_t hash_of(Reduction v) { return static_cast<size_t>(v) + 11; }
 size_t hash_of(const Tensor& t) {
   if (!t.defined()) return 0;
   size_t h = mix(static_cast<size_t>(t.dtype()), hash_of(t.shape()));
@@ -59,6 +61,16 @@ size_t Attrs::hash(uint32_t mask) const {
   if (mask & attr::name) h = mix(h, hash_of(name));
 #include "nabla/ir/attrs.def"
   return h;
+}
+
+constexpr std::string_view kReductionNames[] = {"sum", "mean", "max", "min"};
+
+std::string_view reduction_name(Reduction r) { return kReductionNames[static_cast<size_t>(r)]; }
+
+std::optional<Reduction> reduction_from_name(std::string_view name) {
+  for (size_t i = 0; i < std::size(kReductionNames); ++i)
+    if (kReductionNames[i] == name) return static_cast<Reduction>(i);
+  return std::nullopt;
 }
 
 std::string_view attr_name(uint32_t index) { return kAttrs[index].name; }

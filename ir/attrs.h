@@ -5,6 +5,7 @@
 //   step  one entry per axis (1 when the text omits it);
 //   axis  non-negative.
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -23,7 +24,13 @@ enum Bit : uint32_t {
 #include "nabla/ir/attrs.def"
 }  // namespace attr
 
-enum class AttrKind : uint8_t { Ints, Int, Bool, DType, Tensor };
+enum class AttrKind : uint8_t { Ints, Int, Bool, DType, Tensor, Reduction };
+
+// The reduction of a collective (all_reduce's `op`); mean is the sum divided
+// by the number of processes.
+enum class Reduction : uint8_t { sum, mean, max, min };
+std::string_view reduction_name(Reduction r);
+std::optional<Reduction> reduction_from_name(std::string_view name);
 
 namespace attr_detail {
 template <AttrKind K> struct Storage;
@@ -32,6 +39,7 @@ template <> struct Storage<AttrKind::Int> { using type = int64_t; };
 template <> struct Storage<AttrKind::Bool> { using type = bool; };
 template <> struct Storage<AttrKind::DType> { using type = DType; };
 template <> struct Storage<AttrKind::Tensor> { using type = nabla::Tensor; };
+template <> struct Storage<AttrKind::Reduction> { using type = Reduction; };
 }  // namespace attr_detail
 
 struct Attrs {

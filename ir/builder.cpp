@@ -167,6 +167,12 @@ Value scatter_add(Value base, Value idx, Value updates, int64_t axis) {
   return make(Op::ScatterAdd, {base, idx, updates}, std::move(a));
 }
 
+Value all_reduce(Value x, Reduction op) {
+  Attrs a;
+  a.op = op;
+  return make(Op::AllReduce, {x}, std::move(a));
+}
+
 Value grad_op(Value z, Value w) { return make(Op::Grad, {z, w}); }
 
 }  // namespace nabla

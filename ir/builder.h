@@ -63,6 +63,9 @@ Value argmin(Value x, int64_t axis, bool keepdims = false);
 Value cumsum(Value x, int64_t axis, bool reverse = false, bool exclusive = false);
 Value gather(Value x, Value idx, int64_t axis = 0);
 Value scatter_add(Value base, Value idx, Value updates, int64_t axis = 0);
+// Collectives (docs/distributed.md): the reduction of x over all processes,
+// element by element; x's type. Float, i32 or i64 (mean: float only).
+Value all_reduce(Value x, Reduction op = Reduction::sum);
 
 // The symbolic derivative node dz/dw (expanded later by the build-grad pass;
 // nabla::grad in passes/build_grad.h expands immediately).

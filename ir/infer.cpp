@@ -303,6 +303,11 @@ TensorType infer(Op op, std::span<const TensorType> ts, Attrs& attrs) {
       return infer_along_axis(op, ts, attrs);
     case OpKind::Region:
       fail(op, "a fused region is built with make_fused (ir/fused.h), which checks its body");
+    case OpKind::Collective:
+      check_dtype(op, ts[0]);
+      if (attrs.op == Reduction::mean && !is_float(ts[0].dtype))
+        fail(op, "op = mean needs a float operand (f32 or f64), got {}", ts[0].str());
+      return ts[0];
     case OpKind::Deriv:
       if (!is_float(ts[0].dtype) || ts[0].rank() != 0)
         fail(op, "the differentiated value must be a float scalar, got {}", ts[0].str());

@@ -76,6 +76,7 @@ Tensor dispatch(const interp::Call& c) {
     case OpKind::Axis: return interp::eval_axis(c);
     case OpKind::Deriv: throw Error("grad: run the build-grad pass before evaluating");
     case OpKind::Region: throw Error("fused: evaluate the node itself, whose body holds the computation");
+    case OpKind::Collective: return interp::eval_collective(c);
   }
   throw Error(fmt::format("{}: the interpreter does not know this op", op_name(c.op)));
 }
@@ -89,7 +90,7 @@ std::string types_str(std::span<const Tensor> ts) {
 }  // namespace
 
 Tensor evaluate(Op op, const Attrs& attrs, const TensorType& result,
-                std::span<const Tensor> operands) {
+                std::span<const Tensor> operands, const nabla_communicator* comm) {
   if (op == Op::Grad) throw Error("grad: run the build-grad pass before evaluating");
   if (op == Op::Fused) throw Error("fused: evaluate the node itself, whose body holds the computation");
   if (op == Op::Input) throw Error("input: an input has no value of its own; pass it to interpret");
@@ -104,10 +105,10 @@ Tensor evaluate(Op op, const Attrs& attrs, const TensorType& result,
   if (implied != result)
     throw Error(fmt::format("{}: operands {} give {}, not the expected {}", op_name(op),
                             types_str(operands), implied.str(), result.str()));
-  return dispatch(interp::Call{op, normalized, result, operands});
+  return dispatch(interp::Call{op, normalized, result, operands, comm});
 }
 
-Tensor evaluate(const Node& n, std::span<const Tensor> operands) {
+Tensor evaluate(const Node& n, std::span<const Tensor> operands, const nabla_communicator* comm) {
   if (operands.size() != n.num_operands())
     throw Error(fmt::format("{}: expected {} operand values, got {}", op_name(n.op()),
                             n.num_operands(), operands.size()));
@@ -122,7 +123,7 @@ Tensor evaluate(const Node& n, std::span<const Tensor> operands) {
     DepthGuard level(interpret_depth, [](const std::string& m) { throw Error("fused: " + m); });
     return interpret(*n.body(), operands)[static_cast<size_t>(n.body_result())];
   }
-  return evaluate(n.op(), n.attrs(), n.type(), operands);
+  return evaluate(n.op(), n.attrs(), n.type(), operands, comm);
 }
 
 void check_input(const Function& f, size_t index, const Tensor& t) {
@@ -135,7 +136,8 @@ void check_input(const Function& f, size_t index, const Tensor& t) {
                             in.type().str(), type_of(t).str()));
 }
 
-std::vector<Tensor> interpret(const Function& f, std::span<const Tensor> inputs) {
+std::vector<Tensor> interpret(const Function& f, std::span<const Tensor> inputs,
+                              const nabla_communicator* comm) {
   if (inputs.size() != f.inputs().size())
     throw Error(fmt::format("@{}: expected {} input{}, got {}", f.name(), f.inputs().size(),
                             f.inputs().size() == 1 ? "" : "s", inputs.size()));
@@ -155,7 +157,7 @@ std::vector<Tensor> interpret(const Function& f, std::span<const Tensor> inputs)
       args.push_back(it->second);
     }
     try {
-      value[n] = evaluate(*n, args);
+      value[n] = evaluate(*n, args, comm);
     } catch (const Error& e) {
       throw EvaluationError(e.what(), n);
     }

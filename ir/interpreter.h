@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "nabla/ir/function.h"
+#include "nabla/runtime/abi.h"
 #include "nabla/runtime/error.h"
 #include "nabla/runtime/tensor.h"
 
@@ -30,12 +31,15 @@ class EvaluationError : public Error {
 // order). Checks that each operand has the type the node's operand has.
 // Throws nabla::Error for run-time errors (e.g. a label out of range), for
 // `input` nodes and for `grad` ("grad: run the build-grad pass before evaluating").
-Tensor evaluate(const Node& n, std::span<const Tensor> operands);
+// Collectives (all_reduce) go through `comm` (runtime/abi.h); null means one
+// process, where they are identities.
+Tensor evaluate(const Node& n, std::span<const Tensor> operands,
+                const nabla_communicator* comm = nullptr);
 
 // The same for an op that is not (yet) a node: `attrs` must be normalized
 // (as Function::make leaves them) and `result` the type infer_type gives.
 Tensor evaluate(Op op, const Attrs& attrs, const TensorType& result,
-                std::span<const Tensor> operands);
+                std::span<const Tensor> operands, const nabla_communicator* comm = nullptr);
 
 // Checks a tensor against input `index` of f. Throws, e.g.
 //   "@mlp: input %x expects f32[64,784], got f64[64,784]".
@@ -43,7 +47,9 @@ void check_input(const Function& f, size_t index, const Tensor& t);
 
 // Evaluates f on `inputs` (one per function input, in order; checked with
 // check_input) and returns one owned tensor per function result. Errors in
-// the nodes are thrown as EvaluationError.
-std::vector<Tensor> interpret(const Function& f, std::span<const Tensor> inputs);
+// the nodes are thrown as EvaluationError. Collectives go through `comm`
+// (null: one process), in body order.
+std::vector<Tensor> interpret(const Function& f, std::span<const Tensor> inputs,
+                              const nabla_communicator* comm = nullptr);
 
 }  // namespace nabla

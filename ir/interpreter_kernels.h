@@ -9,6 +9,7 @@
 #include "nabla/ir/attrs.h"
 #include "nabla/ir/op.h"
 #include "nabla/ir/type.h"
+#include "nabla/runtime/abi.h"
 #include "nabla/runtime/tensor.h"
 
 namespace nabla::interp {
@@ -20,6 +21,7 @@ struct Call {
   const Attrs& attrs;
   const TensorType& type;
   std::span<const Tensor> args;
+  const nabla_communicator* comm = nullptr;  // collectives; null: one process
 };
 
 // One kernel per op family; each file ir/interpreter_<family>.cpp holds one.
@@ -36,6 +38,7 @@ Tensor eval_axis(const Call& c);       // argmax, argmin, cumsum, gather, scatte
 // Throws the run-time error `status` (runtime/abi.h) of op on a bad value,
 // worded by nabla_error_message as compiled code's errors are.
 [[noreturn]] void fail_status(Op op, int32_t status, int64_t value, int64_t index, int64_t bound);
+Tensor eval_collective(const Call& c); // all_reduce, through c.comm
 
 // Walks an index space in row-major order and keeps, for several tensors, the
 // flat element offset of the current index. Tensor k is addressed through

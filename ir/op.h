@@ -16,7 +16,7 @@ enum class Op : uint8_t {
 // Broad families of ops; see ir/ops.def.
 enum class OpKind : uint8_t {
   Leaf, Unary, Binary, Compare, Select, Reduce, Layout, Contract, Neural, Convert, Deriv, Region,
-  Axis
+  Axis, Collective
 };
 
 // Op flags: the traits that ops.def states per op.
@@ -38,6 +38,10 @@ inline constexpr uint32_t kNoNegZero = 1u << 6;
 // Checks integer operands (labels, indices) at run time and may fail with a
 // status (runtime/abi.h): its kernel runs even when its result is empty.
 inline constexpr uint32_t kMayFail = 1u << 7;
+// Talks to the other processes (all_reduce): its value depends on every
+// rank's operand, so it is never evaluated at compile time (folding), and
+// every rank must run it in the same order (docs/distributed.md).
+inline constexpr uint32_t kCollective = 1u << 8;
 
 inline constexpr int kNumOps = 0
 #define NABLA_OP(Enum, name, arity, Kind, flags, attrs) +1
@@ -58,6 +62,7 @@ inline bool is_commutative(Op op) { return has_flag(op, kCommutative); }
 inline bool calls_libm(Op op) { return has_flag(op, kLibm); }
 inline bool is_costly(Op op) { return has_flag(op, kCostly); }
 inline bool is_alias_op(Op op) { return has_flag(op, kAlias); }
+inline bool is_collective(Op op) { return has_flag(op, kCollective); }
 
 // Element i of the result depends only on element i of each (broadcast)
 // operand: the unary, binary, comparison, select and cast ops.

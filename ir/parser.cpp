@@ -49,6 +49,7 @@ class Parser {
   void parse_attr_value(int64_t& v);
   void parse_attr_value(bool& v);
   void parse_attr_value(DType& v);
+  void parse_attr_value(Reduction& v);
   void parse_attr_value(Tensor& v);
   TensorType parse_type();
   int64_t parse_int(const Token& t);
@@ -330,6 +331,13 @@ void Parser::parse_attr_value(DType& v) {
   std::optional<DType> d = dtype_from_name(t.text);
   if (!d) ts_.error(t.loc, fmt::format("unknown dtype '{}'", t.text));
   v = *d;
+}
+
+void Parser::parse_attr_value(Reduction& v) {
+  Token t = ts_.expect(Tok::Ident, "a reduction (sum, mean, max or min)");
+  std::optional<Reduction> r = reduction_from_name(t.text);
+  if (!r) ts_.error(t.loc, fmt::format("unknown reduction '{}' (sum, mean, max or min)", t.text));
+  v = *r;
 }
 
 void Parser::parse_attr_value(Tensor&) { ts_.error_expected("an attribute value"); }

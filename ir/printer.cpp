@@ -85,6 +85,7 @@ std::string attr_value_str(const std::vector<int64_t>& v) { return ints_str(v); 
 std::string attr_value_str(int64_t v) { return std::to_string(v); }
 std::string attr_value_str(bool v) { return v ? "true" : "false"; }
 std::string attr_value_str(DType v) { return std::string(dtype_name(v)); }
+std::string attr_value_str(Reduction v) { return std::string(reduction_name(v)); }
 std::string attr_value_str(const Tensor& v) { return format_literal(v); }
 
 std::string attrs_str(const Node& n) {

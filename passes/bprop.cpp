@@ -181,6 +181,22 @@ Value pow_exponent_rule(const Args& a) {
   return select(positive, mul(mul(a.g, a.y), log_a), a.c(0));
 }
 
+// all_reduce's rules. Rank r holds x_r and every rank gets y = op over s of
+// x_s; the gradient that rank r receives is that of the sum over ranks of
+// their losses, z = sum_s z_s (each rank's g is dz_s/dy), so it sums the g of
+// every rank: the data-parallel reading, where each rank's loss is its share.
+//   sum:      dz/dx_r = sum_s g_s                       all_reduce(g, sum)
+//   mean:     dz/dx_r = (1/R) sum_s g_s                 all_reduce(g, mean)
+//   max, min: dz/dx_r = [x_r = y] sum_s g_s / #{s : x_s = y}: ranks that tie
+//             at the extreme share it equally (max's rule, across ranks).
+Value all_reduce_rule(const Args& a) {
+  Reduction op = a.attrs().op;
+  if (op == Reduction::sum || op == Reduction::mean) return all_reduce(a.g, op);
+  Value at = equal(a.x(), a.y);
+  Value count = all_reduce(cast(at, a.g->dtype()), Reduction::sum);
+  return select(at, div(all_reduce(a.g, Reduction::sum), count), a.c(0));
+}
+
 constexpr Value kZero{};  // a zero contribution
 
 struct Entry {
@@ -310,6 +326,9 @@ const Entry kRules[] = {
     {Op::ScatterAdd, [](const Args& a) {
        return a.i == 0 ? a.g : gather(a.g, a.x(1), a.attrs().axis);
      }},
+    // d/dx_r all_reduce(x): every rank's g summed (mean: averaged; max/min: to
+    // the ranks at the extreme), see all_reduce_rule
+    {Op::AllReduce, all_reduce_rule},
 };
 
 const std::array<Rule, kNumOps>& rule_table() {

@@ -14,6 +14,7 @@ namespace {
 
 bool foldable(const Node* n, const FoldOptions& options) {
   if (n->op() == Op::Constant || n->op() == Op::Grad || n->op() == Op::Barrier) return false;
+  if (is_collective(n->op())) return false;  // its value depends on the other processes
   int64_t largest = 0;
   for (const Node* o : n->operands()) {
     if (o->op() != Op::Constant) return false;

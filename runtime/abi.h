@@ -15,8 +15,8 @@
  *   workspace  NABLA_WORKSPACE_ALIGN-aligned scratch memory of the function's
  *              workspace size (NULL when that size is 0); the call keeps
  *              nothing in it between calls;
- *   ctx        NULL, or a context: a thread pool for parallel loops, and room
- *              for error details.
+ *   ctx        NULL, or a context: a thread pool for parallel loops, room for
+ *              error details, and the communicator of collective ops.
  *
  * The return value is NABLA_OK (0), or a status below when the input data make
  * the computation impossible (a label or an index out of range). Then
@@ -35,17 +35,21 @@
 extern "C" {
 #endif
 
-#define NABLA_ABI_VERSION 1
+#define NABLA_ABI_VERSION 2
 #define NABLA_WORKSPACE_ALIGN 64
 
 /* Statuses returned by an entry; nabla_error_message words each. */
 enum {
   NABLA_OK = 0,
   NABLA_LABEL_OUT_OF_RANGE = 1, /* cross_entropy / one_hot: a label outside [0, bound) */
-  NABLA_INDEX_OUT_OF_RANGE = 2  /* gather / scatter_add: an index outside [-bound, bound) */
+  NABLA_INDEX_OUT_OF_RANGE = 2, /* gather / scatter_add: an index outside [-bound, bound) */
+  NABLA_COLLECTIVE_FAILED = 3   /* all_reduce: the communicator failed (a rank died, a timeout) */
 };
 
-/* Details of a failed call: which op failed on which value. */
+/* Details of a failed call: which op failed on which value. For
+ * NABLA_COLLECTIVE_FAILED, op is "all_reduce", index the collective's position
+ * among the function's collectives, and the communicator's error_message says
+ * why. */
 typedef struct nabla_error_info {
   int32_t status;  /* the status the entry returned */
   int32_t node;    /* position of the failing node in the compiled function's body */
@@ -63,17 +67,53 @@ typedef void (*nabla_task_fn)(void* data, int64_t begin, int64_t end);
  * Calling task(data, 0, n) is a valid (single-threaded) implementation. */
 typedef void (*nabla_parallel_for_fn)(void* pool, int64_t n, nabla_task_fn task, void* data);
 
+/* ---- Collectives (docs/distributed.md) ----
+ * A compiled function that holds all_reduce ops calls them through a
+ * communicator the caller puts into ctx->comm: a table of C functions, so the
+ * generated code needs no MPI. A NULL ctx or ctx->comm means one process, where
+ * an all-reduce is the identity. nabla provides a single-process table
+ * (runtime/communicator.h) and an MPI one (the nabla_mpi library, mpi/nabla_mpi.h). */
+
+/* Element types and reductions of a collective. */
+enum { NABLA_DTYPE_F32 = 0, NABLA_DTYPE_F64 = 1, NABLA_DTYPE_I32 = 2, NABLA_DTYPE_I64 = 3 };
+enum { NABLA_REDUCE_SUM = 0, NABLA_REDUCE_MAX = 1, NABLA_REDUCE_MIN = 2 };
+
+typedef struct nabla_communicator {
+  void* state;   /* passed to every function below */
+  int32_t rank;  /* this process, in [0, size) */
+  int32_t size;  /* the number of processes */
+  /* Starts reducing `count` elements of `dtype` at `buf` over all ranks, in
+   * place, and stores a handle for wait in *request. Every rank starts the same
+   * collectives (count, dtype, op) in the same order. buf is neither read nor
+   * written by the caller until wait returns. Returns NABLA_OK or
+   * NABLA_COLLECTIVE_FAILED. */
+  int32_t (*all_reduce_start)(void* state, void* buf, int64_t count, int32_t dtype, int32_t op,
+                              void** request);
+  /* Waits for a started collective; buf then holds the result. Returns NABLA_OK
+   * or NABLA_COLLECTIVE_FAILED (also when it gives up after a timeout). */
+  int32_t (*wait)(void* state, void* request);
+  /* Lets started collectives advance; called between kernels while any is in
+   * flight. May be NULL. */
+  void (*progress)(void* state);
+  /* What went wrong, after NABLA_COLLECTIVE_FAILED (e.g. "rank 1 has not
+   * answered for 10 s"); storage owned by the communicator. May be NULL. */
+  const char* (*error_message)(void* state);
+} nabla_communicator;
+
 typedef struct nabla_context {
   nabla_parallel_for_fn parallel_for; /* NULL: every loop runs on the calling thread */
   void* pool;                         /* passed to parallel_for */
   nabla_error_info error;             /* written when the call fails */
+  const nabla_communicator* comm;     /* NULL: one process (collectives are identities) */
 } nabla_context;
 
 /* The message of a failed call, as the reference interpreter words it, into
  * buf (snprintf's contract: at most size bytes, NUL-terminated; returns the
  * length the whole message needs):
  *   NABLA_LABEL_OUT_OF_RANGE  "<op>: label <value> at index <index> is outside [0, <bound>)"
- *   NABLA_INDEX_OUT_OF_RANGE  "<op>: index <value> at position <index> is outside [-<bound>, <bound>)" */
+ *   NABLA_INDEX_OUT_OF_RANGE  "<op>: index <value> at position <index> is outside [-<bound>, <bound>)"
+ *   NABLA_COLLECTIVE_FAILED   "all_reduce: collective <index> failed" (the communicator's
+ *                             error_message says why) */
 static inline int nabla_error_message(const nabla_error_info* e, char* buf, size_t size) {
   const char* op = e->op ? e->op : "?";
   long long v = (long long)e->value, i = (long long)e->index, n = (long long)e->bound;
@@ -82,6 +122,8 @@ static inline int nabla_error_message(const nabla_error_info* e, char* buf, size
       return snprintf(buf, size, "%s: label %lld at index %lld is outside [0, %lld)", op, v, i, n);
     case NABLA_INDEX_OUT_OF_RANGE:
       return snprintf(buf, size, "%s: index %lld at position %lld is outside [%lld, %lld)", op, v, i, -n, n);
+    case NABLA_COLLECTIVE_FAILED:
+      return snprintf(buf, size, "%s: collective %lld failed", op, i);
     default:
       return snprintf(buf, size, "%s: failed with status %d", op, (int)e->status);
   }

@@ -214,7 +214,7 @@ void Generator::build() {
   std::vector<Op> ops;
   for (int i = 0; i < kNumOps; ++i) {
     Op op = static_cast<Op>(i);
-    if (op != Op::Input && op != Op::Grad && op != Op::Fused) ops.push_back(op);
+    if (op != Op::Input && op != Op::Grad && op != Op::Fused && !is_collective(op)) ops.push_back(op);
   }
   for (int step = 0; step < options_.num_steps; ++step) {
     if (chance(options_.pattern_rate)) emit_pattern();
@@ -222,6 +222,9 @@ void Generator::build() {
   }
   if (chance(options_.grad_rate)) emit_grads();
   pick_results();
+  // Collectives come last, as an extra result, so that the graphs drawn
+  // before them stay what they were when the op list had none.
+  if (chance(0.5)) f.output(emit_collective());
 }
 
 Module random_graph(uint64_t seed, const RandomGraphOptions& options) {

@@ -57,6 +57,7 @@ class Generator {
 
  private:
   void emit_unary(Op op);
+  Node* emit_collective();  // all_reduce with a random reduction
   void emit_binary(Op op);
   void emit_select();
   void emit_reduce(Op op);

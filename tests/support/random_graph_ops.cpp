@@ -21,7 +21,13 @@ void Generator::emit_op(Op op) {
     case OpKind::Convert: keep(cast(any_value(), random_dtype())); return;
     case OpKind::Axis: emit_axis(op); return;
     case OpKind::Deriv: case OpKind::Region: return;
+    case OpKind::Collective: emit_collective(); return;
   }
+}
+
+Node* Generator::emit_collective() {  // one process: the identity (mean divides by 1)
+  Reduction r = pick(std::vector<Reduction>{Reduction::sum, Reduction::mean, Reduction::max, Reduction::min});
+  return keep(all_reduce(r == Reduction::mean ? float_value() : numeric_value(), r));
 }
 
 void Generator::emit_unary(Op op) {

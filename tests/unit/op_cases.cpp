@@ -114,6 +114,10 @@ std::vector<GradCase> grad_cases() {
                  Value oh = one_hot(in(f, "labels", i32({4})), 3);  // labels first
                  return mul(oh, in(f, "x", f32({4, 3})));
                }});
+  // One process: all_reduce is the identity, and so must its rules be.
+  for (Reduction r : {Reduction::sum, Reduction::mean, Reduction::max, Reduction::min})
+    c.push_back({"all_reduce_" + std::string(reduction_name(r)),
+                 [r](Function& f) { return all_reduce(in(f, "x", f32({2, 3})), r); }});
   for (bool rev : {false, true})
     for (bool excl : {false, true})
       c.push_back({std::string("cumsum") + (rev ? "_reverse" : "") + (excl ? "_exclusive" : ""),
@@ -218,6 +222,8 @@ void build_every_op(Module& m) {
   log_softmax(x, 0);
   one_hot(labels, 4);
   one_hot(labels, 3, DType::i64);
+  all_reduce(x, Reduction::mean);
+  all_reduce(labels, Reduction::max);
   Value loss = cross_entropy(x, labels);
   cast(labels, DType::f32);
   cast(x, DType::bool_);
