@@ -8,7 +8,8 @@ set -euo pipefail
 packages=(cmake make g++ python3 llvm-19-dev llvm-19-tools libfmt-dev libgtest-dev
           libgmock-dev libbenchmark-dev graphviz binutils-aarch64-linux-gnu
           gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
-          gcc-riscv64-linux-gnu libc6-dev-riscv64-cross)
+          gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
+          libopenmpi-dev openmpi-bin)
 if [[ "${1:-}" == "--bench" ]]; then packages+=(libdnnl-dev); fi
 
 missing=()

@@ -77,6 +77,12 @@ const std::map<std::string, Engine>& engines() {
                s.total_ms, s.passes_ms, s.lowering_ms, s.optimize_ms, s.codegen_ms, s.num_nodes,
                s.num_fused_regions, s.num_kernels, s.num_parallel_kernels, exe->workspace_bytes(),
                exe->intermediate_bytes(), exe->peak_live_bytes());
+           // The collectives' schedule (docs/distributed.md): the kernels in
+           // between run while the message is in flight.
+           for (const nabla::CollectiveSchedule& c : s.collectives)
+             std::cout << fmt::format("collective %{}: {} bytes, started after kernel {}, waited for before "
+                                      "kernel {} ({} kernels overlap it)\n",
+                                      c.name, c.bytes, c.start, c.wait, c.wait - c.start);
          }
          return [exe](std::span<const Tensor> in) { return exe->run(in); };
        }},

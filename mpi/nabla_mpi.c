@@ -1,0 +1,253 @@
+/* nabla_mpi: nabla_communicator over MPI (nabla_mpi.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "nabla/mpi/nabla_mpi.h"
+
+#include <limits.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { kPingTag = 7 };
+static const double kPingInterval = 0.1; /* seconds between pings while waiting */
+static const int kPingValue = 1;          /* what a ping carries (never written) */
+
+typedef struct request {
+  MPI_Request mpi;
+  int64_t number; /* position among this communicator's collectives */
+  struct request* next; /* the list of started collectives */
+} request;
+
+struct nabla_mpi {
+  nabla_communicator table;
+  MPI_Comm comm;    /* the collectives */
+  MPI_Comm control; /* liveness pings */
+  double timeout;
+  int failed;
+  char message[512];
+  double* heard;     /* per rank: MPI_Wtime when it was last heard from */
+  int64_t started;   /* collectives started so far */
+  request* active;   /* started and not yet waited for */
+};
+
+static int32_t fail(nabla_mpi* m, const char* format, ...) {
+  if (!m->failed) {
+    int n = snprintf(m->message, sizeof m->message, "rank %d: ", (int)m->table.rank);
+    va_list args;
+    va_start(args, format);
+    vsnprintf(m->message + n, sizeof m->message - (size_t)n, format, args);
+    va_end(args);
+  }
+  m->failed = 1;
+  return NABLA_COLLECTIVE_FAILED;
+}
+
+static const char* mpi_error_text(int code, char* buf) {
+  int len = 0;
+  if (MPI_Error_string(code, buf, &len) != MPI_SUCCESS) snprintf(buf, MPI_MAX_ERROR_STRING, "MPI error %d", code);
+  return buf;
+}
+
+/* Notes who pinged us. */
+static void take_pings(nabla_mpi* m) {
+  double now = MPI_Wtime();
+  for (;;) {
+    int flag = 0, value = 0;
+    MPI_Status st;
+    if (MPI_Iprobe(MPI_ANY_SOURCE, kPingTag, m->control, &flag, &st) != MPI_SUCCESS || !flag) break;
+    MPI_Recv(&value, 1, MPI_INT, st.MPI_SOURCE, kPingTag, m->control, MPI_STATUS_IGNORE);
+    m->heard[st.MPI_SOURCE] = now;
+  }
+}
+
+/* Pings every other rank and notes who pinged us. */
+static void ping(nabla_mpi* m) {
+  for (int r = 0; r < m->table.size; ++r) {
+    if (r == m->table.rank) continue;
+    MPI_Request req;
+    if (MPI_Isend(&kPingValue, 1, MPI_INT, r, kPingTag, m->control, &req) == MPI_SUCCESS) MPI_Request_free(&req);
+  }
+  take_pings(m);
+}
+
+/* The message for a wait that timed out: the ranks not heard from lately. */
+static int32_t timed_out(nabla_mpi* m, const char* what, double waited) {
+  char silent[256] = "";
+  size_t used = 0;
+  int count = 0;
+  double now = MPI_Wtime(), longest = 0;
+  for (int r = 0; r < m->table.size; ++r) {
+    double quiet = now - m->heard[r];
+    if (r == m->table.rank || quiet < m->timeout) continue;
+    if (quiet > longest) longest = quiet;
+    if (used < sizeof silent - 16) used += (size_t)snprintf(silent + used, sizeof silent - used, "%s%d", count ? ", " : "", r);
+    ++count;
+  }
+  if (count == 0)
+    return fail(m, "%s did not complete in %.1f s, though every rank answers: the ranks do not run the same "
+                   "collectives (different programs?)", what, waited);
+  return fail(m, "%s did not complete in %.1f s: rank%s %s %s not been heard from for %.1f s (dead or stuck)", what,
+              waited, count > 1 ? "s" : "", silent, count > 1 ? "have" : "has", longest);
+}
+
+/* Waits for req: polls, pings the others while waiting, gives up after the timeout. */
+static int32_t wait_request(nabla_mpi* m, MPI_Request* req, const char* what) {
+  char text[MPI_MAX_ERROR_STRING];
+  double begin = MPI_Wtime(), next_ping = begin + kPingInterval;
+  for (long polls = 0;; ++polls) {
+    int done = 0;
+    int rc = MPI_Test(req, &done, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS) return fail(m, "%s failed: %s", what, mpi_error_text(rc, text));
+    if (done) return NABLA_OK;
+    if (polls < 64) continue;
+    double now = MPI_Wtime();
+    if (now >= next_ping) {
+      ping(m);
+      next_ping = now + kPingInterval;
+    }
+    if (m->timeout > 0 && now - begin > m->timeout) return timed_out(m, what, now - begin);
+    if (now - begin > 0.01) {
+      struct timespec pause = {0, 50000};
+      nanosleep(&pause, NULL);
+    } else {
+      sched_yield();
+    }
+  }
+}
+
+static MPI_Datatype mpi_type(int32_t dtype) {
+  switch (dtype) {
+    case NABLA_DTYPE_F32: return MPI_FLOAT;
+    case NABLA_DTYPE_F64: return MPI_DOUBLE;
+    case NABLA_DTYPE_I32: return MPI_INT32_T;
+    case NABLA_DTYPE_I64: return MPI_INT64_T;
+    default: return MPI_DATATYPE_NULL;
+  }
+}
+
+static int32_t start(void* state, void* buf, int64_t count, int32_t dtype, int32_t op, void** out) {
+  nabla_mpi* m = (nabla_mpi*)state;
+  char text[MPI_MAX_ERROR_STRING];
+  *out = NULL;
+  if (m->failed) return NABLA_COLLECTIVE_FAILED;
+  MPI_Datatype type = mpi_type(dtype);
+  MPI_Op mpi_op = op == NABLA_REDUCE_MAX ? MPI_MAX : op == NABLA_REDUCE_MIN ? MPI_MIN : MPI_SUM;
+  if (type == MPI_DATATYPE_NULL) return fail(m, "all_reduce: unknown dtype code %d", (int)dtype);
+  if (count > INT_MAX) return fail(m, "all_reduce of %lld elements: MPI counts stop at %d", (long long)count, INT_MAX);
+  request* r = (request*)calloc(1, sizeof *r);
+  if (!r) return fail(m, "all_reduce: out of memory");
+  r->number = m->started++;
+  int rc = MPI_Iallreduce(MPI_IN_PLACE, buf, (int)count, type, mpi_op, m->comm, &r->mpi);
+  if (rc != MPI_SUCCESS) {
+    free(r);
+    return fail(m, "all_reduce #%lld failed to start: %s", (long long)m->started - 1, mpi_error_text(rc, text));
+  }
+  r->next = m->active;
+  m->active = r;
+  *out = r;
+  return NABLA_OK;
+}
+
+static void forget(nabla_mpi* m, request* r) {
+  for (request** p = &m->active; *p; p = &(*p)->next)
+    if (*p == r) {
+      *p = r->next;
+      break;
+    }
+  free(r);
+}
+
+static int32_t wait(void* state, void* handle) {
+  nabla_mpi* m = (nabla_mpi*)state;
+  request* r = (request*)handle;
+  if (!r) return fail(m, "all_reduce: wait without a started collective");
+  if (m->failed) {
+    forget(m, r);
+    return NABLA_COLLECTIVE_FAILED;
+  }
+  char what[64];
+  snprintf(what, sizeof what, "all_reduce #%lld", (long long)r->number);
+  int32_t status = wait_request(m, &r->mpi, what);
+  if (status == NABLA_OK) forget(m, r);  /* a failed one stays: MPI may still own its buffer */
+  return status;
+}
+
+static void progress(void* state) {
+  nabla_mpi* m = (nabla_mpi*)state;
+  int done = 0;
+  /* Any test enters MPI's progress engine, which advances every started collective. */
+  if (m->active && !m->failed) MPI_Test(&m->active->mpi, &done, MPI_STATUS_IGNORE);
+  if (done) m->active->mpi = MPI_REQUEST_NULL;  /* its wait then completes at once */
+}
+
+static const char* error_message(void* state) { return ((nabla_mpi*)state)->message; }
+
+nabla_mpi* nabla_mpi_create(MPI_Comm comm, double timeout_seconds) {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) return NULL;
+  nabla_mpi* m = (nabla_mpi*)calloc(1, sizeof *m);
+  if (!m) return NULL;
+  if (MPI_Comm_dup(comm, &m->comm) != MPI_SUCCESS) {
+    free(m);
+    return NULL;
+  }
+  MPI_Comm_set_errhandler(m->comm, MPI_ERRORS_RETURN);
+  MPI_Comm_dup(m->comm, &m->control);
+  MPI_Comm_set_errhandler(m->control, MPI_ERRORS_RETURN);
+  int rank = 0, size = 1;
+  MPI_Comm_rank(m->comm, &rank);
+  MPI_Comm_size(m->comm, &size);
+  m->heard = (double*)calloc((size_t)size, sizeof(double));
+  double now = MPI_Wtime();
+  for (int r = 0; r < size; ++r) m->heard[r] = now;
+  m->timeout = timeout_seconds;
+  nabla_communicator table = {m, rank, size, start, wait, progress, error_message};
+  m->table = table;
+  return m;
+}
+
+const nabla_communicator* nabla_mpi_communicator(nabla_mpi* m) { return &m->table; }
+
+int32_t nabla_mpi_broadcast(nabla_mpi* m, void* buf, int64_t bytes, int32_t root) {
+  char text[MPI_MAX_ERROR_STRING];
+  if (m->failed) return NABLA_COLLECTIVE_FAILED;
+  if (bytes > INT_MAX) return fail(m, "broadcast of %lld bytes: MPI counts stop at %d", (long long)bytes, INT_MAX);
+  MPI_Request req;
+  int rc = MPI_Ibcast(buf, (int)bytes, MPI_BYTE, root, m->comm, &req);
+  if (rc != MPI_SUCCESS) return fail(m, "broadcast failed to start: %s", mpi_error_text(rc, text));
+  return wait_request(m, &req, "broadcast");
+}
+
+int32_t nabla_mpi_barrier(nabla_mpi* m) {
+  char text[MPI_MAX_ERROR_STRING];
+  if (m->failed) return NABLA_COLLECTIVE_FAILED;
+  MPI_Request req;
+  int rc = MPI_Ibarrier(m->comm, &req);
+  if (rc != MPI_SUCCESS) return fail(m, "barrier failed to start: %s", mpi_error_text(rc, text));
+  return wait_request(m, &req, "barrier");
+}
+
+const char* nabla_mpi_error(nabla_mpi* m) { return m->message; }
+int nabla_mpi_failed(nabla_mpi* m) { return m->failed; }
+
+void nabla_mpi_abort(nabla_mpi* m, int code) {
+  fflush(stdout);
+  fflush(stderr);
+  MPI_Abort(m ? m->comm : MPI_COMM_WORLD, code);
+}
+
+void nabla_mpi_destroy(nabla_mpi* m) {
+  if (!m) return;
+  if (!m->failed) {
+    /* Everyone is done pinging once all have passed the barrier; take in what arrived. */
+    if (nabla_mpi_barrier(m) == NABLA_OK) take_pings(m);
+    while (m->active) forget(m, m->active);
+    MPI_Comm_free(&m->control);
+    MPI_Comm_free(&m->comm);
+  }
+  free(m->heard);
+  free(m);
+}

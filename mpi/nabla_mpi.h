@@ -1,0 +1,61 @@
+/* nabla_mpi: the MPI communicator for nabla's collectives (runtime/abi.h's
+ * nabla_communicator), a separate library so that nothing else in nabla, and
+ * no generated object, needs MPI. Plain C; docs/distributed.md describes it.
+ *
+ *   MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided);
+ *   nabla_mpi* mpi = nabla_mpi_create(MPI_COMM_WORLD, 60.0);
+ *   nabla_context ctx = {0};
+ *   ctx.comm = nabla_mpi_communicator(mpi);
+ *   if (nabla_step(in, out, ws, &ctx) == NABLA_COLLECTIVE_FAILED)
+ *     fprintf(stderr, "%s\n", nabla_mpi_error(mpi));
+ *   nabla_mpi_destroy(mpi);
+ *   MPI_Finalize();
+ *
+ * Collectives are non-blocking (MPI_Iallreduce on a duplicate of the given
+ * communicator, whose errors return instead of aborting). A wait gives up
+ * after the timeout: meanwhile the waiting ranks ping each other on a second
+ * duplicate, so the message can name the ranks that have gone silent (dead or
+ * stuck), e.g. "rank 0: all_reduce #12 did not complete in 10.0 s: rank 1 has
+ * not been heard from for 10.2 s (dead or stuck)". After a failure the
+ * communicator stays failed: the program should report and stop
+ * (nabla_mpi_abort ends every rank). One thread at a time may use it. */
+#ifndef NABLA_MPI_H
+#define NABLA_MPI_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "nabla/runtime/abi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nabla_mpi nabla_mpi;
+
+/* A communicator over the ranks of comm (duplicated; comm itself is not
+ * changed). timeout_seconds <= 0: collectives wait forever. NULL when MPI is
+ * not initialized or the duplication fails. */
+nabla_mpi* nabla_mpi_create(MPI_Comm comm, double timeout_seconds);
+/* The table for nabla_context::comm; valid until nabla_mpi_destroy. */
+const nabla_communicator* nabla_mpi_communicator(nabla_mpi* mpi);
+/* Copies `bytes` bytes at buf from rank `root` to every rank (blocking, with
+ * the timeout). NABLA_OK or NABLA_COLLECTIVE_FAILED. */
+int32_t nabla_mpi_broadcast(nabla_mpi* mpi, void* buf, int64_t bytes, int32_t root);
+/* A barrier with the timeout. NABLA_OK or NABLA_COLLECTIVE_FAILED. */
+int32_t nabla_mpi_barrier(nabla_mpi* mpi);
+/* The message of the first failure ("" while none). */
+const char* nabla_mpi_error(nabla_mpi* mpi);
+/* Whether a collective has failed. */
+int nabla_mpi_failed(nabla_mpi* mpi);
+/* Ends every rank of the run with `code` (MPI_Abort): after a failure, the
+ * other ranks may be stuck in a collective that will never complete. */
+void nabla_mpi_abort(nabla_mpi* mpi, int code);
+/* Frees the duplicates (unless failed: then MPI may be unusable) and mpi. */
+void nabla_mpi_destroy(nabla_mpi* mpi);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* NABLA_MPI_H */
