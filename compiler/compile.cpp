@@ -15,6 +15,7 @@
 #include "nabla/compiler/parallel_codegen.h"
 #include "nabla/compiler/pipeline.h"
 #include "nabla/ir/clone.h"
+#include "nabla/ir/printer.h"
 #include "nabla/runtime/error.h"
 
 namespace nabla {
@@ -31,6 +32,7 @@ PipelineSpec pipeline_of(const CompileOptions& o) {
   spec.pipeline = o.pipeline;
   spec.fuse = o.fuse;
   spec.fuse_matmul = o.fuse_matmul;
+  spec.bucket_bytes = o.collective_bucket_bytes;
   spec.verify_each = o.verify_each;
   spec.print_after_all = o.print_after_all;
   spec.print_stream = o.print_stream;
@@ -113,6 +115,8 @@ Executable compile(const Function& source, const CompileOptions& options) {
   stats.num_kernels = lowered.num_kernels;
   stats.num_parallel_kernels = lowered.num_parallel_kernels;
   stats.collectives = std::move(lowered.collectives);
+  impl->program_hash = 0xcbf29ce484222325ull;  // FNV-1a of the compiled function's text
+  for (unsigned char c : print(f)) impl->program_hash = (impl->program_hash ^ c) * 0x100000001b3ull;
   for (const Node* n : f)  // a group of fused nodes is one region
     if (fused_body(*n) && n->body_result() == 0) ++stats.num_fused_regions;
   stats.total_ms = ms_since(start);

@@ -61,6 +61,9 @@ struct CompileOptions {
   // reader, so that it overlaps the kernels in between (true), or right after
   // starting it (false: blocking, for comparison).
   bool overlap_collectives = true;
+  // Small collectives (below this many bytes each) that start one after the
+  // other travel as one message (`bucket-collectives`); 0: each alone.
+  int64_t collective_bucket_bytes = int64_t{256} << 10;
   // When not empty: write the LLVM IR before optimization, after it, and the
   // assembly of the optimized module to these files.
   std::string dump_llvm_ir_unoptimized;
@@ -127,6 +130,11 @@ class Executable {
 
   // The raw entry (runtime/abi.h), for callers that manage buffers themselves.
   nabla_entry_fn entry() const;
+
+  // A hash of the compiled function (its text after the passes, which holds
+  // every shape, constant and collective): equal on every rank that compiled
+  // the same step (compiler/data_parallel.h checks it at start-up).
+  uint64_t program_hash() const;
 
   // The communicator that run() gives the function's collectives (ctx->comm;
   // runtime/abi.h). Null (the default): one process. Not owned.

@@ -70,6 +70,7 @@ int Executable::num_threads() const { return checked(impl_).num_threads; }
 const CompileStats& Executable::stats() const { return checked(impl_).stats; }
 const Function& Executable::function() const { return *checked(impl_).function; }
 nabla_entry_fn Executable::entry() const { return checked(impl_).entry; }
+uint64_t Executable::program_hash() const { return checked(impl_).program_hash; }
 const nabla_communicator* Executable::communicator() const { return checked(impl_).comm; }
 void Executable::set_communicator(const nabla_communicator* comm) {
   checked(impl_);

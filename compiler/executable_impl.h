@@ -26,7 +26,8 @@ struct Executable::Impl {
   std::shared_ptr<ThreadPool> pool;     // null: everything on the calling thread
   std::unique_ptr<std::byte[], void (*)(void*)> workspace{nullptr, nullptr};
   CompileStats stats;
-  const nabla_communicator* comm = nullptr;  // for the collectives; null: one process
+  const nabla_communicator* comm = nullptr;
+  uint64_t program_hash = 0;  // for the collectives; null: one process
 
   void allocate_workspace();
 };

@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "nabla/passes/collectives.h"
 #include "nabla/passes/pass_manager.h"
 #include "nabla/passes/registry.h"
 
@@ -14,11 +15,17 @@ void run_compile_passes(Module& m, const PipelineSpec& spec) {
   pmo.print_stream = spec.print_stream;
   PassManager pm(pmo);
   bool any = false;
+  bool collectives = false;
+  for (const Function* f : m.functions()) collectives = collectives || has_collectives(*f);
   if (spec.pipeline == "default") {
     pm.add(default_pipeline());
     any = true;
   } else if (!spec.pipeline.empty()) {
     pm.add(spec.pipeline);
+    any = true;
+  }
+  if (collectives && spec.bucket_bytes > 0) {
+    pm.add("bucket-collectives{bytes=" + std::to_string(spec.bucket_bytes) + "}");
     any = true;
   }
   if (spec.fuse && create_pass("fuse")) {
@@ -27,6 +34,10 @@ void run_compile_passes(Module& m, const PipelineSpec& spec) {
   }
   if (spec.fuse_matmul) {
     pm.add("fuse-matmul");
+    any = true;
+  }
+  if (collectives && spec.schedule_collectives) {
+    pm.add("schedule-collectives");
     any = true;
   }
   if (any) pm.run(m);

@@ -1,6 +1,7 @@
 #pragma once
 // What the JIT (compile.h) and the offline compiler (aot.h) share before
 // lowering: the pass pipeline with fusion, and the entry symbols.
+#include <cstdint>
 #include <ostream>
 #include <string>
 
@@ -12,6 +13,10 @@ struct PipelineSpec {
   std::string pipeline = "default";  // passes/pass_manager.h syntax; "default"; "" for none
   bool fuse = true;                  // then the `fuse` pass
   bool fuse_matmul = true;           // then `fuse-matmul` (GEMM epilogues)
+  // Modules with collectives: `bucket-collectives{bytes=N}` before fusion
+  // (0: none), `schedule-collectives` after it (passes/collectives.h).
+  int64_t bucket_bytes = int64_t{256} << 10;
+  bool schedule_collectives = true;
   bool verify_each = false;
   bool print_after_all = false;
   std::ostream* print_stream = nullptr;
