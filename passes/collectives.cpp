@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "nabla/ir/builder.h"
+#include "nabla/ir/fused.h"
 #include "nabla/runtime/error.h"
 
 namespace nabla {
@@ -126,7 +127,8 @@ bool schedule_collectives(Function& f) {
   for (Node* n : f.nodes()) {
     if (!is_collective(n->op())) continue;
     Node* def = n->operand(0);
-    Node* to = def->op() == Op::Input ? f.front() : def->next();
+    // After the whole group when the operand is a fused group's (its nodes stay together).
+    Node* to = def->op() == Op::Input ? f.front() : fused_group(def).back()->next();
     if (to == n) continue;
     f.move_before(n, to);
     changed = true;
