@@ -1,6 +1,8 @@
 #include "nabla/passes/collectives.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <map>
 #include <unordered_map>
 
@@ -97,20 +99,34 @@ bool bucket_collectives(Function& f, int64_t max_bytes) {
   std::multimap<size_t, Node*> by_start;
   for (Node* n : f)
     if (n->op() == Op::AllReduce) by_start.emplace(position(pos, n->operand(0)), n);
+  // A bucket starts after its last operand and each of its results is needed
+  // at its first user, so every first user must come after every operand
+  // (which also keeps out a member that depends on another's result).
+  auto first_use = [&](const Node* n) {
+    size_t first = SIZE_MAX;
+    for (const Node* u : n->users()) first = std::min(first, position(pos, u));
+    return first;
+  };
   std::vector<std::vector<Node*>> buckets(1);
   int64_t held = 0;
+  size_t last_operand = 0, first_user = SIZE_MAX;
   for (auto& [at, n] : by_start) {
     std::vector<Node*>& open = buckets.back();
     bool small = bytes_of(n) < max_bytes && n->type().numel() > 0;
     bool fits = !open.empty() && held + bytes_of(n) <= max_bytes && open[0]->dtype() == n->dtype() &&
-                open[0]->attrs().op == n->attrs().op;
+                open[0]->attrs().op == n->attrs().op &&
+                std::max(last_operand, at) < std::min(first_user, first_use(n));
     if (!open.empty() && (!small || !fits)) {
       buckets.emplace_back();
       held = 0;
+      last_operand = 0;
+      first_user = SIZE_MAX;
     }
     if (!small) continue;
     buckets.back().push_back(n);
     held += bytes_of(n);
+    last_operand = std::max(last_operand, at);
+    first_user = std::min(first_user, first_use(n));
   }
   bool changed = false;
   for (const std::vector<Node*>& b : buckets)
