@@ -66,11 +66,7 @@ class BucketPass : public Pass {
   bool run(Function& f) override { return bucket_collectives(f, bytes_); }
   bool set_option(std::string_view key, std::string_view value) override {
     if (key != "bytes") return false;
-    int64_t v = -1;
-    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-    if (ec != std::errc() || end != value.data() + value.size() || v < 0)
-      throw Error("bucket-collectives: option bytes expects a non-negative integer, got '" + std::string(value) + "'");
-    bytes_ = v;
+    bytes_ = non_negative_option("bucket-collectives", key, value);
     return true;
   }
 

@@ -44,12 +44,7 @@ class FoldPass : public Pass {
   bool run(Function& f) override { return fold(f, options_); }
   bool set_option(std::string_view key, std::string_view value) override {
     if (key != "max-elements") return false;
-    int64_t v = -1;
-    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-    if (ec != std::errc() || end != value.data() + value.size() || v < 0)
-      throw Error("fold: option max-elements expects a non-negative integer, got '" +
-                  std::string(value) + "'");
-    options_.max_elements = v;
+    options_.max_elements = non_negative_option("fold", key, value);
     return true;
   }
 
