@@ -376,7 +376,8 @@ void emit_kernel(KernelEnv& env) {
     case OpKind::Neural: return emit_neural(env);
     case OpKind::Axis: return emit_axis(env);
     case OpKind::Leaf: case OpKind::Unary: case OpKind::Binary: case OpKind::Compare:
-    case OpKind::Select: case OpKind::Convert: case OpKind::Region: case OpKind::Deriv: break;
+    case OpKind::Select: case OpKind::Convert: case OpKind::Region: case OpKind::Deriv:
+    case OpKind::Collective: break;  // calls from the entry (lower_collective.h)
   }
   throw Error(std::string(op_name(n.op())) + ": the backend cannot lower this op");
 }
