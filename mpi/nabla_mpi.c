@@ -78,9 +78,14 @@ static int32_t timed_out(nabla_mpi* m, const char* what, double waited) {
   size_t used = 0;
   int count = 0;
   double now = MPI_Wtime(), longest = 0;
+  /* A rank that waits pings every kPingInterval: one silent for ten of them
+   * (or half the timeout, if shorter) is dead or stuck in a long computation.
+   * (Not the whole timeout: a rank that dies during this wait was heard from
+   * after it began.) */
+  double silence = 10 * kPingInterval < m->timeout / 2 ? 10 * kPingInterval : m->timeout / 2;
   for (int r = 0; r < m->table.size; ++r) {
     double quiet = now - m->heard[r];
-    if (r == m->table.rank || quiet < m->timeout) continue;
+    if (r == m->table.rank || quiet < silence) continue;
     if (quiet > longest) longest = quiet;
     if (used < sizeof silent - 16) used += (size_t)snprintf(silent + used, sizeof silent - used, "%s%d", count ? ", " : "", r);
     ++count;

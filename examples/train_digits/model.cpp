@@ -2,6 +2,7 @@
 
 #include "nabla/ir/builder.h"
 #include "nabla/passes/build_grad.h"
+#include "nabla/passes/data_parallel.h"
 
 namespace nabla::demo {
 namespace {
@@ -41,7 +42,7 @@ std::vector<Shape> parameter_shapes(const ModelShape& s) {
   return shapes;
 }
 
-size_t build_train_step(Function& f, const ModelShape& s, int64_t batch) {
+size_t build_train_step(Function& f, const ModelShape& s, int64_t batch, bool data_parallel) {
   Value x = f.input("X", f32({batch, s.features}));
   Value y = f.input("y", i32({batch}));
   Value lr = f.input("lr", f32());
@@ -54,7 +55,7 @@ size_t build_train_step(Function& f, const ModelShape& s, int64_t batch) {
   Value loss = cross_entropy(forward(x, params), y) + s.weight_decay * decay;
   loss->set_name("loss");
   size_t forward_nodes = f.size();
-  std::vector<Value> grads = grad(loss, params);
+  std::vector<Value> grads = data_parallel ? data_parallel_grad(loss, params) : grad(loss, params);
   f.output(loss);
   for (size_t i = 0; i < params.size(); ++i) f.output(params[i] - lr * grads[i]);
   return forward_nodes;

@@ -23,7 +23,9 @@ std::vector<Shape> parameter_shapes(const ModelShape& s);
 // @train_step(X f32[batch,features], y i32[batch], lr f32[], W1, b1, ...)
 //   -> (loss f32[], W1', b1', ...)      the SGD-updated parameters
 // Returns the number of forward nodes (before the gradient was appended).
-size_t build_train_step(Function& f, const ModelShape& s, int64_t batch);
+// data_parallel: the gradients are averaged over the ranks (all_reduce mean,
+// passes/data_parallel.h), for a step that each rank runs on its own batch.
+size_t build_train_step(Function& f, const ModelShape& s, int64_t batch, bool data_parallel = false);
 
 // @logits(X f32[n,features], W1, b1, ...) -> (f32[n,classes])
 void build_logits(Function& f, const ModelShape& s, int64_t n);

@@ -1,0 +1,67 @@
+#include "examples/train_digits/checkpoint.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "nabla/runtime/error.h"
+#include "nabla/runtime/npy.h"
+
+namespace nabla::demo {
+namespace fs = std::filesystem;
+
+namespace {
+
+void write_text(const fs::path& path, const std::string& text) {
+  fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    if (!(out << std::flush)) throw Error(tmp.string() + ": cannot write");
+  }
+  fs::rename(tmp, path);
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& dir, const std::vector<std::string>& names,
+                     const std::vector<Tensor>& params, const TrainState& state) {
+  std::string step = "step-" + std::to_string(state.step);
+  fs::path root(dir), partial = root / (step + ".partial"), done = root / step;
+  std::error_code ec;
+  fs::create_directories(root, ec);
+  fs::remove_all(partial, ec);
+  if (!fs::create_directories(partial, ec) && ec) throw Error(dir + ": cannot create " + partial.string());
+  for (size_t i = 0; i < params.size(); ++i) write_npy((partial / (names[i] + ".npy")).string(), params[i]);
+  Tensor s(DType::i64, {4});
+  int64_t* v = s.data_as<int64_t>();
+  v[0] = state.step, v[1] = state.seed, v[2] = state.batch, v[3] = state.ranks;
+  write_npy((partial / "state.npy").string(), s);
+  fs::remove_all(done, ec);
+  fs::rename(partial, done);
+  write_text(root / "LATEST", step + "\n");
+  for (const fs::directory_entry& e : fs::directory_iterator(root))  // the older checkpoints
+    if (e.is_directory() && e.path().filename().string().rfind("step-", 0) == 0 && e.path() != done)
+      fs::remove_all(e.path(), ec);
+}
+
+TrainState load_checkpoint(const std::string& dir, const std::vector<std::string>& names,
+                           std::vector<Tensor>& params) {
+  fs::path root(dir);
+  std::ifstream latest(root / "LATEST");
+  std::string step;
+  if (!(latest >> step)) throw Error(dir + ": no checkpoint (no LATEST file)");
+  fs::path at = root / step;
+  for (size_t i = 0; i < params.size(); ++i) {
+    std::string path = (at / (names[i] + ".npy")).string();
+    Tensor t = read_npy(path);
+    check_npy_type(path, t, "parameter " + names[i], params[i].dtype(), params[i].shape());
+    params[i] = std::move(t);
+  }
+  std::string path = (at / "state.npy").string();
+  Tensor s = read_npy(path);
+  check_npy_type(path, s, "the training state", DType::i64, std::vector<int64_t>{4});
+  const int64_t* v = s.data_as<int64_t>();
+  return {v[0], v[1], v[2], v[3]};
+}
+
+}  // namespace nabla::demo
