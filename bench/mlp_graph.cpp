@@ -4,7 +4,7 @@
 
 namespace nabla::bench {
 
-Function& build_mlp_step(Module& m, const MlpDims& d, const std::string& name) {
+Function& build_mlp_step(Module& m, const MlpDims& d, const std::string& name, bool data_parallel) {
   Function& f = m.function(name);
   Value x = f.input("x", f32({d.batch, d.in}));
   Value y = f.input("labels", i32({d.batch}));
@@ -17,8 +17,10 @@ Function& build_mlp_step(Module& m, const MlpDims& d, const std::string& name) {
   Value decay = sum(w1 * w1) + sum(w2 * w2) + sum(w3 * w3);
   Value loss = cross_entropy(logits, y) + decay * static_cast<double>(d.lambda);
   f.output(loss);
-  for (Value p : {w1, b1, w2, b2, w3, b3})
-    f.output(p - grad_op(loss, p) * static_cast<double>(d.lr));
+  for (Value p : {w1, b1, w2, b2, w3, b3}) {
+    Value g = grad_op(loss, p);
+    f.output(p - (data_parallel ? all_reduce(g, Reduction::mean) : g) * static_cast<double>(d.lr));
+  }
   return f;
 }
 
