@@ -152,7 +152,7 @@ llvm::Function* FunctionLowering::make_kernel(const Node* n, const KernelInfo& i
 
   llvm::IRBuilderBase::InsertPointGuard guard(kb_.b);
   kb_.b.SetInsertPoint(llvm::BasicBlock::Create(c, "entry", fn));
-  KernelEnv env{kb_, *n, node_id, {}, fn->getArg(0)};
+  KernelEnv env{kb_, *n, node_id, {}, fn->getArg(0), {}, {}};
   unsigned next = static_cast<unsigned>(outs.size());
   if (outs.size() > 1 || outs[0] != n) {
     env.group = outs;
@@ -352,6 +352,7 @@ KernelInfo describe_kernel(const Node& n, const LowerOptions& o) {
     case OpKind::Neural: return describe_neural(n, o);
     case OpKind::Axis: return describe_axis(n, o);
     case OpKind::Collective: return KernelInfo{"collective"};  // calls from the entry (lower_collective.h)
+    case OpKind::Conv: return describe_conv(n, o);
     case OpKind::Deriv: throw Error("grad: run the build-grad pass before compiling");
     // No code: leaves and aliases have storage, elementwise kinds are above.
     case OpKind::Leaf: case OpKind::Unary: case OpKind::Binary: case OpKind::Compare:
@@ -375,6 +376,7 @@ void emit_kernel(KernelEnv& env) {
     case OpKind::Contract: return emit_matmul(env);
     case OpKind::Neural: return emit_neural(env);
     case OpKind::Axis: return emit_axis(env);
+    case OpKind::Conv: return emit_conv(env);
     case OpKind::Leaf: case OpKind::Unary: case OpKind::Binary: case OpKind::Compare:
     case OpKind::Select: case OpKind::Convert: case OpKind::Region: case OpKind::Deriv:
     case OpKind::Collective: break;  // calls from the entry (lower_collective.h)

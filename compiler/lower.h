@@ -101,6 +101,8 @@ KernelInfo describe_neural(const Node& n, const LowerOptions& o);
 void emit_neural(KernelEnv& env);
 KernelInfo describe_axis(const Node& n, const LowerOptions& o);
 void emit_axis(KernelEnv& env);
+KernelInfo describe_conv(const Node& n, const LowerOptions& o);
+void emit_conv(KernelEnv& env);
 // The run-time checks of a kernel whose KernelInfo says `checks` (indices in
 // range), emitted in the entry with the entry's pointers: a failure returns
 // the status from the entry before the kernel runs.

@@ -36,6 +36,24 @@ Value arg_reduce(Op op, Value x, int64_t axis, bool keepdims) {
   return make(op, {x}, std::move(a));
 }
 
+Value conv(Op op, Value a, Value b, Shape shape, const Conv2DOptions& o) {
+  Attrs at;
+  at.stride = o.stride;
+  at.padding = o.padding;
+  at.dilation = o.dilation;
+  at.groups = o.groups;
+  at.shape = std::move(shape);
+  return make(op, {a, b}, std::move(at));
+}
+
+Value pool(Op op, Value x, std::vector<int64_t> window, const Pool2DOptions& o) {
+  Attrs at;
+  at.window = std::move(window);
+  at.stride = o.stride;
+  at.padding = o.padding;
+  return make(op, {x}, std::move(at));
+}
+
 }  // namespace
 
 Value constant(Function& f, Tensor value) {
@@ -171,6 +189,24 @@ Value all_reduce(Value x, Reduction op) {
   Attrs a;
   a.op = op;
   return make(Op::AllReduce, {x}, std::move(a));
+}
+
+Value conv2d(Value x, Value w, const Conv2DOptions& o) { return conv(Op::Conv2D, x, w, {}, o); }
+Value conv2d_input_grad(Value g, Value w, Shape x_shape, const Conv2DOptions& o) {
+  return conv(Op::Conv2DInputGrad, g, w, std::move(x_shape), o);
+}
+Value conv2d_weight_grad(Value x, Value g, Shape w_shape, const Conv2DOptions& o) {
+  return conv(Op::Conv2DWeightGrad, x, g, std::move(w_shape), o);
+}
+
+Value max_pool2d(Value x, std::vector<int64_t> window, const Pool2DOptions& o) {
+  return pool(Op::MaxPool2D, x, std::move(window), o);
+}
+Value max_pool2d_argmax(Value x, std::vector<int64_t> window, const Pool2DOptions& o) {
+  return pool(Op::MaxPool2DArgmax, x, std::move(window), o);
+}
+Value avg_pool2d(Value x, std::vector<int64_t> window, const Pool2DOptions& o) {
+  return pool(Op::AvgPool2D, x, std::move(window), o);
 }
 
 Value grad_op(Value z, Value w) { return make(Op::Grad, {z, w}); }

@@ -67,6 +67,26 @@ Value scatter_add(Value base, Value idx, Value updates, int64_t axis = 0);
 // element by element; x's type. Float, i32 or i64 (mean: float only).
 Value all_reduce(Value x, Reduction op = Reduction::sum);
 
+// Convolution and pooling over NCHW images, weights OIHW (ONNX Conv and
+// PyTorch conv2d; add a bias with add). padding is [top, left, bottom, right].
+// conv2d_input_grad and conv2d_weight_grad are conv2d's transposes in x and
+// in w (its gradients), for x or w of the given shape.
+struct Conv2DOptions {
+  std::vector<int64_t> stride = {1, 1}, padding = {0, 0, 0, 0}, dilation = {1, 1};
+  int64_t groups = 1;
+};
+Value conv2d(Value x, Value w, const Conv2DOptions& o = {});
+Value conv2d_input_grad(Value g, Value w, Shape x_shape, const Conv2DOptions& o = {});
+Value conv2d_weight_grad(Value x, Value g, Shape w_shape, const Conv2DOptions& o = {});
+// Pooling windows; padding counts as -inf for max and is left out of the
+// average's divisor. max_pool2d_argmax: the flat position in x of each max.
+struct Pool2DOptions {
+  std::vector<int64_t> stride = {1, 1}, padding = {0, 0, 0, 0};
+};
+Value max_pool2d(Value x, std::vector<int64_t> window, const Pool2DOptions& o = {});
+Value max_pool2d_argmax(Value x, std::vector<int64_t> window, const Pool2DOptions& o = {});
+Value avg_pool2d(Value x, std::vector<int64_t> window, const Pool2DOptions& o = {});
+
 // The symbolic derivative node dz/dw (expanded later by the build-grad pass;
 // nabla::grad in passes/build_grad.h expands immediately).
 Value grad_op(Value z, Value w);

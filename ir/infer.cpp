@@ -234,6 +234,79 @@ TensorType infer_along_axis(Op op, std::span<const TensorType> ts, Attrs& attrs)
   return x;
 }
 
+// ---- Convolution and pooling over NCHW images ----
+
+void check_ints(Op op, const char* what, const std::vector<int64_t>& v, size_t n, int64_t least) {
+  bool ok = v.size() == n;
+  for (int64_t e : v) ok = ok && e >= least;
+  if (!ok) fail(op, "{} must be {} integers, each at least {}, got {}", what, n, least, ints_str(v));
+}
+
+void check_image(Op op, const char* what, const TensorType& t, const char* layout) {
+  if (t.rank() != 4) fail(op, "{} must be 4-D {}, got {}", what, layout, t.str());
+}
+
+// The result's height and width: floor((size + pads - dilation * (k - 1) - 1) / stride) + 1
+// per axis; the dilated window must fit in the padded input.
+std::pair<int64_t, int64_t> window_out(Op op, const TensorType& x, int64_t kh, int64_t kw, const Attrs& a,
+                                       int64_t dh, int64_t dw) {
+  int64_t h = x.shape[2] + a.padding[0] + a.padding[2], w = x.shape[3] + a.padding[1] + a.padding[3];
+  int64_t eh = dh * (kh - 1) + 1, ew = dw * (kw - 1) + 1;
+  if (eh > h || ew > w)
+    fail(op, "the {}window {}x{} is larger than the padded input {}x{} of {}", dh * dw > 1 ? "dilated " : "", eh,
+         ew, h, w, x.str());
+  return {(h - eh) / a.stride[0] + 1, (w - ew) / a.stride[1] + 1};
+}
+
+// conv2d's result shape [N, O, Ho, Wo] for x [N, C, H, W] and w [O, C/groups, kh, kw].
+Shape conv_result(Op op, const TensorType& x, const TensorType& w, const Attrs& a) {
+  check_image(op, "x", x, "[N,C,H,W]");
+  check_image(op, "weights", w, "[O,C/groups,kh,kw]");
+  check_ints(op, "stride", a.stride, 2, 1);
+  check_ints(op, "padding", a.padding, 4, 0);
+  check_ints(op, "dilation", a.dilation, 2, 1);
+  if (a.groups < 1) fail(op, "groups must be at least 1, got {}", a.groups);
+  int64_t c = x.shape[1], o = w.shape[0];
+  if (c % a.groups != 0) fail(op, "the {} channels of x {} are not divisible by groups = {}", c, x.str(), a.groups);
+  if (o % a.groups != 0)
+    fail(op, "the {} output channels of weights {} are not divisible by groups = {}", o, w.str(), a.groups);
+  if (w.shape[1] != c / a.groups)
+    fail(op, "weights {} take {} channels per group, but x {} has {} (groups = {})", w.str(), w.shape[1], x.str(),
+         c / a.groups, a.groups);
+  auto [ho, wo] = window_out(op, x, w.shape[2], w.shape[3], a, a.dilation[0], a.dilation[1]);
+  return {x.shape[0], o, ho, wo};
+}
+
+TensorType infer_pool(Op op, const TensorType& x, Attrs& a) {
+  check_image(op, "x", x, "[N,C,H,W]");
+  check_ints(op, "window", a.window, 2, 1);
+  check_ints(op, "stride", a.stride, 2, 1);
+  check_ints(op, "padding", a.padding, 4, 0);
+  for (int i = 0; i < 4; ++i)
+    if (2 * a.padding[i] > a.window[i % 2])
+      fail(op, "padding {} is more than half the {}x{} window", ints_str(a.padding), a.window[0], a.window[1]);
+  auto [ho, wo] = window_out(op, x, a.window[0], a.window[1], a, 1, 1);
+  return {op == Op::MaxPool2DArgmax ? DType::i64 : x.dtype, {x.shape[0], x.shape[1], ho, wo}};
+}
+
+// conv2d, its two transposes (given the shape of the x or w they stand for:
+// the operand they take must be what conv2d would give), and pooling.
+TensorType infer_conv(Op op, std::span<const TensorType> ts, Attrs& a) {
+  check_dtype(op, ts[0]);
+  if (op == Op::MaxPool2D || op == Op::MaxPool2DArgmax || op == Op::AvgPool2D) return infer_pool(op, ts[0], a);
+  check_same_dtype(op, ts);
+  if (op == Op::Conv2D) return {ts[0].dtype, conv_result(op, ts[0], ts[1], a)};
+  check_ints(op, "shape", a.shape, 4, 0);
+  TensorType given{ts[0].dtype, a.shape};
+  bool input = op == Op::Conv2DInputGrad;
+  const TensorType& g = ts[input ? 0 : 1];
+  Shape y = input ? conv_result(op, given, ts[1], a) : conv_result(op, ts[0], given, a);
+  if (y != g.shape)
+    fail(op, "g is {}, but conv2d of x {} by weights {} gives {}", g.str(), (input ? given : ts[0]).str(),
+         (input ? ts[1] : given).str(), TensorType{g.dtype, y}.str());
+  return given;
+}
+
 TensorType infer(Op op, std::span<const TensorType> ts, Attrs& attrs) {
   int arity = op_arity(op);
   if (arity >= 0 && static_cast<int>(ts.size()) != arity)
@@ -301,6 +374,8 @@ TensorType infer(Op op, std::span<const TensorType> ts, Attrs& attrs) {
       return {attrs.dtype, ts[0].shape};
     case OpKind::Axis:
       return infer_along_axis(op, ts, attrs);
+    case OpKind::Conv:
+      return infer_conv(op, ts, attrs);
     case OpKind::Region:
       fail(op, "a fused region is built with make_fused (ir/fused.h), which checks its body");
     case OpKind::Collective:

@@ -74,6 +74,7 @@ Tensor dispatch(const interp::Call& c) {
     case OpKind::Neural: return interp::eval_neural(c);
     case OpKind::Convert: return interp::eval_cast(c);
     case OpKind::Axis: return interp::eval_axis(c);
+    case OpKind::Conv: return interp::eval_conv(c);
     case OpKind::Deriv: throw Error("grad: run the build-grad pass before evaluating");
     case OpKind::Region: throw Error("fused: evaluate the node itself, whose body holds the computation");
     case OpKind::Collective: return interp::eval_collective(c);

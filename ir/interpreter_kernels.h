@@ -34,6 +34,7 @@ Tensor eval_layout(const Call& c);     // reshape, transpose, broadcast_to, slic
 Tensor eval_matmul(const Call& c);
 Tensor eval_neural(const Call& c);     // softmax, log_softmax, one_hot, cross_entropy
 Tensor eval_axis(const Call& c);       // argmax, argmin, cumsum, gather, scatter_add
+Tensor eval_conv(const Call& c);       // conv2d, its transposes, max and avg pooling
 
 // Throws the run-time error `status` (runtime/abi.h) of op on a bad value,
 // worded by nabla_error_message as compiled code's errors are.

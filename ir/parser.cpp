@@ -127,6 +127,14 @@ void Parser::parse_statement(Function& f) {
   parse_op(f, *op, results[0], op_token);
 }
 
+// The defaults of the convolution attributes left out (ir/builder.h's Conv2DOptions).
+void set_conv_defaults(uint32_t absent, Attrs& a) {
+  if (absent & attr::stride) a.stride = {1, 1};
+  if (absent & attr::padding) a.padding = {0, 0, 0, 0};
+  if (absent & attr::dilation) a.dilation = {1, 1};
+  if (absent & attr::groups) a.groups = 1;
+}
+
 void Parser::parse_return(Function& f, const std::vector<TensorType>& signature) {
   Token ret = ts_.take();
   std::vector<Token> values;
@@ -203,7 +211,8 @@ void Parser::parse_op(Function& f, Op op, const Token& result, const Token& op_t
   // Attributes: the optional ones get their defaults, the others must be given.
   uint32_t optional = attr::axes | attr::keepdims | attr::step | attr::transpose_a |
                       attr::transpose_b | attr::value | (op == Op::OneHot ? attr::dtype : 0) |
-                      attr::reverse | attr::exclusive;
+                      attr::reverse | attr::exclusive | attr::stride | attr::padding | attr::dilation |
+                      attr::groups;
   uint32_t missing = op_attr_mask(op) & ~given & ~optional;
   for (uint32_t i = 0; i < attr::kNumAttrs; ++i)
     if (missing & (1u << i))
@@ -212,6 +221,7 @@ void Parser::parse_op(Function& f, Op op, const Token& result, const Token& op_t
     attrs.axes.resize(operands[0]->shape().size());
     std::iota(attrs.axes.begin(), attrs.axes.end(), 0);
   }
+  set_conv_defaults(op_attr_mask(op) & ~given, attrs);
   if (literal) attrs.value = literal_to_tensor(*literal, annot, ts_);
 
   Node* n = make(f, op, std::move(operands), std::move(attrs), op_token);

@@ -69,6 +69,10 @@ bool omitted(uint32_t bit, const Node& n) {
     case attr::keepdims: return !a.keepdims;
     case attr::transpose_a: return !a.transpose_a;
     case attr::transpose_b: return !a.transpose_b;
+    case attr::stride: return a.stride == std::vector<int64_t>{1, 1};
+    case attr::padding: return a.padding == std::vector<int64_t>{0, 0, 0, 0};
+    case attr::dilation: return a.dilation == std::vector<int64_t>{1, 1};
+    case attr::groups: return a.groups == 1;
     case attr::reverse: return !a.reverse;
     case attr::exclusive: return !a.exclusive;
     case attr::step:

@@ -197,6 +197,42 @@ Value all_reduce_rule(const Args& a) {
   return select(at, div(all_reduce(a.g, Reduction::sum), count), a.c(0));
 }
 
+Conv2DOptions conv_options(const Attrs& at) { return {at.stride, at.padding, at.dilation, at.groups}; }
+
+// max_pool2d's gradient: g added at the flat position of each window's first
+// maximum (max_pool2d_argmax), in zeros of x's shape.
+Value max_pool_rule(const Args& a) {
+  const Attrs& at = a.attrs();
+  Value idx = max_pool2d_argmax(a.x(), at.window, {at.stride, at.padding});
+  int64_t n = a.x()->type().numel();
+  Value flat = scatter_add(a.b.zeros({a.g->dtype(), {n}}), reshape(idx, {-1}), reshape(a.g, {-1}), 0);
+  return reshape(flat, a.x()->shape());
+}
+
+// avg_pool2d's gradient: g / count spread over each window, the transpose of
+// a convolution of every plane with ones (count: the window's elements inside
+// the image, a constant of the geometry).
+Value avg_pool_rule(const Args& a) {
+  const Attrs& at = a.attrs();
+  const Shape &xs = a.x()->shape(), &ys = a.g->shape();
+  Tensor inverse(a.g->dtype(), {ys[2], ys[3]}), ones(a.g->dtype(), {1, 1, at.window[0], at.window[1]});
+  for (int64_t i = 0; i < ones.numel(); ++i) ones.set(i, 1);
+  for (int64_t oy = 0; oy < ys[2]; ++oy)
+    for (int64_t ox = 0; ox < ys[3]; ++ox) {
+      auto inside = [](int64_t o, int64_t s, int64_t p, int64_t k, int64_t n) {
+        int64_t lo = o * s - p;
+        return std::min(lo + k, n) - std::max<int64_t>(lo, 0);
+      };
+      int64_t count = inside(oy, at.stride[0], at.padding[0], at.window[0], xs[2]) *
+                      inside(ox, at.stride[1], at.padding[1], at.window[1], xs[3]);
+      inverse.set(oy * ys[3] + ox, 1.0 / static_cast<double>(count));
+    }
+  Function& f = a.b.function();
+  Value share = reshape(mul(a.g, constant(f, inverse)), {ys[0] * ys[1], 1, ys[2], ys[3]});
+  Conv2DOptions o{at.stride, at.padding, {1, 1}, 1};
+  return reshape(conv2d_input_grad(share, constant(f, ones), {xs[0] * xs[1], 1, xs[2], xs[3]}, o), xs);
+}
+
 constexpr Value kZero{};  // a zero contribution
 
 struct Entry {
@@ -314,6 +350,26 @@ const Entry kRules[] = {
      }},
     // d/dx cast(x) = 1, cast back to x's float type
     {Op::Cast, [](const Args& a) { return cast(a.g, a.x()->dtype()); }},
+    // d/dx conv2d(x, w) = its transpose in x applied to g; d/dw: its transpose in w
+    {Op::Conv2D, [](const Args& a) {
+       Conv2DOptions o = conv_options(a.attrs());
+       return a.i == 0 ? conv2d_input_grad(a.g, a.x(1), a.x(0)->shape(), o)
+                       : conv2d_weight_grad(a.x(0), a.g, a.x(1)->shape(), o);
+     }},
+    // <h, conv2d_input_grad(g, w)> = <conv2d(h, w), g>: d/dg = conv2d(h, w), d/dw = conv2d_weight_grad(h, g)
+    {Op::Conv2DInputGrad, [](const Args& a) {
+       Conv2DOptions o = conv_options(a.attrs());
+       return a.i == 0 ? conv2d(a.g, a.x(1), o) : conv2d_weight_grad(a.g, a.x(0), a.x(1)->shape(), o);
+     }},
+    // <h, conv2d_weight_grad(x, g)> = <conv2d(x, h), g>: d/dx = conv2d_input_grad(g, h), d/dg = conv2d(x, h)
+    {Op::Conv2DWeightGrad, [](const Args& a) {
+       Conv2DOptions o = conv_options(a.attrs());
+       return a.i == 0 ? conv2d_input_grad(a.x(1), a.g, a.x(0)->shape(), o) : conv2d(a.x(0), a.g, o);
+     }},
+    // d/dx_j max over a window = [j is the window's first maximum]
+    {Op::MaxPool2D, max_pool_rule},
+    // d/dx_j mean over a window = 1/count for the window's elements inside the image
+    {Op::AvgPool2D, avg_pool_rule},
     // d/dx_j sum_{k<=i} x_k = [j <= i]: the cumsum of g in the other direction
     {Op::CumSum, [](const Args& a) {
        return cumsum(a.g, a.attrs().axis, !a.attrs().reverse, a.attrs().exclusive);

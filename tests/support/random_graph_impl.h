@@ -66,6 +66,7 @@ class Generator {
   void emit_matmul();
   void emit_neural(Op op);
   void emit_axis(Op op);
+  void emit_conv(Op op);
   void emit_grads();
   void pick_results();
 

@@ -20,6 +20,7 @@ void Generator::emit_op(Op op) {
     case OpKind::Neural: emit_neural(op); return;
     case OpKind::Convert: keep(cast(any_value(), random_dtype())); return;
     case OpKind::Axis: emit_axis(op); return;
+    case OpKind::Conv: emit_conv(op); return;
     case OpKind::Deriv: case OpKind::Region: return;
     case OpKind::Collective: emit_collective(); return;
   }
@@ -211,6 +212,40 @@ void Generator::emit_axis(Op op) {
       return;
     }
   }
+}
+
+}  // namespace nabla::test
+
+namespace nabla::test {
+
+// A small image and a window that fits it: stride 1 or 2, some padding, for
+// convolutions a dilation and groups now and then.
+void Generator::emit_conv(Op op) {
+  int64_t groups = chance(0.3) ? 2 : 1, h = uniform(2, 5), w = uniform(2, 5);
+  Shape xs{uniform(1, 2), groups * uniform(1, 2), h, w};
+  std::vector<int64_t> window{uniform(1, std::min<int64_t>(h, 3)), uniform(1, std::min<int64_t>(w, 3))};
+  std::vector<int64_t> stride{uniform(1, 2), uniform(1, 2)}, padding(4);
+  for (int i = 0; i < 4; ++i) padding[i] = uniform(0, window[i % 2] / 2);
+  if (op == Op::MaxPool2D || op == Op::MaxPool2DArgmax || op == Op::AvgPool2D) {
+    DType t = op == Op::AvgPool2D || chance(0.7) ? float_ : DType::i32;
+    keep(f.make(op, {value_of(t, xs)}, [&] {
+      Attrs a;
+      a.window = window, a.stride = stride, a.padding = padding;
+      return a;
+    }()));
+    return;
+  }
+  Conv2DOptions o{stride, padding, {1, 1}, groups};
+  int64_t ph = h + padding[0] + padding[2], pw = w + padding[1] + padding[3];
+  if (chance(0.3) && 2 * window[0] - 1 <= ph && 2 * window[1] - 1 <= pw) o.dilation = {2, 2};
+  Shape ws{groups * uniform(1, 2), xs[1] / groups, window[0], window[1]};
+  Shape ys{xs[0], ws[0], (ph - o.dilation[0] * (window[0] - 1) - 1) / stride[0] + 1,
+           (pw - o.dilation[1] * (window[1] - 1) - 1) / stride[1] + 1};
+  Node* x = value_of(float_, xs);
+  Node* wt = value_of(float_, ws);
+  if (op == Op::Conv2D) keep(conv2d(x, wt, o));
+  else if (op == Op::Conv2DInputGrad) keep(conv2d_input_grad(value_of(float_, ys), wt, xs, o));
+  else keep(conv2d_weight_grad(x, value_of(float_, ys), ws, o));
 }
 
 }  // namespace nabla::test

@@ -149,6 +149,29 @@ std::vector<GradCase> grad_cases() {
                  Value base = in(f, "base", f64({2, 3}));
                  return scatter_add(base, idx(f, {2, 2}, {0, 0, 2, -1}), in(f, "u", f64({2, 2, 2})), 1);
                }});
+  auto conv_case = [&](std::string name, Shape xs, Shape ws, Conv2DOptions o) {
+    c.push_back({name, [=](Function& f) { return conv2d(in(f, "x", f32(xs)), in(f, "w", f32(ws)), o); }});
+  };
+  conv_case("conv2d", {2, 3, 5, 5}, {4, 3, 3, 3}, {});
+  conv_case("conv2d_stride_padding_dilation", {1, 2, 7, 6}, {2, 2, 2, 3},
+            {.stride = {2, 1}, .padding = {1, 0, 1, 2}, .dilation = {2, 1}});
+  conv_case("conv2d_groups", {1, 4, 4, 4}, {4, 2, 3, 3}, {.padding = {1, 1, 1, 1}, .groups = 2});
+  conv_case("conv2d_depthwise", {1, 3, 4, 4}, {3, 1, 3, 3}, {.padding = {1, 1, 1, 1}, .groups = 3});
+  conv_case("conv2d_1x1", {2, 3, 3, 3}, {2, 3, 1, 1}, {.stride = {2, 2}});
+  c.push_back({"conv2d_input_grad", [](Function& f) {
+                 Value g = in(f, "g", f32({1, 2, 2, 3}));
+                 return conv2d_input_grad(g, in(f, "w", f32({2, 3, 2, 2})), {1, 3, 5, 6}, {.stride = {2, 2}});
+               }});
+  c.push_back({"conv2d_weight_grad", [](Function& f) {
+                 Value x = in(f, "x", f32({2, 3, 4, 4}));
+                 return conv2d_weight_grad(x, in(f, "g", f32({2, 2, 4, 4})), {2, 3, 3, 3}, {.padding = {1, 1, 1, 1}});
+               }});
+  for (auto [name, fn] : {std::pair{"max_pool2d", &max_pool2d}, {"avg_pool2d", &avg_pool2d}}) {
+    c.push_back({std::string(name), [fn](Function& f) { return fn(in(f, "x", f32({2, 2, 4, 4})), {2, 2}, {.stride = {2, 2}}); }});
+    c.push_back({std::string(name) + "_padded", [fn](Function& f) {
+                   return fn(in(f, "x", f32({1, 2, 5, 4})), {3, 2}, {.stride = {2, 1}, .padding = {1, 1, 1, 0}});
+                 }});
+  }
   return c;
 }
 
@@ -169,6 +192,8 @@ void build_every_op(Module& m) {
   Value labels = f.input("labels", i32({2}));
   Value flags = f.input("flags", boolean({2, 3}));
   Value batch = f.input("batch", f64({4, 2, 3}));
+  Value img = f.input("img", f32({1, 2, 4, 4}));
+  Value filt = f.input("filt", f32({2, 2, 3, 3}));
 
   // Constants of every dtype, splat and not, with the special float values.
   constant(f, 1.5);
@@ -208,6 +233,14 @@ void build_every_op(Module& m) {
   Value rows = gather(x, labels, 0);
   gather(flags, constant(f, Tensor::scalar(DType::i64, -1)), 1);
   scatter_add(x, labels, rows, 0);
+  Conv2DOptions same{.padding = {1, 1, 1, 1}};
+  Value conv = conv2d(img, filt, same);
+  conv2d(img, f.input("depthwise", f32({2, 1, 2, 2})), {.stride = {2, 1}, .dilation = {1, 2}, .groups = 2});
+  conv2d_input_grad(conv, filt, img->shape(), same);
+  conv2d_weight_grad(img, conv, filt->shape(), same);
+  max_pool2d(img, {2, 2}, {.stride = {2, 2}});
+  max_pool2d_argmax(img, {3, 3}, {.padding = {1, 1, 1, 1}});
+  avg_pool2d(img, {2, 3}, {.stride = {1, 2}, .padding = {0, 1, 1, 0}});
   reshape(x, {3, -1});
   transpose(x);
   broadcast_to(b, {4, 2, 3});

@@ -1,0 +1,252 @@
+// The three convolutions on the generated GEMM (compiler/gemm.h), through an
+// explicit im2col: per image and channel group, the window's inputs are
+// copied into a [K, P] matrix (K = the sum's terms in the interpreter's
+// order, P = the result positions) in a slot of the scratch, and one product
+// computes the result block:
+//
+//   conv2d              y[n, g]  = W_g [og, cg*kh*kw]   x col(x[n, g])   [cg*kh*kw, Ho*Wo]
+//   conv2d_input_grad   dx[n, g] = W'_g [cg, og*kh*kw]  x col'(dy[n, g]) [og*kh*kw, H*W]
+//   conv2d_weight_grad  dw[g]   += dy[n, g] [og, Ho*Wo] x col(x[n, g])^T [Ho*Wo, cg*kh*kw]
+//
+// col' reads dy where the window of (iy, ix) meets a result position (0
+// between strides and outside), and W'_g is the group's weights reordered
+// [c', (o', ky, kx)]. A 1x1 convolution with stride 1 and no padding needs
+// no copy: the image is its own col. The GEMM's exact mode sums each element
+// over k ascending from +0 with separate multiplies and adds, so results are
+// the interpreter's bit for bit (weight_grad adds one image's sum at a time,
+// the GEMM's beta = 1, as the interpreter does); with fast-math they are FMAs.
+// conv2d and conv2d_input_grad split the (image, group) pairs over the
+// thread slots; conv2d_weight_grad sums over the images, so each slot runs
+// its share of the GEMM's output blocks for every image.
+#include <algorithm>
+
+#include "nabla/compiler/gemm.h"
+#include "nabla/compiler/kernel_builder.h"
+#include "nabla/compiler/lower.h"
+#include "nabla/compiler/lower_conv.h"
+#include "nabla/passes/fuse_matmul.h"
+
+namespace nabla {
+namespace {
+
+int64_t aligned(int64_t bytes) { return (bytes + 63) / 64 * 64; }
+
+struct ConvGemm {
+  ConvGeometry g;
+  Op op;
+  DType t;
+  int64_t slots = 1, items = 1;
+  bool direct = false;            // the operand is its own col matrix
+  int64_t col_bytes = 0, pack_bytes = 0;  // per slot
+  GemmSpec spec;
+  GemmPlan plan;
+};
+
+// The product for one (image, group) pair, and the choice to use it.
+bool plan_conv_gemm(const Node& n, const LowerOptions& o, ConvGemm& c) {
+  const ConvGeometry& g = c.g = conv_geometry(n);
+  c.op = n.op();
+  c.t = n.dtype();
+  int64_t work = g.n * g.o * g.ho * g.wo * g.cg * g.kh * g.kw;
+  bool widths = o.vector_bits == 128 || o.vector_bits == 256 || o.vector_bits == 512;
+  if (!widths || work < 8 * kGemmMinWork) return false;
+  int64_t groups = g.groups(), kk = g.kh * g.kw, p = g.ho * g.wo, pin = g.h * g.w;
+  c.direct = kk == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && p == pin;
+  c.slots = o.num_threads > 1 && work >= o.min_parallel_work ? o.num_threads : 1;
+  c.items = g.n * groups;
+  GemmSpec& s = c.spec;
+  s.dtype = c.t;
+  s.exact = !o.fast_math;
+  s.vector_bits = o.vector_bits;
+  int64_t elem = static_cast<int64_t>(dtype_size(c.t));
+  if (c.op == Op::Conv2D) {
+    s.M = g.og, s.N = p, s.K = g.cg * kk;
+    c.col_bytes = c.direct ? 0 : aligned(s.K * p * elem);
+  } else if (c.op == Op::Conv2DInputGrad) {
+    s.M = g.cg, s.N = pin, s.K = g.og * kk;
+    s.trans_a = c.direct;  // W_g [og, cg] is W'_g transposed
+    c.col_bytes = c.direct ? 0 : aligned(s.K * pin * elem);
+    c.pack_bytes = c.direct ? 0 : aligned(s.M * s.K * elem);
+  } else {
+    s.M = g.og, s.N = g.cg * kk, s.K = p, s.trans_b = true, s.beta = 1;
+    c.col_bytes = c.direct ? 0 : aligned(s.N * p * elem);
+    s.threads = static_cast<int>(c.slots);
+  }
+  c.plan = plan_gemm(s);
+  return true;
+}
+
+// dst[i] = src[i * stride + offset] for i in [lo, hi), 0 elsewhere in [0, len):
+// one row of a col matrix, from one row of the image (or nothing, all 0).
+void copy_row(KernelBuilder& kb, DType t, llvm::Value* dst, llvm::Value* src, int64_t len, int64_t stride,
+              int64_t offset, int64_t lo, int64_t hi) {
+  lo = std::clamp<int64_t>(lo, 0, len), hi = std::clamp<int64_t>(hi, lo, len);
+  auto zeros = [&](int64_t from, int64_t to) {
+    if (from < to) kb.loop(kb.i64(from), kb.i64(to), [&](llvm::Value* i) { kb.store(t, kb.constant(t, 0), dst, i); }, 1, "z");
+  };
+  zeros(0, lo);
+  if (src && lo < hi)
+    kb.loop(kb.i64(lo), kb.i64(hi), [&](llvm::Value* i) {
+      kb.store(t, kb.load(t, src, kb.b.CreateAdd(kb.b.CreateMul(i, kb.i64(stride)), kb.i64(offset))), dst, i);
+    }, 1, "i");
+  else
+    zeros(lo, hi);
+  zeros(hi, len);
+}
+
+// The first i >= 0 with i * s + off >= 0, and the first with i * s + off >= n.
+int64_t first_at_least(int64_t s, int64_t off, int64_t n) { return std::max<int64_t>(0, (n - off + s - 1) / s); }
+
+// col(x[n, g]): row (c, ky, kx), column (oy, ox) = x[n, c0 + c, oy*sh - pt + ky*dh, ox*sw - pl + kx*dw].
+void emit_im2col(KernelBuilder& kb, DType t, const ConvGeometry& g, llvm::Value* image, llvm::Value* col) {
+  auto& b = kb.b;
+  kb.loop(kb.i64(0), kb.i64(g.cg), [&](llvm::Value* c) {
+    llvm::Value* plane = kb.element_ptr(t, image, b.CreateMul(c, kb.i64(g.h * g.w)));
+    for (int64_t ky = 0; ky < g.kh; ++ky)
+      for (int64_t kx = 0; kx < g.kw; ++kx) {
+        llvm::Value* rows = kb.element_ptr(t, col, b.CreateMul(b.CreateAdd(b.CreateMul(c, kb.i64(g.kh * g.kw)),
+                                                                           kb.i64(ky * g.kw + kx)), kb.i64(g.ho * g.wo)));
+        int64_t yoff = ky * g.dh - g.pt, xoff = kx * g.dw - g.pl;
+        int64_t xlo = first_at_least(g.sw, xoff, 0), xhi = first_at_least(g.sw, xoff, g.w);
+        kb.loop(kb.i64(0), kb.i64(g.ho), [&](llvm::Value* oy) {
+          llvm::Value* iy = b.CreateAdd(b.CreateMul(oy, kb.i64(g.sh)), kb.i64(yoff));
+          llvm::Value* dst = kb.element_ptr(t, rows, b.CreateMul(oy, kb.i64(g.wo)));
+          llvm::Value* inside = b.CreateICmpULT(iy, kb.i64(g.h));
+          kb.when(inside, [&] {
+            copy_row(kb, t, dst, kb.element_ptr(t, plane, b.CreateMul(iy, kb.i64(g.w))), g.wo, g.sw, xoff, xlo, xhi);
+          });
+          kb.when(b.CreateNot(inside), [&] { copy_row(kb, t, dst, nullptr, g.wo, 1, 0, 0, 0); });
+        }, 1, "oy");
+      }
+  }, 1, "c");
+}
+
+// col'(dy[n, g]): row (o', ky, kx), column (iy, ix) = dy[n, o0 + o', oy, ox] with
+// oy * sh = iy + pt - ky * dh (likewise ox), 0 where there is no such position.
+void emit_col_transposed(KernelBuilder& kb, DType t, const ConvGeometry& g, llvm::Value* dy, llvm::Value* col) {
+  auto& b = kb.b;
+  kb.loop(kb.i64(0), kb.i64(g.og), [&](llvm::Value* o) {
+    llvm::Value* plane = kb.element_ptr(t, dy, b.CreateMul(o, kb.i64(g.ho * g.wo)));
+    for (int64_t ky = 0; ky < g.kh; ++ky)
+      for (int64_t kx = 0; kx < g.kw; ++kx) {
+        llvm::Value* rows = kb.element_ptr(t, col, b.CreateMul(b.CreateAdd(b.CreateMul(o, kb.i64(g.kh * g.kw)),
+                                                                           kb.i64(ky * g.kw + kx)), kb.i64(g.h * g.w)));
+        int64_t yoff = g.pt - ky * g.dh, xoff = g.pl - kx * g.dw;
+        kb.loop(kb.i64(0), kb.i64(g.h), [&](llvm::Value* iy) {
+          llvm::Value* ny = b.CreateAdd(iy, kb.i64(yoff));
+          llvm::Value* dst = kb.element_ptr(t, rows, b.CreateMul(iy, kb.i64(g.w)));
+          if (g.sw == 1) {  // a row of dy, shifted
+            llvm::Value* oy = b.CreateSDiv(ny, kb.i64(g.sh));
+            llvm::Value* inside = b.CreateAnd(b.CreateICmpULT(ny, kb.i64(g.sh * g.ho)),
+                                              b.CreateICmpEQ(b.CreateSRem(ny, kb.i64(g.sh)), kb.i64(0)));
+            kb.when(inside, [&] {
+              copy_row(kb, t, dst, kb.element_ptr(t, plane, b.CreateMul(oy, kb.i64(g.wo))), g.w, 1, xoff,
+                       -xoff, g.wo - xoff);
+            });
+            kb.when(b.CreateNot(inside), [&] { copy_row(kb, t, dst, nullptr, g.w, 1, 0, 0, 0); });
+            return;
+          }
+          kb.loop(kb.i64(0), kb.i64(g.w), [&](llvm::Value* ix) {  // strided: element by element
+            llvm::Value* nx = b.CreateAdd(ix, kb.i64(xoff));
+            llvm::Value* ok = b.CreateAnd(b.CreateICmpULT(ny, kb.i64(g.sh * g.ho)), b.CreateICmpULT(nx, kb.i64(g.sw * g.wo)));
+            ok = b.CreateAnd(ok, b.CreateICmpEQ(b.CreateSRem(ny, kb.i64(g.sh)), kb.i64(0)));
+            ok = b.CreateAnd(ok, b.CreateICmpEQ(b.CreateSRem(nx, kb.i64(g.sw)), kb.i64(0)));
+            llvm::Value* at = b.CreateAdd(b.CreateMul(b.CreateSDiv(ny, kb.i64(g.sh)), kb.i64(g.wo)), b.CreateSDiv(nx, kb.i64(g.sw)));
+            llvm::AllocaInst* v = kb.local(kb.value_type(t), "v");
+            b.CreateStore(kb.constant(t, 0), v);
+            kb.when(ok, [&] { b.CreateStore(kb.load(t, plane, at), v); });
+            kb.store(t, b.CreateLoad(v->getAllocatedType(), v), dst, ix);
+          }, 1, "ix");
+        }, 1, "iy");
+      }
+  }, 1, "o");
+}
+
+// W'_g[c', (o', ky, kx)] = w[o0 + o', c', ky, kx].
+void emit_pack_weights(KernelBuilder& kb, DType t, const ConvGeometry& g, llvm::Value* w, llvm::Value* packed) {
+  auto& b = kb.b;
+  int64_t kk = g.kh * g.kw;
+  kb.loop(kb.i64(0), kb.i64(g.cg), [&](llvm::Value* c) {
+    kb.loop(kb.i64(0), kb.i64(g.og * kk), [&](llvm::Value* k) {
+      llvm::Value* o = b.CreateSDiv(k, kb.i64(kk));
+      llvm::Value* src = b.CreateAdd(b.CreateMul(b.CreateAdd(b.CreateMul(o, kb.i64(g.cg)), c), kb.i64(kk)),
+                                     b.CreateSRem(k, kb.i64(kk)));
+      kb.store(t, kb.load(t, w, src), packed, b.CreateAdd(b.CreateMul(c, kb.i64(g.og * kk)), k));
+    }, 1, "k");
+  }, 1, "c");
+}
+
+}  // namespace
+
+bool describe_conv_gemm(const Node& n, const LowerOptions& o, KernelInfo& info) {
+  ConvGemm c;
+  if (!plan_conv_gemm(n, o, c)) return false;
+  info.tasks = c.slots;
+  info.scratch_bytes = c.slots * (c.col_bytes + c.pack_bytes + c.plan.scratch_bytes);
+  return true;
+}
+
+bool emit_conv_gemm(KernelEnv& env) {
+  ConvGemm c;
+  if (!plan_conv_gemm(env.node, env.kb.options, c)) return false;
+  KernelBuilder& kb = env.kb;
+  auto& b = kb.b;
+  const ConvGeometry& g = c.g;
+  DType t = c.t;
+  std::string name = "gemm.node" + std::to_string(env.node_id);
+  llvm::Function* gemm = emit_gemm(kb.module, c.spec, name);
+  llvm::Function* gemm0 = nullptr;  // weight_grad: the first image's sum overwrites dw
+  if (c.op == Op::Conv2DWeightGrad) {
+    GemmSpec first = c.spec;
+    first.beta = 0;
+    gemm0 = emit_gemm(kb.module, first, name + ".first");
+  }
+  llvm::Value* null = llvm::ConstantPointerNull::get(kb.ptr_type());
+  auto bytes = [&](llvm::Value* base, llvm::Value* offset) { return b.CreateGEP(b.getInt8Ty(), base, offset); };
+  llvm::Value* scratch = env.scratch ? env.scratch : null;
+  llvm::Value* gemm_scratch = bytes(scratch, kb.i64(c.slots * (c.col_bytes + c.pack_bytes)));
+  int64_t p = g.ho * g.wo, pin = g.h * g.w, groups = g.groups();
+  kb.loop(env.begin, env.end, [&](llvm::Value* slot) {
+    llvm::Value* col = bytes(scratch, b.CreateMul(slot, kb.i64(c.col_bytes)));
+    llvm::Value* pack = bytes(scratch, b.CreateAdd(kb.i64(c.slots * c.col_bytes), b.CreateMul(slot, kb.i64(c.pack_bytes))));
+    // One product over all of the GEMM's tasks, or this slot's share of them.
+    auto run = [&](llvm::Function* fn, llvm::Value* a, llvm::Value* bm, llvm::Value* out, bool shared) {
+      llvm::Value* own = bytes(gemm_scratch, b.CreateMul(slot, kb.i64(c.plan.scratch_bytes)));
+      if (shared) emit_gemm_slots(b, fn, c.plan, {a, bm, out, null, null}, gemm_scratch, slot, b.CreateAdd(slot, kb.i64(1)), c.slots);
+      else emit_gemm_slots(b, fn, c.plan, {a, bm, out, null, null}, own, kb.i64(0), kb.i64(1), 1);
+    };
+    if (c.op == Op::Conv2DWeightGrad) {
+      kb.loop(kb.i64(0), kb.i64(groups), [&](llvm::Value* grp) {
+        llvm::Value* dw = kb.element_ptr(t, env.result, b.CreateMul(grp, kb.i64(g.og * g.cg * g.kh * g.kw)));
+        kb.loop(kb.i64(0), kb.i64(g.n), [&](llvm::Value* n) {
+          llvm::Value* image = kb.element_ptr(t, env.operands[0], b.CreateMul(b.CreateAdd(b.CreateMul(n, kb.i64(groups)), grp), kb.i64(g.cg * pin)));
+          llvm::Value* dy = kb.element_ptr(t, env.operands[1], b.CreateMul(b.CreateAdd(b.CreateMul(n, kb.i64(groups)), grp), kb.i64(g.og * p)));
+          if (!c.direct) emit_im2col(kb, t, g, image, col);
+          llvm::Value* bm = c.direct ? image : col;
+          llvm::Value* is_first = b.CreateICmpEQ(n, kb.i64(0));
+          kb.when(is_first, [&] { run(gemm0, dy, bm, dw, true); });
+          kb.when(b.CreateNot(is_first), [&] { run(gemm, dy, bm, dw, true); });
+        }, 1, "n");
+      }, 1, "group");
+      return;
+    }
+    auto share = [&](llvm::Value* s) { return b.CreateUDiv(b.CreateMul(s, kb.i64(c.items)), kb.i64(c.slots)); };
+    kb.loop(share(slot), share(b.CreateAdd(slot, kb.i64(1))), [&](llvm::Value* item) {
+      llvm::Value* grp = b.CreateSRem(item, kb.i64(groups));
+      if (c.op == Op::Conv2D) {
+        llvm::Value* image = kb.element_ptr(t, env.operands[0], b.CreateMul(item, kb.i64(g.cg * pin)));
+        if (!c.direct) emit_im2col(kb, t, g, image, col);
+        llvm::Value* w = kb.element_ptr(t, env.operands[1], b.CreateMul(grp, kb.i64(g.og * g.cg * g.kh * g.kw)));
+        run(gemm, w, c.direct ? image : col, kb.element_ptr(t, env.result, b.CreateMul(item, kb.i64(g.og * p))), false);
+        return;
+      }
+      llvm::Value* dy = kb.element_ptr(t, env.operands[0], b.CreateMul(item, kb.i64(g.og * p)));
+      llvm::Value* w = kb.element_ptr(t, env.operands[1], b.CreateMul(grp, kb.i64(g.og * g.cg * g.kh * g.kw)));
+      if (!c.direct) emit_col_transposed(kb, t, g, dy, col), emit_pack_weights(kb, t, g, w, pack);
+      run(gemm, c.direct ? w : pack, c.direct ? dy : col, kb.element_ptr(t, env.result, b.CreateMul(item, kb.i64(g.cg * pin))), false);
+    }, 1, "item");
+  }, 1, "slot");
+  return true;
+}
+
+}  // namespace nabla

@@ -1,0 +1,117 @@
+// conv2d, its transposes and pooling, compiled, against the interpreter bit
+// for bit on 1 and 2 threads: strides, asymmetric padding, dilation, groups,
+// 1x1 and depthwise convolutions, f32 and f64, integer max pooling, and the
+// gradient of a small convolutional network.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "nabla/compiler/lower.h"
+#include "nabla/compiler/lower_conv.h"
+#include "nabla/ir/random_inputs.h"
+#include "tests/support/backend_testing.h"
+
+namespace nabla {
+namespace {
+
+using test::DiffBatch;
+
+struct ConvCase {
+  const char* name;
+  Shape x, w;
+  Conv2DOptions o;
+};
+
+const ConvCase kCases[] = {
+    {"3x3 same", {2, 3, 6, 7}, {4, 3, 3, 3}, {.padding = {1, 1, 1, 1}}},
+    {"strided asymmetric", {1, 2, 9, 8}, {3, 2, 3, 2}, {.stride = {2, 3}, .padding = {0, 1, 2, 0}}},
+    {"dilated", {1, 2, 7, 7}, {2, 2, 3, 3}, {.padding = {2, 2, 2, 2}, .dilation = {2, 2}}},
+    {"groups", {2, 4, 5, 5}, {6, 2, 3, 3}, {.stride = {2, 2}, .padding = {1, 1, 1, 1}, .groups = 2}},
+    {"depthwise", {1, 3, 6, 5}, {3, 1, 3, 3}, {.padding = {1, 1, 1, 1}, .groups = 3}},
+    {"1x1", {2, 5, 4, 4}, {7, 5, 1, 1}, {}},
+};
+
+// Large enough for the generated GEMM (lower_conv_gemm.cpp): explicit
+// im2col, 1x1 without a copy, strides in both axes (the transposed col reads
+// element by element), groups and dilation.
+const ConvCase kGemmCases[] = {
+    {"gemm 3x3 same", {2, 8, 10, 10}, {8, 8, 3, 3}, {.padding = {1, 1, 1, 1}}},
+    {"gemm strided dilated groups", {2, 6, 17, 15}, {6, 3, 3, 3},
+     {.stride = {2, 1}, .padding = {1, 2, 0, 1}, .dilation = {2, 1}, .groups = 2}},
+    {"gemm 1x1 direct", {2, 16, 8, 8}, {32, 16, 1, 1}, {}},
+    {"gemm 1x1 strided", {4, 16, 9, 9}, {32, 16, 1, 1}, {.stride = {2, 2}}},
+    {"gemm stride 2", {2, 8, 12, 12}, {8, 8, 3, 3}, {.stride = {2, 2}, .padding = {1, 1, 1, 1}}},
+};
+
+void add_convolutions(DiffBatch& batch, DType t, const ConvCase& c) {
+  Value x = batch.input({t, c.x}), w = batch.input({t, c.w});
+  Value y = conv2d(x, w, c.o);
+  Value g = batch.input(y->type());
+  batch.result(y, std::string("conv2d ") + c.name);
+  batch.result(conv2d_input_grad(g, w, c.x, c.o), std::string("conv2d_input_grad ") + c.name);
+  batch.result(conv2d_weight_grad(x, g, c.w, c.o), std::string("conv2d_weight_grad ") + c.name);
+}
+
+class BackendConv : public ::testing::TestWithParam<DType> {};
+
+TEST_P(BackendConv, ConvolutionsAndTheirTransposes) {
+  DType t = GetParam();
+  DiffBatch batch;
+  for (const ConvCase& c : kCases) add_convolutions(batch, t, c);
+  for (int threads : {1, 2}) batch.check(71, test::split_everything(threads));
+}
+
+// On the GEMM: bit-equal to the interpreter (exact sums), and close with
+// fast-math (FMAs, K blocks).
+TEST_P(BackendConv, OnTheGemm) {
+  DType t = GetParam();
+  DiffBatch batch;
+  for (const ConvCase& c : kGemmCases) add_convolutions(batch, t, c);
+  for (const Node* n : batch.f().nodes()) {
+    KernelInfo info;
+    if (op_kind(n->op()) == OpKind::Conv) EXPECT_TRUE(describe_conv_gemm(*n, LowerOptions{}, info)) << op_name(n->op());
+  }
+  for (int threads : {1, 2}) batch.check(73, test::split_everything(threads));
+  CompileOptions fast = test::split_everything(2);
+  fast.fast_math = true;
+  // Positive inputs: no cancellation, so the sums' relative error stays small.
+  std::vector<Tensor> positive = batch.random_inputs(74, 0);
+  for (Tensor& in : positive)
+    for (int64_t i = 0; i < in.numel(); ++i) in.set(i, std::abs(in.get(i)));
+  batch.check(positive, fast, {.f32 = 1e-5, .f64 = 1e-13});
+}
+
+TEST_P(BackendConv, Pooling) {
+  DType t = GetParam();
+  DiffBatch batch;
+  Value x = batch.input({t, {2, 3, 7, 6}});
+  Value ints = batch.input({DType::i32, {1, 2, 5, 5}});
+  for (Pool2DOptions o : {Pool2DOptions{.stride = {2, 2}}, Pool2DOptions{.stride = {1, 2}, .padding = {1, 1, 0, 1}}}) {
+    std::string at = "stride " + std::to_string(o.stride[1]);
+    batch.result(max_pool2d(x, {2, 3}, o), "max_pool2d " + at);
+    batch.result(max_pool2d_argmax(x, {3, 2}, o), "max_pool2d_argmax " + at);
+    batch.result(avg_pool2d(x, {2, 2}, o), "avg_pool2d " + at);
+    batch.result(max_pool2d(ints, {2, 2}, o), "max_pool2d i32 " + at);
+  }
+  for (int threads : {1, 2}) batch.check(batch.random_inputs(72, 0.2), test::split_everything(threads));
+}
+
+INSTANTIATE_TEST_SUITE_P(Float, BackendConv, ::testing::Values(DType::f32, DType::f64),
+                         [](const auto& info) { return std::string(dtype_name(info.param)); });
+
+// conv -> relu -> max_pool -> dense -> cross_entropy, its loss and gradients.
+TEST(BackendConvNet, TrainingStepGradients) {
+  Module m = test::make_function({f32({4, 1, 8, 8}), f32({3, 1, 3, 3}), f32({27, 10}), i32({4})},
+                                 [](std::vector<Value>& in) {
+                                   Value h = relu(conv2d(in[0], in[1], {.padding = {1, 1, 1, 1}}));
+                                   Value p = max_pool2d(h, {3, 3}, {.stride = {3, 3}, .padding = {1, 1, 1, 1}});
+                                   Value loss = cross_entropy(matmul(reshape(p, {4, 27}), in[2]), in[3]);
+                                   return std::vector<Value>{loss, grad_op(loss, in[1]), grad_op(loss, in[2])};
+                                 });
+  Function& f = *m.find("f");
+  for (int threads : {1, 2})
+    EXPECT_EQ(test::compare_with_interpreter(f, random_inputs(f, 9), test::split_everything(threads)), "");
+}
+
+}  // namespace
+}  // namespace nabla
