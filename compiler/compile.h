@@ -113,7 +113,11 @@ class Executable {
   // a clear message for bad arguments, and for data-dependent failures (a
   // label out of range) an EvaluationError with the interpreter's message,
   // e.g. "cross_entropy: label 12 at index 3 is outside [0, 10)".
-  // One run at a time per Executable (it owns one workspace).
+  // Threads may call run at the same time on one Executable: each run has a
+  // workspace of its own (taken from the Executable's, which keeps one per
+  // run in progress), and a compiled function with parallel loops shares
+  // its thread pool (ThreadPool runs the loops of simultaneous calls one
+  // after the other). Moving or destroying it during a run is not allowed.
   void run(std::span<const Tensor> inputs, std::span<Tensor> outputs);
   std::vector<Tensor> run(std::span<const Tensor> inputs);
 

@@ -25,13 +25,39 @@ std::shared_ptr<ThreadPool> shared_thread_pool(int num_threads) {
   return pool;
 }
 
-void Executable::Impl::allocate_workspace() {
-  size_t bytes = static_cast<size_t>(plan.workspace_bytes);
-  if (bytes == 0) return;
-  bytes = (bytes + NABLA_WORKSPACE_ALIGN - 1) / NABLA_WORKSPACE_ALIGN * NABLA_WORKSPACE_ALIGN;
-  void* p = std::aligned_alloc(NABLA_WORKSPACE_ALIGN, bytes);
-  if (!p) throw Error(fmt::format("@{}: cannot allocate a workspace of {} bytes", function->name(), bytes));
-  workspace = {static_cast<std::byte*>(p), std::free};
+WorkspacePool::~WorkspacePool() {
+  for (void* p : free_) std::free(p);
+}
+
+void WorkspacePool::init(size_t bytes, const std::string& what) {
+  bytes_ = (bytes + NABLA_WORKSPACE_ALIGN - 1) / NABLA_WORKSPACE_ALIGN * NABLA_WORKSPACE_ALIGN;
+  what_ = what;
+  if (bytes_ > 0) free_.push_back(allocate());
+}
+
+void* WorkspacePool::allocate() {
+  void* p = std::aligned_alloc(NABLA_WORKSPACE_ALIGN, bytes_);
+  if (!p) throw Error(fmt::format("{}: cannot allocate a workspace of {} bytes", what_, bytes_));
+  return p;
+}
+
+WorkspacePool::Lease WorkspacePool::take() {
+  if (bytes_ == 0) return Lease(*this, nullptr);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!free_.empty()) {
+      void* p = free_.back();
+      free_.pop_back();
+      return Lease(*this, p);
+    }
+  }
+  return Lease(*this, allocate());  // another run holds each one
+}
+
+void WorkspacePool::give_back(void* data) {
+  if (!data) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  free_.push_back(data);
 }
 
 Executable::Executable() = default;
@@ -115,7 +141,8 @@ void Executable::run(std::span<const Tensor> inputs, std::span<Tensor> outputs) 
   }
   nabla_context ctx = impl.pool ? impl.pool->context() : nabla_context{};
   ctx.comm = impl.comm;
-  int32_t status = impl.entry(in_ptrs.data(), out_ptrs.data(), impl.workspace.get(), &ctx);
+  WorkspacePool::Lease workspace = impl_->workspaces.take();
+  int32_t status = impl.entry(in_ptrs.data(), out_ptrs.data(), workspace.data(), &ctx);
   if (status == NABLA_OK) return;
   const nabla_error_info& e = ctx.error;
   const Node* node = e.node >= 0 && static_cast<size_t>(e.node) < impl.nodes.size() ? impl.nodes[e.node] : nullptr;
