@@ -1,0 +1,200 @@
+#include "nabla/passes/coloring.h"
+
+#include <algorithm>
+#include <numeric>
+#include <climits>
+#include <set>
+#include <tuple>
+
+namespace nabla {
+namespace {
+
+using Graph = std::vector<std::vector<int32_t>>;  // sorted neighbour lists, no self loops
+
+void normalize(std::vector<int32_t>& s) {
+  std::sort(s.begin(), s.end());
+  s.erase(std::unique(s.begin(), s.end()), s.end());
+}
+
+// Columns are adjacent when they have a nonzero in a common row.
+Graph column_intersection(const SparsityPattern& j) {
+  SparsityPattern t = j.transposed();
+  Graph g(j.cols);
+  for (int64_t c = 0; c < j.cols; ++c) {
+    for (int64_t k = t.row_ptr[c]; k < t.row_ptr[c + 1]; ++k) {
+      int64_t r = t.col_idx[k];
+      for (int64_t q = j.row_ptr[r]; q < j.row_ptr[r + 1]; ++q)
+        if (j.col_idx[q] != c) g[c].push_back(static_cast<int32_t>(j.col_idx[q]));
+    }
+    normalize(g[c]);
+  }
+  return g;
+}
+
+// The off-diagonal nonzeros of a symmetric pattern.
+Graph adjacency(const SparsityPattern& h) {
+  Graph g(h.rows);
+  for (int64_t r = 0; r < h.rows; ++r)
+    for (int64_t k = h.row_ptr[r]; k < h.row_ptr[r + 1]; ++k)
+      if (h.col_idx[k] != r) g[r].push_back(static_cast<int32_t>(h.col_idx[k]));
+  return g;
+}
+
+// Takes out, one at a time, a vertex of least key among those left (ties:
+// the lower number); taking out v adds `step` to each remaining neighbour's key.
+std::vector<int32_t> peel(const Graph& g, std::vector<int64_t> key, int64_t step) {
+  std::set<std::pair<int64_t, int32_t>> queue;
+  for (size_t v = 0; v < g.size(); ++v) queue.insert({key[v], static_cast<int32_t>(v)});
+  std::vector<int32_t> order;
+  std::vector<bool> gone(g.size());
+  while (!queue.empty()) {
+    int32_t v = queue.begin()->second;
+    queue.erase(queue.begin());
+    gone[v] = true;
+    order.push_back(v);
+    for (int32_t w : g[v])
+      if (!gone[w]) {
+        queue.erase({key[w], w});
+        queue.insert({key[w] += step, w});
+      }
+  }
+  return order;
+}
+
+// Smallest-last: repeatedly take out a vertex of least degree among those
+// left; color in the reverse order of removal.
+std::vector<int32_t> smallest_last(const Graph& g) {
+  std::vector<int64_t> degree(g.size());
+  for (size_t v = 0; v < g.size(); ++v) degree[v] = static_cast<int64_t>(g[v].size());
+  std::vector<int32_t> order = peel(g, degree, -1);
+  std::reverse(order.begin(), order.end());
+  return order;
+}
+
+// Incidence degree: next, a vertex with the most neighbours already ordered.
+std::vector<int32_t> incidence_degree(const Graph& g) {
+  return peel(g, std::vector<int64_t>(g.size(), 0), -1);
+}
+
+// Greedy coloring in `order`: each vertex takes the least color that
+// forbid(v, color, mark) does not mark.
+template <class Forbid>
+Coloring greedy(const Graph& g, const std::vector<int32_t>& order, Forbid forbid) {
+  Coloring c;
+  c.color.assign(g.size(), -1);
+  std::vector<int32_t> marked(g.size() + 1, -1);  // marked[k] == v: color k is forbidden for v
+  for (int32_t v : order) {
+    forbid(v, c.color, [&](int32_t k) { marked[k] = v; });
+    int32_t k = 0;
+    while (marked[k] == v) ++k;
+    c.color[v] = k;
+    c.count = std::max(c.count, k + 1);
+  }
+  return c;
+}
+
+// DSATUR (Brélaz): color next the uncolored vertex whose neighbours have the
+// most distinct colors (ties: most uncolored neighbours), with forbid's rule.
+template <class Forbid>
+Coloring dsatur(const Graph& g, Forbid forbid) {
+  Coloring c;
+  c.color.assign(g.size(), -1);
+  std::vector<std::vector<bool>> seen(g.size());
+  std::vector<int32_t> sat(g.size(), 0), free(g.size());
+  std::set<std::tuple<int32_t, int32_t, int32_t>> queue;  // (-saturation, -uncolored degree, v)
+  for (size_t v = 0; v < g.size(); ++v) {
+    free[v] = static_cast<int32_t>(g[v].size());
+    queue.insert({0, -free[v], static_cast<int32_t>(v)});
+  }
+  std::vector<int32_t> marked(g.size() + 1, -1);
+  while (!queue.empty()) {
+    int32_t v = std::get<2>(*queue.begin());
+    queue.erase(queue.begin());
+    forbid(v, c.color, [&](int32_t k) { marked[k] = v; });
+    int32_t k = 0;
+    while (marked[k] == v) ++k;
+    c.color[v] = k;
+    c.count = std::max(c.count, k + 1);
+    for (int32_t w : g[v]) {
+      if (c.color[w] >= 0) continue;
+      queue.erase({-sat[w], -free[w], w});
+      --free[w];
+      if (seen[w].size() <= static_cast<size_t>(k)) seen[w].resize(k + 1);
+      if (!seen[w][k]) { seen[w][k] = true; ++sat[w]; }
+      queue.insert({-sat[w], -free[w], w});
+    }
+  }
+  return c;
+}
+
+template <class Forbid>
+Coloring best_greedy(const Graph& g, Forbid forbid) {
+  std::vector<int32_t> natural(g.size());
+  std::iota(natural.begin(), natural.end(), 0);
+  Coloring best;
+  best.count = INT32_MAX;
+  for (const auto& order : {natural, smallest_last(g), incidence_degree(g)}) {
+    Coloring c = greedy(g, order, forbid);
+    if (c.count < best.count) best = std::move(c);
+  }
+  Coloring d = dsatur(g, forbid);
+  return d.count < best.count ? d : best;
+}
+
+// Distance-1 in g: no neighbour's color.
+void forbid_neighbours(const Graph& g, int32_t v, const std::vector<int32_t>& color, auto mark) {
+  for (int32_t w : g[v])
+    if (color[w] >= 0) mark(color[w]);
+}
+
+// Star coloring: besides the neighbours' colors, v may not take color(x) for
+// x at distance 2 through a colored w when that would make a two-colored path
+// on four vertices: u-v-w-x (another neighbour u of v has w's color) or
+// v-w-x-y (a neighbour y != w of x has w's color).
+void forbid_star(const Graph& g, int32_t v, const std::vector<int32_t>& color, std::vector<int32_t>& count,
+                 auto mark) {
+  forbid_neighbours(g, v, color, mark);
+  for (int32_t w : g[v])
+    if (color[w] >= 0) ++count[color[w]];
+  for (int32_t w : g[v]) {
+    int32_t d = color[w];
+    if (d < 0) continue;
+    for (int32_t x : g[w]) {
+      if (x == v || color[x] < 0) continue;
+      bool bad = count[d] >= 2;
+      for (size_t k = 0; !bad && k < g[x].size(); ++k) bad = g[x][k] != w && color[g[x][k]] == d;
+      if (bad) mark(color[x]);
+    }
+  }
+  for (int32_t w : g[v])
+    if (color[w] >= 0) count[color[w]] = 0;
+}
+
+}  // namespace
+
+Coloring color_columns(const SparsityPattern& jacobian) {
+  Graph g = column_intersection(jacobian);
+  return best_greedy(g, [&](int32_t v, const std::vector<int32_t>& color, auto mark) {
+    forbid_neighbours(g, v, color, mark);
+  });
+}
+
+Coloring star_color(const SparsityPattern& hessian) {
+  Graph g = adjacency(hessian);
+  std::vector<int32_t> count(g.size() + 1, 0);
+  return best_greedy(g, [&](int32_t v, const std::vector<int32_t>& color, auto mark) {
+    forbid_star(g, v, color, count, mark);
+  });
+}
+
+int64_t star_recovery_index(const SparsityPattern& h, const Coloring& c, int64_t i, int64_t j) {
+  int64_t p = c.count;
+  if (i == j) return i * p + c.color[i];
+  for (int64_t k = h.row_ptr[i]; k < h.row_ptr[i + 1]; ++k) {
+    int64_t o = h.col_idx[k];
+    if (o != i && o != j && c.color[o] == c.color[j]) return j * p + c.color[i];
+  }
+  return i * p + c.color[j];
+}
+
+}  // namespace nabla

@@ -1,0 +1,88 @@
+#include "nabla/passes/sparse_derivatives.h"
+
+#include "nabla/ir/builder.h"
+#include "nabla/passes/build_grad.h"
+#include "nabla/passes/derivatives.h"
+
+namespace nabla {
+namespace {
+
+constexpr GradOptions kZerosWhenDisconnected{.allow_disconnected = true};
+
+// The seed of color k: 1 at the elements of that color, a constant of type t.
+Value seed(Function& f, const TensorType& t, const Coloring& c, int32_t k) {
+  Tensor s(t.dtype, t.shape);
+  for (size_t i = 0; i < c.color.size(); ++i)
+    if (c.color[i] == k) s.set(static_cast<int64_t>(i), 1.0);
+  return constant(f, std::move(s));
+}
+
+// B = [b_0 ... b_{P-1}] (each b_k flattened to a column), then the entries of
+// B at `at` (flat row-major indices of B), as a vector.
+Value gather_compressed(const std::vector<Value>& columns, const std::vector<int64_t>& at) {
+  std::vector<Value> cols;
+  for (Value b : columns) cols.push_back(reshape(b, {b->type().numel(), 1}));
+  Value bmat = cols.size() == 1 ? cols[0] : concat(cols, 1);
+  Tensor idx(DType::i64, {static_cast<int64_t>(at.size())});
+  for (size_t k = 0; k < at.size(); ++k) idx.set(static_cast<int64_t>(k), static_cast<double>(at[k]));
+  return gather(reshape(bmat, {bmat->type().numel()}), constant(*bmat->function(), std::move(idx)), 0);
+}
+
+Value no_values(Value like) { return constant(*like->function(), Tensor(like->dtype(), {0})); }
+
+// (i, j) for each nonzero of p, in CSR order.
+template <class Fn>
+void for_each_nonzero(const SparsityPattern& p, Fn fn) {
+  for (int64_t i = 0; i < p.rows; ++i)
+    for (int64_t k = p.row_ptr[i]; k < p.row_ptr[i + 1]; ++k) fn(i, p.col_idx[k]);
+}
+
+}  // namespace
+
+SparseDerivative sparse_jacobian(Value y, Value x) {
+  SparseDerivative d;
+  d.pattern = jacobian_pattern(y, x);
+  if (d.pattern.nnz() == 0) {
+    d.values = no_values(y);
+    return d;
+  }
+  Coloring cols = color_columns(d.pattern), rows = color_columns(d.pattern.transposed());
+  d.by_rows = rows.count < cols.count;
+  d.coloring = d.by_rows ? rows : cols;
+  std::vector<Value> b;
+  for (int32_t k = 0; k < d.coloring.count; ++k) {
+    if (d.by_rows)  // W_k^T J: one reverse sweep
+      b.push_back(grad(sum(mul(y, seed(*y->function(), y->type(), rows, k))), {x}, kZerosWhenDisconnected)[0]);
+    else  // J S_k: one forward-mode product
+      b.push_back(jvp(y, x, seed(*x->function(), x->type(), cols, k)));
+  }
+  std::vector<int64_t> at;
+  int64_t p = d.coloring.count;
+  for_each_nonzero(d.pattern, [&](int64_t i, int64_t j) {
+    at.push_back(d.by_rows ? j * p + rows.color[i] : i * p + cols.color[j]);
+  });
+  d.values = gather_compressed(b, at);
+  return d;
+}
+
+SparseDerivative sparse_hessian(Value z, Value x, SparseHessianOptions options) {
+  SparseDerivative d;
+  SparsityPattern full = hessian_pattern(z, x);
+  d.pattern = options.lower ? full.lower() : full;
+  if (full.nnz() == 0) {
+    d.values = no_values(z);
+    return d;
+  }
+  d.coloring = star_color(full);
+  Value g = grad(z, {x})[0];
+  std::vector<Value> b;
+  for (int32_t k = 0; k < d.coloring.count; ++k)  // H S_k = grad(<grad z, S_k>, x)
+    b.push_back(grad(sum(mul(g, seed(*x->function(), x->type(), d.coloring, k))), {x},
+                     kZerosWhenDisconnected)[0]);
+  std::vector<int64_t> at;
+  for_each_nonzero(d.pattern, [&](int64_t i, int64_t j) { at.push_back(star_recovery_index(full, d.coloring, i, j)); });
+  d.values = gather_compressed(b, at);
+  return d;
+}
+
+}  // namespace nabla

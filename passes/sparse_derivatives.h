@@ -1,0 +1,35 @@
+#pragma once
+// Sparse Jacobians and Hessians: the pattern found at compile time
+// (passes/sparsity.h), a coloring that compresses it (passes/coloring.h), and
+// nodes appended to the graph that compute the nonzeros in CSR order, one
+// directional derivative per color. docs/autodiff.md, "Sparse derivatives".
+#include "nabla/passes/coloring.h"
+#include "nabla/passes/sparsity.h"
+
+namespace nabla {
+
+struct SparseDerivative {
+  SparsityPattern pattern;  // the CSR pattern the values follow, fixed at compile time
+  Coloring coloring;        // the colors behind the compression
+  // Jacobians: true when compressed by rows (one reverse sweep per row color),
+  // false by columns (one forward-mode product per column color).
+  bool by_rows = false;
+  Value values;  // f[nnz], the nonzeros in CSR order (y's or z's dtype)
+};
+
+// The Jacobian of float y in float x, rows the elements of y, columns those
+// of x (row-major). Compresses by columns or by rows, whichever needs fewer
+// colors (columns on a tie); each color costs one jvp (two reverse sweeps)
+// or one reverse sweep.
+SparseDerivative sparse_jacobian(Value y, Value x);
+
+struct SparseHessianOptions {
+  bool lower = true;  // the lower triangle (diagonal included), as IPOPT takes it; false: both
+};
+
+// The Hessian of a float scalar z in x, star-colored: one Hessian-vector
+// product (a reverse sweep over grad(z, x)) per color, the nonzeros read
+// directly from the compressed product.
+SparseDerivative sparse_hessian(Value z, Value x, SparseHessianOptions options = {});
+
+}  // namespace nabla

@@ -1,0 +1,223 @@
+#include "nabla/passes/sparsity.h"
+
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "nabla/ir/printer_names.h"
+#include "nabla/passes/sparsity_edges.h"
+#include "nabla/runtime/error.h"
+
+namespace nabla {
+
+bool SparsityPattern::contains(int64_t r, int64_t c) const {
+  auto b = col_idx.begin() + row_ptr[r], e = col_idx.begin() + row_ptr[r + 1];
+  return std::binary_search(b, e, c);
+}
+
+SparsityPattern SparsityPattern::transposed() const {
+  SparsityPattern t;
+  t.rows = cols;
+  t.cols = rows;
+  t.row_ptr.assign(cols + 1, 0);
+  for (int64_t c : col_idx) ++t.row_ptr[c + 1];
+  for (int64_t c = 0; c < cols; ++c) t.row_ptr[c + 1] += t.row_ptr[c];
+  t.col_idx.resize(col_idx.size());
+  std::vector<int64_t> next(t.row_ptr.begin(), t.row_ptr.end() - 1);
+  for (int64_t r = 0; r < rows; ++r)  // rows ascending: each new row's columns stay sorted
+    for (int64_t k = row_ptr[r]; k < row_ptr[r + 1]; ++k) t.col_idx[next[col_idx[k]]++] = r;
+  return t;
+}
+
+SparsityPattern SparsityPattern::lower() const {
+  SparsityPattern l;
+  l.rows = rows;
+  l.cols = cols;
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t k = row_ptr[r]; k < row_ptr[r + 1] && col_idx[k] <= r; ++k) l.col_idx.push_back(col_idx[k]);
+    l.row_ptr.push_back(l.nnz());
+  }
+  return l;
+}
+
+SparsityPattern SparsityPattern::from_rows(int64_t cols, const std::vector<std::vector<int32_t>>& rows) {
+  SparsityPattern p;
+  p.rows = static_cast<int64_t>(rows.size());
+  p.cols = cols;
+  for (const auto& r : rows) {
+    p.col_idx.insert(p.col_idx.end(), r.begin(), r.end());
+    p.row_ptr.push_back(p.nnz());
+  }
+  return p;
+}
+
+namespace {
+
+using Set = std::vector<int32_t>;  // sorted, no duplicates
+using Sets = std::vector<Set>;     // one per element of a value
+
+void normalize(Set& s) {
+  std::sort(s.begin(), s.end());
+  s.erase(std::unique(s.begin(), s.end()), s.end());
+}
+
+std::string name_of(const Node* n) { return ValueNames(*n->function()).ref(n); }
+
+void check_float(const char* what, Value v) {
+  if (!is_float(v->dtype()))
+    throw Error(std::string(what) + ": " + name_of(v) + " must be float, got " + v->type().str());
+}
+
+// The values y is computed from (y included).
+std::unordered_set<const Node*> ancestors(const Node* y) {
+  std::unordered_set<const Node*> seen{y};
+  std::vector<const Node*> stack{y};
+  while (!stack.empty()) {
+    const Node* n = stack.back();
+    stack.pop_back();
+    for (const Node* o : n->operands())
+      if (seen.insert(o).second) stack.push_back(o);
+  }
+  return seen;
+}
+
+// Ops whose derivative is zero wherever it exists: their results carry nothing.
+bool zero_derivative(Op op) { return op == Op::Sign || op == Op::Floor || op == Op::StopGradient; }
+
+// The index sets of every value between x and y that depends on x.
+class Propagation {
+ public:
+  Propagation(Value y, Value x) {
+    Sets& sx = sets_[x.node];
+    sx.resize(x->type().numel());
+    for (size_t i = 0; i < sx.size(); ++i) sx[i] = {static_cast<int32_t>(i)};
+    std::unordered_set<const Node*> up = ancestors(y);
+    for (Node* n : *y->function())
+      if (n != x.node && up.count(n)) visit(n);
+  }
+  // The sets of n, or null when n does not depend on x.
+  const Sets* find(const Node* n) const {
+    auto it = sets_.find(n);
+    return it == sets_.end() ? nullptr : &it->second;
+  }
+  const std::vector<const Node*>& order() const { return order_; }
+
+ private:
+  void visit(const Node* n) {
+    bool reached = false;
+    for (const Node* o : n->operands()) reached |= find(o) != nullptr;
+    if (!reached || !is_float(n->dtype()) || zero_derivative(n->op())) return;
+    Sets s(n->type().numel());
+    bool known = sparsity::for_each_edge(*n, [&](int64_t out, size_t slot, int64_t in) {
+      if (const Sets* o = find(n->operand(slot))) s[out].insert(s[out].end(), (*o)[in].begin(), (*o)[in].end());
+    });
+    if (!known) {  // every result element reads every operand element
+      Set all;
+      for (const Node* o : n->operands())
+        if (const Sets* os = find(o))
+          for (const Set& e : *os) all.insert(all.end(), e.begin(), e.end());
+      normalize(all);
+      std::fill(s.begin(), s.end(), all);
+    }
+    for (Set& e : s) normalize(e);
+    sets_[n] = std::move(s);
+    order_.push_back(n);
+  }
+
+  std::unordered_map<const Node*, Sets> sets_;
+  std::vector<const Node*> order_;
+};
+
+// The Hessian's rows as they are collected: pairs added both ways.
+class Interactions {
+ public:
+  explicit Interactions(int64_t n) : rows_(n), clean_(n, 0) {}
+  void add(const Set& a, const Set& b) {
+    for (int32_t i : a)
+      for (int32_t j : b) {
+        push(i, j);
+        push(j, i);
+      }
+  }
+  std::vector<Set> finish() {
+    for (Set& r : rows_) normalize(r);
+    return std::move(rows_);
+  }
+
+ private:
+  void push(int32_t i, int32_t j) {
+    Set& r = rows_[i];
+    r.push_back(j);
+    if (r.size() > 2 * clean_[i] + 64) {  // keep repeated pairs from piling up
+      normalize(r);
+      clean_[i] = r.size();
+    }
+  }
+  std::vector<Set> rows_;
+  std::vector<size_t> clean_;
+};
+
+// The nonlinear interactions of one node (Walther's rules, element by element).
+void interactions(const Node& n, const Propagation& p, Interactions& h) {
+  const Sets* y = p.find(&n);
+  auto at = [&](size_t slot, int64_t i) -> const Set* {
+    const Sets* s = p.find(n.operand(slot));
+    return s ? &(*s)[i] : nullptr;
+  };
+  switch (n.op()) {
+    case Op::Mul:
+    case Op::Div:  // a*b couples a with b; a/b also b with itself
+      sparsity::for_each_edge(n, [&, a = static_cast<const Set*>(nullptr)](int64_t, size_t slot,
+                                                                          int64_t in) mutable {
+        if (slot == 0) { a = at(0, in); return; }
+        const Set* b = at(1, in);
+        if (a && b) h.add(*a, *b);
+        if (b && n.op() == Op::Div) h.add(*b, *b);
+      });
+      return;
+    case Op::MatMul:
+      sparsity::for_each_matmul_term(n, [&](int64_t, int64_t a, int64_t b) {
+        const Set *sa = at(0, a), *sb = at(1, b);
+        if (sa && sb) h.add(*sa, *sb);
+      });
+      return;
+    case Op::Neg: case Op::Abs: case Op::Relu: case Op::Barrier:
+    case Op::Add: case Op::Sub: case Op::Maximum: case Op::Minimum: case Op::Select:
+    case Op::Sum: case Op::Mean: case Op::Max: case Op::Min: case Op::Cast:
+    case Op::Reshape: case Op::Transpose: case Op::BroadcastTo: case Op::Slice: case Op::Concat:
+    case Op::CumSum: case Op::Gather: case Op::ScatterAdd: case Op::AllReduce:
+      return;  // linear or piecewise linear: no second derivative
+    default:  // nonlinear (exp, pow, softmax, ...) or unknown: all of its elements' pairs
+      for (size_t i = 0; i < y->size(); ++i)  // equal neighbours (a broadcast) add nothing new
+        if (i == 0 || (*y)[i] != (*y)[i - 1]) h.add((*y)[i], (*y)[i]);
+  }
+}
+
+}  // namespace
+
+SparsityPattern jacobian_pattern(Value y, Value x) {
+  check_float("jacobian_pattern", y);
+  check_float("jacobian_pattern", x);
+  if (y->function() != x->function())
+    throw Error("jacobian_pattern: " + name_of(x) + " belongs to function @" + x->function()->name() +
+                ", not @" + y->function()->name());
+  Propagation p(y, x);
+  const Sets* s = p.find(y);
+  return SparsityPattern::from_rows(x->type().numel(), s ? *s : Sets(y->type().numel()));
+}
+
+SparsityPattern hessian_pattern(Value z, Value x) {
+  check_float("hessian_pattern", x);
+  if (!z.node || !z->type().is_scalar() || !is_float(z->dtype()))
+    throw Error("hessian_pattern: " + (z.node ? name_of(z) + " must be a float scalar, got " + z->type().str()
+                                              : std::string("null value")));
+  if (z->function() != x->function())
+    throw Error("hessian_pattern: " + name_of(x) + " belongs to function @" + x->function()->name() +
+                ", not @" + z->function()->name());
+  Propagation p(z, x);
+  Interactions h(x->type().numel());
+  for (const Node* n : p.order()) interactions(*n, p, h);
+  return SparsityPattern::from_rows(x->type().numel(), h.finish());
+}
+
+}  // namespace nabla
