@@ -187,14 +187,14 @@ Coloring star_color(const SparsityPattern& hessian) {
   });
 }
 
-int64_t star_recovery_index(const SparsityPattern& h, const Coloring& c, int64_t i, int64_t j) {
-  int64_t p = c.count;
-  if (i == j) return i * p + c.color[i];
+std::pair<int64_t, int64_t> star_recovery_entry(const SparsityPattern& h, const Coloring& c, int64_t i,
+                                                int64_t j) {
+  if (i == j) return {i, c.color[i]};
   for (int64_t k = h.row_ptr[i]; k < h.row_ptr[i + 1]; ++k) {
     int64_t o = h.col_idx[k];
-    if (o != i && o != j && c.color[o] == c.color[j]) return j * p + c.color[i];
+    if (o != i && o != j && c.color[o] == c.color[j]) return {j, c.color[i]};
   }
-  return i * p + c.color[j];
+  return {i, c.color[j]};
 }
 
 }  // namespace nabla

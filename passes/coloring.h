@@ -3,6 +3,7 @@
 // Manne and Pothen, "What color is your Jacobian?", SIAM Review 2005):
 // columns of one color are computed together by one directional derivative.
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "nabla/passes/sparsity.h"
@@ -29,7 +30,8 @@ Coloring color_columns(const SparsityPattern& jacobian);
 Coloring star_color(const SparsityPattern& hessian);
 
 // Where the nonzero (i, j) of a star-colored symmetric matrix is read from
-// B = H S (n x count, row-major): i * count + color(j), or j * count + color(i).
-int64_t star_recovery_index(const SparsityPattern& hessian, const Coloring& c, int64_t i, int64_t j);
+// B = H S: entry (i, color(j)), or (j, color(i)). Returns {row, color}.
+std::pair<int64_t, int64_t> star_recovery_entry(const SparsityPattern& hessian, const Coloring& c, int64_t i,
+                                                int64_t j);
 
 }  // namespace nabla

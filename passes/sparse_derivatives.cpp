@@ -17,15 +17,16 @@ Value seed(Function& f, const TensorType& t, const Coloring& c, int32_t k) {
   return constant(f, std::move(s));
 }
 
-// B = [b_0 ... b_{P-1}] (each b_k flattened to a column), then the entries of
-// B at `at` (flat row-major indices of B), as a vector.
+// The compressed matrix B (columns b_0 ... b_{P-1}) stored by columns: b_0
+// flattened, then b_1, ... (so that entry (i, k) is at k * rows + i); then
+// the entries at `at` (such flat indices), as a vector.
 Value gather_compressed(const std::vector<Value>& columns, const std::vector<int64_t>& at) {
-  std::vector<Value> cols;
-  for (Value b : columns) cols.push_back(reshape(b, {b->type().numel(), 1}));
-  Value bmat = cols.size() == 1 ? cols[0] : concat(cols, 1);
+  std::vector<Value> flat;
+  for (Value b : columns) flat.push_back(reshape(b, {b->type().numel()}));
+  Value bt = flat.size() == 1 ? flat[0] : concat(flat, 0);
   Tensor idx(DType::i64, {static_cast<int64_t>(at.size())});
   for (size_t k = 0; k < at.size(); ++k) idx.set(static_cast<int64_t>(k), static_cast<double>(at[k]));
-  return gather(reshape(bmat, {bmat->type().numel()}), constant(*bmat->function(), std::move(idx)), 0);
+  return gather(bt, constant(*bt->function(), std::move(idx)), 0);
 }
 
 Value no_values(Value like) { return constant(*like->function(), Tensor(like->dtype(), {0})); }
@@ -57,9 +58,8 @@ SparseDerivative sparse_jacobian(Value y, Value x) {
       b.push_back(jvp(y, x, seed(*x->function(), x->type(), cols, k)));
   }
   std::vector<int64_t> at;
-  int64_t p = d.coloring.count;
-  for_each_nonzero(d.pattern, [&](int64_t i, int64_t j) {
-    at.push_back(d.by_rows ? j * p + rows.color[i] : i * p + cols.color[j]);
+  for_each_nonzero(d.pattern, [&](int64_t i, int64_t j) {  // B: x's size by P, or y's by P
+    at.push_back(d.by_rows ? rows.color[i] * d.pattern.cols + j : cols.color[j] * d.pattern.rows + i);
   });
   d.values = gather_compressed(b, at);
   return d;
@@ -80,7 +80,10 @@ SparseDerivative sparse_hessian(Value z, Value x, SparseHessianOptions options) 
     b.push_back(grad(sum(mul(g, seed(*x->function(), x->type(), d.coloring, k))), {x},
                      kZerosWhenDisconnected)[0]);
   std::vector<int64_t> at;
-  for_each_nonzero(d.pattern, [&](int64_t i, int64_t j) { at.push_back(star_recovery_index(full, d.coloring, i, j)); });
+  for_each_nonzero(d.pattern, [&](int64_t i, int64_t j) {
+    auto [row, color] = star_recovery_entry(full, d.coloring, i, j);
+    at.push_back(color * full.rows + row);
+  });
   d.values = gather_compressed(b, at);
   return d;
 }

@@ -10,7 +10,7 @@
 #include "nabla/ir/interpreter.h"
 #include "nabla/passes/derivatives.h"
 #include "nabla/passes/sparse_derivatives.h"
-#include "sparse_cases.h"
+#include "tests/support/sparse_cases.h"
 #include "tests/support/backend_testing.h"
 #include "tests/support/random_graph.h"
 

@@ -11,7 +11,7 @@
 #include "nabla/passes/derivatives.h"
 #include "nabla/passes/sparsity.h"
 #include "nabla/runtime/error.h"
-#include "sparse_cases.h"
+#include "tests/support/sparse_cases.h"
 #include "tests/support/random_graph.h"
 
 namespace nabla {

@@ -1,0 +1,126 @@
+// Sparse derivative matrices (issue 17): the extended Rosenbrock Hessian
+// (lower triangle, CSR) and a 2-D Brusselator Jacobian, each beside the time
+// of the function itself, and nabla's dense hessian at a size where it is
+// still feasible. Compiled with the JIT, one thread, f64; medians.
+//   sparse_bench [--n 10000] [--grid 64] [--dense-n 1000] [--quick]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <vector>
+
+#include "nabla/compiler/compile.h"
+#include "nabla/passes/derivatives.h"
+#include "nabla/passes/sparse_derivatives.h"
+#include "tests/support/sparse_cases.h"
+
+namespace nabla::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// The median time of one run of exe on `inputs` over `reps` runs, in ms.
+double run_ms(Executable& exe, const std::vector<Tensor>& inputs, int reps) {
+  std::vector<Tensor> out = exe.run(inputs);  // warm-up, and the outputs
+  std::vector<double> t;
+  for (int r = 0; r < reps; ++r) {
+    auto t0 = Clock::now();
+    exe.run(inputs, out);
+    t.push_back(ms_since(t0));
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+struct Measured {
+  double build_ms = 0, compile_ms = 0, run_ms = 0;
+  int32_t colors = 0;
+  int64_t nnz = 0;
+};
+
+CompileOptions options() {
+  CompileOptions o;
+  o.num_threads = 1;
+  return o;
+}
+
+// Builds f(x) -> make(x) (timing the graph construction: pattern, coloring,
+// sweeps), compiles it and times a run at x in [-1, 1].
+Measured measure(int64_t n, const std::function<Value(Value, Measured&)>& make, int reps) {
+  Measured m;
+  Module mod;
+  Function& f = mod.add_function("f");
+  Value x = f.input("x", f64({n}));
+  auto t0 = Clock::now();
+  f.output(make(x, m));
+  m.build_ms = ms_since(t0);
+  t0 = Clock::now();
+  Executable exe = compile(f, options());
+  m.compile_ms = ms_since(t0);
+  Tensor xv(DType::f64, {n});
+  for (int64_t i = 0; i < n; ++i) xv.set(i, -1.0 + 2.0 * static_cast<double>((i * 7919) % 1000) / 1000.0);
+  m.run_ms = run_ms(exe, {xv}, reps);
+  return m;
+}
+
+void row(const char* what, const Measured& m, double base_ms) {
+  std::printf("%-44s %9.3f %9.1f %9.0f %8.2fx %7d %9lld\n", what, m.run_ms, m.build_ms, m.compile_ms,
+              base_ms > 0 ? m.run_ms / base_ms : 0.0, m.colors, static_cast<long long>(m.nnz));
+}
+
+Value sparse(SparseDerivative d, Measured& m) {
+  m.colors = d.coloring.count;
+  m.nnz = d.pattern.nnz();
+  return d.values;
+}
+
+int run(int argc, char** argv) {
+  int64_t n = 10000, grid = 64, dense_n = 1000;
+  int reps = 21;
+  for (int i = 1; i < argc; ++i) {
+    auto next = [&] { return i + 1 < argc ? std::atoll(argv[++i]) : 0; };
+    if (!std::strcmp(argv[i], "--n")) n = next();
+    else if (!std::strcmp(argv[i], "--grid")) grid = next();
+    else if (!std::strcmp(argv[i], "--dense-n")) dense_n = next();
+    else if (!std::strcmp(argv[i], "--quick")) reps = 5;
+    else {
+      std::fprintf(stderr, "usage: sparse_bench [--n 10000] [--grid 64] [--dense-n 1000] [--quick]\n");
+      return 1;
+    }
+  }
+  using sparsetest::rosenbrock;
+  std::printf("JIT, 1 thread, f64; run: median of %d runs; build: pattern + coloring + sweeps\n", reps);
+  std::printf("%-44s %9s %9s %9s %9s %7s %9s\n", "", "run ms", "build ms", "compile", "/ f(x)", "colors", "nnz");
+  for (int64_t size : {n, dense_n}) {
+    Measured f = measure(size, [](Value x, Measured&) { return rosenbrock(x); }, reps);
+    std::printf("-- extended Rosenbrock, n = %lld\n", static_cast<long long>(size));
+    row("objective", f, f.run_ms);
+    row("sparse_hessian (lower triangle, CSR)", measure(size, [](Value x, Measured& m) {
+          return sparse(sparse_hessian(rosenbrock(x), x), m);
+        }, reps), f.run_ms);
+    if (size == dense_n)
+      row("dense hessian (one reverse sweep per row)", measure(size, [](Value x, Measured&) {
+            return hessian(rosenbrock(x), x);
+          }, std::max(3, reps / 4)), f.run_ms);
+  }
+  int64_t u = 2 * grid * grid;
+  std::printf("-- 2-D Brusselator right-hand side, %lldx%lld grid, %lld unknowns\n", static_cast<long long>(grid),
+              static_cast<long long>(grid), static_cast<long long>(u));
+  Measured rhs = measure(u, [&](Value x, Measured&) { return sparsetest::brusselator(x, grid); }, reps);
+  row("right-hand side", rhs, rhs.run_ms);
+  row("sparse_jacobian (CSR)", measure(u, [&](Value x, Measured& m) {
+        return sparse(sparse_jacobian(sparsetest::brusselator(x, grid), x), m);
+      }, reps), rhs.run_ms);
+  return 0;
+}
+
+}  // namespace
+}  // namespace nabla::bench
+
+int main(int argc, char** argv) { return nabla::bench::run(argc, argv); }
