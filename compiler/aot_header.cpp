@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <climits>
+
 #include "nabla/compiler/abi_text.h"
 #include "nabla/ir/printer_names.h"
 #include "nabla/runtime/abi.h"
@@ -133,6 +136,33 @@ std::string c_part(const AotFunction& a, const AotTarget& target) {
   return s;
 }
 
+// A C array initializer of the values, wrapped (C has no empty arrays: {0}).
+std::string c_array(const std::vector<int64_t>& v) {
+  std::string s = "{";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? (i % 16 ? ", " : ",\n  ") : "") + std::to_string(v[i]);
+  return s + (v.empty() ? "0}" : "}");
+}
+
+// The pattern arrays of a function's output 0.
+std::string pattern_part(const AotFunction& a, const HeaderPattern& hp) {
+  const SparsityPattern& p = hp.pattern;
+  if (p.nnz() > INT32_MAX || p.rows >= INT32_MAX || p.cols >= INT32_MAX)
+    throw Error("nablac: the pattern of @" + a.function->name() + " needs 64-bit indices (" +
+                std::to_string(p.nnz()) + " nonzeros)");
+  std::string P = upper(a.symbol);
+  std::string s = fmt::format(
+      "/* The sparsity pattern of output 0 of {0} ({1}): CSR, {2} x {3}, {4} nonzeros.\n"
+      "   Row r's values are output[{0}_row_ptr[r] .. {0}_row_ptr[r + 1]), in the columns\n"
+      "   {0}_col_idx[...] at the same positions (ascending). */\n",
+      a.symbol, hp.what, p.rows, p.cols, p.nnz());
+  s += fmt::format("#define {}_PATTERN_ROWS {}\n#define {}_PATTERN_COLS {}\n#define {}_PATTERN_NNZ {}\n", P,
+                   p.rows, P, p.cols, P, p.nnz());
+  s += fmt::format("static const int32_t {}_row_ptr[{}] = {};\n", a.symbol, p.rows + 1, c_array(p.row_ptr));
+  s += fmt::format("static const int32_t {}_col_idx[{}] = {};\n\n", a.symbol, std::max<int64_t>(p.nnz(), 1),
+                   c_array(p.col_idx));
+  return s;
+}
+
 // The owning C++ wrapper class.
 std::string cpp_part(const AotFunction& a) {
   const Function& f = *a.function;
@@ -237,7 +267,11 @@ std::string generate_header(const std::vector<AotFunction>& functions, const Aot
   s += abi_header_text();
   s += "\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
   s += kSignatureTypes;
-  for (const AotFunction& a : functions) s += c_part(a, target);
+  for (const AotFunction& a : functions) {
+    s += c_part(a, target);
+    for (const HeaderPattern& hp : options.patterns)
+      if (hp.function == a.function->name()) s += pattern_part(a, hp);
+  }
   s += "#ifdef __cplusplus\n}  /* extern \"C\" */\n\n#include <cstdlib>\n#include <cstring>\n#include <new>\n\n";
   if (!options.cpp_namespace.empty()) s += fmt::format("namespace {} {{\n\n", options.cpp_namespace);
   s += kCppHelpers;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "nabla/ir/function.h"
+#include "nabla/passes/sparsity.h"
 
 namespace nabla {
 
@@ -24,9 +25,20 @@ struct AotTarget {
   std::string triple, cpu, features;
 };
 
+// The CSR pattern of a function's first output, a vector of nonzeros (a
+// sparse Jacobian or Hessian): the header gives it as static const arrays
+// SYMBOL_row_ptr and SYMBOL_col_idx (int32_t, as IPOPT's and acados' indices)
+// and the macros SYMBOL_PATTERN_ROWS, _COLS and _NNZ.
+struct HeaderPattern {
+  std::string function;  // the function whose output 0 holds the values
+  std::string what;      // for the comment, e.g. "the Hessian of @f's result in %x, lower triangle"
+  SparsityPattern pattern;
+};
+
 struct HeaderOptions {
   std::string cpp_namespace;    // empty: the C++ classes live in the global namespace
   std::string object_name;      // mentioned in the usage comment, e.g. "model.o"
+  std::vector<HeaderPattern> patterns;
 };
 
 std::string generate_header(const std::vector<AotFunction>& functions, const AotTarget& target,

@@ -9,10 +9,13 @@
 #include <vector>
 
 #include "nabla/compiler/aot.h"
+#include "nabla/ir/clone.h"
 #include "nabla/ir/dot.h"
 #include "nabla/ir/parser.h"
 #include "nabla/ir/printer.h"
 #include "nabla/ir/verifier.h"
+#include "nabla/passes/build_grad.h"
+#include "nabla/passes/sparse_derivatives.h"
 #include "nabla/runtime/error.h"
 #include "tools/common/cli.h"
 #include "tools/common/output_file.h"
@@ -24,6 +27,8 @@ using nabla::Error;
 struct Options {
   std::string input, output, header, cpp_namespace;
   std::vector<std::string> funcs;
+  std::vector<std::pair<std::string, std::string>> sparse;  // ("hessian" or "jacobian", function)
+  std::vector<nabla::HeaderPattern> patterns;
   std::string emit = "obj";
   nabla::AotOptions aot;
 };
@@ -48,6 +53,14 @@ nabla::cli::Program program(Options& o) {
            }},
           {"--func", "NAME", "compile only this function (repeatable; default: all)",
            [&](std::string_view v) { o.funcs.emplace_back(v.starts_with('@') ? v.substr(1) : v); }, true},
+          {"--sparse-hessian", "NAME",
+           "also compile NAME_hessian: the nonzeros of the Hessian of @NAME's first result in its first input "
+           "(lower triangle, CSR; the pattern goes into the header; repeatable)",
+           [&](std::string_view v) { o.sparse.emplace_back("hessian", v.starts_with('@') ? v.substr(1) : v); }, true},
+          {"--sparse-jacobian", "NAME",
+           "also compile NAME_jacobian: the nonzeros of the Jacobian of @NAME's first result in its first input "
+           "(CSR; the pattern goes into the header; repeatable)",
+           [&](std::string_view v) { o.sparse.emplace_back("jacobian", v.starts_with('@') ? v.substr(1) : v); }, true},
           {"--target", "TRIPLE", "the LLVM target triple (default: this machine's)", set(o.aot.target.triple)},
           {"--cpu", "NAME",
            "the target CPU (default: the target's generic CPU; native: this machine's; help: the list)",
@@ -71,16 +84,41 @@ nabla::cli::Program program(Options& o) {
 }
 
 // Keeps only the requested functions; throws for an unknown name.
+void check_function(const nabla::Module& m, const Options& o, const std::string& name) {
+  if (m.find(name)) return;
+  std::string names;
+  for (nabla::Function* f : m.functions()) names += (names.empty() ? "@" : ", @") + f->name();
+  throw Error(o.input + " has no function @" + name + " (it has " + names + ")");
+}
+
 void select_functions(nabla::Module& m, const Options& o) {
   if (o.funcs.empty()) return;
-  for (const std::string& name : o.funcs)
-    if (!m.find(name)) {
-      std::string names;
-      for (nabla::Function* f : m.functions()) names += (names.empty() ? "@" : ", @") + f->name();
-      throw Error(o.input + " has no function @" + name + " (it has " + names + ")");
-    }
+  for (const std::string& name : o.funcs) check_function(m, o, name);
   for (nabla::Function* f : m.functions())
     if (std::find(o.funcs.begin(), o.funcs.end(), f->name()) == o.funcs.end()) m.remove(f->name());
+}
+
+// For each --sparse-hessian/--sparse-jacobian NAME: adds NAME_hessian (or
+// NAME_jacobian), a copy of @NAME (its grads expanded) whose only result is
+// the nonzeros of the derivative of its first result in its first input,
+// and keeps the pattern for the header.
+void add_sparse_functions(nabla::Module& m, Options& o) {
+  for (const auto& [kind, name] : o.sparse) {
+    check_function(m, o, name);
+    nabla::Function& g = nabla::clone_function(*m.find(name), m, name + "_" + kind);
+    nabla::build_grad(g);
+    if (g.inputs().empty() || g.results().empty())
+      throw Error("--sparse-" + kind + ": @" + name + " needs an input and a result");
+    nabla::Value y = g.results()[0], x = g.inputs()[0];
+    bool hessian = kind == "hessian";
+    nabla::SparseDerivative d = hessian ? nabla::sparse_hessian(y, x) : nabla::sparse_jacobian(y, x);
+    g.clear_results();
+    g.output(d.values);
+    std::string what = "the " + std::string(hessian ? "Hessian" : "Jacobian") + " of @" + name +
+                       "'s first result in %" + x->name() + (hessian ? ", lower triangle" : "") + ", " +
+                       std::to_string(d.coloring.count) + " colors";
+    o.patterns.push_back({g.name(), what, std::move(d.pattern)});
+  }
 }
 
 std::string graph_pictures(nabla::Module& m, const Options& o) {
@@ -118,6 +156,7 @@ void write_object(nabla::AotModule& aot, const Options& o) {
     nabla::HeaderOptions h;
     h.cpp_namespace = o.cpp_namespace;
     h.object_name = o.output == "-" ? "the object" : std::filesystem::path(o.output).filename().string();
+    h.patterns = o.patterns;
     header = aot.header(h);
   }
   nabla::write_output(o.output, object);
@@ -136,6 +175,7 @@ int compile(Options& o) {
   nabla::verify(m);
   select_functions(m, o);
   if (m.functions().empty()) throw Error(o.input + " defines no function");
+  add_sparse_functions(m, o);
 
   if (o.emit == "nabla" || o.emit == "dot") {
     if (o.emit == "nabla") nabla::run_compile_passes(m, o.aot.pipeline);
