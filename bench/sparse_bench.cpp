@@ -1,7 +1,9 @@
 // Sparse derivative matrices (issue 17): the extended Rosenbrock Hessian
 // (lower triangle, CSR) and a 2-D Brusselator Jacobian, each beside the time
 // of the function itself, and nabla's dense hessian at a size where it is
-// still feasible. Compiled with the JIT, one thread, f64; medians.
+// still feasible, and ADOL-C's sparse_hess and sparse_jac (bench/adolc_sparse.cpp)
+// on the same functions in the same run. Compiled with the JIT, one thread,
+// f64; medians.
 //   sparse_bench [--n 10000] [--grid 64] [--dense-n 1000] [--quick]
 #include <algorithm>
 #include <chrono>
@@ -14,6 +16,7 @@
 #include "nabla/compiler/compile.h"
 #include "nabla/passes/derivatives.h"
 #include "nabla/passes/sparse_derivatives.h"
+#include "bench/adolc_sparse.h"
 #include "tests/support/sparse_cases.h"
 
 namespace nabla::bench {
@@ -52,6 +55,13 @@ CompileOptions options() {
 
 // Builds f(x) -> make(x) (timing the graph construction: pattern, coloring,
 // sweeps), compiles it and times a run at x in [-1, 1].
+// The bench's point x in [-1, 1].
+std::vector<double> point(int64_t n) {
+  std::vector<double> x(n);
+  for (int64_t i = 0; i < n; ++i) x[i] = -1.0 + 2.0 * static_cast<double>((i * 7919) % 1000) / 1000.0;
+  return x;
+}
+
 Measured measure(int64_t n, const std::function<Value(Value, Measured&)>& make, int reps) {
   Measured m;
   Module mod;
@@ -63,8 +73,7 @@ Measured measure(int64_t n, const std::function<Value(Value, Measured&)>& make, 
   t0 = Clock::now();
   Executable exe = compile(f, options());
   m.compile_ms = ms_since(t0);
-  Tensor xv(DType::f64, {n});
-  for (int64_t i = 0; i < n; ++i) xv.set(i, -1.0 + 2.0 * static_cast<double>((i * 7919) % 1000) / 1000.0);
+  Tensor xv = Tensor::from_doubles(DType::f64, {n}, point(n));
   m.run_ms = run_ms(exe, {xv}, reps);
   return m;
 }
@@ -72,6 +81,12 @@ Measured measure(int64_t n, const std::function<Value(Value, Measured&)>& make, 
 void row(const char* what, const Measured& m, double base_ms) {
   std::printf("%-44s %9.3f %9.1f %9.0f %8.2fx %7d %9lld\n", what, m.run_ms, m.build_ms, m.compile_ms,
               base_ms > 0 ? m.run_ms / base_ms : 0.0, m.colors, static_cast<long long>(m.nnz));
+}
+
+// ADOL-C's line: its repeated call beside f(x), and nabla's time over it.
+void adolc_row(const char* what, const AdolcTimes& a, double base_ms, double nabla_ms) {
+  std::printf("%-44s %9.3f %9.1f %9.1f %8.2fx %7s %9d   nabla / ADOL-C: %.3f\n", what, a.repeat_ms, a.tape_ms,
+              a.first_ms, a.repeat_ms / base_ms, "", a.nnz, nabla_ms / a.repeat_ms);
 }
 
 Value sparse(SparseDerivative d, Measured& m) {
@@ -101,9 +116,10 @@ int run(int argc, char** argv) {
     Measured f = measure(size, [](Value x, Measured&) { return rosenbrock(x); }, reps);
     std::printf("-- extended Rosenbrock, n = %lld\n", static_cast<long long>(size));
     row("objective", f, f.run_ms);
-    row("sparse_hessian (lower triangle, CSR)", measure(size, [](Value x, Measured& m) {
-          return sparse(sparse_hessian(rosenbrock(x), x), m);
-        }, reps), f.run_ms);
+    Measured h = measure(size, [](Value x, Measured& m) { return sparse(sparse_hessian(rosenbrock(x), x), m); }, reps);
+    row("sparse_hessian (lower triangle, CSR)", h, f.run_ms);
+    adolc_row("ADOL-C sparse_hess, repeat (tape, 1st call)", adolc_rosenbrock_hessian(point(size), reps), f.run_ms,
+              h.run_ms);
     if (size == dense_n)
       row("dense hessian (one reverse sweep per row)", measure(size, [](Value x, Measured&) {
             return hessian(rosenbrock(x), x);
@@ -114,9 +130,12 @@ int run(int argc, char** argv) {
               static_cast<long long>(grid), static_cast<long long>(u));
   Measured rhs = measure(u, [&](Value x, Measured&) { return sparsetest::brusselator(x, grid); }, reps);
   row("right-hand side", rhs, rhs.run_ms);
-  row("sparse_jacobian (CSR)", measure(u, [&](Value x, Measured& m) {
-        return sparse(sparse_jacobian(sparsetest::brusselator(x, grid), x), m);
-      }, reps), rhs.run_ms);
+  Measured j = measure(u, [&](Value x, Measured& m) {
+    return sparse(sparse_jacobian(sparsetest::brusselator(x, grid), x), m);
+  }, reps);
+  row("sparse_jacobian (CSR)", j, rhs.run_ms);
+  adolc_row("ADOL-C sparse_jac, repeat (tape, 1st call)", adolc_brusselator_jacobian(point(u), static_cast<int>(grid), reps),
+            rhs.run_ms, j.run_ms);
   return 0;
 }
 

@@ -2,7 +2,7 @@
 # Installs nabla's build and test dependencies from Debian bookworm packages.
 # Idempotent and quiet when everything is already present.
 #   scripts/setup.sh          build + test dependencies
-#   scripts/setup.sh --bench  also the benchmark baselines (oneDNN, PyTorch)
+#   scripts/setup.sh --bench  also the benchmark baselines (oneDNN, PyTorch, ADOL-C)
 set -euo pipefail
 
 packages=(cmake make g++ python3 llvm-19-dev llvm-19-tools libfmt-dev libgtest-dev
@@ -10,7 +10,7 @@ packages=(cmake make g++ python3 llvm-19-dev llvm-19-tools libfmt-dev libgtest-d
           gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
           gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
           libopenmpi-dev openmpi-bin)
-if [[ "${1:-}" == "--bench" ]]; then packages+=(libdnnl-dev python3-torch); fi
+if [[ "${1:-}" == "--bench" ]]; then packages+=(libdnnl-dev python3-torch libadolc-dev); fi
 
 missing=()
 for p in "${packages[@]}"; do

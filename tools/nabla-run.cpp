@@ -30,6 +30,7 @@
 #include "nabla/ir/verifier.h"
 #include "nabla/passes/build_grad.h"
 #include "nabla/passes/check_grad.h"
+#include "nabla/passes/sparse_derivatives.h"
 #include "nabla/runtime/error.h"
 #include "nabla/runtime/npy.h"
 #include "tools/common/cli.h"
@@ -51,6 +52,7 @@ struct Options {
   std::string output_dir;
   std::string engine = "jit";
   bool check_grad = false;
+  std::string derivative;  // "hessian" or "jacobian": run the sparse derivative instead
   double tolerance = nabla::CheckGradOptions().tolerance;
   int benchmark = 0;  // runs to time (0: none)
   nabla::CompileOptions compile;
@@ -124,6 +126,12 @@ nabla::cli::Program program(Options& o) {
            [&](std::string_view) { o.engine = "interpret"; }},
           {"--check-grad", "", "check every grad against central differences in f64 instead of running",
            flag(o.check_grad)},
+          {"--hessian", "",
+           "run the sparse Hessian of the first result in the first input instead (lower triangle, CSR); "
+           "print its size and colors",
+           [&](std::string_view) { o.derivative = "hessian"; }},
+          {"--jacobian", "", "run the sparse Jacobian of the first result in the first input instead (CSR)",
+           [&](std::string_view) { o.derivative = "jacobian"; }},
           {"--tolerance", "TOL", "the largest error --check-grad accepts (default 1e-06)",
            [&](std::string_view v) { o.tolerance = nabla::cli::parse_real(v, 0); }},
           {"--benchmark", "N", "time N runs after a warm-up run and print the median",
@@ -158,6 +166,7 @@ void check_options(Options& o) {
   if (o.tolerance != nabla::CheckGradOptions().tolerance && !o.check_grad)
     throw Error("--tolerance applies only to --check-grad");
   if (o.check_grad && !o.output_dir.empty()) throw Error("--check-grad writes no results (drop --output-dir)");
+  if (o.check_grad && !o.derivative.empty()) throw Error("--check-grad does not go with --" + o.derivative);
 }
 
 Function& pick_function(const nabla::Module& m, const Options& o) {
@@ -270,11 +279,33 @@ int check_grads(std::ostream& out, const Function& f, const std::vector<Tensor>&
   return report.ok() ? 0 : 1;
 }
 
+// --hessian, --jacobian: f's only result becomes the nonzeros of the sparse
+// derivative of its first result in its first input (passes/sparse_derivatives.h).
+void make_sparse_derivative(std::ostream& out, Function& f, const Options& o) {
+  if (f.inputs().empty() || f.results().empty())
+    throw Error("--" + o.derivative + ": @" + f.name() + " needs an input and a result");
+  bool hessian = o.derivative == "hessian";
+  nabla::ValueNames names(f);
+  nabla::Value y = f.results()[0], x = f.inputs()[0];
+  std::string what = fmt::format("sparse {} of {} in {}", hessian ? "Hessian" : "Jacobian", names.ref(y), names.ref(x));
+  auto t0 = std::chrono::steady_clock::now();
+  nabla::SparseDerivative d = hessian ? nabla::sparse_hessian(y, x) : nabla::sparse_jacobian(y, x);
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  const nabla::SparsityPattern& p = d.pattern;
+  out << fmt::format("{}: {} x {}, {} nonzeros{}, {} colors ({}); pattern, coloring and sweeps built in {:.1f} ms\n",
+                     what, p.rows, p.cols, p.nnz(), hessian ? " (lower triangle)" : "", d.coloring.count,
+                     hessian ? "star" : d.by_rows ? "rows: reverse sweeps" : "columns: forward products", ms);
+  d.values->set_name(f.unique_name(o.derivative));
+  f.clear_results();
+  f.output(d.values);
+}
+
 // Evaluates f with the chosen engine; an evaluation error points at the node
 // that failed when it came from the file.
 int evaluate(std::ostream& out, Function& f, const std::vector<Tensor>& inputs, const std::string& source,
              const Options& o) {
   nabla::build_grad(f);
+  if (!o.derivative.empty()) make_sparse_derivative(out, f, o);
   if (!o.output_dir.empty()) make_output_dir(o.output_dir);
   std::vector<Tensor> results;
   Runner runner;  // outlives the catch: an EvaluationError points into what it compiled
