@@ -31,7 +31,7 @@ struct SparsityPattern {
 // y in row-major order; columns: those of x), found by propagating, element by
 // element, the set of x's elements each value depends on. x may be an input,
 // a constant or an intermediate value of y's function (as for nabla::grad).
-// Exact (every entry in the pattern is structurally nonzero) for elementwise
+// Exact (every entry of the pattern is nonzero at some input) for elementwise
 // ops, broadcast, reshape, transpose, slice, concat, cumsum, the reductions,
 // softmax along its axis, and gather and scatter_add with constant indices;
 // matmul is exact per row and column; ops with zero derivative (sign, floor,
