@@ -148,7 +148,8 @@ void Executable::run(std::span<const Tensor> inputs, std::span<Tensor> outputs) 
   const Node* node = e.node >= 0 && static_cast<size_t>(e.node) < impl.nodes.size() ? impl.nodes[e.node] : nullptr;
   if (status == NABLA_COLLECTIVE_FAILED)
     throw EvaluationError(fmt::format("all_reduce: {}", collective_error(communicator_or_single(impl.comm))), node);
-  if (status == NABLA_LABEL_OUT_OF_RANGE || status == NABLA_INDEX_OUT_OF_RANGE) {
+  if (status == NABLA_LABEL_OUT_OF_RANGE || status == NABLA_INDEX_OUT_OF_RANGE ||
+      status == NABLA_TRIP_COUNT_EXCEEDED) {
     char message[256];
     nabla_error_message(&e, message, sizeof message);
     throw EvaluationError(message, node);

@@ -16,6 +16,7 @@
 #include "nabla/compiler/kernel_builder.h"
 #include "nabla/compiler/lower_collective.h"
 #include "nabla/ir/fused.h"
+#include "nabla/ir/loop.h"
 #include "nabla/runtime/abi.h"
 #include "nabla/runtime/error.h"
 
@@ -55,6 +56,7 @@ class FunctionLowering {
   llvm::Value* pointer(const Node* n);  // in the entry
   llvm::GlobalVariable* constant_global(const Node* n);
   void lower_kernel(const Node* n, int index);
+  void lower_loop(const Node* n);
   llvm::Function* make_kernel(const Node* n, const KernelInfo& info, const std::vector<const Node*>& outs,
                               const std::vector<const Node*>& args, int node_id);
   void call_parallel(llvm::Function* kernel, std::vector<llvm::Value*> args, int64_t tasks);
@@ -72,6 +74,7 @@ class FunctionLowering {
   std::unordered_map<const Node*, llvm::GlobalVariable*> globals_;
   std::unordered_map<const Node*, int> node_ids_;
   std::unordered_set<const Function*> groups_done_;  // bodies of fused groups already lowered
+  std::unordered_set<const Node*> loops_done_;       // first nodes of the loops already lowered
   std::unique_ptr<CollectiveLowering> collectives_;  // all_reduce: calls of ctx->comm
 };
 
@@ -236,6 +239,7 @@ void FunctionLowering::lower_kernel(const Node* n, int index) {
     collectives_->start(*n, node_ids_.at(n), pointer(n), pointer(n->operand(0)), out_.num_kernels);
     return;
   }
+  if (is_loop(n->op())) return lower_loop(n);
   // A group of fused nodes is one kernel, at its first node that is needed,
   // storing each of its nodes that has storage (the planned ones).
   std::vector<const Node*> outs{n};
@@ -289,6 +293,37 @@ void FunctionLowering::lower_kernel(const Node* n, int index) {
   b.SetInsertPoint(fail);
   b.CreateRet(status);
   b.SetInsertPoint(ok);
+}
+
+void FunctionLowering::lower_loop(const Node* n) {
+  std::vector<Node*> group = fused_group(n);
+  if (!loops_done_.insert(group[0]).second) return;
+  n = group[0];
+  std::vector<const Node*> reads;
+  for (const Node* op : n->operands()) reads.push_back(out_.plan.storage.at(op).owner);
+  collectives_->wait_for(reads, out_.num_kernels);
+  auto& b = kb_.b;
+  llvm::Value* scratch = b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), workspace_,
+                                                      static_cast<uint64_t>(out_.plan.scratch_offset.at(n)));
+  LoopEnv env{kb_, *n, node_ids_.at(n), o_, {}, {}, scratch, ctx_, {}};
+  for (const Node* o : n->operands()) env.operands.push_back(pointer(o));
+  for (const Node* m : group) env.results.push_back(pointer(m));
+  env.return_if_failed = [&](llvm::Value* status) {
+    llvm::BasicBlock* fail = llvm::BasicBlock::Create(m_.getContext(), "loop.failed", entry_);
+    llvm::BasicBlock* ok = llvm::BasicBlock::Create(m_.getContext(), "loop.ok", entry_);
+    b.CreateCondBr(b.CreateICmpNE(status, b.getInt32(NABLA_OK)), fail, ok);
+    b.SetInsertPoint(fail);
+    kb_.when(b.CreateIsNotNull(ctx_), [&] {
+      llvm::Value* error = b.CreateStructGEP(ctx_type_, ctx_, kError);
+      auto* error_type = llvm::cast<llvm::StructType>(ctx_type_->getElementType(kError));
+      b.CreateStore(b.getInt32(static_cast<uint32_t>(env.node_id)), b.CreateStructGEP(error_type, error, kNode));
+    });
+    b.CreateRet(status);
+    b.SetInsertPoint(ok);
+  };
+  emit_loop(env);
+  ++out_.num_kernels;
+  collectives_->progress();
 }
 
 LoweredFunction FunctionLowering::run() {
@@ -353,6 +388,7 @@ KernelInfo describe_kernel(const Node& n, const LowerOptions& o) {
     case OpKind::Axis: return describe_axis(n, o);
     case OpKind::Collective: return KernelInfo{"collective"};  // calls from the entry (lower_collective.h)
     case OpKind::Conv: return describe_conv(n, o);
+    case OpKind::Loop: return describe_loop(n, o);
     case OpKind::Deriv: throw Error("grad: run the build-grad pass before compiling");
     // No code: leaves and aliases have storage, elementwise kinds are above.
     case OpKind::Leaf: case OpKind::Unary: case OpKind::Binary: case OpKind::Compare:
@@ -379,7 +415,7 @@ void emit_kernel(KernelEnv& env) {
     case OpKind::Conv: return emit_conv(env);
     case OpKind::Leaf: case OpKind::Unary: case OpKind::Binary: case OpKind::Compare:
     case OpKind::Select: case OpKind::Convert: case OpKind::Region: case OpKind::Deriv:
-    case OpKind::Collective: break;  // calls from the entry (lower_collective.h)
+    case OpKind::Collective: case OpKind::Loop: break;  // calls from the entry (lower_collective.h, lower_loop.cpp)  // calls from the entry (lower_collective.h)
   }
   throw Error(std::string(op_name(n.op())) + ": the backend cannot lower this op");
 }

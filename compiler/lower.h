@@ -4,6 +4,7 @@
 // runtime/abi.h that calls them in order. Internal to compiler/;
 // compiler/compile.h is the public interface. docs/backend.md explains it.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,22 @@ struct KernelEnv {
   void fail_if(llvm::Value* failed, int32_t status, llvm::Value* value, llvm::Value* index,
                int64_t bound);
 };
+
+// A loop (ir/loop.h), emitted in the entry by compiler/lower_loop.cpp.
+struct LoopEnv {
+  KernelBuilder& kb;
+  const Node& node;  // the loop's first node
+  int node_id;
+  const LowerOptions& options;
+  std::vector<llvm::Value*> operands;  // one pointer per operand
+  std::vector<llvm::Value*> results;   // one pointer per result of the group
+  llvm::Value* scratch;                // describe_loop's scratch_bytes
+  llvm::Value* ctx;
+  // Returns `status` from the entry when it is not NABLA_OK, the error naming the loop.
+  std::function<void(llvm::Value* status)> return_if_failed;
+};
+KernelInfo describe_loop(const Node& n, const LowerOptions& o);
+void emit_loop(LoopEnv& env);
 
 KernelInfo describe_kernel(const Node& n, const LowerOptions& options);
 void emit_kernel(KernelEnv& env);

@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "nabla/ir/fused.h"
+#include "nabla/ir/loop.h"
 
 namespace nabla {
 namespace {
@@ -106,7 +107,7 @@ int64_t place_linear(std::vector<Interval>& items) {
 // Whether the node's kernel checks values at run time (ops.def's kMayFail),
 // itself or in its fused body: it runs even for an empty result.
 bool may_fail(const Node* n) {
-  if (has_flag(n->op(), kMayFail)) return true;
+  if (has_flag(n->op(), kMayFail) || is_loop(n->op())) return true;  // loops: always one kernel
   if (n->body())
     for (const Node* m : *n->body())
       if (has_flag(m->op(), kMayFail)) return true;
@@ -183,7 +184,7 @@ MemoryPlan plan_memory(const Function& f, const std::function<int64_t(const Node
         items.push_back({align_up(bytes), def, pos});
       }
     }
-    if (n->type().numel() > 0) {
+    if (n->type().numel() > 0 || is_loop(n->op())) {
       if (int64_t s = scratch(*n); s > 0) {
         scratch_items.emplace_back(n, items.size());
         items.push_back({align_up(s), pos, pos});

@@ -4,6 +4,24 @@
 
 namespace nabla {
 
+namespace {
+
+// Copies src's body nodes into dst, given the copies of src's inputs.
+void copy_nodes(const Function& src, Function& dst, std::unordered_map<const Node*, Node*>& copies, bool names) {
+  for (const Node* n : src) {
+    std::vector<Node*> operands;
+    for (const Node* o : n->operands()) operands.push_back(copies.at(o));
+    Node* c = dst.create(n->op(), std::move(operands), n->attrs(), n->type());
+    if (names) c->set_name(n->name());
+    c->set_loc(n->loc());
+    c->set_body(n->shared_body(), n->body_result());  // bodies are immutable: shared
+    c->set_cond(n->shared_cond());
+    copies[n] = c;
+  }
+}
+
+}  // namespace
+
 void clone_into(const Function& src, Function& dst, std::unordered_map<const Node*, Node*>* map) {
   std::unordered_map<const Node*, Node*> local;
   std::unordered_map<const Node*, Node*>& copies = map ? *map : local;
@@ -12,16 +30,25 @@ void clone_into(const Function& src, Function& dst, std::unordered_map<const Nod
     c->set_loc(in->loc());
     copies[in] = c;
   }
-  for (const Node* n : src) {
-    std::vector<Node*> operands;
-    for (const Node* o : n->operands()) operands.push_back(copies.at(o));
-    Node* c = dst.create(n->op(), std::move(operands), n->attrs(), n->type());
-    c->set_name(n->name());
-    c->set_loc(n->loc());
-    c->set_body(n->shared_body(), n->body_result());  // bodies are immutable: shared
-    copies[n] = c;
-  }
+  copy_nodes(src, dst, copies, true);
   for (const Node* r : src.results()) dst.output(copies.at(r));
+}
+
+std::vector<Node*> inline_function(const Function& src, Function& dst, std::span<Node* const> args) {
+  if (args.size() != src.inputs().size())
+    throw Error("inline: @" + src.name() + " takes " + std::to_string(src.inputs().size()) + " inputs, not " +
+                std::to_string(args.size()));
+  std::unordered_map<const Node*, Node*> copies;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i]->type() != src.inputs()[i]->type())
+      throw Error("inline: input " + std::to_string(i) + " of @" + src.name() + " is " +
+                  src.inputs()[i]->type().str() + ", not " + args[i]->type().str());
+    copies[src.inputs()[i]] = args[i];
+  }
+  copy_nodes(src, dst, copies, false);  // dst's names may collide
+  std::vector<Node*> results;
+  for (const Node* r : src.results()) results.push_back(copies.at(r));
+  return results;
 }
 
 Function& clone_function(const Function& src, Module& dst, std::string_view name) {

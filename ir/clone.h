@@ -1,8 +1,10 @@
 #pragma once
 // Copies of functions: the same inputs, nodes (ops, attributes, types, names,
 // source positions) and results, in a function of another (or the same) module.
+#include <span>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "nabla/ir/function.h"
 
@@ -15,5 +17,10 @@ Function& clone_function(const Function& src, Module& dst, std::string_view name
 // Copies the inputs, body and results of `src` into the empty function `dst`;
 // `map` receives each node of src with its copy.
 void clone_into(const Function& src, Function& dst, std::unordered_map<const Node*, Node*>* map = nullptr);
+
+// Copies the nodes of `src` into `dst` at dst's insertion point, src's input i
+// replaced by args[i] (a value of dst of the same type), and returns the
+// copies of src's results (bodies stay shared, as above).
+std::vector<Node*> inline_function(const Function& src, Function& dst, std::span<Node* const> args);
 
 }  // namespace nabla

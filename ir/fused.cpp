@@ -110,7 +110,7 @@ std::vector<Node*> make_fused_group(Function& f, std::vector<Node*> operands,
 
 std::vector<Node*> fused_group(const Node* n) {
   Node* self = const_cast<Node*>(n);
-  if (n->op() != Op::Fused || !n->body() || n->body()->results().size() < 2) return {self};
+  if (!n->body() || n->body()->results().size() < 2) return {self};
   const Function* body = n->body();
   Node* first = self;
   while (first->prev() && first->prev()->body() == body) first = first->prev();

@@ -40,8 +40,9 @@ Node* make_fused(Function& f, std::vector<Node*> operands, std::shared_ptr<const
 std::vector<Node*> make_fused_group(Function& f, std::vector<Node*> operands,
                                     std::shared_ptr<const Function> body);
 
-// The group of fused node n: the consecutive nodes sharing its body (just n
-// for a body of one result, or for a node that is not fused).
+// The group of node n: the consecutive nodes sharing its body (just n for a
+// body of one result, or for a node without a body). The results of a loop
+// (ir/loop.h) make a group the same way.
 std::vector<Node*> fused_group(const Node* n);
 
 // The matmul of a fused node's body, or null.

@@ -378,6 +378,8 @@ TensorType infer(Op op, std::span<const TensorType> ts, Attrs& attrs) {
       return infer_conv(op, ts, attrs);
     case OpKind::Region:
       fail(op, "a fused region is built with make_fused (ir/fused.h), which checks its body");
+    case OpKind::Loop:
+      fail(op, "a loop is built with make_loop, scan or while_loop (ir/loop.h), which check its bodies");
     case OpKind::Collective:
       check_dtype(op, ts[0]);
       if (attrs.op == Reduction::mean && !is_float(ts[0].dtype))

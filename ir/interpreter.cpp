@@ -6,7 +6,9 @@
 
 #include <fmt/format.h>
 
+#include "nabla/ir/fused.h"
 #include "nabla/ir/interpreter_kernels.h"
+#include "nabla/ir/loop.h"
 #include "nabla/ir/limits.h"
 #include "nabla/runtime/abi.h"
 #include "nabla/runtime/error.h"
@@ -78,6 +80,7 @@ Tensor dispatch(const interp::Call& c) {
     case OpKind::Deriv: throw Error("grad: run the build-grad pass before evaluating");
     case OpKind::Region: throw Error("fused: evaluate the node itself, whose body holds the computation");
     case OpKind::Collective: return interp::eval_collective(c);
+    case OpKind::Loop: throw Error(fmt::format("{}: evaluate the node itself, whose bodies hold the computation", op_name(c.op)));
   }
   throw Error(fmt::format("{}: the interpreter does not know this op", op_name(c.op)));
 }
@@ -124,6 +127,7 @@ Tensor evaluate(const Node& n, std::span<const Tensor> operands, const nabla_com
     DepthGuard level(interpret_depth, [](const std::string& m) { throw Error("fused: " + m); });
     return interpret(*n.body(), operands)[static_cast<size_t>(n.body_result())];
   }
+  if (is_loop(n.op())) return evaluate_loop(n, operands, comm)[static_cast<size_t>(n.body_result())];
   return evaluate(n.op(), n.attrs(), n.type(), operands, comm);
 }
 
@@ -158,7 +162,13 @@ std::vector<Tensor> interpret(const Function& f, std::span<const Tensor> inputs,
       args.push_back(it->second);
     }
     try {
-      value[n] = evaluate(*n, args, comm);
+      if (!is_loop(n->op())) {
+        value[n] = evaluate(*n, args, comm);
+      } else if (!value.count(n)) {  // the group's first node runs the loop for all
+        std::vector<Tensor> r = evaluate_loop(*n, args, comm);
+        std::vector<Node*> group = fused_group(n);
+        for (size_t i = 0; i < group.size(); ++i) value[group[i]] = std::move(r[static_cast<size_t>(group[i]->body_result())]);
+      }
     } catch (const Error& e) {
       throw EvaluationError(e.what(), n);
     }

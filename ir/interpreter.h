@@ -36,6 +36,12 @@ class EvaluationError : public Error {
 Tensor evaluate(const Node& n, std::span<const Tensor> operands,
                 const nabla_communicator* comm = nullptr);
 
+// Runs a loop node (scan or while, ir/loop.h) and returns all of its
+// results, in the order of its group of nodes. More than max_trip_count steps
+// of a while throws "while: still running after max_trip_count = N steps".
+std::vector<Tensor> evaluate_loop(const Node& n, std::span<const Tensor> operands,
+                                  const nabla_communicator* comm = nullptr);
+
 // The same for an op that is not (yet) a node: `attrs` must be normalized
 // (as Function::make leaves them) and `result` the type infer_type gives.
 Tensor evaluate(Op op, const Attrs& attrs, const TensorType& result,

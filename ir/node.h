@@ -53,7 +53,8 @@ class Node {
   uint64_t serial() const { return serial_; }
 
   // For `fused` nodes: the body computing the result from the operands
-  // (ir/fused.h); null for every other op. A body may have several results
+  // (ir/fused.h); for `scan` and `while`, the loop body (ir/loop.h); null for
+  // every other op. A body may have several results
   // (sibling fusion): each is one fused node, and body_result() says which.
   const Function* body() const { return body_.get(); }
   const std::shared_ptr<const Function>& shared_body() const { return body_; }
@@ -62,6 +63,11 @@ class Node {
     body_ = std::move(body);
     body_result_ = result;
   }
+
+  // For `while` nodes: the condition body (ir/loop.h); null for every other op.
+  const Function* cond() const { return cond_.get(); }
+  const std::shared_ptr<const Function>& shared_cond() const { return cond_; }
+  void set_cond(std::shared_ptr<const Function> cond) { cond_ = std::move(cond); }
 
   // For inputs: the position in the function's input list.
   int input_index() const { return input_index_; }
@@ -91,6 +97,7 @@ class Node {
   SourceLoc loc_;
   int input_index_ = -1;
   std::shared_ptr<const Function> body_;
+  std::shared_ptr<const Function> cond_;
   int body_result_ = 0;
   uint64_t serial_ = 0;
   Function* function_ = nullptr;

@@ -16,7 +16,7 @@ enum class Op : uint8_t {
 // Broad families of ops; see ir/ops.def.
 enum class OpKind : uint8_t {
   Leaf, Unary, Binary, Compare, Select, Reduce, Layout, Contract, Neural, Convert, Deriv, Region,
-  Axis, Collective, Conv
+  Axis, Collective, Conv, Loop
 };
 
 // Op flags: the traits that ops.def states per op.

@@ -1,6 +1,7 @@
 #include "nabla/ir/parser.h"
 
 #include <cerrno>
+#include <bit>
 #include <charconv>
 #include <cstring>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "nabla/ir/fused.h"
+#include "nabla/ir/loop.h"
 #include "nabla/ir/limits.h"
 #include "nabla/ir/literal.h"
 #include "nabla/ir/printer_names.h"
@@ -43,7 +45,8 @@ class Parser {
   void parse_return(Function& f, const std::vector<TensorType>& signature);
   void parse_grad(Function& f, const std::vector<Token>& results, const Token& op_token);
   void parse_op(Function& f, Op op, const Token& result, const Token& op_token);
-  void parse_fused(Function& f, const std::vector<Token>& results, const Token& op_token);
+  void parse_region(Function& f, Op op, const std::vector<Token>& results, const Token& op_token);
+  std::shared_ptr<Function> parse_body(std::string_view name, std::string_view which);
   uint32_t parse_attrs(Op op, Attrs& attrs);
   void parse_attr_value(std::vector<int64_t>& v);
   void parse_attr_value(int64_t& v);
@@ -120,7 +123,7 @@ void Parser::parse_statement(Function& f) {
   if (*op == Op::Input)
     ts_.error(op_token.loc, "'input' is not an op: inputs are declared in the function signature");
   if (*op == Op::Grad) return parse_grad(f, results, op_token);
-  if (*op == Op::Fused) return parse_fused(f, results, op_token);
+  if (*op == Op::Fused || is_loop(*op)) return parse_region(f, *op, results, op_token);
   if (results.size() != 1)
     ts_.error(results[1].loc, fmt::format("'{}' has one result, but {} names are given",
                                           op_token.text, results.size()));
@@ -229,15 +232,26 @@ void Parser::parse_op(Function& f, Op op, const Token& result, const Token& op_t
   define(result, n);
 }
 
-// `%r = fused %a, %b [: T] (%x: Ta, %y: Tb) { statements return %v }`: the
-// body is a function of its own inputs, with its own names. A body of several
-// results makes a group: `%r, %s = fused ... [: T, U] (...) { ... return %v, %w }`.
-void Parser::parse_fused(Function& f, const std::vector<Token>& results, const Token& op_token) {
+// A region: `%r = fused %a, %b [: T] (%x: Ta, %y: Tb) { statements return %v }`;
+// the body is a function of its own inputs, with its own names. A body of
+// several results makes a group: `%r, %s = fused ... [: T, U] (...) { ... return %v, %w }`.
+// Loops (ir/loop.h) take attributes before the types, and a while two bodies:
+//   `%c, %ys = scan %c0, %xs, %w {length = 4, num_carry = 1, num_xs = 1} : T, U (...) { ... }`
+//   `%c = while %c0, %w {max_trip_count = 50} : T cond (...) { ... } do (...) { ... }`
+void Parser::parse_region(Function& f, Op op, const std::vector<Token>& results, const Token& op_token) {
+  const std::string_view name = op_name(op);
   std::vector<Node*> operands;
   if (ts_.at(Tok::ValueName)) {
     do operands.push_back(lookup(ts_.expect(Tok::ValueName, "an operand")));
     while (ts_.accept(Tok::Comma));
   }
+  Attrs attrs;
+  attrs.max_trip_count = -1;
+  uint32_t given = op != Op::Fused && ts_.at(Tok::LBrace) ? parse_attrs(op, attrs) : 0;
+  if (op == Op::Scan)
+    for (uint32_t required : {attr::length, attr::num_carry})
+      if (!(given & required))
+        ts_.error(op_token.loc, fmt::format("'scan' needs the attribute '{}'", attr_name(std::countr_zero(required))));
   std::vector<std::optional<TensorType>> annots(results.size());
   std::vector<SourceLoc> annot_locs(results.size());
   if (ts_.accept(Tok::Colon)) {
@@ -246,20 +260,46 @@ void Parser::parse_fused(Function& f, const std::vector<Token>& results, const T
       SourceLoc at = ts_.peek().loc;
       TensorType t = parse_type();
       if (i >= results.size())
-        ts_.error(at, fmt::format("fused has {} result name{} but more types", results.size(),
+        ts_.error(at, fmt::format("{} has {} result name{} but more types", name, results.size(),
                                   results.size() == 1 ? "" : "s"));
       annot_locs[i] = at;
       annots[i++] = t;
     } while (ts_.accept(Tok::Comma));
     if (i != results.size())
-      ts_.error(annot_locs[0], fmt::format("fused has {} result names but {} type{}", results.size(), i,
+      ts_.error(annot_locs[0], fmt::format("{} has {} result names but {} type{}", name, results.size(), i,
                                            i == 1 ? "" : "s"));
   }
   DepthGuard level(depth_, [&](const std::string& m) { ts_.error(op_token.loc, m); });
-  auto body = std::make_shared<Function>("fused");
+  std::shared_ptr<const Function> cond;
+  if (op == Op::While) {
+    ts_.expect_ident("cond", "'cond' before the while's condition body");
+    cond = parse_body(name, "condition");
+    ts_.expect_ident("do", "'do' before the while's body");
+  }
+  std::shared_ptr<Function> body = parse_body(name, "body");
+  if (body->results().size() != results.size())
+    ts_.error(op_token.loc, fmt::format("{} has {} result name{} but its body returns {} value{}", name,
+                                        results.size(), results.size() == 1 ? "" : "s", body->results().size(),
+                                        body->results().size() == 1 ? "" : "s"));
+  std::vector<Node*> nodes;
+  try {
+    nodes = op == Op::Fused ? make_fused_group(f, std::move(operands), std::move(body))
+                            : make_loop(f, op, std::move(operands), attrs, std::move(body), std::move(cond));
+  } catch (const Error& e) {
+    ts_.error(op_token.loc, e.what());
+  }
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    check_annotation(annots[i], annot_locs[i], *nodes[i]);
+    define(results[i], nodes[i]);
+  }
+}
+
+// `(%x: Ta, %y: Tb) { statements return %v, ... }`, a body of op `name`.
+std::shared_ptr<Function> Parser::parse_body(std::string_view name, std::string_view which) {
+  auto body = std::make_shared<Function>(fmt::format("{}.{}", name, which));
   auto outer = std::move(values_);
   values_.clear();
-  ts_.expect(Tok::LParen, "'(' before the fused body's inputs");
+  ts_.expect(Tok::LParen, fmt::format("'(' before the {}'s inputs", which));
   if (!ts_.accept(Tok::RParen)) {
     do {
       Token in = ts_.expect(Tok::ValueName, "an input name");
@@ -271,29 +311,14 @@ void Parser::parse_fused(Function& f, const std::vector<Token>& results, const T
     } while (ts_.accept(Tok::Comma));
     ts_.expect(Tok::RParen, "',' or ')' after the input");
   }
-  ts_.expect(Tok::LBrace, "'{' before the fused body");
+  ts_.expect(Tok::LBrace, fmt::format("'{{' before the {} {}", name, which));
   while (!ts_.at_ident("return")) parse_statement(*body);
   ts_.take();  // return
-  std::vector<Token> values;
-  do values.push_back(ts_.expect(Tok::ValueName, "the fused body's result after 'return'"));
+  do body->output(lookup(ts_.expect(Tok::ValueName, fmt::format("the {}'s result after 'return'", which))));
   while (ts_.accept(Tok::Comma));
-  for (const Token& v : values) body->output(lookup(v));
-  ts_.expect(Tok::RBrace, "'}' after the fused body's return");
+  ts_.expect(Tok::RBrace, fmt::format("'}}' after the {}'s return", which));
   values_ = std::move(outer);
-  if (values.size() != results.size())
-    ts_.error(op_token.loc, fmt::format("fused has {} result name{} but its body returns {} value{}",
-                                        results.size(), results.size() == 1 ? "" : "s", values.size(),
-                                        values.size() == 1 ? "" : "s"));
-  std::vector<Node*> nodes;
-  try {
-    nodes = make_fused_group(f, std::move(operands), std::move(body));
-  } catch (const Error& e) {
-    ts_.error(op_token.loc, e.what());
-  }
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    check_annotation(annots[i], annot_locs[i], *nodes[i]);
-    define(results[i], nodes[i]);
-  }
+  return body;
 }
 
 uint32_t Parser::parse_attrs(Op op, Attrs& attrs) {

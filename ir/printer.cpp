@@ -74,6 +74,8 @@ bool omitted(uint32_t bit, const Node& n) {
     case attr::dilation: return a.dilation == std::vector<int64_t>{1, 1};
     case attr::groups: return a.groups == 1;
     case attr::reverse: return !a.reverse;
+    case attr::num_xs: return a.num_xs == 0;
+    case attr::max_trip_count: return a.max_trip_count < 0;
     case attr::exclusive: return !a.exclusive;
     case attr::step:
       for (int64_t s : a.step)
@@ -179,7 +181,7 @@ std::string body_text(const Function& f, const std::string& indent) {
       // `%r = fused %a, %b : T (%x: Ta, %y: Tb) {`, the body, `}`; a body of
       // several results: `%r, %s = fused %a, %b : T, U (...) {`.
       std::vector<const Node*> group{n};
-      if (n->op() == Op::Fused && body->results().size() > 1 && n->body_result() == 0)
+      if (body->results().size() > 1 && n->body_result() == 0)
         while (next && next->body() == body && group.size() < body->results().size() &&
                next->body_result() == static_cast<int>(group.size())) {
           group.push_back(next);
@@ -190,10 +192,14 @@ std::string body_text(const Function& f, const std::string& indent) {
         lhs += (i ? ", " : "") + names.ref(group[i]);
         types += (i ? ", " : "") + group[i]->type().str();
       }
-      s += indent + fmt::format("{} = fused{} : {}", lhs, operands_str(*n, names), types);
-      s += " (" + inputs_text(*body, ValueNames(*body)) + ") {\n";
-      s += body_text(*body, indent + "  ");
-      s += indent + "}";
+      s += indent + fmt::format("{} = {}{}{} : {}", lhs, op_name(n->op()), operands_str(*n, names),
+                                attrs_str(*n), types);
+      // A while's condition, then its step (ir/loop.h).
+      auto body_block = [&](const Function& b) {
+        return " (" + inputs_text(b, ValueNames(b)) + ") {\n" + body_text(b, indent + "  ") + indent + "}";
+      };
+      if (n->cond()) s += " cond" + body_block(*n->cond()) + " do";
+      s += body_block(*body);
     } else {
       s += indent + node_line(*n, names);
     }

@@ -9,6 +9,7 @@
 #include "nabla/ir/diagnostic.h"
 #include "nabla/ir/fused.h"
 #include "nabla/ir/limits.h"
+#include "nabla/ir/loop.h"
 #include "nabla/ir/printer.h"
 
 namespace nabla {
@@ -41,6 +42,7 @@ class Verifier {
   void check_inputs();
   void check_body();
   void check_group(const Node& n);
+  void check_loop_node(const Node& n, std::span<const TensorType> types);
   void check_node(const Node& n);
   void check_users();
   void check_results();
@@ -121,15 +123,29 @@ void Verifier::check_group(const Node& n) {
   if (i > 0) {
     const Node* p = n.prev();
     if (!p || p->body() != body || p->body_result() != i - 1)
-      fail(&n, fmt::format("fused result {} does not follow result {} of the same body", i, i - 1));
+      fail(&n, fmt::format("{} result {} does not follow result {} of the same body", op_name(n.op()), i, i - 1));
     if (!std::equal(p->operands().begin(), p->operands().end(), n.operands().begin(), n.operands().end()))
-      fail(&n, "the fused nodes of one body have different operands");
+      fail(&n, fmt::format("the {} nodes of one body have different operands", op_name(n.op())));
   }
   if (i + 1 < k) {
     const Node* x = n.next();
     if (!x || x->body() != body || x->body_result() != i + 1)
-      fail(&n, fmt::format("fused result {} is not followed by result {} of the same body", i, i + 1));
+      fail(&n, fmt::format("{} result {} is not followed by result {} of the same body", op_name(n.op()), i, i + 1));
   }
+}
+
+void Verifier::check_loop_node(const Node& n, std::span<const TensorType> types) {
+  if (!n.body()) fail(&n, fmt::format("{} node without a body", op_name(n.op())));
+  std::vector<TensorType> results;
+  try {
+    results = check_loop(n.op(), types, n.attrs(), *n.body(), n.cond());
+  } catch (const Error& e) {
+    fail(&n, e.what());
+  }
+  check_group(n);
+  const TensorType& t = results[static_cast<size_t>(n.body_result())];
+  if (t != n.type())
+    fail(&n, fmt::format("recorded type {} does not match the loop's result type {}", n.type().str(), t.str()));
 }
 
 void Verifier::check_node(const Node& n) {
@@ -145,8 +161,10 @@ void Verifier::check_node(const Node& n) {
     if (!defined_.count(o)) fail(&n, fmt::format("operand {} is used before its definition", i));
     types.push_back(o->type());
   }
+  if (is_loop(n.op())) return check_loop_node(n, types);
+  if (n.cond()) fail(&n, "only while nodes have a condition body");
   if (n.op() == Op::Fused || n.body()) {
-    if (n.op() != Op::Fused) fail(&n, "only fused nodes have a body");
+    if (n.op() != Op::Fused) fail(&n, "only fused and loop nodes have a body");
     if (!n.body()) fail(&n, "fused node without a body");
     try {
       check_fused_body(types, *n.body());

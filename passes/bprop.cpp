@@ -14,6 +14,8 @@
 #include <numbers>
 #include <numeric>
 
+#include "nabla/ir/fused.h"
+#include "nabla/passes/loop_grad.h"
 #include "nabla/runtime/error.h"
 
 namespace nabla::autodiff {
@@ -235,6 +237,15 @@ Value avg_pool_rule(const Args& a) {
 
 constexpr Value kZero{};  // a zero contribution
 
+// One result's gradient alone: the loop's VJP with zeros on the other results.
+Value loop_rule(const Args& a) {
+  std::vector<Node*> group = fused_group(a.y);
+  std::vector<Value> g(group.size());
+  for (size_t k = 0; k < group.size(); ++k)
+    if (group[k] == a.y) g[k] = a.g;
+  return loop_vjp(a.b, group, g)[a.i];
+}
+
 struct Entry {
   Op op;
   Rule rule;
@@ -385,6 +396,10 @@ const Entry kRules[] = {
     // d/dx_r all_reduce(x): every rank's g summed (mean: averaged; max/min: to
     // the ranks at the extreme), see all_reduce_rule
     {Op::AllReduce, all_reduce_rule},
+    // d/d(operands) of a loop: a loop the other way over the stacked carries
+    // (passes/loop_grad.cpp); build-grad builds one per loop for all results
+    {Op::Scan, loop_rule},
+    {Op::While, loop_rule},
 };
 
 const std::array<Rule, kNumOps>& rule_table() {

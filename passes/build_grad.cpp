@@ -16,13 +16,17 @@
 
 #include <algorithm>
 #include <deque>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "nabla/ir/diagnostic.h"
 #include "nabla/ir/printer.h"
 #include "nabla/ir/printer_names.h"
+#include "nabla/ir/fused.h"
+#include "nabla/ir/loop.h"
 #include "nabla/passes/bprop.h"
+#include "nabla/passes/loop_grad.h"
 #include "nabla/passes/rewrite.h"
 #include "nabla/passes/tangents.h"
 #include "nabla/runtime/error.h"
@@ -238,6 +242,10 @@ class Sweep {
     std::vector<Value> out;
     for (Node* C : consumers(V)) {
       if (in_region_.count(C)) continue;
+      if (is_loop(C->op())) {
+        loop_contributions(C, V, out);
+        continue;
+      }
       Value D = build_grad(C);
       if (!D.node) continue;
       for (size_t i = 0; i < C->num_operands(); ++i)
@@ -245,6 +253,22 @@ class Sweep {
           if (Value Gi = autodiff::bprop(b_, C, i, D); Gi.node) out.push_back(Gi);
     }
     return out;
+  }
+
+  // A loop's results share one backward loop (passes/loop_grad.h), built
+  // when the first of its operands asks; each operand slot takes its
+  // gradient once, however many of the loop's results are consumers of V.
+  void loop_contributions(Node* C, Node* V, std::vector<Value>& out) {
+    std::vector<Node*> group = fused_group(C);
+    auto [it, fresh] = loop_grads_.try_emplace(group[0]);
+    if (fresh) {
+      std::vector<Value> g;
+      for (Node* m : group) g.push_back(pruned_.count(m) && is_float(m->dtype()) ? build_grad(m) : Value());
+      it->second = autodiff::loop_vjp(b_, group, g);
+    }
+    for (size_t i = 0; i < C->num_operands(); ++i)
+      if (C->operand(i) == V && it->second[i].node && loop_slots_taken_.insert({group[0], i}).second)
+        out.push_back(it->second[i]);
   }
 
   // The tangent regions of the targets, when each holds at least
@@ -287,6 +311,8 @@ class Sweep {
   std::unordered_map<const Node*, Value> grad_table_;
   std::unordered_map<const Node*, autodiff::TangentRegion> regions_;  // by target
   NodeSet in_region_;
+  std::unordered_map<const Node*, std::vector<Value>> loop_grads_;  // by the loop's first node
+  std::set<std::pair<const Node*, size_t>> loop_slots_taken_;
 };
 
 // nabla::grad, with the names for its messages.
@@ -365,7 +391,10 @@ std::vector<Value> grad(Value z, std::initializer_list<Value> wrt, GradOptions o
   return grad(z, std::span<const Value>(wrt.begin(), wrt.size()), options);
 }
 
-bool build_grad(Function& f, GradOptions options) {
+namespace {
+
+// The grad nodes of f itself, not of its loop bodies.
+bool expand_grads(Function& f, const GradOptions& options) {
   bool changed = false;
   std::unique_ptr<ValueNames> before;
   for (Node* n = f.front(); n;) {
@@ -378,6 +407,14 @@ bool build_grad(Function& f, GradOptions options) {
     changed = true;
   }
   return changed;
+}
+
+}  // namespace
+
+bool build_grad(Function& f, GradOptions options) {
+  // Grads inside loop bodies first, every level of them (ir/loop.h).
+  bool changed = rewrite_bodies(f, [&](Function& body) { return expand_grads(body, options); });
+  return expand_grads(f, options) || changed;
 }
 
 std::unique_ptr<Pass> create_build_grad_pass() { return std::make_unique<BuildGradPass>(); }

@@ -12,6 +12,8 @@
 #include "nabla/ir/interpreter.h"
 #include "nabla/ir/printer_names.h"
 #include "nabla/ir/random_inputs.h"
+#include "nabla/ir/fused.h"
+#include "nabla/ir/loop.h"
 #include "nabla/passes/build_grad.h"
 #include "nabla/runtime/error.h"
 
@@ -25,26 +27,54 @@ Tensor to_f64(const Tensor& t) {
   return out;
 }
 
+// f's nodes and results copied into c (whose inputs `map` already holds) with
+// every f32 value made f64, loop bodies included.
+void copy_nodes_as_f64(const Function& f, Function& c, std::unordered_map<const Node*, Node*>& map);
+
+std::shared_ptr<const Function> body_as_f64(const Function* body) {
+  if (!body) return nullptr;
+  auto c = std::make_shared<Function>(body->name());
+  std::unordered_map<const Node*, Node*> map;
+  for (Node* in : body->inputs()) {
+    TensorType t = in->type();
+    if (t.dtype == DType::f32) t.dtype = DType::f64;
+    map[in] = c->input(in->name(), t);
+  }
+  copy_nodes_as_f64(*body, *c, map);
+  return c;
+}
+
+void copy_nodes_as_f64(const Function& f, Function& c, std::unordered_map<const Node*, Node*>& map) {
+  for (Node* n : f) {
+    if (map.count(n)) continue;  // a later node of a loop already copied
+    std::vector<Node*> operands;
+    for (Node* o : n->operands()) operands.push_back(map.at(o));
+    Attrs a = n->attrs();
+    if (n->op() == Op::Constant) a.value = to_f64(a.value);
+    if ((n->op() == Op::Cast || n->op() == Op::OneHot) && a.dtype == DType::f32) a.dtype = DType::f64;
+    if (is_loop(n->op())) {
+      std::vector<Node*> group = fused_group(n);
+      std::vector<Node*> copies = make_loop(c, n->op(), std::move(operands), a, body_as_f64(n->body()),
+                                            body_as_f64(n->cond()));
+      for (size_t i = 0; i < group.size(); ++i) map[group[i]] = copies[static_cast<size_t>(group[i]->body_result())];
+      continue;
+    }
+    Node* copy = c.make(n->op(), std::move(operands), std::move(a));
+    if (!n->name().empty()) copy->set_name(n->name());
+    map[n] = copy;
+  }
+  for (Node* r : f.results()) c.output(map.at(r));
+}
+
 // A copy of f with every f32 value made f64. `map` takes f's nodes to the copy's.
-Function& copy_as_f64(const Function& f, Module& m,
-                      std::unordered_map<const Node*, Node*>& map) {
+Function& copy_as_f64(const Function& f, Module& m, std::unordered_map<const Node*, Node*>& map) {
   Function& c = m.add_function(f.name());
   for (Node* in : f.inputs()) {
     TensorType t = in->type();
     if (t.dtype == DType::f32) t.dtype = DType::f64;
     map[in] = c.input(in->name(), t);
   }
-  for (Node* n : f) {
-    std::vector<Node*> operands;
-    for (Node* o : n->operands()) operands.push_back(map.at(o));
-    Attrs a = n->attrs();
-    if (n->op() == Op::Constant) a.value = to_f64(a.value);
-    if ((n->op() == Op::Cast || n->op() == Op::OneHot) && a.dtype == DType::f32) a.dtype = DType::f64;
-    Node* copy = c.make(n->op(), std::move(operands), std::move(a));
-    if (!n->name().empty()) copy->set_name(n->name());
-    map[n] = copy;
-  }
-  for (Node* r : f.results()) c.output(map.at(r));
+  copy_nodes_as_f64(f, c, map);
   return c;
 }
 

@@ -6,6 +6,7 @@
 
 #include "nabla/ir/builder.h"
 #include "nabla/ir/interpreter.h"
+#include "nabla/ir/loop.h"
 #include "nabla/passes/rewrite.h"
 #include "nabla/runtime/error.h"
 
@@ -15,6 +16,7 @@ namespace {
 bool foldable(const Node* n, const FoldOptions& options) {
   if (n->op() == Op::Constant || n->op() == Op::Grad || n->op() == Op::Barrier) return false;
   if (is_collective(n->op())) return false;  // its value depends on the other processes
+  if (is_loop(n->op())) return false;        // may run long; its nodes go together
   int64_t largest = 0;
   for (const Node* o : n->operands()) {
     if (o->op() != Op::Constant) return false;

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "nabla/ir/loop.h"
 #include "nabla/ir/printer.h"
 #include "nabla/ir/verifier.h"
 #include "nabla/passes/registry.h"
@@ -209,7 +210,9 @@ struct Runner {
     bool changed = false;
     for (Function* f : module.functions()) {
       Function::EditCounts before = f->edit_counts();
-      bool c = e.pass->run(*f);
+      // Loop bodies are functions too (ir/loop.h): the pass runs on them first.
+      bool c = rewrite_bodies(*f, [&](Function& body) { return e.pass->run(body); });
+      c |= e.pass->run(*f);
       const Function::EditCounts& after = f->edit_counts();
       e.stats.runs++;
       e.stats.changed += c;

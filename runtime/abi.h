@@ -43,7 +43,8 @@ enum {
   NABLA_OK = 0,
   NABLA_LABEL_OUT_OF_RANGE = 1, /* cross_entropy / one_hot: a label outside [0, bound) */
   NABLA_INDEX_OUT_OF_RANGE = 2, /* gather / scatter_add: an index outside [-bound, bound) */
-  NABLA_COLLECTIVE_FAILED = 3   /* all_reduce: the communicator failed (a rank died, a timeout) */
+  NABLA_COLLECTIVE_FAILED = 3,  /* all_reduce: the communicator failed (a rank died, a timeout) */
+  NABLA_TRIP_COUNT_EXCEEDED = 4 /* while: the condition still held after max_trip_count steps */
 };
 
 /* Details of a failed call: which op failed on which value. For
@@ -113,7 +114,8 @@ typedef struct nabla_context {
  *   NABLA_LABEL_OUT_OF_RANGE  "<op>: label <value> at index <index> is outside [0, <bound>)"
  *   NABLA_INDEX_OUT_OF_RANGE  "<op>: index <value> at position <index> is outside [-<bound>, <bound>)"
  *   NABLA_COLLECTIVE_FAILED   "all_reduce: collective <index> failed" (the communicator's
- *                             error_message says why) */
+ *                             error_message says why)
+ *   NABLA_TRIP_COUNT_EXCEEDED "while: still running after max_trip_count = <bound> steps" */
 static inline int nabla_error_message(const nabla_error_info* e, char* buf, size_t size) {
   const char* op = e->op ? e->op : "?";
   long long v = (long long)e->value, i = (long long)e->index, n = (long long)e->bound;
@@ -124,6 +126,8 @@ static inline int nabla_error_message(const nabla_error_info* e, char* buf, size
       return snprintf(buf, size, "%s: index %lld at position %lld is outside [%lld, %lld)", op, v, i, -n, n);
     case NABLA_COLLECTIVE_FAILED:
       return snprintf(buf, size, "%s: collective %lld failed", op, i);
+    case NABLA_TRIP_COUNT_EXCEEDED:
+      return snprintf(buf, size, "%s: still running after max_trip_count = %lld steps", op, n);
     default:
       return snprintf(buf, size, "%s: failed with status %d", op, (int)e->status);
   }

@@ -1,5 +1,7 @@
 #include "tests/support/pass_testing.h"
 
+#include "nabla/ir/fused.h"
+
 #include <algorithm>
 #include <unordered_set>
 
@@ -19,7 +21,7 @@ int mergeable_pairs(const Function& f) {
   for (size_t i = 0; i < nodes.size(); ++i)
     for (size_t j = i + 1; j < nodes.size(); ++j) {
       const Node *a = nodes[i], *b = nodes[j];
-      if (a->op() == Op::Barrier || a->op() != b->op() || a->type() != b->type()) continue;
+      if (a->op() == Op::Barrier || a->body() || a->op() != b->op() || a->type() != b->type()) continue;
       if (same_operands(a, b) && a->attrs().equal(b->attrs(), op_attr_mask(a->op()))) ++pairs;
     }
   return pairs;
@@ -34,6 +36,7 @@ int dead_nodes(const Function& f) {
     work.pop_back();
     if (!live.insert(n).second) continue;
     for (const Node* o : n->operands()) work.push_back(o);
+    for (const Node* m : fused_group(n)) work.push_back(m);  // a loop's results go together
   }
   int dead = 0;
   for (const Node* n : f) dead += !live.count(n);

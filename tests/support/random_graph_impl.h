@@ -67,6 +67,7 @@ class Generator {
   void emit_neural(Op op);
   void emit_axis(Op op);
   void emit_conv(Op op);
+  void emit_loop(Op op);
   void emit_grads();
   void pick_results();
 

@@ -1,6 +1,7 @@
 // The generator's plain steps: one op of ir/ops.def on suitable pool values.
 #include <algorithm>
 
+#include "nabla/ir/loop.h"
 #include "tests/support/random_graph_impl.h"
 
 namespace nabla::test {
@@ -21,9 +22,31 @@ void Generator::emit_op(Op op) {
     case OpKind::Convert: keep(cast(any_value(), random_dtype())); return;
     case OpKind::Axis: emit_axis(op); return;
     case OpKind::Conv: emit_conv(op); return;
+    case OpKind::Loop: emit_loop(op); return;
     case OpKind::Deriv: case OpKind::Region: return;
     case OpKind::Collective: emit_collective(); return;
   }
+}
+
+// A small recurrence on a float value c (ir/loop.h). scan: three steps of
+// c' = tanh(c) * w + c / 2 (w = c, an invariant), stacking c'; while: the
+// same step with sin while a counter stays below 2 (at most 4 steps).
+void Generator::emit_loop(Op op) {
+  Node* c = float_value();
+  if (op == Op::Scan) {
+    ScanResult r = scan([](auto c, auto, auto w) -> ScanBodyResult {
+      Value next = add(mul(tanh(c[0]), w[0]), mul(c[0], 0.5));
+      return {{next}, {next}};
+    }, {c}, {}, {c}, {.length = 3});
+    keep(r.carry[0]);
+    keep(r.ys[0]);
+    return;
+  }
+  Value t0 = constant(f, 0.0, c->dtype());
+  std::vector<Value> r = while_loop(
+      [](auto c, auto) { return less(c[1], 2.0); },
+      [](auto c, auto) { return std::vector<Value>{add(sin(c[0]), mul(c[0], 0.5)), add(c[1], 1.0)}; }, {c, t0}, {}, 4);
+  keep(r[0]);
 }
 
 Node* Generator::emit_collective() {  // one process: the identity (mean divides by 1)

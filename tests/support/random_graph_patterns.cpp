@@ -9,7 +9,7 @@ namespace {
 
 // A non-leaf pool node to clone, for cse.
 Node* clone_of(Generator& g) {
-  Node* n = g.find([](const Node* m) { return m->op() != Op::Input && m->op() != Op::Constant; });
+  Node* n = g.find([](const Node* m) { return m->op() != Op::Input && m->op() != Op::Constant && !m->body(); });
   if (!n) return nullptr;
   std::vector<Node*> ops(n->operands().begin(), n->operands().end());
   if (is_commutative(n->op()) && g.chance(0.5)) std::swap(ops[0], ops[1]);

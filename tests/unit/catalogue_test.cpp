@@ -17,6 +17,7 @@
 
 #include "nabla/ir/fused.h"
 #include "nabla/ir/interpreter.h"
+#include "nabla/ir/loop.h"
 #include "nabla/ir/random_inputs.h"
 #include "nabla/passes/build_grad.h"
 #include "tests/support/backend_testing.h"
@@ -74,7 +75,8 @@ Module sample_of(const Node& n) {
   for (size_t i = 0; i < n.num_operands(); ++i)
     operands.push_back(f.input("x" + std::to_string(i), n.operand(i)->type()));
   Node* node = n.op() == Op::Fused ? make_fused_group(f, operands, n.shared_body())[0]
-                                   : f.make(n.op(), operands, n.attrs()).node;
+               : is_loop(n.op())  ? make_loop(f, n.op(), operands, n.attrs(), n.shared_body(), n.shared_cond())[0]
+                                  : f.make(n.op(), operands, n.attrs()).node;
   f.output(node);
   return m;
 }

@@ -37,6 +37,20 @@ GradCase mm(std::string name, Shape a, Shape b, bool ta, bool tb) {
 
 }  // namespace
 
+ScanResult elman_rnn(Value h0, Value xs, Value w, bool reverse) {
+  return scan([](auto c, auto x, auto w) -> ScanBodyResult {
+    Value h = tanh(add(matmul(c[0], w[0]), x[0]));
+    return {{h}, {mul(h, 0.5)}};
+  }, {h0}, {xs}, {w}, {.reverse = reverse});
+}
+
+Value newton_sqrt(Value a, int64_t max_trip_count) {
+  double tol = a->dtype() == DType::f32 ? 1e-6 : 1e-13;
+  return while_loop([tol](auto c, auto w) { return greater(max(sub(abs(sub(mul(c[0], c[0]), w[0])), mul(w[0], tol))), 0.0); },
+                    [](auto c, auto w) { return std::vector<Value>{mul(add(c[0], div(w[0], c[0])), 0.5)}; },
+                    {a}, {a}, max_trip_count)[0];
+}
+
 std::vector<GradCase> grad_cases() {
   std::vector<GradCase> c = {
       unary("neg", neg), unary("abs", abs), unary("sign", sign), unary("exp", exp),
@@ -172,6 +186,15 @@ std::vector<GradCase> grad_cases() {
                    return fn(in(f, "x", f32({1, 2, 5, 4})), {3, 2}, {.stride = {2, 1}, .padding = {1, 1, 1, 0}});
                  }});
   }
+  // Loops: an RNN both ways (the carry and the stacked outputs), and
+  // Newton's square root through a while.
+  for (bool reverse : {false, true})
+    c.push_back({reverse ? "scan_rnn_reverse" : "scan_rnn", [reverse](Function& f) {
+      Value h0 = in(f, "h0", f32({2, 3})), xs = in(f, "xs", f32({4, 2, 3})), w = in(f, "w", f32({3, 3}));
+      ScanResult r = elman_rnn(h0, xs, w, reverse);
+      return add(sum(r.ys[0], std::vector<int64_t>{0}), r.carry[0]);
+    }});
+  c.push_back({"while_newton_sqrt", [](Function& f) { return newton_sqrt(in(f, "pos", f32({3}))); }});
   return c;
 }
 
@@ -278,6 +301,13 @@ void build_every_op(Module& m) {
   pair->output(relu(pm));
   pair->output(neg(pm));
   make_fused_group(f, {x}, pair);
+  // Loops (ir/loop.h): a reverse scan with xs, ys and an invariant, and a
+  // while with two carries.
+  Value xs = f.input("xs", f32({4, 2, 3}));
+  elman_rnn(x, xs, constant(f, tensor(DType::f32, {3, 3}, {0.5, 0, 0, 0, 0.5, 0, 0, 0, 0.5})), true);
+  while_loop([](auto c, auto) { return less(c[1], 3.0); },
+             [](auto c, auto w) { return std::vector<Value>{add(mul(c[0], w[0]), sin(c[0])), add(c[1], 1.0)}; },
+             {x, s}, {b}, 16);
   f.output(loss);
   f.output(u);
 }

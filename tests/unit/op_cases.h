@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "nabla/ir/builder.h"
+#include "nabla/ir/loop.h"
 
 namespace nabla::test {
 
@@ -27,5 +28,12 @@ inline std::ostream& operator<<(std::ostream& os, const GradCase& c) { return os
 
 // Inputs named "pos..." take positive values (log, sqrt, pow's base).
 std::vector<GradCase> grad_cases();
+
+// Loops shared by the tests (ir/loop.h).
+// An Elman RNN over xs [N,B,H]: h' = tanh(h W + x), y = h' / 2; h0 [B,H], W [H,H].
+ScanResult elman_rnn(Value h0, Value xs, Value w, bool reverse = false);
+// Newton's iteration for sqrt(a), a > 0 (any shape): x' = (x + a/x) / 2 from
+// x = a, while some |x*x - a| > tol * a (tol 1e-13 in f64, 1e-6 in f32).
+Value newton_sqrt(Value a, int64_t max_trip_count = 60);
 
 }  // namespace nabla::test

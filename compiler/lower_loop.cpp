@@ -1,0 +1,170 @@
+// Loops (ir/loop.h) as native loops in the entry. Each body is lowered as an
+// entry function of its own (the kernel ABI of runtime/abi.h, like the
+// function's entry), and the loop calls it once per step with pointer arrays:
+// inputs (carries, slice i of each xs, invariants) and outputs (the next
+// carries, slice i of each stacked y). The carries live in two buffers of the
+// loop's scratch, A (read) and B (written), B copied to A after each step; the
+// bodies' workspaces follow them in the scratch. A body's failure (an index out
+// of range, a while beyond max_trip_count) returns its status from the entry,
+// with the error's node set to the loop.
+#include <fmt/format.h>
+
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Module.h>
+
+#include "nabla/compiler/kernel_builder.h"
+#include "nabla/compiler/lower.h"
+#include "nabla/ir/loop.h"
+#include "nabla/runtime/abi.h"
+
+namespace nabla {
+namespace {
+
+int64_t align(int64_t n) { return (n + NABLA_WORKSPACE_ALIGN - 1) / NABLA_WORKSPACE_ALIGN * NABLA_WORKSPACE_ALIGN; }
+int64_t bytes_of(const TensorType& t) { return t.numel() * static_cast<int64_t>(dtype_size(t.dtype)); }
+
+int64_t body_workspace(const Function* body, const LowerOptions& o) {
+  if (!body) return 0;
+  return align(plan_memory(*body, [&](const Node& n) { return describe_kernel(n, o).scratch_bytes; }).workspace_bytes);
+}
+
+// The scratch: [body workspace | condition workspace | carries A | carries B].
+struct ScratchLayout {
+  int64_t cond = 0, a = 0, b = 0, total = 0;
+  std::vector<int64_t> carry;  // offset of each carry within A (and B)
+};
+
+ScratchLayout scratch_layout(const Node& n, const LowerOptions& o) {
+  ScratchLayout s;
+  s.cond = body_workspace(n.body(), o);
+  s.a = s.cond + body_workspace(n.cond(), o);
+  int64_t carries = 0;
+  for (size_t j = 0; j < loop_layout(n).carry; ++j) {
+    s.carry.push_back(carries);
+    carries += align(bytes_of(n.operand(j)->type()));
+  }
+  s.b = s.a + carries;
+  s.total = s.b + carries;
+  return s;
+}
+
+class LoopEmitter {
+ public:
+  explicit LoopEmitter(LoopEnv& env)
+      : e_(env), b_(env.kb.b), l_(loop_layout(env.node)), s_(scratch_layout(env.node, env.options)) {}
+
+  void emit() {
+    const Node& n = e_.node;
+    body_ = lower_body(*n.body(), "body");
+    if (n.cond()) cond_ = lower_body(*n.cond(), "cond");
+    auto* ptr = e_.kb.ptr_type();
+    in_ = e_.kb.local(llvm::ArrayType::get(ptr, n.body()->inputs().size()), "loop.in");
+    out_ = e_.kb.local(llvm::ArrayType::get(ptr, n.body()->results().size()), "loop.out");
+    for (size_t j = 0; j < l_.carry; ++j) {
+      copy(carry(s_.a, j), e_.operands[j], n.operand(j)->type());
+      set(in_, j, carry(s_.a, j));
+      set(out_, j, carry(s_.b, j));
+    }
+    for (size_t j = l_.carry + l_.xs; j < n.num_operands(); ++j) set(in_, j, e_.operands[j]);
+    if (n.op() == Op::Scan) emit_scan();
+    else emit_while();
+    for (size_t j = 0; j < l_.carry; ++j) copy(e_.results[j], carry(s_.a, j), n.operand(j)->type());
+  }
+
+ private:
+  llvm::Function* lower_body(const Function& body, const char* which) {
+    LowerOptions o = e_.options;
+    o.entry_name = fmt::format("{}.loop{}.{}", e_.options.entry_name, e_.node_id, which);
+    lower_function(body, e_.kb.module, o);
+    return e_.kb.module.getFunction(o.entry_name);
+  }
+
+  llvm::Value* at(int64_t offset) { return b_.CreateConstInBoundsGEP1_64(b_.getInt8Ty(), e_.scratch, static_cast<uint64_t>(offset)); }
+  llvm::Value* carry(int64_t base, size_t j) { return at(base + s_.carry[j]); }
+  void set(llvm::Value* array, size_t i, llvm::Value* p) {
+    b_.CreateStore(p, b_.CreateConstInBoundsGEP1_64(e_.kb.ptr_type(), array, i));
+  }
+  void copy(llvm::Value* to, llvm::Value* from, const TensorType& t) {
+    if (int64_t n = bytes_of(t); n > 0) b_.CreateMemCpy(to, llvm::MaybeAlign(1), from, llvm::MaybeAlign(1), static_cast<uint64_t>(n));
+  }
+  // &base[i * bytes]
+  llvm::Value* row(llvm::Value* base, llvm::Value* i, int64_t bytes) {
+    return b_.CreateInBoundsGEP(b_.getInt8Ty(), base, b_.CreateMul(i, e_.kb.i64(bytes)));
+  }
+
+  // status = body(in, out, workspace, ctx); a failure returns it, naming the loop.
+  void call(llvm::Function* body, llvm::Value* in, llvm::Value* out, int64_t workspace) {
+    llvm::Value* status = b_.CreateCall(body, {in, out, at(workspace), e_.ctx});
+    e_.return_if_failed(status);
+  }
+
+  void emit_scan() {
+    const Node& n = e_.node;
+    const int64_t len = l_.length;
+    if (len == 0) return;  // the results are the initial carries and empty stacks
+    e_.kb.loop(e_.kb.i64(0), e_.kb.i64(len), [&](llvm::Value* step) {
+      llvm::Value* i = n.attrs().reverse ? b_.CreateSub(e_.kb.i64(len - 1), step) : step;
+      for (size_t j = 0; j < l_.xs; ++j) {
+        const TensorType& t = n.operand(l_.carry + j)->type();
+        set(in_, l_.carry + j, row(e_.operands[l_.carry + j], i, bytes_of(t) / len));
+      }
+      for (size_t j = 0; j < l_.ys; ++j) {
+        const TensorType& t = n.body()->results()[l_.carry + j]->type();
+        set(out_, l_.carry + j, row(e_.results[l_.carry + j], i, bytes_of(t)));
+      }
+      call(body_, in_, out_, 0);
+      for (size_t j = 0; j < l_.carry; ++j) copy(carry(s_.a, j), carry(s_.b, j), n.operand(j)->type());
+    }, 1, "step");
+  }
+
+  void emit_while() {
+    const Node& n = e_.node;
+    auto& c = e_.kb.ctx;
+    llvm::Function* fn = b_.GetInsertBlock()->getParent();
+    llvm::Value* flag = e_.kb.local(b_.getInt8Ty(), "cond");
+    llvm::Value* flag_out = e_.kb.local(llvm::ArrayType::get(e_.kb.ptr_type(), 1), "cond.out");
+    set(flag_out, 0, flag);
+    llvm::Value* steps = e_.kb.local(b_.getInt64Ty(), "steps");
+    b_.CreateStore(e_.kb.i64(0), steps);
+    auto* head = llvm::BasicBlock::Create(c, "while.cond", fn);
+    auto* body = llvm::BasicBlock::Create(c, "while.body", fn);
+    auto* done = llvm::BasicBlock::Create(c, "while.done", fn);
+    b_.CreateBr(head);
+    b_.SetInsertPoint(head);
+    call(cond_, in_, flag_out, s_.cond);
+    b_.CreateCondBr(b_.CreateICmpNE(b_.CreateLoad(b_.getInt8Ty(), flag), b_.getInt8(0)), body, done);
+    b_.SetInsertPoint(body);
+    llvm::Value* count = b_.CreateLoad(b_.getInt64Ty(), steps);
+    if (int64_t bound = n.attrs().max_trip_count; bound >= 0) {
+      KernelEnv k{e_.kb, n, e_.node_id, {}, nullptr, {}, {}};
+      k.ctx = e_.ctx;
+      k.fail_if(b_.CreateICmpEQ(count, e_.kb.i64(bound)), NABLA_TRIP_COUNT_EXCEEDED, e_.kb.i64(0), count, bound);
+    }
+    call(body_, in_, out_, 0);
+    for (size_t j = 0; j < l_.carry; ++j) copy(carry(s_.a, j), carry(s_.b, j), n.operand(j)->type());
+    b_.CreateStore(b_.CreateAdd(count, e_.kb.i64(1)), steps);
+    b_.CreateBr(head);
+    b_.SetInsertPoint(done);
+  }
+
+  LoopEnv& e_;
+  llvm::IRBuilder<>& b_;
+  LoopLayout l_;
+  ScratchLayout s_;
+  llvm::Function *body_ = nullptr, *cond_ = nullptr;
+  llvm::Value *in_ = nullptr, *out_ = nullptr;
+};
+
+}  // namespace
+
+KernelInfo describe_loop(const Node& n, const LowerOptions& o) {
+  KernelInfo info;
+  info.kind = "loop";
+  info.can_fail = true;
+  if (n.body_result() == 0) info.scratch_bytes = scratch_layout(n, o).total;
+  return info;
+}
+
+void emit_loop(LoopEnv& env) { LoopEmitter(env).emit(); }
+
+}  // namespace nabla

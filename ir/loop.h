@@ -1,0 +1,80 @@
+#pragma once
+// Structured loops: `scan` and `while` (semantics in docs/ops.md, text syntax
+// in docs/ir.md). A loop node owns its body functions, like a fused node; a
+// loop of k results is k consecutive nodes over the same operands sharing the
+// body, node i being result i (Node::body_result, fused_group in ir/fused.h).
+//
+//   scan   operands (c_1..c_k, xs_1..xs_m, w_1..w_p), attributes length = N,
+//          num_carry = k, num_xs = m, reverse. Body (c, x, w) -> (c', y): x_j
+//          is slice i of xs_j along its leading axis (length N). Results: the
+//          final carries, then each y stacked along a new leading axis of N.
+//   while  operands (c_1..c_k, w_1..w_p), attribute max_trip_count (-1: no
+//          bound). Condition body (c, w) -> bool[] (Node::cond), step body
+//          (c, w) -> c' (Node::body). Results: the carries once the condition
+//          fails; more than max_trip_count steps is a run-time error.
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "nabla/ir/function.h"
+
+namespace nabla {
+
+inline bool is_loop(Op op) { return op == Op::Scan || op == Op::While; }
+
+// Where a loop's operands and results sit.
+struct LoopLayout {
+  size_t carry = 0;      // carried values (operands 0..carry-1, results 0..carry-1)
+  size_t xs = 0;         // scan: sliced operands after the carries
+  size_t invariant = 0;  // loop-invariant operands, last
+  size_t ys = 0;         // scan: stacked results after the carries
+  int64_t length = 0;    // scan: the trip count
+};
+LoopLayout loop_layout(const Node& n);
+
+// Checks the bodies against the operand types and attributes and returns the
+// result types. Throws nabla::Error naming the op and the types, e.g.
+//   "scan: body result 0 is f32[4], but carried value 0 is f32[3]".
+std::vector<TensorType> check_loop(Op op, std::span<const TensorType> operands, const Attrs& attrs,
+                                   const Function& body, const Function* cond);
+
+// Creates the nodes of a loop at f's insertion point (checked with check_loop;
+// attributes normalized) and returns them, one per result.
+std::vector<Node*> make_loop(Function& f, Op op, std::vector<Node*> operands, Attrs attrs,
+                             std::shared_ptr<const Function> body,
+                             std::shared_ptr<const Function> cond = nullptr);
+
+// Runs `fn` on a copy of every loop body of f (of the bodies inside it first,
+// recursively); a copy that fn changed (it returns true) replaces the body on
+// the loop's nodes, as bodies are shared and immutable. Returns true when a
+// body changed. Passes reach loop bodies this way (passes/pass_manager.cpp).
+bool rewrite_bodies(Function& f, const std::function<bool(Function&)>& fn);
+
+// ---- The C++ API (docs/ir.md, "Loops"). ----
+// A body is built by a callback on the body function's inputs; values of the
+// enclosing function reach it as invariants, never directly.
+struct ScanBodyResult {
+  std::vector<Value> carry;  // c', the types of c
+  std::vector<Value> ys;     // y, stacked by the scan
+};
+using ScanBody = std::function<ScanBodyResult(std::span<const Value> c, std::span<const Value> x,
+                                              std::span<const Value> w)>;
+struct ScanResult {
+  std::vector<Value> carry;  // the final carried values
+  std::vector<Value> ys;     // the stacked per-iteration outputs, leading axis `length`
+};
+struct ScanOptions {
+  int64_t length = -1;  // -1: the leading axis of the xs (required when there are none)
+  bool reverse = false;
+};
+ScanResult scan(const ScanBody& body, std::vector<Value> init, std::vector<Value> xs,
+                std::vector<Value> invariants = {}, ScanOptions options = {});
+
+using WhileCond = std::function<Value(std::span<const Value> c, std::span<const Value> w)>;
+using WhileStep = std::function<std::vector<Value>(std::span<const Value> c, std::span<const Value> w)>;
+// max_trip_count -1: no bound (differentiating the loop needs one).
+std::vector<Value> while_loop(const WhileCond& cond, const WhileStep& step, std::vector<Value> init,
+                              std::vector<Value> invariants = {}, int64_t max_trip_count = -1);
+
+}  // namespace nabla

@@ -1,0 +1,171 @@
+// Reverse mode through loops (ir/loop.h), private to build-grad.
+//
+// scan: the vector-Jacobian product of the whole loop is a second scan that
+// runs the other way (JAX's transpose of scan). First a scan over the same
+// operands stacks the carries c_i entering each step (the tape); then the
+// backward scan carries the gradient on c and the sum of the gradients on the
+// invariants, and at step i differentiates the body at (c_i, x_i, w) with the
+// cotangents (gc, gy_i): its body is the original body followed by the
+// build-grad expansion of z = <c', gc> + <y_i, gy_i>, an ordinary body that is
+// optimized, compiled and differentiated again like any other.
+//
+// while: its trip count is known only at run time, so the derivative goes
+// through the scan of max_trip_count masked steps c' = cond(c) ? step(c) : c,
+// whose value is the while's (the steps after the condition fails leave c
+// unchanged); differentiating a while needs max_trip_count.
+#include "nabla/passes/loop_grad.h"
+
+#include <fmt/format.h>
+
+#include "nabla/ir/clone.h"
+#include "nabla/ir/loop.h"
+#include "nabla/passes/build_grad.h"
+#include "nabla/runtime/error.h"
+
+namespace nabla::autodiff {
+namespace {
+
+std::vector<TensorType> input_types(const Function& f) {
+  std::vector<TensorType> t;
+  for (const Node* in : f.inputs()) t.push_back(in->type());
+  return t;
+}
+
+// Adds inputs of these types to `body` and returns them.
+std::vector<Node*> add_inputs(Function& body, std::span<const TensorType> types) {
+  std::vector<Node*> in;
+  for (const TensorType& t : types) in.push_back(body.input(fmt::format("a{}", body.inputs().size()), t));
+  return in;
+}
+
+std::vector<Node*> operands_of(const Node& n) { return {n.operands().begin(), n.operands().end()}; }
+
+// The tape: a scan over n's operands whose body returns (c', c), so that its
+// stacked outputs are the carries entering each step.
+std::vector<Node*> stacked_carries(Function& f, const Node& n, const LoopLayout& l) {
+  auto body = std::make_shared<Function>("scan.tape");
+  std::vector<Node*> in = add_inputs(*body, input_types(*n.body()));
+  std::vector<Node*> out = inline_function(*n.body(), *body, in);
+  for (size_t j = 0; j < l.carry; ++j) body->output(out[j]);
+  for (size_t j = 0; j < l.carry; ++j) body->output(in[j]);
+  std::vector<Node*> nodes = make_loop(f, Op::Scan, operands_of(n), n.attrs(), std::move(body));
+  return {nodes.begin() + static_cast<std::ptrdiff_t>(l.carry), nodes.end()};
+}
+
+// z1 + z2, in f64 when their float types differ.
+Value add_terms(Value z, Value t) {
+  if (!z.node) return t;
+  if (z->dtype() != t->dtype()) {
+    z = cast(z, DType::f64);
+    t = cast(t, DType::f64);
+  }
+  return add(z, t);
+}
+
+// Which operands (by index within their part) and results take part.
+struct Flow {
+  std::vector<size_t> c, x, w, y;  // float carries, xs, invariants; ys with a gradient
+};
+
+Flow flow_of(const Node& n, const LoopLayout& l, std::span<const Value> g) {
+  Flow fl;
+  for (size_t j = 0; j < l.carry; ++j)
+    if (is_float(n.operand(j)->dtype())) fl.c.push_back(j);
+  for (size_t j = 0; j < l.xs; ++j)
+    if (is_float(n.operand(l.carry + j)->dtype())) fl.x.push_back(j);
+  for (size_t j = 0; j < l.invariant; ++j)
+    if (is_float(n.operand(l.carry + l.xs + j)->dtype())) fl.w.push_back(j);
+  for (size_t j = 0; j < l.ys; ++j)
+    if (g[l.carry + j].node && is_float(n.body()->results()[l.carry + j]->dtype())) fl.y.push_back(j);
+  return fl;
+}
+
+// The backward body: inputs (gc, gw | c, x, gy | w), results (gc_prev, gw + dw | dx).
+std::shared_ptr<Function> backward_body(const Node& n, const LoopLayout& l, const Flow& fl) {
+  const Function& fwd = *n.body();
+  auto body = std::make_shared<Function>("scan.grad");
+  std::vector<TensorType> fwd_in = input_types(fwd), carry_t, acc_t, gy_t;
+  for (size_t j : fl.c) carry_t.push_back(fwd_in[j]);
+  for (size_t j : fl.w) acc_t.push_back(fwd_in[l.carry + l.xs + j]);
+  for (size_t j : fl.y) gy_t.push_back(fwd.results()[l.carry + j]->type());
+  std::vector<Node*> gc = add_inputs(*body, carry_t), gw = add_inputs(*body, acc_t);
+  std::vector<TensorType> cx(fwd_in.begin(), fwd_in.begin() + static_cast<std::ptrdiff_t>(l.carry + l.xs));
+  std::vector<Node*> c_x = add_inputs(*body, cx), gy = add_inputs(*body, gy_t);
+  std::vector<TensorType> wt(fwd_in.begin() + static_cast<std::ptrdiff_t>(l.carry + l.xs), fwd_in.end());
+  std::vector<Node*> w = add_inputs(*body, wt), args = c_x;
+  args.insert(args.end(), w.begin(), w.end());
+  std::vector<Node*> out = inline_function(fwd, *body, args);
+  build_grad(*body);  // a grad inside the forward body
+  Value z;
+  for (size_t i = 0; i < fl.c.size(); ++i) z = add_terms(z, sum(mul(out[fl.c[i]], gc[i])));
+  for (size_t i = 0; i < fl.y.size(); ++i) z = add_terms(z, sum(mul(out[l.carry + fl.y[i]], gy[i])));
+  std::vector<Value> targets;
+  for (size_t j : fl.c) targets.push_back(args[j]);
+  for (size_t j : fl.x) targets.push_back(args[l.carry + j]);
+  for (size_t j : fl.w) targets.push_back(args[l.carry + l.xs + j]);
+  GradOptions options;
+  options.allow_disconnected = true;
+  std::vector<Value> d = grad(z, targets, options);
+  size_t k = fl.c.size(), m = fl.x.size();
+  for (size_t i = 0; i < k; ++i) body->output(d[i]);
+  for (size_t i = 0; i < fl.w.size(); ++i) body->output(add(gw[i], d[k + m + i]));
+  for (size_t i = 0; i < m; ++i) body->output(d[k + i]);
+  return body;
+}
+
+std::vector<Value> scan_vjp(GradBuilder& b, const Node& n, std::span<const Value> g) {
+  Function& f = b.function();
+  LoopLayout l = loop_layout(n);
+  Flow fl = flow_of(n, l, g);
+  bool any = !fl.y.empty();
+  for (size_t j : fl.c) any = any || g[j].node;
+  std::vector<Value> result(n.num_operands());
+  if (!any || (fl.c.empty() && fl.x.empty() && fl.w.empty())) return result;
+  std::vector<Node*> operands;
+  for (size_t j : fl.c) operands.push_back(g[j].node ? g[j] : b.zeros(n.operand(j)->type()));
+  for (size_t j : fl.w) operands.push_back(b.zeros(n.operand(l.carry + l.xs + j)->type()));
+  for (Node* c : stacked_carries(f, n, l)) operands.push_back(c);
+  for (size_t j = 0; j < l.xs; ++j) operands.push_back(n.operand(l.carry + j));
+  for (size_t j : fl.y) operands.push_back(g[l.carry + j]);
+  for (size_t j = 0; j < l.invariant; ++j) operands.push_back(n.operand(l.carry + l.xs + j));
+  Attrs a = n.attrs();
+  a.num_carry = static_cast<int64_t>(fl.c.size() + fl.w.size());
+  a.num_xs = static_cast<int64_t>(l.carry + l.xs + fl.y.size());
+  a.reverse = !a.reverse;
+  std::vector<Node*> back = make_loop(f, Op::Scan, std::move(operands), a, backward_body(n, l, fl));
+  size_t k = fl.c.size(), p = fl.w.size();
+  for (size_t i = 0; i < k; ++i) result[fl.c[i]] = back[i];
+  for (size_t i = 0; i < p; ++i) result[l.carry + l.xs + fl.w[i]] = back[k + i];
+  for (size_t i = 0; i < fl.x.size(); ++i) result[l.carry + fl.x[i]] = back[k + p + i];
+  return result;
+}
+
+std::vector<Value> while_vjp(GradBuilder& b, const Node& n, std::span<const Value> g) {
+  if (n.attrs().max_trip_count < 0)
+    throw Error("grad: differentiating a while loop needs its max_trip_count (the length of the reverse sweep)");
+  Function& f = b.function();
+  LoopLayout l = loop_layout(n);
+  auto body = std::make_shared<Function>("while.masked");
+  std::vector<Node*> in = add_inputs(*body, input_types(*n.body()));
+  Value p = inline_function(*n.cond(), *body, in)[0];
+  std::vector<Node*> next = inline_function(*n.body(), *body, in);
+  for (size_t j = 0; j < l.carry; ++j) body->output(select(p, next[j], in[j]));
+  Attrs a;
+  a.length = n.attrs().max_trip_count;
+  a.num_carry = static_cast<int64_t>(l.carry);
+  std::vector<Node*> masked = make_loop(f, Op::Scan, operands_of(n), a, std::move(body));
+  std::vector<Value> result = scan_vjp(b, *masked[0], g);
+  for (auto it = masked.rbegin(); it != masked.rend(); ++it) f.erase(*it);  // only its operands were used
+  return result;
+}
+
+}  // namespace
+
+std::vector<Value> loop_vjp(GradBuilder& b, const std::vector<Node*>& group, std::span<const Value> g) {
+  const Node& n = *group[0];
+  std::vector<Value> by_result(n.body()->results().size());
+  for (size_t i = 0; i < group.size(); ++i) by_result[static_cast<size_t>(group[i]->body_result())] = g[i];
+  return n.op() == Op::Scan ? scan_vjp(b, n, by_result) : while_vjp(b, n, by_result);
+}
+
+}  // namespace nabla::autodiff

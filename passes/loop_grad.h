@@ -1,0 +1,17 @@
+#pragma once
+// Private to build-grad: the vector-Jacobian product of a loop (ir/loop.h),
+// built as loops themselves (passes/loop_grad.cpp explains how).
+#include <span>
+#include <vector>
+
+#include "nabla/passes/bprop.h"
+
+namespace nabla::autodiff {
+
+// The gradient on each operand of the loop whose results are `group` (its
+// nodes, fused_group order), given g[i], the gradient on result i (null:
+// zero). Null entries mean zero (integer and bool operands, or nothing flows).
+// Throws nabla::Error for a while without max_trip_count.
+std::vector<Value> loop_vjp(GradBuilder& b, const std::vector<Node*>& group, std::span<const Value> g);
+
+}  // namespace nabla::autodiff

@@ -1,0 +1,247 @@
+// Loops (ir/loop.h): scan and while against unrolled graphs and closed forms,
+// in the interpreter, through build-grad and in the JIT; their errors,
+// verbatim; compiled code that does not grow with the trip count.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <sstream>
+
+#include "nabla/compiler/compile.h"
+#include "nabla/ir/interpreter.h"
+#include "nabla/ir/random_inputs.h"
+#include "nabla/ir/verifier.h"
+#include "nabla/passes/build_grad.h"
+#include "nabla/passes/check_grad.h"
+#include "nabla/runtime/error.h"
+#include "tests/support/backend_testing.h"
+#include "tests/unit/op_cases.h"
+
+namespace nabla {
+namespace {
+
+constexpr int64_t N = 5, B = 2, H = 3;
+
+// The RNN of test::elman_rnn written out step by step.
+ScanResult unrolled_rnn(Value h, Value xs, Value w, bool reverse) {
+  std::vector<Value> ys(N);
+  for (int64_t s = 0; s < N; ++s) {
+    int64_t i = reverse ? N - 1 - s : s;
+    Value x = reshape(slice(xs, {i, 0, 0}, {i + 1, B, H}), {B, H});
+    h = tanh(add(matmul(h, w), x));
+    ys[static_cast<size_t>(i)] = reshape(mul(h, 0.5), {1, B, H});
+  }
+  return {{h}, {concat(ys, 0)}};
+}
+
+// z = sum(ys * V) + sum(h_N * U) and its gradients wrt h0, xs, W.
+Module rnn_module(bool loop, bool reverse) {
+  return test::make_function({f64({B, H}), f64({N, B, H}), f64({H, H}), f64({N, B, H}), f64({B, H})},
+                             [&](std::vector<Value>& in) {
+                               ScanResult r = loop ? test::elman_rnn(in[0], in[1], in[2], reverse)
+                                                   : unrolled_rnn(in[0], in[1], in[2], reverse);
+                               Value z = add(sum(mul(r.ys[0], in[3])), sum(mul(r.carry[0], in[4])));
+                               std::vector<Value> out{r.carry[0], r.ys[0], z};
+                               for (Value g : grad(z, {in[0], in[1], in[2]})) out.push_back(g);
+                               return out;
+                             });
+}
+
+void expect_close(const std::vector<Tensor>& got, const std::vector<Tensor>& want, double rtol) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_EQ(test::compare_tensors(got[i], want[i], {rtol, rtol}), "") << "result " << i;
+}
+
+TEST(Loop, ScanAndItsGradientEqualTheUnrolledGraphs) {
+  for (bool reverse : {false, true}) {
+    Module loop = rnn_module(true, reverse), flat = rnn_module(false, reverse);
+    Function& f = *loop.find("f");
+    verify(f);
+    std::vector<Tensor> in = random_inputs(f, 11);
+    expect_close(interpret(f, in), interpret(*flat.find("f"), in), 1e-12);
+    EXPECT_EQ(test::compare_with_interpreter(f, in, test::test_options(1), {0, 1e-12}), "");
+    EXPECT_EQ(test::compare_with_interpreter(f, in, test::split_everything(2), {0, 1e-12}), "");
+  }
+}
+
+TEST(Loop, ZeroLengthScanReturnsItsInitialCarries) {
+  Module m = test::make_function({f32({3}), f32({0, 3})}, [](std::vector<Value>& in) {
+    ScanResult r = scan([](auto c, auto x, auto) -> ScanBodyResult { return {{add(c[0], x[0])}, {x[0]}}; },
+                        {in[0]}, {in[1]});
+    return std::vector<Value>{r.carry[0], r.ys[0]};
+  });
+  Function& f = *m.find("f");
+  std::vector<Tensor> in = random_inputs(f, 1);
+  std::vector<Tensor> out = interpret(f, in);
+  EXPECT_EQ(test::compare_bits(out[0], in[0]), "");
+  EXPECT_EQ(out[1].shape(), (Shape{0, 3}));
+  EXPECT_EQ(test::compare_with_interpreter(f, in), "");
+}
+
+// RK4 for dx/dt = a x over t in [0, 1]: x(1) = x0 exp(a), d x(1)/da = x0 exp(a).
+TEST(Loop, Rk4IntegratorMatchesTheExponentialAndItsDerivative) {
+  const int64_t steps = 200;
+  Module m = test::make_function({f64(), f64()}, [&](std::vector<Value>& in) {
+    Value dt = constant(*in[0]->function(), 1.0 / steps, DType::f64);
+    ScanResult r = scan([](auto c, auto, auto w) -> ScanBodyResult {
+      Value x = c[0], a = w[0], h = w[1];
+      Value k1 = a * x, k2 = a * (x + h * 0.5 * k1), k3 = a * (x + h * 0.5 * k2), k4 = a * (x + h * k3);
+      return {{x + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)}, {}};
+    }, {in[1]}, {}, {in[0], dt}, {.length = steps});
+    Value x1 = r.carry[0];
+    return std::vector<Value>{x1, grad(x1, {in[0]})[0]};
+  });
+  Function& f = *m.find("f");
+  for (double a : {-1.5, 0.7}) {
+    std::vector<Tensor> in = {Tensor::scalar(DType::f64, a), Tensor::scalar(DType::f64, 2.0)};
+    std::vector<Tensor> out = interpret(f, in);
+    EXPECT_NEAR(out[0].get(0), 2.0 * std::exp(a), 1e-9);
+    EXPECT_NEAR(out[1].get(0), 2.0 * std::exp(a), 1e-8);
+    EXPECT_EQ(test::compare_with_interpreter(f, in, test::test_options(1), {0, 1e-14}), "");
+  }
+}
+
+Module newton_module(int64_t max_trip_count) {
+  return test::make_function({f64({4})}, [&](std::vector<Value>& in) {
+    Value r = test::newton_sqrt(in[0], max_trip_count);
+    return std::vector<Value>{r, grad(sum(r), {in[0]})[0]};
+  });
+}
+
+TEST(Loop, WhileComputesSquareRootsAndTheirDerivatives) {
+  Module m = newton_module(60);
+  Function& f = *m.find("f");
+  std::vector<Tensor> in = {Tensor::from_doubles(DType::f64, {4}, std::vector<double>{0.25, 2.0, 9.0, 1e4})};
+  std::vector<Tensor> out = interpret(f, in);
+  for (int64_t i = 0; i < 4; ++i) {
+    double a = in[0].get(i);
+    EXPECT_NEAR(out[0].get(i), std::sqrt(a), 1e-14 * std::sqrt(a));
+    EXPECT_NEAR(out[1].get(i), 0.5 / std::sqrt(a), 1e-12 / std::sqrt(a));
+  }
+  EXPECT_EQ(test::compare_with_interpreter(f, in, test::test_options(1), {0, 1e-13}), "");
+}
+
+TEST(Loop, WhileBeyondMaxTripCountFailsWithTheSameMessageEverywhere) {
+  Module m = test::make_function({f64({4})}, [](std::vector<Value>& in) {
+    return std::vector<Value>{test::newton_sqrt(in[0], 3)};
+  });
+  Function& f = *m.find("f");
+  std::vector<Tensor> in = {Tensor::from_doubles(DType::f64, {4}, std::vector<double>{0.25, 2.0, 9.0, 1e4})};
+  const std::string want = "while: still running after max_trip_count = 3 steps";
+  try {
+    interpret(f, in);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), want);
+  }
+  Executable exe = compile(f, test::test_options(1));
+  try {
+    exe.run(in);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), want);
+  }
+  Tensor out(DType::f64, {4});
+  const void* ins[] = {in[0].data()};
+  void* outs[] = {out.data()};
+  std::vector<std::byte> ws(static_cast<size_t>(exe.workspace_bytes()) + 64);
+  void* aligned = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(ws.data()) + 63) / 64 * 64);
+  nabla_context ctx{};
+  EXPECT_EQ(exe.entry()(ins, outs, aligned, &ctx), NABLA_TRIP_COUNT_EXCEEDED);
+  EXPECT_STREQ(ctx.error.op, "while");
+  EXPECT_EQ(ctx.error.bound, 3);
+  EXPECT_EQ(ctx.error.index, 3);
+  EXPECT_EQ(exe.entry()(ins, outs, aligned, nullptr), NABLA_TRIP_COUNT_EXCEEDED);
+  // Differentiating a while needs the bound.
+  Module unbounded = test::make_function({f64({4})}, [](std::vector<Value>& in) {
+    Value r = test::newton_sqrt(in[0], -1);
+    EXPECT_THROW(
+        try { grad(sum(r), {in[0]}); } catch (const Error& e) {
+          EXPECT_EQ(std::string(e.what()),
+                    "grad: differentiating a while loop needs its max_trip_count (the length of the reverse sweep)");
+          throw;
+        },
+        Error);
+    return std::vector<Value>{r};
+  });
+}
+
+// A scan whose body holds a while and a grad: nesting, and build-grad inside
+// bodies (through check_grad's expansion, and the JIT's pipeline).
+TEST(Loop, NestedLoopsAndAGradInsideABody) {
+  Module m = test::make_function({f64({3}), f64({4, 3})}, [](std::vector<Value>& in) {
+    ScanResult r = scan([](auto c, auto x, auto) -> ScanBodyResult {
+      Value root = test::newton_sqrt(add(mul(x[0], x[0]), 1.0), 40);  // sqrt(x^2 + 1)
+      Value d = grad_op(sum(mul(sin(c[0]), root)), c[0]);              // cos(c) * root
+      return {{add(mul(c[0], 0.5), d)}, {root}};
+    }, {in[0]}, {in[1]});
+    Value z = add(sum(r.carry[0]), sum(r.ys[0]));
+    return std::vector<Value>{r.carry[0], r.ys[0], grad_op(z, in[0]), grad_op(z, in[1])};
+  });
+  Function& f = *m.find("f");
+  std::vector<Tensor> in = random_inputs(f, 5);
+  CheckGradReport report = check_grad(f, in);
+  std::ostringstream text;
+  print_report(text, report);
+  EXPECT_TRUE(report.ok()) << text.str();
+  std::vector<Tensor> want = test::reference_results(f, in);
+  for (int64_t i = 0; i < 12; ++i) {
+    double x = in[1].get(i);
+    EXPECT_NEAR(want[1].get(i), std::sqrt(x * x + 1), 1e-13);
+  }
+  EXPECT_EQ(test::compare_with_interpreter(f, in, test::test_options(1), {0, 1e-12}), "");
+}
+
+// The compiled code is the same for 10 steps as for 100,000.
+TEST(Loop, CompiledCodeDoesNotGrowWithTheTripCount) {
+  auto stats = [](int64_t length) {
+    Module m = test::make_function({f32({8}), f32({8, 8})}, [&](std::vector<Value>& in) {
+      ScanResult r = scan([](auto c, auto, auto w) -> ScanBodyResult {
+        Value h = tanh(reshape(matmul(reshape(c[0], {1, 8}), w[0]), {8}));
+        return {{h}, {sum(h)}};
+      }, {in[0]}, {}, {in[1]}, {.length = length});
+      return std::vector<Value>{r.carry[0], r.ys[0]};
+    });
+    Executable exe = compile(*m.find("f"), test::test_options(1));
+    return std::make_pair(exe.stats().num_kernels, exe.workspace_bytes());
+  };
+  auto small = stats(10), large = stats(100000);
+  EXPECT_EQ(small.first, large.first);
+  EXPECT_EQ(small.second, large.second) << "the workspace holds one step";
+}
+
+TEST(Loop, BuilderErrorsNameTheOpAndTheTypes) {
+  Module m;
+  Function& f = m.function("f");
+  Value c = f.input("c", f32({3})), xs = f.input("xs", f32({5, 3}));
+  auto message = [](const std::function<void()>& build) {
+    try {
+      build();
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message([&] {
+              scan([](auto c, auto, auto) -> ScanBodyResult { return {{sum(c[0])}, {}}; }, {c}, {xs});
+            }),
+            "scan: body result 0 is f32[], but carried value 0 is f32[3]");
+  EXPECT_EQ(message([&] {
+              scan([](auto c, auto, auto) -> ScanBodyResult { return {{c[0]}, {}}; }, {c}, {xs}, {}, {.length = 4});
+            }),
+            "scan: xs operand 0 is f32[5,3], but its leading axis must be length = 4");
+  EXPECT_EQ(message([&] {
+              scan([&](auto, auto, auto) -> ScanBodyResult { return {{c}, {}}; }, {c}, {xs});
+            }),
+            "scan: a body result is not a value of the body (values of the enclosing function enter as invariants)");
+  EXPECT_EQ(message([&] {
+              while_loop([](auto c, auto) { return c[0]; },
+                         [](auto c, auto) { return std::vector<Value>{c[0]}; }, {c});
+            }),
+            "while: the condition must return one bool[], got (f32[3])");
+  EXPECT_EQ(message([&] { scan([](auto, auto, auto) -> ScanBodyResult { return {}; }, {c}, {}); }),
+            "scan: without xs, the length must be given");
+}
+
+}  // namespace
+}  // namespace nabla
