@@ -15,6 +15,7 @@
 #include <numeric>
 
 #include "nabla/ir/fused.h"
+#include "nabla/ir/loop.h"
 #include "nabla/passes/loop_grad.h"
 #include "nabla/runtime/error.h"
 
@@ -38,7 +39,8 @@ Value GradBuilder::zeros(const TensorType& type) {
 
 bool carries_gradient(const Node& c, size_t i) {
   if (c.op() == Op::Grad || op_arity(c.op()) == 0) return false;
-  return is_float(c.dtype()) && is_float(c.operand(i)->dtype());
+  if (!is_float(c.dtype()) || !is_float(c.operand(i)->dtype())) return false;
+  return !is_loop(c.op()) || loop_operand_carries_gradient(c, i);
 }
 
 Value sum_of(std::span<const Value> terms) {

@@ -15,6 +15,8 @@
 // unchanged); differentiating a while needs max_trip_count.
 #include "nabla/passes/loop_grad.h"
 
+#include <unordered_set>
+
 #include <fmt/format.h>
 
 #include "nabla/ir/clone.h"
@@ -160,6 +162,18 @@ std::vector<Value> while_vjp(GradBuilder& b, const Node& n, std::span<const Valu
 }
 
 }  // namespace
+
+bool loop_operand_carries_gradient(const Node& loop, size_t i) {
+  const Function& body = *loop.body();
+  const Node* in = body.inputs()[i];
+  std::unordered_set<const Node*> reached{in};
+  for (const Node* n : body)
+    for (size_t k = 0; k < n->num_operands(); ++k)
+      if (reached.count(n->operand(k)) && carries_gradient(*n, k)) reached.insert(n);
+  for (const Node* r : body.results())
+    if (reached.count(r) && is_float(r->dtype())) return true;
+  return false;
+}
 
 std::vector<Value> loop_vjp(GradBuilder& b, const std::vector<Node*>& group, std::span<const Value> g) {
   const Node& n = *group[0];

@@ -14,4 +14,9 @@ namespace nabla::autodiff {
 // Throws nabla::Error for a while without max_trip_count.
 std::vector<Value> loop_vjp(GradBuilder& b, const std::vector<Node*>& group, std::span<const Value> g);
 
+// Whether operand i of a loop has a float path to a result through the
+// (step) body: an operand that only decides a while's condition carries no
+// gradient, like an integer value.
+bool loop_operand_carries_gradient(const Node& loop, size_t i);
+
 }  // namespace nabla::autodiff

@@ -15,7 +15,7 @@
 namespace nabla {
 
 std::string_view default_pipeline() {
-  return "build-grad,repeat(fold,simplify,transpose-fold,cse,dce)";
+  return "build-grad,repeat(fold,simplify,transpose-fold,cse,dce,loop-opt)";
 }
 
 // One pipeline entry: a pass, or a repeat(...) group of entries.

@@ -64,6 +64,99 @@ TEST(Loop, ScanAndItsGradientEqualTheUnrolledGraphs) {
   }
 }
 
+// An LSTM cell: gates = x Wx + h Wh + b, split in four [B,H] blocks.
+std::pair<Value, Value> lstm_cell(Value h, Value c, Value x, Value wx, Value wh, Value b) {
+  int64_t batch = h->shape()[0], hidden = h->shape()[1];
+  Value gates = add(add(matmul(x, wx), matmul(h, wh)), b);
+  auto gate = [&](int64_t k) { return slice(gates, {0, k * hidden}, {batch, (k + 1) * hidden}); };
+  Value c2 = add(mul(sigmoid(gate(1)), c), mul(sigmoid(gate(0)), tanh(gate(3))));
+  return {mul(sigmoid(gate(2)), tanh(c2)), c2};
+}
+
+// A 100-step LSTM as a scan and unrolled: values and gradients equal to 1e-12.
+TEST(Loop, LstmScanEqualsTheUnrolledLstm) {
+  const int64_t steps = 100, batch = 2, in = 3, hidden = 4;
+  auto build = [&](bool loop) {
+    return test::make_function({f64({batch, hidden}), f64({steps, batch, in}), f64({in, 4 * hidden}),
+                                f64({hidden, 4 * hidden}), f64({4 * hidden})},
+                               [&](std::vector<Value>& a) {
+                                 Value h = a[0], c = constant(*a[0]->function(), Tensor(DType::f64, {batch, hidden})), ys;
+                                 if (loop) {
+                                   ScanResult r = scan([](auto s, auto x, auto w) -> ScanBodyResult {
+                                     auto [h2, c2] = lstm_cell(s[0], s[1], x[0], w[0], w[1], w[2]);
+                                     return {{h2, c2}, {h2}};
+                                   }, {h, c}, {a[1]}, {a[2], a[3], a[4]});
+                                   h = r.carry[0];
+                                   ys = r.ys[0];
+                                 } else {
+                                   std::vector<Value> hs;
+                                   for (int64_t i = 0; i < steps; ++i) {
+                                     Value x = reshape(slice(a[1], {i, 0, 0}, {i + 1, batch, in}), {batch, in});
+                                     std::tie(h, c) = lstm_cell(h, c, x, a[2], a[3], a[4]);
+                                     hs.push_back(reshape(h, {1, batch, hidden}));
+                                   }
+                                   ys = concat(hs, 0);
+                                 }
+                                 Value z = add(sum(mul(ys, ys)), sum(h));
+                                 std::vector<Value> out{ys, z};
+                                 for (Value g : grad(z, {a[0], a[1], a[2], a[3], a[4]})) out.push_back(g);
+                                 return out;
+                               });
+  };
+  Module loop = build(true), flat = build(false);
+  Function& f = *loop.find("f");
+  std::vector<Tensor> in_values = random_inputs(f, 3);
+  expect_close(interpret(f, in_values), interpret(*flat.find("f"), in_values), 1e-12);
+  EXPECT_EQ(test::compare_with_interpreter(f, in_values, test::test_options(1), {0, 1e-12}), "");
+}
+
+// The cumulative product via a scan, and its gradient: d prod_k / d x_j = prod_k / x_j (j <= k).
+TEST(Loop, CumulativeProduct) {
+  Module m = test::make_function({f64({6})}, [](std::vector<Value>& in) {
+    Value one = constant(*in[0]->function(), 1.0, DType::f64);
+    ScanResult r = scan([](auto c, auto x, auto) -> ScanBodyResult {
+      Value p = mul(c[0], x[0]);
+      return {{p}, {p}};
+    }, {one}, {in[0]});
+    return std::vector<Value>{r.ys[0], grad(sum(r.ys[0]), {in[0]})[0]};
+  });
+  Function& f = *m.find("f");
+  std::vector<double> x{1.5, -2.0, 0.5, 3.0, 1.25, -0.75};
+  std::vector<Tensor> in{Tensor::from_doubles(DType::f64, {6}, x)};
+  std::vector<Tensor> out = interpret(f, in);
+  double prod = 1;
+  std::vector<double> prods;
+  for (size_t k = 0; k < 6; ++k) prods.push_back(prod *= x[k]);
+  for (size_t j = 0; j < 6; ++j) {
+    EXPECT_DOUBLE_EQ(out[0].get(static_cast<int64_t>(j)), prods[j]);
+    double d = 0;
+    for (size_t k = j; k < 6; ++k) d += prods[k] / x[j];
+    EXPECT_NEAR(out[1].get(static_cast<int64_t>(j)), d, 1e-12 * std::abs(d));
+  }
+  EXPECT_EQ(test::compare_with_interpreter(f, in), "");
+}
+
+// A target whose only path to z is a while's condition is blocked, as by an
+// integer value.
+TEST(Loop, ATargetOnlyInTheConditionIsReportedLikeABlockedPath) {
+  Module m;
+  Function& f = m.function("f");
+  Value x = f.input("x", f64()), limit = f.input("limit", f64());
+  Value r = while_loop([](auto c, auto w) { return less(c[0], w[0]); },
+                       [](auto c, auto) { return std::vector<Value>{add(c[0], 1.0)}; }, {x}, {limit}, 100)[0];
+  r->set_name("r");
+  try {
+    grad(r, {limit});
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "grad: the derivative of %r with respect to %limit is undefined: every path from %limit to %r "
+              "passes through an integer or bool value, such as `%r = while %x, %limit {max_trip_count = 100} : "
+              "f64[]`");
+  }
+  EXPECT_NO_THROW(grad(r, {x}));  // dr/dx = 1 (the trip count is piecewise constant)
+}
+
 TEST(Loop, ZeroLengthScanReturnsItsInitialCarries) {
   Module m = test::make_function({f32({3}), f32({0, 3})}, [](std::vector<Value>& in) {
     ScanResult r = scan([](auto c, auto x, auto) -> ScanBodyResult { return {{add(c[0], x[0])}, {x[0]}}; },
@@ -164,6 +257,30 @@ TEST(Loop, WhileBeyondMaxTripCountFailsWithTheSameMessageEverywhere) {
         Error);
     return std::vector<Value>{r};
   });
+}
+
+// A scan inside a scan: gradients and second derivatives against central
+// differences, and the JIT against the interpreter.
+TEST(Loop, ScanInsideAScan) {
+  Module m = test::make_function({f64({2}), f64({3, 4, 2})}, [](std::vector<Value>& in) {
+    ScanResult outer = scan([](auto c, auto xs, auto) -> ScanBodyResult {
+      ScanResult inner = scan([](auto d, auto x, auto) -> ScanBodyResult {
+        Value n = tanh(add(mul(d[0], 0.9), x[0]));
+        return {{n}, {}};
+      }, {c[0]}, {xs[0]});
+      return {{inner.carry[0]}, {sum(inner.carry[0])}};
+    }, {in[0]}, {in[1]});
+    Value z = add(sum(mul(outer.ys[0], outer.ys[0])), sum(outer.carry[0]));
+    Value g0 = grad_op(z, in[0]), g1 = grad_op(z, in[1]);
+    return std::vector<Value>{z, g0, g1, grad_op(sum(mul(g0, g0)), in[1])};
+  });
+  Function& f = *m.find("f");
+  std::vector<Tensor> in = random_inputs(f, 9);
+  CheckGradReport report = check_grad(f, in);
+  std::ostringstream text;
+  print_report(text, report);
+  EXPECT_TRUE(report.ok()) << text.str();
+  EXPECT_EQ(test::compare_with_interpreter(f, in, test::test_options(1), {0, 1e-12}), "");
 }
 
 // A scan whose body holds a while and a grad: nesting, and build-grad inside

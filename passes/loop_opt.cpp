@@ -1,0 +1,193 @@
+#include "nabla/passes/loop_opt.h"
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include "nabla/ir/builder.h"
+#include "nabla/ir/fused.h"
+#include "nabla/ir/loop.h"
+#include "nabla/runtime/error.h"
+
+namespace nabla {
+namespace {
+
+using NodeMap = std::unordered_map<const Node*, Node*>;
+
+// Copies node n of a body into dst with operands looked up in `map` (with
+// its name when dst is a copy of n's body, whose names are n's).
+Node* copy_node(const Node* n, Function& dst, NodeMap& map, bool named = true) {
+  std::vector<Node*> operands;
+  for (const Node* o : n->operands()) operands.push_back(map.at(o));
+  Node* c = dst.create(n->op(), std::move(operands), n->attrs(), n->type());
+  c->set_body(n->shared_body(), n->body_result());
+  c->set_cond(n->shared_cond());
+  if (named) c->set_name(n->name());
+  return map[n] = c;
+}
+
+// The loop `group` becomes a new loop over `operands` with these bodies;
+// result i of the old loop is result from[i] of the new one (-1: unused).
+void replace_loop(Function& f, const std::vector<Node*>& group, std::vector<Node*> operands, const Attrs& attrs,
+                  std::shared_ptr<const Function> body, std::shared_ptr<const Function> cond,
+                  const std::vector<int>& from) {
+  InsertionGuard guard(f, group[0]);
+  const Node& n = *group[0];
+  std::vector<Node*> made = make_loop(f, n.op(), std::move(operands), attrs, std::move(body), std::move(cond));
+  std::vector<std::string> names(made.size());
+  for (Node* m : group) {
+    int r = from[static_cast<size_t>(m->body_result())];
+    if (r < 0) continue;
+    f.replace_all_uses(m, made[static_cast<size_t>(r)]);
+    names[static_cast<size_t>(r)] = m->name();
+  }
+  for (auto it = group.rbegin(); it != group.rend(); ++it) f.erase(*it);
+  for (size_t i = 0; i < made.size(); ++i) made[i]->set_name(names[i]);
+}
+
+bool unused(const Node* n, const std::unordered_set<const Node*>& results) {
+  return n->users().empty() && !results.count(n);
+}
+
+// Drops the stacked outputs nothing reads.
+bool drop_unused_ys(Function& f, const std::vector<Node*>& group, const std::unordered_set<const Node*>& results) {
+  const Node& n = *group[0];
+  LoopLayout l = loop_layout(n);
+  std::vector<int> from(group.size());
+  bool any = false;
+  int next = 0;
+  for (size_t i = 0; i < group.size(); ++i) {
+    bool drop = i >= l.carry && unused(group[i], results);
+    any |= drop;
+    from[i] = drop ? -1 : next++;
+  }
+  if (!any) return false;
+  const Function& body = *n.body();
+  auto out = std::make_shared<Function>(body.name());
+  NodeMap map;
+  for (const Node* in : body.inputs()) map[in] = out->input(in->name(), in->type());
+  for (const Node* b : body) copy_node(b, *out, map);
+  for (size_t i = 0; i < body.results().size(); ++i)
+    if (from[i] >= 0) out->output(map.at(body.results()[i]));
+  replace_loop(f, group, {n.operands().begin(), n.operands().end()}, n.attrs(), out, n.shared_cond(), from);
+  return true;
+}
+
+// Hoists the invariant nodes of the (step) body out of the loop.
+bool hoist_invariants(Function& f, const std::vector<Node*>& group) {
+  const Node& n = *group[0];
+  LoopLayout l = loop_layout(n);
+  const Function& body = *n.body();
+  std::unordered_set<const Node*> invariant;
+  for (size_t i = l.carry + l.xs; i < body.inputs().size(); ++i) invariant.insert(body.inputs()[i]);
+  std::vector<const Node*> hoisted;
+  for (const Node* b : body) {
+    if (b->op() == Op::Constant || b->body() || b->op() == Op::Grad || has_flag(b->op(), kMayFail) ||
+        is_collective(b->op()))
+      continue;
+    bool depends = false, ok = true;
+    for (const Node* o : b->operands()) {
+      if (invariant.count(o)) depends = true;
+      else if (o->op() != Op::Constant) ok = false;
+    }
+    if (ok && depends) {
+      invariant.insert(b);
+      hoisted.push_back(b);
+    }
+  }
+  if (hoisted.empty()) return false;
+  // Outside: the hoisted nodes on the loop's invariant operands.
+  NodeMap outside;
+  for (size_t i = l.carry + l.xs; i < body.inputs().size(); ++i) outside[body.inputs()[i]] = n.operand(i);
+  InsertionGuard guard(f, group[0]);
+  for (const Node* h : hoisted)
+    for (const Node* o : h->operands())
+      if (o->op() == Op::Constant && !outside.count(o)) copy_node(o, f, outside, false);
+  for (const Node* h : hoisted) copy_node(h, f, outside, false);
+  // Inside: the hoisted values the rest of the body reads become inputs.
+  std::unordered_set<const Node*> hoisted_set(hoisted.begin(), hoisted.end()), needed;
+  for (const Node* b : body)
+    if (!hoisted_set.count(b))
+      for (const Node* o : b->operands())
+        if (hoisted_set.count(o)) needed.insert(o);
+  for (const Node* r : body.results())
+    if (hoisted_set.count(r)) needed.insert(r);
+  auto new_body = std::make_shared<Function>(body.name());
+  NodeMap map;
+  for (const Node* in : body.inputs()) map[in] = new_body->input(in->name(), in->type());
+  std::vector<Node*> operands(n.operands().begin(), n.operands().end());
+  for (const Node* h : hoisted)
+    if (needed.count(h)) {
+      map[h] = new_body->input(new_body->unique_name("inv"), h->type());
+      operands.push_back(outside.at(h));
+    }
+  for (const Node* b : body)
+    if (!hoisted_set.count(b)) copy_node(b, *new_body, map);
+  for (const Node* r : body.results()) new_body->output(map.at(r));
+  std::shared_ptr<const Function> cond = n.shared_cond();
+  if (cond) {  // the condition takes the new invariants too, unused
+    auto c = std::make_shared<Function>(cond->name());
+    NodeMap cm;
+    for (const Node* in : cond->inputs()) cm[in] = c->input(in->name(), in->type());
+    for (size_t i = n.num_operands(); i < operands.size(); ++i) c->input(c->unique_name("inv"), operands[i]->type());
+    for (const Node* b : *cond) copy_node(b, *c, cm);
+    for (const Node* r : cond->results()) c->output(cm.at(r));
+    cond = c;
+  }
+  std::vector<int> from(group.size());
+  for (size_t i = 0; i < from.size(); ++i) from[i] = static_cast<int>(i);
+  replace_loop(f, group, std::move(operands), n.attrs(), new_body, cond, from);
+  return true;
+}
+
+// A scan that does nothing: length 0, or carries passed through and no outputs.
+bool remove_trivial(Function& f, const std::vector<Node*>& group) {
+  const Node& n = *group[0];
+  if (n.op() != Op::Scan) return false;
+  LoopLayout l = loop_layout(n);
+  const Function& body = *n.body();
+  bool trivial = l.length == 0;
+  if (!trivial && l.ys == 0) {
+    trivial = true;
+    for (size_t j = 0; j < l.carry; ++j) trivial = trivial && body.results()[j] == body.inputs()[j];
+  }
+  if (!trivial) return false;
+  InsertionGuard guard(f, group[0]);
+  for (Node* m : group) {
+    size_t i = static_cast<size_t>(m->body_result());
+    Node* r = i < l.carry ? n.operand(i) : constant(f, Tensor(m->dtype(), m->shape())).node;
+    f.replace_all_uses(m, r);
+  }
+  for (auto it = group.rbegin(); it != group.rend(); ++it) f.erase(*it);
+  return true;
+}
+
+class LoopOptPass : public Pass {
+ public:
+  std::string_view name() const override { return "loop-opt"; }
+  bool run(Function& f) override { return loop_opt(f); }
+};
+
+}  // namespace
+
+bool loop_opt(Function& f) {
+  std::unordered_set<const Node*> results(f.results().begin(), f.results().end());
+  bool changed = false;
+  for (Node* n = f.front(); n;) {
+    if (!is_loop(n->op())) {
+      n = n->next();
+      continue;
+    }
+    std::vector<Node*> group = fused_group(n);
+    Node* after = group.back()->next();
+    if (remove_trivial(f, group) || drop_unused_ys(f, group, results) || hoist_invariants(f, group)) {
+      changed = true;
+      after = f.front();  // the new loop may improve again; restart (loops are few)
+    }
+    n = after;
+  }
+  return changed;
+}
+
+std::unique_ptr<Pass> create_loop_opt_pass() { return std::make_unique<LoopOptPass>(); }
+
+}  // namespace nabla

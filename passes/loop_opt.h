@@ -1,0 +1,26 @@
+#pragma once
+// loop-opt: loops (ir/loop.h) made cheaper, their values unchanged.
+//   - A stacked output of a scan that nothing reads leaves the body: it is
+//     neither computed nor stored.
+//   - Loop-invariant code is hoisted: a body node whose operands are
+//     invariants (or hoisted nodes, or constants) is computed once before the
+//     loop and enters the body as a new invariant. Ops that may fail at run
+//     time (indices, labels) and collectives stay inside: the loop may run
+//     zero times. A while's step body is hoisted from; its condition is not.
+//   - A scan of length 0, or one whose body only passes its carries through
+//     and has no outputs, is replaced by its initial carries (and empty
+//     stacks).
+// Passes reach the bodies themselves through the pass manager (ir/loop.h's
+// rewrite_bodies), so cse, dce, fold and simplify clean inside them.
+#include <memory>
+
+#include "nabla/ir/function.h"
+#include "nabla/passes/pass.h"
+
+namespace nabla {
+
+bool loop_opt(Function& f);
+
+std::unique_ptr<Pass> create_loop_opt_pass();
+
+}  // namespace nabla
