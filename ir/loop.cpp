@@ -44,6 +44,7 @@ std::vector<TensorType> check_scan(std::span<const TensorType> ops, const Attrs&
   if (a.num_carry < 0 || a.num_xs < 0 || k + m > ops.size())
     fail(op, fmt::format("num_carry = {} and num_xs = {} do not fit {} operands", a.num_carry, a.num_xs, ops.size()));
   if (a.length < 0) fail(op, fmt::format("length = {} is negative", a.length));
+  if (a.checkpoint < -1) fail(op, fmt::format("checkpoint = {} is neither -1 (sqrt), 0 (all) nor a step count", a.checkpoint));
   // What iteration i sees: the carries, slice i of each xs, the invariants.
   std::vector<TensorType> seen(ops.begin(), ops.end());
   for (size_t j = k; j < k + m; ++j) {
@@ -138,6 +139,7 @@ std::vector<Node*> make_loop(Function& f, Op op, std::vector<Node*> operands, At
     clean.num_carry = attrs.num_carry;
     clean.num_xs = attrs.num_xs;
     clean.reverse = attrs.reverse;
+    clean.checkpoint = attrs.checkpoint;
   } else {
     clean.max_trip_count = attrs.max_trip_count;
   }
@@ -246,6 +248,7 @@ ScanResult scan(const ScanBody& body_fn, std::vector<Value> init, std::vector<Va
   a.num_carry = static_cast<int64_t>(init.size());
   a.num_xs = static_cast<int64_t>(xs.size());
   a.reverse = options.reverse;
+  a.checkpoint = options.checkpoint;
   std::vector<Node*> nodes = make_loop(f, Op::Scan, std::move(operands), a, std::move(body));
   ScanResult out;
   out.carry.assign(nodes.begin(), nodes.begin() + static_cast<std::ptrdiff_t>(init.size()));

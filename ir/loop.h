@@ -5,7 +5,7 @@
 // body, node i being result i (Node::body_result, fused_group in ir/fused.h).
 //
 //   scan   operands (c_1..c_k, xs_1..xs_m, w_1..w_p), attributes length = N,
-//          num_carry = k, num_xs = m, reverse. Body (c, x, w) -> (c', y): x_j
+//          num_carry = k, num_xs = m, reverse, checkpoint. Body (c, x, w) -> (c', y): x_j
 //          is slice i of xs_j along its leading axis (length N). Results: the
 //          final carries, then each y stacked along a new leading axis of N.
 //   while  operands (c_1..c_k, w_1..w_p), attribute max_trip_count (-1: no
@@ -67,7 +67,12 @@ struct ScanResult {
 struct ScanOptions {
   int64_t length = -1;  // -1: the leading axis of the xs (required when there are none)
   bool reverse = false;
+  // Reverse mode stores the carries of every k-th step only and recomputes
+  // the others (docs/autodiff.md, "Checkpointing"): 0 stores every step,
+  // kSqrtCheckpoint takes k = ceil(sqrt(length)).
+  int64_t checkpoint = 0;
 };
+inline constexpr int64_t kSqrtCheckpoint = -1;
 ScanResult scan(const ScanBody& body, std::vector<Value> init, std::vector<Value> xs,
                 std::vector<Value> invariants = {}, ScanOptions options = {});
 

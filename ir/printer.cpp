@@ -75,6 +75,7 @@ bool omitted(uint32_t bit, const Node& n) {
     case attr::groups: return a.groups == 1;
     case attr::reverse: return !a.reverse;
     case attr::num_xs: return a.num_xs == 0;
+    case attr::checkpoint: return a.checkpoint == 0;
     case attr::max_trip_count: return a.max_trip_count < 0;
     case attr::exclusive: return !a.exclusive;
     case attr::step:

@@ -15,6 +15,7 @@
 // unchanged); differentiating a while needs max_trip_count.
 #include "nabla/passes/loop_grad.h"
 
+#include <cmath>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -115,9 +116,127 @@ std::shared_ptr<Function> backward_body(const Node& n, const LoopLayout& l, cons
   return body;
 }
 
+// ---- Checkpointing ----
+// A scan of N steps with checkpoint k is differentiated as the same scan
+// written in blocks: an outer scan of q = N / k steps whose body is an inner
+// scan of k steps (the original body), then a tail scan of the N - q k steps
+// left (before the blocks when reverse). The outer scan's tape holds q
+// carries; the inner scan's tape, k carries, lives in the outer backward
+// body, recomputed block by block: q + k carries instead of N.
+
+int64_t checkpoint_interval(const Node& n) {
+  int64_t c = n.attrs().checkpoint, len = n.attrs().length;
+  if (c == kSqrtCheckpoint) return static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(len))));
+  return c;
+}
+
+// Operand j of n sliced to steps [from, to) when it is an xs.
+std::vector<Node*> part_operands(const Node& n, const LoopLayout& l, std::span<Node* const> ops, int64_t from,
+                                 int64_t to) {
+  std::vector<Node*> out(ops.begin(), ops.end());
+  for (size_t j = l.carry; j < l.carry + l.xs; ++j) {
+    Shape s = ops[j]->shape();
+    if (from == 0 && to == s[0]) continue;
+    std::vector<int64_t> start(s.size(), 0), stop(s.begin(), s.end());
+    start[0] = from;
+    stop[0] = to;
+    out[j] = slice(ops[j], start, stop);
+  }
+  return out;
+}
+
+std::vector<Node*> scan_part(const Node& n, std::vector<Node*> ops, int64_t length,
+                             std::shared_ptr<const Function> body) {
+  Attrs a = n.attrs();
+  a.length = length;
+  a.checkpoint = 0;
+  Function& f = *ops[0]->function();
+  return make_loop(f, Op::Scan, std::move(ops), a, std::move(body));
+}
+
+// The first k steps of n, blocked: an outer scan over q blocks of k steps.
+std::vector<Node*> blocked(const Node& n, const LoopLayout& l, std::vector<Node*> ops, int64_t q, int64_t k) {
+  auto outer = std::make_shared<Function>("scan.block");
+  std::vector<TensorType> types = input_types(*n.body());
+  for (size_t j = l.carry; j < l.carry + l.xs; ++j) types[j] = ops[j]->type(), types[j].shape[0] = k;
+  std::vector<Node*> in = add_inputs(*outer, types);
+  for (Node* r : scan_part(n, in, k, n.shared_body())) outer->output(r);
+  for (size_t j = l.carry; j < l.carry + l.xs; ++j) {
+    Shape s = ops[j]->shape();
+    s[0] = k;
+    s.insert(s.begin(), q);
+    ops[j] = reshape(ops[j], s);
+  }
+  std::vector<Node*> r = scan_part(n, ops, q, outer);
+  for (size_t i = l.carry; i < r.size(); ++i) {  // [q, k, ...] -> [q k, ...]
+    Shape s(r[i]->shape().begin() + 1, r[i]->shape().end());
+    s[0] = q * k;
+    r[i] = reshape(r[i], s);
+  }
+  return r;
+}
+
+// n's results computed in blocks of k steps (values equal to n's).
+std::vector<Node*> checkpointed(const Node& n, const LoopLayout& l, std::span<Node* const> ops, int64_t k) {
+  int64_t len = l.length, q = len / k, main = q * k;
+  bool reverse = n.attrs().reverse;
+  auto with_carries = [&](std::vector<Node*> part, const std::vector<Node*>& from) {
+    for (size_t j = 0; j < l.carry; ++j) part[j] = from[j];
+    return part;
+  };
+  std::vector<Node*> first, second;  // in execution order
+  std::vector<Node*> tail_ops = part_operands(n, l, ops, main, len), main_ops = part_operands(n, l, ops, 0, main);
+  if (!reverse) {
+    first = blocked(n, l, main_ops, q, k);
+    second = main == len ? first : scan_part(n, with_carries(tail_ops, first), len - main, n.shared_body());
+  } else {
+    first = main == len ? std::vector<Node*>() : scan_part(n, tail_ops, len - main, n.shared_body());
+    second = blocked(n, l, first.empty() ? main_ops : with_carries(main_ops, first), q, k);
+  }
+  std::vector<Node*> out(second.begin(), second.begin() + static_cast<std::ptrdiff_t>(l.carry));
+  const std::vector<Node*>& main_r = reverse ? second : first;
+  const std::vector<Node*>& tail_r = reverse ? first : second;
+  for (size_t i = l.carry; i < main_r.size(); ++i) {
+    std::vector<Value> parts{main_r[i]};
+    if (main != len) parts.push_back(tail_r[i]);
+    out.push_back(parts.size() == 1 ? main_r[i] : concat(parts, 0).node);
+  }
+  return out;
+}
+
+// The VJP of n through its checkpointed form, built in a function of its own
+// (operands and cotangents in, gradients out) and inlined into f.
+std::vector<Value> checkpointed_vjp(GradBuilder& b, const Node& n, std::span<const Value> g, int64_t k) {
+  LoopLayout l = loop_layout(n);
+  Function vjp("scan.checkpointed");
+  std::vector<TensorType> types;
+  for (const Node* o : n.operands()) types.push_back(o->type());
+  std::vector<Node*> ops = add_inputs(vjp, types), args(n.operands().begin(), n.operands().end());
+  std::vector<Node*> results = checkpointed(n, l, ops, k);
+  Value z;
+  for (size_t i = 0; i < results.size(); ++i)
+    if (g[i].node && is_float(results[i]->dtype())) {
+      args.push_back(g[i]);
+      z = add_terms(z, sum(mul(results[i], vjp.input(fmt::format("g{}", i), g[i]->type()))));
+    }
+  std::vector<Value> result(n.num_operands());
+  std::vector<Value> targets;
+  for (Node* o : ops)
+    if (is_float(o->dtype())) targets.push_back(o);
+  if (!z.node || targets.empty()) return result;
+  GradOptions options;
+  options.allow_disconnected = true;
+  for (Value d : grad(z, targets, options)) vjp.output(d);
+  std::vector<Node*> grads = inline_function(vjp, b.function(), args);
+  for (size_t i = 0, t = 0; i < ops.size(); ++i)
+    if (is_float(ops[i]->dtype())) result[i] = grads[t++];
+  return result;
+}
+
 std::vector<Value> scan_vjp(GradBuilder& b, const Node& n, std::span<const Value> g) {
   Function& f = b.function();
   LoopLayout l = loop_layout(n);
+  if (int64_t k = checkpoint_interval(n); k > 0 && k < l.length) return checkpointed_vjp(b, n, g, k);
   Flow fl = flow_of(n, l, g);
   bool any = !fl.y.empty();
   for (size_t j : fl.c) any = any || g[j].node;
