@@ -129,6 +129,7 @@ std::vector<Case> cases() {
   // whose results the drivers place wherever malloc puts them.
   out.push_back({kSource + "/examples/mlp_step.nabla", out.back().func, "--stream-store-bytes 1", "streaming"});
   out.push_back({kSource + "/tests/aot/axis_ops.nabla", "axis_ops", "", "axis_ops"});
+  out.push_back({kSource + "/tests/aot/loops.nabla", "loops", "", "loops"});
   return out;
 }
 
@@ -181,6 +182,13 @@ TEST(AotErrors, LabelOutsideTheClassesIsReported) {
 TEST(AotErrors, IndexOutsideTheAxisIsReported) {
   expect_reported("bad_index", kSource + "/tests/aot/axis_ops.nabla", "axis_ops", 1, 2, {6, -7}, [](int64_t bad) {
     return "gather: index " + std::to_string(bad) + " at position 2 is outside [-6, 6)";
+  });
+}
+
+// The same for a while beyond its max_trip_count.
+TEST(AotErrors, WhileBeyondItsBoundIsReported) {
+  expect_reported("bad_trip_count", kSource + "/tests/aot/loops.nabla", "loops", 3, 0, {6, 100}, [](int64_t) {
+    return std::string("while: still running after max_trip_count = 5 steps");
   });
 }
 
@@ -238,6 +246,7 @@ TEST_P(AotCross, ObjectRunsUnderQemu) {
 INSTANTIATE_TEST_SUITE_P(
     Functions, AotCross,
     ::testing::Values(CrossCase{kAArch64, kSource + "/examples/mlp_step.nabla", "mlp_step"},
+                      CrossCase{kAArch64, kSource + "/tests/aot/loops.nabla", "loops"},
                       CrossCase{kAArch64, kSource + "/tests/aot/axis_ops.nabla", "axis_ops"},
                       CrossCase{kRiscV64, kSource + "/examples/mlp_step.nabla", "mlp_step"},
                       CrossCase{kRiscV64, kSource + "/tests/aot/axis_ops.nabla", "axis_ops"}),
