@@ -1,5 +1,6 @@
 #include "nabla/passes/derivatives.h"
 
+#include <optional>
 #include <unordered_set>
 
 #include "nabla/ir/builder.h"
@@ -57,13 +58,34 @@ Value hvp(Value z, Value x, Value v) {
   return grad(sum(mul(g, v)), {x}, kZerosWhenDisconnected)[0];
 }
 
-Value jacobian(Value y, Value x, GradOptions options) {
-  check_values("jacobian", y, x);
-  if (!options.allow_disconnected) check_influence("jacobian", y, x);
-  int64_t m = y->type().numel(), n = x->type().numel();
+namespace {
+
+// The checks of jacobian, jacrev and jacfwd, and the result's shape; null
+// when the Jacobian is all zeros (or empty), else the shape.
+std::optional<Shape> jacobian_shape(const char* what, Value y, Value x, const GradOptions& options, Value* zeros) {
+  check_values(what, y, x);
+  if (!options.allow_disconnected) check_influence(what, y, x);
   Shape out = y->shape();
   out.insert(out.end(), x->shape().begin(), x->shape().end());
-  if (m == 0) return constant(*y->function(), Tensor(y->dtype(), out));
+  if (y->type().numel() == 0 || x->type().numel() == 0 || !depends_on(y, x)) {
+    *zeros = constant(*y->function(), Tensor(y->dtype(), out));
+    return std::nullopt;
+  }
+  return out;
+}
+
+}  // namespace
+
+Value jacobian(Value y, Value x, GradOptions options) {
+  return y.node && x.node && y->type().numel() > 2 * x->type().numel() ? jacfwd(y, x, options)
+                                                                        : jacrev(y, x, options);
+}
+
+Value jacrev(Value y, Value x, GradOptions options) {
+  Value zeros;
+  std::optional<Shape> out = jacobian_shape("jacobian", y, x, options, &zeros);
+  if (!out) return zeros;
+  int64_t m = y->type().numel(), n = x->type().numel();
   Value flat = reshape(y, {m});
   std::vector<Value> rows;
   for (int64_t k = 0; k < m; ++k) {
@@ -71,7 +93,22 @@ Value jacobian(Value y, Value x, GradOptions options) {
     rows.push_back(reshape(grad(yk, {x}, kZerosWhenDisconnected)[0], {1, n}));
   }
   Value j = rows.size() == 1 ? rows[0] : concat(rows, 0);
-  return reshape(j, out);
+  return reshape(j, *out);
+}
+
+Value jacfwd(Value y, Value x, GradOptions options) {
+  Value zeros;
+  std::optional<Shape> out = jacobian_shape("jacobian", y, x, options, &zeros);
+  if (!out) return zeros;
+  int64_t m = y->type().numel(), n = x->type().numel();
+  std::vector<Value> cols;
+  for (int64_t k = 0; k < n; ++k) {  // column k: J e_k
+    Tensor e(x->dtype(), x->shape());
+    e.set(k, 1.0);
+    cols.push_back(reshape(jvp(y, x, constant(*x->function(), std::move(e))), {m, 1}));
+  }
+  Value j = cols.size() == 1 ? cols[0] : concat(cols, 1);
+  return reshape(j, *out);
 }
 
 Value hessian(Value z, Value x) {

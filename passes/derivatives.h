@@ -12,9 +12,15 @@ namespace nabla {
 Value hvp(Value z, Value x, Value v);
 
 // The Jacobian of a float value y in x: shape y.shape ++ x.shape, entry
-// [i..., j...] = d y[i...] / d x[j...]. One reverse sweep per element of y.
+// [i..., j...] = d y[i...] / d x[j...]. jacrev when y has at most twice as
+// many elements as x, else jacfwd (a jvp costs two reverse sweeps).
 // Throws "jacobian: %x does not influence %y" unless allow_disconnected.
 Value jacobian(Value y, Value x, GradOptions options = {});
+// The same by reverse mode: one reverse sweep per element of y.
+Value jacrev(Value y, Value x, GradOptions options = {});
+// The same by forward mode: one jvp per element of x (not yet batched: each
+// jvp is its own pair of reverse sweeps).
+Value jacfwd(Value y, Value x, GradOptions options = {});
 
 // The Hessian of a float scalar z in x: the Jacobian of grad(z, x), shape
 // x.shape ++ x.shape.
