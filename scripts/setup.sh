@@ -10,7 +10,9 @@ packages=(cmake make g++ python3 llvm-19-dev llvm-19-tools libfmt-dev libgtest-d
           gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
           gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
           libopenmpi-dev openmpi-bin)
-if [[ "${1:-}" == "--bench" ]]; then packages+=(libdnnl-dev python3-torch libadolc-dev); fi
+# --bench: the baselines; OpenBLAS gives PyTorch a real BLAS for lstm_bench
+# (Debian's python3-torch otherwise calls the reference libblas.so.3).
+if [[ "${1:-}" == "--bench" ]]; then packages+=(libdnnl-dev python3-torch libadolc-dev libopenblas0-pthread); fi
 
 missing=()
 for p in "${packages[@]}"; do

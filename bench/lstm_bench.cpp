@@ -1,0 +1,308 @@
+// Loops (issue 15's figures): an LSTM language model (2 layers, hidden 128,
+// one-hot characters, cross-entropy, the gradient of every weight) as one
+// scan, against the same network unrolled and compiled by nabla, and against
+// PyTorch (bench/lstm_torch.py: torch.nn.LSTM and the cell in a Python loop);
+// RK4 on a linear ODE as a scan, gradient against forward; the JIT compile
+// time and the nablac object size for two sequence lengths. 1 thread.
+//   lstm_bench [--quick] [--length N] [--no-torch] [--write-nabla DIR]
+// (--write-nabla: also write the two LSTM modules as DIR/lstm_N.nabla, to
+// compile with nablac.)
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench/lstm_model.h"
+#include "nabla/compiler/aot.h"
+#include "nabla/compiler/compile.h"
+#include "nabla/ir/printer.h"
+
+namespace nabla::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// One core's FMA limit: 12 independent chains of vector FMAs (2 FMA units of
+// 4-cycle latency need at least 8), GFLOP/s counting an FMA as 2 flops a lane.
+double fma_peak_gflops() {
+#if defined(__AVX512F__)
+  using V = __m512;
+  auto fma = [](V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); };
+  auto splat = [](float x) { return _mm512_set1_ps(x); };
+  constexpr int lanes = 16;
+#else
+  using V = __m256;
+  auto fma = [](V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); };
+  auto splat = [](float x) { return _mm256_set1_ps(x); };
+  constexpr int lanes = 8;
+#endif
+  constexpr int chains = 12;
+  constexpr int64_t iters = 50'000'000;
+  V acc[chains];
+  for (int k = 0; k < chains; ++k) acc[k] = splat(static_cast<float>(k));
+  V a = splat(0.999999f), b = splat(1e-7f);
+  auto t0 = Clock::now();
+  for (int64_t i = 0; i < iters; ++i)
+    for (V& x : acc) x = fma(x, a, b);
+  double s = ms_since(t0) / 1000;
+  float sink = 0;
+  for (V& x : acc) sink += reinterpret_cast<float*>(&x)[0];
+  if (sink == 12345.0f) std::printf(" ");
+  return 2.0 * lanes * chains * static_cast<double>(iters) / s / 1e9;
+}
+
+struct Timed {
+  double median_ms;
+  std::vector<double> runs;
+  std::vector<Tensor> out;  // the results of the last run
+};
+
+// Median of `reps` runs of exe on `in` (after one warm-up run).
+Timed time_runs(Executable& exe, const std::vector<Tensor>& in, int reps) {
+  std::vector<Tensor> out;
+  for (const TensorType& t : exe.output_types()) out.emplace_back(t.dtype, t.shape);
+  exe.run(in, out);
+  Timed r;
+  for (int i = 0; i < reps; ++i) {
+    auto t0 = Clock::now();
+    exe.run(in, out);
+    r.runs.push_back(ms_since(t0));
+  }
+  r.median_ms = median(r.runs);
+  r.out = std::move(out);
+  return r;
+}
+
+CompileOptions one_thread() {
+  CompileOptions o;
+  o.num_threads = 1;
+  return o;
+}
+
+struct Compiled {
+  Executable exe;
+  double build_ms = 0;  // building the graph and its gradient (nabla::grad)
+  double compile_ms = 0;
+  size_t nodes = 0;  // of the function given to compile()
+};
+
+Compiled compile_lstm(const LstmSpec& s, bool unrolled, bool with_grad) {
+  Compiled c;
+  auto t0 = Clock::now();
+  Module m;
+  build_lstm_lm(m.function("lstm"), s, unrolled, with_grad);
+  c.build_ms = ms_since(t0);
+  c.nodes = m.find("lstm")->size();
+  t0 = Clock::now();
+  c.exe = compile(m, "lstm", one_thread());
+  c.compile_ms = ms_since(t0);
+  return c;
+}
+
+// Forward + gradient flops of one character, counting the products only
+// (2 flops a multiply-add; the backward pass does two products per forward one).
+double lstm_flops_per_char(const LstmSpec& s) {
+  double h4 = 4.0 * s.hidden, fwd = 0;
+  for (int64_t l = 0; l < s.layers; ++l) fwd += 2 * h4 * ((l == 0 ? s.vocab : s.hidden) + s.hidden);
+  fwd += 2.0 * s.hidden * s.vocab;
+  return 3 * fwd * s.batch;
+}
+
+// The two lengths are compiled alternately, so that a slow phase of the
+// machine falls on both.
+void compile_times(const LstmSpec& base, int reps) {
+  std::printf("\nJIT compile of the scan LSTM with its gradient (median of %d, the lengths alternating; graph = "
+              "building it and nabla::grad)\n", reps);
+  std::printf("%8s | %8s %10s | %10s %8s %9s %9s %9s | %7s\n", "chars", "nodes", "graph ms", "compile ms", "passes",
+              "lowering", "optimize", "codegen", "kernels");
+  const int64_t lengths[] = {1024, 8192};
+  std::vector<double> ms[2][6];  // per length: graph, total, passes, lowering, optimize, codegen
+  size_t nodes[2];
+  int kernels[2];
+  for (int i = 0; i < reps; ++i)
+    for (int k = 0; k < 2; ++k) {
+      LstmSpec s = base;
+      s.length = lengths[k];
+      Compiled c = compile_lstm(s, false, true);
+      const CompileStats& st = c.exe.stats();
+      double v[6] = {c.build_ms, c.compile_ms, st.passes_ms, st.lowering_ms, st.optimize_ms, st.codegen_ms};
+      for (int j = 0; j < 6; ++j) ms[k][j].push_back(v[j]);
+      nodes[k] = c.nodes;
+      kernels[k] = st.num_kernels;
+    }
+  for (int k = 0; k < 2; ++k)
+    std::printf("%8lld | %8zu %10.1f | %10.1f %8.1f %9.1f %9.1f %9.1f | %7d\n", static_cast<long long>(lengths[k]),
+                nodes[k], median(ms[k][0]), median(ms[k][1]), median(ms[k][2]), median(ms[k][3]), median(ms[k][4]),
+                median(ms[k][5]), kernels[k]);
+  std::printf("8192 / 1024 chars: %.2fx\n", median(ms[1][1]) / median(ms[0][1]));
+  std::fflush(stdout);
+}
+
+// Forward + gradient per character: scan at `length` and 256, unrolled at 256.
+double run_times(const LstmSpec& base, int reps) {
+  std::printf("\nForward + gradient of all weights, 1 thread (median of %d runs; us/char = time / chars)\n", reps);
+  std::printf("%-10s %6s | %9s %9s %8s %8s | %10s %8s %8s\n", "nabla", "chars", "ms", "us/char", "GFLOP/s", "range",
+              "compile ms", "nodes", "kernels");
+  double scan_us = 0, unrolled_us = 0;
+  std::vector<Tensor> at256[2];
+  for (auto [unrolled, n] : {std::pair{false, base.length}, {false, int64_t{256}}, {true, int64_t{256}}}) {
+    LstmSpec s = base;
+    s.length = n;
+    Compiled c = compile_lstm(s, unrolled, true);
+    Timed t = time_runs(c.exe, lstm_inputs(s, 7), reps);
+    double us = 1000 * t.median_ms / static_cast<double>(n);
+    double lo = *std::min_element(t.runs.begin(), t.runs.end()), hi = *std::max_element(t.runs.begin(), t.runs.end());
+    std::printf("%-10s %6lld | %9.2f %9.2f %8.2f %3.0f-%3.0f%% | %10.0f %8zu %8d\n",
+                unrolled ? "unrolled" : "scan", static_cast<long long>(n), t.median_ms, us,
+                lstm_flops_per_char(s) / us / 1e3, 100 * lo / t.median_ms, 100 * hi / t.median_ms, c.compile_ms,
+                c.nodes, c.exe.stats().num_kernels);
+    const CompileStats& st = c.exe.stats();
+    std::printf("%17s compile: passes %.0f, lowering %.0f, optimize %.0f, codegen %.0f ms\n", "", st.passes_ms,
+                st.lowering_ms, st.optimize_ms, st.codegen_ms);
+    std::fflush(stdout);
+    if (n == 256) at256[unrolled] = t.out;
+    if (unrolled) unrolled_us = us;
+    else if (n == base.length) scan_us = us;
+  }
+  double diff = 0;  // the largest difference of loss and gradients, relative to each result's largest value
+  for (size_t i = 0; i < at256[0].size(); ++i) {
+    double d = 0, scale = 0;
+    for (int64_t k = 0; k < at256[0][i].numel(); ++k) {
+      double a = at256[0][i].data_as<float>()[k], b = at256[1][i].data_as<float>()[k];
+      d = std::max(d, std::abs(a - b));
+      scale = std::max(scale, std::abs(b));
+    }
+    diff = std::max(diff, d / scale);
+  }
+  std::printf("scan vs unrolled at 256 chars: loss and gradients agree to %.1e (relative to each one's largest)\n",
+              diff);
+  std::printf("scan (%lld chars) / unrolled (256 chars), per char: %.2fx\n", static_cast<long long>(base.length),
+              scan_us / unrolled_us);
+  return scan_us;
+}
+
+// Runs bench/lstm_torch.py with `env` before the command (a BLAS) and adds
+// its per-character times (us) of nn.LSTM and of the cell loop to `us`.
+void torch_times(const LstmSpec& s, int reps, const std::string& env, std::vector<double>& us) {
+  std::string cmd = env + "/usr/bin/python3 " NABLA_SOURCE_DIR "/bench/lstm_torch.py --length " +
+                    std::to_string(s.length) + " --vocab " + std::to_string(s.vocab) + " --hidden " +
+                    std::to_string(s.hidden) + " --layers " + std::to_string(s.layers) + " --batch " +
+                    std::to_string(s.batch) + " --reps " + std::to_string(reps) + " 2>&1";
+  std::printf("\n$ %s\n", cmd.c_str());
+  std::fflush(stdout);
+  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
+  char line[512];
+  while (p && std::fgets(line, sizeof line, p.get())) {
+    std::fputs(line, stdout);
+    double v;
+    if (std::sscanf(line, "RESULT %*s %lf", &v) == 1) us.push_back(v);
+  }
+}
+
+// PyTorch with Debian's libblas.so.3 (the reference BLAS unless an
+// alternative was chosen), then with OpenBLAS (libopenblas0-pthread, one
+// thread) when it is installed; returns the fastest per-character time.
+double torch_best(const LstmSpec& s, int reps) {
+  std::vector<double> us;
+  torch_times(s, reps, "", us);
+  const char* openblas = "/usr/lib/x86_64-linux-gnu/openblas-pthread";
+  if (FILE* f = std::fopen((std::string(openblas) + "/libblas.so.3").c_str(), "r")) {
+    std::fclose(f);
+    torch_times(s, reps, std::string("LD_LIBRARY_PATH=") + openblas + " OPENBLAS_NUM_THREADS=1 ", us);
+  }
+  return us.empty() ? 0 : *std::min_element(us.begin(), us.end());
+}
+
+void rk4(int reps) {
+  constexpr int64_t dim = 100, steps = 10000;
+  std::printf("\nRK4, %lld steps of dt = 1e-3, y' = y A with A f32[%lld,%lld], as a scan, 1 thread (median of %d)\n",
+              static_cast<long long>(steps), static_cast<long long>(dim), static_cast<long long>(dim), reps);
+  double ms[2];
+  for (bool with_grad : {false, true}) {
+    Module m;
+    build_rk4(m.function("rk4"), dim, steps, 1e-3, with_grad);
+    auto t0 = Clock::now();
+    Executable exe = compile(m, "rk4", one_thread());
+    double cms = ms_since(t0);
+    Timed t = time_runs(exe, rk4_inputs(dim, 3), reps);
+    ms[with_grad] = t.median_ms;
+    std::printf("%-28s %9.2f ms  (compile %.0f ms, workspace %.1f KiB)\n",
+                with_grad ? "z and dz/dA, dz/dy0" : "forward z", t.median_ms, cms, exe.workspace_bytes() / 1024.0);
+  }
+  std::printf("gradient / forward: %.2fx\n", ms[1] / ms[0]);
+}
+
+// With `dir`, also writes each module as DIR/lstm_N.nabla (for nablac).
+void object_sizes(const LstmSpec& base, const std::string& dir) {
+  std::printf("\nObject code of the scan LSTM with its gradient (compile_ahead_of_time, nablac's engine, host target)\n");
+  for (int64_t n : {int64_t{1024}, int64_t{8192}}) {
+    LstmSpec s = base;
+    s.length = n;
+    Module m;
+    build_lstm_lm(m.function("lstm"), s, false, true);
+    if (!dir.empty()) {
+      std::string path = dir + "/lstm_" + std::to_string(n) + ".nabla";
+      std::ofstream(path) << print(m);
+      std::printf("wrote %s\n", path.c_str());
+    }
+    auto t0 = Clock::now();
+    AotModule aot = compile_ahead_of_time(m, AotOptions{});
+    size_t bytes = aot.object_bytes().size();
+    std::printf("%6lld chars: %zu bytes of object (%.0f ms), workspace %lld bytes\n", static_cast<long long>(n), bytes,
+                ms_since(t0), static_cast<long long>(aot.functions()[0].workspace_bytes));
+  }
+}
+
+int run(int argc, char** argv) {
+  bool quick = false, torch = true;
+  std::string nabla_dir;
+  LstmSpec s;
+  s.length = 4096;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--quick")) quick = true;
+    else if (!std::strcmp(argv[i], "--no-torch")) torch = false;
+    else if (!std::strcmp(argv[i], "--length") && i + 1 < argc) s.length = std::atoll(argv[++i]);
+    else if (!std::strcmp(argv[i], "--write-nabla") && i + 1 < argc) nabla_dir = argv[++i];
+    else {
+      std::fprintf(stderr, "usage: lstm_bench [--quick] [--length N] [--no-torch] [--write-nabla DIR]\n");
+      return 1;
+    }
+  }
+  int reps = quick ? 3 : 7;
+  std::printf("LSTM language model: %lld layers, hidden %lld, %lld one-hot letters, batch %lld\n",
+              static_cast<long long>(s.layers), static_cast<long long>(s.hidden), static_cast<long long>(s.vocab),
+              static_cast<long long>(s.batch));
+  std::printf("FMA limit of one core: %.1f GFLOP/s\n", fma_peak_gflops());
+  compile_times(s, quick ? 3 : 9);
+  double scan_us = run_times(s, reps);
+  if (torch) {
+    double best = torch_best(s, reps);
+    if (best == 0) std::printf("PyTorch: no result\n");
+    else std::printf("nabla scan / PyTorch's fastest way, per char: %.2f us / %.2f us = %.2fx\n", scan_us, best,
+                     scan_us / best);
+  }
+  rk4(reps);
+  object_sizes(s, nabla_dir);
+  return 0;
+}
+
+}  // namespace
+}  // namespace nabla::bench
+
+int main(int argc, char** argv) { return nabla::bench::run(argc, argv); }
