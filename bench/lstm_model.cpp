@@ -110,7 +110,7 @@ std::vector<Tensor> lstm_inputs(const LstmSpec& s, uint64_t seed) {
   return in;
 }
 
-void build_rk4(Function& f, int64_t dim, int64_t steps, double dt, bool with_grad) {
+void build_rk4(Function& f, int64_t dim, int64_t steps, double dt, Rk4Grad grads) {
   Value y0 = f.input("y0", f32({1, dim})), a = f.input("A", f32({dim, dim}));
   ScanResult r = scan([dt](auto c, auto, auto w) -> ScanBodyResult {
     Value y = c[0], A = w[0];
@@ -122,7 +122,8 @@ void build_rk4(Function& f, int64_t dim, int64_t steps, double dt, bool with_gra
   }, {y0}, {}, {a}, {.length = steps});
   Value z = sum(r.carry[0] * r.carry[0]) * 0.5;
   f.output(z);
-  if (with_grad)
+  if (grads == Rk4Grad::y0) f.output(grad(z, {y0})[0]);
+  if (grads == Rk4Grad::all)
     for (Value g : grad(z, {a, y0})) f.output(g);
 }
 
