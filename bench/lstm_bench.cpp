@@ -23,6 +23,7 @@
 #include "bench/lstm_model.h"
 #include "nabla/compiler/aot.h"
 #include "nabla/compiler/compile.h"
+#include "nabla/ir/loop.h"
 #include "nabla/ir/printer.h"
 
 namespace nabla::bench {
@@ -234,20 +235,22 @@ void rk4(int reps, const std::string& dir) {
   constexpr int64_t dim = 100, steps = 10000;
   std::printf("\nRK4, %lld steps of dt = 1e-3, y' = y A with A f32[%lld,%lld], as a scan, 1 thread (median of %d)\n",
               static_cast<long long>(steps), static_cast<long long>(dim), static_cast<long long>(dim), reps);
-  double ms[3];
-  const char* what[] = {"forward z", "z and dz/dy0", "z and dz/dA, dz/dy0"};
-  for (int k = 0; k < 3; ++k) {
+  double ms[4], ws[4];
+  const char* what[] = {"forward z", "z and dz/dy0", "z and dz/dA, dz/dy0", "same, sqrt checkpointing"};
+  for (int k = 0; k < 4; ++k) {
     Module m;
-    build_rk4(m.function("rk4"), dim, steps, 1e-3, static_cast<Rk4Grad>(k));
-    if (k > 0 && !dir.empty()) std::ofstream(dir + (k == 1 ? "/rk4_y0.nabla" : "/rk4.nabla")) << print(m);
+    build_rk4(m.function("rk4"), dim, steps, 1e-3, static_cast<Rk4Grad>(std::min(k, 2)), k == 3 ? kSqrtCheckpoint : 0);
+    if (k > 0 && k < 3 && !dir.empty()) std::ofstream(dir + (k == 1 ? "/rk4_y0.nabla" : "/rk4.nabla")) << print(m);
     auto t0 = Clock::now();
     Executable exe = compile(m, "rk4", one_thread());
     double cms = ms_since(t0);
     Timed t = time_runs(exe, rk4_inputs(dim, 3), reps);
     ms[k] = t.median_ms;
-    std::printf("%-28s %9.2f ms  (compile %.0f ms, workspace %.1f KiB)\n", what[k], t.median_ms, cms,
-                exe.workspace_bytes() / 1024.0);
+    ws[k] = static_cast<double>(exe.workspace_bytes());
+    std::printf("%-28s %9.2f ms  (compile %.0f ms, workspace %.0f bytes)\n", what[k], t.median_ms, cms, ws[k]);
   }
+  std::printf("sqrt checkpointing: time %.2fx, workspace %.2f%% of storing every step\n", ms[3] / ms[2],
+              100 * ws[3] / ws[2]);
   std::printf("gradient in y0 only / forward: %.2fx\n", ms[1] / ms[0]);
   std::printf("gradient / forward: %.2fx\n", ms[2] / ms[0]);
 }

@@ -110,7 +110,7 @@ std::vector<Tensor> lstm_inputs(const LstmSpec& s, uint64_t seed) {
   return in;
 }
 
-void build_rk4(Function& f, int64_t dim, int64_t steps, double dt, Rk4Grad grads) {
+void build_rk4(Function& f, int64_t dim, int64_t steps, double dt, Rk4Grad grads, int64_t checkpoint) {
   Value y0 = f.input("y0", f32({1, dim})), a = f.input("A", f32({dim, dim}));
   ScanResult r = scan([dt](auto c, auto, auto w) -> ScanBodyResult {
     Value y = c[0], A = w[0];
@@ -119,7 +119,7 @@ void build_rk4(Function& f, int64_t dim, int64_t steps, double dt, Rk4Grad grads
     Value k3 = matmul(y + k2 * (dt / 2), A);
     Value k4 = matmul(y + k3 * dt, A);
     return {{y + (k1 + k2 * 2.0 + k3 * 2.0 + k4) * (dt / 6)}, {}};
-  }, {y0}, {}, {a}, {.length = steps});
+  }, {y0}, {}, {a}, {.length = steps, .checkpoint = checkpoint});
   Value z = sum(r.carry[0] * r.carry[0]) * 0.5;
   f.output(z);
   if (grads == Rk4Grad::y0) f.output(grad(z, {y0})[0]);

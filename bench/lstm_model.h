@@ -31,9 +31,9 @@ std::vector<Tensor> lstm_inputs(const LstmSpec& s, uint64_t seed);
 
 // RK4 with `steps` steps of dt for y' = y A (y f32[1,D], A f32[D,D]) as a scan:
 // @rk4(y0, A) -> (z = sum(y_T^2) / 2, then the gradients: none, dz/dy0, or
-// dz/dA and dz/dy0).
+// dz/dA and dz/dy0); `checkpoint` is the scan's (ScanOptions::checkpoint).
 enum class Rk4Grad { none, y0, all };
-void build_rk4(Function& f, int64_t dim, int64_t steps, double dt, Rk4Grad grads);
+void build_rk4(Function& f, int64_t dim, int64_t steps, double dt, Rk4Grad grads, int64_t checkpoint = 0);
 std::vector<Tensor> rk4_inputs(int64_t dim, uint64_t seed);
 
 }  // namespace nabla::bench
