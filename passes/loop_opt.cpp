@@ -1,5 +1,6 @@
 #include "nabla/passes/loop_opt.h"
 
+#include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -44,19 +45,19 @@ void replace_loop(Function& f, const std::vector<Node*>& group, std::vector<Node
   for (size_t i = 0; i < made.size(); ++i) made[i]->set_name(names[i]);
 }
 
-bool unused(const Node* n, const std::unordered_set<const Node*>& results) {
-  return n->users().empty() && !results.count(n);
+bool unused(const Function& f, const Node* n) {
+  return n->users().empty() && std::find(f.results().begin(), f.results().end(), n) == f.results().end();
 }
 
 // Drops the stacked outputs nothing reads.
-bool drop_unused_ys(Function& f, const std::vector<Node*>& group, const std::unordered_set<const Node*>& results) {
+bool drop_unused_ys(Function& f, const std::vector<Node*>& group) {
   const Node& n = *group[0];
   LoopLayout l = loop_layout(n);
   std::vector<int> from(group.size());
   bool any = false;
   int next = 0;
   for (size_t i = 0; i < group.size(); ++i) {
-    bool drop = i >= l.carry && unused(group[i], results);
+    bool drop = i >= l.carry && unused(f, group[i]);
     any |= drop;
     from[i] = drop ? -1 : next++;
   }
@@ -170,7 +171,6 @@ class LoopOptPass : public Pass {
 }  // namespace
 
 bool loop_opt(Function& f) {
-  std::unordered_set<const Node*> results(f.results().begin(), f.results().end());
   bool changed = false;
   for (Node* n = f.front(); n;) {
     if (!is_loop(n->op())) {
@@ -179,7 +179,7 @@ bool loop_opt(Function& f) {
     }
     std::vector<Node*> group = fused_group(n);
     Node* after = group.back()->next();
-    if (remove_trivial(f, group) || drop_unused_ys(f, group, results) || hoist_invariants(f, group)) {
+    if (remove_trivial(f, group) || drop_unused_ys(f, group) || hoist_invariants(f, group)) {
       changed = true;
       after = f.front();  // the new loop may improve again; restart (loops are few)
     }

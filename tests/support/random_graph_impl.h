@@ -68,6 +68,9 @@ class Generator {
   void emit_axis(Op op);
   void emit_conv(Op op);
   void emit_loop(Op op);
+  // A random float value computed in a loop body from `seeds` (its inputs),
+  // by a generator of its own that adds no inputs and no loops.
+  Value body_value(std::span<const Value> seeds);
   void emit_grads();
   void pick_results();
 
@@ -75,6 +78,7 @@ class Generator {
   const RandomGraphOptions& options_;
   std::vector<Node*> pool_;
   DType float_;  // the graph's main float dtype
+  bool in_body_ = false;
 };
 
 }  // namespace nabla::test

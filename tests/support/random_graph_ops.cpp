@@ -28,25 +28,58 @@ void Generator::emit_op(Op op) {
   }
 }
 
-// A small recurrence on a float value c (ir/loop.h). scan: three steps of
-// c' = tanh(c) * w + c / 2 (w = c, an invariant), stacking c'; while: the
-// same step with sin while a counter stays below 2 (at most 4 steps).
+// A loop (ir/loop.h) with a random body: c' = c / 2 + tanh(sum(v)) / 10 for
+// a random value v of the body's own random ops (stacked as a scan's output).
+// scan: 0 to 12 steps, either way, sometimes over xs; while: while a counter
+// stays below 2 (at most 4 steps).
 void Generator::emit_loop(Op op) {
+  if (in_body_) return emit_unary(Op::Tanh);
   Node* c = float_value();
+  auto step = [&](Value c, Value v) {
+    return add(mul(c, 0.5), mul(cast(tanh(sum(v)), c->dtype()), 0.1));
+  };
   if (op == Op::Scan) {
-    ScanResult r = scan([](auto c, auto, auto w) -> ScanBodyResult {
-      Value next = add(mul(tanh(c[0]), w[0]), mul(c[0], 0.5));
-      return {{next}, {next}};
-    }, {c}, {}, {c}, {.length = 3});
+    int64_t length = uniform(0, 12);
+    std::vector<Value> xs;
+    if (length > 0 && chance(0.6)) {  // (no zero-size values in the pool)
+      Shape s = c->shape();
+      s.insert(s.begin(), length);
+      xs.push_back(value_of(c->dtype(), s));
+    }
+    ScanResult r = scan([&](auto c, auto x, auto w) -> ScanBodyResult {
+      std::vector<Value> seeds{c[0], w[0]};
+      seeds.insert(seeds.end(), x.begin(), x.end());
+      Value v = body_value(seeds);
+      return {{step(c[0], v)}, {v}};
+    }, {c}, xs, {partner(c)}, {.length = length, .reverse = chance(0.5)});
     keep(r.carry[0]);
-    keep(r.ys[0]);
+    if (length > 0) keep(r.ys[0]);
     return;
   }
   Value t0 = constant(f, 0.0, c->dtype());
   std::vector<Value> r = while_loop(
       [](auto c, auto) { return less(c[1], 2.0); },
-      [](auto c, auto) { return std::vector<Value>{add(sin(c[0]), mul(c[0], 0.5)), add(c[1], 1.0)}; }, {c, t0}, {}, 4);
+      [&](auto c, auto w) {
+        std::vector<Value> seeds{c[0], w[0]};
+        return std::vector<Value>{step(c[0], body_value(seeds)), add(c[1], 1.0)};
+      },
+      {c, t0}, {partner(c)}, 4);
   keep(r[0]);
+}
+
+Value Generator::body_value(std::span<const Value> seeds) {
+  RandomGraphOptions o = options_;
+  o.max_inputs = 0;
+  Generator g(static_cast<uint64_t>(uniform(0, int64_t{1} << 40)), o, *seeds[0]->function());
+  g.in_body_ = true;
+  for (Value s : seeds) g.keep(s);
+  std::vector<Op> ops;
+  for (int i = 0; i < kNumOps; ++i) {
+    Op op = static_cast<Op>(i);
+    if (op != Op::Input && op != Op::Grad && op != Op::Fused && !is_collective(op) && !is_loop(op)) ops.push_back(op);
+  }
+  for (int i = 0; i < 4; ++i) g.emit_op(g.pick(ops));
+  return g.float_value();
 }
 
 Node* Generator::emit_collective() {  // one process: the identity (mean divides by 1)
