@@ -303,8 +303,11 @@ void FunctionLowering::lower_loop(const Node* n) {
   for (const Node* op : n->operands()) reads.push_back(out_.plan.storage.at(op).owner);
   collectives_->wait_for(reads, out_.num_kernels);
   auto& b = kb_.b;
-  llvm::Value* scratch = b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), workspace_,
-                                                      static_cast<uint64_t>(out_.plan.scratch_offset.at(n)));
+  // No scratch at all (no carries, bodies without workspace): nothing reads it.
+  auto offset = out_.plan.scratch_offset.find(n);
+  llvm::Value* scratch = offset == out_.plan.scratch_offset.end()
+                             ? workspace_
+                             : b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), workspace_, static_cast<uint64_t>(offset->second));
   LoopEnv env{kb_, *n, node_ids_.at(n), o_, {}, {}, scratch, ctx_, {}};
   for (const Node* o : n->operands()) env.operands.push_back(pointer(o));
   for (const Node* m : group) env.results.push_back(pointer(m));

@@ -73,6 +73,43 @@ bool drop_unused_ys(Function& f, const std::vector<Node*>& group) {
   return true;
 }
 
+// Drops a scan's carry whose final value nothing reads when only its own
+// next value depends on it (an accumulator of a gradient nobody asked for).
+bool drop_dead_carries(Function& f, const std::vector<Node*>& group) {
+  const Node& n = *group[0];
+  if (n.op() != Op::Scan || n.body()->results().size() < 2) return false;  // dce removes a loop nobody reads
+  LoopLayout l = loop_layout(n);
+  const Function& body = *n.body();
+  for (size_t j = 0; j < l.carry; ++j) {
+    if (!unused(f, group[j])) continue;
+    std::unordered_set<const Node*> reach{body.inputs()[j]};
+    for (const Node* b : body)
+      for (const Node* o : b->operands())
+        if (reach.count(o)) reach.insert(b);
+    bool alone = true;
+    for (size_t r = 0; r < body.results().size(); ++r)
+      alone = alone && (r == j || !reach.count(body.results()[r]));
+    if (!alone) continue;
+    auto out = std::make_shared<Function>(body.name());
+    NodeMap map;
+    for (size_t i = 0; i < body.inputs().size(); ++i)
+      if (i != j) map[body.inputs()[i]] = out->input(body.inputs()[i]->name(), body.inputs()[i]->type());
+    for (const Node* b : body)
+      if (!reach.count(b)) copy_node(b, *out, map);
+    for (size_t r = 0; r < body.results().size(); ++r)
+      if (r != j) out->output(map.at(body.results()[r]));
+    std::vector<Node*> operands(n.operands().begin(), n.operands().end());
+    operands.erase(operands.begin() + static_cast<std::ptrdiff_t>(j));
+    Attrs a = n.attrs();
+    a.num_carry -= 1;
+    std::vector<int> from(group.size());
+    for (size_t i = 0; i < from.size(); ++i) from[i] = i == j ? -1 : static_cast<int>(i < j ? i : i - 1);
+    replace_loop(f, group, std::move(operands), a, out, nullptr, from);
+    return true;
+  }
+  return false;
+}
+
 // Hoists the invariant nodes of the (step) body out of the loop.
 bool hoist_invariants(Function& f, const std::vector<Node*>& group) {
   const Node& n = *group[0];
@@ -179,7 +216,8 @@ bool loop_opt(Function& f) {
     }
     std::vector<Node*> group = fused_group(n);
     Node* after = group.back()->next();
-    if (remove_trivial(f, group) || drop_unused_ys(f, group) || hoist_invariants(f, group)) {
+    if (remove_trivial(f, group) || drop_unused_ys(f, group) || drop_dead_carries(f, group) ||
+        hoist_invariants(f, group)) {
       changed = true;
       after = f.front();  // the new loop may improve again; restart (loops are few)
     }

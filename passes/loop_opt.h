@@ -2,6 +2,9 @@
 // loop-opt: loops (ir/loop.h) made cheaper, their values unchanged.
 //   - A stacked output of a scan that nothing reads leaves the body: it is
 //     neither computed nor stored.
+//   - A carry of a scan whose final value nothing reads, and on which no
+//     other result depends (a gradient accumulator nobody asked for), leaves
+//     the loop.
 //   - Loop-invariant code is hoisted: a body node whose operands are
 //     invariants (or hoisted nodes, or constants) is computed once before the
 //     loop and enters the body as a new invariant. Ops that may fail at run

@@ -201,6 +201,17 @@ TEST(Loop, SqrtCheckpointingShrinksTheWorkspace) {
   EXPECT_LE(sqrt * 10, all) << sqrt << " bytes against " << all;
 }
 
+// A scan without carries (only stacked outputs): no scratch at all.
+TEST(Loop, ScanWithoutCarries) {
+  Module m = test::make_function({f32({5, 3})}, [](std::vector<Value>& in) {
+    ScanResult r = scan([](auto, auto x, auto) -> ScanBodyResult { return {{}, {tanh(x[0])}}; }, {}, {in[0]});
+    return std::vector<Value>{r.ys[0]};
+  });
+  Function& f = *m.find("f");
+  std::vector<Tensor> in = random_inputs(f, 2);
+  EXPECT_EQ(test::compare_with_interpreter(f, in), "");
+}
+
 TEST(Loop, ZeroLengthScanReturnsItsInitialCarries) {
   Module m = test::make_function({f32({3}), f32({0, 3})}, [](std::vector<Value>& in) {
     ScanResult r = scan([](auto c, auto x, auto) -> ScanBodyResult { return {{add(c[0], x[0])}, {x[0]}}; },
