@@ -19,6 +19,7 @@ tools = {
     "nabla-opt": os.path.join(config.nabla_tools_dir, "nabla-opt"),
     "nabla-run": os.path.join(config.nabla_tools_dir, "nabla-run"),
     "nablac": os.path.join(config.nabla_tools_dir, "nablac"),
+    "nabla-gradbench": os.path.join(config.nabla_tools_dir, "nabla-gradbench"),
     "FileCheck": os.path.join(config.llvm_tools_dir, "FileCheck"),
     "not": os.path.join(config.llvm_tools_dir, "not"),
 }

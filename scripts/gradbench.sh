@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# nabla on GradBench (docs/gradbench.md): runs each implemented eval against
+# nabla-gradbench, `manual` (hand-derived derivatives, g++ -O3) and `adol-c`,
+# one tool after the other in the same run, single-threaded, and prints one
+# table per eval (compare.py: mean evaluate time per function and input, with
+# each tool's ratio to manual; `prepare` is nabla's compile time).
+#   scripts/gradbench.sh                 the sizes of issue 18
+#   scripts/gradbench.sh --quick         the smallest size of each eval
+#   EVALS="lse llsq" scripts/gradbench.sh
+# Sets up ../shared/gradbench (setup.sh: Debian packages, manual and adol-c)
+# when it is not yet, and builds nabla-gradbench in build/. Run it on a quiet
+# machine (through /work/team/nbuild here).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+GB=${GRADBENCH_DIR:-$(cd .. && pwd)/shared/gradbench}
+GB_REPO=${GB_REPO:-$HOME/.cache/gradbench}
+EVALS=${EVALS:-hello lse llsq gmm}
+TOOLS=${TOOLS:-manual nabla adol-c}
+RUNS=(--min-runs 3 --min-seconds 0.3)
+quick=${1:-}
+
+sizes() {
+  case "$1:$quick" in
+    hello:*) echo "" ;;
+    lse:--quick) echo "-n 2500" ;;
+    lse:*) echo "-n 2500 100000 1280000" ;;
+    llsq:--quick) echo "-n 16 -m 128" ;;
+    llsq:*) echo "-n 16 1024 16392 -m 128" ;;
+    gmm:--quick) echo "-d 2 -k 5 -n 1000" ;;
+    gmm:*) echo "-d 2 10 20 32 64 -k 5 10 25 50 -n 1000" ;;
+  esac
+}
+
+[ -x "$GB_REPO/tools/manual/bin/gmm" ] && [ -x "$GB_REPO/tools/adol-c/bin/gmm" ] || NO_TORCH=1 "$GB/setup.sh"
+[ -d build ] || cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j2 --target nabla-gradbench
+tool_nabla="\$ $(pwd)/build/tools/nabla-gradbench"
+out=$(mktemp -d /tmp/gradbench.XXXXXX)
+echo "== $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores;" \
+     "load average $(cut -d' ' -f1-3 /proc/loadavg); results in $out"
+status=0
+for eval in $EVALS; do
+  jsons=()
+  for tool in $TOOLS; do
+    spec=$tool
+    [ "$tool" = nabla ] && spec=$tool_nabla
+    # shellcheck disable=SC2046
+    "$GB/run.sh" "$eval" "$spec" $(sizes "$eval") "${RUNS[@]}" --json "$out/$eval-$tool.json" \
+      >"$out/$eval-$tool.log" 2>&1 || { echo "$eval $tool: exit $? (see $out/$eval-$tool.log)"; status=1; }
+    [ -s "$out/$eval-$tool.json" ] && jsons+=("$out/$eval-$tool.json")
+  done
+  echo "== $eval $(sizes "$eval")"
+  "$GB/compare.py" "${jsons[@]}"
+  "$GB/compare.py" --outcomes "${jsons[@]}"
+done
+echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+exit $status

@@ -1,0 +1,14 @@
+#pragma once
+// The functions of each module, one file per eval (tools/gradbench/NAME.cpp).
+#include <vector>
+
+#include "tools/gradbench/gradbench.h"
+
+namespace nabla::gradbench {
+
+std::vector<EvalFunction> hello_functions();
+std::vector<EvalFunction> lse_functions();
+std::vector<EvalFunction> llsq_functions();
+std::vector<EvalFunction> gmm_functions();
+
+}  // namespace nabla::gradbench
