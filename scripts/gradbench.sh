@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 GB=${GRADBENCH_DIR:-$(cd .. && pwd)/shared/gradbench}
 GB_REPO=${GB_REPO:-$HOME/.cache/gradbench}
-EVALS=${EVALS:-hello lse llsq gmm}
+EVALS=${EVALS:-hello lse llsq gmm kmeans ode det lstm}
 TOOLS=${TOOLS:-manual nabla adol-c}
 RUNS=(--min-runs 3 --min-seconds 0.3)
 quick=${1:-}
@@ -28,6 +28,14 @@ sizes() {
     llsq:*) echo "-n 16 1024 16392 -m 128" ;;
     gmm:--quick) echo "-d 2 -k 5 -n 1000" ;;
     gmm:*) echo "-d 2 10 20 32 64 -k 5 10 25 50 -n 1000" ;;
+    kmeans:--quick) echo "-k 10 -n 1000 -d 8" ;;
+    kmeans:*) echo "-k 10 100 1000 -n 1000 10000 -d 8 16" ;;
+    ode:--quick) echo "-n 1000 -s 10" ;;
+    ode:*) echo "-n 1000 10000 -s 1 10 100" ;;
+    det:--quick) echo "-l 5" ;;
+    det:*) echo "-l 5 7 9 11" ;;
+    lstm:--quick) echo "-l 2 -c 1024" ;;
+    lstm:*) echo "-l 2 4 -c 1024 4096" ;;
   esac
 }
 

@@ -7,72 +7,10 @@
 #include <cmath>
 #include <numbers>
 
-#include "nabla/ir/interpreter.h"
-#include "tools/gradbench/gradbench.h"
+#include "gradbench_util.h"
 
 namespace nabla::gradbench {
 namespace {
-namespace json = llvm::json;
-
-json::Object ask(Server& server, json::Value message) {
-  std::string line;
-  llvm::raw_string_ostream(line) << message;
-  llvm::Expected<json::Value> response = json::parse(server.handle(line));
-  EXPECT_TRUE(static_cast<bool>(response));
-  return *response->getAsObject();
-}
-
-// The output of a successful evaluate of module.function at input.
-json::Value evaluate(Server& server, const std::string& module, const std::string& function,
-                     json::Object input) {
-  input["min_runs"] = 1;
-  input["min_seconds"] = 0.0;
-  json::Object r = ask(server, json::Object{{"id", 7}, {"kind", "evaluate"}, {"module", module},
-                                            {"function", function}, {"input", std::move(input)}});
-  EXPECT_EQ(r.getBoolean("success"), true) << (r.getString("error") ? r.getString("error")->str() : "");
-  return r.get("output") ? *r.get("output") : json::Value(nullptr);
-}
-
-std::vector<double> flat(const json::Value& v) {
-  std::vector<double> out;
-  if (auto x = v.getAsNumber()) return {*x};
-  for (const json::Value& e : *v.getAsArray()) {
-    std::vector<double> part = flat(e);
-    out.insert(out.end(), part.begin(), part.end());
-  }
-  return out;
-}
-
-// d primal / d input[target], element by element, by f64 central differences
-// of the primal graph of `module` run by the interpreter.
-std::vector<double> central_differences(std::string_view module, std::string_view primal,
-                                        const json::Object& input, size_t target) {
-  const EvalFunction* fn = find_function(module, primal);
-  Parsed p = fn->read(input);
-  Module m;
-  Function& f = m.add_function("primal");
-  fn->build(f, p.sizes);
-  std::vector<double> out;
-  Tensor& w = p.inputs[target];
-  for (int64_t i = 0; i < w.numel(); ++i) {
-    double x = w.get(i), h = 1e-6 * std::max(1.0, std::abs(x));
-    w.set(i, x + h);
-    double up = interpret(f, p.inputs)[0].get(0);
-    w.set(i, x - h);
-    double down = interpret(f, p.inputs)[0].get(0);
-    w.set(i, x);
-    out.push_back((up - down) / (2 * h));
-  }
-  return out;
-}
-
-void expect_near_all(const std::vector<double>& got, const std::vector<double>& want, double tol) {
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i)
-    EXPECT_NEAR(got[i], want[i], tol * std::max(1.0, std::abs(want[i]))) << "element " << i;
-}
-
-json::Array numbers(std::initializer_list<double> v) { return json::Array(std::vector<json::Value>(v.begin(), v.end())); }
 
 TEST(GradBench, Hello) {
   Server server({});
@@ -148,12 +86,6 @@ double gmm_objective(int d, int k, int n, const std::vector<double>& alpha, cons
   return total;
 }
 
-json::Array rows(const std::vector<double>& v, int r, int c) {
-  json::Array out;
-  for (int i = 0; i < r; ++i) out.push_back(json::Array(std::vector<json::Value>(v.begin() + i * c, v.begin() + (i + 1) * c)));
-  return out;
-}
-
 TEST(GradBench, Gmm) {
   const int d = 3, k = 2, n = 5, m = 2;
   const double gamma = 1.5;
@@ -174,14 +106,6 @@ TEST(GradBench, Gmm) {
   EXPECT_EQ(server.num_compiled(), 2u);
   evaluate(server, "gmm", "jacobian", input);  // the same sizes: compiled once
   EXPECT_EQ(server.num_compiled(), 2u);
-}
-
-std::string error_of(Server& server, std::string_view line) {
-  llvm::Expected<json::Value> r = json::parse(server.handle(line));
-  EXPECT_TRUE(static_cast<bool>(r));
-  const json::Object& o = *r->getAsObject();
-  EXPECT_EQ(o.getBoolean("success"), false);
-  return o.getString("error") ? o.getString("error")->str() : "(no error)";
 }
 
 TEST(GradBench, Errors) {

@@ -10,5 +10,9 @@ std::vector<EvalFunction> hello_functions();
 std::vector<EvalFunction> lse_functions();
 std::vector<EvalFunction> llsq_functions();
 std::vector<EvalFunction> gmm_functions();
+std::vector<EvalFunction> kmeans_functions();
+std::vector<EvalFunction> ode_functions();
+std::vector<EvalFunction> det_functions();
+std::vector<EvalFunction> lstm_functions();
 
 }  // namespace nabla::gradbench
