@@ -11,7 +11,7 @@
 #include "nabla/ir/builder.h"
 #include "nabla/passes/build_grad.h"
 #include "nabla/passes/pass_manager.h"
-#include "nabla/passes/sparse_derivatives.h"
+#include "nabla/passes/derivatives.h"
 #include "tools/gradbench/scan_evals.h"
 
 namespace nabla::gradbench {
@@ -19,18 +19,22 @@ namespace {
 
 json::Array array(const std::vector<double>& v) { return json::Array(std::vector<json::Value>(v.begin(), v.end())); }
 
-// sum_i min_j |C_j - P_i|^2, as upstream's kmeans.hpp.
+// The nearest of the k centroids C to point p (the first on a tie) and its
+// squared distance, as upstream's kmeans.hpp.
+std::pair<int, double> nearest(const double* p, const std::vector<double>& C, int k, int d) {
+  std::pair<int, double> best = {0, INFINITY};
+  for (int j = 0; j < k; ++j) {
+    double dist = 0;
+    for (int l = 0; l < d; ++l) dist += (C[j * d + l] - p[l]) * (C[j * d + l] - p[l]);
+    if (dist < best.second) best = {j, dist};
+  }
+  return best;
+}
+
+// sum_i min_j |C_j - P_i|^2.
 double kmeans_cost(const std::vector<double>& P, const std::vector<double>& C, int n, int k, int d) {
   double total = 0;
-  for (int i = 0; i < n; ++i) {
-    double closest = INFINITY;
-    for (int j = 0; j < k; ++j) {
-      double dist = 0;
-      for (int l = 0; l < d; ++l) dist += (C[j * d + l] - P[i * d + l]) * (C[j * d + l] - P[i * d + l]);
-      closest = std::min(closest, dist);
-    }
-    total += closest;
-  }
+  for (int i = 0; i < n; ++i) total += nearest(&P[i * d], C, k, d).second;
   return total;
 }
 
@@ -57,15 +61,22 @@ TEST(GradBenchEvals, Kmeans) {
 }
 
 TEST(GradBenchEvals, KmeansHessianIsDiagonal) {
-  // Why dir takes diag(H) as the one product H 1: the sparse Hessian's
-  // pattern of the cost in the centroids is the diagonal.
+  // Why dir takes diag(H) as the one product H 1: the Hessian of the cost
+  // graph in the centroids is diagonal, 2 (points of the cluster) on it.
+  const int n = 8, k = 3, d = 2;
   Module m;
   Function& f = m.add_function("cost");
-  find_function("kmeans", "cost")->build(f, {6, 3, 4});
-  SparseDerivative H = sparse_hessian(f.results()[0], f.inputs()[1]);
-  EXPECT_EQ(H.pattern.nnz(), 12);
-  for (int64_t i = 0; i < 12; ++i) EXPECT_TRUE(H.pattern.contains(i, i)) << i;
-  EXPECT_EQ(H.coloring.count, 1);
+  find_function("kmeans", "cost")->build(f, {n, k, d});
+  f.output(hessian(f.results()[0], f.inputs()[1]));
+  std::vector<double> P;
+  for (int i = 0; i < n * d; ++i) P.push_back(std::sin(1.9 * i + 0.3));
+  std::vector<double> C(P.begin(), P.begin() + k * d);
+  Tensor H = interpret(f, std::vector<Tensor>{Tensor::from_doubles(DType::f64, {n, d}, P),
+                                             Tensor::from_doubles(DType::f64, {k, d}, C)})[1];
+  std::vector<int> cluster_size(k);
+  for (int i = 0; i < n; ++i) ++cluster_size[nearest(&P[i * d], C, k, d).first];
+  for (int r = 0; r < k * d; ++r)
+    for (int c = 0; c < k * d; ++c) EXPECT_EQ(H.get(r * k * d + c), r == c ? 2.0 * cluster_size[r / d] : 0.0) << r << " " << c;
 }
 
 // y(2) by s RK4 steps, as upstream's ode.hpp.

@@ -1,13 +1,20 @@
 // kmeans: the k-means cost f(P, C) = sum_i min_j |C_j - P_i|^2 (upstream
 // evals/kmeans/README.md), and one Newton direction J H^-1, H the Hessian in
 // C, which is diagonal.
-//   |C_j - P_i|^2 = |P_i|^2 - 2 P_i . C_j + |C_j|^2: one matmul P C^T [N,K]
-// J is nabla::grad. H is diagonal (min is piecewise linear, and |C_j|^2
-// couples each element of C only with itself: nabla::sparse_hessian finds
-// that pattern, one color, as tests/unit/gradbench_evals_test.cpp checks), so
-// its diagonal is the one Hessian-vector product H 1 (nabla::hvp). The
-// sparse driver itself is not used here: its pattern analysis keeps an index
-// set per element of the [N,K] distances, too slow for N K = 10^7.
+// The nearest centroid of every point is the argmin over j of
+// |C_j|^2 - 2 P_i . C_j (the distance less |P_i|^2, one matmul P C^T
+// [N,K]); the cost is then sum |P_i - C_nearest(i)|^2 with the nearest rows
+// gathered, the same value and (but at ties) the same derivatives as the min,
+// and derivatives that stay [N,D]: the adjoint of the gather is a
+// scatter_add, where min's would be a mask of the [N,K] distances.
+// J is nabla::grad. H is diagonal (each |P_i - C_j|^2 couples an element of
+// C only with itself; GradBenchEvals.KmeansHessianIsDiagonal checks the
+// dense Hessian), so its diagonal is the one Hessian-vector product H 1
+// (nabla::hvp), which is what nabla::sparse_hessian computes for a diagonal
+// pattern (one color). The sparse driver itself is not used: with the index
+// known only at run time, its pattern analysis takes the gather as reading
+// every row of C, and on the min form it keeps an index set per element of
+// the [N,K] distances (too slow at N K = 10^7).
 #include "tools/gradbench/evals.h"
 #include "nabla/ir/builder.h"
 #include "nabla/passes/build_grad.h"
@@ -50,10 +57,10 @@ Inputs add_inputs(Function& f, const std::vector<int64_t>& s) {
 // sum_i min_j |C_j - P_i|^2.
 Value cost(Value P, Value C) {
   int64_t k = C->shape()[0];
-  Value pp = sum(P * P, std::vector<int64_t>{1}, true);                  // [N,1]
-  Value cc = reshape(sum(C * C, std::vector<int64_t>{1}), {1, k});      // [1,K]
-  Value dist = pp - 2.0 * matmul(P, C, false, true) + cc;                // [N,K]
-  return sum(min(dist, std::vector<int64_t>{1}));
+  Value cc = reshape(sum(C * C, std::vector<int64_t>{1}), {1, k});  // [1,K]
+  Value score = cc - 2.0 * matmul(P, C, false, true);                // [N,K]
+  Value diff = P - gather(C, argmin(score, 1), 0);                   // [N,D]
+  return sum(diff * diff);
 }
 
 void build_cost(Function& f, const std::vector<int64_t>& s) {
