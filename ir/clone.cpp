@@ -8,19 +8,21 @@ namespace {
 
 // Copies src's body nodes into dst, given the copies of src's inputs.
 void copy_nodes(const Function& src, Function& dst, std::unordered_map<const Node*, Node*>& copies, bool names) {
-  for (const Node* n : src) {
-    std::vector<Node*> operands;
-    for (const Node* o : n->operands()) operands.push_back(copies.at(o));
-    Node* c = dst.create(n->op(), std::move(operands), n->attrs(), n->type());
-    if (names) c->set_name(n->name());
-    c->set_loc(n->loc());
-    c->set_body(n->shared_body(), n->body_result());  // bodies are immutable: shared
-    c->set_cond(n->shared_cond());
-    copies[n] = c;
-  }
+  for (const Node* n : src) clone_node(*n, dst, copies, names);
 }
 
 }  // namespace
+
+Node* clone_node(const Node& n, Function& dst, std::unordered_map<const Node*, Node*>& map, bool named) {
+  std::vector<Node*> operands;
+  for (const Node* o : n.operands()) operands.push_back(map.at(o));
+  Node* c = dst.create(n.op(), std::move(operands), n.attrs(), n.type());
+  if (named) c->set_name(n.name());
+  c->set_loc(n.loc());
+  c->set_body(n.shared_body(), n.body_result());
+  c->set_cond(n.shared_cond());
+  return map[&n] = c;
+}
 
 void clone_into(const Function& src, Function& dst, std::unordered_map<const Node*, Node*>* map) {
   std::unordered_map<const Node*, Node*> local;

@@ -10,6 +10,11 @@
 
 namespace nabla {
 
+// Adds a copy of node n to dst at dst's insertion point, its operands looked
+// up in `map` (which receives n with its copy), with n's name when `named`
+// and its source position; bodies stay shared (they are immutable).
+Node* clone_node(const Node& n, Function& dst, std::unordered_map<const Node*, Node*>& map, bool named);
+
 // Adds a copy of `src` to `dst` under `name` (src's name when empty) and
 // returns it. Throws nabla::Error when `dst` already has a function so named.
 Function& clone_function(const Function& src, Module& dst, std::string_view name = {});

@@ -20,12 +20,6 @@ std::string types_str(std::span<const TensorType> ts) {
   return "(" + s + ")";
 }
 
-std::vector<TensorType> input_types(const Function& body) {
-  std::vector<TensorType> t;
-  for (const Node* in : body.inputs()) t.push_back(in->type());
-  return t;
-}
-
 void check_body(Op op, const char* which, const Function& body, std::span<const TensorType> expected) {
   std::vector<TensorType> got = input_types(body);
   if (got != std::vector<TensorType>(expected.begin(), expected.end()))
@@ -99,6 +93,12 @@ std::vector<TensorType> check_while(std::span<const TensorType> ops, const Attrs
 }
 
 }  // namespace
+
+std::vector<TensorType> input_types(const Function& f) {
+  std::vector<TensorType> t;
+  for (const Node* in : f.inputs()) t.push_back(in->type());
+  return t;
+}
 
 LoopLayout loop_layout(const Node& n) {
   LoopLayout l;

@@ -23,6 +23,9 @@ namespace nabla {
 
 inline bool is_loop(Op op) { return op == Op::Scan || op == Op::While; }
 
+// The types of f's inputs, in order.
+std::vector<TensorType> input_types(const Function& f);
+
 // Where a loop's operands and results sit.
 struct LoopLayout {
   size_t carry = 0;      // carried values (operands 0..carry-1, results 0..carry-1)

@@ -329,26 +329,6 @@ std::vector<Value> expand(Value z, std::span<const Value> wrt, const GradOptions
   return Sweep(z, std::move(pruned), options).run(wrt);
 }
 
-class BuildGradPass : public Pass {
- public:
-  std::string_view name() const override { return "build-grad"; }
-  bool run(Function& f) override { return build_grad(f, options_); }
-  bool set_option(std::string_view key, std::string_view value) override {
-    bool* flag = key == "allow-disconnected"   ? &options_.allow_disconnected
-                 : key == "forward-elementwise" ? &options_.forward_elementwise
-                                                : nullptr;
-    if (!flag) return false;
-    if (value != "true" && value != "false")
-      throw Error("build-grad: option " + std::string(key) + " takes true or false, got '" +
-                  std::string(value) + "'");
-    *flag = value == "true";
-    return true;
-  }
-
- private:
-  GradOptions options_;
-};
-
 // The grad nodes that differentiate z, in use order, each once.
 std::vector<Node*> grad_group(Node* z) {
   std::vector<Node*> group;
@@ -408,6 +388,28 @@ bool expand_grads(Function& f, const GradOptions& options) {
   }
   return changed;
 }
+
+class BuildGradPass : public Pass {
+ public:
+  std::string_view name() const override { return "build-grad"; }
+  // The pass manager runs a pass on every loop body already (ir/loop.h):
+  // only f's own grad nodes here.
+  bool run(Function& f) override { return expand_grads(f, options_); }
+  bool set_option(std::string_view key, std::string_view value) override {
+    bool* flag = key == "allow-disconnected"   ? &options_.allow_disconnected
+                 : key == "forward-elementwise" ? &options_.forward_elementwise
+                                                : nullptr;
+    if (!flag) return false;
+    if (value != "true" && value != "false")
+      throw Error("build-grad: option " + std::string(key) + " takes true or false, got '" +
+                  std::string(value) + "'");
+    *flag = value == "true";
+    return true;
+  }
+
+ private:
+  GradOptions options_;
+};
 
 }  // namespace
 

@@ -28,12 +28,6 @@
 namespace nabla::autodiff {
 namespace {
 
-std::vector<TensorType> input_types(const Function& f) {
-  std::vector<TensorType> t;
-  for (const Node* in : f.inputs()) t.push_back(in->type());
-  return t;
-}
-
 // Adds inputs of these types to `body` and returns them.
 std::vector<Node*> add_inputs(Function& body, std::span<const TensorType> types) {
   std::vector<Node*> in;
