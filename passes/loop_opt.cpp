@@ -5,8 +5,10 @@
 #include <unordered_set>
 
 #include "nabla/ir/builder.h"
+#include "nabla/ir/clone.h"
 #include "nabla/ir/fused.h"
 #include "nabla/ir/loop.h"
+#include "nabla/passes/cse.h"
 #include "nabla/runtime/error.h"
 
 namespace nabla {
@@ -14,21 +16,9 @@ namespace {
 
 using NodeMap = std::unordered_map<const Node*, Node*>;
 
-// Copies node n of a body into dst with operands looked up in `map` (with
-// its name when dst is a copy of n's body, whose names are n's).
-Node* copy_node(const Node* n, Function& dst, NodeMap& map, bool named = true) {
-  std::vector<Node*> operands;
-  for (const Node* o : n->operands()) operands.push_back(map.at(o));
-  Node* c = dst.create(n->op(), std::move(operands), n->attrs(), n->type());
-  c->set_body(n->shared_body(), n->body_result());
-  c->set_cond(n->shared_cond());
-  if (named) c->set_name(n->name());
-  return map[n] = c;
-}
-
 // The loop `group` becomes a new loop over `operands` with these bodies;
 // result i of the old loop is result from[i] of the new one (-1: unused).
-void replace_loop(Function& f, const std::vector<Node*>& group, std::vector<Node*> operands, const Attrs& attrs,
+std::vector<Node*> replace_loop(Function& f, const std::vector<Node*>& group, std::vector<Node*> operands, const Attrs& attrs,
                   std::shared_ptr<const Function> body, std::shared_ptr<const Function> cond,
                   const std::vector<int>& from) {
   InsertionGuard guard(f, group[0]);
@@ -43,6 +33,7 @@ void replace_loop(Function& f, const std::vector<Node*>& group, std::vector<Node
   }
   for (auto it = group.rbegin(); it != group.rend(); ++it) f.erase(*it);
   for (size_t i = 0; i < made.size(); ++i) made[i]->set_name(names[i]);
+  return made;
 }
 
 bool unused(const Function& f, const Node* n) {
@@ -66,7 +57,7 @@ bool drop_unused_ys(Function& f, const std::vector<Node*>& group) {
   auto out = std::make_shared<Function>(body.name());
   NodeMap map;
   for (const Node* in : body.inputs()) map[in] = out->input(in->name(), in->type());
-  for (const Node* b : body) copy_node(b, *out, map);
+  for (const Node* b : body) clone_node(*b, *out, map, true);
   for (size_t i = 0; i < body.results().size(); ++i)
     if (from[i] >= 0) out->output(map.at(body.results()[i]));
   replace_loop(f, group, {n.operands().begin(), n.operands().end()}, n.attrs(), out, n.shared_cond(), from);
@@ -95,7 +86,7 @@ bool drop_dead_carries(Function& f, const std::vector<Node*>& group) {
     for (size_t i = 0; i < body.inputs().size(); ++i)
       if (i != j) map[body.inputs()[i]] = out->input(body.inputs()[i]->name(), body.inputs()[i]->type());
     for (const Node* b : body)
-      if (!reach.count(b)) copy_node(b, *out, map);
+      if (!reach.count(b)) clone_node(*b, *out, map, true);
     for (size_t r = 0; r < body.results().size(); ++r)
       if (r != j) out->output(map.at(body.results()[r]));
     std::vector<Node*> operands(n.operands().begin(), n.operands().end());
@@ -139,8 +130,8 @@ bool hoist_invariants(Function& f, const std::vector<Node*>& group) {
   InsertionGuard guard(f, group[0]);
   for (const Node* h : hoisted)
     for (const Node* o : h->operands())
-      if (o->op() == Op::Constant && !outside.count(o)) copy_node(o, f, outside, false);
-  for (const Node* h : hoisted) copy_node(h, f, outside, false);
+      if (o->op() == Op::Constant && !outside.count(o)) clone_node(*o, f, outside, false);
+  for (const Node* h : hoisted) clone_node(*h, f, outside, false);
   // Inside: the hoisted values the rest of the body reads become inputs.
   std::unordered_set<const Node*> hoisted_set(hoisted.begin(), hoisted.end()), needed;
   for (const Node* b : body)
@@ -159,7 +150,7 @@ bool hoist_invariants(Function& f, const std::vector<Node*>& group) {
       operands.push_back(outside.at(h));
     }
   for (const Node* b : body)
-    if (!hoisted_set.count(b)) copy_node(b, *new_body, map);
+    if (!hoisted_set.count(b)) clone_node(*b, *new_body, map, true);
   for (const Node* r : body.results()) new_body->output(map.at(r));
   std::shared_ptr<const Function> cond = n.shared_cond();
   if (cond) {  // the condition takes the new invariants too, unused
@@ -167,13 +158,71 @@ bool hoist_invariants(Function& f, const std::vector<Node*>& group) {
     NodeMap cm;
     for (const Node* in : cond->inputs()) cm[in] = c->input(in->name(), in->type());
     for (size_t i = n.num_operands(); i < operands.size(); ++i) c->input(c->unique_name("inv"), operands[i]->type());
-    for (const Node* b : *cond) copy_node(b, *c, cm);
+    for (const Node* b : *cond) clone_node(*b, *c, cm, true);
     for (const Node* r : cond->results()) c->output(cm.at(r));
     cond = c;
   }
   std::vector<int> from(group.size());
   for (size_t i = 0; i < from.size(); ++i) from[i] = static_cast<int>(i);
   replace_loop(f, group, std::move(operands), n.attrs(), new_body, cond, from);
+  return true;
+}
+
+// The first scan after `group` over the same operands with the same
+// attributes, or null.
+Node* twin_scan(const std::vector<Node*>& group) {
+  const Node& n = *group[0];
+  uint32_t mask = op_attr_mask(Op::Scan);
+  for (Node* m = group.back()->next(); m; m = m->next())
+    if (m->op() == Op::Scan && m->body_result() == 0 && m->operands().size() == n.operands().size() &&
+        std::equal(n.operands().begin(), n.operands().end(), m->operands().begin()) &&
+        m->attrs().equal(n.attrs(), mask))
+      return m;
+  return nullptr;
+}
+
+// Two scans over the same operands whose bodies compute the same carries
+// (a forward scan and the tape build-grad adds for its gradient) become one
+// scan: the carries once, the ys of both (a y computed by both, once).
+bool merge_twins(Function& f, const std::vector<Node*>& group) {
+  const Node& n = *group[0];
+  if (n.op() != Op::Scan) return false;
+  Node* twin = twin_scan(group);
+  if (!twin) return false;
+  LoopLayout l = loop_layout(n);
+  const Function &a = *n.body(), &b = *twin->body();
+  auto body = std::make_shared<Function>(a.name());
+  std::vector<Node*> in;
+  for (const Node* i : a.inputs()) in.push_back(body->input(i->name(), i->type()));
+  for (Node* r : inline_function(a, *body, in)) body->output(r);
+  for (Node* r : inline_function(b, *body, in)) body->output(r);
+  cse(*body);
+  const std::vector<Node*>& r = body->results();
+  size_t na = a.results().size();
+  for (size_t j = 0; j < l.carry; ++j)
+    if (r[j] != r[na + j]) return false;  // the carries differ (or cse cannot tell)
+  std::vector<Node*> results(r.begin(), r.begin() + static_cast<std::ptrdiff_t>(na));
+  std::vector<size_t> twin_from(b.results().size());  // result i of twin: result twin_from[i] of the merged scan
+  for (size_t i = 0; i < twin_from.size(); ++i) {
+    Node* v = r[na + i];
+    auto at = i < l.carry ? results.begin() + static_cast<std::ptrdiff_t>(i)
+                          : std::find(results.begin() + static_cast<std::ptrdiff_t>(l.carry), results.end(), v);
+    if (at == results.end()) at = results.insert(at, v);
+    twin_from[i] = static_cast<size_t>(at - results.begin());
+  }
+  body->clear_results();
+  for (Node* v : results) body->output(v);
+  std::vector<Node*> twin_group = fused_group(twin);
+  std::vector<int> from(group.size());
+  for (size_t i = 0; i < from.size(); ++i) from[i] = static_cast<int>(i);
+  std::vector<Node*> made = replace_loop(f, group, {n.operands().begin(), n.operands().end()}, n.attrs(), body,
+                                         nullptr, from);
+  for (Node* m : twin_group) {
+    Node* to = made[twin_from[static_cast<size_t>(m->body_result())]];
+    if (to->name().empty()) to->set_name(m->name());
+    f.replace_all_uses(m, to);
+  }
+  for (auto it = twin_group.rbegin(); it != twin_group.rend(); ++it) f.erase(*it);
   return true;
 }
 
@@ -217,7 +266,7 @@ bool loop_opt(Function& f) {
     std::vector<Node*> group = fused_group(n);
     Node* after = group.back()->next();
     if (remove_trivial(f, group) || drop_unused_ys(f, group) || drop_dead_carries(f, group) ||
-        hoist_invariants(f, group)) {
+        hoist_invariants(f, group) || merge_twins(f, group)) {
       changed = true;
       after = f.front();  // the new loop may improve again; restart (loops are few)
     }

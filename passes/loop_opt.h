@@ -13,6 +13,10 @@
 //   - A scan of length 0, or one whose body only passes its carries through
 //     and has no outputs, is replaced by its initial carries (and empty
 //     stacks).
+//   - Two scans over the same operands with the same attributes whose bodies
+//     compute the same carries (after cse of the two bodies side by side)
+//     become one: the forward scan and the tape that build-grad adds for its
+//     gradient (passes/loop_grad.cpp) run the forward steps once.
 // Passes reach the bodies themselves through the pass manager (ir/loop.h's
 // rewrite_bodies), so cse, dce, fold and simplify clean inside them.
 #include <memory>
