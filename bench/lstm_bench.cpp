@@ -4,7 +4,8 @@
 // PyTorch (bench/lstm_torch.py: torch.nn.LSTM and the cell in a Python loop);
 // RK4 on a linear ODE as a scan, gradient against forward; the JIT compile
 // time and the nablac object size for two sequence lengths. 1 thread.
-//   lstm_bench [--quick] [--length N] [--no-torch] [--write-nabla DIR] [--only compile|run|rk4|object]
+//   lstm_bench [--quick] [--length N] [--no-torch] [--write-nabla DIR] [--only compile|run|scan|rk4|object]
+// (--only scan: the scan rows of `run`, without the unrolled network and PyTorch.)
 // (--write-nabla: also write the two LSTM modules as DIR/lstm_N.nabla and RK4
 // with its gradients as DIR/rk4_y0.nabla and DIR/rk4.nabla, to compile with nablac.)
 #include <immintrin.h>
@@ -156,13 +157,14 @@ void compile_times(const LstmSpec& base, int reps) {
 }
 
 // Forward + gradient per character: scan at `length` and 256, unrolled at 256.
-double run_times(const LstmSpec& base, int reps) {
+double run_times(const LstmSpec& base, int reps, bool with_unrolled) {
   std::printf("\nForward + gradient of all weights, 1 thread (median of %d runs; us/char = time / chars)\n", reps);
   std::printf("%-10s %6s | %9s %9s %8s %8s | %10s %8s %8s\n", "nabla", "chars", "ms", "us/char", "GFLOP/s", "range",
               "compile ms", "nodes", "kernels");
   double scan_us = 0, unrolled_us = 0;
   std::vector<Tensor> at256[2];
   for (auto [unrolled, n] : {std::pair{false, base.length}, {false, int64_t{256}}, {true, int64_t{256}}}) {
+    if (unrolled && !with_unrolled) return scan_us;
     LstmSpec s = base;
     s.length = n;
     Compiled c = compile_lstm(s, unrolled, true);
@@ -289,7 +291,7 @@ int run(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
     else {
       std::fprintf(stderr, "usage: lstm_bench [--quick] [--length N] [--no-torch] [--write-nabla DIR]\n"
-                           "                  [--only compile|run|rk4|object]\n");
+                           "                  [--only compile|run|scan|rk4|object]\n");
       return 1;
     }
   }
@@ -300,8 +302,9 @@ int run(int argc, char** argv) {
   std::printf("FMA limit of one core: %.1f GFLOP/s\n", fma_peak_gflops());
   auto part = [&](const char* name) { return only.empty() || only == name; };
   if (part("compile")) compile_times(s, quick ? 3 : 9);
+  if (only == "scan") run_times(s, reps, false);
   if (part("run")) {
-    double scan_us = run_times(s, reps);
+    double scan_us = run_times(s, reps, true);
     double best = torch ? torch_best(s, reps) : 0;
     if (best > 0)
       std::printf("nabla scan / PyTorch's fastest way, per char: %.2f us / %.2f us = %.2fx\n", scan_us, best,

@@ -28,6 +28,10 @@ void run_compile_passes(Module& m, const PipelineSpec& spec) {
     pm.add("bucket-collectives{bytes=" + std::to_string(spec.bucket_bytes) + "}");
     any = true;
   }
+  if (spec.fuse_matmul) {  // before fuse takes the additions into regions
+    pm.add("matmul-sum");
+    any = true;
+  }
   if (spec.fuse && create_pass("fuse")) {
     pm.add("fuse");
     any = true;

@@ -12,7 +12,7 @@ namespace nabla {
 struct PipelineSpec {
   std::string pipeline = "default";  // passes/pass_manager.h syntax; "default"; "" for none
   bool fuse = true;                  // then the `fuse` pass
-  bool fuse_matmul = true;           // then `fuse-matmul` (GEMM epilogues)
+  bool fuse_matmul = true;           // `matmul-sum` before fuse, `fuse-matmul` (GEMM epilogues) after
   // Modules with collectives: `bucket-collectives{bytes=N}` before fusion
   // (0: none), `schedule-collectives` after it (passes/collectives.h).
   int64_t bucket_bytes = int64_t{256} << 10;
