@@ -6,9 +6,11 @@
 
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 
 #include "gradbench_util.h"
 #include "nabla/ir/builder.h"
+#include "nabla/ir/parser.h"
 #include "nabla/passes/build_grad.h"
 #include "nabla/passes/pass_manager.h"
 #include "nabla/passes/derivatives.h"
@@ -237,6 +239,27 @@ TEST(GradBenchEvals, LstmScanEqualsUnrolled) {
   for (size_t r = 0; r < 4; ++r)
     for (int64_t i = 0; i < results[0][r].numel(); ++i)
       EXPECT_NEAR(results[0][r].get(i), results[1][r].get(i), 1e-14) << r << " " << i;
+}
+
+// nabla-gradbench --unrolled --write-modules DIR: ode built without a scan,
+// the same answer, and the module built written as text that parses back.
+TEST(GradBenchEvals, UnrolledAndWrittenModules) {
+  std::string dir = ::testing::TempDir();
+  Server server({});
+  server.write_modules_to(dir);
+  set_unrolled_loops(true);
+  std::vector<double> x = {0.5, 0.25, 0.75};
+  json::Value y = evaluate(server, "ode", "primal", json::Object{{"x", array(x)}, {"s", 3}});
+  set_unrolled_loops(false);
+  expect_near_all(flat(y), ode_primal(x, 3), 1e-14);
+  std::ifstream in(dir + "/ode.primal[3,3].nabla");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Module m = parse(text, "ode.nabla");
+  EXPECT_EQ(m.functions().size(), 1u);
+  EXPECT_EQ(text.find("scan"), std::string::npos);  // unrolled
+  server.write_modules_to(dir + "/no-such-dir");
+  EXPECT_EQ(error_of(server, R"({"id": 1, "kind": "evaluate", "module": "ode", "function": "primal", "input": {"x": [1], "s": 1}})"),
+            "cannot write " + dir + "/no-such-dir/ode.primal[1,1].nabla");
 }
 
 TEST(GradBenchEvals, Errors) {

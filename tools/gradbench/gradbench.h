@@ -64,11 +64,15 @@ class Server {
   std::string handle(std::string_view line);
   // The compiled functions so far (one per module, function and sizes).
   size_t num_compiled() const { return cache_.size(); }
+  // Also write each module built, before the passes, as the text file
+  // DIR/MODULE.FUNCTION[SIZES].nabla (for nablac, nabla-opt).
+  void write_modules_to(std::string dir) { module_dir_ = std::move(dir); }
 
  private:
   llvm::json::Object evaluate(const llvm::json::Object& message);
   std::map<std::string, Executable> cache_;
   CompileOptions options_;
+  std::string module_dir_;
 };
 
 }  // namespace nabla::gradbench

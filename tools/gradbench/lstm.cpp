@@ -76,7 +76,7 @@ void build_objective(Function& f, const std::vector<int64_t>& s) {
   Value extra = f.input("extra_params", f64({3, s[1]}));
   Value state = f.input("state", f64({2 * s[0], s[1]}));
   Value sequence = f.input("sequence", f64({s[2], s[1]}));
-  f.output(lstm_loss(main, extra, state, sequence, false));
+  f.output(lstm_loss(main, extra, state, sequence, unrolled_loops()));
 }
 
 void build_jacobian(Function& f, const std::vector<int64_t>& s) {
@@ -84,7 +84,7 @@ void build_jacobian(Function& f, const std::vector<int64_t>& s) {
   Value extra = f.input("extra_params", f64({3, s[1]}));
   Value state = f.input("state", f64({2 * s[0], s[1]}));
   Value sequence = f.input("sequence", f64({s[2], s[1]}));
-  std::vector<Value> g = grad(lstm_loss(main, extra, state, sequence, false), {main, extra});
+  std::vector<Value> g = grad(lstm_loss(main, extra, state, sequence, unrolled_loops()), {main, extra});
   f.output(concat(std::vector<Value>{reshape(g[0], {8 * s[0] * s[1]}), reshape(g[1], {3 * s[1]})}, 0));
 }
 

@@ -13,6 +13,8 @@
 namespace nabla::gradbench {
 namespace {
 
+bool build_unrolled = false;
+
 Parsed read(const llvm::json::Object& input) {
   std::vector<double> x = vector_field(input, "x");
   if (x.empty() || x.size() > (size_t{1} << 24))
@@ -42,12 +44,12 @@ Value rk4_step(Value x, Value y, double h) {
 
 void build_primal(Function& f, const std::vector<int64_t>& s) {
   Value x = f.input("x", f64({s[0]}));
-  f.output(ode_solution(f, x, s[1], false));
+  f.output(ode_solution(f, x, s[1], unrolled_loops()));
 }
 
 void build_gradient(Function& f, const std::vector<int64_t>& s) {
   Value x = f.input("x", f64({s[0]}));
-  Value y = ode_solution(f, x, s[1], false);
+  Value y = ode_solution(f, x, s[1], unrolled_loops());
   f.output(grad(sum(slice(y, {s[0] - 1}, {s[0]})), {x})[0]);
 }
 
@@ -56,6 +58,9 @@ llvm::json::Value write(const std::vector<Tensor>& results, const std::vector<in
 }
 
 }  // namespace
+
+void set_unrolled_loops(bool unrolled) { build_unrolled = unrolled; }
+bool unrolled_loops() { return build_unrolled; }
 
 Value ode_solution(Function& f, Value x, int64_t steps, bool unrolled) {
   double h = 2.0 / static_cast<double>(steps);

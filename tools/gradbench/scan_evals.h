@@ -9,6 +9,11 @@
 
 namespace nabla::gradbench {
 
+// Whether ode and lstm build their steps unrolled instead of as a scan
+// (nabla-gradbench --unrolled; false by default).
+void set_unrolled_loops(bool unrolled);
+bool unrolled_loops();
+
 // y(2) of the ode eval for x [n] after `steps` RK4 steps.
 Value ode_solution(Function& f, Value x, int64_t steps, bool unrolled);
 

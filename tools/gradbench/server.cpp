@@ -2,10 +2,12 @@
 // define, evaluate, analysis; every other kind is acknowledged by its id.
 #include <chrono>
 #include <cmath>
+#include <fstream>
 
 #include "tools/gradbench/gradbench.h"
 #include "llvm/Support/raw_ostream.h"
 #include "nabla/ir/builder.h"
+#include "nabla/ir/printer.h"
 
 namespace nabla::gradbench {
 namespace json = llvm::json;
@@ -56,6 +58,12 @@ void check_finite(const std::vector<Tensor>& results) {
   for (const Tensor& t : results)
     for (int64_t i = 0; i < t.numel(); ++i)
       if (!std::isfinite(t.get(i))) throw Error("the result is not finite (JSON has no NaN or infinity)");
+}
+
+void write_module(const Module& m, const std::string& path) {
+  std::ofstream out(path);
+  out << print(m);
+  if (!out.flush()) throw Error("cannot write " + path);
 }
 
 }  // namespace
@@ -147,6 +155,7 @@ json::Object Server::evaluate(const json::Object& message) {
     Clock::time_point start = Clock::now();
     Module m;
     fn->build(m.add_function(std::string(fn->name)), parsed.sizes);
+    if (!module_dir_.empty()) write_module(m, module_dir_ + "/" + key + ".nabla");
     it = cache_.emplace(key, compile(m, fn->name, options_)).first;
     timings.push_back(timing("prepare", nanoseconds_since(start)));
   }
