@@ -78,35 +78,107 @@ llvm::Value* offset(KernelBuilder& kb, llvm::Value* o, int64_t rows, llvm::Value
   return b.CreateAdd(b.CreateMul(b.CreateAdd(b.CreateMul(o, kb.i64(rows)), row), kb.i64(inner)), i);
 }
 
-// argmax/argmin: the first index of the largest/smallest element; a NaN
-// (ordered comparisons are false on it) is taken when the best is not NaN,
-// and once the best is NaN nothing replaces it.
+// argmax/argmin: whether x replaces the best so far, cur, for an element
+// after it (elementwise on vectors too): x is larger/smaller, or x is a NaN
+// and cur is not (ordered comparisons are false on a NaN, so once the best is
+// a NaN nothing replaces it).
+llvm::Value* replaces(KernelBuilder& kb, DType t, bool is_max, llvm::Value* x, llvm::Value* cur) {
+  auto& b = kb.b;
+  if (!is_float(t)) return is_max ? b.CreateICmpSGT(x, cur) : b.CreateICmpSLT(x, cur);
+  llvm::Value* nan_first = b.CreateAnd(b.CreateFCmpUNO(x, x), b.CreateFCmpORD(cur, cur));
+  return b.CreateOr(nan_first, is_max ? b.CreateFCmpOGT(x, cur) : b.CreateFCmpOLT(x, cur));
+}
+
+// The running best (index, value) of one row: `best` at `best_value`.
+struct ArgBest {
+  llvm::AllocaInst *index, *value;
+};
+
+// Elements [lo, n) of the row at `row` (offset of its element 0, stride
+// `inner`), in order, into the running best.
+void arg_reduce_scalar(KernelEnv& env, const ArgBest& best, llvm::Value* row, int64_t inner, int64_t lo,
+                       int64_t n) {
+  KernelBuilder& kb = env.kb;
+  auto& b = kb.b;
+  DType t = env.node.operand(0)->dtype();
+  kb.loop(kb.i64(lo), kb.i64(n), [&](llvm::Value* k) {
+    llvm::Value* x = kb.load(t, env.operands[0], b.CreateAdd(row, b.CreateMul(k, kb.i64(inner))));
+    llvm::Value* cur = b.CreateLoad(best.value->getAllocatedType(), best.value);
+    llvm::Value* take = replaces(kb, t, env.node.op() == Op::ArgMax, x, cur);
+    b.CreateStore(b.CreateSelect(take, k, b.CreateLoad(kb.i64_type(), best.index)), best.index);
+    b.CreateStore(b.CreateSelect(take, x, cur), best.value);
+  }, 1, "k");
+}
+
+constexpr int kArgLanes = 8;
+
+// A contiguous row (inner 1) of at least 2 kArgLanes elements: lane j keeps
+// the best of elements j, j + 8, ... in vector registers (independent
+// chains, one vector compare and two selects per 8 elements), then the lanes
+// are combined in order of value and, on equal values (or two NaNs), of
+// index, and the tail goes through the scalar loop: the same first index as
+// the scalar scan.
+void arg_reduce_lanes(KernelEnv& env, const ArgBest& best, llvm::Value* row, int64_t n) {
+  KernelBuilder& kb = env.kb;
+  auto& b = kb.b;
+  DType t = env.node.operand(0)->dtype();
+  bool is_max = env.node.op() == Op::ArgMax;
+  auto* vt = llvm::FixedVectorType::get(kb.value_type(t), kArgLanes);
+  auto* it = llvm::FixedVectorType::get(kb.i64_type(), kArgLanes);
+  auto vload = [&](llvm::Value* k) {
+    return b.CreateAlignedLoad(vt, kb.element_ptr(t, env.operands[0], b.CreateAdd(row, k)), llvm::Align(dtype_size(t)));
+  };
+  std::vector<llvm::Constant*> lane;
+  for (int j = 0; j < kArgLanes; ++j) lane.push_back(kb.i64(j));
+  llvm::Constant* lanes = llvm::ConstantVector::get(lane);
+  llvm::AllocaInst* index = kb.local(it, "best.lanes");
+  llvm::AllocaInst* value = kb.local(vt, "best.lane.values");
+  b.CreateStore(lanes, index);
+  b.CreateStore(vload(kb.i64(0)), value);
+  int64_t end = n / kArgLanes * kArgLanes;
+  kb.loop(kb.i64(kArgLanes), kb.i64(end), [&](llvm::Value* k) {
+    llvm::Value* x = vload(k);
+    llvm::Value* cur = b.CreateLoad(vt, value);
+    llvm::Value* take = replaces(kb, t, is_max, x, cur);
+    llvm::Value* at = b.CreateAdd(b.CreateVectorSplat(kArgLanes, k), lanes);
+    b.CreateStore(b.CreateSelect(take, at, b.CreateLoad(it, index)), index);
+    b.CreateStore(b.CreateSelect(take, x, cur), value);
+  }, kArgLanes, "k8");
+  llvm::Value* vi = b.CreateLoad(it, index);
+  llvm::Value* vv = b.CreateLoad(vt, value);
+  llvm::Value *bi = b.CreateExtractElement(vi, uint64_t{0}), *bv = b.CreateExtractElement(vv, uint64_t{0});
+  for (int j = 1; j < kArgLanes; ++j) {
+    llvm::Value *i = b.CreateExtractElement(vi, j), *v = b.CreateExtractElement(vv, j);
+    llvm::Value* same = is_float(t) ? b.CreateOr(b.CreateFCmpOEQ(v, bv), b.CreateAnd(b.CreateFCmpUNO(v, v), b.CreateFCmpUNO(bv, bv)))
+                                    : b.CreateICmpEQ(v, bv);
+    llvm::Value* take = b.CreateOr(replaces(kb, t, is_max, v, bv), b.CreateAnd(same, b.CreateICmpSLT(i, bi)));
+    bi = b.CreateSelect(take, i, bi);
+    bv = b.CreateSelect(take, v, bv);
+  }
+  b.CreateStore(bi, best.index);
+  b.CreateStore(bv, best.value);
+  arg_reduce_scalar(env, best, row, 1, end, n);
+}
+
+// argmax/argmin: the first index of the largest/smallest element; a NaN is
+// taken when the best is not NaN, and once the best is NaN nothing replaces it.
 void emit_arg_reduce(KernelEnv& env) {
   KernelBuilder& kb = env.kb;
   auto& b = kb.b;
   AxisView v = view_of(env.node);
   DType t = env.node.operand(0)->dtype();
-  bool is_max = env.node.op() == Op::ArgMax;
   for_columns(kb, v, env.begin, env.end, [&](llvm::Value* o, llvm::Value* lo, llvm::Value* hi) {
     kb.loop(lo, hi, [&](llvm::Value* i) {
-      llvm::AllocaInst* best = kb.local(kb.i64_type(), "best");
-      llvm::AllocaInst* best_value = kb.local(kb.value_type(t), "best.value");
-      b.CreateStore(kb.i64(0), best);
-      b.CreateStore(kb.load(t, env.operands[0], offset(kb, o, v.n, kb.i64(0), v.inner, i)), best_value);
-      kb.loop(kb.i64(1), kb.i64(v.n), [&](llvm::Value* k) {
-        llvm::Value* x = kb.load(t, env.operands[0], offset(kb, o, v.n, k, v.inner, i));
-        llvm::Value* cur = b.CreateLoad(best_value->getAllocatedType(), best_value);
-        llvm::Value* take;
-        if (is_float(t)) {
-          llvm::Value* nan_first = b.CreateAnd(b.CreateFCmpUNO(x, x), b.CreateFCmpORD(cur, cur));
-          take = b.CreateOr(nan_first, is_max ? b.CreateFCmpOGT(x, cur) : b.CreateFCmpOLT(x, cur));
-        } else {
-          take = is_max ? b.CreateICmpSGT(x, cur) : b.CreateICmpSLT(x, cur);
-        }
-        b.CreateStore(b.CreateSelect(take, k, b.CreateLoad(kb.i64_type(), best)), best);
-        b.CreateStore(b.CreateSelect(take, x, cur), best_value);
-      }, 1, "k");
-      kb.store(DType::i64, b.CreateLoad(kb.i64_type(), best), env.result, b.CreateAdd(b.CreateMul(o, kb.i64(v.inner)), i));
+      ArgBest best{kb.local(kb.i64_type(), "best"), kb.local(kb.value_type(t), "best.value")};
+      llvm::Value* row = offset(kb, o, v.n, kb.i64(0), v.inner, i);
+      if (v.inner == 1 && v.n >= 2 * kArgLanes) {
+        arg_reduce_lanes(env, best, row, v.n);
+      } else {
+        b.CreateStore(kb.i64(0), best.index);
+        b.CreateStore(kb.load(t, env.operands[0], row), best.value);
+        arg_reduce_scalar(env, best, row, v.inner, 1, v.n);
+      }
+      kb.store(DType::i64, b.CreateLoad(kb.i64_type(), best.index), env.result, b.CreateAdd(b.CreateMul(o, kb.i64(v.inner)), i));
     }, 1, "i");
   });
 }
