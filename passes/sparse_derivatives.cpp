@@ -1,8 +1,12 @@
 #include "nabla/passes/sparse_derivatives.h"
 
+#include <algorithm>
+#include <string>
+
 #include "nabla/ir/builder.h"
 #include "nabla/passes/build_grad.h"
 #include "nabla/passes/derivatives.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 namespace {
@@ -19,10 +23,15 @@ Value seed(Function& f, const TensorType& t, const Coloring& c, int32_t k) {
 
 // The compressed matrix B (columns b_0 ... b_{P-1}) stored by columns: b_0
 // flattened, then b_1, ... (so that entry (i, k) is at k * rows + i); then
-// the entries at `at` (such flat indices), as a vector.
-Value gather_compressed(const std::vector<Value>& columns, const std::vector<int64_t>& at) {
+// the entries at `at` (such flat indices; -1 for a zero), as a vector.
+Value gather_compressed(const std::vector<Value>& columns, std::vector<int64_t> at) {
   std::vector<Value> flat;
-  for (Value b : columns) flat.push_back(reshape(b, {b->type().numel()}));
+  int64_t total = 0;
+  for (Value b : columns) flat.push_back(reshape(b, {b->type().numel()})), total += b->type().numel();
+  if (std::find(at.begin(), at.end(), -1) != at.end()) {
+    flat.push_back(constant(*columns[0]->function(), Tensor(columns[0]->dtype(), {1})));
+    std::replace(at.begin(), at.end(), int64_t{-1}, total);
+  }
   Value bt = flat.size() == 1 ? flat[0] : concat(flat, 0);
   Tensor idx(DType::i64, {static_cast<int64_t>(at.size())});
   for (size_t k = 0; k < at.size(); ++k) idx.set(static_cast<int64_t>(k), static_cast<double>(at[k]));
@@ -38,13 +47,39 @@ void for_each_nonzero(const SparsityPattern& p, Fn fn) {
     for (int64_t k = p.row_ptr[i]; k < p.row_ptr[i + 1]; ++k) fn(i, p.col_idx[k]);
 }
 
+
+// For each entry of `layout` in CSR order, its position in p, or -1.
+std::vector<int64_t> positions_in(const SparsityPattern& p, const SparsityPattern& layout) {
+  if (layout.rows != p.rows || layout.cols != p.cols)
+    throw Error("sparse_jacobian: the layout is " + std::to_string(layout.rows) + " by " +
+                std::to_string(layout.cols) + ", the Jacobian " + std::to_string(p.rows) + " by " +
+                std::to_string(p.cols));
+  std::vector<int64_t> pos;
+  pos.reserve(layout.col_idx.size());
+  for (int64_t r = 0; r < p.rows; ++r) {
+    int64_t k = p.row_ptr[r];
+    for (int64_t e = layout.row_ptr[r]; e < layout.row_ptr[r + 1]; ++e) {
+      bool hit = k < p.row_ptr[r + 1] && p.col_idx[k] == layout.col_idx[e];
+      if (!hit && k < p.row_ptr[r + 1] && p.col_idx[k] < layout.col_idx[e]) break;
+      pos.push_back(hit ? k++ : -1);
+    }
+    if (k < p.row_ptr[r + 1])
+      throw Error("sparse_jacobian: the layout lacks entry (" + std::to_string(r) + ", " +
+                  std::to_string(p.col_idx[k]) + ") of the pattern");
+  }
+  return pos;
+}
+
 }  // namespace
 
-SparseDerivative sparse_jacobian(Value y, Value x) {
+SparseDerivative sparse_jacobian(Value y, Value x, SparseJacobianOptions options) {
   SparseDerivative d;
   d.pattern = jacobian_pattern(y, x);
+  std::vector<int64_t> in_layout;
+  if (options.layout) in_layout = positions_in(d.pattern, *options.layout);
   if (d.pattern.nnz() == 0) {
-    d.values = no_values(y);
+    d.values = options.layout ? constant(*y->function(), Tensor(y->dtype(), {options.layout->nnz()})) : no_values(y);
+    if (options.layout) d.pattern = *options.layout;
     return d;
   }
   Coloring cols = color_columns(d.pattern), rows = color_columns(d.pattern.transposed());
@@ -61,7 +96,13 @@ SparseDerivative sparse_jacobian(Value y, Value x) {
   for_each_nonzero(d.pattern, [&](int64_t i, int64_t j) {  // B: x's size by P, or y's by P
     at.push_back(d.by_rows ? rows.color[i] * d.pattern.cols + j : cols.color[j] * d.pattern.rows + i);
   });
-  d.values = gather_compressed(b, at);
+  if (options.layout) {
+    for (int64_t& k : in_layout)
+      if (k >= 0) k = at[k];
+    at = std::move(in_layout);
+    d.pattern = *options.layout;
+  }
+  d.values = gather_compressed(b, std::move(at));
   return d;
 }
 

@@ -17,11 +17,20 @@ struct SparseDerivative {
   Value values;  // f[nnz], the nonzeros in CSR order (y's or z's dtype)
 };
 
+struct SparseJacobianOptions {
+  // When set, the values follow this CSR layout instead of the pattern found
+  // (`pattern` is then a copy of it): a superset of the pattern with the same
+  // size, such as the fixed structure of a file format, whose entries outside
+  // the pattern are zeros. A layout that lacks an entry of the pattern throws
+  // "sparse_jacobian: the layout lacks entry (R, C) of the pattern".
+  const SparsityPattern* layout = nullptr;
+};
+
 // The Jacobian of float y in float x, rows the elements of y, columns those
 // of x (row-major). Compresses by columns or by rows, whichever needs fewer
 // colors (columns on a tie); each color costs one jvp (two reverse sweeps)
 // or one reverse sweep.
-SparseDerivative sparse_jacobian(Value y, Value x);
+SparseDerivative sparse_jacobian(Value y, Value x, SparseJacobianOptions options = {});
 
 struct SparseHessianOptions {
   bool lower = true;  // the lower triangle (diagonal included), as IPOPT takes it; false: both

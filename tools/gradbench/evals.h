@@ -14,5 +14,9 @@ std::vector<EvalFunction> kmeans_functions();
 std::vector<EvalFunction> ode_functions();
 std::vector<EvalFunction> det_functions();
 std::vector<EvalFunction> lstm_functions();
+std::vector<EvalFunction> ba_functions();
+std::vector<EvalFunction> ht_functions();
+std::vector<EvalFunction> particle_functions();
+std::vector<EvalFunction> saddle_functions();
 
 }  // namespace nabla::gradbench
