@@ -82,8 +82,15 @@ SparseDerivative sparse_jacobian(Value y, Value x, SparseJacobianOptions options
     if (options.layout) d.pattern = *options.layout;
     return d;
   }
-  Coloring cols = color_columns(d.pattern), rows = color_columns(d.pattern.transposed());
-  d.by_rows = rows.count < cols.count;
+  // Rows sharing a column need distinct colors: when some column has as many
+  // nonzeros as the column coloring has colors, compressing by rows cannot
+  // do better, and its coloring (whose graph can be huge) is skipped.
+  Coloring cols = color_columns(d.pattern), rows;
+  SparsityPattern t = d.pattern.transposed();
+  int64_t most_in_a_column = 0;
+  for (int64_t c = 0; c < t.rows; ++c) most_in_a_column = std::max(most_in_a_column, t.row_ptr[c + 1] - t.row_ptr[c]);
+  if (most_in_a_column < cols.count) rows = color_columns(t);
+  d.by_rows = most_in_a_column < cols.count && rows.count < cols.count;
   d.coloring = d.by_rows ? rows : cols;
   std::vector<Value> b;
   for (int32_t k = 0; k < d.coloring.count; ++k) {

@@ -95,5 +95,35 @@ TEST_F(SparseValues, HessiansEqualDense) {
   check();
 }
 
+// A layout (a superset of the pattern, as a file format fixes it): the values
+// follow it, zeros where the pattern has no entry; one that lacks an entry of
+// the pattern, or has another size, is refused.
+TEST(SparseLayout, ValuesFollowTheLayout) {
+  Module m;
+  Function& f = m.add_function("f");
+  Value x = f.input("x", f64({3}));
+  Value x0 = slice(x, {0}, {1}), x2 = slice(x, {2}, {3});
+  Value y = concat(std::vector<Value>{x0 * x0, sin(x2)}, 0);  // pattern {(0,0), (1,2)}
+  SparsityPattern layout = SparsityPattern::from_rows(3, {{0, 1, 2}, {1, 2}});
+  SparseDerivative d = sparse_jacobian(y, x, {.layout = &layout});
+  EXPECT_EQ(d.pattern, layout);
+  f.output(d.values);
+  std::vector<Tensor> in{Tensor::from_doubles(DType::f64, {3}, std::vector<double>{1.5, -2, 0.25})};
+  std::vector<Tensor> r = interpret(f, in);
+  std::vector<double> want = {3.0, 0, 0, 0, std::cos(0.25)};
+  ASSERT_EQ(r[0].numel(), 5);
+  for (int64_t k = 0; k < 5; ++k) EXPECT_DOUBLE_EQ(r[0].get(k), want[k]) << k;
+  auto error = [&](const SparsityPattern& l) -> std::string {
+    try {
+      sparse_jacobian(y, x, {.layout = &l});
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  EXPECT_EQ(error(SparsityPattern::from_rows(3, {{1, 2}, {2}})), "sparse_jacobian: the layout lacks entry (0, 0) of the pattern");
+  EXPECT_EQ(error(SparsityPattern::from_rows(4, {{0}, {2}})), "sparse_jacobian: the layout is 2 by 4, the Jacobian 2 by 3");
+}
+
 }  // namespace
 }  // namespace nabla

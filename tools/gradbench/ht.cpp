@@ -67,6 +67,7 @@ Parsed read(const json::Object& input) {
   const json::Object& model = object_field(data, "model");
   std::vector<double> parents = vector_field(model, "parents");
   int64_t b = static_cast<int64_t>(parents.size());
+  if (b < 22) throw Error("field \"parents\": expected at least 22 bones (the pose parameters of 5 fingers)");
   std::vector<double> positions = flatten_rows(model, "base_positions", 4);
   int64_t v = static_cast<int64_t>(positions.size()) / 4;
   std::vector<double> points = flatten_rows(data, "points", 3), us = flatten_rows(input, "us", 2);
