@@ -127,16 +127,19 @@ Coloring dsatur(const Graph& g, Forbid forbid) {
   return c;
 }
 
+// The best of the four orders, stopping at the first that reaches
+// `lower_bound` colors (no order can do better).
 template <class Forbid>
-Coloring best_greedy(const Graph& g, Forbid forbid) {
+Coloring best_greedy(const Graph& g, int32_t lower_bound, Forbid forbid) {
   std::vector<int32_t> natural(g.size());
   std::iota(natural.begin(), natural.end(), 0);
-  Coloring best;
-  best.count = INT32_MAX;
-  for (const auto& order : {natural, smallest_last(g), incidence_degree(g)}) {
-    Coloring c = greedy(g, order, forbid);
+  Coloring best = greedy(g, natural, forbid);
+  for (auto order : {smallest_last, incidence_degree}) {
+    if (best.count <= lower_bound) return best;
+    Coloring c = greedy(g, order(g), forbid);
     if (c.count < best.count) best = std::move(c);
   }
+  if (best.count <= lower_bound) return best;
   Coloring d = dsatur(g, forbid);
   return d.count < best.count ? d : best;
 }
@@ -174,7 +177,10 @@ void forbid_star(const Graph& g, int32_t v, const std::vector<int32_t>& color, s
 
 Coloring color_columns(const SparsityPattern& jacobian) {
   Graph g = column_intersection(jacobian);
-  return best_greedy(g, [&](int32_t v, const std::vector<int32_t>& color, auto mark) {
+  int32_t widest_row = 0;  // the columns of a row need distinct colors
+  for (int64_t r = 0; r < jacobian.rows; ++r)
+    widest_row = std::max(widest_row, static_cast<int32_t>(jacobian.row_ptr[r + 1] - jacobian.row_ptr[r]));
+  return best_greedy(g, widest_row, [&](int32_t v, const std::vector<int32_t>& color, auto mark) {
     forbid_neighbours(g, v, color, mark);
   });
 }
@@ -182,7 +188,7 @@ Coloring color_columns(const SparsityPattern& jacobian) {
 Coloring star_color(const SparsityPattern& hessian) {
   Graph g = adjacency(hessian);
   std::vector<int32_t> count(g.size() + 1, 0);
-  return best_greedy(g, [&](int32_t v, const std::vector<int32_t>& color, auto mark) {
+  return best_greedy(g, 0, [&](int32_t v, const std::vector<int32_t>& color, auto mark) {
     forbid_star(g, v, color, count, mark);
   });
 }

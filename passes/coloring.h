@@ -18,7 +18,8 @@ struct Coloring {
 // A distance-2 coloring of the columns of a Jacobian pattern (no two columns
 // with a nonzero in the same row share a color): a greedy coloring of the
 // column intersection graph, the best of four orders (natural, smallest-last,
-// incidence-degree, and DSATUR's dynamic one). J S, with S[j][c] = [color(j) = c], holds every nonzero:
+// incidence-degree, and DSATUR's dynamic one; the later ones are skipped once
+// an order needs no more colors than the widest row has nonzeros). J S, with S[j][c] = [color(j) = c], holds every nonzero:
 // J[i][j] = (J S)[i][color(j)].
 Coloring color_columns(const SparsityPattern& jacobian);
 

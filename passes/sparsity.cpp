@@ -87,13 +87,24 @@ bool zero_derivative(Op op) { return op == Op::Sign || op == Op::Floor || op == 
 // The index sets of every value between x and y that depends on x.
 class Propagation {
  public:
-  Propagation(Value y, Value x) {
+  // keep_all false: the sets of a value are dropped once its last user is
+  // visited (only y's are read afterwards), so memory follows the live values.
+  Propagation(Value y, Value x, bool keep_all = true) {
     Sets& sx = sets_[x.node];
     sx.resize(x->type().numel());
     for (size_t i = 0; i < sx.size(); ++i) sx[i] = {static_cast<int32_t>(i)};
     std::unordered_set<const Node*> up = ancestors(y);
-    for (Node* n : *y->function())
-      if (n != x.node && up.count(n)) visit(n);
+    std::unordered_map<const Node*, int64_t> uses;
+    if (!keep_all)
+      for (const Node* n : up)
+        for (const Node* o : n->operands()) ++uses[o];
+    for (Node* n : *y->function()) {
+      if (!up.count(n)) continue;
+      if (n != x.node) visit(n);
+      if (keep_all) continue;
+      for (const Node* o : n->operands())
+        if (--uses[o] == 0 && o != y.node) sets_.erase(o);
+    }
   }
   // The sets of n, or null when n does not depend on x.
   const Sets* find(const Node* n) const {
@@ -201,7 +212,7 @@ SparsityPattern jacobian_pattern(Value y, Value x) {
   if (y->function() != x->function())
     throw Error("jacobian_pattern: " + name_of(x) + " belongs to function @" + x->function()->name() +
                 ", not @" + y->function()->name());
-  Propagation p(y, x);
+  Propagation p(y, x, /*keep_all=*/false);
   const Sets* s = p.find(y);
   return SparsityPattern::from_rows(x->type().numel(), s ? *s : Sets(y->type().numel()));
 }

@@ -111,11 +111,17 @@ void indexed(const Node& data, const Node* idx, int64_t axis, Fn fn) {
   Lines ln(data.shape(), axis);
   int64_t np = idx->type().numel();
   std::vector<int64_t> ks = constant_indices(idx, ln.len);
+  auto line = [&](int64_t o, int64_t p, int64_t k) {
+    for (int64_t r = 0; r < ln.inner; ++r) fn(ln.at(o, k, r), (o * np + p) * ln.inner + r);
+  };
   for (int64_t o = 0; o < ln.outer; ++o)
-    for (int64_t p = 0; p < np; ++p)
-      for (int64_t k = 0; k < ln.len; ++k)
-        if (ks.empty() || ks[p] == k)
-          for (int64_t r = 0; r < ln.inner; ++r) fn(ln.at(o, k, r), (o * np + p) * ln.inner + r);
+    for (int64_t p = 0; p < np; ++p) {
+      if (!ks.empty()) {  // the one line it reads (not a scan of all: linear in the result)
+        if (ks[p] >= 0 && ks[p] < ln.len) line(o, p, ks[p]);
+        continue;
+      }
+      for (int64_t k = 0; k < ln.len; ++k) line(o, p, k);
+    }
 }
 
 bool axis_op(const Node& n, const EdgeFn& edge) {

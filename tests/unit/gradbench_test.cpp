@@ -123,7 +123,7 @@ TEST(GradBench, Errors) {
                              R"( "q": [[0, 0]], "l": [[0, 0]], "x": [[1, 2]]}})"),
             "field \"l\" row 0: expected an array of 1 numbers");
   EXPECT_EQ(error_of(server, R"({"id": 6, "kind": "define"})"), "field \"module\": expected a string");
-  EXPECT_EQ(error_of(server, R"({"id": 7, "kind": "define", "module": "ht"})"), "unknown module 'ht'");
+  EXPECT_EQ(error_of(server, R"({"id": 7, "kind": "define", "module": "nope"})"), "unknown module 'nope'");
   EXPECT_EQ(error_of(server, R"({"id": 8, "kind": "evaluate", "module": "lse", "function": "primal", "input": {"x": [1000, 1e309]}})"),
             "the result is not finite (JSON has no NaN or infinity)");
   EXPECT_EQ(error_of(server, R"([1, 2])"), "a message must be a JSON object");
