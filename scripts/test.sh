@@ -18,7 +18,7 @@ run_suite() {
 echo "== build and test: $PWD/build"
 # -O2 with line tables only (-g1): a quarter less compile time than -g
 # (docs/testing.md); stack traces still name FILE:LINE.
-run_suite build -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG"
+run_suite build -DNABLA_PCH=ON -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG"
 if [[ "${1:-}" != "--no-asan" ]]; then
   echo "== build and test under AddressSanitizer + UndefinedBehaviorSanitizer: $PWD/build-asan"
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
@@ -28,7 +28,7 @@ if [[ "${1:-}" != "--no-asan" ]]; then
   # check their first 200 graphs here (all 400 in the normal build).
   # Figures: docs/testing.md.
   export NABLA_RANDOM_GRAPHS=200
-  run_suite build-asan -DNABLA_SANITIZE=ON \
+  run_suite build-asan -DNABLA_SANITIZE=ON -DNABLA_PCH=ON \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG"
 fi
 echo "== all tests passed"
