@@ -3,8 +3,9 @@
 // function's entry), and the loop calls it once per step with pointer arrays:
 // inputs (carries, slice i of each xs, invariants) and outputs (the next
 // carries, slice i of each stacked y). The carries live in two buffers of the
-// loop's scratch, A (read) and B (written), B copied to A after each step; the
-// bodies' workspaces follow them in the scratch. A body's failure (an index out
+// loop's scratch, A and B: a step reads one and writes the other, and the two
+// swap places in the pointer arrays after each step (no copy of the carries
+// per step); the bodies' workspaces come first in the scratch. A body's failure (an index out
 // of range, a while beyond max_trip_count) returns its status from the entry,
 // with the error's node set to the loop.
 #include <fmt/format.h>
@@ -68,7 +69,7 @@ class LoopEmitter {
     for (size_t j = l_.carry + l_.xs; j < n.num_operands(); ++j) set(in_, j, e_.operands[j]);
     if (n.op() == Op::Scan) emit_scan();
     else emit_while();
-    for (size_t j = 0; j < l_.carry; ++j) copy(e_.results[j], carry(s_.a, j), n.operand(j)->type());
+    for (size_t j = 0; j < l_.carry; ++j) copy(e_.results[j], get(in_, j), n.operand(j)->type());
   }
 
  private:
@@ -83,6 +84,17 @@ class LoopEmitter {
   llvm::Value* carry(int64_t base, size_t j) { return at(base + s_.carry[j]); }
   void set(llvm::Value* array, size_t i, llvm::Value* p) {
     b_.CreateStore(p, b_.CreateConstInBoundsGEP1_64(e_.kb.ptr_type(), array, i));
+  }
+  llvm::Value* get(llvm::Value* array, size_t i) {
+    return b_.CreateLoad(e_.kb.ptr_type(), b_.CreateConstInBoundsGEP1_64(e_.kb.ptr_type(), array, i));
+  }
+  // After a step: the carries just written are read by the next one.
+  void swap_carries() {
+    for (size_t j = 0; j < l_.carry; ++j) {
+      llvm::Value *read = get(in_, j), *written = get(out_, j);
+      set(in_, j, written);
+      set(out_, j, read);
+    }
   }
   void copy(llvm::Value* to, llvm::Value* from, const TensorType& t) {
     if (int64_t n = bytes_of(t); n > 0) b_.CreateMemCpy(to, llvm::MaybeAlign(1), from, llvm::MaybeAlign(1), static_cast<uint64_t>(n));
@@ -113,7 +125,7 @@ class LoopEmitter {
         set(out_, l_.carry + j, row(e_.results[l_.carry + j], i, bytes_of(t)));
       }
       call(body_, in_, out_, 0);
-      for (size_t j = 0; j < l_.carry; ++j) copy(carry(s_.a, j), carry(s_.b, j), n.operand(j)->type());
+      swap_carries();
     }, 1, "step");
   }
 
@@ -141,7 +153,7 @@ class LoopEmitter {
       k.fail_if(b_.CreateICmpEQ(count, e_.kb.i64(bound)), NABLA_TRIP_COUNT_EXCEEDED, e_.kb.i64(0), count, bound);
     }
     call(body_, in_, out_, 0);
-    for (size_t j = 0; j < l_.carry; ++j) copy(carry(s_.a, j), carry(s_.b, j), n.operand(j)->type());
+    swap_carries();
     b_.CreateStore(b_.CreateAdd(count, e_.kb.i64(1)), steps);
     b_.CreateBr(head);
     b_.SetInsertPoint(done);
