@@ -101,6 +101,26 @@ bool drop_dead_carries(Function& f, const std::vector<Node*>& group) {
   return false;
 }
 
+std::vector<int> identity(size_t n) {
+  std::vector<int> from(n);
+  for (size_t i = 0; i < n; ++i) from[i] = static_cast<int>(i);
+  return from;
+}
+
+// A while's condition body for the loop's operands plus the new invariants
+// operands[n.num_operands()...] (which it takes unused); null for a scan.
+std::shared_ptr<const Function> cond_with_invariants(const Node& n, std::span<Node* const> operands) {
+  std::shared_ptr<const Function> cond = n.shared_cond();
+  if (!cond || operands.size() == n.num_operands()) return cond;
+  auto c = std::make_shared<Function>(cond->name());
+  NodeMap cm;
+  for (const Node* in : cond->inputs()) cm[in] = c->input(in->name(), in->type());
+  for (size_t i = n.num_operands(); i < operands.size(); ++i) c->input(c->unique_name("inv"), operands[i]->type());
+  for (const Node* b : *cond) clone_node(*b, *c, cm, true);
+  for (const Node* r : cond->results()) c->output(cm.at(r));
+  return c;
+}
+
 // Hoists the invariant nodes of the (step) body out of the loop.
 bool hoist_invariants(Function& f, const std::vector<Node*>& group) {
   const Node& n = *group[0];
@@ -152,19 +172,58 @@ bool hoist_invariants(Function& f, const std::vector<Node*>& group) {
   for (const Node* b : body)
     if (!hoisted_set.count(b)) clone_node(*b, *new_body, map, true);
   for (const Node* r : body.results()) new_body->output(map.at(r));
-  std::shared_ptr<const Function> cond = n.shared_cond();
-  if (cond) {  // the condition takes the new invariants too, unused
-    auto c = std::make_shared<Function>(cond->name());
-    NodeMap cm;
-    for (const Node* in : cond->inputs()) cm[in] = c->input(in->name(), in->type());
-    for (size_t i = n.num_operands(); i < operands.size(); ++i) c->input(c->unique_name("inv"), operands[i]->type());
-    for (const Node* b : *cond) clone_node(*b, *c, cm, true);
-    for (const Node* r : cond->results()) c->output(cm.at(r));
-    cond = c;
+  std::shared_ptr<const Function> cond = cond_with_invariants(n, operands);
+  replace_loop(f, group, std::move(operands), n.attrs(), new_body, cond, identity(group.size()));
+  return true;
+}
+
+// An invariant read transposed by a matmul of the body (transpose_b) is
+// transposed once before the loop: the GEMM packs (turns around) a
+// transposed B on every call, and reads a plain one in place. The body's
+// matmul reads the transposed copy, a new invariant, without the flag: the
+// same products summed in the same order.
+bool pretranspose_invariants(Function& f, const std::vector<Node*>& group) {
+  const Node& n = *group[0];
+  LoopLayout l = loop_layout(n);
+  const Function& body = *n.body();
+  auto invariant_index = [&](const Node* v) -> size_t {
+    for (size_t i = l.carry + l.xs; i < body.inputs().size(); ++i)
+      if (body.inputs()[i] == v) return i;
+    return body.inputs().size();  // not an invariant
+  };
+  std::vector<Node*> operands(n.operands().begin(), n.operands().end());
+  std::unordered_map<const Node*, size_t> transposed;  // body input -> operand index of its transpose
+  InsertionGuard guard(f, group[0]);
+  for (const Node* b : body) {
+    if (b->op() != Op::MatMul || !b->attrs().transpose_b) continue;
+    size_t i = invariant_index(b->operand(1));
+    if (i == body.inputs().size() || transposed.count(b->operand(1))) continue;
+    int64_t r = b->operand(1)->type().rank();
+    std::vector<int64_t> perm(static_cast<size_t>(r));
+    for (int64_t k = 0; k < r; ++k) perm[static_cast<size_t>(k)] = k < r - 2 ? k : (k == r - 2 ? r - 1 : r - 2);
+    transposed[b->operand(1)] = operands.size();
+    operands.push_back(transpose(n.operand(i), perm));
   }
-  std::vector<int> from(group.size());
-  for (size_t i = 0; i < from.size(); ++i) from[i] = static_cast<int>(i);
-  replace_loop(f, group, std::move(operands), n.attrs(), new_body, cond, from);
+  if (transposed.empty()) return false;
+  auto new_body = std::make_shared<Function>(body.name());
+  NodeMap map;
+  for (const Node* in : body.inputs()) map[in] = new_body->input(in->name(), in->type());
+  std::vector<Node*> extra;
+  for (size_t i = n.num_operands(); i < operands.size(); ++i)
+    extra.push_back(new_body->input(new_body->unique_name("inv"), operands[i]->type()));
+  for (const Node* b : body) {
+    auto t = b->op() == Op::MatMul && b->attrs().transpose_b ? transposed.find(b->operand(1)) : transposed.end();
+    if (t == transposed.end()) {
+      clone_node(*b, *new_body, map, true);
+      continue;
+    }
+    Node* m = matmul(map.at(b->operand(0)), extra[t->second - n.num_operands()], b->attrs().transpose_a, false);
+    m->set_name(b->name());
+    map[b] = m;
+  }
+  for (const Node* r : body.results()) new_body->output(map.at(r));
+  std::shared_ptr<const Function> cond = cond_with_invariants(n, operands);
+  replace_loop(f, group, std::move(operands), n.attrs(), new_body, cond, identity(group.size()));
   return true;
 }
 
@@ -213,10 +272,8 @@ bool merge_twins(Function& f, const std::vector<Node*>& group) {
   body->clear_results();
   for (Node* v : results) body->output(v);
   std::vector<Node*> twin_group = fused_group(twin);
-  std::vector<int> from(group.size());
-  for (size_t i = 0; i < from.size(); ++i) from[i] = static_cast<int>(i);
   std::vector<Node*> made = replace_loop(f, group, {n.operands().begin(), n.operands().end()}, n.attrs(), body,
-                                         nullptr, from);
+                                         nullptr, identity(group.size()));
   for (Node* m : twin_group) {
     Node* to = made[twin_from[static_cast<size_t>(m->body_result())]];
     if (to->name().empty()) to->set_name(m->name());
@@ -266,7 +323,7 @@ bool loop_opt(Function& f) {
     std::vector<Node*> group = fused_group(n);
     Node* after = group.back()->next();
     if (remove_trivial(f, group) || drop_unused_ys(f, group) || drop_dead_carries(f, group) ||
-        hoist_invariants(f, group) || merge_twins(f, group)) {
+        hoist_invariants(f, group) || pretranspose_invariants(f, group) || merge_twins(f, group)) {
       changed = true;
       after = f.front();  // the new loop may improve again; restart (loops are few)
     }

@@ -17,6 +17,10 @@
 //     compute the same carries (after cse of the two bodies side by side)
 //     become one: the forward scan and the tape that build-grad adds for its
 //     gradient (passes/loop_grad.cpp) run the forward steps once.
+//   - An invariant that a matmul of the body reads transposed (transpose_b)
+//     is transposed once before the loop, and the matmul reads the copy as
+//     it is: the GEMM turns a transposed B around on every call (RK4's and
+//     the LSTM's backward bodies, g W^T). Same products, same order: exact.
 // Passes reach the bodies themselves through the pass manager (ir/loop.h's
 // rewrite_bodies), so cse, dce, fold and simplify clean inside them.
 #include <memory>
