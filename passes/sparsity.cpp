@@ -1,6 +1,7 @@
 #include "nabla/passes/sparsity.h"
 
 #include <algorithm>
+#include <iterator>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -61,6 +62,20 @@ void normalize(Set& s) {
   s.erase(std::unique(s.begin(), s.end()), s.end());
 }
 
+// dst = dst | add, both sorted and duplicate-free (a merge, not a sort: the
+// sets stay sorted as they grow); `merged` is scratch.
+void unite(Set& dst, const Set& add, Set& merged) {
+  if (add.empty() || &dst == &add) return;
+  if (dst.empty() || dst.back() < add.front()) {
+    dst.insert(dst.end(), add.begin(), add.end());
+    return;
+  }
+  if (dst == add) return;
+  merged.clear();
+  std::set_union(dst.begin(), dst.end(), add.begin(), add.end(), std::back_inserter(merged));
+  dst.swap(merged);
+}
+
 std::string name_of(const Node* n) { return ValueNames(*n->function()).ref(n); }
 
 void check_float(const char* what, Value v) {
@@ -119,8 +134,9 @@ class Propagation {
     for (const Node* o : n->operands()) reached |= find(o) != nullptr;
     if (!reached || !is_float(n->dtype()) || zero_derivative(n->op())) return;
     Sets s(n->type().numel());
+    Set merged;
     bool known = sparsity::for_each_edge(*n, [&](int64_t out, size_t slot, int64_t in) {
-      if (const Sets* o = find(n->operand(slot))) s[out].insert(s[out].end(), (*o)[in].begin(), (*o)[in].end());
+      if (const Sets* o = find(n->operand(slot))) unite(s[out], (*o)[in], merged);
     });
     if (!known) {  // every result element reads every operand element
       Set all;
@@ -130,7 +146,6 @@ class Propagation {
       normalize(all);
       std::fill(s.begin(), s.end(), all);
     }
-    for (Set& e : s) normalize(e);
     sets_[n] = std::move(s);
     order_.push_back(n);
   }

@@ -3,7 +3,7 @@
 // scale 1, translation, then 2 or 1 angles per finger joint); each bone's
 // Euler angles give R = Rz Ry Rx, relative_b = base_relative_b [R 0; 0 1],
 // absolute_b = absolute_parent(b) relative_b (the bone tree is structure: the
-// parents are part of the cache key), transform_b = absolute_b
+// parents are part of the cache key; one batched matmul per depth), transform_b = absolute_b
 // inverse_base_absolute_b; the skinned vertex v is sum_b weight_vb
 // transform_b base_position_v (one matmul weights [V,B] by the transforms'
 // top rows [B,12]), mirrored, then rotated by the global angle-axis and
@@ -167,18 +167,43 @@ struct Inputs {
   Value vars, relatives, inverse_absolutes, positions, weights, points, correspondences, triangles;
 };
 
+Value index(Function& f, const std::vector<int64_t>& v) {
+  Tensor t(DType::i64, {static_cast<int64_t>(v.size())});
+  for (size_t i = 0; i < v.size(); ++i) t.set(static_cast<int64_t>(i), static_cast<double>(v[i]));
+  return constant(f, std::move(t));
+}
+
+// absolute_b = absolute_parent(b) relative_b [B,4,4], one batched matmul per
+// depth of the bone tree (bones of equal depth at once, their parents'
+// absolutes gathered from the levels above).
+Value absolutes(Function& f, Value relatives, const std::vector<int64_t>& s) {
+  int64_t b = s[0];
+  std::vector<int64_t> depth(b), at(b);
+  std::vector<std::vector<int64_t>> levels;
+  for (int64_t i = 0; i < b; ++i) {
+    depth[i] = s[5 + i] < 0 ? 0 : depth[s[5 + i]] + 1;
+    if (depth[i] >= static_cast<int64_t>(levels.size())) levels.resize(depth[i] + 1);
+    levels[depth[i]].push_back(i);
+  }
+  Value done;  // the absolutes so far, level after level
+  int64_t count = 0;
+  for (const std::vector<int64_t>& level : levels) {
+    Value rel = gather(relatives, index(f, level), 0);
+    std::vector<int64_t> parents;
+    for (int64_t i : level) parents.push_back(done.node ? at[s[5 + i]] : 0);
+    Value abs = done.node ? matmul(gather(done, index(f, parents), 0), rel) : rel;
+    done = done.node ? concat(std::vector<Value>{done, abs}, 0) : abs;
+    for (int64_t i : level) at[i] = count++;
+  }
+  return gather(done, index(f, at), 0);
+}
+
 // The skinned, posed vertices [V,3].
 Value vertices(Function& f, const Inputs& in, Value theta, const std::vector<int64_t>& s) {
   int64_t b = s[0], v = s[1];
   Value pose = pose_params(f, theta, b);
   Value relatives = matmul(in.relatives, joint_rotations(slice(pose, {0, 3}, {3, b + 3})));
-  std::vector<Value> absolutes;
-  for (int64_t i = 0; i < b; ++i) {
-    Value rel = reshape(slice(relatives, {i, 0, 0}, {i + 1, 4, 4}), {4, 4});
-    absolutes.push_back(s[5 + i] < 0 ? rel : matmul(absolutes[s[5 + i]], rel));
-  }
-  for (Value& a : absolutes) a = reshape(a, {1, 4, 4});
-  Value transforms = matmul(concat(absolutes, 0), in.inverse_absolutes);
+  Value transforms = matmul(absolutes(f, relatives, s), in.inverse_absolutes);
   Value top = reshape(slice(transforms, {0, 0, 0}, {b, 3, 4}), {b, 12});
   Value blended = reshape(matmul(in.weights, top), {v, 3, 4});
   Value skinned = sum(blended * reshape(in.positions, {v, 1, 4}), std::vector<int64_t>{2});
