@@ -22,7 +22,7 @@ using Clock = std::chrono::steady_clock;
 struct Options {
   int epochs = 30;
   int64_t batch = 64;
-  double lr = 0.1;
+  double lr = 0.2;
   uint64_t seed = 1;
   int threads = 1;
   std::string data = NABLA_DIGITS_CSV;
@@ -48,7 +48,7 @@ cli::Program program(Options& o, const char* name, const char* overview, std::st
       {
           {"--epochs", "N", epochs_help, integer(o.epochs, 1, 100000)},
           {"--batch", "B", "minibatch size (default 64)", integer(o.batch, 1, 1 << 20)},
-          {"--lr", "X", "learning rate (default 0.1)", [&](std::string_view v) { o.lr = cli::parse_real(v, 0); }},
+          {"--lr", "X", "learning rate (default 0.2)", [&](std::string_view v) { o.lr = cli::parse_real(v, 0); }},
           {"--seed", "S", "seed of the split, the initialization and the shuffles (default 1)",
            integer(o.seed, 0, INT64_MAX)},
           {"--threads", "T", "threads of the compiled code (default 1)", integer(o.threads, 1, 256)},
