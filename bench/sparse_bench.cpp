@@ -148,7 +148,7 @@ int run(int argc, char** argv) {
       adolc_row("ADOL-C hess_mat, same seed, + recovery", adolc_rosenbrock_hessian(point(size), c, reps), f.run_ms, h);
     }
     if (size == dense_n)
-      row("dense hessian (one reverse sweep per row)", measure(size, [](Value x, Measured&) {
+      row("dense hessian (one batched hvp, P = n)", measure(size, [](Value x, Measured&) {
             return hessian(rosenbrock(x), x);
           }, std::max(3, reps / 4)), f.run_ms);
   }

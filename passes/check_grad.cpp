@@ -18,7 +18,6 @@
 #include "nabla/runtime/error.h"
 
 namespace nabla {
-namespace {
 
 Tensor to_f64(const Tensor& t) {
   if (t.dtype() != DType::f32) return t;
@@ -26,6 +25,8 @@ Tensor to_f64(const Tensor& t) {
   for (int64_t i = 0; i < t.numel(); ++i) out.set(i, t.get(i));
   return out;
 }
+
+namespace {
 
 // f's nodes and results copied into c (whose inputs `map` already holds) with
 // every f32 value made f64, loop bodies included.
@@ -66,7 +67,8 @@ void copy_nodes_as_f64(const Function& f, Function& c, std::unordered_map<const 
   for (Node* r : f.results()) c.output(map.at(r));
 }
 
-// A copy of f with every f32 value made f64. `map` takes f's nodes to the copy's.
+}  // namespace
+
 Function& copy_as_f64(const Function& f, Module& m, std::unordered_map<const Node*, Node*>& map) {
   Function& c = m.add_function(f.name());
   for (Node* in : f.inputs()) {
@@ -77,6 +79,8 @@ Function& copy_as_f64(const Function& f, Module& m, std::unordered_map<const Nod
   copy_nodes_as_f64(f, c, map);
   return c;
 }
+
+namespace {
 
 // Evaluates a function node by node, and re-evaluates z with one value replaced.
 class Evaluator {

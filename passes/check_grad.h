@@ -6,6 +6,7 @@
 #include <iosfwd>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "nabla/ir/function.h"
@@ -58,6 +59,13 @@ struct CheckGradReport {
 CheckGradReport check_grad(const Function& f, std::span<const Tensor> inputs,
                            CheckGradOptions options = {});
 CheckGradReport check_grad(const Function& f, CheckGradOptions options = {});
+
+// A copy of f, added to m under f's name, with every f32 value made f64
+// (inputs, constants, casts, one_hot's dtype, loop bodies); `map` takes f's
+// nodes to the copy's. What check_grad differentiates; tests use it too.
+Function& copy_as_f64(const Function& f, Module& m, std::unordered_map<const Node*, Node*>& map);
+// t converted to f64 when it is f32; any other tensor unchanged.
+Tensor to_f64(const Tensor& t);
 
 // One line per grad node, e.g.
 //   @f: grad %loss wrt %w: worst error 3.2e-11 in 8 checks: ok

@@ -4,6 +4,8 @@
 #include <unordered_set>
 
 #include "nabla/ir/builder.h"
+#include "nabla/ir/fused.h"
+#include "nabla/passes/batching.h"
 #include "nabla/ir/printer_names.h"
 #include "nabla/runtime/error.h"
 
@@ -77,23 +79,16 @@ std::optional<Shape> jacobian_shape(const char* what, Value y, Value x, const Gr
 }  // namespace
 
 Value jacobian(Value y, Value x, GradOptions options) {
-  return y.node && x.node && y->type().numel() > 2 * x->type().numel() ? jacfwd(y, x, options)
-                                                                        : jacrev(y, x, options);
+  return y.node && x.node && y->type().numel() > x->type().numel() ? jacfwd(y, x, options)
+                                                                    : jacrev(y, x, options);
 }
 
 Value jacrev(Value y, Value x, GradOptions options) {
   Value zeros;
   std::optional<Shape> out = jacobian_shape("jacobian", y, x, options, &zeros);
   if (!out) return zeros;
-  int64_t m = y->type().numel(), n = x->type().numel();
-  Value flat = reshape(y, {m});
-  std::vector<Value> rows;
-  for (int64_t k = 0; k < m; ++k) {
-    Value yk = reshape(slice(flat, {k}, {k + 1}), {});
-    rows.push_back(reshape(grad(yk, {x}, kZerosWhenDisconnected)[0], {1, n}));
-  }
-  Value j = rows.size() == 1 ? rows[0] : concat(rows, 0);
-  return reshape(j, *out);
+  Value rows = vjp_batched(y, x, identity_rows(*y->function(), y->dtype(), y->shape()));
+  return reshape(rows, *out);  // [m] ++ x.shape: row i is d y_i / dx
 }
 
 Value jacfwd(Value y, Value x, GradOptions options) {
@@ -101,19 +96,21 @@ Value jacfwd(Value y, Value x, GradOptions options) {
   std::optional<Shape> out = jacobian_shape("jacobian", y, x, options, &zeros);
   if (!out) return zeros;
   int64_t m = y->type().numel(), n = x->type().numel();
-  std::vector<Value> cols;
-  for (int64_t k = 0; k < n; ++k) {  // column k: J e_k
-    Tensor e(x->dtype(), x->shape());
-    e.set(k, 1.0);
-    cols.push_back(reshape(jvp(y, x, constant(*x->function(), std::move(e))), {m, 1}));
-  }
-  Value j = cols.size() == 1 ? cols[0] : concat(cols, 1);
-  return reshape(j, *out);
+  Value cols = jvp_batched(y, x, identity_rows(*x->function(), x->dtype(), x->shape()));
+  if (m == 1 || n == 1) return reshape(cols, *out);  // [n] ++ y.shape: row k is J e_k
+  return reshape(transpose(reshape(cols, {n, m}), {1, 0}), *out);
 }
 
 Value hessian(Value z, Value x) {
   check_values("hessian", z, x);
-  return jacobian(grad(z, {x})[0], x, kZerosWhenDisconnected);
+  Shape out = x->shape();
+  out.insert(out.end(), x->shape().begin(), x->shape().end());
+  if (x->type().numel() == 0) {
+    grad(z, {x});  // its errors
+    return constant(*z->function(), Tensor(z->dtype(), out));
+  }
+  Value rows = hvp_batched(z, x, identity_rows(*x->function(), x->dtype(), x->shape()));
+  return reshape(rows, out);  // row i is d grad_i / dx
 }
 
 Value jvp(Value y, Value x, Value t) {
@@ -124,6 +121,99 @@ Value jvp(Value y, Value x, Value t) {
   Value u = constant(*y->function(), Tensor(y->dtype(), y->shape()));
   Value jt_u = grad(sum(mul(y, u)), {x}, kZerosWhenDisconnected)[0];
   return grad(sum(mul(jt_u, t)), {u}, kZerosWhenDisconnected)[0];
+}
+
+namespace {
+
+// A stand-in for a vector that batch() replaces: a fresh node of type t
+// (zeros; its value never reaches a result).
+Value placeholder(Function& f, const TensorType& t) {
+  Value zero = constant(f, 0.0, t.dtype);
+  return t.is_scalar() ? zero : broadcast_to(zero, t.shape);
+}
+
+void check_stack(const char* what, Value s, Value like) {
+  DType dtype = like->dtype();
+  Shape want{s.node && !s->shape().empty() ? s->shape()[0] : 0};
+  want.insert(want.end(), like->shape().begin(), like->shape().end());
+  if (s.node && s->function() == like->function() && s->dtype() == dtype && s->shape() == want && want[0] >= 1) return;
+  std::string dims = "[P";
+  for (int64_t d : like->shape()) dims += "," + std::to_string(d);
+  throw Error(std::string(what) + ": the stack must be " + std::string(dtype_name(dtype)) + dims + "] (P >= 1, then " +
+              name_of(like) + "'s shape), got " + (s.node ? s->type().str() : std::string("null")));
+}
+
+// The nodes created since serial `since` that nothing uses, except `keep`
+// (the unbatched sweep behind a batched one), erased; loops and fused groups
+// only as a whole.
+void erase_unused_since(Function& f, uint64_t since, Node* keep) {
+  std::unordered_set<const Node*> results(f.results().begin(), f.results().end());
+  auto unused = [&](const Node* n) { return n->users().empty() && !results.count(n) && n != keep; };
+  for (Node* n = f.back(); n && n->serial() >= since;) {
+    std::vector<Node*> group = fused_group(n);
+    Node* prev = group.front()->prev();
+    bool all = true;
+    for (Node* g : group) all = all && g->serial() >= since && unused(g);
+    if (all)
+      for (auto it = group.rbegin(); it != group.rend(); ++it) f.erase(*it);
+    n = prev;
+  }
+}
+
+// One sweep built with placeholder p, then batched over p := stack.
+Value batched_sweep(Function& f, uint64_t since, Value p, Value stack, Value result) {
+  Value r = batch(std::span<const Value>(&p, 1), std::span<const Value>(&stack, 1),
+                  std::span<const Value>(&result, 1))[0];
+  erase_unused_since(f, since, r);
+  return r;
+}
+
+// The checks of vjp_batched and jvp_batched (`stack` stands for `like`).
+void check_batched(const char* what, Value y, Value x, Value stack, Value like) {
+  check_values(what, y, x);
+  check_stack(what, stack, like);
+  check_influence(what, y, x);
+}
+
+}  // namespace
+
+Value vjp_batched(Value y, Value x, Value U) {
+  check_batched("vjp_batched", y, x, U, y);
+  Function& f = *y->function();
+  uint64_t since = f.next_serial();
+  Value u = placeholder(f, y->type());
+  Value g = grad(sum(mul(y, u)), {x}, kZerosWhenDisconnected)[0];  // J^T u
+  return batched_sweep(f, since, u, U, g);
+}
+
+Value jvp_batched(Value y, Value x, Value T) {
+  check_batched("jvp_batched", y, x, T, x);
+  Function& f = *y->function();
+  uint64_t since = f.next_serial();
+  Value u = placeholder(f, y->type()), t = placeholder(f, x->type());
+  Value jt_u = grad(sum(mul(y, u)), {x}, kZerosWhenDisconnected)[0];
+  Value jt = grad(sum(mul(jt_u, t)), {u}, kZerosWhenDisconnected)[0];  // J t, linear in t
+  return batched_sweep(f, since, t, T, jt);
+}
+
+Value hvp_batched(Value z, Value x, Value V) {
+  check_values("hvp_batched", z, x);
+  check_stack("hvp_batched", V, x);
+  Function& f = *z->function();
+  Value g = grad(z, {x})[0];
+  uint64_t since = f.next_serial();
+  Value v = placeholder(f, x->type());
+  Value hv = grad(sum(mul(g, v)), {x}, kZerosWhenDisconnected)[0];
+  return batched_sweep(f, since, v, V, hv);
+}
+
+Value identity_rows(Function& f, DType dt, const Shape& shape) {
+  int64_t n = num_elements(shape);
+  Tensor idx(DType::i64, {n});
+  for (int64_t k = 0; k < n; ++k) idx.set(k, static_cast<double>(k));
+  Shape s{n};
+  s.insert(s.end(), shape.begin(), shape.end());
+  return reshape(one_hot(constant(f, std::move(idx)), n, dt), s);
 }
 
 }  // namespace nabla

@@ -12,19 +12,37 @@ namespace nabla {
 Value hvp(Value z, Value x, Value v);
 
 // The Jacobian of a float value y in x: shape y.shape ++ x.shape, entry
-// [i..., j...] = d y[i...] / d x[j...]. jacrev when y has at most twice as
-// many elements as x, else jacfwd (a jvp costs two reverse sweeps).
+// [i..., j...] = d y[i...] / d x[j...]. jacrev when y has at most as many
+// elements as x, else jacfwd: the batch is the smaller of the two.
 // Throws "jacobian: %x does not influence %y" unless allow_disconnected.
 Value jacobian(Value y, Value x, GradOptions options = {});
-// The same by reverse mode: one reverse sweep per element of y.
+// The same by reverse mode: one batched reverse sweep (vjp_batched) whose
+// cotangents are the rows of the identity, P = y's element count.
 Value jacrev(Value y, Value x, GradOptions options = {});
-// The same by forward mode: one jvp per element of x (not yet batched: each
-// jvp is its own pair of reverse sweeps).
+// The same by forward mode: one batched jvp (jvp_batched) whose tangents are
+// the rows of the identity, P = x's element count.
 Value jacfwd(Value y, Value x, GradOptions options = {});
 
-// The Hessian of a float scalar z in x: the Jacobian of grad(z, x), shape
-// x.shape ++ x.shape.
+// The Hessian of a float scalar z in x, shape x.shape ++ x.shape: grad(z, x)
+// once, then one batched Hessian-vector product (hvp_batched) with the rows
+// of the identity.
 Value hessian(Value z, Value x);
+
+// Batched products: P vectors at once, stacked along a leading axis, built as
+// one sweep with a placeholder vector that batch() (passes/batching.h) then
+// gives the leading axis. Results as P calls of the unbatched product would
+// give, stacked. Each throws as its unbatched form, and when the stack is not
+// [P] ++ the vector's type (P >= 1).
+//   vjp_batched: U [P] ++ y.shape -> [P] ++ x.shape, row p = J^T U[p] (one reverse sweep)
+//   jvp_batched: T [P] ++ x.shape -> [P] ++ y.shape, row p = J T[p]
+//   hvp_batched: V [P] ++ x.shape -> [P] ++ x.shape, row p = H V[p]
+Value vjp_batched(Value y, Value x, Value U);
+Value jvp_batched(Value y, Value x, Value T);
+Value hvp_batched(Value z, Value x, Value V);
+
+// The rows of the n-by-n identity of dtype dt, computed in the graph
+// (one_hot of 0..n-1), shaped [n] ++ shape (n = shape's element count).
+Value identity_rows(Function& f, DType dt, const Shape& shape);
 
 // The Jacobian-vector product J t of y in x (forward mode) from two reverse
 // sweeps: with u a dummy of y's type, grad(sum(y * u), x) = J^T u is linear in

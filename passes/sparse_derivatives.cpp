@@ -4,38 +4,38 @@
 #include <string>
 
 #include "nabla/ir/builder.h"
-#include "nabla/passes/build_grad.h"
 #include "nabla/passes/derivatives.h"
 #include "nabla/runtime/error.h"
 
 namespace nabla {
 namespace {
 
-constexpr GradOptions kZerosWhenDisconnected{.allow_disconnected = true};
-
-// The seed of color k: 1 at the elements of that color, a constant of type t.
-Value seed(Function& f, const TensorType& t, const Coloring& c, int32_t k) {
-  Tensor s(t.dtype, t.shape);
-  for (size_t i = 0; i < c.color.size(); ++i)
-    if (c.color[i] == k) s.set(static_cast<int64_t>(i), 1.0);
-  return constant(f, std::move(s));
+// The compressed seeds, one row per color: row k is 1 at the elements of
+// color k, shaped [P] ++ t.shape (one_hot of the colors, transposed).
+Value seeds(Function& f, const TensorType& t, const Coloring& c) {
+  int64_t n = t.numel();
+  Tensor colors(DType::i64, {n});
+  for (int64_t i = 0; i < n; ++i) colors.set(i, c.color[i]);
+  Value rows = transpose(one_hot(constant(f, std::move(colors)), c.count, t.dtype), {1, 0});  // [P, n]
+  Shape s{c.count};
+  s.insert(s.end(), t.shape.begin(), t.shape.end());
+  return reshape(rows, s);
 }
 
-// The compressed matrix B (columns b_0 ... b_{P-1}) stored by columns: b_0
-// flattened, then b_1, ... (so that entry (i, k) is at k * rows + i); then
-// the entries at `at` (such flat indices; -1 for a zero), as a vector.
-Value gather_compressed(const std::vector<Value>& columns, std::vector<int64_t> at) {
-  std::vector<Value> flat;
-  int64_t total = 0;
-  for (Value b : columns) flat.push_back(reshape(b, {b->type().numel()})), total += b->type().numel();
+// The compressed matrix B, [P] ++ a shape (entry (i, k) of the columns b_k at
+// flat index k * rows + i), read at `at` (such flat indices; -1 for a zero)
+// as a vector.
+Value gather_compressed(Value b, std::vector<int64_t> at) {
+  int64_t total = b->type().numel();
+  Value flat = reshape(b, {total});
   if (std::find(at.begin(), at.end(), -1) != at.end()) {
-    flat.push_back(constant(*columns[0]->function(), Tensor(columns[0]->dtype(), {1})));
+    Value parts[] = {flat, constant(*b->function(), Tensor(b->dtype(), {1}))};
+    flat = concat(parts, 0);
     std::replace(at.begin(), at.end(), int64_t{-1}, total);
   }
-  Value bt = flat.size() == 1 ? flat[0] : concat(flat, 0);
   Tensor idx(DType::i64, {static_cast<int64_t>(at.size())});
   for (size_t k = 0; k < at.size(); ++k) idx.set(static_cast<int64_t>(k), static_cast<double>(at[k]));
-  return gather(bt, constant(*bt->function(), std::move(idx)), 0);
+  return gather(flat, constant(*b->function(), std::move(idx)), 0);
 }
 
 Value no_values(Value like) { return constant(*like->function(), Tensor(like->dtype(), {0})); }
@@ -92,13 +92,9 @@ SparseDerivative sparse_jacobian(Value y, Value x, SparseJacobianOptions options
   if (most_in_a_column < cols.count) rows = color_columns(t);
   d.by_rows = most_in_a_column < cols.count && rows.count < cols.count;
   d.coloring = d.by_rows ? rows : cols;
-  std::vector<Value> b;
-  for (int32_t k = 0; k < d.coloring.count; ++k) {
-    if (d.by_rows)  // W_k^T J: one reverse sweep
-      b.push_back(grad(sum(mul(y, seed(*y->function(), y->type(), rows, k))), {x}, kZerosWhenDisconnected)[0]);
-    else  // J S_k: one forward-mode product
-      b.push_back(jvp(y, x, seed(*x->function(), x->type(), cols, k)));
-  }
+  Function& f = *y->function();
+  Value b = d.by_rows ? vjp_batched(y, x, seeds(f, y->type(), rows))   // W^T J, one batched reverse sweep
+                      : jvp_batched(y, x, seeds(f, x->type(), cols));  // J S, one batched jvp
   std::vector<int64_t> at;
   for_each_nonzero(d.pattern, [&](int64_t i, int64_t j) {  // B: x's size by P, or y's by P
     at.push_back(d.by_rows ? rows.color[i] * d.pattern.cols + j : cols.color[j] * d.pattern.rows + i);
@@ -122,11 +118,7 @@ SparseDerivative sparse_hessian(Value z, Value x, SparseHessianOptions options) 
     return d;
   }
   d.coloring = star_color(full);
-  Value g = grad(z, {x})[0];
-  std::vector<Value> b;
-  for (int32_t k = 0; k < d.coloring.count; ++k)  // H S_k = grad(<grad z, S_k>, x)
-    b.push_back(grad(sum(mul(g, seed(*x->function(), x->type(), d.coloring, k))), {x},
-                     kZerosWhenDisconnected)[0]);
+  Value b = hvp_batched(z, x, seeds(*x->function(), x->type(), d.coloring));  // H S, one batched sweep
   std::vector<int64_t> at;
   for_each_nonzero(d.pattern, [&](int64_t i, int64_t j) {
     auto [row, color] = star_recovery_entry(full, d.coloring, i, j);

@@ -1,8 +1,9 @@
 #pragma once
 // Sparse Jacobians and Hessians: the pattern found at compile time
 // (passes/sparsity.h), a coloring that compresses it (passes/coloring.h), and
-// nodes appended to the graph that compute the nonzeros in CSR order, one
-// directional derivative per color. docs/autodiff.md, "Sparse derivatives".
+// nodes appended to the graph that compute the nonzeros in CSR order: every
+// color's directional derivative in one batched sweep (P = the number of
+// colors, passes/batching.h). docs/autodiff.md, "Sparse derivatives".
 #include "nabla/passes/coloring.h"
 #include "nabla/passes/sparsity.h"
 
@@ -28,8 +29,8 @@ struct SparseJacobianOptions {
 
 // The Jacobian of float y in float x, rows the elements of y, columns those
 // of x (row-major). Compresses by columns or by rows, whichever needs fewer
-// colors (columns on a tie); each color costs one jvp (two reverse sweeps)
-// or one reverse sweep.
+// colors (columns on a tie); then one batched jvp (jvp_batched) or one
+// batched reverse sweep (vjp_batched) over the compressed seeds.
 SparseDerivative sparse_jacobian(Value y, Value x, SparseJacobianOptions options = {});
 
 struct SparseHessianOptions {
@@ -37,7 +38,7 @@ struct SparseHessianOptions {
 };
 
 // The Hessian of a float scalar z in x, star-colored: one Hessian-vector
-// product (a reverse sweep over grad(z, x)) per color, the nonzeros read
+// product per color, all in one batched sweep (hvp_batched), the nonzeros read
 // directly from the compressed product.
 SparseDerivative sparse_hessian(Value z, Value x, SparseHessianOptions options = {});
 
