@@ -5,9 +5,9 @@
 // carries, slice i of each stacked y). The carries live in two buffers of the
 // loop's scratch, A and B: a step reads one and writes the other, and the two
 // swap places in the pointer arrays after each step (no copy of the carries
-// per step); the bodies' workspaces come first in the scratch. A body's failure (an index out
-// of range, a while beyond max_trip_count) returns its status from the entry,
-// with the error's node set to the loop.
+// per step); the bodies' workspaces come first in the scratch. A body's
+// failure (an index out of range, a while beyond max_trip_count) returns its
+// status from the entry, with the error's node set to the loop.
 #include <fmt/format.h>
 
 #include <llvm/IR/IRBuilder.h>

@@ -18,9 +18,9 @@ using NodeMap = std::unordered_map<const Node*, Node*>;
 
 // The loop `group` becomes a new loop over `operands` with these bodies;
 // result i of the old loop is result from[i] of the new one (-1: unused).
-std::vector<Node*> replace_loop(Function& f, const std::vector<Node*>& group, std::vector<Node*> operands, const Attrs& attrs,
-                  std::shared_ptr<const Function> body, std::shared_ptr<const Function> cond,
-                  const std::vector<int>& from) {
+std::vector<Node*> replace_loop(Function& f, const std::vector<Node*>& group, std::vector<Node*> operands,
+                                const Attrs& attrs, std::shared_ptr<const Function> body,
+                                std::shared_ptr<const Function> cond, const std::vector<int>& from) {
   InsertionGuard guard(f, group[0]);
   const Node& n = *group[0];
   std::vector<Node*> made = make_loop(f, n.op(), std::move(operands), attrs, std::move(body), std::move(cond));
