@@ -12,6 +12,7 @@
 #include "nabla/ir/clone.h"
 #include "nabla/ir/fused.h"
 #include "nabla/ir/printer_names.h"
+#include "nabla/ir/reach.h"
 #include "nabla/runtime/error.h"
 
 namespace nabla {
@@ -358,31 +359,6 @@ void fallback(Node* n, const std::vector<Operand>& ops, int64_t P, ValueMap& map
   fallbacks += group.size();
 }
 
-// The nodes on a path from `in` to `out`, by forward reach from in and
-// backward reach from out.
-std::unordered_set<const Node*> cone(std::span<const Value> in, std::span<const Value> out) {
-  std::unordered_set<const Node*> ahead;
-  std::vector<Node*> stack;
-  for (Value v : in)
-    if (ahead.insert(v.node).second) stack.push_back(v.node);
-  while (!stack.empty()) {
-    Node* n = stack.back();
-    stack.pop_back();
-    for (Node* u : n->users())
-      if (ahead.insert(u).second) stack.push_back(u);
-  }
-  std::unordered_set<const Node*> both;
-  for (Value v : out)
-    if (ahead.count(v.node) && both.insert(v.node).second) stack.push_back(v.node);
-  while (!stack.empty()) {
-    Node* n = stack.back();
-    stack.pop_back();
-    for (Node* o : n->operands())
-      if (ahead.count(o) && both.insert(o).second) stack.push_back(o);
-  }
-  return both;
-}
-
 std::string ref(const Node* n) { return ValueNames(*n->function()).ref(n); }
 
 int64_t check_arguments(std::span<const Value> in, std::span<const Value> batched, std::span<const Value> out) {
@@ -417,7 +393,8 @@ std::vector<Value> batch(std::span<const Value> in, std::span<const Value> batch
   int64_t P = check_arguments(in, batched, out);
   fallbacks = 0;
   Function& f = *in[0]->function();
-  std::unordered_set<const Node*> todo = cone(in, out);
+  // the nodes on a path from `in` to `out`
+  std::unordered_set<const Node*> todo = descendants_within(ancestors(out), in);
   ValueMap map;
   for (size_t k = 0; k < in.size(); ++k) map[in[k].node] = batched[k].node;
   for (Node* n : f.nodes()) {

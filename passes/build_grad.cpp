@@ -23,6 +23,7 @@
 #include "nabla/ir/diagnostic.h"
 #include "nabla/ir/printer.h"
 #include "nabla/ir/printer_names.h"
+#include "nabla/ir/reach.h"
 #include "nabla/ir/fused.h"
 #include "nabla/ir/loop.h"
 #include "nabla/passes/bprop.h"
@@ -35,38 +36,6 @@ namespace nabla {
 namespace {
 
 using autodiff::GradBuilder;
-using NodeSet = std::unordered_set<const Node*>;
-
-// The ancestors of z (z included), following operands.
-NodeSet ancestors(Node* z) {
-  NodeSet seen{z};
-  std::vector<Node*> stack{z};
-  while (!stack.empty()) {
-    Node* n = stack.back();
-    stack.pop_back();
-    for (Node* o : n->operands())
-      if (seen.insert(o).second) stack.push_back(o);
-  }
-  return seen;
-}
-
-// Algorithm 5, step 1: G' = the ancestors of z that descend from a target.
-// Every node on a path from a target to an ancestor of z is itself an ancestor
-// of z, so a walk along users that stays inside the ancestors finds G'.
-NodeSet prune(const NodeSet& above_z, std::span<const Value> targets) {
-  NodeSet pruned;
-  std::vector<Node*> stack;
-  for (Value t : targets)
-    if (above_z.count(t.node) && pruned.insert(t.node).second) stack.push_back(t.node);
-  while (!stack.empty()) {
-    Node* n = stack.back();
-    stack.pop_back();
-    for (Node* u : n->users())
-      if (above_z.count(u) && pruned.insert(u).second) stack.push_back(u);
-  }
-  return pruned;
-}
-
 // Names for messages. The pass hands over the names its function printed with
 // before any grad was expanded, so that messages match the input file; nodes
 // made since then are named as the function prints now.
@@ -323,8 +292,9 @@ std::vector<Value> expand(Value z, std::span<const Value> wrt, const GradOptions
   if (!is_float(z->dtype()) || !z->type().is_scalar())
     throw Error("grad: the differentiated value " + names.ref(z) + " must be a float scalar, got " +
                 z->type().str());
-  NodeSet above_z = ancestors(z);
-  NodeSet pruned = prune(above_z, wrt);
+  // Algorithm 5, step 1: G' = the ancestors of z that descend from a target.
+  NodeSet above_z = ancestors(std::span<const Value>(&z, 1));
+  NodeSet pruned = descendants_within(above_z, wrt);
   check_request(z, wrt, above_z, pruned, options, names);
   return Sweep(z, std::move(pruned), options).run(wrt);
 }
