@@ -100,6 +100,12 @@ std::vector<TensorType> input_types(const Function& f) {
   return t;
 }
 
+std::vector<Node*> add_inputs(Function& f, std::span<const TensorType> types) {
+  std::vector<Node*> in;
+  for (const TensorType& t : types) in.push_back(f.input("a" + std::to_string(f.inputs().size()), t));
+  return in;
+}
+
 LoopLayout loop_layout(const Node& n) {
   LoopLayout l;
   const size_t results = n.body()->results().size();

@@ -26,6 +26,9 @@ inline bool is_loop(Op op) { return op == Op::Scan || op == Op::While; }
 // The types of f's inputs, in order.
 std::vector<TensorType> input_types(const Function& f);
 
+// Adds inputs of these types to f (named a0, a1, ... by position) and returns them.
+std::vector<Node*> add_inputs(Function& f, std::span<const TensorType> types);
+
 // Where a loop's operands and results sit.
 struct LoopLayout {
   size_t carry = 0;      // carried values (operands 0..carry-1, results 0..carry-1)

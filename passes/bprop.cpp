@@ -415,10 +415,16 @@ const std::array<Rule, kNumOps>& rule_table() {
 
 }  // namespace
 
-Value bprop(GradBuilder& b, Node* c, size_t i, Value g) {
+bool has_bprop_rule(Op op) { return rule_table()[static_cast<size_t>(op)] != nullptr; }
+
+Value bprop_rule(GradBuilder& b, Node* c, size_t i, Value g) {
   Rule rule = rule_table()[static_cast<size_t>(c->op())];
   if (!rule) throw Error("grad: no derivative rule for " + std::string(op_name(c->op())));
-  Value r = rule(Args{b, c, i, g});
+  return rule(Args{b, c, i, g});
+}
+
+Value bprop(GradBuilder& b, Node* c, size_t i, Value g) {
+  Value r = bprop_rule(b, c, i, g);
   if (!r.node) return r;
   r = sum_to_shape(r, c->operand(i)->shape());
   if (r->type() != c->operand(i)->type())

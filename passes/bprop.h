@@ -38,6 +38,15 @@ bool carries_gradient(const Node& c, size_t i);
 // an empty slice). Requires carries_gradient(c, i).
 Value bprop(GradBuilder& b, Node* c, size_t i, Value g);
 
+// The rule's own value, before bprop() sums it back to the operand's shape: a
+// binary or select rule may give the broadcast shape. For an elementwise op
+// (diagonal Jacobian) this is also the tangent of c given the tangent g of
+// operand i broadcast to c's shape: forward mode uses it (passes/forward.cpp).
+Value bprop_rule(GradBuilder& b, Node* c, size_t i, Value g);
+
+// Whether op has a derivative rule.
+bool has_bprop_rule(Op op);
+
 // The sum of the terms, left to right (null for none): a node's gradient from
 // its contributions, a tangent from its operands'.
 Value sum_of(std::span<const Value> terms);

@@ -6,6 +6,7 @@
 #include "nabla/ir/builder.h"
 #include "nabla/ir/fused.h"
 #include "nabla/passes/batching.h"
+#include "nabla/passes/forward.h"
 #include "nabla/ir/printer_names.h"
 #include "nabla/runtime/error.h"
 
@@ -52,12 +53,22 @@ constexpr GradOptions kZerosWhenDisconnected{.allow_disconnected = true};
 
 }  // namespace
 
+namespace {
+
+// The tangent of y along t in x, zeros when none reaches y.
+Value tangent(Value y, Value x, Value t) {
+  Value d = autodiff::push_forward(*y->function(), std::span<const Value>(&x, 1), std::span<const Value>(&t, 1),
+                                   std::span<const Value>(&y, 1))[0];
+  return d.node ? d : constant(*y->function(), Tensor(y->dtype(), y->shape()));
+}
+
+}  // namespace
+
 Value hvp(Value z, Value x, Value v) {
   check_values("hvp", z, x);
   check_like("hvp", v, x);
-  Value g = grad(z, {x})[0];
-  // H v = grad(<grad z, v>, x); zero when z is linear in x.
-  return grad(sum(mul(g, v)), {x}, kZerosWhenDisconnected)[0];
+  // H v = d/de grad(z)(x + e v); zero when z is linear in x.
+  return tangent(grad(z, {x})[0], x, v);
 }
 
 namespace {
@@ -117,10 +128,22 @@ Value jvp(Value y, Value x, Value t) {
   check_values("jvp", y, x);
   check_like("jvp", t, x);
   check_influence("jvp", y, x);
-  // u: the dummy cotangent. J t does not depend on its value (zero here).
-  Value u = constant(*y->function(), Tensor(y->dtype(), y->shape()));
-  Value jt_u = grad(sum(mul(y, u)), {x}, kZerosWhenDisconnected)[0];
-  return grad(sum(mul(jt_u, t)), {u}, kZerosWhenDisconnected)[0];
+  return tangent(y, x, t);
+}
+
+std::vector<Value> jvp(std::span<const Value> ys, std::span<const Value> xs, std::span<const Value> ts) {
+  if (xs.size() != ts.size())
+    throw Error("jvp: " + std::to_string(xs.size()) + " values but " + std::to_string(ts.size()) + " tangents");
+  if (ys.empty()) return {};
+  for (size_t i = 0; i < xs.size(); ++i) {
+    check_values("jvp", ys[0], xs[i]);
+    check_like("jvp", ts[i], xs[i]);
+  }
+  for (Value y : ys) check_values("jvp", y, xs.empty() ? y : xs[0]);
+  std::vector<Value> d = autodiff::push_forward(*ys[0]->function(), xs, ts, ys);
+  for (size_t k = 0; k < d.size(); ++k)
+    if (!d[k].node) d[k] = constant(*ys[k]->function(), Tensor(ys[k]->dtype(), ys[k]->shape()));
+  return d;
 }
 
 namespace {
@@ -190,10 +213,8 @@ Value jvp_batched(Value y, Value x, Value T) {
   check_batched("jvp_batched", y, x, T, x);
   Function& f = *y->function();
   uint64_t since = f.next_serial();
-  Value u = placeholder(f, y->type()), t = placeholder(f, x->type());
-  Value jt_u = grad(sum(mul(y, u)), {x}, kZerosWhenDisconnected)[0];
-  Value jt = grad(sum(mul(jt_u, t)), {u}, kZerosWhenDisconnected)[0];  // J t, linear in t
-  return batched_sweep(f, since, t, T, jt);
+  Value t = placeholder(f, x->type());
+  return batched_sweep(f, since, t, T, tangent(y, x, t));  // J t, linear in t
 }
 
 Value hvp_batched(Value z, Value x, Value V) {
@@ -203,8 +224,7 @@ Value hvp_batched(Value z, Value x, Value V) {
   Value g = grad(z, {x})[0];
   uint64_t since = f.next_serial();
   Value v = placeholder(f, x->type());
-  Value hv = grad(sum(mul(g, v)), {x}, kZerosWhenDisconnected)[0];
-  return batched_sweep(f, since, v, V, hv);
+  return batched_sweep(f, since, v, V, tangent(g, x, v));  // H v, forward over reverse
 }
 
 Value identity_rows(Function& f, DType dt, const Shape& shape) {

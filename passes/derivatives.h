@@ -1,14 +1,18 @@
 #pragma once
-// Derivatives beyond one gradient, built from reverse sweeps (nabla::grad).
-// Each appends nodes to the function of its first argument; run the default
-// pipeline afterwards to clean up what the sweeps leave behind.
+// Derivatives beyond one gradient, built from reverse sweeps (nabla::grad)
+// and forward ones (jvp, passes/forward.h). Each appends nodes to the
+// function of its first argument; run the default pipeline afterwards to
+// clean up what the sweeps leave behind.
+#include <span>
+#include <vector>
+
 #include "nabla/ir/function.h"
 #include "nabla/passes/build_grad.h"
 
 namespace nabla {
 
-// The Hessian-vector product H v of a float scalar z in x: the gradient in x
-// of sum(grad(z, x) * v). v has x's type.
+// The Hessian-vector product H v of a float scalar z in x, forward over
+// reverse: the tangent of grad(z, x) along v (jvp). v has x's type.
 Value hvp(Value z, Value x, Value v);
 
 // The Jacobian of a float value y in x: shape y.shape ++ x.shape, entry
@@ -24,8 +28,8 @@ Value jacrev(Value y, Value x, GradOptions options = {});
 Value jacfwd(Value y, Value x, GradOptions options = {});
 
 // The Hessian of a float scalar z in x, shape x.shape ++ x.shape: grad(z, x)
-// once, then one batched Hessian-vector product (hvp_batched) with the rows
-// of the identity.
+// once, then one batched forward sweep through it (hvp_batched) with the
+// rows of the identity as tangents.
 Value hessian(Value z, Value x);
 
 // Batched products: P vectors at once, stacked along a leading axis, built as
@@ -44,9 +48,15 @@ Value hvp_batched(Value z, Value x, Value V);
 // (one_hot of 0..n-1), shaped [n] ++ shape (n = shape's element count).
 Value identity_rows(Function& f, DType dt, const Shape& shape);
 
-// The Jacobian-vector product J t of y in x (forward mode) from two reverse
-// sweeps: with u a dummy of y's type, grad(sum(y * u), x) = J^T u is linear in
-// u, and grad(sum(J^T u * t), u) = J t. t has x's type; the result y's.
+// The Jacobian-vector product J t of y in x by forward mode: a tangent node
+// beside each node between x and y (passes/forward.h), through loops as
+// loops that carry the tangents. t has x's type; the result y's. Throws
+// "jvp: %x does not influence %y".
 Value jvp(Value y, Value x, Value t);
+
+// Forward mode for several values at once: the tangent of each ys[k] when
+// every xs[i] moves along ts[i] (of its type), sum_i dys[k]/dxs[i] ts[i];
+// zeros for a y that no x influences. The xs are independent variables.
+std::vector<Value> jvp(std::span<const Value> ys, std::span<const Value> xs, std::span<const Value> ts);
 
 }  // namespace nabla

@@ -15,6 +15,7 @@
 // unchanged); differentiating a while needs max_trip_count.
 #include "nabla/passes/loop_grad.h"
 
+#include <algorithm>
 #include <cmath>
 #include <unordered_set>
 
@@ -27,13 +28,6 @@
 
 namespace nabla::autodiff {
 namespace {
-
-// Adds inputs of these types to `body` and returns them.
-std::vector<Node*> add_inputs(Function& body, std::span<const TensorType> types) {
-  std::vector<Node*> in;
-  for (const TensorType& t : types) in.push_back(body.input(fmt::format("a{}", body.inputs().size()), t));
-  return in;
-}
 
 std::vector<Node*> operands_of(const Node& n) { return {n.operands().begin(), n.operands().end()}; }
 
@@ -276,16 +270,23 @@ std::vector<Value> while_vjp(GradBuilder& b, const Node& n, std::span<const Valu
 
 }  // namespace
 
-bool loop_operand_carries_gradient(const Node& loop, size_t i) {
-  const Function& body = *loop.body();
-  const Node* in = body.inputs()[i];
-  std::unordered_set<const Node*> reached{in};
+std::vector<bool> results_reached(const Function& body, const std::vector<bool>& from) {
+  std::unordered_set<const Node*> reached;
+  for (size_t i = 0; i < from.size(); ++i)
+    if (from[i]) reached.insert(body.inputs()[i]);
   for (const Node* n : body)
     for (size_t k = 0; k < n->num_operands(); ++k)
       if (reached.count(n->operand(k)) && carries_gradient(*n, k)) reached.insert(n);
-  for (const Node* r : body.results())
-    if (reached.count(r) && is_float(r->dtype())) return true;
-  return false;
+  std::vector<bool> out;
+  for (const Node* r : body.results()) out.push_back(reached.count(r) && is_float(r->dtype()));
+  return out;
+}
+
+bool loop_operand_carries_gradient(const Node& loop, size_t i) {
+  std::vector<bool> from(loop.body()->inputs().size());
+  from[i] = true;
+  std::vector<bool> out = results_reached(*loop.body(), from);
+  return std::find(out.begin(), out.end(), true) != out.end();
 }
 
 std::vector<Value> loop_vjp(GradBuilder& b, const std::vector<Node*>& group, std::span<const Value> g) {

@@ -19,4 +19,8 @@ std::vector<Value> loop_vjp(GradBuilder& b, const std::vector<Node*>& group, std
 // gradient, like an integer value.
 bool loop_operand_carries_gradient(const Node& loop, size_t i);
 
+// Which results of `body` have a float path (through ops that carry a
+// gradient) from the inputs marked in `from` (one flag per input).
+std::vector<bool> results_reached(const Function& body, const std::vector<bool>& from);
+
 }  // namespace nabla::autodiff
