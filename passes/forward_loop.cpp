@@ -4,8 +4,9 @@
 // carries (c, dc), slices (x, dx), reads (w, dw) and stacks (y, dy); a while
 // carries (c, dc) under the original condition, so it runs the same steps
 // however many there are: no max_trip_count and no tape, unlike reverse mode.
-// The tangent loop computes the primal values again beside the tangents (the
-// original loop stays for the primal's users).
+// The tangent loop computes the primal values again beside the tangents; the
+// original loop stays for the primal's users until loop-opt replaces it by
+// the tangent loop (passes/loop_opt.h).
 #include <algorithm>
 
 #include "nabla/ir/clone.h"

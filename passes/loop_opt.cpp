@@ -1,6 +1,8 @@
 #include "nabla/passes/loop_opt.h"
 
 #include <algorithm>
+#include <memory>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -283,6 +285,112 @@ bool merge_twins(Function& f, const std::vector<Node*>& group) {
   return true;
 }
 
+// ---- A loop absorbed by a loop that extends it ----
+// Forward mode's tangent loop (passes/forward_loop.cpp) runs the steps of its
+// primal loop again beside the tangents: its operands hold the primal's part
+// by part (carries, xs, invariants) and its body computes the primal's
+// results too. Then the primal's users read the extension's results and the
+// primal loop goes, so the steps run once.
+
+// For each operand of n, the position of the same value in the same part of
+// m's operands (its own index within the part first, else the first unused
+// match); nullopt when one has none.
+std::optional<std::vector<size_t>> operand_positions(const Node& n, const Node& m) {
+  LoopLayout a = loop_layout(n), b = loop_layout(m);
+  size_t a_start[] = {0, a.carry, a.carry + a.xs, n.num_operands()};
+  size_t b_start[] = {0, b.carry, b.carry + b.xs, m.num_operands()};
+  std::vector<size_t> pos;
+  std::vector<bool> used(m.num_operands());
+  for (size_t part = 0; part < 3; ++part)
+    for (size_t i = a_start[part]; i < a_start[part + 1]; ++i) {
+      size_t own = b_start[part] + (i - a_start[part]), found = m.num_operands();
+      auto fits = [&](size_t k) { return k < b_start[part + 1] && !used[k] && m.operand(k) == n.operand(i); };
+      if (fits(own)) found = own;
+      for (size_t k = b_start[part]; found == m.num_operands() && k < b_start[part + 1]; ++k)
+        if (fits(k)) found = k;
+      if (found == m.num_operands()) return std::nullopt;
+      used[found] = true;
+      pos.push_back(found);
+    }
+  return pos;
+}
+
+// Which result of m equals each result of n, when m's bodies compute n's: n's
+// body (and a while's condition) on m's inputs at `pos`, beside m's, made one
+// by cse. Carry j must be m's carry pos[j] (by induction over the steps the
+// two carries are then equal); a y may be any of m's ys.
+std::optional<std::vector<int>> results_within(const Node& n, const Node& m, const std::vector<size_t>& pos) {
+  LoopLayout a = loop_layout(n), b = loop_layout(m);
+  auto side_by_side = [&](const Function& fa, const Function& fb) {
+    auto both = std::make_unique<Function>("both");
+    std::vector<Node*> in = add_inputs(*both, input_types(fb)), sub;
+    for (size_t p : pos) sub.push_back(in[p]);
+    for (Node* r : inline_function(fa, *both, sub)) both->output(r);
+    for (Node* r : inline_function(fb, *both, in)) both->output(r);
+    cse(*both);
+    return both;
+  };
+  if (n.op() == Op::While) {
+    std::unique_ptr<Function> c = side_by_side(*n.cond(), *m.cond());
+    if (c->results()[0] != c->results()[1]) return std::nullopt;
+  }
+  std::unique_ptr<Function> both = side_by_side(*n.body(), *m.body());
+  const std::vector<Node*>& r = both->results();
+  size_t na = n.body()->results().size();
+  std::vector<int> from(na, -1);
+  for (size_t j = 0; j < a.carry; ++j)
+    if (r[j] == r[na + pos[j]]) from[j] = static_cast<int>(pos[j]);
+  for (size_t j = a.carry; j < na; ++j)
+    for (size_t k = b.carry; k < r.size() - na && from[j] < 0; ++k)
+      if (r[j] == r[na + k]) from[j] = static_cast<int>(k);
+  if (std::find(from.begin(), from.end(), -1) != from.end()) return std::nullopt;
+  return from;
+}
+
+// Moves m's group, and the nodes between `group` and m that it needs, to
+// before `group`; false, with nothing moved, when any of them reads group.
+bool move_above(Function& f, const std::vector<Node*>& group, const std::vector<Node*>& mgroup) {
+  std::unordered_map<const Node*, size_t> between;
+  for (Node* x = group.back()->next(); x != mgroup[0]; x = x->next()) between.emplace(x, between.size());
+  std::unordered_set<const Node*> in_group(group.begin(), group.end()), need;
+  std::vector<Node*> stack(mgroup[0]->operands().begin(), mgroup[0]->operands().end());
+  while (!stack.empty()) {
+    Node* o = stack.back();
+    stack.pop_back();
+    if (in_group.count(o)) return false;
+    if (between.count(o) && need.insert(o).second) stack.insert(stack.end(), o->operands().begin(), o->operands().end());
+  }
+  std::vector<Node*> order;
+  for (const Node* x : need) order.push_back(const_cast<Node*>(x));
+  std::sort(order.begin(), order.end(), [&](Node* x, Node* y) { return between.at(x) < between.at(y); });
+  order.insert(order.end(), mgroup.begin(), mgroup.end());
+  for (Node* x : order) f.move_before(x, group[0]);
+  return true;
+}
+
+bool absorb_into_extension(Function& f, const std::vector<Node*>& group) {
+  const Node& n = *group[0];
+  uint32_t mask = op_attr_mask(n.op()) & ~(attr::num_carry | attr::num_xs);
+  for (Node* m = group.back()->next(); m; m = m->next()) {
+    if (m->op() != n.op() || m->body_result() != 0 || !m->attrs().equal(n.attrs(), mask)) continue;
+    std::optional<std::vector<size_t>> pos = operand_positions(n, *m);
+    std::optional<std::vector<int>> from = pos ? results_within(n, *m, *pos) : std::nullopt;
+    if (!from) continue;
+    std::vector<Node*> mgroup = fused_group(m), to(group.size());
+    for (size_t i = 0; i < group.size(); ++i)
+      for (Node* x : mgroup)
+        if (x->body_result() == (*from)[static_cast<size_t>(group[i]->body_result())]) to[i] = x;
+    if (std::find(to.begin(), to.end(), nullptr) != to.end() || !move_above(f, group, mgroup)) continue;
+    for (size_t i = 0; i < group.size(); ++i) {
+      if (to[i]->name().empty()) to[i]->set_name(group[i]->name());
+      f.replace_all_uses(group[i], to[i]);
+    }
+    for (auto it = group.rbegin(); it != group.rend(); ++it) f.erase(*it);
+    return true;
+  }
+  return false;
+}
+
 // A scan that does nothing: length 0, or carries passed through and no outputs.
 bool remove_trivial(Function& f, const std::vector<Node*>& group) {
   const Node& n = *group[0];
@@ -323,7 +431,8 @@ bool loop_opt(Function& f) {
     std::vector<Node*> group = fused_group(n);
     Node* after = group.back()->next();
     if (remove_trivial(f, group) || drop_unused_ys(f, group) || drop_dead_carries(f, group) ||
-        hoist_invariants(f, group) || pretranspose_invariants(f, group) || merge_twins(f, group)) {
+        hoist_invariants(f, group) || pretranspose_invariants(f, group) || merge_twins(f, group) ||
+        absorb_into_extension(f, group)) {
       changed = true;
       after = f.front();  // the new loop may improve again; restart (loops are few)
     }

@@ -17,6 +17,11 @@
 //     compute the same carries (after cse of the two bodies side by side)
 //     become one: the forward scan and the tape that build-grad adds for its
 //     gradient (passes/loop_grad.cpp) run the forward steps once.
+//   - A loop whose operands another loop after it also takes, part by part,
+//     and whose results that loop's bodies also compute (cse of the bodies
+//     side by side; a while's conditions equal), is replaced by that loop's
+//     results: forward mode's tangent loop (passes/forward_loop.cpp) runs
+//     the primal steps beside the tangents, so they run once.
 //   - An invariant that a matmul of the body reads transposed (transpose_b)
 //     is transposed once before the loop, and the matmul reads the copy as
 //     it is: the GEMM turns a transposed B around on every call (RK4's and

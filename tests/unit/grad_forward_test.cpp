@@ -6,6 +6,7 @@
 #include "grad_util.h"
 #include "nabla/ir/loop.h"
 #include "nabla/passes/derivatives.h"
+#include "nabla/passes/pass_manager.h"
 #include "tests/support/backend_testing.h"
 #include "tests/unit/op_cases.h"
 
@@ -90,6 +91,36 @@ TEST(GradForward, ScanTangentsMatchCentralDifferences) {
     expect_close(values(out[6 + k]), sum, 1e-12);
   }
   EXPECT_EQ(test::compare_with_interpreter(f, in, test::test_options(2), {0, 1e-12}), "");
+}
+
+// The tangent loop runs the primal steps beside the tangents; after the
+// default pipeline (loop-opt) the primal loop is gone and its users read the
+// tangent loop: one scan, one while, same results.
+TEST(GradForward, ThePrimalStepsRunOnce) {
+  Module m;
+  Function& f = m.add_function("f");
+  Value h0 = f.input("h0", f64({2, 3})), xs = f.input("xs", f64({5, 2, 3})), w = f.input("w", f64({3, 3}));
+  Value tw = f.input("tw", f64({3, 3})), a = f.input("a", f64({3})), ta = f.input("ta", f64({3}));
+  ScanResult r = test::elman_rnn(h0, xs, w);
+  Value root = test::newton_sqrt(a, -1);
+  f.output(r.carry[0]);
+  f.output(jvp(r.carry[0], w, tw));
+  f.output(root);
+  f.output(jvp(root, a, ta));
+  Stream s(8);
+  std::vector<Tensor> in;
+  for (const Node* x : f.inputs()) in.push_back(random_tensor(x->type(), s, 0.5, 1.5));
+  std::vector<Tensor> before = run(f, in);
+  run_default_pipeline(m);
+  int scans = 0, whiles = 0;
+  for (const Node* n : f) {
+    scans += n->op() == Op::Scan && n->body_result() == 0;
+    whiles += n->op() == Op::While && n->body_result() == 0;
+  }
+  EXPECT_EQ(scans, 1);
+  EXPECT_EQ(whiles, 1);
+  std::vector<Tensor> after = run(f, in);
+  for (size_t k = 0; k < before.size(); ++k) expect_close(values(after[k]), values(before[k]), 0);
 }
 
 // d^2/de^2 sum((x + e t)^4) = sum(12 x^2 t^2) by forward over forward, and
