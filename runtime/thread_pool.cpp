@@ -18,6 +18,7 @@ void cpu_relax() {
 }
 
 constexpr int kSpins = 1 << 14;  // pauses before a worker sleeps (well under a millisecond)
+constexpr int kMaxThreads = 0xffff;  // ranges per loop fit in 16 bits of claim_
 
 }  // namespace
 
@@ -27,8 +28,8 @@ int ThreadPool::hardware_threads() {
 }
 
 ThreadPool::ThreadPool(int num_threads)
-    : num_threads_(num_threads <= 0 ? hardware_threads() : num_threads) {
-  for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this, i] { work(i); });
+    : num_threads_(std::min(num_threads <= 0 ? hardware_threads() : num_threads, kMaxThreads)) {
+  for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this] { work(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -38,11 +39,19 @@ ThreadPool::~ThreadPool() {
   for (std::thread& w : workers_) w.join();
 }
 
-void ThreadPool::run_range(int index) {
-  if (index >= parts_) return;
-  // Range i of `parts` near-equal contiguous ranges.
-  int64_t begin = n_ * index / parts_, end = n_ * (index + 1) / parts_;
-  if (begin < end) task_(data_, begin, end);
+void ThreadPool::help() {
+  uint64_t c = claim_.load(std::memory_order_acquire);
+  for (;;) {
+    const uint64_t index = c & 0xffff, parts = (c >> 16) & 0xffff;
+    if (index >= parts) return;
+    if (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+    // Range `index` of `parts` near-equal contiguous ranges.
+    const auto i = static_cast<int64_t>(index), p = static_cast<int64_t>(parts);
+    int64_t begin = n_ * i / p, end = n_ * (i + 1) / p;
+    if (begin < end) task_(data_, begin, end);
+    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    c = claim_.load(std::memory_order_acquire);
+  }
 }
 
 void ThreadPool::parallel_for(int64_t n, nabla_task_fn task, void* data) {
@@ -55,20 +64,20 @@ void ThreadPool::parallel_for(int64_t n, nabla_task_fn task, void* data) {
   task_ = task;
   data_ = data;
   n_ = n;
-  parts_ = static_cast<int>(std::min<int64_t>(n, num_threads_));
-  // Every worker answers every loop (those without a range at once), so the
-  // loop's fields are never rewritten while a worker may still read them.
-  pending_.store(num_threads_ - 1, std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_release);
+  const auto parts = static_cast<uint64_t>(std::min<int64_t>(n, num_threads_));
+  pending_.store(static_cast<int>(parts), std::memory_order_relaxed);
+  const uint32_t loop = generation_.load(std::memory_order_relaxed) + 1;
+  claim_.store(static_cast<uint64_t>(loop) << 32 | parts << 16, std::memory_order_release);
+  generation_.store(loop, std::memory_order_release);
   generation_.notify_all();
-  run_range(0);
+  help();
   for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
     if (spins < kSpins) cpu_relax();
     else std::this_thread::yield();
   }
 }
 
-void ThreadPool::work(int index) {
+void ThreadPool::work() {
   uint32_t seen = 0;
   for (;;) {
     uint32_t g;
@@ -79,8 +88,7 @@ void ThreadPool::work(int index) {
     }
     seen = g;
     if (stop_.load()) return;
-    run_range(index);
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    help();
   }
 }
 

@@ -49,6 +49,28 @@ TEST(BackendErrors, WrongArguments) {
   EXPECT_EQ(run_error(exe, {x, y}), "no error");
 }
 
+// run() finds overlaps by one sweep over the arguments' byte ranges sorted by
+// address; the messages are those of the pairwise checks.
+TEST(BackendErrors, OverlapsInOneBuffer) {
+  Module m = two_inputs();
+  Executable exe = compile(m, "f", test::test_options());
+  std::vector<float> buf(64, 1.f);
+  auto at = [&](int64_t offset, DType t, Shape s) { return Tensor::view(buf.data() + offset, t, std::move(s)); };
+  Tensor x = at(10, DType::f32, {2, 3}), y = at(11, DType::i32, {3});  // inputs may share bytes
+  // Adjacent to x on both sides: no overlap.
+  EXPECT_EQ(run_error(exe, {x, y}, {at(4, DType::f32, {2, 3}), at(16, DType::f32, {})}), "no error");
+  EXPECT_EQ(run_error(exe, {x, y}, {at(5, DType::f32, {2, 3}), Tensor()}), "@f: output tensor 0 overlaps input %x0");
+  EXPECT_EQ(run_error(exe, {x, y}, {at(15, DType::f32, {2, 3}), Tensor()}), "@f: output tensor 0 overlaps input %x0");
+  // After y's end, inside x (which starts before y).
+  EXPECT_EQ(run_error(exe, {x, y}, {at(30, DType::f32, {2, 3}), at(14, DType::f32, {})}),
+            "@f: output tensor 1 overlaps input %x0");
+  EXPECT_EQ(run_error(exe, {x, y}, {at(30, DType::f32, {2, 3}), at(12, DType::f32, {})}),
+            "@f: output tensor 1 overlaps input %x0");
+  EXPECT_EQ(run_error(exe, {x, y}, {at(30, DType::f32, {2, 3}), at(35, DType::f32, {})}),
+            "@f: output tensors 0 and 1 overlap");
+  EXPECT_EQ(run_error(exe, {x, y}, {at(30, DType::f32, {2, 3}), at(29, DType::f32, {})}), "no error");
+}
+
 TEST(BackendErrors, CompileErrors) {
   Module m = two_inputs();
   EXPECT_THROW(
