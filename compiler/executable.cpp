@@ -210,7 +210,7 @@ void Executable::run(std::span<const Tensor> inputs, std::span<Tensor> outputs) 
   if (status == NABLA_COLLECTIVE_FAILED)
     throw EvaluationError(fmt::format("all_reduce: {}", collective_error(communicator_or_single(impl.comm))), node);
   if (status == NABLA_LABEL_OUT_OF_RANGE || status == NABLA_INDEX_OUT_OF_RANGE ||
-      status == NABLA_TRIP_COUNT_EXCEEDED) {
+      status == NABLA_TRIP_COUNT_EXCEEDED || status == NABLA_TRIP_COUNT_OUT_OF_RANGE) {
     char message[256];
     nabla_error_message(&e, message, sizeof message);
     throw EvaluationError(message, node);

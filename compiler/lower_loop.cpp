@@ -110,12 +110,34 @@ class LoopEmitter {
     e_.return_if_failed(status);
   }
 
+  // A failure of the loop itself (not of a body), naming the loop.
+  void fail_if(llvm::Value* failed, int32_t status, llvm::Value* value, llvm::Value* index, int64_t bound) {
+    KernelEnv k{e_.kb, e_.node, e_.node_id, {}, nullptr, {}, {}};
+    k.ctx = e_.ctx;
+    k.fail_if(failed, status, value, index, bound);
+  }
+
+  // The number of steps: the length, or the run-time count (dynamic_length),
+  // checked against it; the stacked rows past the count are zeros.
+  llvm::Value* scan_steps() {
+    const Node& n = e_.node;
+    if (l_.count < 0) return e_.kb.i64(l_.length);
+    llvm::Value* count = b_.CreateLoad(b_.getInt64Ty(), e_.operands[static_cast<size_t>(l_.count)]);
+    llvm::Value* bad = b_.CreateOr(b_.CreateICmpSLT(count, e_.kb.i64(0)), b_.CreateICmpSGT(count, e_.kb.i64(l_.length)));
+    fail_if(bad, NABLA_TRIP_COUNT_OUT_OF_RANGE, count, e_.kb.i64(0), l_.length);
+    for (size_t j = 0; j < l_.ys; ++j)
+      if (int64_t bytes = bytes_of(n.body()->results()[l_.carry + j]->type()) * l_.length; bytes > 0)
+        b_.CreateMemSet(e_.results[l_.carry + j], b_.getInt8(0), static_cast<uint64_t>(bytes), llvm::MaybeAlign(1));
+    return count;
+  }
+
   void emit_scan() {
     const Node& n = e_.node;
     const int64_t len = l_.length;
     if (len == 0) return;  // the results are the initial carries and empty stacks
-    e_.kb.loop(e_.kb.i64(0), e_.kb.i64(len), [&](llvm::Value* step) {
-      llvm::Value* i = n.attrs().reverse ? b_.CreateSub(e_.kb.i64(len - 1), step) : step;
+    llvm::Value* steps = scan_steps();
+    e_.kb.loop(e_.kb.i64(0), steps, [&](llvm::Value* step) {
+      llvm::Value* i = n.attrs().reverse ? b_.CreateSub(b_.CreateSub(steps, e_.kb.i64(1)), step) : step;
       for (size_t j = 0; j < l_.xs; ++j) {
         const TensorType& t = n.operand(l_.carry + j)->type();
         set(in_, l_.carry + j, row(e_.operands[l_.carry + j], i, bytes_of(t) / len));
@@ -147,11 +169,8 @@ class LoopEmitter {
     b_.CreateCondBr(b_.CreateICmpNE(b_.CreateLoad(b_.getInt8Ty(), flag), b_.getInt8(0)), body, done);
     b_.SetInsertPoint(body);
     llvm::Value* count = b_.CreateLoad(b_.getInt64Ty(), steps);
-    if (int64_t bound = n.attrs().max_trip_count; bound >= 0) {
-      KernelEnv k{e_.kb, n, e_.node_id, {}, nullptr, {}, {}};
-      k.ctx = e_.ctx;
-      k.fail_if(b_.CreateICmpEQ(count, e_.kb.i64(bound)), NABLA_TRIP_COUNT_EXCEEDED, e_.kb.i64(0), count, bound);
-    }
+    if (int64_t bound = n.attrs().max_trip_count; bound >= 0)
+      fail_if(b_.CreateICmpEQ(count, e_.kb.i64(bound)), NABLA_TRIP_COUNT_EXCEEDED, e_.kb.i64(0), count, bound);
     call(body_, in_, out_, 0);
     swap_carries();
     b_.CreateStore(b_.CreateAdd(count, e_.kb.i64(1)), steps);

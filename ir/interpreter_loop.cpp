@@ -29,10 +29,15 @@ std::vector<Tensor> run_scan(const Node& n, std::span<const Tensor> operands, co
   for (size_t j = 0; j < l.ys; ++j) {
     TensorType t = body.results()[l.carry + j]->type();
     t.shape.insert(t.shape.begin(), l.length);
-    ys.emplace_back(t.dtype, t.shape);
+    ys.emplace_back(t.dtype, t.shape);  // zeros: the rows no step writes
   }
-  for (int64_t step = 0; step < l.length; ++step) {
-    int64_t i = n.attrs().reverse ? l.length - 1 - step : step;
+  int64_t steps = l.length;
+  if (l.count >= 0) {
+    steps = static_cast<int64_t>(operands[static_cast<size_t>(l.count)].get(0));
+    if (steps < 0 || steps > l.length) interp::fail_status(n.op(), NABLA_TRIP_COUNT_OUT_OF_RANGE, steps, 0, l.length);
+  }
+  for (int64_t step = 0; step < steps; ++step) {
+    int64_t i = n.attrs().reverse ? steps - 1 - step : step;
     std::vector<Tensor> args = carry;
     for (size_t j = 0; j < l.xs; ++j) args.push_back(slice_of(operands[l.carry + j], i));
     args.insert(args.end(), operands.begin() + static_cast<std::ptrdiff_t>(l.carry + l.xs), operands.end());

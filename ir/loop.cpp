@@ -39,6 +39,14 @@ std::vector<TensorType> check_scan(std::span<const TensorType> ops, const Attrs&
     fail(op, fmt::format("num_carry = {} and num_xs = {} do not fit {} operands", a.num_carry, a.num_xs, ops.size()));
   if (a.length < 0) fail(op, fmt::format("length = {} is negative", a.length));
   if (a.checkpoint < -1) fail(op, fmt::format("checkpoint = {} is neither -1 (sqrt), 0 (all) nor a step count", a.checkpoint));
+  if (a.dynamic_length != 0) {
+    size_t invariants = ops.size() - k - m;
+    if (a.dynamic_length < 0 || static_cast<size_t>(a.dynamic_length) > invariants)
+      fail(op, fmt::format("dynamic_length = {} names no invariant (there are {})", a.dynamic_length, invariants));
+    const TensorType& count = ops[k + m + static_cast<size_t>(a.dynamic_length) - 1];
+    if (count != TensorType{DType::i64, {}})
+      fail(op, fmt::format("the trip count (invariant {}) must be i64[], got {}", a.dynamic_length, count.str()));
+  }
   // What iteration i sees: the carries, slice i of each xs, the invariants.
   std::vector<TensorType> seen(ops.begin(), ops.end());
   for (size_t j = k; j < k + m; ++j) {
@@ -114,6 +122,8 @@ LoopLayout loop_layout(const Node& n) {
     l.xs = static_cast<size_t>(n.attrs().num_xs);
     l.ys = results - l.carry;
     l.length = n.attrs().length;
+    if (n.attrs().dynamic_length > 0)
+      l.count = static_cast<int64_t>(l.carry + l.xs) + n.attrs().dynamic_length - 1;
   } else {
     l.carry = results;
   }
@@ -146,6 +156,7 @@ std::vector<Node*> make_loop(Function& f, Op op, std::vector<Node*> operands, At
     clean.num_xs = attrs.num_xs;
     clean.reverse = attrs.reverse;
     clean.checkpoint = attrs.checkpoint;
+    clean.dynamic_length = attrs.dynamic_length;
   } else {
     clean.max_trip_count = attrs.max_trip_count;
   }
@@ -250,6 +261,11 @@ ScanResult scan(const ScanBody& body_fn, std::vector<Value> init, std::vector<Va
   operands.insert(operands.end(), xs.begin(), xs.end());
   operands.insert(operands.end(), invariants.begin(), invariants.end());
   Attrs a;
+  if (options.steps.node) {
+    operands.push_back(options.steps);
+    body->input("steps", options.steps->type());
+    a.dynamic_length = static_cast<int64_t>(invariants.size()) + 1;
+  }
   a.length = length;
   a.num_carry = static_cast<int64_t>(init.size());
   a.num_xs = static_cast<int64_t>(xs.size());

@@ -8,6 +8,9 @@
 //          num_carry = k, num_xs = m, reverse, checkpoint. Body (c, x, w) -> (c', y): x_j
 //          is slice i of xs_j along its leading axis (length N). Results: the
 //          final carries, then each y stacked along a new leading axis of N.
+//          dynamic_length = j > 0: invariant w_j (an i64 scalar n, 0 <= n <= N)
+//          is the number of steps run, at run time: steps 0..n-1 (n-1..0 when
+//          reverse) and stacked rows n..N-1 zero.
 //   while  operands (c_1..c_k, w_1..w_p), attribute max_trip_count (-1: no
 //          bound). Condition body (c, w) -> bool[] (Node::cond), step body
 //          (c, w) -> c' (Node::body). Results: the carries once the condition
@@ -35,7 +38,8 @@ struct LoopLayout {
   size_t xs = 0;         // scan: sliced operands after the carries
   size_t invariant = 0;  // loop-invariant operands, last
   size_t ys = 0;         // scan: stacked results after the carries
-  int64_t length = 0;    // scan: the trip count
+  int64_t length = 0;    // scan: the trip count (its bound when `count` is set)
+  int64_t count = -1;    // scan: the operand holding the run-time trip count (dynamic_length), or -1
 };
 LoopLayout loop_layout(const Node& n);
 
@@ -77,6 +81,9 @@ struct ScanOptions {
   // the others (docs/autodiff.md, "Checkpointing"): 0 stores every step,
   // kSqrtCheckpoint takes k = ceil(sqrt(length)).
   int64_t checkpoint = 0;
+  // An i64 scalar n in [0, length]: the scan runs n steps, decided at run
+  // time (appended to the invariants; the stacked rows from n on are zero).
+  Value steps = {};
 };
 inline constexpr int64_t kSqrtCheckpoint = -1;
 ScanResult scan(const ScanBody& body, std::vector<Value> init, std::vector<Value> xs,

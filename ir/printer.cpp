@@ -76,6 +76,7 @@ bool omitted(uint32_t bit, const Node& n) {
     case attr::reverse: return !a.reverse;
     case attr::num_xs: return a.num_xs == 0;
     case attr::checkpoint: return a.checkpoint == 0;
+    case attr::dynamic_length: return a.dynamic_length == 0;
     case attr::max_trip_count: return a.max_trip_count < 0;
     case attr::exclusive: return !a.exclusive;
     case attr::step:

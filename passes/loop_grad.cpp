@@ -9,10 +9,12 @@
 // build-grad expansion of z = <c', gc> + <y_i, gy_i>, an ordinary body that is
 // optimized, compiled and differentiated again like any other.
 //
-// while: its trip count is known only at run time, so the derivative goes
-// through the scan of max_trip_count masked steps c' = cond(c) ? step(c) : c,
-// whose value is the while's (the steps after the condition fails leave c
-// unchanged); differentiating a while needs max_trip_count.
+// while: its trip count n is known only at run time. The same while carrying
+// a step counter gives n (loop-opt merges it with the while itself), and the
+// derivative is that of a scan of the step body with n steps decided at run
+// time (dynamic_length) and max_trip_count as its bound, the length of its
+// stacked tape: so differentiating a while needs max_trip_count, and costs
+// the n steps taken, forward and back.
 #include "nabla/passes/loop_grad.h"
 
 #include <algorithm>
@@ -224,7 +226,7 @@ std::vector<Value> checkpointed_vjp(GradBuilder& b, const Node& n, std::span<con
 std::vector<Value> scan_vjp(GradBuilder& b, const Node& n, std::span<const Value> g) {
   Function& f = b.function();
   LoopLayout l = loop_layout(n);
-  if (int64_t k = checkpoint_interval(n); k > 0 && k < l.length) return checkpointed_vjp(b, n, g, k);
+  if (int64_t k = checkpoint_interval(n); k > 0 && k < l.length && l.count < 0) return checkpointed_vjp(b, n, g, k);
   Flow fl = flow_of(n, l, g);
   bool any = !fl.y.empty();
   for (size_t j : fl.c) any = any || g[j].node;
@@ -249,22 +251,50 @@ std::vector<Value> scan_vjp(GradBuilder& b, const Node& n, std::span<const Value
   return result;
 }
 
+// n's body with an input of type t added after the others (unused by it).
+std::shared_ptr<Function> with_input(const Function& body, const char* name, const TensorType& t) {
+  auto out = std::make_shared<Function>(body.name());
+  std::vector<Node*> in = add_inputs(*out, input_types(body));
+  out->input(name, t);
+  for (Node* r : inline_function(body, *out, in)) out->output(r);
+  return out;
+}
+
+// The number of steps the while n takes: n again, carrying a step counter
+// (operands c, 0, w).
+Node* trip_count(Function& f, const Node& n, const LoopLayout& l) {
+  std::vector<TensorType> types = input_types(*n.body());
+  types.insert(types.begin() + static_cast<std::ptrdiff_t>(l.carry), TensorType{DType::i64, {}});
+  auto step = std::make_shared<Function>("while.count"), cond = std::make_shared<Function>("while.count.cond");
+  std::vector<Node*> s = add_inputs(*step, types), c = add_inputs(*cond, types);
+  auto without_counter = [&](std::vector<Node*> v) {
+    v.erase(v.begin() + static_cast<std::ptrdiff_t>(l.carry));
+    return v;
+  };
+  std::vector<Node*> next = inline_function(*n.body(), *step, without_counter(s));
+  next.insert(next.begin() + static_cast<std::ptrdiff_t>(l.carry), add(s[l.carry], constant(*step, 1.0, DType::i64)));
+  for (Node* r : next) step->output(r);
+  cond->output(inline_function(*n.cond(), *cond, without_counter(c))[0]);
+  std::vector<Node*> operands = operands_of(n);
+  operands.insert(operands.begin() + static_cast<std::ptrdiff_t>(l.carry), constant(f, 0.0, DType::i64));
+  return make_loop(f, Op::While, std::move(operands), n.attrs(), std::move(step), std::move(cond))[l.carry];
+}
+
 std::vector<Value> while_vjp(GradBuilder& b, const Node& n, std::span<const Value> g) {
   if (n.attrs().max_trip_count < 0)
     throw Error("grad: differentiating a while loop needs its max_trip_count (the length of the reverse sweep)");
   Function& f = b.function();
   LoopLayout l = loop_layout(n);
-  auto body = std::make_shared<Function>("while.masked");
-  std::vector<Node*> in = add_inputs(*body, input_types(*n.body()));
-  Value p = inline_function(*n.cond(), *body, in)[0];
-  std::vector<Node*> next = inline_function(*n.body(), *body, in);
-  for (size_t j = 0; j < l.carry; ++j) body->output(select(p, next[j], in[j]));
+  std::vector<Node*> operands = operands_of(n);
+  operands.push_back(trip_count(f, n, l));
   Attrs a;
   a.length = n.attrs().max_trip_count;
   a.num_carry = static_cast<int64_t>(l.carry);
-  std::vector<Node*> masked = make_loop(f, Op::Scan, operands_of(n), a, std::move(body));
-  std::vector<Value> result = scan_vjp(b, *masked[0], g);
-  for (auto it = masked.rbegin(); it != masked.rend(); ++it) f.erase(*it);  // only its operands were used
+  a.dynamic_length = static_cast<int64_t>(l.invariant) + 1;
+  std::vector<Node*> steps = make_loop(f, Op::Scan, std::move(operands), a, with_input(*n.body(), "steps", {DType::i64, {}}));
+  std::vector<Value> result = scan_vjp(b, *steps[0], g);
+  result.resize(n.num_operands());  // the trip count gets none
+  for (auto it = steps.rbegin(); it != steps.rend(); ++it) f.erase(*it);  // only its operands were used
   return result;
 }
 

@@ -374,6 +374,8 @@ bool absorb_into_extension(Function& f, const std::vector<Node*>& group) {
   for (Node* m = group.back()->next(); m; m = m->next()) {
     if (m->op() != n.op() || m->body_result() != 0 || !m->attrs().equal(n.attrs(), mask)) continue;
     std::optional<std::vector<size_t>> pos = operand_positions(n, *m);
+    if (int64_t count = loop_layout(n).count; pos && count >= 0 && (*pos)[static_cast<size_t>(count)] != static_cast<size_t>(loop_layout(*m).count))
+      continue;  // the run-time trip counts differ
     std::optional<std::vector<int>> from = pos ? results_within(n, *m, *pos) : std::nullopt;
     if (!from) continue;
     std::vector<Node*> mgroup = fused_group(m), to(group.size());

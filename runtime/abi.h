@@ -44,7 +44,8 @@ enum {
   NABLA_LABEL_OUT_OF_RANGE = 1, /* cross_entropy / one_hot: a label outside [0, bound) */
   NABLA_INDEX_OUT_OF_RANGE = 2, /* gather / scatter_add: an index outside [-bound, bound) */
   NABLA_COLLECTIVE_FAILED = 3,  /* all_reduce: the communicator failed (a rank died, a timeout) */
-  NABLA_TRIP_COUNT_EXCEEDED = 4 /* while: the condition still held after max_trip_count steps */
+  NABLA_TRIP_COUNT_EXCEEDED = 4, /* while: the condition still held after max_trip_count steps */
+  NABLA_TRIP_COUNT_OUT_OF_RANGE = 5 /* scan: a run-time trip count (dynamic_length) outside [0, length] */
 };
 
 /* Details of a failed call: which op failed on which value. For
@@ -115,7 +116,8 @@ typedef struct nabla_context {
  *   NABLA_INDEX_OUT_OF_RANGE  "<op>: index <value> at position <index> is outside [-<bound>, <bound>)"
  *   NABLA_COLLECTIVE_FAILED   "all_reduce: collective <index> failed" (the communicator's
  *                             error_message says why)
- *   NABLA_TRIP_COUNT_EXCEEDED "while: still running after max_trip_count = <bound> steps" */
+ *   NABLA_TRIP_COUNT_EXCEEDED "while: still running after max_trip_count = <bound> steps"
+ *   NABLA_TRIP_COUNT_OUT_OF_RANGE "scan: trip count <value> is outside [0, <bound>]" */
 static inline int nabla_error_message(const nabla_error_info* e, char* buf, size_t size) {
   const char* op = e->op ? e->op : "?";
   long long v = (long long)e->value, i = (long long)e->index, n = (long long)e->bound;
@@ -128,6 +130,8 @@ static inline int nabla_error_message(const nabla_error_info* e, char* buf, size
       return snprintf(buf, size, "%s: collective %lld failed", op, i);
     case NABLA_TRIP_COUNT_EXCEEDED:
       return snprintf(buf, size, "%s: still running after max_trip_count = %lld steps", op, n);
+    case NABLA_TRIP_COUNT_OUT_OF_RANGE:
+      return snprintf(buf, size, "%s: trip count %lld is outside [0, %lld]", op, v, n);
     default:
       return snprintf(buf, size, "%s: failed with status %d", op, (int)e->status);
   }
