@@ -82,6 +82,9 @@ Executable compile(const Function& source, const CompileOptions& options) {
   lo.min_parallel_work = options.min_parallel_work;
   lo.stream_store_bytes = options.stream_store_bytes;
   lo.overlap_collectives = options.overlap_collectives;
+  ExternalConstants external;  // the bytes stay in impl->module's constants
+  external.min_bytes = options.external_constant_bytes;
+  lo.external_constants = &external;
   LoweredFunction lowered = lower_function(f, *llvm_module, lo);
   stats.lowering_ms = ms_since(t);
   if (!options.dump_llvm_ir_unoptimized.empty()) write_llvm_ir(*llvm_module, options.dump_llvm_ir_unoptimized);
@@ -95,6 +98,11 @@ Executable compile(const Function& source, const CompileOptions& options) {
   llvm_module.reset();
   if (po.want_ir) write_text(parts.llvm_ir, options.dump_llvm_ir, "LLVM IR");
   if (po.want_asm) write_text(parts.assembly, options.dump_asm, "assembly");
+  for (const ExternalConstants::Entry& e : external.entries) {
+    impl->jit->define_absolute(e.symbol, e.address);
+    ++stats.num_external_constants;
+    stats.external_constant_bytes += e.bytes;
+  }
   void* entry = impl->jit->add_objects(parts.objects, lowered.entry);
   stats.optimize_ms = parts.optimize_ms;
   stats.codegen_ms = ms_since(t) - parts.optimize_ms;

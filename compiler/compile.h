@@ -64,6 +64,12 @@ struct CompileOptions {
   // Small collectives (below this many bytes each) that start one after the
   // other travel as one message (`bucket-collectives`); 0: each alone.
   int64_t collective_bucket_bytes = int64_t{256} << 10;
+  // Constants of at least this many bytes stay out of the generated code:
+  // the code reads them where the compiled function holds them, through a
+  // 64-bit address (any placement in memory; a large constant in the code's
+  // module could land out of reach of 32-bit offsets, and LLVM would copy it
+  // through code generation). 0: every constant goes into the code.
+  int64_t external_constant_bytes = int64_t{64} << 10;
   // When not empty: write the LLVM IR before optimization, after it, and the
   // assembly of the optimized module to these files.
   std::string dump_llvm_ir_unoptimized;
@@ -91,6 +97,8 @@ struct CompileStats {
   int num_kernels = 0;
   int num_parallel_kernels = 0;
   int num_fused_regions = 0;
+  int num_external_constants = 0;      // constants left out of the code (external_constant_bytes)
+  int64_t external_constant_bytes = 0;  // and their bytes
   std::vector<CollectiveSchedule> collectives;  // in start order
 };
 

@@ -1,6 +1,7 @@
 #include "nabla/compiler/jit.h"
 
 
+#include <llvm/ExecutionEngine/Orc/Core.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
@@ -67,6 +68,13 @@ void* Jit::add_objects(const std::vector<std::string>& objects, const std::strin
     if (auto e = impl_->jit->addObjectFile(MemoryBuffer::getMemBufferCopy(object, "nabla.part")))
       throw nabla::Error("jit: " + message(std::move(e)));
   return lookup(symbol);
+}
+
+void Jit::define_absolute(const std::string& symbol, const void* address) {
+  orc::SymbolMap map;
+  map[impl_->jit->mangleAndIntern(symbol)] = {orc::ExecutorAddr::fromPtr(address), JITSymbolFlags::Exported};
+  if (auto e = impl_->jit->getMainJITDylib().define(orc::absoluteSymbols(std::move(map))))
+    throw nabla::Error("jit: " + message(std::move(e)));
 }
 
 void* Jit::lookup(const std::string& symbol) {

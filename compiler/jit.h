@@ -39,6 +39,10 @@ class Jit {
   // Links relocatable objects compiled for the host (compiler/parallel_codegen.h)
   // and returns the address of `symbol`, defined by one of them.
   void* add_objects(const std::vector<std::string>& objects, const std::string& symbol);
+  // Defines `symbol` as the absolute address `address` for the objects
+  // added after (the large constants of compiler/lower.h, which code reaches
+  // through the GOT). Throws nabla::Error when it is defined already.
+  void define_absolute(const std::string& symbol, const void* address);
   // The address of another external function of a module added before.
   // Throws nabla::Error when there is none.
   void* lookup(const std::string& symbol);

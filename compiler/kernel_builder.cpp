@@ -1,5 +1,8 @@
 #include "nabla/compiler/kernel_builder.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/Intrinsics.h>
 
@@ -145,7 +148,32 @@ llvm::Value* KernelBuilder::mul(llvm::Value* x, llvm::Value* y) {
   return x->getType()->isFPOrFPVectorTy() ? b.CreateFMul(x, y) : b.CreateMul(x, y);
 }
 
+namespace {
+
+// The external declaration of `bytes` (one per address and size in a module).
+GlobalVariable* external_constant(llvm::Module& module, ExternalConstants& sink, const void* bytes, size_t size) {
+  auto size64 = static_cast<int64_t>(size);
+  std::string symbol;
+  for (const ExternalConstants::Entry& e : sink.entries)
+    if (e.address == bytes && e.bytes == size64) symbol = e.symbol;
+  if (symbol.empty()) {
+    symbol = "nabla.data." + std::to_string(sink.entries.size());
+    sink.entries.push_back({symbol, bytes, size64});
+  }
+  if (GlobalVariable* g = module.getNamedGlobal(symbol)) return g;
+  auto* type = llvm::ArrayType::get(llvm::Type::getInt8Ty(module.getContext()), size);
+  auto* g = new GlobalVariable(module, type, /*isConstant=*/true, GlobalValue::ExternalLinkage, nullptr, symbol);
+  auto address = reinterpret_cast<uintptr_t>(bytes);  // the alignment it has, up to 64
+  g->setAlignment(Align(std::min<uintptr_t>(64, address & (~address + 1))));
+  return g;
+}
+
+}  // namespace
+
 GlobalVariable* KernelBuilder::constant_data(const void* bytes, size_t size, const std::string& name) {
+  ExternalConstants* sink = options.external_constants;
+  if (sink && sink->min_bytes > 0 && static_cast<int64_t>(size) >= sink->min_bytes)
+    return external_constant(module, *sink, bytes, size);
   Constant* init = ConstantDataArray::getRaw(StringRef(static_cast<const char*>(bytes), size), size,
                                              b.getInt8Ty());
   auto* g = new GlobalVariable(module, init->getType(), /*isConstant=*/true,

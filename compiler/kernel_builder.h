@@ -74,7 +74,10 @@ class KernelBuilder {
   llvm::Value* add(llvm::Value* a, llvm::Value* b);
   llvm::Value* mul(llvm::Value* a, llvm::Value* b);
 
-  // A private constant global holding `bytes` (aligned to 64 bytes).
+  // A private constant global holding `bytes` (aligned to 64 bytes); at
+  // options.external_constants->min_bytes and above, an external declaration
+  // of the bytes where they are (compiler/lower.h, ExternalConstants), which
+  // must then stay valid and unchanged while the code runs.
   llvm::GlobalVariable* constant_data(const void* bytes, size_t size, const std::string& name);
 };
 

@@ -21,6 +21,24 @@ namespace nabla {
 
 class KernelBuilder;
 
+// Constants of at least `min_bytes` bytes that the lowering leaves out of the
+// module: each becomes an external declaration `symbol` whose definition, the
+// constant's own bytes at `address`, the caller provides (the JIT defines it
+// as an absolute symbol; compiler/jit.h). Code reaches them through the GOT,
+// so they may lie anywhere in memory. In the module, a large constant is a
+// data section that the JIT may place more than 2 GB from the code that reads
+// it RIP-relatively (x86-64: "relocation ... out of range of Delta32 fixup"),
+// and that LLVM copies through bitcode and machine code on every compile.
+struct ExternalConstants {
+  int64_t min_bytes = 0;
+  struct Entry {
+    std::string symbol;
+    const void* address;
+    int64_t bytes;
+  };
+  std::vector<Entry> entries;
+};
+
 struct LowerOptions {
   std::string entry_name;      // the entry's symbol
   int vector_bits = 512;       // widest vector register of the target
@@ -34,6 +52,9 @@ struct LowerOptions {
   std::string elementwise_width = "512", reduce_width = "512", other_width = "";
   // Collectives wait at their first reader (true) or right after they start.
   bool overlap_collectives = true;
+  // When set, large constants go there instead of into the module (the
+  // sink outlives the lowering; loop bodies share their parent's).
+  ExternalConstants* external_constants = nullptr;
 };
 
 // What the lowering tells the caller.

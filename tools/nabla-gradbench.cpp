@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   nabla::CompileOptions options;
   options.num_threads = 1;
   std::string module_dir;
+  bool compile_stats = false;
   nabla::cli::Program program{
       "nabla-gradbench",
       "[options] < MESSAGES",
@@ -21,6 +22,8 @@ int main(int argc, char** argv) {
         [&](std::string_view) { options.num_threads = 0; }},
        {"--fast-math", "", "compile with fast-math (reassociated reductions, fused multiply-adds)",
         [&](std::string_view) { options.fast_math = true; }},
+       {"--compile-stats", "", "print on stderr where each prepare's time goes (graph and derivatives, passes, LLVM)",
+        [&](std::string_view) { compile_stats = true; }},
        {"--unrolled", "", "build ode and lstm with one copy of the step per time step instead of a scan",
         [&](std::string_view) { nabla::gradbench::set_unrolled_loops(true); }},
        {"--write-modules", "DIR", "also write each module built, before the passes, to DIR/MODULE.FUNCTION[SIZES].nabla",
@@ -30,6 +33,7 @@ int main(int argc, char** argv) {
     if (!positional.empty()) throw nabla::Error("unexpected argument '" + positional[0] + "'");
     nabla::gradbench::Server server(options);
     server.write_modules_to(module_dir);
+    server.print_compile_stats(compile_stats);
     std::ios::sync_with_stdio(false);
     for (std::string line; std::getline(std::cin, line);) {
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;

@@ -67,12 +67,16 @@ class Server {
   // Also write each module built, before the passes, as the text file
   // DIR/MODULE.FUNCTION[SIZES].nabla (for nablac, nabla-opt).
   void write_modules_to(std::string dir) { module_dir_ = std::move(dir); }
+  // Also print, on stderr, where each prepare's time went: building the
+  // graph (derivatives included) and compile's stats.
+  void print_compile_stats(bool on) { compile_stats_ = on; }
 
  private:
   llvm::json::Object evaluate(const llvm::json::Object& message);
   std::map<std::string, Executable> cache_;
   CompileOptions options_;
   std::string module_dir_;
+  bool compile_stats_ = false;
 };
 
 }  // namespace nabla::gradbench

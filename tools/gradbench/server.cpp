@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "tools/gradbench/gradbench.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 #include "nabla/ir/builder.h"
 #include "nabla/ir/printer.h"
@@ -27,6 +28,14 @@ const EvalFunction* find_function(std::string_view module, std::string_view name
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+void print_stats(const std::string& key, int64_t build_ns, const CompileStats& s) {
+  llvm::errs() << llvm::format(
+      "%s: build %.1f ms; compile %.1f ms (passes %.1f, lowering %.1f, LLVM optimization %.1f, "
+      "machine code %.1f); %d nodes, %d kernels; %d constants (%lld bytes) outside the code\n",
+      key.c_str(), build_ns / 1e6, s.total_ms, s.passes_ms, s.lowering_ms, s.optimize_ms, s.codegen_ms,
+      s.num_nodes, s.num_kernels, s.num_external_constants, static_cast<long long>(s.external_constant_bytes));
+}
 
 int64_t nanoseconds_since(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
@@ -155,8 +164,10 @@ json::Object Server::evaluate(const json::Object& message) {
     Clock::time_point start = Clock::now();
     Module m;
     fn->build(m.add_function(std::string(fn->name)), parsed.sizes);
+    int64_t build_ns = nanoseconds_since(start);
     if (!module_dir_.empty()) write_module(m, module_dir_ + "/" + key + ".nabla");
     it = cache_.emplace(key, compile(m, fn->name, options_)).first;
+    if (compile_stats_) print_stats(key, build_ns, it->second.stats());
     timings.push_back(timing("prepare", nanoseconds_since(start)));
   }
   Executable& exe = it->second;
