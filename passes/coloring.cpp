@@ -11,22 +11,25 @@ namespace {
 
 using Graph = std::vector<std::vector<int32_t>>;  // sorted neighbour lists, no self loops
 
-void normalize(std::vector<int32_t>& s) {
-  std::sort(s.begin(), s.end());
-  s.erase(std::unique(s.begin(), s.end()), s.end());
-}
-
 // Columns are adjacent when they have a nonzero in a common row.
+// A column seen through many rows (a camera's in bundle adjustment) meets the
+// same neighbours again and again: `seen` keeps each once, before the sort.
 Graph column_intersection(const SparsityPattern& j) {
   SparsityPattern t = j.transposed();
   Graph g(j.cols);
+  std::vector<int64_t> seen(j.cols, -1);  // seen[d] == c: d is already a neighbour of c
   for (int64_t c = 0; c < j.cols; ++c) {
+    seen[c] = c;
     for (int64_t k = t.row_ptr[c]; k < t.row_ptr[c + 1]; ++k) {
       int64_t r = t.col_idx[k];
-      for (int64_t q = j.row_ptr[r]; q < j.row_ptr[r + 1]; ++q)
-        if (j.col_idx[q] != c) g[c].push_back(static_cast<int32_t>(j.col_idx[q]));
+      for (int64_t q = j.row_ptr[r]; q < j.row_ptr[r + 1]; ++q) {
+        int64_t d = j.col_idx[q];
+        if (seen[d] == c) continue;
+        seen[d] = c;
+        g[c].push_back(static_cast<int32_t>(d));
+      }
     }
-    normalize(g[c]);
+    std::sort(g[c].begin(), g[c].end());
   }
   return g;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <memory>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -55,26 +56,41 @@ SparsityPattern SparsityPattern::from_rows(int64_t cols, const std::vector<std::
 namespace {
 
 using Set = std::vector<int32_t>;  // sorted, no duplicates
-using Sets = std::vector<Set>;     // one per element of a value
+// The set of one element of a value, shared by every element (of any value)
+// that has the same set: a slice, a gather or a broadcast copies pointers, and
+// a union that adds nothing keeps the pointer it had. Null: the empty set.
+using SetRef = std::shared_ptr<Set>;
+using Sets = std::vector<SetRef>;  // one per element of a value
 
 void normalize(Set& s) {
   std::sort(s.begin(), s.end());
   s.erase(std::unique(s.begin(), s.end()), s.end());
 }
 
-// dst = dst | add, both sorted and duplicate-free (a merge, not a sort: the
-// sets stay sorted as they grow); `merged` is scratch.
-void unite(Set& dst, const Set& add, Set& merged) {
-  if (add.empty() || &dst == &add) return;
-  if (dst.empty() || dst.back() < add.front()) {
-    dst.insert(dst.end(), add.begin(), add.end());
+bool includes(const Set& a, const Set& b) { return std::includes(a.begin(), a.end(), b.begin(), b.end()); }
+
+// dst = dst | add (a merge: the sets stay sorted as they grow). A set of the
+// value being computed that no other element shares yet (use count 1) is
+// changed in place; one shared with an operand is replaced. `merged` is scratch.
+void unite(SetRef& dst, const SetRef& add, Set& merged) {
+  if (!add || add->empty() || dst == add) return;
+  if (!dst || dst->empty()) {
+    dst = add;
     return;
   }
-  if (dst == add) return;
+  size_t a = add->size(), d = dst->size();
+  if (a == d ? *dst == *add : a < d && includes(*dst, *add)) return;
+  if (a > d && includes(*add, *dst)) {
+    dst = add;
+    return;
+  }
   merged.clear();
-  std::set_union(dst.begin(), dst.end(), add.begin(), add.end(), std::back_inserter(merged));
-  dst.swap(merged);
+  std::set_union(dst->begin(), dst->end(), add->begin(), add->end(), std::back_inserter(merged));
+  if (dst.use_count() == 1) dst->swap(merged);
+  else dst = std::make_shared<Set>(merged);
 }
+
+bool same(const SetRef& a, const SetRef& b) { return a == b || (a && b && *a == *b); }
 
 std::string name_of(const Node* n) { return ValueNames(*n->function()).ref(n); }
 
@@ -96,6 +112,36 @@ std::unordered_set<const Node*> ancestors(const Node* y) {
   return seen;
 }
 
+// gather and scatter_add with an index known only at run time.
+bool run_time_index(const Node& n) {
+  return (n.op() == Op::Gather || n.op() == Op::ScatterAdd) && n.operand(1)->op() != Op::Constant;
+}
+
+// Their every line along the axis reads every element of the other's line
+// (gather: result [o, p, r] reads x [o, k, r] for all k; scatter_add: result
+// [o, k, r] reads updates [o, p, r] for all p, and x [o, k, r]): the union of
+// a line once, shared by the line it goes to, instead of one edge per pair
+// (ht gathers C points from V vertices: C V edges before).
+void along_any_index(const Node& n, const std::vector<const Sets*>& in, Sets& s, Set& merged) {
+  bool gather = n.op() == Op::Gather;
+  const Shape& data = gather ? n.operand(0)->shape() : n.shape();  // the indexed one
+  int64_t axis = n.attrs().axis, outer = 1, inner = 1, np = n.operand(1)->type().numel();
+  for (int64_t i = 0; i < static_cast<int64_t>(data.size()); ++i)
+    if (i != axis) (i < axis ? outer : inner) *= data[i];
+  int64_t from_len = gather ? data[axis] : np, to_len = gather ? np : data[axis];
+  const Sets* from = gather ? in[0] : in[2];
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t r = 0; r < inner; ++r) {
+      SetRef line;
+      for (int64_t k = 0; from && k < from_len; ++k) unite(line, (*from)[(o * from_len + k) * inner + r], merged);
+      for (int64_t p = 0; p < to_len; ++p) {
+        int64_t at = (o * to_len + p) * inner + r;
+        if (!gather && in[0]) s[at] = (*in[0])[at];
+        unite(s[at], line, merged);
+      }
+    }
+}
+
 // Ops whose derivative is zero wherever it exists: their results carry nothing.
 bool zero_derivative(Op op) { return op == Op::Sign || op == Op::Floor || op == Op::StopGradient; }
 
@@ -107,7 +153,7 @@ class Propagation {
   Propagation(Value y, Value x, bool keep_all = true) {
     Sets& sx = sets_[x.node];
     sx.resize(x->type().numel());
-    for (size_t i = 0; i < sx.size(); ++i) sx[i] = {static_cast<int32_t>(i)};
+    for (size_t i = 0; i < sx.size(); ++i) sx[i] = std::make_shared<Set>(Set{static_cast<int32_t>(i)});
     std::unordered_set<const Node*> up = ancestors(y);
     std::unordered_map<const Node*, int64_t> uses;
     if (!keep_all)
@@ -135,16 +181,19 @@ class Propagation {
     if (!reached || !is_float(n->dtype()) || zero_derivative(n->op())) return;
     Sets s(n->type().numel());
     Set merged;
-    bool known = sparsity::for_each_edge(*n, [&](int64_t out, size_t slot, int64_t in) {
-      if (const Sets* o = find(n->operand(slot))) unite(s[out], (*o)[in], merged);
-    });
+    std::vector<const Sets*> in;  // per operand slot
+    for (const Node* o : n->operands()) in.push_back(find(o));
+    bool known = run_time_index(*n) ? (along_any_index(*n, in, s, merged), true)
+                                    : sparsity::for_each_edge(*n, [&](int64_t out, size_t slot, int64_t i) {
+                                        if (const Sets* o = in[slot]) unite(s[out], (*o)[i], merged);
+                                      });
     if (!known) {  // every result element reads every operand element
       Set all;
-      for (const Node* o : n->operands())
-        if (const Sets* os = find(o))
-          for (const Set& e : *os) all.insert(all.end(), e.begin(), e.end());
+      for (const Sets* os : in)
+        for (size_t i = 0; os && i < os->size(); ++i)
+          if ((*os)[i] && (i == 0 || (*os)[i] != (*os)[i - 1])) all.insert(all.end(), (*os)[i]->begin(), (*os)[i]->end());
       normalize(all);
-      std::fill(s.begin(), s.end(), all);
+      std::fill(s.begin(), s.end(), std::make_shared<Set>(std::move(all)));
     }
     sets_[n] = std::move(s);
     order_.push_back(n);
@@ -188,7 +237,7 @@ void interactions(const Node& n, const Propagation& p, Interactions& h) {
   const Sets* y = p.find(&n);
   auto at = [&](size_t slot, int64_t i) -> const Set* {
     const Sets* s = p.find(n.operand(slot));
-    return s ? &(*s)[i] : nullptr;
+    return s ? (*s)[i].get() : nullptr;
   };
   switch (n.op()) {
     case Op::Mul:
@@ -215,7 +264,7 @@ void interactions(const Node& n, const Propagation& p, Interactions& h) {
       return;  // linear or piecewise linear: no second derivative
     default:  // nonlinear (exp, pow, softmax, ...) or unknown: all of its elements' pairs
       for (size_t i = 0; i < y->size(); ++i)  // equal neighbours (a broadcast) add nothing new
-        if (i == 0 || (*y)[i] != (*y)[i - 1]) h.add((*y)[i], (*y)[i]);
+        if ((*y)[i] && (i == 0 || !same((*y)[i], (*y)[i - 1]))) h.add(*(*y)[i], *(*y)[i]);
   }
 }
 
@@ -228,8 +277,16 @@ SparsityPattern jacobian_pattern(Value y, Value x) {
     throw Error("jacobian_pattern: " + name_of(x) + " belongs to function @" + x->function()->name() +
                 ", not @" + y->function()->name());
   Propagation p(y, x, /*keep_all=*/false);
+  SparsityPattern pattern;
+  pattern.rows = y->type().numel();
+  pattern.cols = x->type().numel();
+  pattern.row_ptr.reserve(static_cast<size_t>(pattern.rows) + 1);
   const Sets* s = p.find(y);
-  return SparsityPattern::from_rows(x->type().numel(), s ? *s : Sets(y->type().numel()));
+  for (int64_t r = 0; r < pattern.rows; ++r) {
+    if (const Set* e = s ? (*s)[r].get() : nullptr) pattern.col_idx.insert(pattern.col_idx.end(), e->begin(), e->end());
+    pattern.row_ptr.push_back(pattern.nnz());
+  }
+  return pattern;
 }
 
 SparsityPattern hessian_pattern(Value z, Value x) {

@@ -117,6 +117,36 @@ TEST(SparsityPattern, MatmulAndGather) {
   EXPECT_EQ(jacobian_pattern(gather(a, runtime_idx, 1), x).nnz(), 2 * 2 * 3);  // any column
 }
 
+// An index known only at run time: any element of the indexed line, for an
+// index of any rank and either side (gather reads it, scatter_add writes it).
+TEST(SparsityPattern, RunTimeIndices) {
+  Module m;
+  Function& f = m.add_function("f");
+  Value x = f.input("x", f64({6}));
+  Value a = reshape(x, {2, 3});
+  Value i2 = f.input("i2", i64({2, 2})), i4 = f.input("i4", i64({4}));
+  std::vector<std::vector<int32_t>> rows;
+  for (int32_t o = 0; o < 2; ++o)  // [2, 2, 2]: (o, p, q) reads row o of a
+    for (int k = 0; k < 4; ++k) rows.push_back({3 * o, 3 * o + 1, 3 * o + 2});
+  EXPECT_EQ(jacobian_pattern(gather(a, i2, 1), x), SparsityPattern::from_rows(6, rows));
+  rows.clear();
+  for (int p = 0; p < 4; ++p)  // [4, 3]: (p, r) reads column r of a
+    for (int32_t r = 0; r < 3; ++r) rows.push_back({r, 3 + r});
+  EXPECT_EQ(jacobian_pattern(gather(a, i4, 0), x), SparsityPattern::from_rows(6, rows));
+  // base [3, 2] (x[0..6)), updates [2, 2] (x[0..4)) at rows i of axis 0:
+  // (k, r) reads base (k, r) and updates (p, r) for every p.
+  Value base = reshape(x, {3, 2}), updates = reshape(slice(x, {0}, {4}), {2, 2});
+  Value i = f.input("i", i64({2}));
+  rows.clear();
+  for (int32_t k = 0; k < 3; ++k)
+    for (int32_t r = 0; r < 2; ++r) {
+      std::vector<int32_t> row{r, 2 + r};
+      if (k > 1) row.push_back(2 * k + r);
+      rows.push_back(row);
+    }
+  EXPECT_EQ(jacobian_pattern(scatter_add(base, i, updates, 0), x), SparsityPattern::from_rows(6, rows));
+}
+
 TEST(SparsityPattern, Errors) {
   Module m;
   Function& f = m.add_function("f");
