@@ -2,11 +2,17 @@
 
 #include <algorithm>
 #include <iterator>
+#include <limits>
 #include <memory>
+#include <optional>
+#include <span>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "nabla/ir/fused.h"
+#include "nabla/ir/loop.h"
 #include "nabla/ir/printer_names.h"
+#include "nabla/ir/reach.h"
 #include "nabla/passes/sparsity_edges.h"
 #include "nabla/runtime/error.h"
 
@@ -99,19 +105,6 @@ void check_float(const char* what, Value v) {
     throw Error(std::string(what) + ": " + name_of(v) + " must be float, got " + v->type().str());
 }
 
-// The values y is computed from (y included).
-std::unordered_set<const Node*> ancestors(const Node* y) {
-  std::unordered_set<const Node*> seen{y};
-  std::vector<const Node*> stack{y};
-  while (!stack.empty()) {
-    const Node* n = stack.back();
-    stack.pop_back();
-    for (const Node* o : n->operands())
-      if (seen.insert(o).second) stack.push_back(o);
-  }
-  return seen;
-}
-
 // gather and scatter_add with an index known only at run time.
 bool run_time_index(const Node& n) {
   return (n.op() == Op::Gather || n.op() == Op::ScatterAdd) && n.operand(1)->op() != Op::Constant;
@@ -145,26 +138,49 @@ void along_any_index(const Node& n, const std::vector<const Sets*>& in, Sets& s,
 // Ops whose derivative is zero wherever it exists: their results carry nothing.
 bool zero_derivative(Op op) { return op == Op::Sign || op == Op::Floor || op == Op::StopGradient; }
 
-// The index sets of every value between x and y that depends on x.
+Sets singletons(int64_t n) {
+  Sets s(static_cast<size_t>(n));
+  for (size_t i = 0; i < s.size(); ++i) s[i] = std::make_shared<Set>(Set{static_cast<int32_t>(i)});
+  return s;
+}
+
+bool any_set(const Sets& s) {
+  return std::any_of(s.begin(), s.end(), [](const SetRef& e) { return e && !e->empty(); });
+}
+
+bool same_sets(const Sets& a, const Sets& b) {
+  for (size_t e = 0; e < a.size(); ++e)
+    if (!same(a[e], b[e]) && (a[e] && !a[e]->empty() || b[e] && !b[e]->empty())) return false;
+  return true;
+}
+
+// A budget of set-element visits for the steps of loops (per pattern): past
+// it, a loop is taken conservatively.
+constexpr int64_t kLoopBudget = int64_t{1} << 26;
+
+// The index sets of every value between the seeded values and the outputs
+// that depends on a seed.
 class Propagation {
  public:
+  using Seeds = std::vector<std::pair<const Node*, Sets>>;
   // keep_all false: the sets of a value are dropped once its last user is
-  // visited (only y's are read afterwards), so memory follows the live values.
-  Propagation(Value y, Value x, bool keep_all = true) {
-    Sets& sx = sets_[x.node];
-    sx.resize(x->type().numel());
-    for (size_t i = 0; i < sx.size(); ++i) sx[i] = std::make_shared<Set>(Set{static_cast<int32_t>(i)});
-    std::unordered_set<const Node*> up = ancestors(y);
+  // visited (only the outputs' are read afterwards), so memory follows the
+  // live values. `budget` is shared with the propagations of loop bodies.
+  Propagation(const Function& f, Seeds seeds, std::span<const Value> outputs, bool keep_all, int64_t* budget)
+      : budget_(budget) {
+    for (auto& [n, s] : seeds) sets_[n] = std::move(s);
+    NodeSet up = ancestors(outputs);
     std::unordered_map<const Node*, int64_t> uses;
     if (!keep_all)
       for (const Node* n : up)
         for (const Node* o : n->operands()) ++uses[o];
-    for (Node* n : *y->function()) {
+    for (Value o : outputs) ++uses[o.node];  // kept to the end
+    for (Node* n : f) {
       if (!up.count(n)) continue;
-      if (n != x.node) visit(n);
+      if (!sets_.count(n)) visit(n);
       if (keep_all) continue;
       for (const Node* o : n->operands())
-        if (--uses[o] == 0 && o != y.node) sets_.erase(o);
+        if (--uses[o] == 0) sets_.erase(o);
     }
   }
   // The sets of n, or null when n does not depend on x.
@@ -179,6 +195,11 @@ class Propagation {
     bool reached = false;
     for (const Node* o : n->operands()) reached |= find(o) != nullptr;
     if (!reached || !is_float(n->dtype()) || zero_derivative(n->op())) return;
+    if (is_loop(n->op())) {  // every result's sets at once, at the first one reached
+      std::vector<Node*> group = fused_group(n);
+      if (loops_done_.insert(group[0]).second && !visit_loop(*group[0])) all_to_all(group);
+      return;
+    }
     Sets s(n->type().numel());
     Set merged;
     std::vector<const Sets*> in;  // per operand slot
@@ -187,20 +208,115 @@ class Propagation {
                                     : sparsity::for_each_edge(*n, [&](int64_t out, size_t slot, int64_t i) {
                                         if (const Sets* o = in[slot]) unite(s[out], (*o)[i], merged);
                                       });
-    if (!known) {  // every result element reads every operand element
-      Set all;
-      for (const Sets* os : in)
-        for (size_t i = 0; os && i < os->size(); ++i)
-          if ((*os)[i] && (i == 0 || (*os)[i] != (*os)[i - 1])) all.insert(all.end(), (*os)[i]->begin(), (*os)[i]->end());
-      normalize(all);
-      std::fill(s.begin(), s.end(), std::make_shared<Set>(std::move(all)));
-    }
+    if (!known) return all_to_all({const_cast<Node*>(n)});
     sets_[n] = std::move(s);
     order_.push_back(n);
   }
 
+  // Each float node of `group` (one node, or a loop's results) reads every
+  // element of every operand.
+  void all_to_all(const std::vector<Node*>& group) {
+    Set all;
+    for (const Node* o : group[0]->operands())
+      if (const Sets* os = find(o))
+        for (size_t i = 0; i < os->size(); ++i)
+          if ((*os)[i] && (i == 0 || (*os)[i] != (*os)[i - 1])) all.insert(all.end(), (*os)[i]->begin(), (*os)[i]->end());
+    normalize(all);
+    auto shared = std::make_shared<Set>(std::move(all));
+    for (const Node* m : group)
+      if (is_float(m->dtype())) {
+        sets_[m] = Sets(static_cast<size_t>(m->type().numel()), shared);
+        order_.push_back(m);
+      }
+  }
+
+  // The sets of a loop's results from its body, step by step; false when past
+  // the budget. A loop whose trip count is open (a while, a scan with
+  // dynamic_length) feeds each step the union of the carries so far (a
+  // superset of each step's, so its results hold for every trip count) until
+  // the union stops growing.
+  bool visit_loop(const Node& n) {
+    LoopLayout l = loop_layout(n);
+    std::vector<Sets> in(n.num_operands());
+    for (size_t k = 0; k < in.size(); ++k)
+      in[k] = find(n.operand(k)) ? *find(n.operand(k)) : Sets(static_cast<size_t>(n.operand(k)->type().numel()));
+    bool any_xs = false, open_count = n.op() == Op::While || l.count >= 0;
+    for (size_t j = 0; j < l.xs; ++j) any_xs |= any_set(in[l.carry + j]);
+    std::vector<Sets> ys(l.ys), carry(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(l.carry));
+    for (size_t j = 0; j < l.ys; ++j)
+      ys[j].resize(static_cast<size_t>(n.body()->results()[l.carry + j]->type().numel() * l.length));
+    std::vector<Sets> all = carry;
+    int64_t steps = n.op() == Op::While ? std::numeric_limits<int64_t>::max() : l.length;
+    for (int64_t step = 0; step < steps; ++step) {
+      int64_t i = n.attrs().reverse ? l.length - 1 - step : step;
+      std::vector<Sets> args = open_count ? all : carry;
+      for (size_t j = 0; j < l.xs; ++j) args.push_back(row(in[l.carry + j], i, l.length));
+      args.insert(args.end(), in.begin() + static_cast<std::ptrdiff_t>(l.carry + l.xs), in.end());
+      std::optional<std::vector<Sets>> out = step_sets(*n.body(), std::move(args));
+      if (!out) return false;
+      for (size_t j = 0; j < l.ys; ++j) place_row(ys[j], (*out)[l.carry + j], i);
+      int64_t grew = 0;
+      bool equal = true;
+      for (size_t j = 0; j < l.carry; ++j) {
+        grew += widen(all[j], (*out)[j]);
+        equal = equal && same_sets((*out)[j], carry[j]);
+        carry[j] = std::move((*out)[j]);
+      }
+      if ((open_count ? grew > 0 : !equal) || any_xs) continue;
+      for (int64_t later = step + 1; later < l.length; ++later)  // every later step gives the same sets
+        for (size_t j = 0; j < l.ys; ++j)
+          place_row(ys[j], row(ys[j], i, l.length), n.attrs().reverse ? l.length - 1 - later : later);
+      break;
+    }
+    for (const Node* m : fused_group(&n)) {
+      size_t r = static_cast<size_t>(m->body_result());
+      if (!is_float(m->dtype())) continue;
+      sets_[m] = r < l.carry ? (open_count ? all[r] : carry[r]) : ys[r - l.carry];
+      order_.push_back(m);
+    }
+    return true;
+  }
+
+  // The result sets of one step of `body` given its inputs' sets; nullopt
+  // past the budget.
+  std::optional<std::vector<Sets>> step_sets(const Function& body, std::vector<Sets> args) {
+    int64_t cost = 0;
+    for (const Node* b : body) cost += b->type().numel();
+    if ((*budget_ -= cost) < 0) return std::nullopt;
+    Seeds seeds;
+    for (size_t k = 0; k < args.size(); ++k)
+      if (any_set(args[k])) seeds.emplace_back(body.inputs()[k], std::move(args[k]));
+    std::vector<Value> outs(body.results().begin(), body.results().end());
+    Propagation p(body, std::move(seeds), outs, /*keep_all=*/false, budget_);
+    std::vector<Sets> r;
+    for (Value o : outs) r.push_back(p.find(o.node) ? *p.find(o.node) : Sets(static_cast<size_t>(o->type().numel())));
+    return r;
+  }
+
+  // Row i of a stacked value's sets ([N] ++ shape), and its placement.
+  static Sets row(const Sets& s, int64_t i, int64_t n) {
+    size_t w = n ? s.size() / static_cast<size_t>(n) : 0;
+    return Sets(s.begin() + static_cast<std::ptrdiff_t>(w * i), s.begin() + static_cast<std::ptrdiff_t>(w * (i + 1)));
+  }
+  static void place_row(Sets& s, const Sets& r, int64_t i) {
+    std::copy(r.begin(), r.end(), s.begin() + static_cast<std::ptrdiff_t>(r.size() * static_cast<size_t>(i)));
+  }
+  // acc |= s element by element; the number of elements that grew.
+  static int64_t widen(Sets& acc, const Sets& s) {
+    int64_t grew = 0;
+    Set merged;
+    for (size_t e = 0; e < acc.size(); ++e) {
+      size_t before = acc[e] ? acc[e]->size() : 0;
+      unite(acc[e], s[e], merged);
+      grew += (acc[e] ? acc[e]->size() : 0) != before;
+    }
+    return grew;
+  }
+
   std::unordered_map<const Node*, Sets> sets_;
   std::vector<const Node*> order_;
+  std::unordered_set<const Node*> loops_done_;  // by first result
+  int64_t* budget_;
 };
 
 // The Hessian's rows as they are collected: pairs added both ways.
@@ -276,7 +392,9 @@ SparsityPattern jacobian_pattern(Value y, Value x) {
   if (y->function() != x->function())
     throw Error("jacobian_pattern: " + name_of(x) + " belongs to function @" + x->function()->name() +
                 ", not @" + y->function()->name());
-  Propagation p(y, x, /*keep_all=*/false);
+  int64_t budget = kLoopBudget;
+  Propagation p(*y->function(), {{x.node, singletons(x->type().numel())}}, std::span<const Value>(&y, 1),
+                /*keep_all=*/false, &budget);
   SparsityPattern pattern;
   pattern.rows = y->type().numel();
   pattern.cols = x->type().numel();
@@ -297,7 +415,9 @@ SparsityPattern hessian_pattern(Value z, Value x) {
   if (z->function() != x->function())
     throw Error("hessian_pattern: " + name_of(x) + " belongs to function @" + x->function()->name() +
                 ", not @" + z->function()->name());
-  Propagation p(z, x);
+  int64_t budget = kLoopBudget;
+  Propagation p(*z->function(), {{x.node, singletons(x->type().numel())}}, std::span<const Value>(&z, 1),
+                /*keep_all=*/true, &budget);
   Interactions h(x->type().numel());
   for (const Node* n : p.order()) interactions(*n, p, h);
   return SparsityPattern::from_rows(x->type().numel(), h.finish());

@@ -35,8 +35,10 @@ struct SparsityPattern {
 // ops, broadcast, reshape, transpose, slice, concat, cumsum, the reductions,
 // softmax along its axis, and gather and scatter_add with constant indices;
 // matmul is exact per row and column; ops with zero derivative (sign, floor,
-// stop_gradient) and integer values carry nothing; any other op (conv2d and
-// pooling, fused regions, grad nodes, and op kinds this code does not know)
+// stop_gradient) and integer values carry nothing; loops are followed through
+// their bodies step by step (a while to the fixed point of the union over its
+// trip counts; conservative past a budget); any other op (conv2d and pooling,
+// fused regions, grad nodes, and op kinds this code does not know)
 // is taken conservatively: each result element depends on every element of
 // every operand. Throws nabla::Error when y or x is not float or they belong
 // to different functions.

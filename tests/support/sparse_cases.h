@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "nabla/ir/builder.h"
+#include "nabla/ir/loop.h"
 
 namespace nabla::sparsetest {
 
@@ -53,6 +54,33 @@ inline Value rosenbrock(Value x) {
   return sum(100.0 * (t * t) + one_minus * one_minus);
 }
 
+// A scan over controls: x = [s0 (3); u (6 x 3)], s' = 0.9 s + sin(u_i) s^2,
+// y_i = s': y_i[d] depends on s0[d] and u_j[d] for j <= i (block lower
+// triangular, each block diagonal).
+inline Value scan_controls(Value x) {
+  Value s0 = slice(x, {0}, {3}), u = reshape(slice(x, {3}, {21}), {6, 3});
+  ScanResult r = scan([](auto c, auto ui, auto) -> ScanBodyResult {
+    Value next = 0.9 * c[0] + sin(ui[0]) * c[0] * c[0];
+    return {{next}, {next}};
+  }, {s0}, {u});
+  return reshape(r.ys[0], {18});
+}
+
+// A while of 3 steps (max_trip_count 10) over x as 3 pairs, each step
+// c' = c + 0.1 tanh(sum of c's pair): block diagonal, 2 x 2 blocks.
+inline Value while_blocks(Value x) {
+  Function& f = *x->function();
+  std::vector<Value> r = while_loop(
+      [](auto c, auto) { return less(c[0], constant(*c[0]->function(), 3.0, DType::i64)); },
+      [](auto c, auto) {
+        Value pairs = sum(reshape(c[1], {3, 2}), std::vector<int64_t>{1}, true);
+        Value next = c[1] + 0.1 * reshape(broadcast_to(tanh(pairs), {3, 2}), {6});
+        return std::vector<Value>{c[0] + constant(*c[0]->function(), 1.0, DType::i64), next};
+      },
+      {constant(f, 0.0, DType::i64), x}, {}, 10);
+  return r[1];
+}
+
 struct Case {
   std::string name;
   int64_t n;                           // the size of x
@@ -79,6 +107,8 @@ inline std::vector<Case> jacobian_cases() {
        }},
       {"laplacian", 25, [](Value x) { return laplacian(x, 5) + x * x; }},
       {"ode_brusselator", 32, [](Value x) { return brusselator(x, 4); }},
+      {"scan_controls", 21, scan_controls},
+      {"while_blocks", 6, while_blocks},
   };
 }
 
@@ -107,6 +137,7 @@ inline std::vector<Case> hessian_cases() {
          return sum(exp(a * b) * c + (a - c) * (a - c));
        }},
       {"rosenbrock", 12, rosenbrock},
+      {"scan_controls", 21, [](Value x) { return sum(scan_controls(x)); }},  // a block per dimension
   };
 }
 
