@@ -1,7 +1,9 @@
 // Bounded random-mutation fuzzing of the parser, and the replay of every input
-// that once found a bug (tests/fuzz-corpus/). The property: parse returns a
-// module or throws ParseError; a returned module verifies and round-trips
-// (print -> parse -> print gives the same text).
+// that once found a bug (tests/fuzz-corpus/parse/, and the .npy reader's
+// corpus tests/fuzz-corpus/npy/). The properties are the libFuzzer targets'
+// (tests/fuzz/properties.h): parse returns a module or throws ParseError; a
+// returned module verifies and round-trips (print -> parse -> print gives the
+// same text).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,6 +17,8 @@
 #include "nabla/ir/parser.h"
 #include "nabla/ir/printer.h"
 #include "nabla/ir/verifier.h"
+#include "nabla/runtime/npy.h"
+#include "tests/fuzz/properties.h"
 
 namespace nabla {
 namespace {
@@ -26,33 +30,6 @@ std::string read(const fs::path& p) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-// Empty when the property holds, else what went wrong.
-std::string check_parser(const std::string& input) {
-  std::string text;
-  try {
-    Module m = parse(input, "fuzz.nabla");
-    try {
-      verify(m);
-    } catch (const Error& e) {
-      return std::string("parsed module does not verify: ") + e.what();
-    }
-    text = print(m);
-  } catch (const ParseError& e) {
-    if (std::string(e.what()).rfind("fuzz.nabla:", 0) != 0)
-      return std::string("diagnostic without the file name: ") + e.what();
-    return "";
-  } catch (const std::exception& e) {
-    return std::string("exception other than ParseError: ") + e.what();
-  }
-  try {
-    std::string again = print(parse(text, "printed.nabla"));
-    if (again != text) return "print -> parse -> print differs:\n" + text + "\n---\n" + again;
-  } catch (const std::exception& e) {
-    return "printed module does not parse: " + std::string(e.what()) + "\n" + text;
-  }
-  return "";
 }
 
 std::vector<std::string> seeds() {
@@ -154,7 +131,7 @@ std::string mutate(std::string s, const std::vector<std::string>& pool, std::mt1
 TEST(TextFuzz, SeedsHoldTheProperty) {
   std::vector<std::string> pool = seeds();
   ASSERT_GT(pool.size(), 50u);
-  for (const std::string& s : pool) EXPECT_EQ(check_parser(s), "") << s;
+  for (const std::string& s : pool) EXPECT_EQ(parse_round_trip_problem(s), "") << s;
 }
 
 // Seeds that parse: mutations of them get past the first lines.
@@ -192,7 +169,7 @@ TEST(TextFuzz, RandomMutations) {
       ++parsed;
     } catch (const Error&) {
     }
-    std::string problem = check_parser(input);
+    std::string problem = parse_round_trip_problem(input);
     if (problem.empty()) continue;
     ++failures;
     // Keep the input: after the fix it belongs in tests/fuzz-corpus/.
@@ -204,17 +181,37 @@ TEST(TextFuzz, RandomMutations) {
 }
 
 TEST(TextFuzz, CorpusReplays) {
-  fs::path root = fs::path(NABLA_SOURCE_DIR) / "tests/fuzz-corpus";
+  fs::path root = fs::path(NABLA_SOURCE_DIR) / "tests/fuzz-corpus/parse";
   int count = 0;
   for (const auto& e : fs::directory_iterator(root)) {
     if (e.path().extension() != ".nabla") continue;
     ++count;
     std::string text = read(e.path());
-    EXPECT_EQ(check_parser(text), "") << e.path();
+    EXPECT_EQ(parse_round_trip_problem(text), "") << e.path();
     for (const SourceChunk& c : split_source(text))
-      EXPECT_EQ(check_parser(std::string(c.text)), "") << e.path() << ":" << c.first_line;
+      EXPECT_EQ(parse_round_trip_problem(std::string(c.text)), "") << e.path() << ":" << c.first_line;
   }
   EXPECT_GT(count, 0);
+}
+
+// The .npy fuzzer's seeds (all five dtypes, format versions 1-3, an empty
+// tensor, Fortran order) hold its property, and the well-formed ones decode.
+TEST(NpyFuzz, CorpusReplays) {
+  fs::path root = fs::path(NABLA_SOURCE_DIR) / "tests/fuzz-corpus/npy";
+  int count = 0, decoded = 0;
+  for (const auto& e : fs::directory_iterator(root)) {
+    ++count;
+    std::string bytes = read(e.path());
+    EXPECT_EQ(npy_round_trip_problem(bytes), "") << e.path();
+    try {
+      decode_npy(bytes, "x.npy");
+      ++decoded;
+    } catch (const Error& err) {
+      EXPECT_EQ(std::string(err.what()), "x.npy: Fortran-order arrays are not supported (save a C-order array, e.g. np.ascontiguousarray(a))") << e.path();
+    }
+  }
+  EXPECT_EQ(count, 8);
+  EXPECT_EQ(decoded, 7);
 }
 
 }  // namespace
