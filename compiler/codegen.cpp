@@ -237,7 +237,7 @@ void prepare_module(Module& m, const TargetMachine& tm) {
 void optimize_module(Module& m, TargetMachine& tm, int opt_level) {
   std::string problems;
   raw_string_ostream os(problems);
-  if (verifyModule(m, &os)) throw Error("internal error: generated LLVM IR is invalid: " + os.str());
+  if (verifyModule(m, &os)) throw InternalError("generated LLVM IR is invalid: " + os.str());
   PipelineTuningOptions tuning;
   tuning.LoopVectorization = opt_level >= 2;
   tuning.SLPVectorization = opt_level >= 2;

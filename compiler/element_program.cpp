@@ -38,7 +38,7 @@ ElementProgram element_program(const Node& kernel_node, const Node* value) {
 
 ElementProgram element_program(const Node& kernel_node, const std::vector<const Node*>& values) {
   const Function* body = fused_body(kernel_node);
-  if (!body) throw Error("internal error: an element program of several values needs a fused node");
+  if (!body) throw InternalError("an element program of several values needs a fused node");
   ElementProgram p;
   p.value = values.at(0);
   p.values = values;
@@ -92,7 +92,7 @@ std::vector<llvm::Value*> leaf_pointers(KernelEnv& env, const ElementProgram& p)
     }
     auto ops = env.node.operands();
     auto it = std::find(ops.begin(), ops.end(), l);
-    if (it == ops.end()) throw Error("internal error: element program leaf is not an operand");
+    if (it == ops.end()) throw InternalError("element program leaf is not an operand");
     ptrs.push_back(env.operands[static_cast<size_t>(it - ops.begin())]);
   }
   return ptrs;

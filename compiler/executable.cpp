@@ -133,7 +133,7 @@ void check_slowly(const Executable::Impl& impl, std::span<const Tensor> inputs, 
       if (overlap(out, outputs[k]))
         throw Error(fmt::format("@{}: output tensors {} and {} overlap", f.name(), k, j));
   }
-  throw Error(fmt::format("internal error: @{}: run's argument checks disagree", f.name()));
+  throw InternalError(fmt::format("@{}: run's argument checks disagree", f.name()));
 }
 
 bool has_type(const Tensor& t, const TensorType& want) {

@@ -283,7 +283,7 @@ KernelInfo describe_axis(const Node& n, const LowerOptions&) {
       info.checks = true;
       break;
     case Op::ArgMax: case Op::ArgMin: case Op::CumSum: break;
-    default: throw Error(std::string(op_name(n.op())) + ": internal error: not an axis op");
+    default: throw InternalError(std::string(op_name(n.op())) + ": not an axis op");
   }
   return info;
 }
@@ -295,7 +295,7 @@ void emit_axis(KernelEnv& env) {
     case Op::CumSum: return emit_cumsum(env);
     case Op::Gather: return emit_gather(env);
     case Op::ScatterAdd: return emit_scatter_add(env);
-    default: throw Error(std::string(op_name(env.node.op())) + ": internal error: not an axis op");
+    default: throw InternalError(std::string(op_name(env.node.op())) + ": not an axis op");
   }
 }
 

@@ -216,7 +216,7 @@ KernelInfo describe_conv(const Node& n, const LowerOptions& o) {
       info.work = n.type().numel() * n.attrs().window[0] * n.attrs().window[1];
       return info;
     case Op::Conv2D: case Op::Conv2DInputGrad: case Op::Conv2DWeightGrad: break;
-    default: throw Error(std::string(op_name(n.op())) + ": internal error: not a conv op");
+    default: throw InternalError(std::string(op_name(n.op())) + ": not a conv op");
   }
   ConvGeometry g = conv_geometry(n);
   info.work = g.n * g.o * g.ho * g.wo * g.cg * g.kh * g.kw;
@@ -238,7 +238,7 @@ void emit_conv_loops(KernelEnv& env) {
     case Op::Conv2D: return emit_conv2d(env, g);
     case Op::Conv2DInputGrad: return emit_input_grad(env, g);
     case Op::Conv2DWeightGrad: return emit_weight_grad(env, g);
-    default: throw Error(std::string(op_name(env.node.op())) + ": internal error: not a convolution");
+    default: throw InternalError(std::string(op_name(env.node.op())) + ": not a convolution");
   }
 }
 

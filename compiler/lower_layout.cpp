@@ -28,7 +28,7 @@ LoopNest copy_nest(const Node& n) {
     case Op::BroadcastTo:
       src = broadcast_strides(x.shape(), n.shape());
       break;
-    default: throw Error(std::string(op_name(n.op())) + ": internal error: not a copy (compiler/lower_layout.cpp)");
+    default: throw InternalError(std::string(op_name(n.op())) + ": not a copy");
   }
   return make_loop_nest(n.shape(), {src, row_major_strides(n.shape())}, {base, 0});
 }

@@ -157,7 +157,7 @@ KernelInfo describe_neural(const Node& n, const LowerOptions& o) {
       info.can_fail = true;
       info.work = n.operand(0)->type().numel();
       break;
-    default: throw Error(std::string(op_name(n.op())) + ": internal error: not a neural op");
+    default: throw InternalError(std::string(op_name(n.op())) + ": not a neural op");
   }
   return info;
 }
@@ -168,7 +168,7 @@ void emit_neural(KernelEnv& env) {
     case Op::LogSoftmax: emit_softmax(env); break;
     case Op::CrossEntropy: emit_cross_entropy(env); break;
     case Op::OneHot: emit_one_hot(env); break;
-    default: throw Error(std::string(op_name(env.node.op())) + ": internal error: not a neural op");
+    default: throw InternalError(std::string(op_name(env.node.op())) + ": not a neural op");
   }
 }
 

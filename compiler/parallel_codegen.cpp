@@ -66,7 +66,7 @@ void compile_bitcode(const TargetSpec& target, const PartsOptions& o, Part& p) {
   try {
     llvm::LLVMContext context;
     auto m = llvm::parseBitcodeFile(llvm::MemoryBufferRef(p.bitcode, "nabla.part"), context);
-    if (!m) throw Error("internal error: cannot read back a module partition: " + llvm::toString(m.takeError()));
+    if (!m) throw InternalError("cannot read back a module partition: " + llvm::toString(m.takeError()));
     compile_module(**m, target, o, p);
   } catch (...) {
     p.error = std::current_exception();

@@ -307,6 +307,42 @@ TensorType infer_conv(Op op, std::span<const TensorType> ts, Attrs& a) {
   return given;
 }
 
+TensorType infer_layout(Op op, std::span<const TensorType> ts, Attrs& attrs) {
+  switch (op) {
+    case Op::Reshape: return infer_reshape(op, ts[0], attrs);
+    case Op::Transpose: return infer_transpose(op, ts[0], attrs);
+    case Op::BroadcastTo: return infer_broadcast_to(op, ts[0], attrs);
+    case Op::Slice: return infer_slice(op, ts[0], attrs);
+    case Op::Concat: return infer_concat(op, ts, attrs);
+    default: throw InternalError(std::string(op_name(op)) + ": no typing rule");
+  }
+}
+
+// one_hot, cross_entropy, and the ops along an axis (softmax, ...).
+TensorType infer_neural(Op op, std::span<const TensorType> ts, Attrs& attrs) {
+  if (op == Op::OneHot) {
+    check_labels(op, ts[0]);
+    if (attrs.depth < 1) fail(op, "depth must be at least 1, got {}", attrs.depth);
+    Shape s = ts[0].shape;
+    s.push_back(attrs.depth);
+    return {attrs.dtype, s};
+  }
+  if (op == Op::CrossEntropy) {
+    const TensorType &logits = ts[0], &labels = ts[1];
+    if (!is_float(logits.dtype) || logits.rank() != 2)
+      fail(op, "logits must be a float matrix [N,C], got {}", logits.str());
+    check_labels(op, labels);
+    if (labels.rank() != 1 || labels.shape[0] != logits.shape[0])
+      fail(op, "labels must have shape [{}] to match logits {}, got {}", logits.shape[0],
+           logits.str(), labels.str());
+    if (logits.shape[1] == 0) fail(op, "logits {} have no classes", logits.str());
+    return {logits.dtype, {}};
+  }
+  check_dtype(op, ts[0]);
+  attrs.axis = normalize_axis(op, attrs.axis, ts[0].rank(), ts[0]);
+  return ts[0];
+}
+
 TensorType infer(Op op, std::span<const TensorType> ts, Attrs& attrs) {
   int arity = op_arity(op);
   if (arity >= 0 && static_cast<int>(ts.size()) != arity)
@@ -336,40 +372,13 @@ TensorType infer(Op op, std::span<const TensorType> ts, Attrs& attrs) {
       check_dtype(op, ts[0]);
       return infer_reduce(op, ts[0], attrs);
     case OpKind::Layout:
-      switch (op) {
-        case Op::Reshape: return infer_reshape(op, ts[0], attrs);
-        case Op::Transpose: return infer_transpose(op, ts[0], attrs);
-        case Op::BroadcastTo: return infer_broadcast_to(op, ts[0], attrs);
-        case Op::Slice: return infer_slice(op, ts[0], attrs);
-        case Op::Concat: return infer_concat(op, ts, attrs);
-        default: fail(op, "internal error: no typing rule (ir/infer.cpp)");
-      }
+      return infer_layout(op, ts, attrs);
     case OpKind::Contract:
       check_same_dtype(op, ts);
       check_dtype(op, ts[0]);
       return infer_matmul(op, ts[0], ts[1], attrs);
     case OpKind::Neural:
-      if (op == Op::OneHot) {
-        check_labels(op, ts[0]);
-        if (attrs.depth < 1) fail(op, "depth must be at least 1, got {}", attrs.depth);
-        Shape s = ts[0].shape;
-        s.push_back(attrs.depth);
-        return {attrs.dtype, s};
-      }
-      if (op == Op::CrossEntropy) {
-        const TensorType &logits = ts[0], &labels = ts[1];
-        if (!is_float(logits.dtype) || logits.rank() != 2)
-          fail(op, "logits must be a float matrix [N,C], got {}", logits.str());
-        check_labels(op, labels);
-        if (labels.rank() != 1 || labels.shape[0] != logits.shape[0])
-          fail(op, "labels must have shape [{}] to match logits {}, got {}", logits.shape[0],
-               logits.str(), labels.str());
-        if (logits.shape[1] == 0) fail(op, "logits {} have no classes", logits.str());
-        return {logits.dtype, {}};
-      }
-      check_dtype(op, ts[0]);
-      attrs.axis = normalize_axis(op, attrs.axis, ts[0].rank(), ts[0]);
-      return ts[0];
+      return infer_neural(op, ts, attrs);
     case OpKind::Convert:
       return {attrs.dtype, ts[0].shape};
     case OpKind::Axis:

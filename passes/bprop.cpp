@@ -428,7 +428,7 @@ Value bprop(GradBuilder& b, Node* c, size_t i, Value g) {
   if (!r.node) return r;
   r = sum_to_shape(r, c->operand(i)->shape());
   if (r->type() != c->operand(i)->type())
-    throw Error("grad: internal error: the rule for " + std::string(op_name(c->op())) +
+    throw InternalError("grad: the rule for " + std::string(op_name(c->op())) +
                 " gave " + r->type().str() + " for an operand of type " +
                 c->operand(i)->type().str());
   return r;

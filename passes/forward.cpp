@@ -175,7 +175,7 @@ Value tangent_of(GradBuilder& b, Node* n, std::span<const Value> t) {
   Value d = (rule ? rule : transposed)(TArgs{b, n, t});
   if (d.node && d->shape() != n->shape()) d = broadcast_to(d, n->shape());
   if (d.node && d->type() != n->type())
-    throw Error("jvp: internal error: the rule for " + std::string(op_name(n->op())) + " gave " + d->type().str() +
+    throw InternalError("jvp: the rule for " + std::string(op_name(n->op())) + " gave " + d->type().str() +
                 " for a result of type " + n->type().str());
   return d;
 }

@@ -134,6 +134,12 @@ int run(const Program& p, int argc, char** argv, const std::function<int(std::ve
     std::optional<std::vector<std::string>> positional = parse(p, argc, argv);
     if (!positional) return 0;
     return body(*positional);
+  } catch (const InternalError& e) {
+    // A bug of nabla, not of the input: said so, and where (runtime/error.h).
+    std::cout.flush();
+    std::cerr << p.name << ": " << e.what() << "\n"
+              << p.name << ": this is a bug in nabla, not in the input; please report it\n";
+    return 1;
   } catch (const Error& e) {
     return report(e.what());
   } catch (const std::bad_alloc&) {
