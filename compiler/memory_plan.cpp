@@ -125,11 +125,8 @@ int64_t peak_live(const std::vector<Interval>& items, int64_t positions) {
   return peak;
 }
 
-}  // namespace
-
-MemoryPlan plan_memory(const Function& f, const std::function<int64_t(const Node&)>& scratch) {
-  MemoryPlan plan;
-  // The values the results depend on.
+// The values the results depend on.
+std::unordered_set<const Node*> needed_nodes(const Function& f) {
   std::unordered_set<const Node*> needed(f.results().begin(), f.results().end());
   std::vector<const Node*> work(f.results().begin(), f.results().end());
   while (!work.empty()) {
@@ -141,14 +138,19 @@ MemoryPlan plan_memory(const Function& f, const std::function<int64_t(const Node
     for (const Node* o : n->operands())
       if (needed.insert(o).second) work.push_back(o);
   }
-  auto root = [&](const Node* n) {
-    while (is_alias_op(n->op())) n = n->operand(0);
-    return n;
-  };
-  auto computed = [](const Node* n) {
-    return n->op() != Op::Input && n->op() != Op::Constant && !is_alias_op(n->op());
-  };
+  return needed;
+}
 
+const Node* alias_root(const Node* n) {
+  while (is_alias_op(n->op())) n = n->operand(0);
+  return n;
+}
+
+bool computed(const Node* n) { return n->op() != Op::Input && n->op() != Op::Constant && !is_alias_op(n->op()); }
+
+// Inputs are read in place; a computed result is written to its output,
+// any other result copied there.
+void plan_inputs_and_results(const Function& f, MemoryPlan& plan) {
   for (const Node* in : f.inputs()) plan.storage[in] = {StorageKind::Input, in->input_index(), 0, in};
   for (size_t j = 0; j < f.results().size(); ++j) {
     const Node* r = f.results()[j];
@@ -157,11 +159,20 @@ MemoryPlan plan_memory(const Function& f, const std::function<int64_t(const Node
     else
       plan.result_copies.push_back({r, static_cast<int>(j)});
   }
+}
 
-  // Kernels in body order, and workspace buffers for the other computed values.
+// The workspace buffers: one interval per computed value kept in the
+// workspace (interval_of) and per kernel's scratch (scratch_items).
+struct Buffers {
   std::unordered_map<const Node*, size_t> interval_of;
   std::vector<Interval> items;
   std::vector<std::pair<const Node*, size_t>> scratch_items;
+};
+
+// Kernels in body order, and workspace buffers for the other computed values.
+Buffers plan_kernels(const Function& f, const std::unordered_set<const Node*>& needed,
+                     const std::function<int64_t(const Node&)>& scratch, MemoryPlan& plan) {
+  Buffers b;
   // The nodes of a fused group (ir/fused.h) are all written by one kernel, at
   // the position of the group's first kernel.
   std::unordered_map<const Function*, int64_t> group_def;
@@ -180,40 +191,55 @@ MemoryPlan plan_memory(const Function& f, const std::function<int64_t(const Node
       plan.storage[n] = {StorageKind::Workspace, 0, 0, n};
       int64_t bytes = n->type().numel() * static_cast<int64_t>(dtype_size(n->dtype()));
       if (bytes > 0) {
-        interval_of[n] = items.size();
-        items.push_back({align_up(bytes), def, pos});
+        b.interval_of[n] = b.items.size();
+        b.items.push_back({align_up(bytes), def, pos});
       }
     }
     if (n->type().numel() > 0 || is_loop(n->op())) {
       if (int64_t s = scratch(*n); s > 0) {
-        scratch_items.emplace_back(n, items.size());
-        items.push_back({align_up(s), pos, pos});
+        b.scratch_items.emplace_back(n, b.items.size());
+        b.items.push_back({align_up(s), pos, pos});
       }
     }
   }
-  // Lifetimes: a buffer lives until its last reader (through aliases), or to
-  // the end when a result copy reads it.
+  return b;
+}
+
+// Lifetimes: a buffer lives until its last reader (through aliases), or to
+// the end when a result copy reads it.
+void set_lifetimes(const MemoryPlan& plan, Buffers& b) {
   int64_t end = static_cast<int64_t>(plan.kernels.size());
   for (int64_t pos = 0; pos < end; ++pos)
     for (const Node* o : plan.kernels[pos]->operands())
-      if (auto it = interval_of.find(root(o)); it != interval_of.end())
-        items[it->second].last = std::max(items[it->second].last, pos);
+      if (auto it = b.interval_of.find(alias_root(o)); it != b.interval_of.end())
+        b.items[it->second].last = std::max(b.items[it->second].last, pos);
   for (const MemoryPlan::Copy& c : plan.result_copies)
-    if (auto it = interval_of.find(root(c.from)); it != interval_of.end()) items[it->second].last = end;
+    if (auto it = b.interval_of.find(alias_root(c.from)); it != b.interval_of.end()) b.items[it->second].last = end;
+}
 
-  for (const Interval& it : items) plan.intermediate_bytes += it.size;
-  plan.peak_live_bytes = peak_live(items, end + 1);
-  if (items.size() <= 4096) {
-    plan.workspace_bytes = place_by_size(items);
+}  // namespace
+
+MemoryPlan plan_memory(const Function& f, const std::function<int64_t(const Node&)>& scratch) {
+  MemoryPlan plan;
+  std::unordered_set<const Node*> needed = needed_nodes(f);
+  plan_inputs_and_results(f, plan);
+  Buffers b = plan_kernels(f, needed, scratch, plan);
+  set_lifetimes(plan, b);
+
+  int64_t end = static_cast<int64_t>(plan.kernels.size());
+  for (const Interval& it : b.items) plan.intermediate_bytes += it.size;
+  plan.peak_live_bytes = peak_live(b.items, end + 1);
+  if (b.items.size() <= 4096) {
+    plan.workspace_bytes = place_by_size(b.items);
   } else {
-    plan.workspace_bytes = place_linear(items);
+    plan.workspace_bytes = place_linear(b.items);
   }
 
-  for (auto& [n, i] : interval_of) plan.storage[n].offset = items[i].offset;
+  for (auto& [n, i] : b.interval_of) plan.storage[n].offset = b.items[i].offset;
   // Aliases share their root's storage.
   for (const Node* n : f)
-    if (needed.count(n) && is_alias_op(n->op())) plan.storage[n] = plan.storage.at(root(n));
-  for (auto [n, i] : scratch_items) plan.scratch_offset[n] = items[i].offset;
+    if (needed.count(n) && is_alias_op(n->op())) plan.storage[n] = plan.storage.at(alias_root(n));
+  for (auto [n, i] : b.scratch_items) plan.scratch_offset[n] = b.items[i].offset;
   return plan;
 }
 

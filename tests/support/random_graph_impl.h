@@ -52,6 +52,9 @@ class Generator {
   void emit_op(Op op);
   // random_graph_patterns.cpp: a subgraph one of the passes rewrites.
   void emit_pattern();
+  void emit_algebra_pattern(int64_t kind);
+  void emit_reduce_select_pattern(int64_t kind);
+  void emit_cse_fold_matmul_pattern(int64_t kind);
 
   Function& f;
 

@@ -19,7 +19,15 @@ Node* clone_of(Generator& g) {
 }  // namespace
 
 void Generator::emit_pattern() {
-  switch (uniform(0, 16)) {
+  int64_t kind = uniform(0, 16);
+  if (kind <= 6) return emit_algebra_pattern(kind);
+  if (kind <= 9) return emit_reduce_select_pattern(kind);
+  emit_cse_fold_matmul_pattern(kind);
+}
+
+// Kinds 0-6: identities of arithmetic, transpose, reshape and broadcast.
+void Generator::emit_algebra_pattern(int64_t kind) {
+  switch (kind) {
     case 0: {  // x * 1, 1 * x, x / 1 (1 possibly broadcast)
       Node* x = float_value();
       Node* one = splat(x->dtype(), partner_shape(x->shape()), 1);
@@ -67,6 +75,12 @@ void Generator::emit_pattern() {
       keep(broadcast_to(b, widened_shape(b->shape())));
       return;
     }
+  }
+}
+
+// Kinds 7-9: reductions over unit axes, selects, casts.
+void Generator::emit_reduce_select_pattern(int64_t kind) {
+  switch (kind) {
     case 7: {  // a reduction over axes of size 1 (or none)
       Node* x = numeric_value();
       Shape s = x->shape();
@@ -97,6 +111,13 @@ void Generator::emit_pattern() {
       keep(chance(0.5) ? cast(x, x->dtype()) : stop_gradient(x));
       return;
     }
+  }
+}
+
+// Kinds 10-16: duplicates for cse, barriers, constants for fold, transposes
+// around matmul, whole slices.
+void Generator::emit_cse_fold_matmul_pattern(int64_t kind) {
+  switch (kind) {
     case 10:  // a duplicate of an existing node, for cse
     case 11:
       if (Node* c = clone_of(*this)) keep(c);

@@ -51,14 +51,10 @@ Value newton_sqrt(Value a, int64_t max_trip_count) {
                     {a}, {a}, max_trip_count)[0];
 }
 
-std::vector<GradCase> grad_cases() {
-  std::vector<GradCase> c = {
-      unary("neg", neg), unary("abs", abs), unary("sign", sign), unary("exp", exp),
-      unary("log", log, true), unary("log1p", log1p, true), unary("sqrt", sqrt, true),
-      unary("rsqrt", rsqrt, true), unary("tanh", tanh), unary("sigmoid", sigmoid),
-      unary("relu", relu), unary("sin", sin), unary("cos", cos), unary("floor", floor),
-      unary("barrier", barrier), unary("erf", erf), unary("stop_gradient", stop_gradient),
-  };
+namespace {
+
+// Binary ops over broadcasting shapes, and select.
+void add_elementwise_cases(std::vector<GradCase>& c) {
   struct Bin { const char* name; Value (*op)(Value, Value); bool pa, pb; };
   const Bin bins[] = {{"add", add, false, false}, {"sub", sub, false, false},
                       {"mul", mul, false, false}, {"div", div, false, true},
@@ -78,6 +74,10 @@ std::vector<GradCase> grad_cases() {
                  Value a = in(f, "a", f32({2, 3})), b = in(f, "b", f32({2, 1}));
                  return select(greater(a, b), mul(a, b), sin(b));
                }});
+}
+
+// Reductions with and without keepdims; reshape, transpose, broadcast, slice, concat.
+void add_reduction_and_layout_cases(std::vector<GradCase>& c) {
   for (bool keep : {false, true}) {
     std::string k = keep ? "_keepdims" : "";
     for (auto [op, name] : {std::pair{&sum, "sum"}, {&mean, "mean"}, {&max, "max"}, {&min, "min"}}) {
@@ -102,6 +102,10 @@ std::vector<GradCase> grad_cases() {
                  Value xs[] = {a, exp(a), a};
                  return concat(xs, 0);
                }});
+}
+
+// matmul in every transposition, softmax, cross_entropy, cast, one_hot.
+void add_contraction_and_neural_cases(std::vector<GradCase>& c) {
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {
       std::string t = std::string(ta ? "_ta" : "") + (tb ? "_tb" : "");
@@ -128,6 +132,10 @@ std::vector<GradCase> grad_cases() {
                  Value oh = one_hot(in(f, "labels", i32({4})), 3);  // labels first
                  return mul(oh, in(f, "x", f32({4, 3})));
                }});
+}
+
+// all_reduce, cumsum, gather and scatter_add.
+void add_collective_and_index_cases(std::vector<GradCase>& c) {
   // One process: all_reduce is the identity, and so must its rules be.
   for (Reduction r : {Reduction::sum, Reduction::mean, Reduction::max, Reduction::min})
     c.push_back({"all_reduce_" + std::string(reduction_name(r)),
@@ -163,6 +171,10 @@ std::vector<GradCase> grad_cases() {
                  Value base = in(f, "base", f64({2, 3}));
                  return scatter_add(base, idx(f, {2, 2}, {0, 0, 2, -1}), in(f, "u", f64({2, 2, 2})), 1);
                }});
+}
+
+// Convolutions, their transposes, pooling, and the loops.
+void add_conv_and_loop_cases(std::vector<GradCase>& c) {
   auto conv_case = [&](std::string name, Shape xs, Shape ws, Conv2DOptions o) {
     c.push_back({name, [=](Function& f) { return conv2d(in(f, "x", f32(xs)), in(f, "w", f32(ws)), o); }});
   };
@@ -195,6 +207,23 @@ std::vector<GradCase> grad_cases() {
       return add(sum(r.ys[0], std::vector<int64_t>{0}), r.carry[0]);
     }});
   c.push_back({"while_newton_sqrt", [](Function& f) { return newton_sqrt(in(f, "pos", f32({3}))); }});
+}
+
+}  // namespace
+
+std::vector<GradCase> grad_cases() {
+  std::vector<GradCase> c = {
+      unary("neg", neg), unary("abs", abs), unary("sign", sign), unary("exp", exp),
+      unary("log", log, true), unary("log1p", log1p, true), unary("sqrt", sqrt, true),
+      unary("rsqrt", rsqrt, true), unary("tanh", tanh), unary("sigmoid", sigmoid),
+      unary("relu", relu), unary("sin", sin), unary("cos", cos), unary("floor", floor),
+      unary("barrier", barrier), unary("erf", erf), unary("stop_gradient", stop_gradient),
+  };
+  add_elementwise_cases(c);
+  add_reduction_and_layout_cases(c);
+  add_contraction_and_neural_cases(c);
+  add_collective_and_index_cases(c);
+  add_conv_and_loop_cases(c);
   return c;
 }
 
@@ -206,19 +235,15 @@ Tensor tensor(DType dtype, Shape shape, std::vector<double> values) {
 
 }  // namespace
 
-void build_every_op(Module& m) {
-  Function& f = m.function("every_op");
-  Value x = f.input("x", f32({2, 3}));
-  Value y = f.input("y", f32({2, 3}));
-  Value b = f.input("b", f32({3}));
-  Value s = f.input("s", f32());
-  Value labels = f.input("labels", i32({2}));
-  Value flags = f.input("flags", boolean({2, 3}));
-  Value batch = f.input("batch", f64({4, 2, 3}));
-  Value img = f.input("img", f32({1, 2, 4, 4}));
-  Value filt = f.input("filt", f32({2, 2, 3, 3}));
+namespace {
 
-  // Constants of every dtype, splat and not, with the special float values.
+// The inputs of build_every_op's function.
+struct EveryOpInputs {
+  Value x, y, b, s, labels, flags, batch, img, filt;
+};
+
+// Constants of every dtype, splat and not, with the special float values.
+void add_every_constant(Function& f) {
   constant(f, 1.5);
   constant(f, tensor(DType::f32, {2, 2}, {0.25, 0.25, 0.25, 0.25}));
   constant(f, tensor(DType::f32, {5}, {1, -0.0, INFINITY, -INFINITY, NAN}));
@@ -229,7 +254,13 @@ void build_every_op(Module& m) {
   constant(f, tensor(DType::bool_, {3}, {1, 0, 1}));
   constant(f, Tensor(DType::f32, {0, 3}));
   constant(f, Tensor(DType::i64, {}));
+}
 
+// Unary, binary and compare ops, select, reductions, cumsum, gather and
+// scatter_add; returns the chain of unary then binary ops.
+Value add_elementwise_and_reduce(Function& f, const EveryOpInputs& in) {
+  const Value &x = in.x, &y = in.y, &b = in.b, &s = in.s, &labels = in.labels, &flags = in.flags,
+              &batch = in.batch;
   Value u = x;
   for (auto fn : {neg, abs, sign, exp, log, log1p, sqrt, rsqrt, tanh, sigmoid, relu, sin, cos,
                   floor, erf, stop_gradient, barrier})
@@ -256,6 +287,11 @@ void build_every_op(Module& m) {
   Value rows = gather(x, labels, 0);
   gather(flags, constant(f, Tensor::scalar(DType::i64, -1)), 1);
   scatter_add(x, labels, rows, 0);
+  return u;
+}
+
+void add_convolutions(Function& f, const EveryOpInputs& in) {
+  const Value &img = in.img, &filt = in.filt;
   Conv2DOptions same{.padding = {1, 1, 1, 1}};
   Value conv = conv2d(img, filt, same);
   conv2d(img, f.input("depthwise", f32({2, 1, 2, 2})), {.stride = {2, 1}, .dilation = {1, 2}, .groups = 2});
@@ -264,6 +300,11 @@ void build_every_op(Module& m) {
   max_pool2d(img, {2, 2}, {.stride = {2, 2}});
   max_pool2d_argmax(img, {3, 3}, {.padding = {1, 1, 1, 1}});
   avg_pool2d(img, {2, 3}, {.stride = {1, 2}, .padding = {0, 1, 1, 0}});
+}
+
+// Layout, contraction, neural, collective and convert ops; returns the loss.
+Value add_layout_and_neural(const EveryOpInputs& in) {
+  const Value &x = in.x, &y = in.y, &b = in.b, &labels = in.labels, &batch = in.batch;
   reshape(x, {3, -1});
   transpose(x);
   broadcast_to(b, {4, 2, 3});
@@ -283,6 +324,12 @@ void build_every_op(Module& m) {
   Value loss = cross_entropy(x, labels);
   cast(labels, DType::f32);
   cast(x, DType::bool_);
+  return loss;
+}
+
+// grad_op, a fused region, a fused group and the loops.
+void add_grads_regions_and_loops(Function& f, const EveryOpInputs& in, Value loss, Value u) {
+  const Value &x = in.x, &s = in.s, &b = in.b;
   grad_op(loss, x);
   grad_op(loss, s);
   grad_op(loss, b);
@@ -308,6 +355,28 @@ void build_every_op(Module& m) {
   while_loop([](auto c, auto) { return less(c[1], 3.0); },
              [](auto c, auto w) { return std::vector<Value>{add(mul(c[0], w[0]), sin(c[0])), add(c[1], 1.0)}; },
              {x, s}, {b}, 16);
+}
+
+}  // namespace
+
+void build_every_op(Module& m) {
+  Function& f = m.function("every_op");
+  EveryOpInputs in;
+  in.x = f.input("x", f32({2, 3}));
+  in.y = f.input("y", f32({2, 3}));
+  in.b = f.input("b", f32({3}));
+  in.s = f.input("s", f32());
+  in.labels = f.input("labels", i32({2}));
+  in.flags = f.input("flags", boolean({2, 3}));
+  in.batch = f.input("batch", f64({4, 2, 3}));
+  in.img = f.input("img", f32({1, 2, 4, 4}));
+  in.filt = f.input("filt", f32({2, 2, 3, 3}));
+
+  add_every_constant(f);
+  Value u = add_elementwise_and_reduce(f, in);
+  add_convolutions(f, in);
+  Value loss = add_layout_and_neural(in);
+  add_grads_regions_and_loops(f, in, loss, u);
   f.output(loss);
   f.output(u);
 }
