@@ -131,13 +131,13 @@ Function* GemmEmitter::emit() {
   params.insert(params.end(), num_e, p);
   Function* f = new_function("", FunctionType::get(b_.getVoidTy(), params, false));
   const char* names[] = {"A", "B", "C", "bias", "D", "scratch", "task_begin", "task_end"};
-  for (unsigned i = 0; i < 8; ++i) f->getArg(i)->setName(names[i]);
-  for (unsigned i = 0; i < num_e; ++i) f->getArg(8 + i)->setName("E" + std::to_string(i));
+  for (unsigned i = 0; i < gemm_arg::epilogue; ++i) f->getArg(i)->setName(names[i]);
+  for (unsigned i = 0; i < num_e; ++i) f->getArg(gemm_arg::epilogue + i)->setName("E" + std::to_string(i));
   const size_t num_in = spec_.epilogue.operands.size();
   b_.SetInsertPoint(BasicBlock::Create(f->getContext(), "entry", f));
   const GemmPlan& pl = plan_;
   const int64_t per_batch = pl.tasks_m * pl.tasks_n;
-  t_.loop(f->getArg(6), f->getArg(7), 1, [&](Value* task) {
+  t_.loop(f->getArg(gemm_arg::task_begin), f->getArg(gemm_arg::task_end), 1, [&](Value* task) {
     Value* batch = b_.CreateUDiv(task, t_.c64(per_batch));
     Value* rest = b_.CreateURem(task, t_.c64(per_batch));
     Value* tm = b_.CreateUDiv(rest, t_.c64(pl.tasks_n));
@@ -152,15 +152,16 @@ Function* GemmEmitter::emit() {
     std::vector<Value*> e;
     for (unsigned i = 0; i < num_e; ++i) {
       if (i >= num_in) {  // an extra output: C's batch stride
-        e.push_back(mat(8 + i, pl.stride_c));
+        e.push_back(mat(gemm_arg::epilogue + i, pl.stride_c));
         continue;
       }
       const GemmEpilogueOperand& op = spec_.epilogue.operands[i];
-      e.push_back(b_.CreateInBoundsGEP(memory_type(op.dtype), f->getArg(8 + i),
+      e.push_back(b_.CreateInBoundsGEP(memory_type(op.dtype), f->getArg(gemm_arg::epilogue + i),
                                        b_.CreateMul(batch, t_.c64(op.stride_batch))));
     }
-    emit_block(f, mat(0, pl.stride_a), mat(1, pl.stride_b), mat(2, pl.stride_c), f->getArg(3),
-               spec_.has_d ? mat(4, pl.stride_d) : f->getArg(4), e, f->getArg(5), m0, m1, n0, n1);
+    using namespace gemm_arg;
+    emit_block(f, mat(A, pl.stride_a), mat(B, pl.stride_b), mat(C, pl.stride_c), f->getArg(bias),
+               spec_.has_d ? mat(D, pl.stride_d) : f->getArg(D), e, f->getArg(scratch), m0, m1, n0, n1);
   }, "task");
   b_.CreateRetVoid();
   return f;

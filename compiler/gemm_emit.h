@@ -61,6 +61,20 @@ class IrTools {
   std::vector<llvm::Value*> transpose_512(std::vector<llvm::Value*> rows);
 };
 
+// The arguments of the GEMM function (GemmEmitter::emit) by slot: A, B, C,
+// bias, D, scratch, the range of tasks [task_begin, task_end), then the
+// general epilogue's operands and its extra outputs from `epilogue` on.
+namespace gemm_arg {
+enum : unsigned { A, B, C, bias, D, scratch, task_begin, task_end, epilogue };
+}  // namespace gemm_arg
+
+// The arguments of a micro-kernel (GemmEmitter::kernel) by slot: a, b, c, kc,
+// first, last, bias, d, then the general epilogue's operands at the tile's
+// corner and its extra outputs from `epilogue` on.
+namespace kernel_arg {
+enum : unsigned { a, b, c, kc, first, last, bias, d, epilogue };
+}  // namespace kernel_arg
+
 class GemmEmitter {
  public:
   GemmEmitter(llvm::Module& m, const GemmSpec& spec, std::string name);
@@ -73,8 +87,28 @@ class GemmEmitter {
   // void kernel(a, b, c, kc, first, last, bias, d, e...): one mr x ncols
   // output tile (e: the general epilogue's operands at the tile's corner).
   llvm::Function* kernel(int64_t mr, int64_t ncols);
-  void kernel_store(llvm::Function* f, int64_t mr, int64_t ncols,
-                    std::vector<llvm::Value*>& acc);
+  // A kernel's output tile: mr rows of nv vectors of `lanes`, the last vector
+  // of a row with last_lanes valid lanes.
+  struct Tile {
+    llvm::Function* f;
+    int64_t mr, nv, lanes, last_lanes;
+    int64_t lanes_of(int64_t j) const { return j < nv - 1 ? lanes : last_lanes; }
+  };
+  // The steps of kernel(), in order (compiler/gemm_kernel.cpp).
+  llvm::Function* declare_kernel(int64_t mr, int64_t ncols);
+  Tile tile_of(llvm::Function* f, int64_t mr, int64_t ncols) const;
+  llvm::Value* c_at(const Tile& t, int64_t r, int64_t j);
+  std::vector<llvm::Value*> kernel_k_loop(const Tile& t);
+  std::vector<llvm::Value*> kernel_init(const Tile& t, llvm::BasicBlock* entry);
+  std::vector<llvm::Value*> kernel_step(const Tile& t, llvm::Value* k, const std::vector<llvm::PHINode*>& acc);
+  void kernel_store(const Tile& t, const std::vector<llvm::Value*>& acc);
+  std::vector<llvm::Value*> store_first_block(const Tile& t, const std::vector<llvm::Value*>& acc);
+  std::vector<llvm::Value*> store_later_block(const Tile& t, const std::vector<llvm::Value*>& acc);
+  std::vector<llvm::Value*> kernel_epilogue(const Tile& t, const std::vector<llvm::Value*>& v);
+  std::vector<llvm::Value*> branch(llvm::Function* f, llvm::Value* cond,
+                                   const std::function<std::vector<llvm::Value*>()>& on_true,
+                                   const std::function<std::vector<llvm::Value*>()>& on_false);
+  llvm::Value* mul_add(llvm::Value* s, llvm::Value* x, llvm::Value* y);  // s * x + y, fused unless exact
   // void pack_a(src, dst, kc, mc) / pack_b(src, dst, kc, nc).
   llvm::Function* pack_a();
   llvm::Function* pack_b();
