@@ -13,19 +13,29 @@
 namespace nabla {
 namespace {
 
+bool only_concats_use(const Node* n) {
+  for (const Node* u : n->users())
+    if (u->op() != Op::Concat) return false;
+  return !n->users().empty();
+}
+
 bool foldable(const Node* n, const FoldOptions& options) {
   if (n->op() == Op::Constant || n->op() == Op::Grad || n->op() == Op::Barrier) return false;
   if (is_collective(n->op())) return false;  // its value depends on the other processes
   if (is_loop(n->op())) return false;        // may run long; its nodes go together
-  int64_t largest = 0;
+  int64_t largest = 0, total = 0;
   for (const Node* o : n->operands()) {
     if (o->op() != Op::Constant) return false;
     largest = std::max(largest, o->type().numel());
+    total += o->type().numel();
   }
   int64_t size = n->type().numel();
   // A broadcast only replicates: elementwise users broadcast by themselves, so
-  // a larger literal would cost memory and buy nothing.
-  if (n->op() == Op::BroadcastTo) return size <= largest;
+  // a larger literal would cost memory and buy nothing; a concat copies it
+  // anyway (and can then fold itself).
+  if (n->op() == Op::BroadcastTo) return size <= largest || (size <= options.max_elements && only_concats_use(n));
+  // A concat holds no more than its operands (a sparse derivative's padded seeds).
+  if (n->op() == Op::Concat) return size <= std::max(options.max_elements, total);
   return size <= options.max_elements || size <= largest;
 }
 

@@ -12,7 +12,9 @@ struct FoldOptions {
   // A node is folded when its result has at most this many elements, or no
   // more elements than its largest operand (so folding never grows the
   // constants a function holds by more than max_elements per node). A
-  // broadcast_to is folded only in the second case: it just replicates.
+  // broadcast_to is folded only in the second case (it just replicates), or
+  // in the first when only concats use it. A concat is also folded when it
+  // has no more elements than its operands together.
   int64_t max_elements = 4096;
 };
 

@@ -218,6 +218,28 @@ Node* concat_single(Node* n, const RuleContext&) {
   return n->num_operands() == 1 ? n->operand(0) : nullptr;
 }
 
+// The sizes of a concat's blocks along its axis.
+std::vector<int64_t> concat_blocks(const Node* c) {
+  std::vector<int64_t> b;
+  for (const Node* o : c->operands()) b.push_back(o->shape()[c->attrs().axis]);
+  return b;
+}
+
+// add(concat(a1..ak), concat(b1..bk)) -> concat(add(a1, b1), ..., add(ak, bk))
+// when both concats join along one axis blocks of the same sizes and only this
+// add uses them: every element is the same sum, and the adds can fuse with
+// their producers instead of two copies and a third pass (a gradient that
+// pads the parts of an input it was sliced into, a sparse Jacobian's sweep).
+Node* add_concats(Node* n, const RuleContext&) {
+  Node *a = n->operand(0), *b = n->operand(1);
+  if (a->op() != Op::Concat || b->op() != Op::Concat || a == b) return nullptr;
+  if (a->shape() != n->shape() || b->shape() != n->shape() || a->attrs().axis != b->attrs().axis) return nullptr;
+  if (a->users().size() != 1 || b->users().size() != 1 || concat_blocks(a) != concat_blocks(b)) return nullptr;
+  std::vector<Value> sums;
+  for (size_t k = 0; k < a->num_operands(); ++k) sums.push_back(add(a->operand(k), b->operand(k)));
+  return concat(sums, a->attrs().axis);
+}
+
 // slice(x) covering every axis whole with step 1 -> x.
 Node* slice_whole(Node* n, const RuleContext&) {
   const Attrs& a = n->attrs();
@@ -342,6 +364,7 @@ constexpr Rule kRules[] = {
     {"broadcast-broadcast", Op::BroadcastTo, broadcast_broadcast},
     {"concat-single", Op::Concat, concat_single},
     {"slice-whole", Op::Slice, slice_whole},
+    {"add-concats", Op::Add, add_concats},
     {"sum-trivial", Op::Sum, reduce_trivial},
     {"mean-trivial", Op::Mean, reduce_trivial},
     {"max-trivial", Op::Max, reduce_trivial},

@@ -11,15 +11,17 @@ namespace nabla {
 namespace {
 
 // The compressed seeds, one row per color: row k is 1 at the elements of
-// color k, shaped [P] ++ t.shape (one_hot of the colors, transposed).
+// color k, shaped [P] ++ t.shape. A constant: the pipeline folds the seeds'
+// slices, pads and linear images into constants too (docs/performance.md,
+// "Sparse Hessians and Jacobians": a one_hot built at run time cost a kernel
+// and kept the linear parts of the sweep at run time).
 Value seeds(Function& f, const TensorType& t, const Coloring& c) {
   int64_t n = t.numel();
-  Tensor colors(DType::i64, {n});
-  for (int64_t i = 0; i < n; ++i) colors.set(i, c.color[i]);
-  Value rows = transpose(one_hot(constant(f, std::move(colors)), c.count, t.dtype), {1, 0});  // [P, n]
   Shape s{c.count};
   s.insert(s.end(), t.shape.begin(), t.shape.end());
-  return reshape(rows, s);
+  Tensor rows(t.dtype, s);  // zeros
+  for (int64_t i = 0; i < n; ++i) rows.set(c.color[i] * n + i, 1.0);
+  return constant(f, std::move(rows));
 }
 
 // The compressed matrix B, [P] ++ a shape (entry (i, k) of the columns b_k at
