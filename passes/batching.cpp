@@ -11,8 +11,10 @@
 #include "nabla/ir/builder.h"
 #include "nabla/ir/clone.h"
 #include "nabla/ir/fused.h"
+#include "nabla/ir/loop.h"
 #include "nabla/ir/printer_names.h"
 #include "nabla/ir/reach.h"
+#include "nabla/passes/dce.h"
 #include "nabla/runtime/error.h"
 
 namespace nabla {
@@ -312,7 +314,7 @@ const OpEntry kOpRules[] = {
     {Op::MaxPool2D, pool_rule},
     {Op::MaxPool2DArgmax, pool_rule},
     {Op::AvgPool2D, pool_rule},
-    // no rule (fallback): cross_entropy, fused, scan, while
+    // no rule (fallback): cross_entropy, fused, while; scan: batch_scan below
 };
 
 const std::array<Rule, kNumOps>& rule_table() {
@@ -359,6 +361,113 @@ void fallback(Node* n, const std::vector<Operand>& ops, int64_t P, ValueMap& map
   fallbacks += group.size();
 }
 
+// ---- scan: its body batched ------------------------------------------------
+
+// For each body result, whether it depends on a body input marked in `in`.
+std::vector<bool> dependent_results(const Function& body, const std::vector<bool>& in) {
+  std::unordered_set<const Node*> dep;
+  for (size_t i = 0; i < in.size(); ++i)
+    if (in[i]) dep.insert(body.inputs()[i]);
+  for (const Node* n : body.nodes())
+    for (const Node* o : n->operands())
+      if (dep.count(o)) {
+        dep.insert(n);
+        break;
+      }
+  std::vector<bool> out;
+  for (const Node* r : body.results()) out.push_back(dep.count(r) > 0);
+  return out;
+}
+
+// A stand-in of type t in f for an input that batch() replaces.
+Value stand_in(Function& f, const TensorType& t) {
+  Value zero = constant(f, 0.0, t.dtype);
+  return t.is_scalar() ? zero : broadcast_to(zero, t.shape);
+}
+
+// A copy of `body` whose inputs marked in `in` and results marked in `out`
+// carry the batch axis: the body inlined on stand-ins, then batched over them
+// (a nested batch()), the unbatched copy's dead nodes removed.
+std::shared_ptr<const Function> batched_body(const Function& body, int64_t P, const std::vector<bool>& in,
+                                             const std::vector<bool>& out) {
+  auto nb = std::make_shared<Function>(body.name());
+  std::vector<Node*> args;
+  std::vector<Value> stand_ins, batched;
+  for (size_t i = 0; i < in.size(); ++i) {
+    const Node* x = body.inputs()[i];
+    TensorType t = x->type();
+    if (in[i]) t.shape = with_batch(P, t.shape);
+    Value v = nb->input(x->name(), t);
+    if (in[i]) {
+      stand_ins.push_back(stand_in(*nb, x->type()));
+      batched.push_back(v);
+    }
+    args.push_back(in[i] ? stand_ins.back().node : v.node);
+  }
+  std::vector<Node*> r = inline_function(body, *nb, args);
+  std::vector<Value> rv(r.begin(), r.end());
+  size_t outer = fallbacks;
+  std::vector<Value> br = batch(stand_ins, batched, rv);
+  fallbacks += outer;
+  for (size_t j = 0; j < r.size(); ++j) nb->output(out[j] ? br[j] : rv[j]);
+  dce(*nb);
+  return nb;
+}
+
+// Which body inputs carry the batch axis: the batched operands', and each
+// carry whose next value depends on a batched input (its initial value then
+// broadcast), until no more carries join.
+std::vector<bool> batched_inputs(const Node* n, const std::vector<Operand>& ops) {
+  std::vector<bool> in;
+  for (const Operand& o : ops) in.push_back(o.batched);
+  LoopLayout l = loop_layout(*n);
+  for (bool grew = true; grew;) {
+    grew = false;
+    std::vector<bool> dep = dependent_results(*n->body(), in);
+    for (size_t i = 0; i < l.carry; ++i)
+      if (dep[i] && !in[i]) in[i] = grew = true;
+  }
+  return in;
+}
+
+// [A, B, ...] -> [B, A, ...]: the batch axis and a scan's axis swapped.
+Value swap_leading(Value v) {
+  std::vector<int64_t> perm(v->shape().size());
+  for (size_t i = 0; i < perm.size(); ++i) perm[i] = static_cast<int64_t>(i);
+  std::swap(perm[0], perm[1]);
+  return transpose(v, perm);
+}
+
+// A scan whose batched values keep the batch axis inside its body: carries
+// [P] ++ c (initial values broadcast where only the next values depend on the
+// batch), xs [P, N, ...] passed as [N, P, ...], invariants as they are; ys
+// that depend on the batch come back [N, P, ...] and are returned as
+// [P, N, ...]. Results that do not depend on the batch stay unbatched: the
+// new loop's go to `kept`. One loop of N steps on P-wide values instead of P
+// loops.
+void batch_scan(Node* n, const std::vector<Operand>& ops, int64_t P, ValueMap& map, ValueMap& kept) {
+  LoopLayout l = loop_layout(*n);
+  std::vector<bool> in = batched_inputs(n, ops);
+  std::vector<bool> dep = dependent_results(*n->body(), in);
+  std::vector<bool> out(dep.begin(), dep.end());
+  for (size_t i = 0; i < l.carry; ++i) out[i] = in[i];
+  std::vector<Node*> operands;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    bool xs = i >= l.carry && i < l.carry + l.xs;
+    Value v = !in[i] ? ops[i].v : xs ? swap_leading(ops[i].v) : materialize(ops[i], P);
+    operands.push_back(v.node);
+  }
+  std::vector<Node*> group = fused_group(n);
+  std::vector<Node*> loop = make_loop(*n->function(), Op::Scan, operands, n->attrs(),
+                                      batched_body(*n->body(), P, in, out));
+  for (size_t j = 0; j < group.size(); ++j) {
+    if (!out[j])
+      kept[group[j]] = loop[j];
+    else
+      map[group[j]] = j < l.carry ? loop[j] : swap_leading(loop[j]).node;
+  }
+}
+
 std::string ref(const Node* n) { return ValueNames(*n->function()).ref(n); }
 
 int64_t check_arguments(std::span<const Value> in, std::span<const Value> batched, std::span<const Value> out) {
@@ -396,14 +505,23 @@ std::vector<Value> batch(std::span<const Value> in, std::span<const Value> batch
   // the nodes on a path from `in` to `out`
   std::unordered_set<const Node*> todo = descendants_within(ancestors(out), in);
   ValueMap map;
+  ValueMap kept;  // loop results left unbatched: the batched loop's copies
   for (size_t k = 0; k < in.size(); ++k) map[in[k].node] = batched[k].node;
   for (Node* n : f.nodes()) {
-    if (!todo.count(n) || map.count(n)) continue;
+    if (!todo.count(n) || map.count(n) || kept.count(n)) continue;
     if (n->op() == Op::Grad) throw Error("batch: cannot batch the grad node " + ref(n) + "; run build-grad first");
     Args a{n, {}, P};
+    bool any = false;
     for (Node* o : n->operands()) {
-      auto it = map.find(o);
-      a.ops.push_back(it != map.end() ? Operand{it->second, true} : Operand{o, false});
+      auto it = map.find(o), k = kept.find(o);
+      a.ops.push_back(it != map.end() ? Operand{it->second, true} : Operand{k != kept.end() ? k->second : o, false});
+      any = any || it != map.end();
+    }
+    // Reached only through loop results that do not depend on the batch: as it is.
+    if (!any) continue;
+    if (n->op() == Op::Scan) {
+      batch_scan(n, a.ops, P, map, kept);
+      continue;
     }
     Rule rule = rule_table()[static_cast<size_t>(n->op())];
     Value r = rule ? rule(a) : Value();
