@@ -229,11 +229,18 @@ Value hvp_batched(Value z, Value x, Value V) {
 
 Value identity_rows(Function& f, DType dt, const Shape& shape) {
   int64_t n = num_elements(shape);
-  Tensor idx(DType::i64, {n});
-  for (int64_t k = 0; k < n; ++k) idx.set(k, static_cast<double>(k));
-  Shape s{n};
-  s.insert(s.end(), shape.begin(), shape.end());
-  return reshape(one_hot(constant(f, std::move(idx)), n, dt), s);
+  Shape col(shape.size() + 1, 1), row{1};  // [n, 1, ...] and [1] ++ shape
+  col[0] = n;
+  row.insert(row.end(), shape.begin(), shape.end());
+  Tensor rows(DType::i64, col), cols(DType::i64, row);
+  for (int64_t k = 0; k < n; ++k) {
+    rows.set(k, static_cast<double>(k));
+    cols.set(k, static_cast<double>(k));
+  }
+  // Elementwise from two index vectors: a slice of it (the sweep of a slice
+  // of x) slices the vectors instead of copying n x n elements, and the
+  // comparison fuses into the kernels that read it.
+  return cast(equal(constant(f, std::move(rows)), constant(f, std::move(cols))), dt);
 }
 
 }  // namespace nabla

@@ -45,7 +45,8 @@ Value jvp_batched(Value y, Value x, Value T);
 Value hvp_batched(Value z, Value x, Value V);
 
 // The rows of the n-by-n identity of dtype dt, computed in the graph
-// (one_hot of 0..n-1), shaped [n] ++ shape (n = shape's element count).
+// (equal(i, j) of two index vectors, cast), shaped [n] ++ shape (n = shape's
+// element count).
 Value identity_rows(Function& f, DType dt, const Shape& shape);
 
 // The Jacobian-vector product J t of y in x by forward mode: a tangent node

@@ -240,6 +240,42 @@ Node* add_concats(Node* n, const RuleContext&) {
   return concat(sums, a->attrs().axis);
 }
 
+// Whether n is computed elementwise from constants alone (a few levels deep).
+bool constant_elementwise(const Node* n, int depth = 4) {
+  if (n->op() == Op::Constant) return true;
+  if (depth == 0 || !is_elementwise(n->op())) return false;
+  for (const Node* o : n->operands())
+    if (!constant_elementwise(o, depth - 1)) return false;
+  return true;
+}
+
+// slice(op(a, b, ...)) -> op(slice(a), slice(b), ...) for an elementwise op
+// computed from constants: each operand sliced on its own axes (one it
+// broadcasts along kept whole), so that fold shrinks the constants and the
+// op, no longer a value of its own, fuses into the slice's users. A dense
+// derivative's identity seeds equal(iota column, iota row), sliced by the
+// sweep of a slice of x, then cost no copy of an n x n matrix.
+Node* slice_elementwise(Node* n, const RuleContext& ctx) {
+  Node* e = n->operand(0);
+  if (!is_elementwise(e->op()) || !constant_elementwise(e)) return nullptr;
+  const Attrs& a = n->attrs();
+  size_t rank = n->shape().size();
+  std::vector<Node*> operands;
+  for (Node* o : e->operands()) {
+    const Shape& s = o->shape();
+    size_t lead = rank - s.size();
+    std::vector<int64_t> start, stop, step;
+    for (size_t i = 0; i < s.size(); ++i) {
+      bool whole = s[i] == 1 && e->shape()[lead + i] != 1;
+      start.push_back(whole ? 0 : a.start[lead + i]);
+      stop.push_back(whole ? 1 : a.stop[lead + i]);
+      step.push_back(whole ? 1 : a.step[lead + i]);
+    }
+    operands.push_back(s.empty() ? o : slice(o, start, stop, step).node);
+  }
+  return ctx.f.make(e->op(), operands, e->attrs());
+}
+
 // slice(x) covering every axis whole with step 1 -> x.
 Node* slice_whole(Node* n, const RuleContext&) {
   const Attrs& a = n->attrs();
@@ -364,6 +400,7 @@ constexpr Rule kRules[] = {
     {"broadcast-broadcast", Op::BroadcastTo, broadcast_broadcast},
     {"concat-single", Op::Concat, concat_single},
     {"slice-whole", Op::Slice, slice_whole},
+    {"slice-elementwise", Op::Slice, slice_elementwise},
     {"add-concats", Op::Add, add_concats},
     {"sum-trivial", Op::Sum, reduce_trivial},
     {"mean-trivial", Op::Mean, reduce_trivial},
