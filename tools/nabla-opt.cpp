@@ -9,11 +9,13 @@
 #include "nabla/ir/parser.h"
 #include "nabla/ir/printer.h"
 #include "nabla/ir/verifier.h"
+#include "nabla/passes/build_grad.h"
 #include "nabla/passes/pass_manager.h"
 #include "nabla/passes/registry.h"
 #include "nabla/runtime/error.h"
 #include "tools/common/cli.h"
 #include "tools/common/output_file.h"
+#include "tools/common/sparse_option.h"
 
 namespace {
 
@@ -26,6 +28,7 @@ struct Options {
   std::string passes;
   bool pass_stats = false;
   bool unsafe_math = false;
+  std::string derivative;  // "hessian" or "jacobian": the first function's sparse derivative
   int opt_level = 0;
   nabla::PassManagerOptions pm;
 };
@@ -54,6 +57,13 @@ nabla::cli::Program program(Options& o) {
            flag(o.pass_stats)},
           {"--unsafe-math", "", "let simplify assume no NaN/inf and ignore the sign of zero", flag(o.unsafe_math)},
           {"--list-passes", "", "print the registered passes and the default pipeline", flag(o.list_passes)},
+          {"--hessian", "",
+           "replace the first function's results by the nonzeros of the sparse Hessian of its first result in "
+           "its first input (lower triangle, CSR) before the passes; a comment line gives the pattern's size and "
+           "colors",
+           [&](std::string_view) { o.derivative = "hessian"; }},
+          {"--jacobian", "", "the same for the sparse Jacobian (CSR)",
+           [&](std::string_view) { o.derivative = "jacobian"; }},
       },
       "-O1 to -O3 run the default pipeline (nabla has one); -O0, the default, runs none",
       &o.opt_level,
@@ -81,17 +91,28 @@ nabla::PassManager make_pass_manager(const Options& o) {
   return pm;
 }
 
+// --hessian, --jacobian: the first function's grads expanded, its results
+// replaced by the sparse derivative's nonzeros; returns the comment line that
+// describes the pattern.
+std::string make_derivative(nabla::Module& m, const Options& o) {
+  if (m.functions().empty()) throw Error("--" + o.derivative + ": the module has no function");
+  nabla::Function& f = *m.functions().front();
+  nabla::build_grad(f);
+  return "// " + nabla::cli::make_sparse_derivative(f, o.derivative) + "\n";
+}
+
 // Parses, verifies and transforms one module, and returns its text.
 std::string process(std::string_view source, const std::string& filename, int first_line, const Options& o) {
   nabla::Module m = nabla::parse(source, filename, first_line);
   nabla::verify(m);
+  std::string header = o.derivative.empty() ? "" : make_derivative(m, o);
   if (!o.passes.empty()) {
     nabla::PassManager pm = make_pass_manager(o);
     pm.run(m);
     nabla::verify(m);
     if (o.pass_stats) pm.print_statistics(std::cerr);
   }
-  return nabla::print(m);
+  return header + nabla::print(m);
 }
 
 // Each chunk of a split input is processed on its own; every chunk's error is

@@ -30,10 +30,10 @@
 #include "nabla/ir/verifier.h"
 #include "nabla/passes/build_grad.h"
 #include "nabla/passes/check_grad.h"
-#include "nabla/passes/sparse_derivatives.h"
 #include "nabla/runtime/error.h"
 #include "nabla/runtime/npy.h"
 #include "tools/common/cli.h"
+#include "tools/common/sparse_option.h"
 #include "tools/common/output_file.h"
 
 namespace {
@@ -279,33 +279,12 @@ int check_grads(std::ostream& out, const Function& f, const std::vector<Tensor>&
   return report.ok() ? 0 : 1;
 }
 
-// --hessian, --jacobian: f's only result becomes the nonzeros of the sparse
-// derivative of its first result in its first input (passes/sparse_derivatives.h).
-void make_sparse_derivative(std::ostream& out, Function& f, const Options& o) {
-  if (f.inputs().empty() || f.results().empty())
-    throw Error("--" + o.derivative + ": @" + f.name() + " needs an input and a result");
-  bool hessian = o.derivative == "hessian";
-  nabla::ValueNames names(f);
-  nabla::Value y = f.results()[0], x = f.inputs()[0];
-  std::string what = fmt::format("sparse {} of {} in {}", hessian ? "Hessian" : "Jacobian", names.ref(y), names.ref(x));
-  auto t0 = std::chrono::steady_clock::now();
-  nabla::SparseDerivative d = hessian ? nabla::sparse_hessian(y, x) : nabla::sparse_jacobian(y, x);
-  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  const nabla::SparsityPattern& p = d.pattern;
-  out << fmt::format("{}: {} x {}, {} nonzeros{}, {} colors ({}); pattern, coloring and sweeps built in {:.1f} ms\n",
-                     what, p.rows, p.cols, p.nnz(), hessian ? " (lower triangle)" : "", d.coloring.count,
-                     hessian ? "star" : d.by_rows ? "rows: reverse sweeps" : "columns: forward products", ms);
-  d.values->set_name(f.unique_name(o.derivative));
-  f.clear_results();
-  f.output(d.values);
-}
-
 // Evaluates f with the chosen engine; an evaluation error points at the node
 // that failed when it came from the file.
 int evaluate(std::ostream& out, Function& f, const std::vector<Tensor>& inputs, const std::string& source,
              const Options& o) {
   nabla::build_grad(f);
-  if (!o.derivative.empty()) make_sparse_derivative(out, f, o);
+  if (!o.derivative.empty()) out << nabla::cli::make_sparse_derivative(f, o.derivative) << "\n";
   if (!o.output_dir.empty()) make_output_dir(o.output_dir);
   std::vector<Tensor> results;
   Runner runner;  // outlives the catch: an EvaluationError points into what it compiled
