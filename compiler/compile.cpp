@@ -15,7 +15,6 @@
 #include "nabla/compiler/parallel_codegen.h"
 #include "nabla/compiler/pipeline.h"
 #include "nabla/ir/clone.h"
-#include "nabla/ir/printer.h"
 #include "nabla/runtime/error.h"
 
 namespace nabla {
@@ -123,8 +122,6 @@ Executable compile(const Function& source, const CompileOptions& options) {
   stats.num_kernels = lowered.num_kernels;
   stats.num_parallel_kernels = lowered.num_parallel_kernels;
   stats.collectives = std::move(lowered.collectives);
-  impl->program_hash = 0xcbf29ce484222325ull;  // FNV-1a of the compiled function's text
-  for (unsigned char c : print(f)) impl->program_hash = (impl->program_hash ^ c) * 0x100000001b3ull;
   for (const Node* n : f)  // a group of fused nodes is one region
     if (fused_body(*n) && n->body_result() == 0) ++stats.num_fused_regions;
   stats.total_ms = ms_since(start);

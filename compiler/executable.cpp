@@ -9,6 +9,7 @@
 #include <llvm/ADT/SmallVector.h>
 
 #include "nabla/compiler/executable_impl.h"
+#include "nabla/ir/printer.h"
 #include "nabla/ir/interpreter.h"
 #include "nabla/runtime/communicator.h"
 #include "nabla/runtime/error.h"
@@ -98,7 +99,13 @@ int Executable::num_threads() const { return checked(impl_).num_threads; }
 const CompileStats& Executable::stats() const { return checked(impl_).stats; }
 const Function& Executable::function() const { return *checked(impl_).function; }
 nabla_entry_fn Executable::entry() const { return checked(impl_).entry; }
-uint64_t Executable::program_hash() const { return checked(impl_).program_hash; }
+// Computed when asked (data-parallel start-up): the text of a function with
+// large constants takes long to print (ba3's jacobian: 56 MB of them).
+uint64_t Executable::program_hash() const {
+  uint64_t hash = 0xcbf29ce484222325ull;  // FNV-1a of the compiled function's text
+  for (unsigned char c : print(*checked(impl_).function)) hash = (hash ^ c) * 0x100000001b3ull;
+  return hash;
+}
 const nabla_communicator* Executable::communicator() const { return checked(impl_).comm; }
 void Executable::set_communicator(const nabla_communicator* comm) {
   checked(impl_);

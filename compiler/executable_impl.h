@@ -68,7 +68,6 @@ struct Executable::Impl {
   WorkspacePool workspaces;
   CompileStats stats;
   const nabla_communicator* comm = nullptr;
-  uint64_t program_hash = 0;  // for the collectives; null: one process
 };
 
 }  // namespace nabla

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# nabla on GradBench (docs/gradbench.md): runs each implemented eval against
-# nabla-gradbench, `manual` (hand-derived derivatives, g++ -O3) and `adol-c`,
-# one tool after the other in the same run, single-threaded, and prints one
-# table per eval (compare.py: mean evaluate time per function and input, with
-# each tool's ratio to manual; `prepare` is nabla's compile time).
+# nabla on GradBench (docs/gradbench.md): runs each of the 12 evals against
+# nabla-gradbench, `manual` (hand-derived derivatives, g++ -O3), `adol-c` and,
+# where it implements the eval, `pytorch` (Debian's python3-torch; upstream's
+# tools/pytorch/evals.txt marks ba "error" and ht "timeout", so not those);
+# particle and saddle against `finite` (finite differences: GradBench has no
+# manual or ADOL-C for them). One tool after the other in the same run,
+# single-threaded; one table per eval (compare.py: mean evaluate time per
+# function and input, with each tool's ratio to the first; `prepare` is
+# nabla's compile time).
 #   scripts/gradbench.sh                 the sizes of issue 18
 #   scripts/gradbench.sh --quick         the smallest size of each eval
 #   EVALS="lse llsq" scripts/gradbench.sh
@@ -14,8 +18,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 GB=${GRADBENCH_DIR:-$(cd .. && pwd)/shared/gradbench}
 GB_REPO=${GB_REPO:-$HOME/.cache/gradbench}
-EVALS=${EVALS:-hello lse llsq gmm kmeans ode det lstm}
-TOOLS=${TOOLS:-manual nabla adol-c}
+EVALS=${EVALS:-hello lse llsq gmm kmeans ode det lstm ba ht particle saddle}
+TOOLS=${TOOLS:-manual nabla adol-c pytorch}
 RUNS=(--min-runs 3 --min-seconds 0.3)
 quick=${1:-}
 
@@ -36,7 +40,24 @@ sizes() {
     det:*) echo "-l 5 7 9 11" ;;
     lstm:--quick) echo "-l 2 -c 1024" ;;
     lstm:*) echo "-l 2 4 -c 1024 4096" ;;
+    ba:--quick) echo "--min 1 --max 1" ;;
+    ba:*) echo "--min 1 --max 10" ;;
+    ht:--quick) echo "--min 1 --max 1" ;;
+    ht:*) echo "--min 1 --max 11" ;;   # the 12th inputs are not in the snapshot
+    particle:* | saddle:*) echo "" ;;
   esac
+}
+
+# The tools of TOOLS that implement the eval.
+tools_for() {
+  case "$1" in
+    particle | saddle) echo "finite nabla"; return ;;
+  esac
+  for tool in $TOOLS; do
+    [ "$tool" = pytorch ] && ! grep -qx "$1" "$GB_REPO/tools/pytorch/evals.txt" 2>/dev/null && continue
+    [ "$tool" = pytorch ] && ! /usr/bin/python3 -c 'import torch' 2>/dev/null && continue
+    echo -n "$tool "
+  done
 }
 
 [ -x "$GB_REPO/tools/manual/bin/gmm" ] && [ -x "$GB_REPO/tools/adol-c/bin/gmm" ] || NO_TORCH=1 "$GB/setup.sh"
@@ -49,7 +70,7 @@ echo "== $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $
 status=0
 for eval in $EVALS; do
   jsons=()
-  for tool in $TOOLS; do
+  for tool in $(tools_for "$eval"); do
     spec=$tool
     [ "$tool" = nabla ] && spec=$tool_nabla
     # shellcheck disable=SC2046
