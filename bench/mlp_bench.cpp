@@ -4,16 +4,22 @@
 // plain double loops), with the time nabla's generated GEMMs alone take for
 // the step's eight products (standalone, without epilogues: "outside" is the
 // share of the step spent elsewhere), nabla's compile time and its workspace
-// against the peak live set of intermediates.
-//   mlp_bench [--threads 1,2] [--quick] [--no-fuse-matmul]
+// against the peak live set of intermediates. The hand-written step of
+// ../shared/baselines/mlp (oneDNN's sgemm, every elementwise pass fused by
+// hand; its README) is built with its build.sh and run between the blocks as
+// a process of its own; the ratio is nabla's time over the faster of the two
+// baselines. Without that directory or oneDNN its column says why it is empty.
+//   mlp_bench [--threads 1,2] [--quick] [--no-fuse-matmul] [--baseline DIR|none]
 // (--no-fuse-matmul: no GEMM epilogues, the fuse-matmul pass off.)
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <random>
 #include <string>
 #include <thread>
@@ -119,6 +125,52 @@ double nabla_products_ms(testing::TestJit& jit, const MlpDims& d, int threads, i
   return median(times);
 }
 
+// The hand-written step of ../shared/baselines/mlp, built by its build.sh
+// into the build directory and run as a process: `mlp_dnnl BATCH THREADS N`
+// prints the median of N samples, each the mean of enough steps for 0.1 s.
+class HandWritten {
+ public:
+  // Builds it; on failure available() is false and note() says why.
+  explicit HandWritten(const std::string& dir) {
+    if (dir == "none") {
+      note_ = "hand-written step not run (--baseline none)";
+      return;
+    }
+    std::string script = dir + "/build.sh";
+    if (!std::ifstream(script)) {
+      note_ = "hand-written step not run: no " + script;
+      return;
+    }
+    out_ = NABLA_BENCH_BINARY_DIR "/handwritten_mlp";
+    std::string log = out_ + ".log";
+    std::string cmd = "sh '" + script + "' '" + out_ + "' > '" + log + "' 2>&1";
+    if (std::system(cmd.c_str()) != 0) {
+      note_ = "hand-written step not run: its build.sh failed (oneDNN missing? see " + log + ")";
+      return;
+    }
+    available_ = true;
+  }
+  bool available() const { return available_; }
+  const std::string& note() const { return note_; }
+
+  // Its median ms per step, or a negative value when it failed.
+  double run_ms(int64_t batch, int threads, int samples) const {
+    std::string cmd = "cd '" + out_ + "' && ./mlp_dnnl " + std::to_string(batch) + " " +
+                      std::to_string(threads) + " " + std::to_string(samples) + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    if (!p) return -1;
+    double ms = -1;
+    char line[512];
+    while (std::fgets(line, sizeof line, p))
+      if (const char* m = std::strstr(line, "median ")) std::sscanf(m, "median %lf", &ms);
+    return pclose(p) == 0 ? ms : -1;
+  }
+
+ private:
+  bool available_ = false;
+  std::string out_, note_;
+};
+
 // --no-siblings: the fuse pass without sibling fusion (for comparison).
 bool g_siblings = true;
 
@@ -148,73 +200,102 @@ struct NablaStep {
   void run() { exe.run(inputs, outputs); }
 };
 
-int run(int argc, char** argv) {
+struct Options {
   std::vector<int> thread_counts = {1, 2};
   bool quick = false, fuse_matmul = true;
+  std::string baseline = NABLA_SOURCE_DIR "/../shared/baselines/mlp";
+};
+
+// One row: batch, threads. Blocks of runs of the oneDNN step, nabla's step and
+// the hand-written one (a process), alternating, with idle gaps (OpenMP's and
+// the pools' workers spin); medians of all runs (of the hand-written one: of
+// its per-block medians).
+void measure_row(const Options& o, const HandWritten& hand, testing::TestJit& jit, int threads,
+                 int64_t batch) {
+  omp_set_num_threads(threads);
+  MlpDims d;
+  d.batch = batch;
+  Inputs in(d, 7);
+  MlpParams out(d), ref(d);
+  OneDnnMlpStep step(d);
+  float loss = step.run(in.x.data(), in.labels.data(), in.params, out);
+  float ref_loss = mlp_step_reference(d, in.x.data(), in.labels.data(), in.params, ref);
+  double diff = max_param_diff(out, ref);
+  bool ok = std::abs(loss - ref_loss) <= 1e-4 * std::abs(ref_loss) && diff <= 1e-5;
+  float nloss = 0;
+  MlpParams nout(d);
+  NablaStep nstep(d, threads, o.fuse_matmul, in, nout, nloss);
+  nstep.run();
+  double ndiff = max_param_diff(nout, out);
+  bool nok = std::abs(nloss - loss) <= 1e-4 * std::abs(loss) && ndiff <= 1e-5;
+  std::vector<double> td, tn, th;
+  int reps = o.quick ? 30 : 200, blocks = o.quick ? 3 : 5;
+  auto timed = [](auto&& fn) {
+    auto t0 = Clock::now();
+    fn();
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  };
+  auto gap = [] { std::this_thread::sleep_for(std::chrono::milliseconds(10)); };
+  for (int blk = 0; blk < blocks; ++blk) {
+    for (int r = 0; r < reps / blocks; ++r)
+      td.push_back(timed([&] { step.run(in.x.data(), in.labels.data(), in.params, out); }));
+    gap();
+    for (int r = 0; r < reps / blocks; ++r) tn.push_back(timed([&] { nstep.run(); }));
+    gap();
+    if (hand.available()) th.push_back(hand.run_ms(batch, threads, 3));
+  }
+  double products = nabla_products_ms(jit, d, threads, reps);
+  double dm = median(td), nm = median(tn), hm = th.empty() ? -1 : median(th);
+  bool hand_ok = !th.empty() && *std::min_element(th.begin(), th.end()) > 0;
+  double best = hand_ok ? std::min(dm, hm) : dm;
+  const Executable& e = nstep.exe;
+  char hand_ms[32] = "-";
+  if (hand_ok) std::snprintf(hand_ms, sizeof hand_ms, "%.3f", hm);
+  else if (!th.empty()) std::snprintf(hand_ms, sizeof hand_ms, "failed");
+  std::printf("%5ld %3d | %9.3f | %9s | %9.3f %5.2fx | %11.3f %7.1f%% | %10.0f | %8.2fx | %s; %s (loss %.6f, params %.1e)\n",
+              long(batch), threads, dm, hand_ms, nm, nm / best, products, 100 * (nm - products) / nm,
+              e.stats().total_ms,
+              static_cast<double>(e.workspace_bytes()) / static_cast<double>(e.peak_live_bytes()),
+              ok ? "ok" : "DIFFER", nok ? "ok" : "DIFFER", nloss, ndiff);
+  std::fflush(stdout);
+}
+
+bool parse(int argc, char** argv, Options& o) {
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--quick")) {
-      quick = true;
+      o.quick = true;
     } else if (!std::strcmp(argv[i], "--no-siblings")) {
       g_siblings = false;
     } else if (!std::strcmp(argv[i], "--no-fuse-matmul")) {
-      fuse_matmul = false;
+      o.fuse_matmul = false;
+    } else if (!std::strcmp(argv[i], "--baseline") && i + 1 < argc) {
+      o.baseline = argv[++i];
     } else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
-      thread_counts.clear();
+      o.thread_counts.clear();
       for (char* p = std::strtok(argv[++i], ","); p; p = std::strtok(nullptr, ","))
-        thread_counts.push_back(std::atoi(p));
+        o.thread_counts.push_back(std::atoi(p));
     } else {
-      std::fprintf(stderr, "usage: mlp_bench [--threads 1,2] [--quick] [--no-siblings] [--no-fuse-matmul]\n");
-      return 1;
+      std::fprintf(stderr, "usage: mlp_bench [--threads 1,2] [--quick] [--no-siblings] [--no-fuse-matmul] "
+                           "[--baseline DIR|none]\n");
+      return false;
     }
   }
+  return true;
+}
+
+int run(int argc, char** argv) {
+  Options o;
+  if (!parse(argc, argv, o)) return 1;
+  HandWritten hand(o.baseline);
   std::printf("MLP training step 784-512-512-10 (relu, softmax CE, weight decay, SGD), fp32\n");
-  std::printf("%5s %3s | %9s | %9s %6s | %11s %8s | %10s | %9s | %s\n", "batch", "thr",
-              "oneDNN ms", "nabla ms", "ratio", "its GEMMs", "outside", "compile ms",
+  if (!hand.available()) std::printf("note: %s\n", hand.note().c_str());
+  std::printf("%5s %3s | %9s | %9s | %9s %6s | %11s %8s | %10s | %9s | %s\n", "batch", "thr",
+              "oneDNN ms", "hand ms", "nabla ms", "ratio", "its GEMMs", "outside", "compile ms",
               "ws/peak", "checks (baseline vs double loops; nabla vs baseline)");
+  std::printf("(ratio: nabla over the faster of the oneDNN step and the hand-written one)\n");
   testing::TestJit jit;
-  for (int threads : thread_counts)
-    for (int64_t batch : {64, 256}) {
-      omp_set_num_threads(threads);
-      MlpDims d;
-      d.batch = batch;
-      Inputs in(d, 7);
-      MlpParams out(d), ref(d);
-      OneDnnMlpStep step(d);
-      float loss = step.run(in.x.data(), in.labels.data(), in.params, out);
-      float ref_loss = mlp_step_reference(d, in.x.data(), in.labels.data(), in.params, ref);
-      double diff = max_param_diff(out, ref);
-      bool ok = std::abs(loss - ref_loss) <= 1e-4 * std::abs(ref_loss) && diff <= 1e-5;
-      float nloss = 0;
-      MlpParams nout(d);
-      NablaStep nstep(d, threads, fuse_matmul, in, nout, nloss);
-      nstep.run();
-      double ndiff = max_param_diff(nout, out);
-      bool nok = std::abs(nloss - loss) <= 1e-4 * std::abs(loss) && ndiff <= 1e-5;
-      // Blocks of runs of each, alternating, with idle gaps (OpenMP's workers spin).
-      std::vector<double> td, tn;
-      int reps = quick ? 30 : 200, blocks = quick ? 3 : 5;
-      auto timed = [](auto&& fn) {
-        auto t0 = Clock::now();
-        fn();
-        return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-      };
-      for (int blk = 0; blk < blocks; ++blk) {
-        for (int r = 0; r < reps / blocks; ++r)
-          td.push_back(timed([&] { step.run(in.x.data(), in.labels.data(), in.params, out); }));
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        for (int r = 0; r < reps / blocks; ++r) tn.push_back(timed([&] { nstep.run(); }));
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-      double products = nabla_products_ms(jit, d, threads, reps);
-      double dm = median(td), nm = median(tn);
-      const Executable& e = nstep.exe;
-      std::printf("%5ld %3d | %9.3f | %9.3f %5.2fx | %11.3f %7.1f%% | %10.0f | %8.2fx | %s; %s (loss %.6f, params %.1e)\n",
-                  long(batch), threads, dm, nm, nm / dm, products, 100 * (nm - products) / nm,
-                  e.stats().total_ms,
-                  static_cast<double>(e.workspace_bytes()) / static_cast<double>(e.peak_live_bytes()),
-                  ok ? "ok" : "DIFFER", nok ? "ok" : "DIFFER", nloss, ndiff);
-      std::fflush(stdout);
-    }
+  for (int threads : o.thread_counts)
+    for (int64_t batch : {64, 256}) measure_row(o, hand, jit, threads, batch);
   return 0;
 }
 
