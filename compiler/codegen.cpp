@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include <llvm/ADT/StringExtras.h>
+#include <llvm/Analysis/LoopInfo.h>
 #include <llvm/IR/DiagnosticInfo.h>
 #include <llvm/IR/DiagnosticPrinter.h>
 #include <llvm/IR/LLVMContext.h>
@@ -234,6 +235,28 @@ void prepare_module(Module& m, const TargetMachine& tm) {
   m.setTargetTriple(tm.getTargetTriple().str());
 }
 
+namespace {
+
+// The passes that functions the emitter has already scheduled (the GEMM's
+// kernels and packing, kScheduledAttribute) get: the clean-up of the
+// emitter's IR. O3's loop, GVN and vector passes find nothing to do in them
+// but cost a third of the optimization time of the MLP step
+// (docs/performance.md, "Compile time"); the step runs as fast without them.
+bool light_pass(StringRef pass) {
+  return pass == "SROAPass" || pass == "EarlyCSEPass" || pass == "InstCombinePass" || pass == "SimplifyCFGPass";
+}
+
+// Whether the optimizer runs `pass` on `ir`: every pass on most functions,
+// the light ones on scheduled functions.
+bool should_run(StringRef pass, const Any& ir) {
+  const Function* f = nullptr;
+  if (const auto* fp = any_cast<const Function*>(&ir)) f = *fp;
+  else if (const auto* lp = any_cast<const Loop*>(&ir)) f = (*lp)->getHeader()->getParent();
+  return !f || !f->hasFnAttribute(kScheduledAttribute) || light_pass(pass);
+}
+
+}  // namespace
+
 void optimize_module(Module& m, TargetMachine& tm, int opt_level) {
   std::string problems;
   raw_string_ostream os(problems);
@@ -248,7 +271,9 @@ void optimize_module(Module& m, TargetMachine& tm, int opt_level) {
   FunctionAnalysisManager fam;
   CGSCCAnalysisManager cam;
   ModuleAnalysisManager mam;
-  PassBuilder pb(&tm, tuning);
+  PassInstrumentationCallbacks callbacks;
+  callbacks.registerShouldRunOptionalPassCallback(should_run);
+  PassBuilder pb(&tm, tuning, std::nullopt, &callbacks);
   pb.registerModuleAnalyses(mam);
   pb.registerCGSCCAnalyses(cam);
   pb.registerFunctionAnalyses(fam);

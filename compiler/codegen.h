@@ -49,6 +49,9 @@ void prepare_module(llvm::Module& m, const llvm::TargetMachine& tm);
 // default per-module pipeline at opt_level with the target machine given to
 // the PassBuilder, so that the vectorizers see the real target.
 void optimize_module(llvm::Module& m, llvm::TargetMachine& tm, int opt_level);
+// The attribute of functions whose code the emitter has scheduled itself
+// (the GEMM's kernels and packing): optimize_module gives them light passes.
+inline constexpr const char* kScheduledAttribute = "nabla-scheduled";
 
 // Writes textual IR, assembly or an object file ("-": stdout; a file is
 // written through a temporary file renamed into place). Throw nabla::Error on

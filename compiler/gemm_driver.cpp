@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <llvm/IR/Verifier.h>
 
+#include "nabla/compiler/codegen.h"
 #include "nabla/compiler/gemm_emit.h"
 
 namespace nabla::gemm_detail {
@@ -28,7 +29,10 @@ Function* GemmEmitter::new_function(const std::string& suffix, FunctionType* typ
   std::string fname = suffix.empty() ? name_ : name_ + "." + suffix;
   Function* f = Function::Create(type, GlobalValue::InternalLinkage, fname, mod_);
   set_attributes(f);
-  if (suffix.empty()) f->removeFnAttr(Attribute::NoInline);
+  if (suffix.empty()) {
+    f->removeFnAttr(Attribute::NoInline);
+    f->removeFnAttr(kScheduledAttribute);
+  }
   return f;
 }
 
@@ -46,6 +50,7 @@ Type* GemmEmitter::memory_type(DType t) {
 void GemmEmitter::set_attributes(Function* f) {
   f->addFnAttr(Attribute::NoUnwind);
   f->addFnAttr(Attribute::NoInline);
+  f->addFnAttr(kScheduledAttribute);
   f->addFnAttr("prefer-vector-width", std::to_string(spec_.vector_bits));
   f->addFnAttr("min-legal-vector-width", std::to_string(spec_.vector_bits));
   if (!spec_.target_cpu.empty()) f->addFnAttr("target-cpu", spec_.target_cpu);
