@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/fma_peak.h"
 #include "bench/lstm_model.h"
 #include "nabla/compiler/aot.h"
 #include "nabla/compiler/compile.h"
@@ -38,35 +39,6 @@ double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   size_t n = v.size();
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-// One core's FMA limit: 12 independent chains of vector FMAs (2 FMA units of
-// 4-cycle latency need at least 8), GFLOP/s counting an FMA as 2 flops a lane.
-double fma_peak_gflops() {
-#if defined(__AVX512F__)
-  using V = __m512;
-  auto fma = [](V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); };
-  auto splat = [](float x) { return _mm512_set1_ps(x); };
-  constexpr int lanes = 16;
-#else
-  using V = __m256;
-  auto fma = [](V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); };
-  auto splat = [](float x) { return _mm256_set1_ps(x); };
-  constexpr int lanes = 8;
-#endif
-  constexpr int chains = 12;
-  constexpr int64_t iters = 50'000'000;
-  V acc[chains];
-  for (int k = 0; k < chains; ++k) acc[k] = splat(static_cast<float>(k));
-  V a = splat(0.999999f), b = splat(1e-7f);
-  auto t0 = Clock::now();
-  for (int64_t i = 0; i < iters; ++i)
-    for (V& x : acc) x = fma(x, a, b);
-  double s = ms_since(t0) / 1000;
-  float sink = 0;
-  for (V& x : acc) sink += reinterpret_cast<float*>(&x)[0];
-  if (sink == 12345.0f) std::printf(" ");
-  return 2.0 * lanes * chains * static_cast<double>(iters) / s / 1e9;
 }
 
 struct Timed {

@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/fma_peak.h"
 #include "bench/mlp_graph.h"
 #include "bench/mlp_onednn.h"
 #include "nabla/compiler/compile.h"
@@ -289,6 +290,12 @@ int run(int argc, char** argv) {
   HandWritten hand(o.baseline);
   std::printf("MLP training step 784-512-512-10 (relu, softmax CE, weight decay, SGD), fp32\n");
   if (!hand.available()) std::printf("note: %s\n", hand.note().c_str());
+  const double peak = fma_peak_gflops();
+  for (int64_t b : {64, 256}) {  // the products: forward, weight gradients, two input gradients
+    double flops = 4.0 * b * (784 * 512 + 512 * 512 + 512 * 10) + 2.0 * b * (512 * 10 + 512 * 512);
+    std::printf("FMA limit of one core %.1f GFLOP/s: batch %ld's products (%.3f GFLOP) take at least %.3f ms "
+                "on 1 thread\n", peak, long(b), flops / 1e9, flops / peak / 1e6);
+  }
   std::printf("%5s %3s | %9s | %9s | %9s %6s | %11s %8s | %10s | %9s | %s\n", "batch", "thr",
               "oneDNN ms", "hand ms", "nabla ms", "ratio", "its GEMMs", "outside", "compile ms",
               "ws/peak", "checks (baseline vs double loops; nabla vs baseline)");
