@@ -8,8 +8,6 @@
 // (--only scan: the scan rows of `run`, without the unrolled network and PyTorch.)
 // (--write-nabla: also write the two LSTM modules as DIR/lstm_N.nabla and RK4
 // with its gradients as DIR/rk4_y0.nabla and DIR/rk4.nabla, to compile with nablac.)
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cmath>
 #include <chrono>
@@ -21,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "bench/fma_peak.h"
 #include "bench/lstm_model.h"
 #include "nabla/compiler/aot.h"
@@ -30,16 +29,6 @@
 
 namespace nabla::bench {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 struct Timed {
   double median_ms;
@@ -178,29 +167,15 @@ void torch_times(const LstmSpec& s, int reps, const std::string& env, std::vecto
   std::string cmd = env + "/usr/bin/python3 " NABLA_SOURCE_DIR "/bench/lstm_torch.py --length " +
                     std::to_string(s.length) + " --vocab " + std::to_string(s.vocab) + " --hidden " +
                     std::to_string(s.hidden) + " --layers " + std::to_string(s.layers) + " --batch " +
-                    std::to_string(s.batch) + " --reps " + std::to_string(reps) + " 2>&1";
-  std::printf("\n$ %s\n", cmd.c_str());
-  std::fflush(stdout);
-  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
-  char line[512];
-  while (p && std::fgets(line, sizeof line, p.get())) {
-    std::fputs(line, stdout);
-    double v;
-    if (std::sscanf(line, "RESULT %*s %lf", &v) == 1) us.push_back(v);
-  }
+                    std::to_string(s.batch) + " --reps " + std::to_string(reps);
+  std::printf("\n");
+  for (const auto& [name, v] : run_results(cmd)) us.push_back(v);
 }
 
-// PyTorch with Debian's libblas.so.3 (the reference BLAS unless an
-// alternative was chosen), then with OpenBLAS (libopenblas0-pthread, one
-// thread) when it is installed; returns the fastest per-character time.
+// PyTorch with each BLAS of torch_blas_envs; the fastest per-character time.
 double torch_best(const LstmSpec& s, int reps) {
   std::vector<double> us;
-  torch_times(s, reps, "", us);
-  const char* openblas = "/usr/lib/x86_64-linux-gnu/openblas-pthread";
-  if (FILE* f = std::fopen((std::string(openblas) + "/libblas.so.3").c_str(), "r")) {
-    std::fclose(f);
-    torch_times(s, reps, std::string("LD_LIBRARY_PATH=") + openblas + " OPENBLAS_NUM_THREADS=1 ", us);
-  }
+  for (const std::string& env : torch_blas_envs(1)) torch_times(s, reps, env, us);
   return us.empty() ? 0 : *std::min_element(us.begin(), us.end());
 }
 

@@ -1,0 +1,29 @@
+#pragma once
+// Helpers shared by the benchmarks: medians, wall-clock milliseconds, and
+// running a baseline script (the FMA limit is in fma_peak.h).
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace nabla::bench {
+
+using Clock = std::chrono::steady_clock;
+
+inline double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+// The median (the mean of the two middle values for an even count); 0 if empty.
+double median(std::vector<double> v);
+
+// Runs a shell command, echoes its output, and returns the (name, value) of
+// every line "RESULT <name> <value>" it printed.
+std::vector<std::pair<std::string, double>> run_results(const std::string& cmd);
+
+// Environment prefixes under which to run a PyTorch baseline: "" (Debian's
+// default libblas.so.3, the reference BLAS unless an alternative was chosen)
+// and, when libopenblas0-pthread is installed, OpenBLAS limited to `threads`.
+std::vector<std::string> torch_blas_envs(int threads);
+
+}  // namespace nabla::bench
