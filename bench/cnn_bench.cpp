@@ -8,13 +8,15 @@
 // alternating blocks with idle gaps, PyTorch's process after each pair of
 // blocks; medians of all runs. nabla's updated parameters are compared with
 // oneDNN's once.
-//   cnn_bench [--threads 1,2] [--quick] [--no-torch]
+//   cnn_bench [--threads 1,2] [--quick] [--no-torch] [--write-nabla FILE]
+// (--write-nabla: also write the step as text, to run with nabla-run or nablac.)
 #include <omp.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <thread>
@@ -24,6 +26,7 @@
 #include "bench/fma_peak.h"
 #include "bench/lenet.h"
 #include "nabla/compiler/compile.h"
+#include "nabla/ir/printer.h"
 
 namespace nabla::bench {
 namespace {
@@ -147,12 +150,18 @@ int run(int argc, char** argv) {
       quick = true;
     } else if (!std::strcmp(argv[i], "--no-torch")) {
       torch = false;
+    } else if (!std::strcmp(argv[i], "--write-nabla") && i + 1 < argc) {
+      Module m;
+      build_lenet_step(m, LenetDims{});
+      std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(argv[++i], "w"), std::fclose);
+      if (!f) return std::fprintf(stderr, "cnn_bench: cannot write %s\n", argv[i]), 1;
+      std::fputs(print(m).c_str(), f.get());
     } else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
       thread_counts.clear();
       for (char* p = std::strtok(argv[++i], ","); p; p = std::strtok(nullptr, ","))
         thread_counts.push_back(std::atoi(p));
     } else {
-      std::fprintf(stderr, "usage: cnn_bench [--threads 1,2] [--quick] [--no-torch]\n");
+      std::fprintf(stderr, "usage: cnn_bench [--threads 1,2] [--quick] [--no-torch] [--write-nabla FILE]\n");
       return 1;
     }
   }
