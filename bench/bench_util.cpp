@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 
 namespace nabla::bench {
@@ -36,6 +38,22 @@ std::vector<std::string> torch_blas_envs(int threads) {
     envs.push_back("LD_LIBRARY_PATH=" + openblas + " OPENBLAS_NUM_THREADS=" + std::to_string(threads) + " ");
   }
   return envs;
+}
+
+bool parse_bench_args(int argc, char** argv, const char* usage, BenchArgs& args,
+                      const std::function<bool(char**, int&)>& extra) {
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--quick")) {
+      args.quick = true;
+    } else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
+      args.threads.clear();
+      for (char* p = std::strtok(argv[++i], ","); p; p = std::strtok(nullptr, ",")) args.threads.push_back(std::atoi(p));
+    } else if (!extra || !extra(argv, i)) {
+      std::fprintf(stderr, "usage: %s\n", usage);
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace nabla::bench

@@ -107,20 +107,15 @@ void bench_threads(int threads, bool quick, bool torch) {
   bool same = std::abs(nloss - loss) <= 1e-5 * (1 + std::abs(loss)) && diff <= 1e-5;
   std::printf("\n%d thread(s): loss nabla %.7f, oneDNN %.7f; updated parameters differ by %.1e: %s\n", threads,
               nloss, loss, diff, same ? "ok" : "DIFFER");
-  auto timed = [](auto&& fn) {
-    auto t0 = Clock::now();
-    fn();
-    return ms_since(t0);
-  };
   std::vector<double> td, tn;
   std::vector<std::pair<std::string, std::vector<double>>> tt;
   const int rounds = quick ? 2 : 4, reps = quick ? 40 : 100;
   for (int r = 0; r < rounds; ++r) {
     for (int half = 0; half < 2; ++half) {
-      for (int i = 0; i < reps / 2; ++i) tn.push_back(timed([&] { nstep.run(); }));
+      for (int i = 0; i < reps / 2; ++i) tn.push_back(time_ms([&] { nstep.run(); }));
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       for (int i = 0; i < reps / 2; ++i)
-        td.push_back(timed([&] { step.run(in.x.data(), in.labels.data(), in.params, out); }));
+        td.push_back(time_ms([&] { step.run(in.x.data(), in.labels.data(), in.params, out); }));
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     if (torch) torch_round(threads, reps, tt);
@@ -143,33 +138,24 @@ void bench_threads(int threads, bool quick, bool torch) {
 }
 
 int run(int argc, char** argv) {
-  std::vector<int> thread_counts = {1, 2};
-  bool quick = false, torch = true;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--quick")) {
-      quick = true;
-    } else if (!std::strcmp(argv[i], "--no-torch")) {
-      torch = false;
-    } else if (!std::strcmp(argv[i], "--write-nabla") && i + 1 < argc) {
-      Module m;
-      build_lenet_step(m, LenetDims{});
-      std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(argv[++i], "w"), std::fclose);
-      if (!f) return std::fprintf(stderr, "cnn_bench: cannot write %s\n", argv[i]), 1;
-      std::fputs(print(m).c_str(), f.get());
-    } else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
-      thread_counts.clear();
-      for (char* p = std::strtok(argv[++i], ","); p; p = std::strtok(nullptr, ","))
-        thread_counts.push_back(std::atoi(p));
-    } else {
-      std::fprintf(stderr, "usage: cnn_bench [--threads 1,2] [--quick] [--no-torch] [--write-nabla FILE]\n");
-      return 1;
-    }
-  }
+  BenchArgs args;
+  bool torch = true;
+  auto extra = [&](char** argv, int& i) {
+    if (!std::strcmp(argv[i], "--no-torch")) return !(torch = false);
+    if (std::strcmp(argv[i], "--write-nabla") || !argv[i + 1]) return false;
+    Module m;
+    build_lenet_step(m, LenetDims{});
+    std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(argv[++i], "w"), std::fclose);
+    return f && std::fputs(print(m).c_str(), f.get()) >= 0;
+  };
+  if (!parse_bench_args(argc, argv, "cnn_bench [--threads 1,2] [--quick] [--no-torch] [--write-nabla FILE]", args,
+                        extra))
+    return 1;
   LenetDims d;
   std::printf("LeNet-5 training step, 28x28, batch %lld, fp32; %.1f MFLOP of products per step\n",
               static_cast<long long>(d.batch), step_flops(d) / 1e6);
   std::printf("FMA limit of one core: %.1f GFLOP/s\n", fma_peak_gflops());
-  for (int threads : thread_counts) bench_threads(threads, quick, torch);
+  for (int threads : args.threads) bench_threads(threads, args.quick, torch);
   return 0;
 }
 

@@ -128,12 +128,6 @@ double max_rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
   return worst / std::max(scale, 1e-30);
 }
 
-template <class F> double timed(F&& fn) {
-  auto t0 = Clock::now();
-  fn();
-  return ms_since(t0);
-}
-
 void bench_kind(const ConvShape& s, Kind kind, int threads, Buffers& b, int reps, double peak) {
   Executable exe = compile_kind(s, kind, threads);
   std::vector<float>& out = b.out_nabla;
@@ -150,11 +144,11 @@ void bench_kind(const ConvShape& s, Kind kind, int threads, Buffers& b, int reps
   double diff = max_rel_diff(out, b.out_dnnl);
   std::vector<double> tn, tp, tb;
   for (int blk = 0; blk < 3; ++blk) {
-    for (int r = 0; r < reps; ++r) tn.push_back(timed([&] { exe.run(in, res); }));
+    for (int r = 0; r < reps; ++r) tn.push_back(time_ms([&] { exe.run(in, res); }));
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    for (int r = 0; r < reps; ++r) tp.push_back(timed([&] { plain.run(); }));
+    for (int r = 0; r < reps; ++r) tp.push_back(time_ms([&] { plain.run(); }));
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    for (int r = 0; r < reps; ++r) tb.push_back(timed([&] { best.run(); }));
+    for (int r = 0; r < reps; ++r) tb.push_back(time_ms([&] { best.run(); }));
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   double n = median(tn), p = median(tp), q = median(tb), gf = s.flops() / 1e6;
@@ -167,20 +161,9 @@ void bench_kind(const ConvShape& s, Kind kind, int threads, Buffers& b, int reps
 }
 
 int run(int argc, char** argv) {
-  std::vector<int> thread_counts = {1, 2};
-  bool quick = false;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--quick")) {
-      quick = true;
-    } else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
-      thread_counts.clear();
-      for (char* p = std::strtok(argv[++i], ","); p; p = std::strtok(nullptr, ","))
-        thread_counts.push_back(std::atoi(p));
-    } else {
-      std::fprintf(stderr, "usage: conv_bench [--threads 1,2] [--quick]\n");
-      return 1;
-    }
-  }
+  BenchArgs args;
+  if (!parse_bench_args(argc, argv, "conv_bench [--threads 1,2] [--quick]", args)) return 1;
+  const bool quick = args.quick;
   double peak = fma_peak_gflops();
   std::printf("FMA limit of one core: %.1f GFLOP/s; fp32, medians of %d runs\n", peak, quick ? 6 : 15);
   std::printf("%3s %10s %7s %3s %-16s %3s | %8s %6s %6s | %8s %6s | %8s %6s | %6s %6s | %s\n", "N", "C->O", "HxW",
@@ -194,7 +177,7 @@ int run(int argc, char** argv) {
     b.x.resize(s.n * s.c * s.h * s.h), b.w.resize(s.o * s.c * s.k * s.k), b.y.resize(s.n * s.o * s.ho() * s.ho());
     for (auto* v : {&b.x, &b.w, &b.y})
       for (float& e : *v) e = u(rng);
-    for (int threads : thread_counts) {
+    for (int threads : args.threads) {
       omp_set_num_threads(threads);
       for (Kind kind : {kForward, kData, kWeights}) bench_kind(s, kind, threads, b, quick ? 2 : 5, peak);
     }

@@ -247,12 +247,19 @@ void emit_scatter_add(KernelEnv& env) {
   DType t = env.node.dtype();
   llvm::Value *base = env.operands[0], *updates = env.operands[2], *res = env.result;
   for_columns(kb, v, env.begin, env.end, [&](llvm::Value* o, llvm::Value* lo, llvm::Value* hi) {
-    kb.loop(kb.i64(0), kb.i64(v.n), [&](llvm::Value* k) {
-      kb.loop(lo, hi, [&](llvm::Value* i) {
-        llvm::Value* at = offset(kb, o, v.n, k, v.inner, i);
+    if (v.chunks() == 1) {  // the task has all of o's columns: one contiguous block, one (vectorized) loop
+      llvm::Value* first = offset(kb, o, v.n, kb.i64(0), v.inner, kb.i64(0));
+      kb.loop(first, kb.b.CreateAdd(first, kb.i64(v.n * v.inner)), [&](llvm::Value* at) {
         kb.store(t, kb.load(t, base, at), res, at);
-      }, 1, "i");
-    }, 1, "k");
+      }, 1, "at");
+    } else {
+      kb.loop(kb.i64(0), kb.i64(v.n), [&](llvm::Value* k) {
+        kb.loop(lo, hi, [&](llvm::Value* i) {
+          llvm::Value* at = offset(kb, o, v.n, k, v.inner, i);
+          kb.store(t, kb.load(t, base, at), res, at);
+        }, 1, "i");
+      }, 1, "k");
+    }
     kb.loop(kb.i64(0), kb.i64(m), [&](llvm::Value* p) {
       llvm::Value* k = position(kb, idx, env.operands[1], p, v.n);
       kb.loop(lo, hi, [&](llvm::Value* i) {

@@ -96,6 +96,25 @@ TEST_P(BackendConv, Pooling) {
   for (int threads : {1, 2}) batch.check(batch.random_inputs(72, 0.2), test::split_everything(threads));
 }
 
+// Without padding every window is inside the image (lower_conv.cpp's
+// unchecked, vectorized loops): overlapping and disjoint windows, output rows
+// longer than a vector with a remainder, NaNs among the inputs.
+TEST_P(BackendConv, PoolingWithoutPadding) {
+  DType t = GetParam();
+  DiffBatch batch;
+  Value x = batch.input({t, {2, 3, 11, 45}});
+  Value ints = batch.input({DType::i64, {1, 2, 9, 37}});
+  for (Pool2DOptions o : {Pool2DOptions{.stride = {2, 2}}, Pool2DOptions{.stride = {1, 1}}, Pool2DOptions{.stride = {3, 2}}}) {
+    std::string at = "stride " + std::to_string(o.stride[0]) + "x" + std::to_string(o.stride[1]);
+    batch.result(max_pool2d(x, {2, 2}, o), "max_pool2d " + at);
+    batch.result(max_pool2d_argmax(x, {3, 3}, o), "max_pool2d_argmax " + at);
+    batch.result(avg_pool2d(x, {3, 2}, o), "avg_pool2d " + at);
+    batch.result(max_pool2d(ints, {2, 3}, o), "max_pool2d i64 " + at);
+    batch.result(max_pool2d_argmax(ints, {2, 2}, o), "max_pool2d_argmax i64 " + at);
+  }
+  for (int threads : {1, 2}) batch.check(batch.random_inputs(75, 0.2), test::split_everything(threads));
+}
+
 INSTANTIATE_TEST_SUITE_P(Float, BackendConv, ::testing::Values(DType::f32, DType::f64),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
