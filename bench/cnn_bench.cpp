@@ -31,18 +31,17 @@
 namespace nabla::bench {
 namespace {
 
+// Uniform pixels in [0, 1), uniform labels, He-initialized parameters.
 struct Batch {
+  LenetParams params;
   std::vector<float> x;
   std::vector<int32_t> labels;
-  LenetParams params;
-  Batch(const LenetDims& d, unsigned seed) : params(d) {
+  Batch(const LenetDims& d, unsigned seed) : params(d), x(d.batch * d.side * d.side), labels(d.batch) {
     std::mt19937 rng(seed);
     std::uniform_real_distribution<float> pixel(0.f, 1.f);
-    x.resize(d.batch * d.side * d.side);
-    for (float& v : x) v = pixel(rng);
     std::uniform_int_distribution<int32_t> label(0, static_cast<int32_t>(d.classes) - 1);
-    labels.resize(d.batch);
-    for (auto& v : labels) v = label(rng);
+    std::generate(x.begin(), x.end(), [&] { return pixel(rng); });
+    std::generate(labels.begin(), labels.end(), [&] { return label(rng); });
     params.init(rng, d);
   }
 };
