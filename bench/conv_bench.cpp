@@ -21,6 +21,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "bench/bench_util.h"
+#include "bench/fma_peak.h"
 #include "nabla/compiler/compile.h"
 #include "nabla/ir/builder.h"
 
