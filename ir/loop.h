@@ -91,7 +91,8 @@ ScanResult scan(const ScanBody& body, std::vector<Value> init, std::vector<Value
 
 using WhileCond = std::function<Value(std::span<const Value> c, std::span<const Value> w)>;
 using WhileStep = std::function<std::vector<Value>(std::span<const Value> c, std::span<const Value> w)>;
-// max_trip_count -1: no bound (differentiating the loop needs one).
+// max_trip_count -1: no bound (reverse mode then checkpoints the carries in
+// nested levels, for up to 2^24 steps: docs/autodiff.md).
 std::vector<Value> while_loop(const WhileCond& cond, const WhileStep& step, std::vector<Value> init,
                               std::vector<Value> invariants = {}, int64_t max_trip_count = -1);
 

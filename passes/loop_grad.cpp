@@ -13,8 +13,9 @@
 // a step counter gives n (loop-opt merges it with the while itself), and the
 // derivative is that of a scan of the step body with n steps decided at run
 // time (dynamic_length) and max_trip_count as its bound, the length of its
-// stacked tape: so differentiating a while needs max_trip_count, and costs
-// the n steps taken, forward and back.
+// stacked tape: it costs the n steps taken, forward and back. A while
+// without max_trip_count is first written as nested bounded whiles
+// (bounded_while, below).
 #include "nabla/passes/loop_grad.h"
 
 #include <algorithm>
@@ -260,30 +261,73 @@ std::shared_ptr<Function> with_input(const Function& body, const char* name, con
   return out;
 }
 
-// The number of steps the while n takes: n again, carrying a step counter
-// (operands c, 0, w).
-Node* trip_count(Function& f, const Node& n, const LoopLayout& l) {
+// A while's bodies over (c, k, w): n's condition (and k < bound when bound
+// >= 0) and a step of `step` on (c, w) with k + 1, k an i64 step counter.
+struct Bodies {
+  std::shared_ptr<Function> step, cond;
+};
+Bodies counting_bodies(const Node& n, const LoopLayout& l, const Function& step, int64_t bound) {
   std::vector<TensorType> types = input_types(*n.body());
   types.insert(types.begin() + static_cast<std::ptrdiff_t>(l.carry), TensorType{DType::i64, {}});
-  auto step = std::make_shared<Function>("while.count"), cond = std::make_shared<Function>("while.count.cond");
-  std::vector<Node*> s = add_inputs(*step, types), c = add_inputs(*cond, types);
+  Bodies out{std::make_shared<Function>("while.count"), std::make_shared<Function>("while.count.cond")};
+  std::vector<Node*> s = add_inputs(*out.step, types), c = add_inputs(*out.cond, types);
   auto without_counter = [&](std::vector<Node*> v) {
     v.erase(v.begin() + static_cast<std::ptrdiff_t>(l.carry));
     return v;
   };
-  std::vector<Node*> next = inline_function(*n.body(), *step, without_counter(s));
-  next.insert(next.begin() + static_cast<std::ptrdiff_t>(l.carry), add(s[l.carry], constant(*step, 1.0, DType::i64)));
-  for (Node* r : next) step->output(r);
-  cond->output(inline_function(*n.cond(), *cond, without_counter(c))[0]);
-  std::vector<Node*> operands = operands_of(n);
+  std::vector<Node*> next = inline_function(step, *out.step, without_counter(s));
+  next.insert(next.begin() + static_cast<std::ptrdiff_t>(l.carry),
+              add(s[l.carry], constant(*out.step, 1.0, DType::i64)));
+  for (Node* r : next) out.step->output(r);
+  Value p = inline_function(*n.cond(), *out.cond, without_counter(c))[0];
+  if (bound >= 0) p = select(p, less(c[l.carry], constant(*out.cond, static_cast<double>(bound), DType::i64)), p);
+  out.cond->output(p);
+  return out;
+}
+
+// The while of `bodies` in f on n's operands with the counter, from 0, after the carries.
+std::vector<Node*> counting_while(Function& f, const Node& n, const LoopLayout& l, std::vector<Node*> operands,
+                                  Bodies bodies, int64_t bound) {
   operands.insert(operands.begin() + static_cast<std::ptrdiff_t>(l.carry), constant(f, 0.0, DType::i64));
-  return make_loop(f, Op::While, std::move(operands), n.attrs(), std::move(step), std::move(cond))[l.carry];
+  Attrs a = n.attrs();
+  a.max_trip_count = bound;
+  return make_loop(f, Op::While, std::move(operands), a, std::move(bodies.step), std::move(bodies.cond));
+}
+
+// The number of steps the while n takes: n again, carrying a step counter.
+Node* trip_count(Function& f, const Node& n, const LoopLayout& l) {
+  return counting_while(f, n, l, operands_of(n), counting_bodies(n, l, *n.body(), -1), n.attrs().max_trip_count)[l.carry];
+}
+
+// ---- A while without max_trip_count ----
+// Its steps are grouped in `levels` nested whiles of at most `slots` steps
+// each: level 1 runs up to `slots` steps while n's condition holds, level j
+// up to `slots` runs of level j - 1, and the outermost level, a while with
+// max_trip_count = slots, runs level levels - 1 until the condition fails.
+// Differentiated as a bounded while, each level's tape holds `slots`
+// carries, and the backward sweep of a level recomputes the level below
+// from its stored carry: multi-level checkpointing, levels * slots carries
+// for up to slots^levels steps, at about two more forward runs of the steps
+// per level.
+
+// (c, w) -> c after up to `slots` runs of `step` while n's condition holds.
+std::shared_ptr<Function> level_body(const Node& n, const LoopLayout& l, const Function& step, int64_t slots) {
+  auto body = std::make_shared<Function>("while.level");
+  std::vector<Node*> in = add_inputs(*body, input_types(*n.body()));
+  std::vector<Node*> r = counting_while(*body, n, l, in, counting_bodies(n, l, step, slots), slots);
+  for (size_t j = 0; j < l.carry; ++j) body->output(r[j]);
+  return body;
 }
 
 std::vector<Value> while_vjp(GradBuilder& b, const Node& n, std::span<const Value> g) {
-  if (n.attrs().max_trip_count < 0)
-    throw Error("grad: differentiating a while loop needs its max_trip_count (the length of the reverse sweep)");
   Function& f = b.function();
+  if (n.attrs().max_trip_count < 0) {
+    WhileLevels lv = while_levels(n);
+    std::vector<Node*> bounded = bounded_while(f, n, lv.slots, lv.levels);
+    std::vector<Value> result = while_vjp(b, *bounded[0], g);
+    for (auto it = bounded.rbegin(); it != bounded.rend(); ++it) f.erase(*it);  // only its operands were used
+    return result;
+  }
   LoopLayout l = loop_layout(n);
   std::vector<Node*> operands = operands_of(n);
   operands.push_back(trip_count(f, n, l));
@@ -317,6 +361,27 @@ bool loop_operand_carries_gradient(const Node& loop, size_t i) {
   from[i] = true;
   std::vector<bool> out = results_reached(*loop.body(), from);
   return std::find(out.begin(), out.end(), true) != out.end();
+}
+
+WhileLevels while_levels(const Node& n) {
+  int64_t bytes = 0;
+  for (size_t j = 0; j < loop_layout(n).carry; ++j)
+    bytes += n.operand(j)->type().numel() * static_cast<int64_t>(dtype_size(n.operand(j)->dtype()));
+  const WhileLevels options[] = {{4096, 2}, {256, 3}, {64, 4}};  // each holds 2^24 steps
+  for (const WhileLevels& o : options)
+    if (o.slots * o.levels * bytes <= kWhileTapeBudget) return o;
+  return options[2];
+}
+
+std::vector<Node*> bounded_while(Function& f, const Node& n, int64_t slots, int levels) {
+  if (n.op() != Op::While || slots < 1 || levels < 1)
+    throw InternalError(fmt::format("bounded_while of {} with {} slots, {} levels", op_name(n.op()), slots, levels));
+  LoopLayout l = loop_layout(n);
+  std::shared_ptr<const Function> step = n.shared_body();
+  for (int j = 1; j < levels; ++j) step = level_body(n, l, *step, slots);
+  Attrs a = n.attrs();
+  a.max_trip_count = slots;
+  return make_loop(f, Op::While, operands_of(n), a, std::move(step), n.shared_cond());
 }
 
 std::vector<Value> loop_vjp(GradBuilder& b, const std::vector<Node*>& group, std::span<const Value> g) {
