@@ -314,7 +314,7 @@ const OpEntry kOpRules[] = {
     {Op::MaxPool2D, pool_rule},
     {Op::MaxPool2DArgmax, pool_rule},
     {Op::AvgPool2D, pool_rule},
-    // no rule (fallback): cross_entropy, fused, while; scan: batch_scan below
+    // no rule (fallback): cross_entropy, fused; scan and while: batch_scan, batch_while below
 };
 
 const std::array<Rule, kNumOps>& rule_table() {
@@ -468,6 +468,24 @@ void batch_scan(Node* n, const std::vector<Operand>& ops, int64_t P, ValueMap& m
   }
 }
 
+// A while whose condition does not depend on the batch (a tangent loop's
+// reads only the primal carries: jvp, jacfwd, hessian through a while) as one
+// while carrying P-wide values, like batch_scan: every p takes the same
+// steps. False when the condition depends on the batch (each p may stop at a
+// step of its own): the fallback then.
+bool batch_while(Node* n, const std::vector<Operand>& ops, int64_t P, ValueMap& map, ValueMap& kept) {
+  std::vector<bool> in = batched_inputs(n, ops);
+  if (dependent_results(*n->cond(), in)[0]) return false;
+  std::vector<bool> out(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(loop_layout(*n).carry));
+  std::vector<Node*> operands;
+  for (size_t i = 0; i < ops.size(); ++i) operands.push_back(in[i] ? materialize(ops[i], P).node : ops[i].v.node);
+  std::vector<Node*> group = fused_group(n);
+  std::vector<Node*> loop = make_loop(*n->function(), Op::While, operands, n->attrs(),
+                                      batched_body(*n->body(), P, in, out), batched_body(*n->cond(), P, in, {false}));
+  for (size_t j = 0; j < group.size(); ++j) (out[j] ? map : kept)[group[j]] = loop[j];
+  return true;
+}
+
 std::string ref(const Node* n) { return ValueNames(*n->function()).ref(n); }
 
 int64_t check_arguments(std::span<const Value> in, std::span<const Value> batched, std::span<const Value> out) {
@@ -523,6 +541,7 @@ std::vector<Value> batch(std::span<const Value> in, std::span<const Value> batch
       batch_scan(n, a.ops, P, map, kept);
       continue;
     }
+    if (n->op() == Op::While && batch_while(n, a.ops, P, map, kept)) continue;
     Rule rule = rule_table()[static_cast<size_t>(n->op())];
     Value r = rule ? rule(a) : Value();
     if (r.node)

@@ -21,9 +21,11 @@ namespace nabla {
 //
 // Each op family has a rule (batching.cpp) that folds the batch axis into the
 // op: elementwise ops broadcast, axis attributes shift by one, matmul and
-// convolutions fold P into a row or image axis, a scan gets a batched body
-// (one loop carrying P-wide values). Ops without a rule (while loops,
-// cross_entropy, a gather whose indices are batched, ...) take the generic
+// convolutions fold P into a row or image axis, a scan or a while whose
+// condition does not depend on the batch gets a batched body (one loop
+// carrying P-wide values). Ops without a rule (a while whose condition
+// depends on the batch, cross_entropy, a gather whose indices are batched,
+// ...) take the generic
 // fallback: the node cloned once per p on the operands sliced at p, the P
 // results stacked; always correct, P times the nodes. A grad node cannot be
 // batched (expand it first: build-grad). Throws nabla::Error on mismatched
