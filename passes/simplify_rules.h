@@ -23,6 +23,12 @@ struct Rule {
   Node* (*apply)(Node* n, const RuleContext& ctx);
 };
 
+// The rules of simplify_broadcast_rules.cpp (comments there).
+Node* constant_broadcast(Node* n, const RuleContext& ctx);
+Node* gather_repeated(Node* n, const RuleContext& ctx);
+Node* slice_broadcast(Node* n, const RuleContext& ctx);
+Node* reshape_broadcast(Node* n, const RuleContext& ctx);
+
 // The rules whose root op is `op`.
 std::span<const Rule* const> rules_for(Op op);
 

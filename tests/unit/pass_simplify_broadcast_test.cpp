@@ -1,0 +1,139 @@
+// simplify's broadcast rules (passes/simplify_broadcast_rules.cpp): each
+// rewrite checked for its shape and, by the interpreter, for the same values
+// bit for bit as before.
+#include <gtest/gtest.h>
+
+#include "nabla/ir/builder.h"
+#include "nabla/ir/interpreter.h"
+#include "nabla/passes/dce.h"
+#include "nabla/passes/fold.h"
+#include "nabla/passes/simplify.h"
+#include "tests/support/pass_testing.h"
+
+namespace nabla {
+namespace {
+
+using test::count_ops;
+
+// A [rows, cols] f64 constant whose element (i, j) is row_value(i) (repeats
+// along axis 1), or col_value(j) when by_column.
+Tensor repeating(int64_t rows, int64_t cols, bool by_column = false) {
+  Tensor t(DType::f64, {rows, cols});
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) t.set(i * cols + j, by_column ? 0.25 * j - 3 : (i % 3 == 1 ? 1.0 : -0.0));
+  return t;
+}
+
+// f's results by the interpreter on `inputs`, before and after simplify (and
+// dce): the same bits.
+void expect_same_values(Function& f, const std::vector<Tensor>& inputs) {
+  std::vector<Tensor> before = interpret(f, inputs);
+  EXPECT_TRUE(simplify(f));
+  dce(f);
+  std::vector<Tensor> after = interpret(f, inputs);
+  ASSERT_EQ(before.size(), after.size());
+  for (size_t k = 0; k < before.size(); ++k) EXPECT_TRUE(after[k].same_as(before[k])) << "result " << k;
+}
+
+Tensor ramp(Shape s) {
+  Tensor t(DType::f64, s);
+  for (int64_t k = 0; k < t.numel(); ++k) t.set(k, 0.5 * k - 7);
+  return t;
+}
+
+TEST(SimplifyBroadcast, RepeatingConstantBecomesABroadcast) {
+  Module m;
+  Function& f = m.function("f");
+  Value x = f.input("x", f64({16, 100}));
+  f.output(x * constant(f, repeating(16, 100)));         // repeats along axis 1
+  f.output(x + constant(f, repeating(16, 100, true)));   // along axis 0
+  expect_same_values(f, {ramp({16, 100})});
+  for (Node* r : f.results()) {
+    Node* c = r->operand(1);
+    ASSERT_EQ(c->op(), Op::Constant) << op_name(c->op());
+    EXPECT_LE(c->type().numel(), 100);  // [16,1] or [1,100], read broadcast by the op itself
+  }
+}
+
+TEST(SimplifyBroadcast, ConstantsKeptWhenSmallNotRepeatingOrCopied) {
+  Module m;
+  Function& f = m.function("f");
+  Value x = f.input("x", f64({16, 100}));
+  Value small = f.input("s", f64({4, 8}));
+  f.output(small * constant(f, repeating(4, 8)));                        // 32 elements: a literal
+  f.output(x * constant(f, ramp({16, 100})));                            // no repeats
+  f.output(matmul(x, constant(f, repeating(100, 16))));                  // a matmul would copy it
+  Value parts[] = {constant(f, repeating(16, 100)), x};
+  f.output(concat(parts, 0));                                            // fold owns concats
+  EXPECT_FALSE(simplify(f));
+  EXPECT_EQ(count_ops(f, Op::BroadcastTo), 0);
+}
+
+TEST(SimplifyBroadcast, GatherOfRepeatedRowsIsABroadcast) {
+  Module m;
+  Function& f = m.function("f");
+  Value x = f.input("x", f64({3, 40, 2}));
+  Tensor c(DType::f64, {3, 7, 2});  // seeds: every row along axis 1 the same
+  for (int64_t k = 0; k < c.numel(); ++k) c.set(k, (k / 14 == (k % 2)) ? 1.0 : 0.0);
+  Tensor idx(DType::i64, {40});
+  for (int64_t k = 0; k < 40; ++k) idx.set(k, static_cast<double>(k % 7 - (k % 5 == 0 ? 7 : 0)));  // negatives too
+  Value g = gather(constant(f, c), constant(f, idx), 1);
+  f.output(x * g);
+  expect_same_values(f, {ramp({3, 40, 2})});
+  EXPECT_EQ(count_ops(f, Op::Gather), 0);
+}
+
+TEST(SimplifyBroadcast, GatherOfABroadcastAlongItsAxis) {
+  Module m;
+  Function& f = m.function("f");
+  Value row = f.input("row", f64({3, 1, 2}));
+  Tensor idx(DType::i64, {4, 5});
+  for (int64_t k = 0; k < 20; ++k) idx.set(k, static_cast<double>(k % 6));
+  f.output(gather(broadcast_to(row, {3, 6, 2}), constant(f, idx), 1));  // [3,4,5,2]
+  expect_same_values(f, {ramp({3, 1, 2})});
+  EXPECT_EQ(count_ops(f, Op::Gather), 0);
+  EXPECT_EQ(f.results()[0]->op(), Op::BroadcastTo);
+}
+
+TEST(SimplifyBroadcast, GatherKeptWhenItCouldFailOrRowsDiffer) {
+  Module m;
+  Function& f = m.function("f");
+  Value x = f.input("x", f64({2, 5}));
+  Value i = f.input("i", i64({3}));
+  Tensor bad(DType::i64, {2});
+  bad.set(0, 0), bad.set(1, 5);  // out of range: stays a run-time error
+  Value rep = constant(f, repeating(2, 5));
+  f.output(gather(rep, constant(f, bad), 1));
+  f.output(gather(rep, i, 1));                               // indices known at run time only
+  f.output(gather(x, constant(f, Tensor(DType::i64, {3})), 1));  // x's rows are not known
+  f.output(gather(broadcast_to(x, {4, 2, 5}), constant(f, Tensor(DType::i64, {3})), 1));
+  EXPECT_FALSE(simplify(f));
+  EXPECT_EQ(count_ops(f, Op::Gather), 4);
+}
+
+TEST(SimplifyBroadcast, SliceAndUnitReshapeMoveUnderTheBroadcast) {
+  Module m;
+  Function& f = m.function("f");
+  Value v = f.input("v", f64({3, 1, 4}));
+  Value b = broadcast_to(v, {2, 3, 50, 4});
+  Value s = slice(b, {1, 0, 10, 1}, {2, 3, 30, 3});  // [1,3,20,2]: v cut on its own axes
+  f.output(reshape(s, {3, 20, 2, 1}));                // unit axes only
+  f.output(reshape(b, {6, 50, 4}));                   // merges axes: stays
+  expect_same_values(f, {ramp({3, 1, 4})});
+  Node* r = f.results()[0];
+  ASSERT_EQ(r->op(), Op::BroadcastTo);
+  EXPECT_EQ(r->operand(0)->type().numel(), 6);  // the slice of v, 3 x 2
+  EXPECT_EQ(f.results()[1]->op(), Op::Reshape);
+}
+
+TEST(SimplifyBroadcast, StridedSliceOfABroadcast) {
+  Module m;
+  Function& f = m.function("f");
+  Value v = f.input("v", f64({5}));
+  f.output(slice(broadcast_to(v, {8, 5}), {1, 1}, {8, 5}, {3, 2}));
+  expect_same_values(f, {ramp({5})});
+  EXPECT_EQ(f.results()[0]->op(), Op::BroadcastTo);
+}
+
+}  // namespace
+}  // namespace nabla
