@@ -17,7 +17,8 @@
 // the GEMM's beta = 1, as the interpreter does); with fast-math they are FMAs.
 // conv2d and conv2d_input_grad split the (image, group) pairs over the
 // thread slots; conv2d_weight_grad sums over the images, so each slot runs
-// its share of the GEMM's output blocks for every image.
+// its share of the GEMM's output blocks for every image (one slot when the
+// GEMM has fewer blocks than slots).
 #include <algorithm>
 
 #include "nabla/compiler/gemm.h"
@@ -73,6 +74,13 @@ bool plan_conv_gemm(const Node& n, const LowerOptions& o, ConvGemm& c) {
     s.threads = static_cast<int>(c.slots);
   }
   c.plan = plan_gemm(s);
+  if (c.op == Op::Conv2DWeightGrad && c.plan.num_tasks < c.slots) {
+    // Fewer output blocks than slots: a slot would only repeat the copies
+    // (and share dw's cache lines). One slot does it all.
+    c.slots = 1;
+    s.threads = 1;
+    c.plan = plan_gemm(s);
+  }
   return true;
 }
 

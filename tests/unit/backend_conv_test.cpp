@@ -41,6 +41,9 @@ const ConvCase kGemmCases[] = {
     {"gemm 1x1 direct", {2, 16, 8, 8}, {32, 16, 1, 1}, {}},
     {"gemm 1x1 strided", {4, 16, 9, 9}, {32, 16, 1, 1}, {.stride = {2, 2}}},
     {"gemm stride 2", {2, 8, 12, 12}, {8, 8, 3, 3}, {.stride = {2, 2}, .padding = {1, 1, 1, 1}}},
+    // LeNet's first layer: dw is 6 x 25, one GEMM block, so its weight
+    // gradient runs on one slot whatever the threads.
+    {"gemm one block", {2, 1, 28, 28}, {6, 1, 5, 5}, {.padding = {2, 2, 2, 2}}},
 };
 
 void add_convolutions(DiffBatch& batch, DType t, const ConvCase& c) {
@@ -70,6 +73,15 @@ TEST_P(BackendConv, OnTheGemm) {
   for (const Node* n : batch.f().nodes()) {
     KernelInfo info;
     if (op_kind(n->op()) == OpKind::Conv) EXPECT_TRUE(describe_conv_gemm(*n, LowerOptions{}, info)) << op_name(n->op());
+  }
+  for (const Node* n : batch.f().nodes()) {
+    KernelInfo info;
+    LowerOptions two;
+    two.num_threads = 2;
+    two.min_parallel_work = 0;
+    if (n->op() != Op::Conv2DWeightGrad || !describe_conv_gemm(*n, two, info)) continue;
+    if (t == DType::f32 && n->shape() == Shape{6, 1, 5, 5}) EXPECT_EQ(info.tasks, 1) << "one block";
+    if (n->shape() == Shape{8, 8, 3, 3}) EXPECT_EQ(info.tasks, 2) << "8 x 72 blocks";
   }
   for (int threads : {1, 2}) batch.check(73, test::split_everything(threads));
   CompileOptions fast = test::split_everything(2);
