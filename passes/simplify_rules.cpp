@@ -404,6 +404,7 @@ constexpr Rule kRules[] = {
     {"add-concats", Op::Add, add_concats},
     {"constant-broadcast", Op::Constant, constant_broadcast},
     {"gather-repeated", Op::Gather, gather_repeated},
+    {"gather-sink", Op::Gather, gather_sink},
     {"slice-broadcast", Op::Slice, slice_broadcast},
     {"reshape-broadcast", Op::Reshape, reshape_broadcast},
     {"sum-trivial", Op::Sum, reduce_trivial},

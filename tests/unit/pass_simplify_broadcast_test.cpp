@@ -135,5 +135,56 @@ TEST(SimplifyBroadcast, StridedSliceOfABroadcast) {
   EXPECT_EQ(f.results()[0]->op(), Op::BroadcastTo);
 }
 
+// gather-sink (passes/simplify_gather_rules.cpp): a skinning as in GradBench's
+// hand tracker, vertices = weights [V,B] x transforms [B,12] reshaped,
+// times the base positions, then 2 x 3 of the V vertices read by run-time
+// indices: the matmul and the products run on the rows read only.
+TEST(SimplifyGatherSink, SkinningRunsOnTheRowsRead) {
+  Module m;
+  Function& f = m.function("f");
+  Value w = f.input("w", f64({9, 4})), t = f.input("t", f64({4, 6})), base = f.input("base", f64({9, 1, 3}));
+  Value idx = f.input("idx", i64({2, 3}));
+  Value verts = sum(reshape(matmul(w, t), {9, 2, 3}) * base, std::vector<int64_t>{2});  // [9,2]
+  Value moved = transpose(exp(verts) - 1.0, {1, 0});                                    // [2,9]
+  f.output(gather(moved, idx, 1));                                                      // [2,2,3]
+  Tensor at(DType::i64, {2, 3});
+  for (int64_t k = 0; k < 6; ++k) at.set(k, static_cast<double>((7 * k + 2) % 9 - (k == 4 ? 9 : 0)));
+  expect_same_values(f, {ramp({9, 4}), ramp({4, 6}), ramp({9, 1, 3}), at});
+  // The gather reaches the weights: the matmul computes the 6 rows read.
+  for (Node* n : f)
+    if (n->op() == Op::MatMul) EXPECT_EQ(n->type().shape, (Shape{6, 6}));
+}
+
+TEST(SimplifyGatherSink, MatmulColumnsBatchesAndTransposedRows) {
+  Module m;
+  Function& f = m.function("f");
+  Value a = f.input("a", f64({5, 4, 3})), b = f.input("b", f64({5, 4, 6}));
+  Value i2 = constant(f, Tensor::from_doubles(DType::i64, {2}, std::vector<double>{2, 0}));
+  Value prod = matmul(a, b, true, false);  // [5,3,6], rows from a's last axis
+  f.output(gather(prod, i2, 0));           // batches
+  Value p2 = matmul(a, b, true, false);
+  f.output(gather(p2, i2, 1));             // rows
+  Value p3 = matmul(a, b, true, false);
+  f.output(gather(p3, i2, 2));             // columns
+  expect_same_values(f, {ramp({5, 4, 3}), ramp({5, 4, 6})});
+  EXPECT_EQ(count_ops(f, Op::MatMul), 3);
+  for (Node* r : f.results()) EXPECT_EQ(r->op(), Op::MatMul);
+}
+
+TEST(SimplifyGatherSink, KeptWhenOtherUsersNeedEveryRowOrNoFewerRows) {
+  Module m;
+  Function& f = m.function("f");
+  Value x = f.input("x", f64({4, 3}));
+  Value idx = f.input("idx", i64({2}));
+  Value e = exp(x);
+  f.output(gather(e, idx, 0));
+  f.output(e);                                          // every row still read
+  Value many = f.input("many", i64({4}));
+  f.output(gather(log(x), many, 0));                    // as many rows as x has
+  f.output(gather(cumsum(x, 0), idx, 0));              // rows depend on other rows
+  f.output(gather(reshape(x, {2, 6}), idx, 0));        // rows of x do not stay rows
+  EXPECT_FALSE(simplify(f));
+}
+
 }  // namespace
 }  // namespace nabla
