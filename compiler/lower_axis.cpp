@@ -80,13 +80,13 @@ llvm::Value* offset(KernelBuilder& kb, llvm::Value* o, int64_t rows, llvm::Value
 
 // argmax/argmin: whether x replaces the best so far, cur, for an element
 // after it (elementwise on vectors too): x is larger/smaller, or x is a NaN
-// and cur is not (ordered comparisons are false on a NaN, so once the best is
-// a NaN nothing replaces it).
+// and cur is not; once the best is a NaN nothing replaces it. As
+// "unordered-or-less (greater) and cur is no NaN": two compares of cur that
+// do not wait for each other (the running best is a dependent chain).
 llvm::Value* replaces(KernelBuilder& kb, DType t, bool is_max, llvm::Value* x, llvm::Value* cur) {
   auto& b = kb.b;
   if (!is_float(t)) return is_max ? b.CreateICmpSGT(x, cur) : b.CreateICmpSLT(x, cur);
-  llvm::Value* nan_first = b.CreateAnd(b.CreateFCmpUNO(x, x), b.CreateFCmpORD(cur, cur));
-  return b.CreateOr(nan_first, is_max ? b.CreateFCmpOGT(x, cur) : b.CreateFCmpOLT(x, cur));
+  return b.CreateAnd(is_max ? b.CreateFCmpUGT(x, cur) : b.CreateFCmpULT(x, cur), b.CreateFCmpORD(cur, cur));
 }
 
 // The running best (index, value) of one row: `best` at `best_value`.
@@ -160,25 +160,71 @@ void arg_reduce_lanes(KernelEnv& env, const ArgBest& best, llvm::Value* row, int
   arg_reduce_scalar(env, best, row, 1, end, n);
 }
 
+// The result element at `at`: the best of the row at element offset `row`
+// (stride `inner`).
+void arg_reduce_row(KernelEnv& env, const AxisView& v, llvm::Value* row, llvm::Value* at) {
+  KernelBuilder& kb = env.kb;
+  auto& b = kb.b;
+  DType t = env.node.operand(0)->dtype();
+  ArgBest best{kb.local(kb.i64_type(), "best"), kb.local(kb.value_type(t), "best.value")};
+  if (v.inner == 1 && v.n >= 2 * kArgLanes) {
+    arg_reduce_lanes(env, best, row, v.n);
+  } else {
+    b.CreateStore(kb.i64(0), best.index);
+    b.CreateStore(kb.load(t, env.operands[0], row), best.value);
+    arg_reduce_scalar(env, best, row, v.inner, 1, v.n);
+  }
+  kb.store(DType::i64, b.CreateLoad(kb.i64_type(), best.index), env.result, at);
+}
+
+// Short contiguous rows (inner 1, 2 <= n < 2 kArgLanes), kArgLanes rows at
+// once: lane j scans row r + j, element k of the kArgLanes rows one gather,
+// the n steps unrolled (one dependent compare and select per step, shared by
+// the rows; one row at a time, kmeans' [N,10] scores took 20 ns a row, a
+// chain of n scalar compares). The task's other rows go one by one.
+void arg_reduce_rows(KernelEnv& env, const AxisView& v) {
+  KernelBuilder& kb = env.kb;
+  auto& b = kb.b;
+  DType t = env.node.operand(0)->dtype();
+  bool is_max = env.node.op() == Op::ArgMax;
+  auto* vt = llvm::FixedVectorType::get(kb.value_type(t), kArgLanes);
+  std::vector<llvm::Constant*> lane;
+  for (int j = 0; j < kArgLanes; ++j) lane.push_back(kb.i64(j * v.n));
+  llvm::Constant* lanes = llvm::ConstantVector::get(lane);
+  llvm::Constant* all = llvm::ConstantVector::getSplat(llvm::ElementCount::getFixed(kArgLanes), b.getTrue());
+  llvm::Value* full = b.CreateAdd(env.begin, b.CreateMul(b.CreateSDiv(b.CreateSub(env.end, env.begin), kb.i64(kArgLanes)), kb.i64(kArgLanes)));
+  kb.loop(env.begin, full, [&](llvm::Value* r) {
+    llvm::Value* rows = b.CreateAdd(b.CreateVectorSplat(kArgLanes, b.CreateMul(r, kb.i64(v.n))), lanes);
+    auto element = [&](int64_t k) {
+      llvm::Value* ptrs = b.CreateGEP(kb.memory_type(t), env.operands[0], b.CreateAdd(rows, b.CreateVectorSplat(kArgLanes, kb.i64(k))));
+      return b.CreateMaskedGather(vt, ptrs, llvm::Align(dtype_size(t)), all);
+    };
+    llvm::Value* value = element(0);
+    llvm::Value* index = b.CreateVectorSplat(kArgLanes, kb.i64(0));
+    for (int64_t k = 1; k < v.n; ++k) {
+      llvm::Value* x = element(k);
+      llvm::Value* take = replaces(kb, t, is_max, x, value);
+      index = b.CreateSelect(take, b.CreateVectorSplat(kArgLanes, kb.i64(k)), index);
+      value = b.CreateSelect(take, x, value);
+    }
+    b.CreateAlignedStore(index, kb.element_ptr(DType::i64, env.result, r), llvm::Align(8));
+  }, kArgLanes, "rows");
+  kb.loop(full, env.end, [&](llvm::Value* r) { arg_reduce_row(env, v, b.CreateMul(r, kb.i64(v.n)), r); }, 1, "row");
+}
+
 // argmax/argmin: the first index of the largest/smallest element; a NaN is
 // taken when the best is not NaN, and once the best is NaN nothing replaces it.
 void emit_arg_reduce(KernelEnv& env) {
   KernelBuilder& kb = env.kb;
-  auto& b = kb.b;
   AxisView v = view_of(env.node);
   DType t = env.node.operand(0)->dtype();
+  // (A task of inner-1 rows is a range of rows: one column chunk per row.)
+  if (v.inner == 1 && v.n >= 2 && v.n < 2 * kArgLanes && t != DType::bool_ && v.outer > 0)
+    return arg_reduce_rows(env, v);
   for_columns(kb, v, env.begin, env.end, [&](llvm::Value* o, llvm::Value* lo, llvm::Value* hi) {
     kb.loop(lo, hi, [&](llvm::Value* i) {
-      ArgBest best{kb.local(kb.i64_type(), "best"), kb.local(kb.value_type(t), "best.value")};
       llvm::Value* row = offset(kb, o, v.n, kb.i64(0), v.inner, i);
-      if (v.inner == 1 && v.n >= 2 * kArgLanes) {
-        arg_reduce_lanes(env, best, row, v.n);
-      } else {
-        b.CreateStore(kb.i64(0), best.index);
-        b.CreateStore(kb.load(t, env.operands[0], row), best.value);
-        arg_reduce_scalar(env, best, row, v.inner, 1, v.n);
-      }
-      kb.store(DType::i64, b.CreateLoad(kb.i64_type(), best.index), env.result, b.CreateAdd(b.CreateMul(o, kb.i64(v.inner)), i));
+      arg_reduce_row(env, v, row, kb.b.CreateAdd(kb.b.CreateMul(o, kb.i64(v.inner)), i));
     }, 1, "i");
   });
 }

@@ -35,7 +35,9 @@ TEST_P(BackendAxis, MinErfArgAndCumSum) {
   if (t == DType::bool_) GTEST_SKIP() << "numeric ops";
   {
     DiffBatch batch;
-    for (Shape s : {Shape{5}, Shape{4, 3, 37}, Shape{2, 0, 3}, Shape{7, 16}, Shape{3, 71}}) {  // 16+: 8 lanes
+    // 16+: 8 lanes along a row; [19,10], [8,2], [2,3,15]: rows of 2 to 15, 8 rows at once and a tail
+    for (Shape s : {Shape{5}, Shape{4, 3, 37}, Shape{2, 0, 3}, Shape{7, 16}, Shape{3, 71}, Shape{19, 10},
+                    Shape{8, 2}, Shape{2, 3, 15}}) {
       Value x = batch.input({t, s});
       std::string where = std::string(dtype_name(t)) + shape_to_string(s);
       if (num_elements(s) > 0) batch.result(min(x), "min " + where);
