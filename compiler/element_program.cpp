@@ -7,6 +7,7 @@
 #include "nabla/compiler/kernel_builder.h"
 #include "nabla/compiler/lower.h"
 #include "nabla/compiler/lower_scalar.h"
+#include "nabla/ir/fused_views.h"
 #include "nabla/runtime/error.h"
 
 namespace nabla {
@@ -42,12 +43,15 @@ ElementProgram element_program(const Node& kernel_node, const std::vector<const 
   ElementProgram p;
   p.value = values.at(0);
   p.values = values;
-  // The body nodes the values depend on, in body order; inputs and constants are leaves.
+  // The body nodes the values depend on, in body order; inputs, constants
+  // and views (slices and concats read in place, ir/fused_views.h: what
+  // they read is not a leaf of its own) are leaves.
   std::unordered_set<const Node*> wanted(values.begin(), values.end());
   std::vector<const Node*> work(values.begin(), values.end());
   while (!work.empty()) {
     const Node* n = work.back();
     work.pop_back();
+    if (is_view_op(n->op())) continue;
     for (const Node* o : n->operands())
       if (wanted.insert(o).second) work.push_back(o);
   }
@@ -55,8 +59,9 @@ ElementProgram element_program(const Node& kernel_node, const std::vector<const 
     if (wanted.count(in)) p.leaves.push_back(in);
   for (const Node* n : *body) {
     if (!wanted.count(n)) continue;
-    if (n->op() == Op::Constant) p.leaves.push_back(n);
+    if (n->op() == Op::Constant || is_view_op(n->op())) p.leaves.push_back(n);
     else p.nodes.push_back(n);
+    p.reads_views = p.reads_views || is_view_op(n->op());
   }
   return p;
 }
@@ -78,23 +83,22 @@ std::vector<Shape> leaf_shapes(const ElementProgram& p) {
   return shapes;
 }
 
+llvm::Value* leaf_pointer(KernelEnv& env, const Node* l) {
+  if (l->function() != env.node.function()) {  // a node of a fused body
+    if (l->op() == Op::Input) return env.operands.at(static_cast<size_t>(l->input_index()));
+    if (l->op() != Op::Constant) throw InternalError("element program leaf is no input or constant of the body");
+    const Tensor& v = l->attrs().value;
+    return env.kb.constant_data(v.data(), v.nbytes(), "const");
+  }
+  auto ops = env.node.operands();
+  auto it = std::find(ops.begin(), ops.end(), l);
+  if (it == ops.end()) throw InternalError("element program leaf is not an operand");
+  return env.operands[static_cast<size_t>(it - ops.begin())];
+}
+
 std::vector<llvm::Value*> leaf_pointers(KernelEnv& env, const ElementProgram& p) {
   std::vector<llvm::Value*> ptrs;
-  for (const Node* l : p.leaves) {
-    if (l->function() != env.node.function()) {  // a node of a fused body
-      if (l->op() == Op::Input) {
-        ptrs.push_back(env.operands.at(static_cast<size_t>(l->input_index())));
-      } else {
-        const Tensor& v = l->attrs().value;
-        ptrs.push_back(env.kb.constant_data(v.data(), v.nbytes(), "const"));
-      }
-      continue;
-    }
-    auto ops = env.node.operands();
-    auto it = std::find(ops.begin(), ops.end(), l);
-    if (it == ops.end()) throw InternalError("element program leaf is not an operand");
-    ptrs.push_back(env.operands[static_cast<size_t>(it - ops.begin())]);
-  }
+  for (const Node* l : p.leaves) ptrs.push_back(leaf_pointer(env, l));
   return ptrs;
 }
 

@@ -22,6 +22,9 @@ struct ElementProgram {
   std::vector<const Node*> nodes;   // computed in this order
   const Node* value = nullptr;      // the node whose element the program yields
   std::vector<const Node*> values;  // all of them, for a program of several values
+  // Whether a leaf is a view of a fused body (a slice or concat read in
+  // place, ir/fused_views.h): its pointer and strides then depend on the cell.
+  bool reads_views = false;
 };
 
 // The program that yields `value`, a node of the kernel's own node (for a
@@ -32,9 +35,11 @@ ElementProgram element_program(const Node& kernel_node, const Node* value);
 ElementProgram element_program(const Node& kernel_node, const std::vector<const Node*>& values);
 
 // The shapes of the leaves, and the memory pointer of each leaf in the kernel
-// being emitted (an operand pointer or a constant's global).
+// being emitted (an operand pointer or a constant's global; for a view, of
+// the source that read_view names).
 std::vector<Shape> leaf_shapes(const ElementProgram& p);
 std::vector<llvm::Value*> leaf_pointers(KernelEnv& env, const ElementProgram& p);
+llvm::Value* leaf_pointer(KernelEnv& env, const Node* leaf);
 
 // Emits the loads of the leaves at the given element offsets and the
 // computation; returns the value (register type).

@@ -7,6 +7,7 @@
 #include "nabla/compiler/lower.h"
 #include "nabla/compiler/stream_stores.h"
 #include "nabla/ir/fused.h"
+#include "nabla/ir/fused_views.h"
 
 namespace nabla {
 namespace {
@@ -39,6 +40,71 @@ ElementProgram program_of(const Node& n, const std::vector<const Node*>& group) 
   return fused_body(n) ? element_program(n, roots) : element_program(n, roots[0]);
 }
 
+// A box of the iteration space of a program that reads views
+// (ir/fused_views.h), in which each leaf reads one source with fixed
+// strides: its nest (accessors: the leaves, then the results) and the
+// source of each leaf.
+struct Cell {
+  LoopNest nest;
+  std::vector<const Node*> sources;
+};
+
+Cell make_cell(const Shape& shape, const ElementProgram& p, const std::vector<int64_t>& lo,
+               const std::vector<int64_t>& hi) {
+  auto inside = [](const Node& v) { return is_view_op(v.op()); };
+  Cell c;
+  std::vector<std::vector<int64_t>> strides;
+  std::vector<int64_t> offsets;
+  for (const Node* l : p.leaves) {
+    size_t lead = shape.size() - l->shape().size();
+    std::vector<int64_t> at(l->shape().size());
+    for (size_t i = 0; i < at.size(); ++i) at[i] = l->shape()[i] == 1 ? 0 : lo[lead + i];
+    ViewRead r = read_view(*l, at, inside);
+    std::vector<int64_t> s(shape.size(), 0);
+    int64_t offset = r.offset;
+    for (size_t i = 0; i < at.size(); ++i) {
+      if (l->shape()[i] != 1) s[lead + i] = r.strides[i];
+      offset += s[lead + i] * lo[lead + i];
+    }
+    strides.push_back(std::move(s));
+    offsets.push_back(offset);
+    c.sources.push_back(r.source);
+  }
+  std::vector<int64_t> out = row_major_strides(shape);
+  int64_t offset = 0;
+  for (size_t a = 0; a < shape.size(); ++a) offset += out[a] * lo[a];
+  strides.push_back(std::move(out));
+  offsets.push_back(offset);
+  Shape extent(shape.size());
+  for (size_t a = 0; a < shape.size(); ++a) extent[a] = hi[a] - lo[a];
+  c.nest = make_loop_nest(extent, std::move(strides), std::move(offsets));
+  return c;
+}
+
+// The cells, in row-major order of the boxes (none for an empty result).
+std::vector<Cell> cells_of(const Node& n, const ElementProgram& p) {
+  const Shape& shape = n.shape();
+  if (num_elements(shape) == 0) return {};
+  std::vector<const Node*> views;
+  for (const Node* l : p.leaves)
+    if (is_view_op(l->op())) views.push_back(l);
+  ViewCuts cuts = iteration_cuts(shape, views, [](const Node& v) { return is_view_op(v.op()); });
+  for (size_t a = 0; a < shape.size(); ++a) {  // bounds of the boxes per axis
+    cuts[a].insert(cuts[a].begin(), 0);
+    cuts[a].push_back(shape[a]);
+  }
+  std::vector<Cell> cells;
+  std::vector<size_t> box(shape.size(), 0);
+  while (true) {
+    std::vector<int64_t> lo(shape.size()), hi(shape.size());
+    for (size_t a = 0; a < shape.size(); ++a) lo[a] = cuts[a][box[a]], hi[a] = cuts[a][box[a] + 1];
+    cells.push_back(make_cell(shape, p, lo, hi));
+    size_t a = shape.size();
+    while (a > 0 && ++box[a - 1] + 1 == cuts[a - 1].size()) box[--a] = 0;
+    if (a == 0) return cells;
+  }
+}
+
 }  // namespace
 
 KernelInfo describe_elementwise(const Node& n, const LowerOptions& o) {
@@ -50,17 +116,38 @@ KernelInfo describe_elementwise(const Node& n, const LowerOptions& o) {
   KernelInfo info;
   info.kind = "elementwise";
   info.tasks = nest.shape.empty() ? 1 : nest.shape[0];
+  if (p.reads_views) {  // one task, unless one cell (whose outer axis splits)
+    std::vector<Cell> cells = cells_of(n, p);
+    info.tasks = cells.size() == 1 && !cells[0].nest.shape.empty() ? cells[0].nest.shape[0] : 1;
+  }
   info.work = n.type().numel() * static_cast<int64_t>(p.nodes.size() + p.values.size());
   return info;
+}
+
+// A program that reads views: one loop nest per cell, each leaf read from
+// the cell's source (a single cell splits into tasks as a plain kernel).
+void emit_cells(KernelEnv& env, const ElementProgram& p, const std::vector<llvm::Value*>& outs) {
+  KernelBuilder& kb = env.kb;
+  std::vector<Cell> cells = cells_of(env.node, p);
+  for (const Cell& c : cells) {
+    std::vector<llvm::Value*> ptrs;
+    for (const Node* s : c.sources) ptrs.push_back(leaf_pointer(env, s));
+    bool split = cells.size() == 1;
+    emit_loop_nest(kb, c.nest, [&](std::span<llvm::Value* const> at) {
+      std::vector<llvm::Value*> v = emit_program_values(kb, p, ptrs, at.first(p.leaves.size()));
+      for (size_t i = 0; i < outs.size(); ++i) kb.store(p.values[i]->dtype(), v[i], outs[i], at.back());
+    }, split ? env.begin : nullptr, split ? env.end : nullptr);
+  }
 }
 
 void emit_elementwise(KernelEnv& env) {
   KernelBuilder& kb = env.kb;
   ElementProgram p = program_of(env.node, env.group);
-  LoopNest nest = elementwise_nest(env.node, p);
-  std::vector<llvm::Value*> ptrs = leaf_pointers(env, p);
   std::vector<llvm::Value*> outs = env.group.empty() ? std::vector<llvm::Value*>{env.result} : env.group_results;
   ScalarLoops scalar(kb, calls_libm(p));
+  if (p.reads_views) return emit_cells(env, p, outs);
+  LoopNest nest = elementwise_nest(env.node, p);
+  std::vector<llvm::Value*> ptrs = leaf_pointers(env, p);
   // A long per-element computation is one dependent chain per vector: the
   // loop is latency bound (about one instruction per cycle here on the
   // elementwise bench). Four interleaved vector iterations give the core

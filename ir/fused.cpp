@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "nabla/ir/fused_views.h"
 #include "nabla/ir/verifier.h"
 #include "nabla/runtime/error.h"
 
@@ -24,8 +25,17 @@ TensorType check_fused_body(std::span<const TensorType> operands, const Function
   // a result that feeds nothing in the body.
   const Node* reduction = nullptr;
   const Node* product = nullptr;
+  const Node* view = nullptr;
   for (const Node* n : body) {
     if (n->op() == Op::Fused) fail("fused regions do not nest");
+    if (is_view_op(n->op())) {  // read in place (ir/fused_views.h)
+      view = n;
+      for (const Node* o : n->operands())
+        if (o->op() != Op::Input && o->op() != Op::Constant && !is_view_op(o->op()))
+          fail(fmt::format("the operands of a body's {} must be body inputs, constants, slices or concats",
+                           op_name(n->op())));
+      continue;
+    }
     if (n->op() == Op::MatMul) {
       if (product) fail("a body holds at most one matmul");
       product = n;
@@ -46,6 +56,8 @@ TensorType check_fused_body(std::span<const TensorType> operands, const Function
     }
   }
   if (product && reduction) fail("a body with a matmul cannot end in a reduction");
+  if (view && (product || reduction))
+    fail(fmt::format("a body that reads a {} in place cannot hold a matmul or a reduction", op_name(view->op())));
   // The results share one loop: the elementwise ones have its shape, and the
   // reduction's operand has it.
   if (results.size() > 1) {

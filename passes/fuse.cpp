@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "nabla/ir/fused.h"
+#include "nabla/ir/fused_views.h"
 #include "nabla/runtime/error.h"
 #include "nabla/passes/fuse_siblings.h"
 
@@ -97,10 +98,14 @@ class Fuser {
     while (!work.empty()) {
       Node* o = work.top();
       work.pop();
-      if (!loop_op(o) || group_of_.count(o) || o->type().numel() != g.numel) continue;
+      if (group_of_.count(o)) continue;
+      // A slice or concat (not under a reduction) is read in place
+      // (ir/fused_views.h); what it reads joins only as such a view.
+      bool view = !reduce && is_view_op(o->op());
+      if (!view && (!loop_op(o) || o->type().numel() != g.numel || feeds_view(o, g, id))) continue;
       if (moves_in(o, id)) {
         group_of_[o] = id;
-      } else if (cheap(o) && g.copied.size() < kMaxCopied) {
+      } else if ((view || cheap(o)) && g.copied.size() < kMaxCopied) {
         g.copied.insert(o);
         copied_into_[o].push_back(id);
       } else {
@@ -109,6 +114,7 @@ class Fuser {
       g.members.push_back(o);
       push_operands(o);
     }
+    if (!reduce && cell_count(group_cuts(g, id)) > kMaxViewCells) drop_views(g, id);
     if (g.members.size() < 2) {  // nothing to fuse (and nothing was copied)
       group_of_.erase(n);
       groups_.pop_back();
@@ -120,6 +126,45 @@ class Fuser {
     for (const Node* c : g.copied)
       for (const Node* o : c->operands())
         if (!in_group.count(o)) pinned_.insert(o);
+  }
+
+  bool member(const Node* n, const Group& g, int id) const {
+    auto it = group_of_.find(n);
+    return (it != group_of_.end() && it->second == id) || g.copied.count(n);
+  }
+
+  // Whether a user of n in the group reads it as a view (n must stay a
+  // source: a view reads memory, not a value computed in the loop).
+  bool feeds_view(const Node* n, const Group& g, int id) const {
+    for (const Node* u : n->users())
+      if (is_view_op(u->op()) && member(u, g, id)) return true;
+    return false;
+  }
+
+  // The cuts of the group's loop: those of its views that an op of the
+  // group reads (the others are read through them).
+  ViewCuts group_cuts(const Group& g, int id) const {
+    std::vector<const Node*> top;
+    for (const Node* m : g.members) {
+      if (!is_view_op(m->op())) continue;
+      for (const Node* u : m->users())
+        if (!is_view_op(u->op()) && member(u, g, id)) {
+          top.push_back(m);
+          break;
+        }
+    }
+    auto inside = [&](const Node& v) { return member(&v, g, id); };
+    return iteration_cuts(g.root->shape(), top, inside);
+  }
+
+  // Too many cells: the views stay copies (nothing else joined through them).
+  void drop_views(Group& g, int id) {
+    std::erase_if(g.members, [&](Node* m) {
+      if (!is_view_op(m->op())) return false;
+      if (g.copied.erase(m)) std::erase(copied_into_[m], id);
+      else group_of_.erase(m);
+      return true;
+    });
   }
 
   // Body position; inputs come first.

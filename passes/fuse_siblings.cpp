@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "nabla/ir/fused.h"
+#include "nabla/ir/fused_views.h"
 
 namespace nabla {
 namespace {
@@ -21,9 +22,13 @@ bool calls_libm(const Function& body) {
 }
 
 // A fused node that may join a sibling group: one result, no GEMM product
-// (fuse-matmul's regions, when fuse runs after it).
+// (fuse-matmul's regions, when fuse runs after it), no slice or concat read
+// in place (whose cells would split the group's loop).
 bool candidate(const Node* n) {
-  return n->op() == Op::Fused && n->body() && n->body()->results().size() == 1 && !fused_matmul(*n);
+  if (n->op() != Op::Fused || !n->body() || n->body()->results().size() != 1 || fused_matmul(*n)) return false;
+  for (const Node* m : *n->body())
+    if (is_view_op(m->op())) return false;
+  return true;
 }
 
 bool reduces(const Node* n) { return op_kind(n->body()->results()[0]->op()) == OpKind::Reduce; }
