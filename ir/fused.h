@@ -5,7 +5,9 @@
 // backend computes each group in one loop nest without temporary buffers.
 //
 // A body holds elementwise ops (unary, binary, comparisons, select, cast),
-// broadcast_to and constants. With one result, that result may be a
+// broadcast_to and constants, and slices and concats of inputs, constants
+// and each other, read in place (views, ir/fused_views.h; not with a
+// reduction or a matmul). With one result, that result may be a
 // reduction (sum, mean, max) of the elementwise part, which then feeds nothing
 // else. A body may instead have several results (sibling fusion), computed in
 // one loop: elementwise results of the loop's shape, and at most one

@@ -10,6 +10,9 @@
 // result of the function, and it has as many elements as the group's loop
 // (so nothing is recomputed for a broadcast operand). Scalar and other small
 // constants (at most 16 elements) are copied into the bodies that use them.
+// A slice or concat used by a group that does not reduce joins it as a view
+// read in place (ir/fused_views.h), and so do the slices and concats it
+// reads; anything else it reads stays outside (at most kMaxViewCells cells).
 // Groups of a single op stay as they are.
 //
 // Then sibling fusion (passes/fuse_siblings.h): elementwise regions of one
