@@ -1,10 +1,18 @@
 #include "nabla/compiler/jit.h"
 
+#include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+
+#include <fmt/format.h>
 #include <llvm/ExecutionEngine/Orc/Core.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
+#include <llvm/ExecutionEngine/JITLink/JITLink.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/ExecutionEngine/Orc/ObjectLinkingLayer.h>
 #include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
@@ -26,6 +34,32 @@ std::string message(llvm::Error e) {
   return text;
 }
 
+// With NABLA_PERF_MAP set in the environment, every function the JIT links
+// gets a line "ADDRESS SIZE NAME" in /tmp/perf-PID.map, where `perf report`
+// finds the names of JIT code (kernels by node: docs/performance.md,
+// "Profiling"). Nothing is written otherwise.
+class PerfMap : public orc::ObjectLinkingLayer::Plugin {
+ public:
+  void modifyPassConfig(orc::MaterializationResponsibility&, jitlink::LinkGraph&,
+                        jitlink::PassConfiguration& config) override {
+    config.PostFixupPasses.push_back([](jitlink::LinkGraph& g) {
+      static std::mutex mutex;
+      std::lock_guard<std::mutex> lock(mutex);
+      std::FILE* out = std::fopen(fmt::format("/tmp/perf-{}.map", ::getpid()).c_str(), "a");
+      if (!out) return llvm::Error::success();  // profiling is best effort
+      for (jitlink::Symbol* sym : g.defined_symbols())
+        if (sym->hasName() && sym->getSize() > 0 && (sym->getBlock().getSection().getMemProt() & orc::MemProt::Exec) != orc::MemProt::None)
+          std::fprintf(out, "%llx %llx %s\n", static_cast<unsigned long long>(sym->getAddress().getValue()),
+                       static_cast<unsigned long long>(sym->getSize()), sym->getName().str().c_str());
+      std::fclose(out);
+      return llvm::Error::success();
+    });
+  }
+  llvm::Error notifyFailed(orc::MaterializationResponsibility&) override { return llvm::Error::success(); }
+  llvm::Error notifyRemovingResources(orc::JITDylib&, orc::ResourceKey) override { return llvm::Error::success(); }
+  void notifyTransferringResources(orc::JITDylib&, orc::ResourceKey, orc::ResourceKey) override {}
+};
+
 }  // namespace
 
 struct Jit::Impl {
@@ -42,6 +76,9 @@ Jit::Jit(const TargetSpec& spec) : impl_(std::make_unique<Impl>()) {
   auto jit = orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(jtmb)).create();
   if (!jit) throw nabla::Error("jit: " + message(jit.takeError()));
   impl_->jit = std::move(*jit);
+  if (std::getenv("NABLA_PERF_MAP"))
+    if (auto* linker = dyn_cast<orc::ObjectLinkingLayer>(&impl_->jit->getObjLinkingLayer()))
+      linker->addPlugin(std::make_shared<PerfMap>());
   orc::JITDylib& dylib = impl_->jit->getMainJITDylib();
   // The C library functions generated code calls (the libm functions of the
   // kLibm ops, and what LLVM turns loops into: memcpy, memset, ...) come from
