@@ -4,11 +4,16 @@
 //   gemm_bench [--threads 1,2] [--quick] [--exact]   (--exact: GemmSpec::exact, no FMA)
 //   gemm_bench --shape M,N,K,ta,tb [--tune mr=14,nr=32,mc=..,nc=..,kc=..,pack_a=1,pack_b=1]
 //              [--asm FILE] [--min]   one shape, with tuning overrides (for tuning)
+//   --cold MB: both sides cycle through copies of the operands, MB megabytes in
+//              all, so that every run finds them in L3, not in L2 (as the
+//              products of a training step do)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <thread>
@@ -82,6 +87,7 @@ struct Row {
 struct Options {
   bool quick = false;
   bool exact = false;
+  double cold_mb = 0;  // --cold: footprint of the rotated operand copies
   GemmTuning tuning;
   std::string asm_path;
 };
@@ -102,22 +108,45 @@ Row measure(testing::TestJit& jit, const Shape& s, int threads, const Options& o
                 long(g.plan.kc), g.plan.pack_a, g.plan.pack_b, long(g.plan.tasks_m),
                 long(g.plan.tasks_n));
 
+  // Copies of the operands (one unless --cold), each with its own oneDNN
+  // memory objects; run r uses copy r % copies.
+  const double set_mb = 4.0 * static_cast<double>(s.m * s.k + s.k * s.n + s.m * s.n) / 1e6;
+  const int copies = std::clamp(static_cast<int>(std::ceil(opt.cold_mb / set_mb)), 1, 64);
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> u(-1, 1);
-  std::vector<float> a(s.m * s.k), b(s.k * s.n), c1(s.m * s.n), c2(s.m * s.n);
-  for (auto& x : a) x = u(rng);
-  for (auto& x : b) x = u(rng);
+  struct Set {
+    std::vector<float> a, b, c1, c2;
+  };
+  std::vector<Set> sets(copies);
+  for (Set& st : sets) {
+    st.a.resize(s.m * s.k), st.b.resize(s.k * s.n), st.c1.resize(s.m * s.n), st.c2.resize(s.m * s.n);
+    for (auto& x : st.a) x = u(rng);
+    for (auto& x : st.b) x = u(rng);
+  }
 
   SpinPool pool(threads);
   std::vector<testing::AlignedBuffer> scratch;
   for (int t = 0; t < threads; ++t) scratch.emplace_back(static_cast<size_t>(g.plan.scratch_bytes));
   const int64_t tasks = g.plan.num_tasks;
+  int cur = 0;
   auto part = std::function<void(int)>([&](int t) {
-    g.fn(a.data(), b.data(), c1.data(), nullptr, nullptr, scratch[t].data(), tasks * t / threads,
-         tasks * (t + 1) / threads);
+    Set& st = sets[cur];
+    g.fn(st.a.data(), st.b.data(), st.c1.data(), nullptr, nullptr, scratch[t].data(),
+         tasks * t / threads, tasks * (t + 1) / threads);
   });
   omp_set_num_threads(threads);
-  OneDnnMatmul dnnl_mm(s, a.data(), b.data(), c2.data());
+  std::vector<std::unique_ptr<OneDnnMatmul>> dnnl_mm;
+  for (Set& st : sets)
+    dnnl_mm.push_back(std::make_unique<OneDnnMatmul>(s, st.a.data(), st.b.data(), st.c2.data()));
+  auto run_nabla = [&] {
+    cur = (cur + 1) % copies;
+    pool.run(part);
+  };
+  int dcur = 0;
+  auto run_dnnl = [&] {
+    dcur = (dcur + 1) % copies;
+    dnnl_mm[dcur]->run();
+  };
 
   double flops = 2.0 * s.m * s.n * s.k;
   int per_block = std::clamp(static_cast<int>(10e-3 / (flops / 100e9 / threads)), 3, 400);
@@ -128,23 +157,25 @@ Row measure(testing::TestJit& jit, const Shape& s, int threads, const Options& o
     fn();
     return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   };
-  for (int w = 0; w < 3; ++w) pool.run(part), dnnl_mm.run();  // warm-up
+  for (int w = 0; w < 3 * copies; ++w) run_nabla(), run_dnnl();  // warm-up
   for (int blk = 0; blk < blocks; ++blk) {
-    for (int i = 0; i < per_block; ++i) tn.push_back(timed([&] { pool.run(part); }));
+    for (int i = 0; i < per_block; ++i) tn.push_back(timed(run_nabla));
     // Idle gaps, so that neither side's workers still spin (OpenMP's spin for
     // some milliseconds after a parallel region) while the other one runs.
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    for (int i = 0; i < per_block; ++i) td.push_back(timed([&] { dnnl_mm.run(); }));
+    for (int i = 0; i < per_block; ++i) td.push_back(timed(run_dnnl));
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   double diff = 0;
-  for (size_t i = 0; i < c1.size(); ++i) diff = std::max<double>(diff, std::abs(c1[i] - c2[i]));
+  for (const Set& st : sets)
+    for (size_t i = 0; i < st.c1.size(); ++i)
+      diff = std::max<double>(diff, std::abs(st.c1[i] - st.c2[i]));
   return {s, threads, median(tn), median(td), diff};
 }
 
 int usage() {
   std::fprintf(stderr,
-               "usage: gemm_bench [--threads 1,2] [--quick] [--exact] [--shape M,N,K,ta,tb]\n"
+               "usage: gemm_bench [--threads 1,2] [--quick] [--exact] [--cold MB] [--shape M,N,K,ta,tb]\n"
                "                  [--tune mr=..,nr=..,mc=..,nc=..,kc=..,pack_a=0|1,pack_b=0|1]"
                " [--asm FILE]\n");
   return 1;
@@ -165,6 +196,8 @@ int run(int argc, char** argv) {
       int m, n, k, ta, tb;
       if (std::sscanf(argv[++i], "%d,%d,%d,%d,%d", &m, &n, &k, &ta, &tb) != 5) return usage();
       shapes = {{"shape", m, n, k, ta != 0, tb != 0}};
+    } else if (!std::strcmp(argv[i], "--cold") && i + 1 < argc) {
+      opt.cold_mb = std::atof(argv[++i]);
     } else if (!std::strcmp(argv[i], "--asm") && i + 1 < argc) {
       opt.asm_path = argv[++i];
     } else if (!std::strcmp(argv[i], "--tune") && i + 1 < argc) {

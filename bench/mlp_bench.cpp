@@ -9,7 +9,7 @@
 // hand; its README) is built with its build.sh and run between the blocks as
 // a process of its own; the ratio is nabla's time over the faster of the two
 // baselines. Without that directory or oneDNN its column says why it is empty.
-//   mlp_bench [--threads 1,2] [--quick] [--no-fuse-matmul] [--baseline DIR|none]
+//   mlp_bench [--threads 1,2] [--batch 64,256] [--quick] [--no-fuse-matmul] [--baseline DIR|none]
 // (--no-fuse-matmul: no GEMM epilogues, the fuse-matmul pass off.)
 #include <omp.h>
 
@@ -203,6 +203,7 @@ struct NablaStep {
 
 struct Options {
   std::vector<int> thread_counts = {1, 2};
+  std::vector<int64_t> batches = {64, 256};
   bool quick = false, fuse_matmul = true;
   std::string baseline = NABLA_SOURCE_DIR "/../shared/baselines/mlp";
 };
@@ -275,8 +276,17 @@ bool parse(int argc, char** argv, Options& o) {
       o.thread_counts.clear();
       for (char* p = std::strtok(argv[++i], ","); p; p = std::strtok(nullptr, ","))
         o.thread_counts.push_back(std::atoi(p));
+    } else if (!std::strcmp(argv[i], "--batch") && i + 1 < argc) {
+      o.batches.clear();
+      for (char* p = std::strtok(argv[++i], ","); p; p = std::strtok(nullptr, ","))
+        o.batches.push_back(std::atol(p));
+      if (std::find_if(o.batches.begin(), o.batches.end(), [](int64_t b) { return b <= 0; }) !=
+          o.batches.end()) {
+        std::fprintf(stderr, "mlp_bench: --batch takes positive sizes, got %s\n", argv[i]);
+        return false;
+      }
     } else {
-      std::fprintf(stderr, "usage: mlp_bench [--threads 1,2] [--quick] [--no-siblings] [--no-fuse-matmul] "
+      std::fprintf(stderr, "usage: mlp_bench [--threads 1,2] [--batch 64,256] [--quick] [--no-siblings] [--no-fuse-matmul] "
                            "[--baseline DIR|none]\n");
       return false;
     }
@@ -291,7 +301,7 @@ int run(int argc, char** argv) {
   std::printf("MLP training step 784-512-512-10 (relu, softmax CE, weight decay, SGD), fp32\n");
   if (!hand.available()) std::printf("note: %s\n", hand.note().c_str());
   const double peak = fma_peak_gflops();
-  for (int64_t b : {64, 256}) {  // the products: forward, weight gradients, two input gradients
+  for (int64_t b : o.batches) {  // the products: forward, weight gradients, two input gradients
     double flops = 4.0 * b * (784 * 512 + 512 * 512 + 512 * 10) + 2.0 * b * (512 * 10 + 512 * 512);
     std::printf("FMA limit of one core %.1f GFLOP/s: batch %ld's products (%.3f GFLOP) take at least %.3f ms "
                 "on 1 thread\n", peak, long(b), flops / 1e9, flops / peak / 1e6);
@@ -302,7 +312,7 @@ int run(int argc, char** argv) {
   std::printf("(ratio: nabla over the faster of the oneDNN step and the hand-written one)\n");
   testing::TestJit jit;
   for (int threads : o.thread_counts)
-    for (int64_t batch : {64, 256}) measure_row(o, hand, jit, threads, batch);
+    for (int64_t batch : o.batches) measure_row(o, hand, jit, threads, batch);
   return 0;
 }
 
