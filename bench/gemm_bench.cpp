@@ -22,6 +22,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <omp.h>
 
+#include "bench/fma_peak.h"
 #include "bench/spin_pool.h"
 #include "nabla/compiler/gemm.h"
 #include "tests/support/gemm_runner.h"
@@ -40,6 +41,7 @@ struct Shape {
 const Shape kShapes[] = {
     {"fwd", 64, 512, 784, false, false},     {"fwd", 256, 512, 784, false, false},
     {"fwd", 512, 512, 512, false, false},    {"fwd", 1024, 1024, 1024, false, false},
+    {"fwd", 2048, 2048, 2048, false, false},
     {"A^T.G", 784, 512, 64, true, false},    {"A^T.G", 784, 512, 256, true, false},
     {"G.B^T", 64, 784, 512, false, true},    {"G.B^T", 256, 784, 512, false, true},
     {"A^T.G", 512, 512, 64, true, false},    {"G.B^T", 64, 512, 512, false, true},
@@ -230,16 +232,19 @@ int run(int argc, char** argv) {
   std::printf("GEMM fp32, nabla generated%s vs oneDNN %d.%d matmul (medians, side by side)\n",
               opt.exact ? " (exact: no FMA, sequential sums)" : "", dnnl_version()->major,
               dnnl_version()->minor);
-  std::printf("%-6s %5s %5s %5s %3s | %9s %7s | %9s %7s | %6s\n", "kind", "M", "N", "K", "thr",
-              "nabla ms", "GFLOP/s", "oneDNN ms", "GFLOP/s", "ratio");
+  const double peak = fma_peak_gflops();
+  std::printf("FMA limit of one core %.1f GFLOP/s (%% peak: nabla's GFLOP/s over threads x that)\n",
+              peak);
+  std::printf("%-6s %5s %5s %5s %3s | %9s %7s | %9s %7s | %6s | %6s\n", "kind", "M", "N", "K", "thr",
+              "nabla ms", "GFLOP/s", "oneDNN ms", "GFLOP/s", "ratio", "% peak");
   for (int threads : thread_counts)
     for (const Shape& s : shapes) {
       Row r = measure(jit, s, threads, opt);
       double flops = 2.0 * s.m * s.n * s.k;
       double gn = flops / r.nabla_ms * 1e-6, gd = flops / r.dnnl_ms * 1e-6;
-      std::printf("%-6s %5ld %5ld %5ld %3d | %9.4f %7.1f | %9.4f %7.1f | %5.2fx%s\n", s.what,
-                  static_cast<long>(s.m), static_cast<long>(s.n), static_cast<long>(s.k), threads,
-                  r.nabla_ms, gn, r.dnnl_ms, gd, gn / gd,
+      std::printf("%-6s %5ld %5ld %5ld %3d | %9.4f %7.1f | %9.4f %7.1f | %5.2fx | %5.1f%%%s\n",
+                  s.what, static_cast<long>(s.m), static_cast<long>(s.n), static_cast<long>(s.k),
+                  threads, r.nabla_ms, gn, r.dnnl_ms, gd, gn / gd, 100 * gn / (threads * peak),
                   r.max_diff > 1e-3 * std::sqrt(static_cast<double>(s.k)) ? "  RESULTS DIFFER" : "");
       std::fflush(stdout);
     }
