@@ -12,6 +12,7 @@
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
+#include <llvm/IR/OptBisect.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/MC/MCSubtargetInfo.h>
 #include <llvm/MC/TargetRegistry.h>
@@ -294,7 +295,38 @@ void write_llvm_ir(const Module& m, const std::string& path) {
   write_file(path, "LLVM IR", [&](raw_fd_ostream& out) { m.print(out, nullptr); });
 }
 
+namespace {
+
+// Code generation without LLVM's loop strength reduction: the GEMM's kernels
+// address their operands with the emitter's own offsets and the elementwise
+// loops with one index, which x86 folds into its addressing modes. LSR took a
+// tenth of the machine-code time of the MLP step (llc-19 -time-passes); the
+// step and the elementwise benchmark run as fast without it
+// (docs/performance.md, "Compile time"). The gate is the context's while the
+// passes run: its previous one is restored afterwards.
+class SkipStrengthReduction : public OptPassGate {
+ public:
+  bool shouldRunPass(StringRef pass, StringRef) override { return pass != "Loop Strength Reduction"; }
+  bool isEnabled() const override { return true; }
+};
+
+class GateScope {
+ public:
+  GateScope(LLVMContext& context, OptPassGate& gate) : context_(context), saved_(context.getOptPassGate()) {
+    context.setOptPassGate(gate);
+  }
+  ~GateScope() { context_.setOptPassGate(saved_); }
+
+ private:
+  LLVMContext& context_;
+  OptPassGate& saved_;
+};
+
+}  // namespace
+
 void emit_machine_code(Module& m, TargetMachine& tm, raw_pwrite_stream& out, bool assembly) {
+  SkipStrengthReduction gate;
+  GateScope scope(m.getContext(), gate);
   legacy::PassManager pm;
   CodeGenFileType type = assembly ? CodeGenFileType::AssemblyFile : CodeGenFileType::ObjectFile;
   if (tm.addPassesToEmitFile(pm, out, nullptr, type))
