@@ -55,7 +55,8 @@ inline constexpr const char* kScheduledAttribute = "nabla-scheduled";
 
 // Writes textual IR, assembly or an object file ("-": stdout; a file is
 // written through a temporary file renamed into place). Throw nabla::Error on
-// failure.
+// failure. Code generation runs the target's pipeline without loop strength
+// reduction (docs/performance.md, "Compile time").
 void write_llvm_ir(const llvm::Module& m, const std::string& path);
 void write_text(const std::string& text, const std::string& path, const char* what);
 void write_assembly(llvm::Module& m, llvm::TargetMachine& tm, const std::string& path);
