@@ -5,7 +5,9 @@
 #include <unordered_set>
 
 #include "nabla/compiler/kernel_builder.h"
+#include "nabla/compiler/loop_nest.h"
 #include "nabla/compiler/lower.h"
+#include "nabla/compiler/lower_indexed.h"
 #include "nabla/compiler/lower_scalar.h"
 #include "nabla/ir/fused_views.h"
 #include "nabla/runtime/error.h"
@@ -51,7 +53,7 @@ ElementProgram element_program(const Node& kernel_node, const std::vector<const 
   while (!work.empty()) {
     const Node* n = work.back();
     work.pop_back();
-    if (is_view_op(n->op())) continue;
+    if (is_view_op(n->op()) || n->op() == Op::Gather) continue;  // what they read is not a leaf
     for (const Node* o : n->operands())
       if (wanted.insert(o).second) work.push_back(o);
   }
@@ -60,6 +62,7 @@ ElementProgram element_program(const Node& kernel_node, const std::vector<const 
   for (const Node* n : *body) {
     if (!wanted.count(n)) continue;
     if (n->op() == Op::Constant || is_view_op(n->op())) p.leaves.push_back(n);
+    else if (n->op() == Op::Gather) p.gathers.push_back(n);
     else p.nodes.push_back(n);
     p.reads_views = p.reads_views || is_view_op(n->op());
   }
@@ -77,10 +80,15 @@ ScalarLoops::ScalarLoops(KernelBuilder& kb, bool on) : kb_(kb), saved_(kb.scalar
 }
 ScalarLoops::~ScalarLoops() { kb_.scalar_loops = saved_; }
 
-std::vector<Shape> leaf_shapes(const ElementProgram& p) {
-  std::vector<Shape> shapes;
-  for (const Node* l : p.leaves) shapes.push_back(l->shape());
-  return shapes;
+std::vector<std::vector<int64_t>> accessor_strides(const ElementProgram& p, const Shape& loop) {
+  std::vector<std::vector<int64_t>> strides;
+  for (const Node* l : p.leaves) strides.push_back(broadcast_strides(l->shape(), loop));
+  for (const Node* g : p.gathers) {
+    IndexedAccess a = indexed_access(*g);
+    strides.push_back(aligned_strides(g->shape(), a.index, loop));
+    strides.push_back(aligned_strides(g->shape(), a.table, loop));
+  }
+  return strides;
 }
 
 llvm::Value* leaf_pointer(KernelEnv& env, const Node* l) {
@@ -99,6 +107,10 @@ llvm::Value* leaf_pointer(KernelEnv& env, const Node* l) {
 std::vector<llvm::Value*> leaf_pointers(KernelEnv& env, const ElementProgram& p) {
   std::vector<llvm::Value*> ptrs;
   for (const Node* l : p.leaves) ptrs.push_back(leaf_pointer(env, l));
+  for (const Node* g : p.gathers) {
+    ptrs.push_back(leaf_pointer(env, g->operand(1)));
+    ptrs.push_back(leaf_pointer(env, g->operand(0)));
+  }
   return ptrs;
 }
 
@@ -116,14 +128,19 @@ std::vector<llvm::Value*> emit_program_values(KernelBuilder& kb, const ElementPr
   std::vector<llvm::Value*> leaves;
   for (size_t i = 0; i < p.leaves.size(); ++i)
     leaves.push_back(kb.load(p.leaves[i]->dtype(), leaf_ptrs[i], leaf_offsets[i]));
+  for (size_t g = 0, i = p.leaves.size(); g < p.gathers.size(); ++g, i += 2)
+    leaves.push_back(emit_indexed_read(kb, *p.gathers[g], leaf_ptrs[i], leaf_offsets[i], leaf_ptrs[i + 1],
+                                       leaf_offsets[i + 1]));
   return compute_program(kb, p, {leaves})[0];
 }
 
 std::vector<std::vector<llvm::Value*>> compute_program(
     KernelBuilder& kb, const ElementProgram& p, const std::vector<std::vector<llvm::Value*>>& leaf_values) {
   std::vector<std::unordered_map<const Node*, llvm::Value*>> values(leaf_values.size());
-  for (size_t c = 0; c < values.size(); ++c)
+  for (size_t c = 0; c < values.size(); ++c) {
     for (size_t i = 0; i < p.leaves.size(); ++i) values[c][p.leaves[i]] = leaf_values[c][i];
+    for (size_t g = 0; g < p.gathers.size(); ++g) values[c][p.gathers[g]] = leaf_values[c][p.leaves.size() + g];
+  }
   for (const Node* n : p.nodes) {
     for (auto& copy : values) {
       std::vector<llvm::Value*> args;

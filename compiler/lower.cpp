@@ -15,6 +15,7 @@
 #include "nabla/compiler/element_program.h"
 #include "nabla/compiler/kernel_builder.h"
 #include "nabla/compiler/lower_collective.h"
+#include "nabla/compiler/lower_indexed.h"
 #include "nabla/ir/fused.h"
 #include "nabla/ir/loop.h"
 #include "nabla/runtime/abi.h"
@@ -356,7 +357,8 @@ LoweredFunction FunctionLowering::run() {
 
 }  // namespace
 
-void KernelEnv::fail_if(llvm::Value* failed, int32_t status, llvm::Value* value, llvm::Value* index, int64_t bound) {
+void KernelEnv::fail_if(llvm::Value* failed, int32_t status, llvm::Value* value, llvm::Value* index, int64_t bound,
+                        std::string_view op) {
   auto& b = kb.b;
   auto& c = kb.ctx;
   llvm::Function* fn = b.GetInsertBlock()->getParent();
@@ -370,7 +372,7 @@ void KernelEnv::fail_if(llvm::Value* failed, int32_t status, llvm::Value* value,
     auto* error_type = llvm::cast<llvm::StructType>(type->getElementType(kError));
     b.CreateStore(b.getInt32(static_cast<uint32_t>(status)), b.CreateStructGEP(error_type, error, kStatus));
     b.CreateStore(b.getInt32(static_cast<uint32_t>(node_id)), b.CreateStructGEP(error_type, error, kNode));
-    b.CreateStore(b.CreateGlobalString(op_name(node.op()), "op.name"), b.CreateStructGEP(error_type, error, kOp));
+    b.CreateStore(b.CreateGlobalString(op.empty() ? op_name(node.op()) : op, "op.name"), b.CreateStructGEP(error_type, error, kOp));
     b.CreateStore(value, b.CreateStructGEP(error_type, error, kValue));
     b.CreateStore(index, b.CreateStructGEP(error_type, error, kIndex));
     b.CreateStore(kb.i64(bound), b.CreateStructGEP(error_type, error, kBound));
@@ -381,7 +383,12 @@ void KernelEnv::fail_if(llvm::Value* failed, int32_t status, llvm::Value* value,
 
 KernelInfo describe_kernel(const Node& n, const LowerOptions& o) {
   if (fused_matmul(n)) return describe_matmul(n, o);  // a GEMM with an epilogue
-  if (fused_body(n)) return fused_reduction(n) ? describe_reduce(n, o) : describe_elementwise(n, o);
+  if (fused_scatter(n)) return describe_fused_scatter(n, o);
+  if (fused_body(n)) {
+    KernelInfo info = fused_reduction(n) ? describe_reduce(n, o) : describe_elementwise(n, o);
+    info.checks = indexes(n);  // gathers read through their index: checked first
+    return info;
+  }
   if (is_elementwise(n.op())) return describe_elementwise(n, o);
   switch (op_kind(n.op())) {
     case OpKind::Reduce: return describe_reduce(n, o);
@@ -403,6 +410,7 @@ KernelInfo describe_kernel(const Node& n, const LowerOptions& o) {
 void emit_kernel(KernelEnv& env) {
   const Node& n = env.node;
   if (fused_matmul(n)) return emit_matmul(env);
+  if (fused_scatter(n)) return emit_fused_scatter(env);
   if (fused_body(n)) {
     if (fused_reduction(n)) emit_reduce(env);
     else emit_elementwise(env);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "nabla/compiler/lower_collective.h"
@@ -103,8 +104,9 @@ struct KernelEnv {
   llvm::Value* end = nullptr;
   // For kernels that can fail: emits the error exit when `failed` holds,
   // recording the details in ctx->error.
+  // `op` names the failing op (default: the node's; a fused body's gather names itself).
   void fail_if(llvm::Value* failed, int32_t status, llvm::Value* value, llvm::Value* index,
-               int64_t bound);
+               int64_t bound, std::string_view op = {});
 };
 
 // A loop (ir/loop.h), emitted in the entry by compiler/lower_loop.cpp.

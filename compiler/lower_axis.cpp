@@ -12,6 +12,7 @@
 
 #include "nabla/compiler/kernel_builder.h"
 #include "nabla/compiler/lower.h"
+#include "nabla/compiler/lower_indexed.h"
 #include "nabla/ir/fused.h"
 #include "nabla/runtime/abi.h"
 #include "nabla/runtime/error.h"
@@ -32,25 +33,9 @@ AxisView view_of(const Node& node) {
   return {num_elements(std::span(s).first(axis)), s[axis], num_elements(std::span(s).subspan(axis + 1))};
 }
 
-// Index p of an i32 or i64 tensor, as an i64 value.
-llvm::Value* index_at(KernelBuilder& kb, const Node& idx, llvm::Value* ptr, llvm::Value* p) {
-  return kb.b.CreateSExt(kb.load(idx.dtype(), ptr, p), kb.i64_type());
-}
-
-// A checked index made non-negative: v < 0 ? v + n : v.
+// A checked index p of idx made non-negative (compiler/lower_indexed.h).
 llvm::Value* position(KernelBuilder& kb, const Node& idx, llvm::Value* ptr, llvm::Value* p, int64_t n) {
-  llvm::Value* v = index_at(kb, idx, ptr, p);
-  return kb.b.CreateSelect(kb.b.CreateICmpSLT(v, kb.i64(0)), kb.b.CreateAdd(v, kb.i64(n)), v);
-}
-
-// Fails unless every index is in [-n, n): unsigned v + n < 2n.
-void check_indices(KernelEnv& env, const Node& idx, llvm::Value* ptr, int64_t n) {
-  KernelBuilder& kb = env.kb;
-  kb.loop(kb.i64(0), kb.i64(idx.type().numel()), [&](llvm::Value* p) {
-    llvm::Value* v = index_at(kb, idx, ptr, p);
-    llvm::Value* bad = kb.b.CreateICmpUGE(kb.b.CreateAdd(v, kb.i64(n)), kb.i64(2 * n));
-    env.fail_if(bad, NABLA_INDEX_OUT_OF_RANGE, v, p, n);
-  }, 1, "index");
+  return index_position(kb, load_index(kb, idx.dtype(), ptr, p), n);
 }
 
 // Runs body(o, lo, hi) for each outer index o of the task range [begin, end)
@@ -354,8 +339,9 @@ void emit_axis(KernelEnv& env) {
 
 void emit_checks(KernelEnv& env) {
   const Node& n = env.node;
+  if (n.op() == Op::Fused) return emit_fused_checks(env);
   if (n.op() == Op::Gather || n.op() == Op::ScatterAdd)
-    check_indices(env, *n.operand(1), env.operands[1], n.operand(0)->shape()[n.attrs().axis]);
+    check_indices(env, *n.operand(1), env.operands[1], n.operand(0)->shape()[n.attrs().axis], op_name(n.op()));
 }
 
 }  // namespace nabla

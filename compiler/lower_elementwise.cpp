@@ -16,10 +16,10 @@ constexpr size_t kLongProgram = 16;  // computed nodes per element
 constexpr int64_t kLongLoop = 1024;  // elements of the innermost loop
 
 // The program's value over the kernel's result shape: accessors are the
-// leaves (broadcast), then the result(s), which share one offset.
+// program's (leaves broadcast, gathers' indices and tables), then the
+// result(s), which share one offset.
 LoopNest elementwise_nest(const Node& n, const ElementProgram& p) {
-  std::vector<std::vector<int64_t>> strides;
-  for (const Shape& s : leaf_shapes(p)) strides.push_back(broadcast_strides(s, n.shape()));
+  std::vector<std::vector<int64_t>> strides = accessor_strides(p, n.shape());
   strides.push_back(row_major_strides(n.shape()));
   return make_loop_nest(n.shape(), std::move(strides));
 }
@@ -158,7 +158,7 @@ void emit_elementwise(KernelEnv& env) {
   if (long_program && !nest.shape.empty() && nest.shape.back() >= kLongLoop) kb.interleave = 4;
   auto regular = [&](llvm::Value* begin, llvm::Value* end) {
     emit_loop_nest(kb, nest, [&](std::span<llvm::Value* const> at) {
-      std::vector<llvm::Value*> v = emit_program_values(kb, p, ptrs, at.first(p.leaves.size()));
+      std::vector<llvm::Value*> v = emit_program_values(kb, p, ptrs, at.first(p.accessors()));
       for (size_t i = 0; i < outs.size(); ++i) kb.store(p.values[i]->dtype(), v[i], outs[i], at.back());
     }, begin, end);
   };

@@ -23,7 +23,7 @@ namespace {
 struct ReducePlan {
   const Node* reduce;  // the sum / mean / max node
   ElementProgram program;  // values: the reduction's operand, then the stored elementwise results
-  LoopNest nest;       // over the operand; accessors: leaves, elementwise results, then the result
+  LoopNest nest;       // over the operand; accessors: the program's, elementwise results, then the result
   int64_t count = 1;   // operand elements per result element
   bool split = false;  // the nest's outer axis is a kept one: tasks may split it
   int64_t out_stride0 = 0;
@@ -50,8 +50,7 @@ ReducePlan plan_reduce(const Node& n, const std::vector<const Node*>& group) {
   }
   std::vector<int64_t> out = row_major_strides(kept);
   for (int64_t a : r.reduce->attrs().axes) out[a] = 0;
-  std::vector<std::vector<int64_t>> strides;
-  for (const Shape& s : leaf_shapes(r.program)) strides.push_back(broadcast_strides(s, in));
+  std::vector<std::vector<int64_t>> strides = accessor_strides(r.program, in);
   for (size_t i = 1; i < r.program.values.size(); ++i) strides.push_back(row_major_strides(in));
   strides.push_back(out);
   r.nest = make_loop_nest(in, std::move(strides));
@@ -114,7 +113,7 @@ void emit_chunked(KernelBuilder& kb, llvm::Value* result, const std::vector<llvm
   int64_t chunk = std::min(kChunk, length);
   llvm::AllocaInst* buffer = kb.local(llvm::ArrayType::get(kb.memory_type(vt), static_cast<uint64_t>(chunk)), "chunk");
   buffer->setAlignment(llvm::Align(64));
-  size_t leaves = r.program.leaves.size();
+  size_t leaves = r.program.accessors();
   emit_loop_nest(kb, outer, [&](std::span<llvm::Value* const> at) {
     kb.loop(kb.i64(0), kb.i64(length), [&](llvm::Value* c0) {
       llvm::Value* n = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, kb.i64(chunk), b.CreateSub(kb.i64(length), c0));
@@ -192,7 +191,7 @@ void emit_reduce(KernelEnv& env) {
   if (inner_reduced(r) && !kb.options.fast_math && !r.program.nodes.empty()) {
     emit_chunked(kb, result, stored, r, ptrs, begin, end);
   } else {
-    size_t leaves = r.program.leaves.size();
+    size_t leaves = r.program.accessors();
     emit_loop_nest(kb, r.nest, [&](std::span<llvm::Value* const> at) {
       std::vector<llvm::Value*> v = emit_program_values(kb, r.program, ptrs, at.first(leaves));
       for (size_t k = 0; k < stored.size(); ++k)

@@ -15,7 +15,7 @@ namespace nabla {
 
 bool can_stream(const KernelEnv& env, const ElementProgram& p, const LoopNest& nest) {
   const LowerOptions& o = env.kb.options;
-  if (o.stream_store_bytes <= 0 || nest.shape.size() != 1 || calls_libm(p)) return false;
+  if (o.stream_store_bytes <= 0 || nest.shape.size() != 1 || calls_libm(p) || !p.gathers.empty()) return false;
   // The module's target (compiler/codegen.h, prepare_module): the loop ends in x86's sfence.
   if (llvm::Triple(env.kb.module.getTargetTriple()).getArch() != llvm::Triple::x86_64) return false;
   DType t = p.values[0]->dtype();

@@ -11,6 +11,19 @@
 namespace nabla {
 
 
+// A gather reads its operands where they are (its table and its index: body
+// inputs or constants); a scatter_add, likewise for its base and index, is
+// the body's only result and feeds nothing.
+static void check_indexed(const Node& n, bool sole_result) {
+  auto fail = [](const std::string& m) { throw Error("fused: " + m); };
+  for (size_t i = 0; i < 2; ++i) {
+    Op o = n.operand(i)->op();
+    if (o != Op::Input && o != Op::Constant)
+      fail(fmt::format("operand {} of a body's {} must be a body input or a constant", i, op_name(n.op())));
+  }
+  if (n.op() == Op::ScatterAdd && !sole_result) fail("a body's scatter_add must be its only result");
+}
+
 TensorType check_fused_body(std::span<const TensorType> operands, const Function& body) {
   auto fail = [](const std::string& m) { throw Error("fused: " + m); };
   if (body.inputs().size() != operands.size())
@@ -26,6 +39,7 @@ TensorType check_fused_body(std::span<const TensorType> operands, const Function
   const Node* reduction = nullptr;
   const Node* product = nullptr;
   const Node* view = nullptr;
+  bool scatter = false, indexed = false;
   for (const Node* n : body) {
     if (n->op() == Op::Fused) fail("fused regions do not nest");
     if (is_view_op(n->op())) {  // read in place (ir/fused_views.h)
@@ -48,7 +62,11 @@ TensorType check_fused_body(std::span<const TensorType> operands, const Function
       continue;
     }
     bool is_result = std::find(results.begin(), results.end(), n) != results.end();
-    if (op_kind(n->op()) == OpKind::Reduce && is_result && n->users().empty()) {
+    if (n->op() == Op::Gather || n->op() == Op::ScatterAdd) {
+      check_indexed(*n, is_result && results.size() == 1 && n->users().empty());
+      scatter = scatter || n->op() == Op::ScatterAdd;
+      indexed = true;
+    } else if (op_kind(n->op()) == OpKind::Reduce && is_result && n->users().empty()) {
       if (reduction) fail("a body holds at most one reduction");
       reduction = n;
     } else if (!is_loop_op(n->op()) && n->op() != Op::Constant) {
@@ -58,6 +76,9 @@ TensorType check_fused_body(std::span<const TensorType> operands, const Function
   if (product && reduction) fail("a body with a matmul cannot end in a reduction");
   if (view && (product || reduction))
     fail(fmt::format("a body that reads a {} in place cannot hold a matmul or a reduction", op_name(view->op())));
+  if (scatter && (product || reduction)) fail("a body that ends in a scatter_add holds no matmul or reduction");
+  if (view && indexed)
+    fail(fmt::format("a body that reads a {} in place holds no gather or scatter_add", op_name(view->op())));
   // The results share one loop: the elementwise ones have its shape, and the
   // reduction's operand has it.
   if (results.size() > 1) {

@@ -19,6 +19,12 @@
 // passes/fuse_matmul.h; the product itself may be one of the results): the
 // backend computes the elementwise part as the GEMM's epilogue. The body's inputs have the operands' types, and result i
 // the type of the group's node i.
+//
+// Indexing: a body may hold gathers whose table and index are body inputs
+// or constants, read in the loop where the index points (an indexed read, no
+// buffer for the gathered tensor); and a body of one result may end in a
+// scatter_add (base and index body inputs or constants) whose updates the
+// loop computes element by element, in the interpreter's order.
 #include <memory>
 #include <span>
 #include <vector>

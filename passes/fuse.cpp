@@ -18,14 +18,22 @@ constexpr size_t kMaxCopied = 64;            // producers copied into one group
 
 bool loop_op(const Node* n) { return is_loop_op(n->op()); }
 
-// Ops cheap enough to compute twice rather than store and reload.
-bool cheap(const Node* n) { return loop_op(n) && !is_costly(n->op()); }
+// A gather joins a group as an indexed read of its table (ir/fused.h): its
+// operands stay outside, read where they are.
+bool gather(const Node* n) { return n->op() == Op::Gather; }
+
+// Ops cheap enough to compute twice rather than store and reload (a gather
+// is a load through an index).
+bool cheap(const Node* n) { return (loop_op(n) && !is_costly(n->op())) || gather(n); }
 
 struct Group {
   Node* root;
   int64_t numel;                           // elements of the group's loop
   std::vector<Node*> members;              // moved in or copied in
   std::unordered_set<const Node*> copied;  // members that stay for other users
+  std::unordered_set<const Node*> in_place;  // read by its gathers or scatter_add: not members
+  bool indexed = false;  // holds a gather or ends in a scatter_add
+  bool views = false;    // reads a slice or concat in place
 };
 
 class Fuser {
@@ -82,15 +90,25 @@ class Fuser {
       return;
     }
     bool reduce = op_kind(n->op()) == OpKind::Reduce;
-    if (!loop_op(n) && !reduce) return;
+    bool scatter = n->op() == Op::ScatterAdd;  // its updates are computed in its loop
+    if (!loop_op(n) && !reduce && !scatter) return;
     int id = static_cast<int>(groups_.size());
-    groups_.push_back({n, reduce ? n->operand(0)->type().numel() : n->type().numel(), {n}, {}});
+    int64_t numel = reduce ? n->operand(0)->type().numel() : scatter ? n->operand(2)->type().numel() : n->type().numel();
+    groups_.push_back({n, numel, {n}, {}, {}});
     group_of_[n] = id;
     Group& g = groups_.back();
+    g.indexed = scatter;
     auto later = [&](const Node* a, const Node* b) { return position(a) < position(b); };
     std::priority_queue<Node*, std::vector<Node*>, decltype(later)> work(later);
     std::unordered_set<const Node*> seen;
     auto push_operands = [&](Node* m) {
+      if (gather(m) || m->op() == Op::ScatterAdd) {  // the table (base) and index stay outside
+        g.in_place.insert(m->operand(0));
+        g.in_place.insert(m->operand(1));
+        if (gather(m)) return;
+        if (seen.insert(m->operand(2)).second) work.push(m->operand(2));
+        return;
+      }
       for (Node* o : m->operands())
         if (seen.insert(o).second) work.push(o);
     };
@@ -98,11 +116,13 @@ class Fuser {
     while (!work.empty()) {
       Node* o = work.top();
       work.pop();
-      if (group_of_.count(o)) continue;
+      if (group_of_.count(o) || g.in_place.count(o)) continue;
       // A slice or concat (not under a reduction) is read in place
-      // (ir/fused_views.h); what it reads joins only as such a view.
-      bool view = !reduce && is_view_op(o->op());
-      if (!view && (!loop_op(o) || o->type().numel() != g.numel || feeds_view(o, g, id))) continue;
+      // (ir/fused_views.h); what it reads joins only as such a view. Views
+      // and indexed reads (gather, scatter_add) are not mixed in one group.
+      bool view = !reduce && !g.indexed && is_view_op(o->op());
+      if (gather(o) && (g.views || o->type().numel() != g.numel)) continue;
+      if (!view && !gather(o) && (!loop_op(o) || o->type().numel() != g.numel || feeds_view(o, g, id))) continue;
       if (moves_in(o, id)) {
         group_of_[o] = id;
       } else if ((view || cheap(o)) && g.copied.size() < kMaxCopied) {
@@ -112,6 +132,8 @@ class Fuser {
         continue;
       }
       g.members.push_back(o);
+      g.indexed = g.indexed || gather(o);
+      g.views = g.views || view;
       push_operands(o);
     }
     if (!reduce && cell_count(group_cuts(g, id)) > kMaxViewCells) drop_views(g, id);

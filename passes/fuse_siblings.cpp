@@ -23,11 +23,12 @@ bool calls_libm(const Function& body) {
 
 // A fused node that may join a sibling group: one result, no GEMM product
 // (fuse-matmul's regions, when fuse runs after it), no slice or concat read
-// in place (whose cells would split the group's loop).
+// in place (whose cells would split the group's loop), no scatter_add (which
+// must stay its body's only result).
 bool candidate(const Node* n) {
   if (n->op() != Op::Fused || !n->body() || n->body()->results().size() != 1 || fused_matmul(*n)) return false;
   for (const Node* m : *n->body())
-    if (is_view_op(m->op())) return false;
+    if (is_view_op(m->op()) || m->op() == Op::ScatterAdd) return false;
   return true;
 }
 

@@ -1,0 +1,163 @@
+// gather fused into elementwise and reduction regions as an indexed read, and
+// scatter_add computing its updates in its own loop (ir/fused.h,
+// compiler/lower_indexed.h): compiled on 1 and 2 threads (every kernel that
+// can split does) against the interpreter bit for bit, with negative and
+// repeated indices; one kernel where the gathered tensor or the updates would
+// have been a buffer; out-of-range indices with the interpreter's message and,
+// through the raw entry, the op's name and details.
+#include <gtest/gtest.h>
+
+#include "nabla/ir/interpreter.h"
+#include "nabla/ir/random_inputs.h"
+#include "nabla/runtime/abi.h"
+#include "nabla/runtime/error.h"
+#include "tests/support/backend_testing.h"
+
+namespace nabla {
+namespace {
+
+// Compiles f on 1 and 2 threads; both equal the interpreter bit for bit.
+// Returns the 1-thread kernel count.
+int check_bits(Function& f, uint64_t seed) {
+  std::vector<Tensor> in = nabla::random_inputs(f, seed);
+  std::vector<Tensor> want = test::reference_results(f, in);
+  int kernels = -1;
+  for (int threads : {1, 2}) {
+    Executable exe = compile(f, test::split_everything(threads));
+    if (threads == 1) kernels = exe.stats().num_kernels;
+    std::vector<Tensor> got = exe.run(in);
+    for (size_t i = 0; i < got.size(); ++i)
+      EXPECT_EQ(test::compare_bits(got[i], want[i]), "") << "result " << i << ", " << threads << " thread(s)";
+  }
+  return kernels;
+}
+
+class IndexedFusion : public ::testing::TestWithParam<DType> {};
+
+// y = sum over the bag of exp(table[idx]) * w: the gather, the elementwise
+// part and the reduction in one loop.
+TEST_P(IndexedFusion, GatherIntoAReduction) {
+  DType t = GetParam();
+  for (DType it : {DType::i32, DType::i64}) {
+    Module m = test::make_function({{t, {40, 19}}, {it, {6, 5}}, {t, {19}}}, [&](std::vector<Value>& x) {
+      Value g = gather(x[0], x[1], 0);
+      Value e = is_float(t) ? exp(g) : g;
+      return std::vector<Value>{sum(e * x[2], std::vector<int64_t>{1}), max(g, std::vector<int64_t>{1, 2})};
+    });
+    EXPECT_EQ(check_bits(*m.find("f"), 3), 2) << dtype_name(it);
+  }
+}
+
+// Gathers along each axis, with an index of rank 0, 1 and 2, feeding
+// elementwise chains (one also reads the index's table as a plain leaf).
+TEST_P(IndexedFusion, GatherIntoElementwise) {
+  DType t = GetParam();
+  for (int64_t axis : {0, 1, 2}) {
+    for (Shape is : {Shape{}, Shape{7}, Shape{3, 4}}) {
+      Shape xs{5, 6, 33};
+      Shape gs(xs.begin(), xs.begin() + axis);
+      gs.insert(gs.end(), is.begin(), is.end());
+      gs.insert(gs.end(), xs.begin() + axis + 1, xs.end());
+      Module m = test::make_function({{t, xs}, {DType::i64, is}, {t, gs}}, [&](std::vector<Value>& x) {
+        Value g = gather(x[0], x[1], axis);
+        Value r = is_float(t) ? tanh(g) * x[2] + g : maximum(g * x[2], g);
+        return std::vector<Value>{r + 1.0};
+      });
+      EXPECT_EQ(check_bits(*m.find("f"), 5 + static_cast<uint64_t>(axis)), 1)
+          << "axis " << axis << " index " << shape_to_string(is);
+    }
+  }
+}
+
+// Two regions read one gather: each computes it (a copied member).
+TEST_P(IndexedFusion, SharedGather) {
+  DType t = GetParam();
+  if (!is_float(t)) GTEST_SKIP() << "exp";
+  Module m = test::make_function({{t, {9, 4}}, {DType::i32, {300}}, {t, {300, 4}}}, [&](std::vector<Value>& x) {
+    Value g = gather(x[0], x[1], 0);
+    Value a = exp(g * x[2]);
+    return std::vector<Value>{sum(g * a), g * x[2] - a};
+  });
+  check_bits(*m.find("f"), 7);
+}
+
+INSTANTIATE_TEST_SUITE_P(DTypes, IndexedFusion, ::testing::Values(DType::f32, DType::f64, DType::i32),
+                         [](const auto& info) { return std::string(dtype_name(info.param)); });
+
+// The embedding bag's gradient: scatter_add of dy broadcast over each bag,
+// the broadcast computed in the scatter's loop, into a +0 base (written as
+// zeros) and into a base that is an input; many repeated indices.
+TEST(IndexedFusionScatter, UpdatesComputedInTheLoop) {
+  for (bool zero_base : {true, false}) {
+    Module m = test::make_function({{DType::f32, {7, 16}}, {DType::i32, {30, 20}}, {DType::f32, {30, 16}}},
+                                   [&](std::vector<Value>& x) {
+      Value upd = broadcast_to(reshape(x[2], {30, 1, 16}), {30, 20, 16}) * 3.0;
+      Value base = zero_base ? constant(*x[0]->function(), Tensor(DType::f32, {7, 16})) : x[0] * 0.5;
+      return std::vector<Value>{scatter_add(base, x[1], upd, 0)};
+    });
+    EXPECT_EQ(check_bits(*m.find("f"), 9), zero_base ? 1 : 2) << zero_base;
+  }
+  Module m = test::make_function({{DType::f64, {3, 8, 5}}, {DType::i64, {4}}, {DType::f64, {3, 4, 5}}},
+                                 [&](std::vector<Value>& x) {
+    return std::vector<Value>{scatter_add(x[0], x[1], exp(x[2]), 1), scatter_add(x[0], x[1], -x[2], -2)};
+  });
+  check_bits(*m.find("f"), 11);
+}
+
+Module bad_index_module(bool scatter) {
+  return test::make_function({{DType::f32, {4, 10}}, {DType::i64, {2, 3}}, {DType::f32, {4, 2, 3}}},
+                             [&](std::vector<Value>& x) {
+    Value r = scatter ? scatter_add(x[0], x[1], x[2] * 2.0, 1) : exp(gather(x[0], x[1], 1)) * x[2];
+    return std::vector<Value>{r};
+  });
+}
+
+TEST(IndexedFusionErrors, OutOfRangeIsTheInterpretersError) {
+  for (bool scatter : {false, true})
+    for (int64_t bad : {int64_t{10}, int64_t{-11}}) {
+      Module m = bad_index_module(scatter);
+      Function& f = *m.find("f");
+      std::vector<Tensor> in = nabla::random_inputs(f, 3);
+      in[1].set(4, static_cast<double>(bad));
+      std::string want = std::string(scatter ? "scatter_add" : "gather") + ": index " + std::to_string(bad) +
+                         " at position 4 is outside [-10, 10)";
+      for (int threads : {1, 2}) {
+        Executable exe = compile(f, test::split_everything(threads));
+        EXPECT_EQ(exe.stats().num_fused_regions, 1);
+        try {
+          exe.run(in);
+          ADD_FAILURE() << "no error: " << want;
+        } catch (const Error& e) {
+          EXPECT_EQ(std::string(e.what()), want);
+        }
+      }
+      try {
+        interpret(f, in);
+        ADD_FAILURE() << "no error";
+      } catch (const Error& e) {
+        EXPECT_EQ(std::string(e.what()), want);
+      }
+    }
+}
+
+TEST(IndexedFusionErrors, RawEntryNamesTheGather) {
+  Module m = bad_index_module(false);
+  Function& f = *m.find("f");
+  Executable exe = compile(f, test::split_everything(1));
+  std::vector<Tensor> in = nabla::random_inputs(f, 3);
+  in[1].set(2, -12);
+  Tensor out(DType::f32, {4, 2, 3});
+  const void* ins[] = {in[0].data(), in[1].data(), in[2].data()};
+  void* outs[] = {out.data()};
+  std::vector<std::byte> ws(static_cast<size_t>(exe.workspace_bytes()) + 64);
+  void* aligned = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(ws.data()) + 63) / 64 * 64);
+  nabla_context ctx{};
+  EXPECT_EQ(exe.entry()(ins, outs, aligned, &ctx), NABLA_INDEX_OUT_OF_RANGE);
+  EXPECT_STREQ(ctx.error.op, "gather");
+  EXPECT_EQ(ctx.error.value, -12);
+  EXPECT_EQ(ctx.error.index, 2);
+  EXPECT_EQ(ctx.error.bound, 10);
+}
+
+}  // namespace
+}  // namespace nabla
