@@ -3,6 +3,8 @@
 
 #include <cmath>
 
+#include <llvm/IR/Intrinsics.h>
+
 #include "nabla/compiler/element_program.h"
 #include "nabla/compiler/kernel_builder.h"
 #include "nabla/compiler/loop_nest.h"
@@ -87,13 +89,19 @@ const Node* fused_scatter(const Node& n) {
 
 namespace {
 
+constexpr int64_t kColumns = 16;  // result columns per task
+
 // The loop over the updates' shape: the program's accessors, then the index
-// and the result (as a table).
+// and the result (as a table). When the nest's innermost axis is the
+// result's contiguous columns after the axis (the index constant along it),
+// tasks split those columns: each owns its columns of every result row, so
+// each element is summed by one task in the interpreter's order.
 struct ScatterPlan {
   const Node* scatter;
   ElementProgram program;
   IndexedAccess access;
   LoopNest nest;
+  int64_t rows = 0, columns = 0;  // the result as [rows, columns] when split
 };
 
 ScatterPlan plan_scatter(const Node& n) {
@@ -105,6 +113,15 @@ ScatterPlan plan_scatter(const Node& n) {
   strides.push_back(s.access.index);
   strides.push_back(s.access.table);
   s.nest = make_loop_nest(updates->shape(), std::move(strides));
+  const Shape& x = s.scatter->shape();
+  int64_t inner = num_elements(std::span(x).subspan(static_cast<size_t>(s.scatter->attrs().axis) + 1));
+  const LoopNest& nest = s.nest;
+  size_t last = nest.strides.size();
+  if (!nest.shape.empty() && nest.numel() > 0 && inner > kColumns && nest.shape.back() == inner &&
+      nest.strides[last - 1].back() == 1 && nest.strides[last - 2].back() == 0) {
+    s.columns = inner;
+    s.rows = s.scatter->type().numel() / inner;
+  }
   return s;
 }
 
@@ -127,40 +144,78 @@ KernelInfo describe_fused_scatter(const Node& n, const LowerOptions&) {
   ScatterPlan s = plan_scatter(n);
   KernelInfo info;
   info.kind = "axis";
-  info.tasks = 1;  // result elements are shared by the whole loop: one task, the interpreter's order
+  info.tasks = s.columns > 0 ? (s.columns + kColumns - 1) / kColumns : 1;
   info.work = n.type().numel() + s.scatter->operand(2)->type().numel() * static_cast<int64_t>(s.program.nodes.size() + 2);
   info.checks = true;
   return info;
 }
 
-// The result starts as the base (zeros written, for a constant +0 base), then
-// for each update element in row-major order (the interpreter's: position p
-// of the index in order for each outer and inner element) the update is
-// computed and added where its index points.
-void emit_fused_scatter(KernelEnv& env) {
+namespace {
+
+// result = base over [0, count) elements, or over the columns [lo, hi) of
+// each of `rows` rows of `columns` (zeros for a +0 constant base).
+void copy_base(KernelEnv& env, const ScatterPlan& s, llvm::Value* lo, llvm::Value* hi) {
   KernelBuilder& kb = env.kb;
-  ScatterPlan s = plan_scatter(env.node);
+  auto& b = kb.b;
   DType t = env.node.dtype();
   const Node* base = s.scatter->operand(0);
-  if (zero_constant(outer_value(env.node, base))) {
-    llvm::Align align(dtype_size(t));
-    kb.b.CreateMemSet(env.result, kb.b.getInt8(0), static_cast<uint64_t>(env.node.type().numel() * dtype_size(t)), align);
-  } else {
-    llvm::Value* from = leaf_pointer(env, base);
-    kb.loop(kb.i64(0), kb.i64(env.node.type().numel()), [&](llvm::Value* i) {
-      kb.store(t, kb.load(t, from, i), env.result, i);
-    }, 1, "copy");
+  bool zero = zero_constant(outer_value(env.node, base));
+  llvm::Value* from = zero ? nullptr : leaf_pointer(env, base);
+  auto copy = [&](llvm::Value* at) { kb.store(t, zero ? kb.constant(t, 0) : kb.load(t, from, at), env.result, at); };
+  if (s.columns == 0) {
+    kb.loop(kb.i64(0), kb.i64(env.node.type().numel()), copy, 1, "copy");
+    return;
   }
+  kb.loop(kb.i64(0), kb.i64(s.rows), [&](llvm::Value* r) {
+    llvm::Value* row = b.CreateMul(r, kb.i64(s.columns));
+    kb.loop(lo, hi, [&](llvm::Value* i) { copy(b.CreateAdd(row, i)); }, 1, "copy");
+  }, 1, "row");
+}
+
+}  // namespace
+
+// The result starts as the base, then for each update element in row-major
+// order (the interpreter's: position p of the index in order for each outer
+// and inner element) the update is computed and added where its index points.
+void emit_fused_scatter(KernelEnv& env) {
+  KernelBuilder& kb = env.kb;
+  auto& b = kb.b;
+  ScatterPlan s = plan_scatter(env.node);
+  DType t = env.node.dtype();
+  llvm::Value* lo = nullptr;
+  llvm::Value* hi = nullptr;
+  if (s.columns > 0) {  // the task's columns
+    lo = b.CreateMul(env.begin, kb.i64(kColumns));
+    hi = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b.CreateMul(env.end, kb.i64(kColumns)), kb.i64(s.columns));
+  }
+  copy_base(env, s, lo, hi);
   std::vector<llvm::Value*> ptrs = leaf_pointers(env, s.program);
   llvm::Value* index = leaf_pointer(env, s.scatter->operand(1));
   DType it = s.scatter->operand(1)->dtype();
   size_t n = s.program.accessors();
   ScalarLoops scalar(kb, calls_libm(s.program));
-  emit_loop_nest(kb, s.nest, [&](std::span<llvm::Value* const> at) {
+  auto add = [&](std::span<llvm::Value* const> at) {
     llvm::Value* u = emit_program_values(kb, s.program, ptrs, at.first(n))[0];
     llvm::Value* k = index_position(kb, load_index(kb, it, index, at[n]), s.access.bound);
-    llvm::Value* to = kb.b.CreateAdd(at[n + 1], kb.b.CreateMul(k, kb.i64(s.access.axis_stride)));
+    llvm::Value* to = b.CreateAdd(at[n + 1], b.CreateMul(k, kb.i64(s.access.axis_stride)));
     kb.store(t, kb.add(kb.load(t, env.result, to), u), env.result, to);
+  };
+  if (s.columns == 0) return emit_loop_nest(kb, s.nest, add);
+  // The nest without its innermost axis, then the task's columns of it.
+  LoopNest outer = s.nest;
+  std::vector<int64_t> inner;
+  outer.shape.pop_back();
+  for (auto& st : outer.strides) {
+    inner.push_back(st.back());
+    st.pop_back();
+  }
+  emit_loop_nest(kb, outer, [&](std::span<llvm::Value* const> at) {
+    kb.loop(lo, hi, [&](llvm::Value* i) {
+      std::vector<llvm::Value*> here;
+      for (size_t a = 0; a < at.size(); ++a)
+        here.push_back(inner[a] == 0 ? at[a] : b.CreateAdd(at[a], b.CreateMul(i, kb.i64(inner[a]))));
+      add(here);
+    }, 1, "j");
   });
 }
 

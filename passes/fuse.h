@@ -13,6 +13,10 @@
 // A slice or concat used by a group that does not reduce joins it as a view
 // read in place (ir/fused_views.h), and so do the slices and concats it
 // reads; anything else it reads stays outside (at most kMaxViewCells cells).
+// A gather of the loop's size joins as an indexed read (moved in or, being
+// cheap, copied), its table and index staying outside the group; a
+// scatter_add starts a group over its updates, which the group computes.
+// A group holds views or indexed reads, not both.
 // Groups of a single op stay as they are.
 //
 // Then sibling fusion (passes/fuse_siblings.h): elementwise regions of one

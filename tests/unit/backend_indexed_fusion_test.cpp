@@ -89,10 +89,10 @@ INSTANTIATE_TEST_SUITE_P(DTypes, IndexedFusion, ::testing::Values(DType::f32, DT
 // zeros) and into a base that is an input; many repeated indices.
 TEST(IndexedFusionScatter, UpdatesComputedInTheLoop) {
   for (bool zero_base : {true, false}) {
-    Module m = test::make_function({{DType::f32, {7, 16}}, {DType::i32, {30, 20}}, {DType::f32, {30, 16}}},
+    Module m = test::make_function({{DType::f32, {7, 40}}, {DType::i32, {30, 20}}, {DType::f32, {30, 40}}},
                                    [&](std::vector<Value>& x) {
-      Value upd = broadcast_to(reshape(x[2], {30, 1, 16}), {30, 20, 16}) * 3.0;
-      Value base = zero_base ? constant(*x[0]->function(), Tensor(DType::f32, {7, 16})) : x[0] * 0.5;
+      Value upd = broadcast_to(reshape(x[2], {30, 1, 40}), {30, 20, 40}) * 3.0;
+      Value base = zero_base ? constant(*x[0]->function(), Tensor(DType::f32, {7, 40})) : x[0] * 0.5;
       return std::vector<Value>{scatter_add(base, x[1], upd, 0)};
     });
     EXPECT_EQ(check_bits(*m.find("f"), 9), zero_base ? 1 : 2) << zero_base;
