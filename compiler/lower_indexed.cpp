@@ -2,6 +2,7 @@
 #include "nabla/compiler/lower_indexed.h"
 
 #include <cmath>
+#include <optional>
 
 #include <llvm/IR/Intrinsics.h>
 
@@ -130,12 +131,15 @@ const Node* outer_value(const Node& n, const Node* body_node) {
   return body_node->op() == Op::Input ? n.operand(static_cast<size_t>(body_node->input_index())) : body_node;
 }
 
-bool zero_constant(const Node* c) {
-  if (c->op() != Op::Constant) return false;
+// The value every base element has: a splat constant's, or a broadcast
+// one-element constant's (the fuse pass puts a gradient's zeros there).
+std::optional<double> fill_value(const Node& n, const Node* base) {
+  if (base->op() == Op::BroadcastTo) base = base->operand(0);
+  const Node* c = outer_value(n, base);
+  if (c->op() != Op::Constant) return std::nullopt;
   const Tensor& v = c->attrs().value;
-  if (v.numel() == 0 || !v.is_splat()) return false;
-  double x = v.get(0);
-  return x == 0 && !std::signbit(x);
+  if (v.numel() == 0 || !v.is_splat()) return std::nullopt;
+  return v.get(0);
 }
 
 }  // namespace
@@ -153,15 +157,16 @@ KernelInfo describe_fused_scatter(const Node& n, const LowerOptions&) {
 namespace {
 
 // result = base over [0, count) elements, or over the columns [lo, hi) of
-// each of `rows` rows of `columns` (zeros for a +0 constant base).
+// each of `rows` rows of `columns` (filled, without reading it, when the
+// base is a splat constant or a broadcast scalar).
 void copy_base(KernelEnv& env, const ScatterPlan& s, llvm::Value* lo, llvm::Value* hi) {
   KernelBuilder& kb = env.kb;
   auto& b = kb.b;
   DType t = env.node.dtype();
   const Node* base = s.scatter->operand(0);
-  bool zero = zero_constant(outer_value(env.node, base));
-  llvm::Value* from = zero ? nullptr : leaf_pointer(env, base);
-  auto copy = [&](llvm::Value* at) { kb.store(t, zero ? kb.constant(t, 0) : kb.load(t, from, at), env.result, at); };
+  std::optional<double> fill = fill_value(env.node, base);
+  llvm::Value* from = fill ? nullptr : leaf_pointer(env, base);
+  auto copy = [&](llvm::Value* at) { kb.store(t, fill ? kb.constant(t, *fill) : kb.load(t, from, at), env.result, at); };
   if (s.columns == 0) {
     kb.loop(kb.i64(0), kb.i64(env.node.type().numel()), copy, 1, "copy");
     return;

@@ -12,12 +12,19 @@ namespace nabla {
 
 
 // A gather reads its operands where they are (its table and its index: body
-// inputs or constants); a scatter_add, likewise for its base and index, is
-// the body's only result and feeds nothing.
+// inputs or constants); a scatter_add, likewise for its base (or a broadcast
+// one-element constant: the result is filled) and index, is the body's only
+// result and feeds nothing.
+static bool filled(const Node* base) {
+  return base->op() == Op::BroadcastTo && base->operand(0)->op() == Op::Constant &&
+         base->operand(0)->type().numel() == 1;
+}
+
 static void check_indexed(const Node& n, bool sole_result) {
   auto fail = [](const std::string& m) { throw Error("fused: " + m); };
   for (size_t i = 0; i < 2; ++i) {
     Op o = n.operand(i)->op();
+    if (i == 0 && n.op() == Op::ScatterAdd && filled(n.operand(0))) continue;
     if (o != Op::Input && o != Op::Constant)
       fail(fmt::format("operand {} of a body's {} must be a body input or a constant", i, op_name(n.op())));
   }

@@ -107,6 +107,7 @@ class Fuser {
         g.in_place.insert(m->operand(1));
         if (gather(m)) return;
         if (seen.insert(m->operand(2)).second) work.push(m->operand(2));
+        take_filled_base(g, id, m->operand(0));
         return;
       }
       for (Node* o : m->operands())
@@ -187,6 +188,24 @@ class Fuser {
       else group_of_.erase(m);
       return true;
     });
+  }
+
+  // A scatter_add's base that is a scalar constant broadcast (a gradient's
+  // zeros) joins its group: the kernel fills the result instead of
+  // reading a stored base.
+  void take_filled_base(Group& g, int id, Node* base) {
+    if (base->op() != Op::BroadcastTo || base->operand(0)->op() != Op::Constant ||
+        base->operand(0)->type().numel() != 1)
+      return;
+    if (moves_in(base, id)) {
+      group_of_[base] = id;
+    } else if (g.copied.size() < kMaxCopied) {
+      g.copied.insert(base);
+      copied_into_[base].push_back(static_cast<int>(id));
+    } else {
+      return;
+    }
+    g.members.push_back(base);
   }
 
   // Body position; inputs come first.

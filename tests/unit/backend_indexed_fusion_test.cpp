@@ -86,8 +86,17 @@ INSTANTIATE_TEST_SUITE_P(DTypes, IndexedFusion, ::testing::Values(DType::f32, DT
 
 // The embedding bag's gradient: scatter_add of dy broadcast over each bag,
 // the broadcast computed in the scatter's loop, into a +0 base (written as
-// zeros) and into a base that is an input; many repeated indices.
+// zeros), a base computed by another kernel, and broadcast scalars (filled);
+// many repeated indices.
 TEST(IndexedFusionScatter, UpdatesComputedInTheLoop) {
+  for (double fill : {0.0, -1.5}) {
+    Module m = test::make_function({{DType::f32, {7, 40}}, {DType::i32, {30, 20}}, {DType::f32, {30, 40}}},
+                                   [&](std::vector<Value>& x) {
+      Value upd = broadcast_to(reshape(x[2], {30, 1, 40}), {30, 20, 40});
+      return std::vector<Value>{scatter_add(broadcast_to(scalar_like(x[0], fill), {7, 40}), x[1], upd, 0)};
+    });
+    EXPECT_EQ(check_bits(*m.find("f"), 8), 1) << fill;
+  }
   for (bool zero_base : {true, false}) {
     Module m = test::make_function({{DType::f32, {7, 40}}, {DType::i32, {30, 20}}, {DType::f32, {30, 40}}},
                                    [&](std::vector<Value>& x) {
