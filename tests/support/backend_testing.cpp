@@ -141,6 +141,26 @@ int fused_products(const Function& f) {
   return static_cast<int>(bodies.size());
 }
 
+std::string error_message(const std::function<void()>& run) {
+  try {
+    run();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+int32_t call_entry(const Executable& exe, std::span<const Tensor> inputs, std::span<Tensor> outputs,
+                   nabla_context* ctx) {
+  std::vector<const void*> ins;
+  std::vector<void*> outs;
+  for (const Tensor& t : inputs) ins.push_back(t.data());
+  for (Tensor& t : outputs) outs.push_back(t.data());
+  std::vector<std::byte> ws(static_cast<size_t>(exe.workspace_bytes()) + 64);
+  void* aligned = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(ws.data()) + 63) / 64 * 64);
+  return exe.entry()(ins.data(), outs.data(), aligned, ctx);
+}
+
 CompileOptions test_options(int threads) {
   CompileOptions o;
   o.num_threads = threads;

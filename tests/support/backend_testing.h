@@ -8,6 +8,7 @@
 
 #include "nabla/compiler/compile.h"
 #include "nabla/ir/builder.h"
+#include "nabla/runtime/abi.h"
 
 namespace nabla::test {
 
@@ -73,6 +74,14 @@ class DiffBatch {
   Function* f_;
   std::vector<std::string> labels_;
 };
+
+// The message of the nabla::Error that `run` throws, or "no error".
+std::string error_message(const std::function<void()>& run);
+
+// Calls exe's raw entry (runtime/abi.h) on the tensors' data, with a
+// 64-byte-aligned workspace and `ctx` (may be null); returns its status.
+int32_t call_entry(const Executable& exe, std::span<const Tensor> inputs, std::span<Tensor> outputs,
+                   nabla_context* ctx);
 
 // Options for small tests: one thread, the given pipeline, fusion on.
 CompileOptions test_options(int threads = 1);
