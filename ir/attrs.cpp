@@ -31,9 +31,16 @@ size_t hash_of(Reduction v) { return static_cast<size_t>(v) + 11; }
 size_t hash_of(const Tensor& t) {
   if (!t.defined()) return 0;
   size_t h = mix(static_cast<size_t>(t.dtype()), hash_of(t.shape()));
+  // Eight bytes at a time: large constants (a sparse Jacobian's index tables,
+  // tens of MB) are hashed by every cse run.
   const auto* bytes = static_cast<const unsigned char*>(t.data());
-  size_t n = t.nbytes();
-  for (size_t i = 0; i < n; ++i) h = mix(h, bytes[i]);
+  size_t n = t.nbytes(), i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, bytes + i, 8);
+    h = mix(h, static_cast<size_t>(w));
+  }
+  for (; i < n; ++i) h = mix(h, bytes[i]);
   return h;
 }
 

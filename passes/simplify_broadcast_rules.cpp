@@ -67,11 +67,12 @@ bool only_concats_use(const Node* n) {
 bool indices_in_range(const Node* idx, int64_t n) {
   if (idx->op() != Op::Constant) return false;
   const Tensor& t = idx->attrs().value;
-  for (int64_t k = 0; k < t.numel(); ++k) {
-    double v = t.get(k);
-    if (v < -static_cast<double>(n) || v >= static_cast<double>(n)) return false;
-  }
-  return true;
+  auto in_range = [&](const auto* at) {
+    for (int64_t k = 0; k < t.numel(); ++k)
+      if (at[k] < -n || at[k] >= n) return false;
+    return true;
+  };
+  return t.dtype() == DType::i64 ? in_range(t.data_as<int64_t>()) : in_range(t.data_as<int32_t>());
 }
 
 // Whether user u of n reads n as a broadcast without a copy of its own.
@@ -107,19 +108,24 @@ Node* constant_broadcast(Node* n, const RuleContext& ctx) {
   return broadcast_to(constant(ctx.f, first_along(t, keep_one)), n->shape());
 }
 
-// The rows of a gather's operand c when they all repeat along `axis`: c cut to
-// 1 along it, as a value of c's rank, or nullptr. c is a constant whose
-// elements repeat along axis, or a broadcast_to along it.
+// Whether every row of c along axis is the same: a constant that repeats
+// along it, or a broadcast along it.
+bool rows_repeat(const Node* c, int64_t axis) {
+  if (c->op() == Op::Constant) return repeats_along(c->attrs().value, axis);
+  if (c->op() != Op::BroadcastTo) return false;
+  const Node* x = c->operand(0);
+  size_t lead = c->shape().size() - x->shape().size();
+  return static_cast<size_t>(axis) < lead || x->shape()[axis - lead] == 1;
+}
+
+// The row of a gather's operand c that repeats along `axis` (rows_repeat):
+// c cut to 1 along it, as a value of c's rank.
 Node* repeated_row(Node* c, int64_t axis, Function& f) {
   std::vector<bool> keep_one(c->shape().size(), false);
   keep_one[axis] = true;
-  if (c->op() == Op::Constant)
-    return repeats_along(c->attrs().value, axis) ? constant(f, first_along(c->attrs().value, keep_one)).node : nullptr;
-  if (c->op() != Op::BroadcastTo) return nullptr;
+  if (c->op() == Op::Constant) return constant(f, first_along(c->attrs().value, keep_one)).node;
   Node* x = c->operand(0);
-  size_t lead = c->shape().size() - x->shape().size();
-  if (static_cast<size_t>(axis) >= lead && x->shape()[axis - lead] != 1) return nullptr;
-  Shape padded(lead, 1);
+  Shape padded(c->shape().size() - x->shape().size(), 1);
   padded.insert(padded.end(), x->shape().begin(), x->shape().end());
   return reshape(x, padded).node;
 }
@@ -130,9 +136,9 @@ Node* repeated_row(Node* c, int64_t axis, Function& f) {
 Node* gather_repeated(Node* n, const RuleContext& ctx) {
   Node *c = n->operand(0), *idx = n->operand(1);
   int64_t axis = n->attrs().axis;
-  if (idx->type().numel() == 0 || !indices_in_range(idx, c->shape()[axis])) return nullptr;
+  if (idx->op() != Op::Constant || idx->type().numel() == 0 || !rows_repeat(c, axis)) return nullptr;
+  if (!indices_in_range(idx, c->shape()[axis])) return nullptr;
   Node* row = repeated_row(c, axis, ctx.f);
-  if (!row) return nullptr;
   Shape s = row->shape();  // x.shape[:axis] ++ [1] * idx.rank ++ x.shape[axis+1:]
   s.erase(s.begin() + axis);
   s.insert(s.begin() + axis, idx->shape().size(), 1);

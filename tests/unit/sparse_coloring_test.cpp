@@ -97,6 +97,31 @@ TEST(Coloring, OptimaOnNamedPatterns) {
   }
 }
 
+// Column coloring first tries the natural order with one mask of colors per
+// row (up to 64 colors), without the column graph: a bundle-adjustment-like
+// pattern (2 of 3 cameras x 4 columns, 1 of 5 points x 3, per observation)
+// takes as many colors as its widest row; a row of 70 columns needs the
+// graph's path (more than 64 colors).
+TEST(Coloring, ColumnsWithoutTheGraphAndPastSixtyFourColors) {
+  std::vector<std::vector<int32_t>> rows;
+  for (int32_t i = 0; i < 30; ++i) {
+    std::vector<int32_t> r;
+    for (int32_t k = 0; k < 4; ++k) r.push_back(4 * (i % 3) + k);
+    for (int32_t k = 0; k < 3; ++k) r.push_back(12 + 3 * (i % 5) + k);
+    rows.push_back(r);
+  }
+  SparsityPattern ba = SparsityPattern::from_rows(27, rows);
+  Coloring c = color_columns(ba);
+  EXPECT_EQ(column_coloring_error(ba, c), "");
+  EXPECT_EQ(c.count, 7);
+  std::vector<int32_t> wide(70);
+  for (int32_t k = 0; k < 70; ++k) wide[k] = k;
+  SparsityPattern dense = SparsityPattern::from_rows(70, {wide, {0, 69}});
+  Coloring d = color_columns(dense);
+  EXPECT_EQ(column_coloring_error(dense, d), "");
+  EXPECT_EQ(d.count, 70);
+}
+
 // Random sparse symmetric patterns: every coloring valid, and each nonzero
 // recovered from H S exactly (H with distinct random values).
 TEST(Coloring, RandomPatternsAreValidAndRecoverDirectly) {

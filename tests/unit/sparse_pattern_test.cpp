@@ -100,6 +100,23 @@ TEST(SparsityPattern, ShapesOfTheNamedOnes) {
   EXPECT_EQ(hessian_pattern(sum(relu(x)), x).nnz(), 0);  // piecewise linear
 }
 
+// An elementwise region (its sets built from its leaves, through broadcasts,
+// past a zero-derivative floor) read by another elementwise node, a
+// reduction and the output: the pattern equals brute force.
+TEST(SparsityPattern, ElementwiseRegionsThroughBroadcasts) {
+  Module m;
+  Function& f = m.add_function("f");
+  Value x = f.input("x", f64({6}));
+  Value a = reshape(x, {2, 3}), b = slice(x, {3}, {6});
+  Value ab = a * b;                                  // b broadcast along rows
+  Value region = ab + floor(a) * exp(b);             // floor carries nothing
+  Value y = concat(std::vector<Value>{reshape(region, {6}), sum(ab, std::vector<int64_t>{1}) * sum(b)}, 0);
+  SparsityPattern p = jacobian_pattern(y, x);
+  EXPECT_EQ(p, nonzeros(f, jacobian(y, x), 8, 6, random_points(f, 3))) << describe(p);
+  EXPECT_EQ(p, SparsityPattern::from_rows(6, {{0, 3}, {1, 4}, {2, 5}, {3}, {4}, {5},
+                                                {0, 1, 2, 3, 4, 5}, {3, 4, 5}}));
+}
+
 // Matmul and gather: per row and column, and by the constant indices.
 TEST(SparsityPattern, MatmulAndGather) {
   Module m;
