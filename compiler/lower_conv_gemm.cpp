@@ -20,6 +20,10 @@
 // its share of the GEMM's output blocks for every image (one slot when the
 // GEMM has fewer blocks than slots).
 #include <algorithm>
+#include <vector>
+
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/DerivedTypes.h>
 
 #include "nabla/compiler/gemm.h"
 #include "nabla/compiler/kernel_builder.h"
@@ -38,6 +42,7 @@ struct ConvGemm {
   DType t;
   int64_t slots = 1, items = 1;
   bool direct = false;            // the operand is its own col matrix
+  bool col2im = false;            // input_grad: dcol = W_g^T dy, then summed into dx
   int64_t col_bytes = 0, pack_bytes = 0;  // per slot
   GemmSpec spec;
   GemmPlan plan;
@@ -63,6 +68,13 @@ bool plan_conv_gemm(const Node& n, const LowerOptions& o, ConvGemm& c) {
   if (c.op == Op::Conv2D) {
     s.M = g.og, s.N = p, s.K = g.cg * kk;
     c.col_bytes = c.direct ? 0 : aligned(s.K * p * elem);
+  } else if (c.op == Op::Conv2DInputGrad && !c.direct && o.fast_math && g.sh == 1 && g.sw == 1 && 4 * pin > 5 * p) {
+    // Fewer result positions than input positions (LeNet's valid 5x5): col'
+    // would be mostly zeros, as many multiply-adds wasted. dcol [cg*kh*kw,
+    // Ho*Wo] = W_g^T dy instead (A read transposed in place), then col2im.
+    c.col2im = true;
+    s.M = g.cg * kk, s.N = p, s.K = g.og, s.trans_a = true;
+    c.col_bytes = aligned(s.M * p * elem);
   } else if (c.op == Op::Conv2DInputGrad) {
     s.M = g.cg, s.N = pin, s.K = g.og * kk;
     s.trans_a = c.direct;  // W_g [og, cg] is W'_g transposed
@@ -170,6 +182,50 @@ void emit_col_transposed(KernelBuilder& kb, DType t, const ConvGeometry& g, llvm
   }, 1, "o");
 }
 
+// col2im for stride 1: dx[c, iy, ix] = the sum over (ky, kx) of dcol[(c, ky,
+// kx), (iy + pt - ky*dh, ix + pl - kx*dw)] where that position exists. Each
+// row of dx is summed in vector registers, one masked vector load of a
+// shifted dcol row per (ky, kx), and stored once (adding row by row into dx
+// would reload what the last add just stored at an overlapping offset,
+// which store forwarding cannot serve). fast-math only: the sums come in
+// another order than the interpreter's.
+void emit_col2im(KernelBuilder& kb, DType t, const ConvGeometry& g, llvm::Value* dcol, llvm::Value* dx) {
+  auto& b = kb.b;
+  const int64_t elem = static_cast<int64_t>(dtype_size(t)), lanes = kb.options.vector_bits / (8 * elem);
+  llvm::Type* vec = llvm::FixedVectorType::get(kb.value_type(t), static_cast<unsigned>(lanes));
+  const llvm::Align align(static_cast<uint64_t>(elem));
+  llvm::Value* zero = llvm::Constant::getNullValue(vec);
+  // Lanes [lo, hi) of the vector starting at column x0, clipped to the row.
+  auto mask = [&](int64_t x0, int64_t lo, int64_t hi) {
+    std::vector<llvm::Constant*> bits;
+    for (int64_t k = 0; k < lanes; ++k) bits.push_back(b.getInt1(x0 + k >= lo && x0 + k < hi && x0 + k < g.w));
+    return llvm::ConstantVector::get(bits);
+  };
+  llvm::AllocaInst* acc = kb.local(vec, "row");
+  kb.loop(kb.i64(0), kb.i64(g.cg), [&](llvm::Value* c) {
+    kb.loop(kb.i64(0), kb.i64(g.h), [&](llvm::Value* iy) {
+      for (int64_t x0 = 0; x0 < g.w; x0 += lanes) {
+        b.CreateStore(zero, acc);
+        for (int64_t ky = 0; ky < g.kh; ++ky) {
+          llvm::Value* oy = b.CreateAdd(iy, kb.i64(g.pt - ky * g.dh));
+          kb.when(b.CreateICmpULT(oy, kb.i64(g.ho)), [&] {
+            for (int64_t kx = 0; kx < g.kw; ++kx) {
+              int64_t shift = g.pl - kx * g.dw;  // ox = ix + shift, valid for ix in [-shift, wo - shift)
+              llvm::Value* row = b.CreateAdd(b.CreateMul(c, kb.i64(g.kh * g.kw)), kb.i64(ky * g.kw + kx));
+              llvm::Value* at = b.CreateAdd(b.CreateMul(b.CreateAdd(b.CreateMul(row, kb.i64(g.ho)), oy), kb.i64(g.wo)),
+                                            kb.i64(x0 + shift));
+              llvm::Value* v = b.CreateMaskedLoad(vec, kb.element_ptr(t, dcol, at), align, mask(x0, -shift, g.wo - shift), zero);
+              b.CreateStore(b.CreateFAdd(b.CreateLoad(vec, acc), v), acc);
+            }
+          });
+        }
+        llvm::Value* out = kb.element_ptr(t, dx, b.CreateAdd(b.CreateMul(b.CreateAdd(b.CreateMul(c, kb.i64(g.h)), iy), kb.i64(g.w)), kb.i64(x0)));
+        b.CreateMaskedStore(b.CreateLoad(vec, acc), out, align, mask(x0, 0, g.w));
+      }
+    }, 1, "iy");
+  }, 1, "c");
+}
+
 // W'_g[c', (o', ky, kx)] = w[o0 + o', c', ky, kx].
 void emit_pack_weights(KernelBuilder& kb, DType t, const ConvGeometry& g, llvm::Value* w, llvm::Value* packed) {
   auto& b = kb.b;
@@ -250,8 +306,14 @@ bool emit_conv_gemm(KernelEnv& env) {
       }
       llvm::Value* dy = kb.element_ptr(t, env.operands[0], b.CreateMul(item, kb.i64(g.og * p)));
       llvm::Value* w = kb.element_ptr(t, env.operands[1], b.CreateMul(grp, kb.i64(g.og * g.cg * g.kh * g.kw)));
+      llvm::Value* dx = kb.element_ptr(t, env.result, b.CreateMul(item, kb.i64(g.cg * pin)));
+      if (c.col2im) {
+        run(gemm, w, dy, col, false);
+        emit_col2im(kb, t, g, col, dx);
+        return;
+      }
       if (!c.direct) emit_col_transposed(kb, t, g, dy, col), emit_pack_weights(kb, t, g, w, pack);
-      run(gemm, c.direct ? w : pack, c.direct ? dy : col, kb.element_ptr(t, env.result, b.CreateMul(item, kb.i64(g.cg * pin))), false);
+      run(gemm, c.direct ? w : pack, c.direct ? dy : col, dx, false);
     }, 1, "item");
   }, 1, "slot");
   return true;

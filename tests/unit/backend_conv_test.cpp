@@ -44,6 +44,12 @@ const ConvCase kGemmCases[] = {
     // LeNet's first layer: dw is 6 x 25, one GEMM block, so its weight
     // gradient runs on one slot whatever the threads.
     {"gemm one block", {2, 1, 28, 28}, {6, 1, 5, 5}, {.padding = {2, 2, 2, 2}}},
+    // Valid convolutions of stride 1: with fast-math the input gradient goes
+    // through dcol = W^T dy and col2im (rows of one vector, of several, with
+    // dilation, asymmetric padding and groups).
+    {"gemm valid 5x5", {2, 6, 14, 14}, {16, 6, 5, 5}, {}},
+    {"gemm valid dilated groups", {4, 4, 13, 12}, {6, 2, 3, 3}, {.padding = {1, 0, 0, 2}, .dilation = {2, 1}, .groups = 2}},
+    {"gemm valid wide", {2, 3, 9, 40}, {4, 3, 3, 3}, {}},
 };
 
 void add_convolutions(DiffBatch& batch, DType t, const ConvCase& c) {
