@@ -47,12 +47,23 @@ ElementProgram program_of(const Node& n, const std::vector<const Node*>& group) 
 struct Cell {
   LoopNest nest;
   std::vector<const Node*> sources;
+  std::vector<int64_t> lo, hi;  // the box
+  std::vector<int64_t> outer;   // per accessor, its stride along outer_axis
 };
+
+// The axis that tasks split: the first of more than one element (none: the
+// rank).
+size_t outer_axis(const Shape& shape) {
+  size_t a = 0;
+  while (a < shape.size() && shape[a] == 1) ++a;
+  return a;
+}
 
 Cell make_cell(const Shape& shape, const ElementProgram& p, const std::vector<int64_t>& lo,
                const std::vector<int64_t>& hi) {
   auto inside = [](const Node& v) { return is_view_op(v.op()); };
-  Cell c;
+  Cell c{{}, {}, lo, hi, {}};
+  size_t a0 = outer_axis(shape);
   std::vector<std::vector<int64_t>> strides;
   std::vector<int64_t> offsets;
   for (const Node* l : p.leaves) {
@@ -75,6 +86,7 @@ Cell make_cell(const Shape& shape, const ElementProgram& p, const std::vector<in
   for (size_t a = 0; a < shape.size(); ++a) offset += out[a] * lo[a];
   strides.push_back(std::move(out));
   offsets.push_back(offset);
+  for (const auto& st : strides) c.outer.push_back(a0 < shape.size() ? st[a0] : 0);
   Shape extent(shape.size());
   for (size_t a = 0; a < shape.size(); ++a) extent[a] = hi[a] - lo[a];
   c.nest = make_loop_nest(extent, std::move(strides), std::move(offsets));
@@ -116,27 +128,45 @@ KernelInfo describe_elementwise(const Node& n, const LowerOptions& o) {
   KernelInfo info;
   info.kind = "elementwise";
   info.tasks = nest.shape.empty() ? 1 : nest.shape[0];
-  if (p.reads_views) {  // one task, unless one cell (whose outer axis splits)
-    std::vector<Cell> cells = cells_of(n, p);
-    info.tasks = cells.size() == 1 && !cells[0].nest.shape.empty() ? cells[0].nest.shape[0] : 1;
+  if (p.reads_views) {  // tasks: ranges of the outer axis (emit_cells)
+    size_t a0 = outer_axis(n.shape());
+    info.tasks = n.type().numel() == 0 ? 0 : a0 < n.shape().size() ? n.shape()[a0] : 1;
   }
   info.work = n.type().numel() * static_cast<int64_t>(p.nodes.size() + p.values.size());
   return info;
 }
 
-// A program that reads views: one loop nest per cell, each leaf read from
-// the cell's source (a single cell splits into tasks as a plain kernel).
+// A program that reads views: per cell, a loop over the task's part of the
+// cell's range on the outer axis, and in it the nest of the cell's other
+// axes, each leaf read from the cell's source.
 void emit_cells(KernelEnv& env, const ElementProgram& p, const std::vector<llvm::Value*>& outs) {
   KernelBuilder& kb = env.kb;
-  std::vector<Cell> cells = cells_of(env.node, p);
-  for (const Cell& c : cells) {
+  auto& b = kb.b;
+  const Shape& shape = env.node.shape();
+  size_t a0 = outer_axis(shape);
+  for (const Cell& c : cells_of(env.node, p)) {
     std::vector<llvm::Value*> ptrs;
     for (const Node* s : c.sources) ptrs.push_back(leaf_pointer(env, s));
-    bool split = cells.size() == 1;
-    emit_loop_nest(kb, c.nest, [&](std::span<llvm::Value* const> at) {
-      std::vector<llvm::Value*> v = emit_program_values(kb, p, ptrs, at.first(p.leaves.size()));
-      for (size_t i = 0; i < outs.size(); ++i) kb.store(p.values[i]->dtype(), v[i], outs[i], at.back());
-    }, split ? env.begin : nullptr, split ? env.end : nullptr);
+    auto cell_body = [&](const Cell& part, llvm::Value* step) {  // step: outer index - part.lo[a0]
+      emit_loop_nest(kb, part.nest, [&](std::span<llvm::Value* const> at) {
+        std::vector<llvm::Value*> moved(at.begin(), at.end());
+        if (step)
+          for (size_t k = 0; k < moved.size(); ++k)
+            if (part.outer[k] != 0) moved[k] = b.CreateAdd(moved[k], b.CreateMul(step, kb.i64(part.outer[k])));
+        std::vector<llvm::Value*> v = emit_program_values(kb, p, ptrs, std::span(moved).first(p.leaves.size()));
+        for (size_t i = 0; i < outs.size(); ++i) kb.store(p.values[i]->dtype(), v[i], outs[i], moved.back());
+      });
+    };
+    if (a0 == shape.size()) {  // a single element
+      cell_body(c, nullptr);
+      continue;
+    }
+    std::vector<int64_t> hi = c.hi;
+    hi[a0] = c.lo[a0] + 1;
+    Cell part = make_cell(shape, p, c.lo, hi);  // one index of the outer axis
+    llvm::Value* from = b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, env.begin, kb.i64(c.lo[a0]));
+    llvm::Value* to = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, env.end, kb.i64(c.hi[a0]));
+    kb.loop(from, to, [&](llvm::Value* i) { cell_body(part, b.CreateSub(i, kb.i64(c.lo[a0]))); }, 1, "cell");
   }
 }
 
