@@ -181,4 +181,54 @@ Node* gather_sink(Node* n, const RuleContext&) {
   return v->shape() == n->shape() ? v.node : reshape(v, n->shape()).node;
 }
 
+// Whether every live user of gather g has op `op`, and g is no result.
+static bool only_used_by(const Node* g, Op op) {
+  if (is_result(g)) return false;
+  for (const Node* u : g->users())
+    if (u->op() != op && !dead(u)) return false;
+  return true;
+}
+
+// slice(gather(x, idx, a)) -> gather(slice(x), idx, a) when the slice keeps
+// every position of idx (its axes whole) and every live user of the gather is
+// such a slice: the gathered rows are then read only where the slices look,
+// and a fused region reads them through the index (an indexed read, no
+// gathered buffer). ba's cameras and points: 11 + 3 columns gathered per
+// observation, each column used by the residual's elementwise work.
+Node* slice_gather(Node* n, const RuleContext&) {
+  Node* g = n->operand(0);
+  if (g->op() != Op::Gather || !only_used_by(g, Op::Slice)) return nullptr;
+  Node* x = g->operand(0);
+  size_t a = static_cast<size_t>(g->attrs().axis), k = g->operand(1)->shape().size();
+  const Attrs& s = n->attrs();
+  for (size_t d = a; d < a + k; ++d)
+    if (s.start[d] != 0 || s.stop[d] != g->shape()[d] || s.step[d] != 1) return nullptr;
+  std::vector<int64_t> start, stop, step;
+  for (size_t d = 0; d < x->shape().size(); ++d) {
+    bool row = d == a;
+    size_t e = d < a ? d : d + k - 1;  // the gathered axis of x's axis d
+    start.push_back(row ? 0 : s.start[e]);
+    stop.push_back(row ? x->shape()[d] : s.stop[e]);
+    step.push_back(row ? 1 : s.step[e]);
+  }
+  return gather(slice(x, start, stop, step), g->operand(1), g->attrs().axis).node;
+}
+
+// reshape(gather(x, idx, a)) -> gather(reshape(x), idx, a) when the reshape
+// keeps the axes up to idx's last and every live user of the gather is such
+// a reshape (ba's columns: [P,1] -> [P]). Only for a gather of at least as
+// many indices as x has rows (gather-sink moves the others the other way).
+Node* reshape_gather(Node* n, const RuleContext&) {
+  Node* g = n->operand(0);
+  if (g->op() != Op::Gather || !only_used_by(g, Op::Reshape)) return nullptr;
+  Node* x = g->operand(0);
+  size_t a = static_cast<size_t>(g->attrs().axis), k = g->operand(1)->shape().size(), p = a + k;
+  const Shape &s = g->shape(), &t = n->shape();
+  if (g->operand(1)->type().numel() < x->shape()[a] || t.size() < p || !std::equal(s.begin(), s.begin() + p, t.begin()))
+    return nullptr;
+  Shape to(x->shape().begin(), x->shape().begin() + static_cast<std::ptrdiff_t>(a) + 1);
+  to.insert(to.end(), t.begin() + static_cast<std::ptrdiff_t>(p), t.end());
+  return gather(reshape(x, to), g->operand(1), g->attrs().axis).node;
+}
+
 }  // namespace nabla::simplify_detail

@@ -406,6 +406,8 @@ constexpr Rule kRules[] = {
     {"gather-repeated", Op::Gather, gather_repeated},
     {"gather-sink", Op::Gather, gather_sink},
     {"slice-broadcast", Op::Slice, slice_broadcast},
+    {"slice-gather", Op::Slice, slice_gather},
+    {"reshape-gather", Op::Reshape, reshape_gather},
     {"reshape-broadcast", Op::Reshape, reshape_broadcast},
     {"sum-trivial", Op::Sum, reduce_trivial},
     {"mean-trivial", Op::Mean, reduce_trivial},

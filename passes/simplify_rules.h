@@ -30,6 +30,8 @@ Node* slice_broadcast(Node* n, const RuleContext& ctx);
 Node* reshape_broadcast(Node* n, const RuleContext& ctx);
 // simplify_gather_rules.cpp.
 Node* gather_sink(Node* n, const RuleContext& ctx);
+Node* slice_gather(Node* n, const RuleContext& ctx);
+Node* reshape_gather(Node* n, const RuleContext& ctx);
 
 // The rules whose root op is `op`.
 std::span<const Rule* const> rules_for(Op op);

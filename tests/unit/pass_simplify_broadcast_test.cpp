@@ -186,5 +186,41 @@ TEST(SimplifyGatherSink, KeptWhenOtherUsersNeedEveryRowOrNoFewerRows) {
   EXPECT_FALSE(simplify(f));
 }
 
+// slice-gather and reshape-gather: ba's columns of gathered cameras, each
+// slice [P,1] reshaped to [P], become gathers of the table's columns (which
+// fusion then reads through the index); a negative index, a 2-D index and a
+// strided slice keep their values; the gather stays when another user needs
+// the whole rows, and reshapes that cut the index's axes stay.
+TEST(SimplifyGatherColumns, ColumnsOfGatheredRows) {
+  Module m;
+  Function& f = m.function("f");
+  Value cams = f.input("cams", f64({4, 11})), idx = f.input("idx", i64({6}));
+  Value g = gather(cams, idx, 0);  // [6,11]
+  f.output(reshape(slice(g, {0, 3}, {6, 4}), {6}) * reshape(slice(g, {0, 9}, {6, 10}), {6}));
+  f.output(slice(g, {0, 1}, {6, 11}, {1, 3}));
+  Value i2 = f.input("i2", i64({2, 3}));
+  f.output(reshape(slice(gather(cams, i2, 0), {0, 0, 2}, {2, 3, 3}), {2, 3}));
+  Tensor at = Tensor::from_doubles(DType::i64, {6}, std::vector<double>{3, 0, -1, 2, 2, -4});
+  Tensor at2 = Tensor::from_doubles(DType::i64, {2, 3}, std::vector<double>{1, -2, 0, 3, 3, -1});
+  expect_same_values(f, {ramp({4, 11}), at, at2});
+  // Each gather reads one column of the 4 rows (4 of them, strided: 4 x 4).
+  for (Node* n : f)
+    if (n->op() == Op::Gather) EXPECT_EQ(n->operand(0)->type().numel(), n->shape().back() == 4 ? 16 : 4) << n->type().str();
+  EXPECT_EQ(count_ops(f, Op::Gather), 4);
+}
+
+TEST(SimplifyGatherColumns, KeptWhenTheRowsAreReadOrTheIndexAxesCut) {
+  Module m;
+  Function& f = m.function("f");
+  Value x = f.input("x", f64({4, 6})), idx = f.input("idx", i64({5})), i2 = f.input("i2", i64({2, 3}));
+  Value g = gather(x, idx, 0);
+  f.output(slice(g, {0, 1}, {5, 2}));
+  f.output(g);                                          // every column read
+  f.output(slice(gather(x, idx, 0), {1, 0}, {5, 6}));   // cuts the index's axis
+  f.output(reshape(gather(x, i2, 0), {6, 6}));          // merges the index's axes
+  f.output(reshape(gather(x, f.input("few", i64({2})), 0), {12}));  // fewer indices than rows
+  EXPECT_FALSE(simplify(f));
+}
+
 }  // namespace
 }  // namespace nabla
