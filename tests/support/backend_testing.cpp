@@ -141,15 +141,6 @@ int fused_products(const Function& f) {
   return static_cast<int>(bodies.size());
 }
 
-std::string error_message(const std::function<void()>& run) {
-  try {
-    run();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
-
 int32_t call_entry(const Executable& exe, std::span<const Tensor> inputs, std::span<Tensor> outputs,
                    nabla_context* ctx) {
   std::vector<const void*> ins;

@@ -75,9 +75,6 @@ class DiffBatch {
   std::vector<std::string> labels_;
 };
 
-// The message of the nabla::Error that `run` throws, or "no error".
-std::string error_message(const std::function<void()>& run);
-
 // Calls exe's raw entry (runtime/abi.h) on the tensors' data, with a
 // 64-byte-aligned workspace and `ctx` (may be null); returns its status.
 int32_t call_entry(const Executable& exe, std::span<const Tensor> inputs, std::span<Tensor> outputs,

@@ -9,6 +9,7 @@
 #include "nabla/ir/random_inputs.h"
 #include "nabla/runtime/error.h"
 #include "tests/support/backend_testing.h"
+#include "tests/support/error_testing.h"
 
 namespace nabla {
 namespace {
@@ -124,7 +125,7 @@ TEST(BackendAxisErrors, IndexOutOfRangeIsTheInterpretersError) {
         std::string want = op + ": index " + std::to_string(bad) + " at position 4 is outside [-10, 10)";
         std::string got = test::compare_with_interpreter(f, in, test::split_everything(2));
         EXPECT_EQ(got, "") << want;
-        EXPECT_EQ(test::error_message([&] { interpret(f, in); }), want);
+        EXPECT_EQ(test::error_of([&] { interpret(f, in); }), want);
       }
 }
 

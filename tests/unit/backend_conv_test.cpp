@@ -78,7 +78,9 @@ TEST_P(BackendConv, OnTheGemm) {
   for (const ConvCase& c : kGemmCases) add_convolutions(batch, t, c);
   for (const Node* n : batch.f().nodes()) {
     KernelInfo info;
-    if (op_kind(n->op()) == OpKind::Conv) EXPECT_TRUE(describe_conv_gemm(*n, LowerOptions{}, info)) << op_name(n->op());
+    if (op_kind(n->op()) == OpKind::Conv) {
+      EXPECT_TRUE(describe_conv_gemm(*n, LowerOptions{}, info)) << op_name(n->op());
+    }
   }
   for (const Node* n : batch.f().nodes()) {
     KernelInfo info;
@@ -86,8 +88,12 @@ TEST_P(BackendConv, OnTheGemm) {
     two.num_threads = 2;
     two.min_parallel_work = 0;
     if (n->op() != Op::Conv2DWeightGrad || !describe_conv_gemm(*n, two, info)) continue;
-    if (t == DType::f32 && n->shape() == Shape{6, 1, 5, 5}) EXPECT_EQ(info.tasks, 1) << "one block";
-    if (n->shape() == Shape{8, 8, 3, 3}) EXPECT_EQ(info.tasks, 2) << "8 x 72 blocks";
+    if (t == DType::f32 && n->shape() == Shape{6, 1, 5, 5}) {
+      EXPECT_EQ(info.tasks, 1) << "one block";
+    }
+    if (n->shape() == Shape{8, 8, 3, 3}) {
+      EXPECT_EQ(info.tasks, 2) << "8 x 72 blocks";
+    }
   }
   for (int threads : {1, 2}) batch.check(73, test::split_everything(threads));
   CompileOptions fast = test::split_everything(2);

@@ -13,6 +13,7 @@
 #include "nabla/runtime/abi.h"
 #include "nabla/runtime/error.h"
 #include "tests/support/backend_testing.h"
+#include "tests/support/error_testing.h"
 
 namespace nabla {
 namespace {
@@ -134,9 +135,9 @@ TEST(IndexedFusionErrors, OutOfRangeIsTheInterpretersError) {
       for (int threads : {1, 2}) {
         Executable exe = compile(f, test::split_everything(threads));
         EXPECT_EQ(exe.stats().num_fused_regions, 1);
-        EXPECT_EQ(test::error_message([&] { exe.run(in); }), want) << threads << " thread(s)";
+        EXPECT_EQ(test::error_of([&] { exe.run(in); }), want) << threads << " thread(s)";
       }
-      EXPECT_EQ(test::error_message([&] { interpret(f, in); }), want);
+      EXPECT_EQ(test::error_of([&] { interpret(f, in); }), want);
     }
 }
 

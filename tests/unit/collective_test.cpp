@@ -13,6 +13,7 @@
 #include "nabla/ir/parser.h"
 #include "nabla/runtime/error.h"
 #include "tests/support/backend_testing.h"
+#include "tests/support/error_testing.h"
 
 namespace nabla {
 namespace {
@@ -62,14 +63,7 @@ struct Simulated {
   static const char* error_message(void* s) { return static_cast<Simulated*>(s)->message.c_str(); }
 };
 
-template <class Fn> std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using test::error_of;
 
 std::vector<double> values(const Tensor& t) {
   std::vector<double> v;

@@ -8,6 +8,7 @@
 
 #include "examples/train_digits/datasets.h"
 #include "nabla/runtime/error.h"
+#include "tests/support/error_testing.h"
 
 namespace nabla::demo {
 namespace {
@@ -42,14 +43,7 @@ void write_idx(const std::string& dir, const std::string& prefix, uint32_t n) {
   }
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::error_of;
 
 TEST(DemoData, DigitsCsv) {
   std::string dir = temp_dir("csv");

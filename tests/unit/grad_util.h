@@ -16,17 +16,11 @@
 #include "nabla/passes/build_grad.h"
 #include "nabla/passes/check_grad.h"
 #include "nabla/runtime/error.h"
+#include "tests/support/error_testing.h"
 
 namespace nabla::gradtest {
 
-inline std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::error_of;
 
 inline std::vector<double> values(const Tensor& t) {
   std::vector<double> v;

@@ -6,18 +6,12 @@
 
 #include "nabla/ir/builder.h"
 #include "nabla/runtime/error.h"
+#include "tests/support/error_testing.h"
 
 namespace nabla {
 namespace {
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::error_of;
 
 class Infer : public ::testing::Test {
  protected:

@@ -11,6 +11,7 @@
 #include "nabla/ir/builder.h"
 #include "nabla/ir/interpreter.h"
 #include "nabla/runtime/error.h"
+#include "tests/support/error_testing.h"
 
 namespace nabla::testing {
 
@@ -45,14 +46,7 @@ inline Tensor run(std::vector<Tensor> inputs,
   return out[0];
 }
 
-inline std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::error_of;
 
 // Elementwise comparison with a relative tolerance; NaN matches NaN, inf itself.
 inline void expect_near(const std::vector<double>& got, const std::vector<double>& want,

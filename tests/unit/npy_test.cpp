@@ -10,18 +10,12 @@
 
 #include "nabla/runtime/error.h"
 #include "nabla/runtime/npy.h"
+#include "tests/support/error_testing.h"
 
 namespace nabla {
 namespace {
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::error_of;
 
 // A file: magic, version, little-endian header length, header, data.
 std::string npy_bytes(std::string_view header, std::string_view data = {}, int major = 1,

@@ -7,18 +7,12 @@
 #include "nabla/passes/registry.h"
 #include "nabla/runtime/error.h"
 #include "tests/support/pass_testing.h"
+#include "tests/support/error_testing.h"
 
 namespace nabla {
 namespace {
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::error_of;
 
 TEST(PassManager, ParsesPipelines) {
   PassManager pm;

@@ -13,6 +13,7 @@
 #include "tests/support/sparse_cases.h"
 #include "tests/support/backend_testing.h"
 #include "tests/support/random_graph.h"
+#include "tests/support/error_testing.h"
 
 namespace nabla {
 namespace {
@@ -113,13 +114,8 @@ TEST(SparseLayout, ValuesFollowTheLayout) {
   std::vector<double> want = {3.0, 0, 0, 0, std::cos(0.25)};
   ASSERT_EQ(r[0].numel(), 5);
   for (int64_t k = 0; k < 5; ++k) EXPECT_DOUBLE_EQ(r[0].get(k), want[k]) << k;
-  auto error = [&](const SparsityPattern& l) -> std::string {
-    try {
-      sparse_jacobian(y, x, {.layout = &l});
-    } catch (const Error& e) {
-      return e.what();
-    }
-    return "(no error)";
+  auto error = [&](const SparsityPattern& l) {
+    return test::error_of([&] { sparse_jacobian(y, x, {.layout = &l}); });
   };
   EXPECT_EQ(error(SparsityPattern::from_rows(3, {{1, 2}, {2}})), "sparse_jacobian: the layout lacks entry (0, 0) of the pattern");
   EXPECT_EQ(error(SparsityPattern::from_rows(4, {{0}, {2}})), "sparse_jacobian: the layout is 2 by 4, the Jacobian 2 by 3");

@@ -17,6 +17,7 @@
 #include "nabla/ir/parser.h"
 #include "nabla/ir/printer.h"
 #include "nabla/ir/verifier.h"
+#include "tests/support/error_testing.h"
 
 namespace nabla {
 namespace {
@@ -33,12 +34,7 @@ std::string nested_fused_text(int levels) {
 }
 
 std::string parse_error(const std::string& text) {
-  try {
-    parse(text, "deep.nabla");
-  } catch (const ParseError& e) {
-    return e.what();
-  }
-  return "(no error)";
+  return test::error_of<ParseError>([&] { parse(text, "deep.nabla"); });
 }
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
@@ -84,14 +80,7 @@ std::unique_ptr<Module> nested_fused_module(int levels) {
   return m;
 }
 
-std::string error_of(const std::function<void()>& walk) {
-  try {
-    walk();
-  } catch (const Error& e) {
-    return first_line(e.what());
-  }
-  return "(no error)";
-}
+std::string error_of(const std::function<void()>& walk) { return first_line(test::error_of(walk)); }
 
 TEST(Limits, WalksWorkAtTheLimit) {
   std::unique_ptr<Module> m = nested_fused_module(kMaxBodyDepth);

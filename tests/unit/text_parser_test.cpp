@@ -9,18 +9,14 @@
 #include "nabla/ir/parser.h"
 #include "nabla/ir/printer.h"
 #include "nabla/ir/verifier.h"
+#include "tests/support/error_testing.h"
 
 namespace nabla {
 namespace {
 
 // The diagnostic of a failing parse, or "(no error)".
 std::string parse_error(std::string_view text, std::string_view file = "t.nabla") {
-  try {
-    parse(text, file);
-  } catch (const ParseError& e) {
-    return e.what();
-  }
-  return "(no error)";
+  return test::error_of<ParseError>([&] { parse(text, file); });
 }
 
 const Node& body_node(const Function& f, size_t i) { return *f.nodes().at(i); }

@@ -7,17 +7,13 @@
 #include "nabla/ir/builder.h"
 #include "nabla/ir/parser.h"
 #include "nabla/ir/verifier.h"
+#include "tests/support/error_testing.h"
 
 namespace nabla {
 namespace {
 
 std::string verify_error(const Function& f) {
-  try {
-    verify(f);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
+  return test::error_of([&] { verify(f); });
 }
 
 TEST(TextVerifier, AcceptsBuiltAndParsedModules) {
