@@ -3,6 +3,8 @@
 
 #include <cmath>
 #include <optional>
+#include <set>
+#include <tuple>
 
 #include <llvm/IR/Intrinsics.h>
 
@@ -51,8 +53,40 @@ llvm::Value* emit_indexed_read(KernelBuilder& kb, const Node& g, llvm::Value* in
   return kb.load(g.dtype(), table, kb.b.CreateAdd(table_at, kb.b.CreateMul(k, kb.i64(a.axis_stride))));
 }
 
-// Unsigned v + bound < 2 bound: v in [-bound, bound).
+namespace {
+
+// The values of idx when it is a constant of the function or of the fused
+// body (an input of the body is the fused node's operand), else null.
+const Tensor* constant_index(const KernelEnv& env, const Node& idx) {
+  const Node* n = &idx;
+  if (n->function() != env.node.function() && n->op() == Op::Input)
+    n = env.node.operand(static_cast<size_t>(n->input_index()));
+  if (n->op() != Op::Constant || n->attrs().value.numel() != idx.type().numel()) return nullptr;
+  return &n->attrs().value;
+}
+
+template <typename T>
+bool all_in_range(const T* v, int64_t count, int64_t bound) {
+  for (int64_t i = 0; i < count; ++i)
+    if (static_cast<int64_t>(v[i]) < -bound || static_cast<int64_t>(v[i]) >= bound) return false;
+  return true;
+}
+
+// Whether every index of a constant is in [-bound, bound), known now.
+bool checked_now(const Tensor* t, int64_t bound) {
+  if (!t) return false;
+  if (t->dtype() == DType::i64) return all_in_range(static_cast<const int64_t*>(t->data()), t->numel(), bound);
+  if (t->dtype() == DType::i32) return all_in_range(static_cast<const int32_t*>(t->data()), t->numel(), bound);
+  return false;
+}
+
+}  // namespace
+
+// Unsigned v + bound < 2 bound: v in [-bound, bound). A constant index
+// that is in range is checked here, once, instead of at every call (one
+// failing at run time keeps the run-time check and its error).
 void check_indices(KernelEnv& env, const Node& idx, llvm::Value* ptr, int64_t bound, std::string_view op) {
+  if (checked_now(constant_index(env, idx), bound)) return;
   KernelBuilder& kb = env.kb;
   kb.loop(kb.i64(0), kb.i64(idx.type().numel()), [&](llvm::Value* p) {
     llvm::Value* v = load_index(kb, idx.dtype(), ptr, p);
@@ -74,12 +108,16 @@ bool indexes(const Node& n) {
   return false;
 }
 
-// In body order, as the interpreter meets them.
+// In body order, as the interpreter meets them; an index read by several
+// ops of one kind with the same bound is checked once (the same outcome).
 void emit_fused_checks(KernelEnv& env) {
-  for (const Node* m : *env.node.body())
-    if (indexed_op(m))
-      check_indices(env, *m->operand(1), leaf_pointer(env, m->operand(1)), indexed_access(*m).bound,
-                    op_name(m->op()));
+  std::set<std::tuple<const Node*, int64_t, Op>> done;
+  for (const Node* m : *env.node.body()) {
+    if (!indexed_op(m)) continue;
+    int64_t bound = indexed_access(*m).bound;
+    if (done.insert({m->operand(1), bound, m->op()}).second)
+      check_indices(env, *m->operand(1), leaf_pointer(env, m->operand(1)), bound, op_name(m->op()));
+  }
 }
 
 const Node* fused_scatter(const Node& n) {
