@@ -11,6 +11,8 @@
 #   scripts/gradbench.sh                 the sizes of issue 18
 #   scripts/gradbench.sh --quick         the smallest size of each eval
 #   EVALS="lse llsq" scripts/gradbench.sh
+#   OUT=/tmp/gb EVALS=ba scripts/gradbench.sh   results into /tmp/gb (one
+#                                eval at a time, into one directory)
 # Sets up ../shared/gradbench (setup.sh: Debian packages, manual and adol-c)
 # when it is not yet, and builds nabla-gradbench in build/. Run it on a quiet
 # machine (through /work/team/nbuild here).
@@ -64,7 +66,8 @@ tools_for() {
 [ -d build ] || cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j2 --target nabla-gradbench
 tool_nabla="\$ $(pwd)/build/tools/nabla-gradbench"
-out=$(mktemp -d /tmp/gradbench.XXXXXX)
+out=${OUT:-$(mktemp -d /tmp/gradbench.XXXXXX)}
+mkdir -p "$out"
 echo "== $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores;" \
      "load average $(cut -d' ' -f1-3 /proc/loadavg); results in $out"
 status=0
