@@ -13,6 +13,7 @@
 // One exception: a long elementwise region behind a target is differentiated
 // forward, with the same rules applied to tangents (passes/tangents.h).
 #include "nabla/passes/build_grad.h"
+#include "nabla/passes/pass.h"
 
 #include <algorithm>
 #include <deque>
@@ -361,21 +362,13 @@ bool expand_grads(Function& f, const GradOptions& options) {
 
 class BuildGradPass : public Pass {
  public:
-  std::string_view name() const override { return "build-grad"; }
+  BuildGradPass() {
+    flag_option("allow-disconnected", &options_.allow_disconnected);
+    flag_option("forward-elementwise", &options_.forward_elementwise);
+  }
   // The pass manager runs a pass on every loop body already (ir/loop.h):
   // only f's own grad nodes here.
   bool run(Function& f) override { return expand_grads(f, options_); }
-  bool set_option(std::string_view key, std::string_view value) override {
-    bool* flag = key == "allow-disconnected"   ? &options_.allow_disconnected
-                 : key == "forward-elementwise" ? &options_.forward_elementwise
-                                                : nullptr;
-    if (!flag) return false;
-    if (value != "true" && value != "false")
-      throw Error("build-grad: option " + std::string(key) + " takes true or false, got '" +
-                  std::string(value) + "'");
-    *flag = value == "true";
-    return true;
-  }
 
  private:
   GradOptions options_;

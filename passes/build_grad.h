@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "nabla/ir/function.h"
-#include "nabla/passes/pass.h"
 
 namespace nabla {
 
@@ -40,8 +39,7 @@ std::vector<Value> grad(Value z, std::initializer_list<Value> wrt, GradOptions o
 // prefixed with `FILE:LINE:COL: error:` when the grad node came from a file.
 bool build_grad(Function& f, GradOptions options = {});
 
-// Registered as "build-grad"; options `allow-disconnected` and
+// Registered as pass "build-grad"; options `allow-disconnected` and
 // `forward-elementwise` (true or false each).
-std::unique_ptr<Pass> create_build_grad_pass();
 
 }  // namespace nabla

@@ -1,4 +1,5 @@
 #include "nabla/passes/collectives.h"
+#include "nabla/passes/pass.h"
 
 #include <algorithm>
 #include <charconv>
@@ -62,13 +63,8 @@ void make_bucket(Function& f, const std::vector<Node*>& bucket, const std::unord
 
 class BucketPass : public Pass {
  public:
-  std::string_view name() const override { return "bucket-collectives"; }
+  BucketPass() { count_option("bytes", &bytes_); }
   bool run(Function& f) override { return bucket_collectives(f, bytes_); }
-  bool set_option(std::string_view key, std::string_view value) override {
-    if (key != "bytes") return false;
-    bytes_ = non_negative_option("bucket-collectives", key, value);
-    return true;
-  }
 
  private:
   int64_t bytes_ = kDefaultBucketBytes;
@@ -76,7 +72,6 @@ class BucketPass : public Pass {
 
 class SchedulePass : public Pass {
  public:
-  std::string_view name() const override { return "schedule-collectives"; }
   bool run(Function& f) override { return schedule_collectives(f); }
 };
 

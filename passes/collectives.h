@@ -13,7 +13,6 @@
 #include <memory>
 
 #include "nabla/ir/function.h"
-#include "nabla/passes/pass.h"
 
 namespace nabla {
 
@@ -25,8 +24,5 @@ bool bucket_collectives(Function& f, int64_t max_bytes = kDefaultBucketBytes);
 bool schedule_collectives(Function& f);
 // Whether f holds a collective.
 bool has_collectives(const Function& f);
-
-std::unique_ptr<Pass> create_bucket_collectives_pass();
-std::unique_ptr<Pass> create_schedule_collectives_pass();
 
 }  // namespace nabla

@@ -1,4 +1,5 @@
 #include "nabla/passes/cse.h"
+#include "nabla/passes/pass.h"
 
 #include <unordered_map>
 #include <vector>
@@ -57,7 +58,6 @@ class ValueTable {
 
 class CsePass : public Pass {
  public:
-  std::string_view name() const override { return "cse"; }
   bool run(Function& f) override { return cse(f); }
 };
 

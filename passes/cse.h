@@ -3,7 +3,6 @@
 #include <memory>
 
 #include "nabla/ir/function.h"
-#include "nabla/passes/pass.h"
 
 namespace nabla {
 
@@ -14,7 +13,5 @@ namespace nabla {
 // barrier that keeps a deliberate recomputation (rematerialization) apart.
 // Idempotent: a second run changes nothing. Returns true when it merged a node.
 bool cse(Function& f);
-
-std::unique_ptr<Pass> create_cse_pass();
 
 }  // namespace nabla

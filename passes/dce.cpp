@@ -1,4 +1,5 @@
 #include "nabla/passes/dce.h"
+#include "nabla/passes/pass.h"
 
 #include <algorithm>
 #include <unordered_set>
@@ -10,7 +11,6 @@ namespace {
 
 class DcePass : public Pass {
  public:
-  std::string_view name() const override { return "dce"; }
   bool run(Function& f) override { return dce(f); }
 };
 

@@ -3,7 +3,6 @@
 #include <memory>
 
 #include "nabla/ir/function.h"
-#include "nabla/passes/pass.h"
 
 namespace nabla {
 
@@ -11,7 +10,5 @@ namespace nabla {
 // not a result, transitively). Inputs stay, used or not: they are the
 // function's signature. Returns true when it erased a node.
 bool dce(Function& f);
-
-std::unique_ptr<Pass> create_dce_pass();
 
 }  // namespace nabla

@@ -1,4 +1,5 @@
 #include "nabla/passes/fold.h"
+#include "nabla/passes/pass.h"
 
 #include <algorithm>
 #include <charconv>
@@ -52,13 +53,8 @@ Tensor evaluate_constant(const Node* n) {
 
 class FoldPass : public Pass {
  public:
-  std::string_view name() const override { return "fold"; }
+  FoldPass() { count_option("max-elements", &options_.max_elements); }
   bool run(Function& f) override { return fold(f, options_); }
-  bool set_option(std::string_view key, std::string_view value) override {
-    if (key != "max-elements") return false;
-    options_.max_elements = non_negative_option("fold", key, value);
-    return true;
-  }
 
  private:
   FoldOptions options_;

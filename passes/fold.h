@@ -4,7 +4,6 @@
 #include <memory>
 
 #include "nabla/ir/function.h"
-#include "nabla/passes/pass.h"
 
 namespace nabla {
 
@@ -25,7 +24,6 @@ struct FoldOptions {
 // is left for run time to report. Returns true when it folded a node.
 bool fold(Function& f, const FoldOptions& options = {});
 
-// Pass option: `max-elements=N`.
-std::unique_ptr<Pass> create_fold_pass();
+// Registered as pass "fold" (passes/passes.def); option `max-elements=N`.
 
 }  // namespace nabla

@@ -1,4 +1,5 @@
 #include "nabla/passes/fuse.h"
+#include "nabla/passes/pass.h"
 
 #include <algorithm>
 #include <queue>
@@ -278,15 +279,8 @@ class Fuser {
 
 class FusePass : public Pass {
  public:
-  std::string_view name() const override { return "fuse"; }
+  FusePass() { flag_option("siblings", &siblings_); }
   bool run(Function& f) override { return fuse(f, siblings_); }
-  bool set_option(std::string_view key, std::string_view value) override {
-    if (key != "siblings") return false;
-    if (value != "true" && value != "false")
-      throw Error("fuse: option siblings takes true or false, got '" + std::string(value) + "'");
-    siblings_ = value == "true";
-    return true;
-  }
 
  private:
   bool siblings_ = true;

@@ -26,14 +26,11 @@
 #include <memory>
 
 #include "nabla/ir/function.h"
-#include "nabla/passes/pass.h"
 
 namespace nabla {
 
 // Returns true when it made at least one fused node. `siblings` false (the
 // pass option `fuse{siblings=false}`) leaves out sibling fusion.
 bool fuse(Function& f, bool siblings = true);
-
-std::unique_ptr<Pass> create_fuse_pass();
 
 }  // namespace nabla

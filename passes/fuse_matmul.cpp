@@ -1,4 +1,5 @@
 #include "nabla/passes/fuse_matmul.h"
+#include "nabla/passes/pass.h"
 
 #include <algorithm>
 #include <unordered_map>
@@ -153,7 +154,6 @@ void fuse_pair(Function& f, Node* m, const Fusion& plan) {
 
 class FuseMatmulPass : public Pass {
  public:
-  std::string_view name() const override { return "fuse-matmul"; }
   bool run(Function& f) override { return fuse_matmul(f); }
 };
 

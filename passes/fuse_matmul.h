@@ -30,7 +30,6 @@
 #include <memory>
 
 #include "nabla/ir/function.h"
-#include "nabla/passes/pass.h"
 
 namespace nabla {
 
@@ -40,7 +39,5 @@ inline constexpr int64_t kGemmMinWork = 4096;
 
 // Returns true when it fused at least one matmul.
 bool fuse_matmul(Function& f);
-
-std::unique_ptr<Pass> create_fuse_matmul_pass();
 
 }  // namespace nabla

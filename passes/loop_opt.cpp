@@ -1,4 +1,5 @@
 #include "nabla/passes/loop_opt.h"
+#include "nabla/passes/pass.h"
 
 #include <algorithm>
 #include <memory>
@@ -417,7 +418,6 @@ bool remove_trivial(Function& f, const std::vector<Node*>& group) {
 
 class LoopOptPass : public Pass {
  public:
-  std::string_view name() const override { return "loop-opt"; }
   bool run(Function& f) override { return loop_opt(f); }
 };
 

@@ -31,12 +31,9 @@
 #include <memory>
 
 #include "nabla/ir/function.h"
-#include "nabla/passes/pass.h"
 
 namespace nabla {
 
 bool loop_opt(Function& f);
-
-std::unique_ptr<Pass> create_loop_opt_pass();
 
 }  // namespace nabla

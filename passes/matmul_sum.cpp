@@ -1,4 +1,5 @@
 #include "nabla/passes/matmul_sum.h"
+#include "nabla/passes/pass.h"
 
 #include <algorithm>
 
@@ -71,7 +72,6 @@ void erase_dead(Function& f, Node* m) {
 
 class MatmulSumPass : public Pass {
  public:
-  std::string_view name() const override { return "matmul-sum"; }
   bool run(Function& f) override { return matmul_sum(f); }
 };
 

@@ -18,12 +18,9 @@
 #include <memory>
 
 #include "nabla/ir/function.h"
-#include "nabla/passes/pass.h"
 
 namespace nabla {
 
 bool matmul_sum(Function& f);
-
-std::unique_ptr<Pass> create_matmul_sum_pass();
 
 }  // namespace nabla

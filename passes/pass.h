@@ -1,37 +1,54 @@
 #pragma once
 // A pass transforms one function in place and says whether it changed it.
-#include <charconv>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "nabla/ir/function.h"
-#include "nabla/runtime/error.h"
 
 namespace nabla {
+
+class Pass;
+std::unique_ptr<Pass> create_pass(std::string_view name);
 
 class Pass {
  public:
   virtual ~Pass() = default;
-  virtual std::string_view name() const = 0;
+  // The name the pass is registered under in passes/passes.def (create_pass
+  // gives it), or the one given to the constructor by a pass outside the
+  // registry.
+  std::string_view name() const { return name_; }
   // Runs on one function; returns true when it changed something.
   virtual bool run(Function& f) = 0;
   // Sets an option given in a pipeline string (`simplify{unsafe-math}` gives
   // key "unsafe-math", value "true"). Returns false when the pass has no such
-  // option; throws nabla::Error for a bad value.
-  virtual bool set_option(std::string_view key, std::string_view value) { return false; }
-};
+  // option; throws nabla::Error for a bad value, one message per kind:
+  //   PASS: option KEY takes true or false, got 'VALUE'
+  //   PASS: option KEY takes a non-negative integer, got 'VALUE'
+  bool set_option(std::string_view key, std::string_view value);
+  // The options the pass takes, in declaration order.
+  std::vector<std::string_view> option_names() const;
 
-// The value of a pass option that takes a non-negative integer; throws
-// "PASS: option KEY expects a non-negative integer, got 'VALUE'".
-inline int64_t non_negative_option(std::string_view pass, std::string_view key, std::string_view value) {
-  int64_t v = -1;
-  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-  if (ec != std::errc() || end != value.data() + value.size() || v < 0)
-    throw Error(std::string(pass) + ": option " + std::string(key) + " expects a non-negative integer, got '" +
-                std::string(value) + "'");
-  return v;
-}
+ protected:
+  explicit Pass(std::string name = {}) : name_(std::move(name)) {}
+  // Declares an option KEY taking `true` or `false`; set receives the value.
+  void flag_option(std::string_view key, std::function<void(bool)> set);
+  void flag_option(std::string_view key, bool* flag);
+  // Declares an option KEY taking a non-negative integer.
+  void count_option(std::string_view key, int64_t* value);
+
+ private:
+  friend std::unique_ptr<Pass> create_pass(std::string_view name);
+  struct Option {
+    std::string_view key;
+    std::function<void(bool)> set_flag;  // a flag option, or
+    int64_t* count = nullptr;            // a count option
+  };
+  std::string name_;
+  std::vector<Option> options_;
+};
 
 }  // namespace nabla

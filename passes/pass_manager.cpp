@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "nabla/ir/loop.h"
 #include "nabla/ir/printer.h"
@@ -115,7 +116,9 @@ class PipelineParser {
       }
       if (!e.pass->set_option(key, value)) {
         pos_ = at;
-        fail(fmt::format("pass '{}' has no option '{}'", e.pass->name(), key));
+        std::vector<std::string_view> known = e.pass->option_names();
+        fail(fmt::format("pass '{}' has no option '{}' ({})", e.pass->name(), key,
+                         known.empty() ? "it takes none" : fmt::format("options: {}", fmt::join(known, ", "))));
       }
     }
     e.options = std::string(text_.substr(b, pos_ - 1 - b));

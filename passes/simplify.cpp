@@ -1,4 +1,5 @@
 #include "nabla/passes/simplify.h"
+#include "nabla/passes/pass.h"
 
 #include "nabla/passes/rewrite.h"
 #include "nabla/passes/simplify_rules.h"
@@ -25,29 +26,14 @@ Node* apply_rules(Node* n, const RuleContext& ctx) {
   return nullptr;
 }
 
-bool parse_flag(std::string_view key, std::string_view value) {
-  if (value == "true" || value == "1") return true;
-  if (value == "false" || value == "0") return false;
-  throw Error("simplify: option " + std::string(key) + " expects true or false, got '" +
-              std::string(value) + "'");
-}
-
 class SimplifyPass : public Pass {
  public:
-  std::string_view name() const override { return "simplify"; }
-  bool run(Function& f) override { return simplify(f, options_); }
-  bool set_option(std::string_view key, std::string_view value) override {
-    if (key == "finite-math") {
-      options_.finite_math = parse_flag(key, value);
-    } else if (key == "no-signed-zeros") {
-      options_.no_signed_zeros = parse_flag(key, value);
-    } else if (key == "unsafe-math") {
-      options_.finite_math = options_.no_signed_zeros = parse_flag(key, value);
-    } else {
-      return false;
-    }
-    return true;
+  SimplifyPass() {
+    flag_option("finite-math", &options_.finite_math);
+    flag_option("no-signed-zeros", &options_.no_signed_zeros);
+    flag_option("unsafe-math", [this](bool v) { options_.finite_math = options_.no_signed_zeros = v; });
   }
+  bool run(Function& f) override { return simplify(f, options_); }
 
  private:
   SimplifyOptions options_;

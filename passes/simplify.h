@@ -3,7 +3,6 @@
 #include <memory>
 
 #include "nabla/ir/function.h"
-#include "nabla/passes/pass.h"
 
 namespace nabla {
 
@@ -25,6 +24,5 @@ bool simplify(Function& f, const SimplifyOptions& options = {});
 
 // Pass options: `finite-math`, `no-signed-zeros`, and `unsafe-math` (both),
 // each taking an optional `=true`/`=false`.
-std::unique_ptr<Pass> create_simplify_pass();
 
 }  // namespace nabla

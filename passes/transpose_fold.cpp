@@ -1,4 +1,5 @@
 #include "nabla/passes/transpose_fold.h"
+#include "nabla/passes/pass.h"
 
 #include "nabla/ir/builder.h"
 #include "nabla/passes/rewrite.h"
@@ -41,7 +42,6 @@ Node* fold_result(Node* t) {
 
 class TransposeFoldPass : public Pass {
  public:
-  std::string_view name() const override { return "transpose-fold"; }
   bool run(Function& f) override { return transpose_fold(f); }
 };
 

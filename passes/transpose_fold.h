@@ -3,7 +3,6 @@
 #include <memory>
 
 #include "nabla/ir/function.h"
-#include "nabla/passes/pass.h"
 
 namespace nabla {
 
@@ -15,7 +14,5 @@ namespace nabla {
 // Each result element is the same sum of the same products in the same order,
 // so the rewrites are exact. The transposes left without users go to dce.
 bool transpose_fold(Function& f);
-
-std::unique_ptr<Pass> create_transpose_fold_pass();
 
 }  // namespace nabla

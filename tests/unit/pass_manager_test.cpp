@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <sstream>
 
 #include "nabla/ir/builder.h"
@@ -29,15 +31,40 @@ TEST(PassManager, PipelineErrors) {
   auto err = [](std::string_view text) { return error_of([&] { PassManager().add(text); }); };
   EXPECT_EQ(err("cse,foo"), "pipeline: unknown pass 'foo' (registered: " + registered +
                                 ") at column 5 of 'cse,foo'");
-  EXPECT_EQ(err("cse{x}"), "pipeline: pass 'cse' has no option 'x' at column 5 of 'cse{x}'");
+  EXPECT_EQ(err("cse{x}"), "pipeline: pass 'cse' has no option 'x' (it takes none) at column 5 of 'cse{x}'");
+  EXPECT_EQ(err("fold{max=3}"), "pipeline: pass 'fold' has no option 'max' (options: max-elements) at column 6 of "
+                                "'fold{max=3}'");
   EXPECT_EQ(err("simplify{finite-math=maybe}"),
-            "simplify: option finite-math expects true or false, got 'maybe'");
+            "simplify: option finite-math takes true or false, got 'maybe'");
   EXPECT_EQ(err("cse,"), "pipeline: expected a pass name at column 5 of 'cse,'");
   EXPECT_EQ(err(""), "pipeline: expected a pass name at column 1 of ''");
   EXPECT_EQ(err("repeat(cse"), "pipeline: expected ')' at column 11 of 'repeat(cse'");
   EXPECT_EQ(err("cse dce"), "pipeline: unexpected ' ' at column 4 of 'cse dce'");
   EXPECT_EQ(err("cse{finite-math="),
             "pipeline: expected an option value at column 17 of 'cse{finite-math='");
+}
+
+// Every registered pass carries the name of its passes.def entry, round-trips
+// through a pipeline string with each of its options, and rejects a bad option
+// value with the one shared message of its kind.
+TEST(PassManager, EveryRegisteredPassRoundTripsItsNameAndOptions) {
+  for (std::string_view name : registered_passes()) {
+    SCOPED_TRACE(std::string(name));
+    std::unique_ptr<Pass> pass = create_pass(name);
+    ASSERT_TRUE(pass);
+    EXPECT_EQ(pass->name(), name);
+    EXPECT_EQ(PassManager().add(name).str(), name);
+    for (std::string_view key : pass->option_names()) {
+      bool is_flag = error_of([&] { create_pass(name)->set_option(key, "true"); }) == "(no error)";
+      std::string pipeline = fmt::format("{}{{{}={}}}", name, key, is_flag ? "false" : "7");
+      EXPECT_EQ(PassManager().add(pipeline).str(), pipeline);
+      EXPECT_EQ(error_of([&] { PassManager().add(fmt::format("{}{{{}=maybe}}", name, key)); }),
+                fmt::format("{}: option {} takes {}, got 'maybe'", name, key,
+                            is_flag ? "true or false" : "a non-negative integer"));
+    }
+    EXPECT_FALSE(pass->set_option("no-such-option", "true"));
+  }
+  EXPECT_EQ(create_pass("no-such-pass"), nullptr);
 }
 
 TEST(PassManager, DefaultPipelineIsRegistered) {
@@ -108,7 +135,7 @@ TEST(PassManager, CountsAddedNodesAndRunsEveryFunction) {
 
 class ExternalPass : public Pass {
  public:
-  std::string_view name() const override { return "external"; }
+  ExternalPass() : Pass("external") {}
   bool run(Function& f) override {
     ++calls;
     return false;
@@ -132,7 +159,7 @@ TEST(PassManager, AcceptsPassObjects) {
 // Breaks an invariant: gives the first node a type inference disagrees with.
 class BreakingPass : public Pass {
  public:
-  std::string_view name() const override { return "breaker"; }
+  BreakingPass() : Pass("breaker") {}
   bool run(Function& f) override {
     if (f.front()) f.front()->set_type(f64({7}));
     return true;
@@ -142,7 +169,7 @@ class BreakingPass : public Pass {
 // Changes the function but says it did not.
 class SilentPass : public Pass {
  public:
-  std::string_view name() const override { return "silent"; }
+  SilentPass() : Pass("silent") {}
   bool run(Function& f) override {
     f.erase(f.back());
     return false;
