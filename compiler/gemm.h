@@ -103,6 +103,14 @@ struct GemmSpec {
   // summed block by block.
   bool exact = false;
   GemmEpilogue epilogue;
+  // B packed by the caller's function instead of read (trans_b false; implies
+  // packing B): void pack_b_fn(const T* B, T* dst, int64_t pc, int64_t jc,
+  // int64_t kc, int64_t nc) writes the kc x nc block of B at (pc, jc) as the
+  // kernels read it, dst[(j / nr) * nr * kc + k * nr + j % nr] = B(pc + k,
+  // jc + j), and 0 for j from nc to nc rounded up to nr. The B argument is
+  // passed to it as given: e.g. an image whose im2col is B (an implicit
+  // im2col, compiler/lower_conv_pack.cpp). It must be in the GEMM's module.
+  llvm::Function* pack_b_fn = nullptr;
   int vector_bits = 512;
   int threads = 1;       // concurrent callers the task split is made for
   // Attached to every emitted function when not empty.

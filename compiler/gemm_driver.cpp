@@ -84,7 +84,8 @@ void GemmEmitter::emit_block(Function* f, Value* a, Value* bm, Value* c, Value* 
       Value* kc = t_.min(t_.c64(p.kc), b_.CreateSub(kdim, pc));
       Value* first = b_.CreateICmpEQ(pc, t_.c64(0));
       Value* last = b_.CreateICmpSGE(b_.CreateAdd(pc, t_.c64(p.kc)), kdim);
-      if (p.pack_b) b_.CreateCall(pack_b(), {t_.at(bm, b_off(pc, jc)), bp, kc, nc});
+      if (p.pack_b && spec_.pack_b_fn) b_.CreateCall(spec_.pack_b_fn, {bm, bp, pc, jc, kc, nc});
+      else if (p.pack_b) b_.CreateCall(pack_b(), {t_.at(bm, b_off(pc, jc)), bp, kc, nc});
       t_.loop(m0, m1, p.mc, [&](Value* ic) {
         Value* mc = t_.min(t_.c64(p.mc), b_.CreateSub(m1, ic));
         if (p.pack_a) b_.CreateCall(pack_a(), {t_.at(a, a_off(ic, pc)), ap, kc, mc});

@@ -23,6 +23,7 @@ void check_spec(const GemmSpec& s) {
   if (s.vector_bits != 128 && s.vector_bits != 256 && s.vector_bits != 512)
     fail(fmt::format("vector width must be 128, 256 or 512 bits, got {}", s.vector_bits));
   if (s.threads < 1) fail(fmt::format("threads must be at least 1, got {}", s.threads));
+  if (s.pack_b_fn && s.trans_b) fail("a caller's packing of B (pack_b_fn) needs trans_b false");
 }
 
 // Resolves a leading dimension (0 = dense) and checks it against the row length.
@@ -112,6 +113,7 @@ void choose_packing(const GemmSpec& s, GemmPlan& p) {
   p.pack_a = !s.trans_a && rows_conflict_in_l1(p.lda, esize, p.mr);
   if (s.tuning.pack_a >= 0) p.pack_a = s.tuning.pack_a != 0;
   if (s.tuning.pack_b >= 0) p.pack_b = s.tuning.pack_b != 0 || s.trans_b;
+  if (s.pack_b_fn) p.pack_b = true;
 }
 
 // Tasks are output blocks, rows in multiples of mr and columns in multiples of

@@ -43,10 +43,21 @@ struct ConvGemm {
   int64_t slots = 1, items = 1;
   bool direct = false;            // the operand is its own col matrix
   bool col2im = false;            // input_grad: dcol = W_g^T dy, then summed into dx
+  bool implicit = false;          // col packed by the GEMM from the operand (window)
+  WindowPack window{};
   int64_t col_bytes = 0, pack_bytes = 0;  // per slot
   GemmSpec spec;
   GemmPlan plan;
 };
+
+// Whether packing col straight from the image (lower_conv_pack.cpp) beats
+// writing it out first, for a product of m rows over `planes` input planes:
+// the packing sets up its masks per (ky, kx) and reuses them for every
+// plane, and each packed element feeds m rows. Measured (docs/performance.md,
+// "conv2d and its gradients"): faster for ResNet's 64 -> 64 3x3, slower
+// for LeNet's first layer (1 plane, 6 rows: 0.23 -> 0.39 ms), which keeps
+// the explicit copy.
+bool implicit_pays(int64_t m, int64_t planes) { return m >= 16 && planes >= 8; }
 
 // The product for one (image, group) pair, and the choice to use it.
 bool plan_conv_gemm(const Node& n, const LowerOptions& o, ConvGemm& c) {
@@ -64,10 +75,12 @@ bool plan_conv_gemm(const Node& n, const LowerOptions& o, ConvGemm& c) {
   s.dtype = c.t;
   s.exact = !o.fast_math;
   s.vector_bits = o.vector_bits;
-  int64_t elem = static_cast<int64_t>(dtype_size(c.t));
+  int64_t elem = static_cast<int64_t>(dtype_size(c.t)), lanes = o.vector_bits / (8 * elem);
   if (c.op == Op::Conv2D) {
     s.M = g.og, s.N = p, s.K = g.cg * kk;
-    c.col_bytes = c.direct ? 0 : aligned(s.K * p * elem);
+    c.implicit = !c.direct && g.sw == 1 && g.wo >= lanes && implicit_pays(g.og, g.cg);
+    c.window = {g.kh, g.kw, g.h, g.w, g.wo, g.sh, -g.pt, g.dh, -g.pl, g.dw};
+    c.col_bytes = c.direct || c.implicit ? 0 : aligned(s.K * p * elem);
   } else if (c.op == Op::Conv2DInputGrad && !c.direct && o.fast_math && g.sh == 1 && g.sw == 1 && 4 * pin > 5 * p) {
     // Fewer result positions than input positions (LeNet's valid 5x5): col'
     // would be mostly zeros, as many multiply-adds wasted. dcol [cg*kh*kw,
@@ -78,17 +91,20 @@ bool plan_conv_gemm(const Node& n, const LowerOptions& o, ConvGemm& c) {
   } else if (c.op == Op::Conv2DInputGrad) {
     s.M = g.cg, s.N = pin, s.K = g.og * kk;
     s.trans_a = c.direct;  // W_g [og, cg] is W'_g transposed
+    c.implicit = !c.direct && g.sh == 1 && g.sw == 1 && g.w >= lanes && implicit_pays(g.cg, g.og);
+    c.window = {g.kh, g.kw, g.ho, g.wo, g.w, 1, g.pt, -g.dh, g.pl, -g.dw};
     // dy read in place would cost a kc-deep panel of rows Ho*Wo apart per
     // tile, beside the broadcasts of A^T from kc lines: packed, 128 x 784 x
     // 256 (ResNet's 1x1) runs at 0.57 ms instead of 0.70 (gemm_bench --cold).
     if (c.direct) s.tuning.pack_b = 1;
-    c.col_bytes = c.direct ? 0 : aligned(s.K * pin * elem);
+    c.col_bytes = c.direct || c.implicit ? 0 : aligned(s.K * pin * elem);
     c.pack_bytes = c.direct ? 0 : aligned(s.M * s.K * elem);
   } else {
     s.M = g.og, s.N = g.cg * kk, s.K = p, s.trans_b = true, s.beta = 1;
     c.col_bytes = c.direct ? 0 : aligned(s.N * p * elem);
     s.threads = static_cast<int>(c.slots);
   }
+  if (c.implicit) s.tuning.pack_b = 1;
   c.plan = plan_gemm(s);
   if (c.op == Op::Conv2DWeightGrad && c.plan.num_tasks < c.slots) {
     // Fewer output blocks than slots: a slot would only repeat the copies
@@ -262,6 +278,7 @@ bool emit_conv_gemm(KernelEnv& env) {
   const ConvGeometry& g = c.g;
   DType t = c.t;
   std::string name = "gemm.node" + std::to_string(env.node_id);
+  if (c.implicit) c.spec.pack_b_fn = emit_window_pack(kb, t, c.window, c.plan.nr, c.plan.lanes, name + ".pack_window");
   llvm::Function* gemm = emit_gemm(kb.module, c.spec, name);
   llvm::Function* gemm0 = nullptr;  // weight_grad: the first image's sum overwrites dw
   if (c.op == Op::Conv2DWeightGrad) {
@@ -303,9 +320,9 @@ bool emit_conv_gemm(KernelEnv& env) {
       llvm::Value* grp = b.CreateSRem(item, kb.i64(groups));
       if (c.op == Op::Conv2D) {
         llvm::Value* image = kb.element_ptr(t, env.operands[0], b.CreateMul(item, kb.i64(g.cg * pin)));
-        if (!c.direct) emit_im2col(kb, t, g, image, col);
+        if (!c.direct && !c.implicit) emit_im2col(kb, t, g, image, col);
         llvm::Value* w = kb.element_ptr(t, env.operands[1], b.CreateMul(grp, kb.i64(g.og * g.cg * g.kh * g.kw)));
-        run(gemm, w, c.direct ? image : col, kb.element_ptr(t, env.result, b.CreateMul(item, kb.i64(g.og * p))), false);
+        run(gemm, w, c.direct || c.implicit ? image : col, kb.element_ptr(t, env.result, b.CreateMul(item, kb.i64(g.og * p))), false);
         return;
       }
       llvm::Value* dy = kb.element_ptr(t, env.operands[0], b.CreateMul(item, kb.i64(g.og * p)));
@@ -316,8 +333,9 @@ bool emit_conv_gemm(KernelEnv& env) {
         emit_col2im(kb, t, g, col, dx);
         return;
       }
-      if (!c.direct) emit_col_transposed(kb, t, g, dy, col), emit_pack_weights(kb, t, g, w, pack);
-      run(gemm, c.direct ? w : pack, c.direct ? dy : col, dx, false);
+      if (!c.direct && !c.implicit) emit_col_transposed(kb, t, g, dy, col);
+      if (!c.direct) emit_pack_weights(kb, t, g, w, pack);
+      run(gemm, c.direct ? w : pack, c.direct || c.implicit ? dy : col, dx, false);
     }, 1, "item");
   }, 1, "slot");
   return true;

@@ -32,7 +32,7 @@ const ConvCase kCases[] = {
 };
 
 // Large enough for the generated GEMM (lower_conv_gemm.cpp): explicit
-// im2col, 1x1 without a copy, strides in both axes (the transposed col reads
+// and implicit im2col, 1x1 without a copy, strides in both axes (the transposed col reads
 // element by element), groups and dilation.
 const ConvCase kGemmCases[] = {
     {"gemm 3x3 same", {2, 8, 10, 10}, {8, 8, 3, 3}, {.padding = {1, 1, 1, 1}}},
@@ -50,6 +50,17 @@ const ConvCase kGemmCases[] = {
     {"gemm valid 5x5", {2, 6, 14, 14}, {16, 6, 5, 5}, {}},
     {"gemm valid dilated groups", {4, 4, 13, 12}, {6, 2, 3, 3}, {.padding = {1, 0, 0, 2}, .dilation = {2, 1}, .groups = 2}},
     {"gemm valid wide", {2, 3, 9, 40}, {4, 3, 3, 3}, {}},
+    // Rows of at least one vector (16 f32, 8 f64), a horizontal stride of 1,
+    // 16 rows and 8 planes: the GEMM packs conv2d's col (and, at stride 1, the input gradient's
+    // col') straight from the image (lower_conv_pack.cpp): vectors across two
+    // rows, asymmetric padding, a vertical stride with dilation and groups,
+    // rows of exactly 16, and K and N over several GEMM blocks (288 deep,
+    // 1023 positions).
+    {"gemm implicit odd width", {2, 16, 7, 19}, {16, 16, 3, 3}, {.padding = {1, 2, 0, 1}}},
+    {"gemm implicit strided rows", {2, 32, 15, 33}, {32, 16, 3, 3},
+     {.stride = {2, 1}, .padding = {1, 1, 1, 1}, .dilation = {1, 2}, .groups = 2}},
+    {"gemm implicit width 16", {2, 16, 9, 16}, {16, 16, 3, 3}, {.padding = {1, 1, 1, 1}}},
+    {"gemm implicit blocks", {1, 32, 33, 31}, {16, 32, 3, 3}, {.padding = {1, 1, 1, 1}}},
 };
 
 void add_convolutions(DiffBatch& batch, DType t, const ConvCase& c) {
