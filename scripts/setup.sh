@@ -10,6 +10,7 @@ packages=(cmake make g++ python3 llvm-19-dev llvm-19-tools libfmt-dev libgtest-d
           gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
           gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
           libopenmpi-dev openmpi-bin
+          zlib1g-dev  # the training demos read MNIST's gzipped IDX files (docs/training.md)
           clang-19 libclang-rt-19-dev)  # libFuzzer (clang's) for tests/fuzz
 # --bench: the baselines; OpenBLAS gives PyTorch a real BLAS for lstm_bench
 # (Debian's python3-torch otherwise calls the reference libblas.so.3).

@@ -1,17 +1,15 @@
 // train_cnn: trains a small convolutional network on the UCI digits (8x8
-// images) or MNIST (28x28) with minibatch SGD, with train_digits'
-// command line (examples/train_cnn/trainer.h):
+// images) or MNIST (28x28) with minibatch SGD, momentum or Adam, with the
+// demos' common loop and options (examples/common/trainer.h):
 //   conv 3x3 (8 channels) -> relu -> conv 3x3 (16) -> relu -> max_pool 2x2
 //   -> dense -> softmax cross-entropy
 // Convolutions keep the image size (padding 1) and add a bias per channel.
-//   build/examples/train_cnn [--epochs N] [--batch B] [--lr X] [--seed S]
-//                            [--threads T] [--data digits.csv] [--mnist DIR]
-//                            [--require-progress P]
+//   build/examples/train_cnn [options]      (train_cnn --help, docs/cli.md)
 #include <cmath>
 
 #include <fmt/format.h>
 
-#include "examples/train_cnn/trainer.h"
+#include "examples/common/trainer.h"
 #include "nabla/ir/builder.h"
 #include "nabla/runtime/error.h"
 
@@ -31,14 +29,6 @@ struct Net {
             {pooled(), classes},   {classes}};
   }
 
-  std::vector<Value> inputs(Function& f) const {
-    std::vector<Value> params;
-    const char* names[] = {"W1", "b1", "W2", "b2", "W3", "b3"};
-    std::vector<Shape> shapes = parameters();
-    for (size_t i = 0; i < shapes.size(); ++i) params.push_back(f.input(names[i], f32(shapes[i])));
-    return params;
-  }
-
   // The logits of X [n, side * side].
   Value forward(Value x, const std::vector<Value>& p) const {
     int64_t n = x->shape()[0];
@@ -47,19 +37,6 @@ struct Net {
     h = relu(conv2d(h, p[2], same) + p[3]);
     h = max_pool2d(h, {2, 2}, {.stride = {2, 2}});
     return matmul(reshape(h, {n, pooled()}), p[4]) + p[5];
-  }
-
-  size_t build_step(Function& f, int64_t batch) const {
-    Value x = f.input("X", f32({batch, side * side}));
-    Value y = f.input("y", i32({batch}));
-    Value lr = f.input("lr", f32());
-    std::vector<Value> params = inputs(f);
-    return demo::output_sgd_step(f, cross_entropy(forward(x, params), y), params, lr);
-  }
-
-  void build_logits(Function& f, int64_t n) const {
-    Value x = f.input("X", f32({n, side * side}));
-    f.output(forward(x, inputs(f)));
   }
 
   // He-initialized weights (fan-in: the window's inputs), zero biases.
@@ -74,20 +51,25 @@ struct Net {
   }
 };
 
-demo::Model cnn(const demo::Dataset& all, int64_t classes) {
-  auto side = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(all.features))));
-  if (side * side != all.features || side < 2)
-    throw Error(fmt::format("train_cnn needs square images, got {} pixels", all.features));
+demo::Model cnn(int64_t features, int64_t classes) {
+  auto side = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(features))));
+  if (side * side != features || side < 2)
+    throw Error(fmt::format("train_cnn needs square images, got {} pixels", features));
   Net net{side, classes};
-  return {net.parameters(), [net](Function& f, int64_t batch) { return net.build_step(f, batch); },
-          [net](Function& f, int64_t n) { net.build_logits(f, n); }, [net](uint64_t seed) { return net.init(seed); }};
+  demo::Model m;
+  m.names = {"W1", "b1", "W2", "b2", "W3", "b3"};
+  m.parameters = net.parameters();
+  m.logits = [net](Value x, const std::vector<Value>& p) { return net.forward(x, p); };
+  m.init = [net](uint64_t seed) { return net.init(seed); };
+  return m;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  return demo::train_main(argc, argv, "train_cnn",
-                          "trains a small convolutional network on the UCI digits (or MNIST) with a training step "
-                          "that nabla differentiates, optimizes and JIT-compiles",
-                          cnn, 20);
+  demo::Demo d{"train_cnn",
+               "trains a small convolutional network on the UCI digits (or MNIST) with a training step that nabla "
+               "differentiates, optimizes and JIT-compiles",
+               cnn, 20, 0.2};
+  return demo::train_main(argc, argv, d);
 }

@@ -1,21 +1,9 @@
 #include "examples/train_digits/model.h"
 
 #include "nabla/ir/builder.h"
-#include "nabla/passes/build_grad.h"
-#include "nabla/passes/data_parallel.h"
 
 namespace nabla::demo {
 namespace {
-
-std::vector<Value> parameter_inputs(Function& f, const ModelShape& s) {
-  std::vector<Value> params;
-  std::vector<Shape> shapes = parameter_shapes(s);
-  for (size_t i = 0; i < shapes.size(); ++i) {
-    std::string name = (i % 2 == 0 ? "W" : "b") + std::to_string(i / 2 + 1);
-    params.push_back(f.input(name, f32(shapes[i])));
-  }
-  return params;
-}
 
 // U = relu(... relu(X W1 + b1) ...) W_L + b_L
 Value forward(Value x, const std::vector<Value>& params) {
@@ -42,28 +30,30 @@ std::vector<Shape> parameter_shapes(const ModelShape& s) {
   return shapes;
 }
 
-size_t build_train_step(Function& f, const ModelShape& s, int64_t batch, bool data_parallel) {
-  Value x = f.input("X", f32({batch, s.features}));
-  Value y = f.input("y", i32({batch}));
-  Value lr = f.input("lr", f32());
-  std::vector<Value> params = parameter_inputs(f, s);
-  Value decay;
-  for (size_t l = 0; l < params.size(); l += 2) {
-    Value sq = sum(params[l] * params[l]);
-    decay = decay.node ? decay + sq : sq;
-  }
-  Value loss = cross_entropy(forward(x, params), y) + s.weight_decay * decay;
-  loss->set_name("loss");
-  size_t forward_nodes = f.size();
-  std::vector<Value> grads = data_parallel ? data_parallel_grad(loss, params) : grad(loss, params);
-  f.output(loss);
-  for (size_t i = 0; i < params.size(); ++i) f.output(params[i] - lr * grads[i]);
-  return forward_nodes;
-}
-
-void build_logits(Function& f, const ModelShape& s, int64_t n) {
-  Value x = f.input("X", f32({n, s.features}));
-  f.output(forward(x, parameter_inputs(f, s)));
+Model mlp(const ModelShape& s) {
+  Model m;
+  m.parameters = parameter_shapes(s);
+  for (size_t i = 0; i < m.parameters.size(); ++i)
+    m.names.push_back((i % 2 == 0 ? "W" : "b") + std::to_string(i / 2 + 1));
+  m.logits = forward;
+  double weight_decay = s.weight_decay;
+  m.loss = [weight_decay](Value x, Value y, const std::vector<Value>& params) {
+    Value decay;
+    for (size_t l = 0; l < params.size(); l += 2) {
+      Value sq = sum(params[l] * params[l]);
+      decay = decay.node ? decay + sq : sq;
+    }
+    return cross_entropy(forward(x, params), y) + weight_decay * decay;
+  };
+  std::vector<Shape> shapes = m.parameters;
+  m.init = [shapes](uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::vector<Tensor> params;
+    for (const Shape& shape : shapes)
+      params.push_back(shape.size() == 2 ? he_normal(shape, shape[0], rng) : Tensor(DType::f32, shape));
+    return params;
+  };
+  return m;
 }
 
 }  // namespace nabla::demo

@@ -1,6 +1,7 @@
 #pragma once
 // Image classification data for the training demo: the UCI digits CSV
-// (data/digits.csv.gz, decompressed at build time) and MNIST IDX files.
+// (data/digits.csv.gz, decompressed at build time) and MNIST IDX files
+// (read through zlib, so that the files may stay gzipped).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -19,10 +20,12 @@ struct Dataset {
 // Throws nabla::Error naming the file and line on malformed input.
 Dataset load_digits_csv(const std::string& path);
 
-// MNIST: DIR/train-images-idx3-ubyte + DIR/train-labels-idx1-ubyte (and the
-// t10k-* pair when present, appended). Throws nabla::Error naming the file.
-Dataset load_mnist(const std::string& dir);
-// One IDX pair (images, labels).
+// MNIST's standard split: DIR/train-images-idx3-ubyte and
+// train-labels-idx1-ubyte (60,000 images) train, t10k-images-idx3-ubyte and
+// t10k-labels-idx1-ubyte (10,000) test. Each file may be gzipped, under its
+// name or with .gz appended (as distributed). Throws nabla::Error naming the file.
+void load_mnist(const std::string& dir, Dataset& train, Dataset& test);
+// One IDX pair (images, labels), either file gzipped or not.
 Dataset load_idx(const std::string& images_path, const std::string& labels_path);
 
 // A seeded shuffle split: the first `train_fraction` of the permutation trains.

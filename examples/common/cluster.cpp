@@ -1,4 +1,4 @@
-#include "examples/train_digits/cluster.h"
+#include "examples/common/cluster.h"
 
 #include <cstdio>
 #include <cstdlib>

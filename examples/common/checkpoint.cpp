@@ -1,4 +1,4 @@
-#include "examples/train_digits/checkpoint.h"
+#include "examples/common/checkpoint.h"
 
 #include <filesystem>
 #include <fstream>
@@ -32,9 +32,9 @@ void save_checkpoint(const std::string& dir, const std::vector<std::string>& nam
   fs::remove_all(partial, ec);
   if (!fs::create_directories(partial, ec) && ec) throw Error(dir + ": cannot create " + partial.string());
   for (size_t i = 0; i < params.size(); ++i) write_npy((partial / (names[i] + ".npy")).string(), params[i]);
-  Tensor s(DType::i64, {4});
+  Tensor s(DType::i64, {5});
   int64_t* v = s.data_as<int64_t>();
-  v[0] = state.step, v[1] = state.seed, v[2] = state.batch, v[3] = state.ranks;
+  v[0] = state.step, v[1] = state.seed, v[2] = state.batch, v[3] = state.ranks, v[4] = state.optimizer;
   write_npy((partial / "state.npy").string(), s);
   fs::remove_all(done, ec);
   fs::rename(partial, done);
@@ -59,9 +59,9 @@ TrainState load_checkpoint(const std::string& dir, const std::vector<std::string
   }
   std::string path = (at / "state.npy").string();
   Tensor s = read_npy(path);
-  check_npy_type(path, s, "the training state", DType::i64, std::vector<int64_t>{4});
+  check_npy_type(path, s, "the training state", DType::i64, std::vector<int64_t>{5});
   const int64_t* v = s.data_as<int64_t>();
-  return {v[0], v[1], v[2], v[3]};
+  return {v[0], v[1], v[2], v[3], v[4]};
 }
 
 }  // namespace nabla::demo

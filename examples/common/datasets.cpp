@@ -1,10 +1,13 @@
-#include "examples/train_digits/datasets.h"
+#include "examples/common/datasets.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <numeric>
 #include <random>
 #include <sstream>
+
+#include <zlib.h>
 
 #include "nabla/runtime/error.h"
 
@@ -15,23 +18,40 @@ namespace {
   throw Error(path + ": " + what);
 }
 
-uint32_t read_be32(std::istream& in, const std::string& path) {
-  unsigned char b[4];
-  if (!in.read(reinterpret_cast<char*>(b), 4)) fail(path, "truncated IDX header");
-  return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
+uint32_t read_be32(const std::string& bytes, size_t& at, const std::string& path) {
+  if (bytes.size() - at < 4) fail(path, "truncated IDX header");
+  auto b = [&](size_t i) { return uint32_t{static_cast<unsigned char>(bytes[at + i])}; };
+  uint32_t v = (b(0) << 24) | (b(1) << 16) | (b(2) << 8) | b(3);
+  at += 4;
+  return v;
+}
+
+// The whole file, decompressed when it is gzipped (zlib reads a file that
+// is not as it is).
+std::string read_maybe_gzipped(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) fail(path, "cannot open file");
+  std::string bytes;
+  char buffer[1 << 16];
+  int n = 0;
+  while ((n = gzread(f, buffer, sizeof buffer)) > 0) bytes.append(buffer, static_cast<size_t>(n));
+  int code = 0;
+  std::string what = n < 0 ? gzerror(f, &code) : "";
+  gzclose(f);
+  if (n < 0) fail(path, "cannot decompress (" + what + ")");
+  return bytes;
+}
+
+// DIR/NAME, or DIR/NAME.gz when only that exists.
+std::string idx_path(const std::string& dir, const std::string& name) {
+  std::string plain = dir + "/" + name, gz = plain + ".gz";
+  return !std::filesystem::exists(plain) && std::filesystem::exists(gz) ? gz : plain;
 }
 
 void finish_classes(Dataset& d) {
   int32_t top = 0;
   for (int32_t l : d.labels) top = std::max(top, l);
   d.classes = d.labels.empty() ? 0 : top + 1;
-}
-
-void append(Dataset& to, const Dataset& from) {
-  to.images.insert(to.images.end(), from.images.begin(), from.images.end());
-  to.labels.insert(to.labels.end(), from.labels.begin(), from.labels.end());
-  to.count += from.count;
-  to.classes = std::max(to.classes, from.classes);
 }
 
 }  // namespace
@@ -71,14 +91,13 @@ Dataset load_digits_csv(const std::string& path) {
 }
 
 Dataset load_idx(const std::string& images_path, const std::string& labels_path) {
-  std::ifstream im(images_path, std::ios::binary), lb(labels_path, std::ios::binary);
-  if (!im) fail(images_path, "cannot open file");
-  if (!lb) fail(labels_path, "cannot open file");
-  if (read_be32(im, images_path) != 0x803) fail(images_path, "not an IDX image file (magic)");
-  if (read_be32(lb, labels_path) != 0x801) fail(labels_path, "not an IDX label file (magic)");
-  uint32_t n = read_be32(im, images_path), rows = read_be32(im, images_path),
-           cols = read_be32(im, images_path);
-  uint32_t nl = read_be32(lb, labels_path);
+  std::string im = read_maybe_gzipped(images_path), lb = read_maybe_gzipped(labels_path);
+  size_t at_im = 0, at_lb = 0;
+  if (read_be32(im, at_im, images_path) != 0x803) fail(images_path, "not an IDX image file (magic)");
+  if (read_be32(lb, at_lb, labels_path) != 0x801) fail(labels_path, "not an IDX label file (magic)");
+  uint32_t n = read_be32(im, at_im, images_path), rows = read_be32(im, at_im, images_path),
+           cols = read_be32(im, at_im, images_path);
+  uint32_t nl = read_be32(lb, at_lb, labels_path);
   if (n != nl)
     fail(labels_path, std::to_string(nl) + " labels for " + std::to_string(n) + " images");
   if (rows == 0 || cols == 0 || rows > 4096 || cols > 4096 || n > 100000000)
@@ -86,14 +105,13 @@ Dataset load_idx(const std::string& images_path, const std::string& labels_path)
   Dataset d;
   d.count = n;
   d.features = int64_t{rows} * cols;
-  std::vector<unsigned char> pixels(static_cast<size_t>(d.count * d.features));
-  if (!im.read(reinterpret_cast<char*>(pixels.data()), static_cast<std::streamsize>(pixels.size())))
-    fail(images_path, "truncated image data");
-  std::vector<unsigned char> labels(n);
-  if (!lb.read(reinterpret_cast<char*>(labels.data()), n)) fail(labels_path, "truncated label data");
-  d.images.resize(pixels.size());
-  for (size_t i = 0; i < pixels.size(); ++i) d.images[i] = pixels[i] / 255.0f;
-  for (unsigned char l : labels) {
+  auto pixels = static_cast<size_t>(d.count * d.features);
+  if (im.size() - at_im < pixels) fail(images_path, "truncated image data");
+  if (lb.size() - at_lb < n) fail(labels_path, "truncated label data");
+  d.images.resize(pixels);
+  for (size_t i = 0; i < pixels; ++i) d.images[i] = static_cast<unsigned char>(im[at_im + i]) / 255.0f;
+  for (size_t i = 0; i < n; ++i) {
+    auto l = static_cast<unsigned char>(lb[at_lb + i]);
     if (l > 9) fail(labels_path, "label " + std::to_string(l) + " is above 9");
     d.labels.push_back(l);
   }
@@ -101,15 +119,11 @@ Dataset load_idx(const std::string& images_path, const std::string& labels_path)
   return d;
 }
 
-Dataset load_mnist(const std::string& dir) {
-  Dataset d = load_idx(dir + "/train-images-idx3-ubyte", dir + "/train-labels-idx1-ubyte");
-  std::ifstream probe(dir + "/t10k-images-idx3-ubyte");
-  if (probe) {
-    Dataset t = load_idx(dir + "/t10k-images-idx3-ubyte", dir + "/t10k-labels-idx1-ubyte");
-    if (t.features != d.features) fail(dir, "train and t10k images differ in size");
-    append(d, t);
-  }
-  return d;
+void load_mnist(const std::string& dir, Dataset& train, Dataset& test) {
+  train = load_idx(idx_path(dir, "train-images-idx3-ubyte"), idx_path(dir, "train-labels-idx1-ubyte"));
+  test = load_idx(idx_path(dir, "t10k-images-idx3-ubyte"), idx_path(dir, "t10k-labels-idx1-ubyte"));
+  if (test.features != train.features) fail(dir, "train and t10k images differ in size");
+  train.classes = test.classes = std::max(train.classes, test.classes);
 }
 
 void split(const Dataset& all, double train_fraction, uint64_t seed, Dataset& train,
