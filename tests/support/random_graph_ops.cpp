@@ -31,8 +31,8 @@ void Generator::emit_op(Op op) {
 // A loop (ir/loop.h) with a random body: c' = c / 2 + tanh(sum(v)) / 10 for
 // a random value v of the body's own random ops (stacked as a scan's output).
 // scan: 0 to 50 steps, either way, sometimes over xs; while: a counter runs
-// up to a bound the data decide, min(8 |sum(c)|, 50) (none when it is NaN),
-// so 0 to 50 steps (max_trip_count 50).
+// (i32) up to a bound the data decide, min(8 |sum(c)|, 50) cast to i32, so
+// 0 to 50 steps (max_trip_count 50).
 void Generator::emit_loop(Op op) {
   if (in_body_) return emit_unary(Op::Tanh);
   Node* c = float_value();
@@ -57,8 +57,9 @@ void Generator::emit_loop(Op op) {
     if (length > 0) keep(r.ys[0]);
     return;
   }
-  Value t0 = constant(f, 0.0, c->dtype());
-  Value bound = keep(minimum(mul(abs(sum(c)), 8.0), 50.0));
+  // Integers: a perturbed float counter could run a 51st step.
+  Value t0 = constant(f, 0.0, DType::i32);
+  Value bound = keep(cast(minimum(mul(abs(sum(c)), 8.0), 50.0), DType::i32));
   std::vector<Value> r = while_loop(
       [](auto c, auto w) { return less(c[1], w[1]); },
       [&](auto c, auto w) {
