@@ -43,12 +43,12 @@ LoopNest make_loop_nest(const Shape& shape, std::vector<std::vector<int64_t>> st
 namespace {
 
 void emit_level(KernelBuilder& kb, const LoopNest& nest, size_t axis, std::vector<llvm::Value*>& at,
-                const std::function<void(std::span<llvm::Value* const>)>& body, llvm::Value* begin,
-                llvm::Value* end) {
+                const NestBody& body, llvm::Value* begin, llvm::Value* end, const NestBody& row) {
   if (axis == nest.shape.size()) {
     body(at);
     return;
   }
+  if (row && axis > 0 && axis + 1 == nest.shape.size()) row(at);
   llvm::Value* lo = begin ? begin : kb.i64(0);
   llvm::Value* hi = end ? end : kb.i64(nest.shape[axis]);
   std::vector<llvm::Value*> outer = at;
@@ -58,19 +58,18 @@ void emit_level(KernelBuilder& kb, const LoopNest& nest, size_t axis, std::vecto
       int64_t s = nest.strides[a][axis];
       inner[a] = s == 0 ? outer[a] : kb.b.CreateAdd(outer[a], kb.b.CreateMul(i, kb.i64(s)), "", false, true);
     }
-    emit_level(kb, nest, axis + 1, inner, body, nullptr, nullptr);
+    emit_level(kb, nest, axis + 1, inner, body, nullptr, nullptr, row);
   }, 1, axis + 1 == nest.shape.size() ? "j" : "i");
 }
 
 }  // namespace
 
-void emit_loop_nest(KernelBuilder& kb, const LoopNest& nest,
-                    const std::function<void(std::span<llvm::Value* const>)>& body, llvm::Value* begin,
-                    llvm::Value* end) {
+void emit_loop_nest(KernelBuilder& kb, const LoopNest& nest, const NestBody& body, llvm::Value* begin,
+                    llvm::Value* end, const NestBody& row) {
   if (nest.numel() == 0) return;
   std::vector<llvm::Value*> at;
   for (int64_t o : nest.offsets) at.push_back(kb.i64(o));
-  emit_level(kb, nest, 0, at, body, begin, end);
+  emit_level(kb, nest, 0, at, body, begin, end, row);
 }
 
 }  // namespace nabla

@@ -36,11 +36,14 @@ std::vector<int64_t> broadcast_strides(const Shape& from, const Shape& to);
 LoopNest make_loop_nest(const Shape& shape, std::vector<std::vector<int64_t>> strides,
                         std::vector<int64_t> offsets = {});
 
+using NestBody = std::function<void(std::span<llvm::Value* const>)>;
+
 // Emits the loops. body gets, for each accessor, its element offset (i64) at
 // the current index. When begin/end are given, the outermost axis runs over
-// [begin, end) instead of all of it (a task of a parallel loop).
-void emit_loop_nest(KernelBuilder& kb, const LoopNest& nest,
-                    const std::function<void(std::span<llvm::Value* const>)>& body,
-                    llvm::Value* begin = nullptr, llvm::Value* end = nullptr);
+// [begin, end) instead of all of it (a task of a parallel loop). A nest of
+// two or more axes calls `row` (when given) before each run of the innermost
+// loop, with the offsets where that run starts.
+void emit_loop_nest(KernelBuilder& kb, const LoopNest& nest, const NestBody& body, llvm::Value* begin = nullptr,
+                    llvm::Value* end = nullptr, const NestBody& row = {});
 
 }  // namespace nabla

@@ -3,6 +3,7 @@
 // group of fused nodes of one body that stores several results per element).
 #include "nabla/compiler/element_program.h"
 #include "nabla/compiler/kernel_builder.h"
+#include "nabla/compiler/lower_indexed.h"
 #include "nabla/compiler/loop_nest.h"
 #include "nabla/compiler/lower.h"
 #include "nabla/compiler/stream_stores.h"
@@ -190,7 +191,7 @@ void emit_elementwise(KernelEnv& env) {
     emit_loop_nest(kb, nest, [&](std::span<llvm::Value* const> at) {
       std::vector<llvm::Value*> v = emit_program_values(kb, p, ptrs, at.first(p.accessors()));
       for (size_t i = 0; i < outs.size(); ++i) kb.store(p.values[i]->dtype(), v[i], outs[i], at.back());
-    }, begin, end);
+    }, begin, end, gather_prefetches(kb, p, nest, ptrs));
   };
   // The streaming loop is nabla's own, with 8 vectors per iteration for long
   // programs: on the elementwise bench 8 beat 4 by about 10%. (Asked of

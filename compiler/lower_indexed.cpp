@@ -1,6 +1,7 @@
 // Indexed reads and writes inside loop nests (compiler/lower_indexed.h).
 #include "nabla/compiler/lower_indexed.h"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <set>
@@ -80,7 +81,50 @@ bool checked_now(const Tensor* t, int64_t bound) {
   return false;
 }
 
+constexpr int64_t kPrefetchAhead = 16;  // rows (runs of the innermost loop)
+constexpr int64_t kLine = 64, kPrefetchBytes = 512;
+
+struct RowPrefetch {
+  size_t accessor;  // the gather's index; its table is the next one
+  const Node* gather;
+  int64_t ahead;    // index elements kPrefetchAhead runs later
+  int64_t bytes;    // of the row, up to kPrefetchBytes
+};
+
+void prefetch_row(KernelBuilder& kb, const RowPrefetch& r, std::span<llvm::Value* const> ptrs,
+                  std::span<llvm::Value* const> at) {
+  auto& b = kb.b;
+  IndexedAccess a = indexed_access(*r.gather);
+  const Node* idx = r.gather->operand(1);
+  llvm::Value* later = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b.CreateAdd(at[r.accessor], kb.i64(r.ahead)),
+                                               kb.i64(idx->type().numel() - 1));
+  llvm::Value* k = index_position(kb, load_index(kb, idx->dtype(), ptrs[r.accessor], later), a.bound);
+  llvm::Value* row = b.CreateAdd(at[r.accessor + 1], b.CreateMul(k, kb.i64(a.axis_stride)));
+  int64_t size = static_cast<int64_t>(dtype_size(r.gather->dtype()));
+  for (int64_t line = 0; line < r.bytes; line += kLine) {
+    llvm::Value* p = kb.element_ptr(r.gather->dtype(), ptrs[r.accessor + 1], b.CreateAdd(row, kb.i64(line / size)));
+    b.CreateIntrinsic(llvm::Intrinsic::prefetch, {p->getType()}, {p, b.getInt32(0), b.getInt32(3), b.getInt32(1)});
+  }
+}
+
 }  // namespace
+
+NestBody gather_prefetches(KernelBuilder& kb, const ElementProgram& p, const LoopNest& nest,
+                           std::vector<llvm::Value*> ptrs) {
+  size_t depth = nest.shape.size();
+  std::vector<RowPrefetch> rows;
+  for (size_t g = 0; depth >= 2 && g < p.gathers.size(); ++g) {
+    size_t i = p.leaves.size() + 2 * g;
+    const std::vector<int64_t>& index = nest.strides[i];
+    int64_t bytes = nest.shape.back() * static_cast<int64_t>(dtype_size(p.gathers[g]->dtype()));
+    if (index.back() == 0 && index[depth - 2] > 0 && nest.strides[i + 1].back() == 1 && bytes >= kLine)
+      rows.push_back({i, p.gathers[g], kPrefetchAhead * index[depth - 2], std::min(bytes, kPrefetchBytes)});
+  }
+  if (rows.empty()) return {};
+  return [&kb, rows, ptrs = std::move(ptrs)](std::span<llvm::Value* const> at) {
+    for (const RowPrefetch& r : rows) prefetch_row(kb, r, ptrs, at);
+  };
+}
 
 // Unsigned v + bound < 2 bound: v in [-bound, bound). A constant index
 // that is in range is checked here, once, instead of at every call (one

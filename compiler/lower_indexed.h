@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "nabla/compiler/loop_nest.h"
 #include "nabla/compiler/lower.h"
 
 namespace llvm {
@@ -24,6 +25,7 @@ class Value;
 namespace nabla {
 
 class KernelBuilder;
+struct ElementProgram;
 
 struct IndexedAccess {
   std::vector<int64_t> index;  // strides of the index over the gathered shape
@@ -48,6 +50,15 @@ llvm::Value* index_position(KernelBuilder& kb, llvm::Value* v, int64_t bound);
 // offset `table_at` (without the axis) of `table`.
 llvm::Value* emit_indexed_read(KernelBuilder& kb, const Node& g, llvm::Value* index, llvm::Value* index_at,
                                llvm::Value* table, llvm::Value* table_at);
+
+// A `row` for emit_loop_nest over p's accessors (then any others): for each
+// gather of p whose index is constant along the nest's innermost axis and
+// whose table row is contiguous there (an embedding bag: one row per index),
+// prefetches the row the gather reads 16 runs of the innermost loop later
+// (its first 512 bytes); empty when no gather is such. Without it, random
+// rows arrive one out-of-order window at a time.
+NestBody gather_prefetches(KernelBuilder& kb, const ElementProgram& p, const LoopNest& nest,
+                           std::vector<llvm::Value*> ptrs);
 
 // Fails (NABLA_INDEX_OUT_OF_RANGE, naming `op`) unless every index of idx is
 // in [-bound, bound).

@@ -13,6 +13,7 @@
 
 #include "nabla/compiler/element_program.h"
 #include "nabla/compiler/kernel_builder.h"
+#include "nabla/compiler/lower_indexed.h"
 #include "nabla/compiler/loop_nest.h"
 #include "nabla/compiler/lower.h"
 #include "nabla/ir/fused.h"
@@ -198,7 +199,7 @@ void emit_reduce(KernelEnv& env) {
         kb.store(r.program.values[k + 1]->dtype(), v[k + 1], stored[k], at[leaves + k]);
       llvm::Value* acc = kb.load(t, result, at.back());
       kb.store(t, combine(kb, op, t, acc, v[0]), result, at.back());
-    }, begin, end);
+    }, begin, end, gather_prefetches(kb, r.program, r.nest, ptrs));
   }
 
   if (op == Op::Mean) {  // sum / count in the element dtype; 0 / 0 = NaN
