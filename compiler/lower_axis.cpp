@@ -257,8 +257,12 @@ void emit_gather(KernelEnv& env) {
   llvm::Align align(dtype_size(t));
   if (env.node.type().numel() == 0) return;
   kb.loop(env.begin, env.end, [&](llvm::Value* r) {
-    llvm::Value* o = b.CreateSDiv(r, kb.i64(m));
-    llvm::Value* k = position(kb, idx, env.operands[1], b.CreateSRem(r, kb.i64(m)), v.n);
+    // Without axes before `axis` (one outer row) r is the index's position
+    // itself: no division per element (a sparse derivative's gather of its
+    // nonzeros spent most of its time in it).
+    bool one_row = v.outer == 1;
+    llvm::Value* o = one_row ? kb.i64(0) : b.CreateSDiv(r, kb.i64(m));
+    llvm::Value* k = position(kb, idx, env.operands[1], one_row ? r : b.CreateSRem(r, kb.i64(m)), v.n);
     llvm::Value* from = offset(kb, o, v.n, k, v.inner, kb.i64(0));
     llvm::Value* to = b.CreateMul(r, kb.i64(v.inner));
     kb.loop(kb.i64(0), kb.i64(v.inner), [&](llvm::Value* i) {

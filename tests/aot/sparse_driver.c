@@ -1,7 +1,7 @@
-/* A C program that takes a sparse Hessian from a nablac object without
+/* A C program that takes a sparse Hessian (or Jacobian) from a nablac object without
    nabla: the pattern from the generated header (SYMBOL_row_ptr, _col_idx),
    the values from the entry point. Prints "row col value" per nonzero, as a
-   solver such as IPOPT would receive them (lower triangle, CSR).
+   solver such as IPOPT would receive them (CSR; a Hessian's lower triangle).
    Built by tests/unit/aot_sparse_test.cpp with -include the header and
    -DENTRY=nabla_rosen_hessian -DPREFIX=NABLA_ROSEN_HESSIAN. */
 #include <stdio.h>

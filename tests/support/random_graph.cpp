@@ -217,7 +217,8 @@ void Generator::build() {
     if (op != Op::Input && op != Op::Grad && op != Op::Fused && !is_collective(op)) ops.push_back(op);
   }
   for (int step = 0; step < options_.num_steps; ++step) {
-    if (chance(options_.pattern_rate)) emit_pattern();
+    if (options_.loop_rate > 0 && chance(options_.loop_rate)) emit_op(chance(0.5) ? Op::Scan : Op::While);
+    else if (chance(options_.pattern_rate)) emit_pattern();
     else emit_op(pick(ops));
   }
   if (chance(options_.grad_rate)) emit_grads();

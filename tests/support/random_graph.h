@@ -19,6 +19,8 @@ struct RandomGraphOptions {
   int max_results = 8;        // results: most nodes without users (the rest stay dead)
   double pattern_rate = 0.3;  // chance that a step emits a pattern the passes rewrite
                               // (x*1, neg(neg x), duplicates, constant subtrees, ...)
+  double loop_rate = 0.0;     // chance that a step emits a scan or a while (besides
+                              // those the op choice makes)
   double special_rate = 0.05; // chance that a constant element is 0, -0, 1, inf or NaN
   // Chance of appending grad nodes: dz/dw for z = sum of a float value and w a
   // float input (sometimes one it does not reach), and at times the derivative

@@ -30,8 +30,9 @@ void Generator::emit_op(Op op) {
 
 // A loop (ir/loop.h) with a random body: c' = c / 2 + tanh(sum(v)) / 10 for
 // a random value v of the body's own random ops (stacked as a scan's output).
-// scan: 0 to 12 steps, either way, sometimes over xs; while: while a counter
-// stays below 2 (at most 4 steps).
+// scan: 0 to 50 steps, either way, sometimes over xs; while: a counter runs
+// (i32) up to a bound the data decide, min(8 |sum(c)|, 50) cast to i32, so
+// 0 to 50 steps (max_trip_count 50).
 void Generator::emit_loop(Op op) {
   if (in_body_) return emit_unary(Op::Tanh);
   Node* c = float_value();
@@ -39,7 +40,7 @@ void Generator::emit_loop(Op op) {
     return add(mul(c, 0.5), mul(cast(tanh(sum(v)), c->dtype()), 0.1));
   };
   if (op == Op::Scan) {
-    int64_t length = uniform(0, 12);
+    int64_t length = uniform(0, 50);
     std::vector<Value> xs;
     if (length > 0 && chance(0.6)) {  // (no zero-size values in the pool)
       Shape s = c->shape();
@@ -56,15 +57,18 @@ void Generator::emit_loop(Op op) {
     if (length > 0) keep(r.ys[0]);
     return;
   }
-  Value t0 = constant(f, 0.0, c->dtype());
+  // Integers: a perturbed float counter could run a 51st step.
+  Value t0 = constant(f, 0.0, DType::i32);
+  Value bound = keep(cast(minimum(mul(abs(sum(c)), 8.0), 50.0), DType::i32));
   std::vector<Value> r = while_loop(
-      [](auto c, auto) { return less(c[1], 2.0); },
+      [](auto c, auto w) { return less(c[1], w[1]); },
       [&](auto c, auto w) {
         std::vector<Value> seeds{c[0], w[0]};
         return std::vector<Value>{step(c[0], body_value(seeds)), add(c[1], 1.0)};
       },
-      {c, t0}, {partner(c)}, 4);
+      {c, t0}, {partner(c), bound}, 50);
   keep(r[0]);
+  if (chance(0.5)) keep(r[1]);  // the trip count
 }
 
 Value Generator::body_value(std::span<const Value> seeds) {
