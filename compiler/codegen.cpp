@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <set>
 
 #include <llvm/ADT/StringExtras.h>
 #include <llvm/Analysis/LoopInfo.h>
@@ -240,21 +241,30 @@ namespace {
 
 // The passes that functions the emitter has already scheduled (the GEMM's
 // kernels and packing, kScheduledAttribute) get: the clean-up of the
-// emitter's IR. O3's loop, GVN and vector passes find nothing to do in them
-// but cost a third of the optimization time of the MLP step
-// (docs/performance.md, "Compile time"); the step runs as fast without them.
+// emitter's IR, the first time each comes in the pipeline. O3's loop, GVN and
+// vector passes find nothing to do in them but cost a third of the
+// optimization time of the MLP step, and O3's later rounds of InstCombine
+// (eight in all) a fifth (docs/performance.md, "Compile time"); the step runs
+// as fast without them.
 bool light_pass(StringRef pass) {
   return pass == "SROAPass" || pass == "EarlyCSEPass" || pass == "InstCombinePass" || pass == "SimplifyCFGPass";
 }
 
-// Whether the optimizer runs `pass` on `ir`: every pass on most functions,
-// the light ones on scheduled functions.
-bool should_run(StringRef pass, const Any& ir) {
-  const Function* f = nullptr;
-  if (const auto* fp = any_cast<const Function*>(&ir)) f = *fp;
-  else if (const auto* lp = any_cast<const Loop*>(&ir)) f = (*lp)->getHeader()->getParent();
-  return !f || !f->hasFnAttribute(kScheduledAttribute) || light_pass(pass);
-}
+// Whether the optimizer runs a pass on an IR unit: every pass on most
+// functions, each light one once on scheduled functions.
+class ScheduledPassFilter {
+ public:
+  bool operator()(StringRef pass, const Any& ir) {
+    const Function* f = nullptr;
+    if (const auto* fp = any_cast<const Function*>(&ir)) f = *fp;
+    else if (const auto* lp = any_cast<const Loop*>(&ir)) f = (*lp)->getHeader()->getParent();
+    if (!f || !f->hasFnAttribute(kScheduledAttribute)) return true;
+    return light_pass(pass) && runs_.insert({f, pass.str()}).second;
+  }
+
+ private:
+  std::set<std::pair<const Function*, std::string>> runs_;
+};
 
 }  // namespace
 
@@ -273,7 +283,8 @@ void optimize_module(Module& m, TargetMachine& tm, int opt_level) {
   CGSCCAnalysisManager cam;
   ModuleAnalysisManager mam;
   PassInstrumentationCallbacks callbacks;
-  callbacks.registerShouldRunOptionalPassCallback(should_run);
+  ScheduledPassFilter filter;
+  callbacks.registerShouldRunOptionalPassCallback([&filter](StringRef pass, Any ir) { return filter(pass, ir); });
   PassBuilder pb(&tm, tuning, std::nullopt, &callbacks);
   pb.registerModuleAnalyses(mam);
   pb.registerCGSCCAnalyses(cam);
@@ -301,13 +312,27 @@ namespace {
 // address their operands with the emitter's own offsets and the elementwise
 // loops with one index, which x86 folds into its addressing modes. LSR took a
 // tenth of the machine-code time of the MLP step (llc-19 -time-passes); the
-// step and the elementwise benchmark run as fast without it
+// step and the elementwise benchmark run as fast without them. Functions the
+// emitter has scheduled (kScheduledAttribute) also skip the machine
+// instruction schedulers before and after register allocation (a seventh of
+// the machine-code time; the kernels' loops are already in the order they
+// should issue). Passes ask the gate with the description "function (NAME)"
 // (docs/performance.md, "Compile time"). The gate is the context's while the
 // passes run: its previous one is restored afterwards.
-class SkipStrengthReduction : public OptPassGate {
+class CodegenGate : public OptPassGate {
  public:
-  bool shouldRunPass(StringRef pass, StringRef) override { return pass != "Loop Strength Reduction"; }
+  explicit CodegenGate(const Module& m) : m_(m) {}
+  bool shouldRunPass(StringRef pass, StringRef ir) override {
+    if (pass == "Loop Strength Reduction") return false;
+    if (pass != "Machine Instruction Scheduler" && pass != "Post RA top-down list latency scheduler") return true;
+    if (!ir.consume_front("function (") || !ir.consume_back(")")) return true;
+    const Function* f = m_.getFunction(ir);
+    return !f || !f->hasFnAttribute(kScheduledAttribute);
+  }
   bool isEnabled() const override { return true; }
+
+ private:
+  const Module& m_;
 };
 
 class GateScope {
@@ -325,7 +350,7 @@ class GateScope {
 }  // namespace
 
 void emit_machine_code(Module& m, TargetMachine& tm, raw_pwrite_stream& out, bool assembly) {
-  SkipStrengthReduction gate;
+  CodegenGate gate(m);
   GateScope scope(m.getContext(), gate);
   legacy::PassManager pm;
   CodeGenFileType type = assembly ? CodeGenFileType::AssemblyFile : CodeGenFileType::ObjectFile;
