@@ -36,7 +36,7 @@ Value gather_compressed(Value b, std::vector<int64_t> at) {
     std::replace(at.begin(), at.end(), int64_t{-1}, total);
   }
   Tensor idx(DType::i64, {static_cast<int64_t>(at.size())});
-  for (size_t k = 0; k < at.size(); ++k) idx.set(static_cast<int64_t>(k), static_cast<double>(at[k]));
+  std::copy(at.begin(), at.end(), static_cast<int64_t*>(idx.data()));
   return gather(flat, constant(*b->function(), std::move(idx)), 0);
 }
 
@@ -88,16 +88,17 @@ SparseDerivative sparse_jacobian(Value y, Value x, SparseJacobianOptions options
   // nonzeros as the column coloring has colors, compressing by rows cannot
   // do better, and its coloring (whose graph can be huge) is skipped.
   Coloring cols = color_columns(d.pattern), rows;
-  SparsityPattern t = d.pattern.transposed();
-  int64_t most_in_a_column = 0;
-  for (int64_t c = 0; c < t.rows; ++c) most_in_a_column = std::max(most_in_a_column, t.row_ptr[c + 1] - t.row_ptr[c]);
-  if (most_in_a_column < cols.count) rows = color_columns(t);
+  std::vector<int64_t> in_column(static_cast<size_t>(d.pattern.cols), 0);
+  for (int64_t c : d.pattern.col_idx) ++in_column[static_cast<size_t>(c)];
+  int64_t most_in_a_column = in_column.empty() ? 0 : *std::max_element(in_column.begin(), in_column.end());
+  if (most_in_a_column < cols.count) rows = color_columns(d.pattern.transposed());
   d.by_rows = most_in_a_column < cols.count && rows.count < cols.count;
   d.coloring = d.by_rows ? rows : cols;
   Function& f = *y->function();
   Value b = d.by_rows ? vjp_batched(y, x, seeds(f, y->type(), rows))   // W^T J, one batched reverse sweep
                       : jvp_batched(y, x, seeds(f, x->type(), cols));  // J S, one batched jvp
   std::vector<int64_t> at;
+  at.reserve(d.pattern.col_idx.size());
   for_each_nonzero(d.pattern, [&](int64_t i, int64_t j) {  // B: x's size by P, or y's by P
     at.push_back(d.by_rows ? rows.color[i] * d.pattern.cols + j : cols.color[j] * d.pattern.rows + i);
   });
@@ -122,6 +123,7 @@ SparseDerivative sparse_hessian(Value z, Value x, SparseHessianOptions options) 
   d.coloring = star_color(full);
   Value b = hvp_batched(z, x, seeds(*x->function(), x->type(), d.coloring));  // H S, one batched sweep
   std::vector<int64_t> at;
+  at.reserve(d.pattern.col_idx.size());
   for_each_nonzero(d.pattern, [&](int64_t i, int64_t j) {
     auto [row, color] = star_recovery_entry(full, d.coloring, i, j);
     at.push_back(color * full.rows + row);

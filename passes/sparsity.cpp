@@ -136,6 +136,15 @@ void along_any_index(const Node& n, const std::vector<const Sets*>& in, Sets& s,
     }
 }
 
+// Ops each of whose result elements is a copy of at most one operand element.
+bool copies_elements(const Node& n) {
+  switch (n.op()) {
+    case Op::Reshape: case Op::Slice: case Op::BroadcastTo: case Op::Transpose: case Op::Concat: return true;
+    case Op::Gather: return !run_time_index(n);
+    default: return false;
+  }
+}
+
 // Ops whose derivative is zero wherever it exists: their results carry nothing.
 bool zero_derivative(Op op) { return op == Op::Sign || op == Op::Floor || op == Op::StopGradient; }
 
@@ -205,11 +214,29 @@ class Propagation {
     Set merged;
     std::vector<const Sets*> in;  // per operand slot
     for (const Node* o : n->operands()) in.push_back(operand_sets(o));
+    if (copies_elements(*n)) return copy_sets(n, in, std::move(s));
     bool known = run_time_index(*n) ? (along_any_index(*n, in, s, merged), true)
                                     : sparsity::for_each_edge(*n, [&](int64_t out, size_t slot, int64_t i) {
                                         if (const Sets* o = in[slot]) unite(s[out], (*o)[i], merged);
                                       });
     if (!known) return all_to_all({const_cast<Node*>(n)});
+    sets_[n] = std::move(s);
+    order_.push_back(n);
+  }
+
+  // Each result element of a copy op is one operand element: its set is that
+  // element's, shared, without a union. A reshape that is its operand's last
+  // user takes the operand's sets as they are (ba: the columns of the
+  // residuals, [P] each).
+  void copy_sets(const Node* n, const std::vector<const Sets*>& in, Sets s) {
+    const Node* o = n->operand(0);
+    if (n->op() == Op::Reshape && regions_ && uses_[o] == 1 && sets_.count(o)) {
+      s = std::move(sets_.at(o));
+    } else {
+      sparsity::for_each_edge(*n, [&](int64_t out, size_t slot, int64_t i) {
+        if (const Sets* from = in[slot]) s[out] = (*from)[i];
+      });
+    }
     sets_[n] = std::move(s);
     order_.push_back(n);
   }

@@ -109,6 +109,15 @@ inline std::vector<Case> jacobian_cases() {
       {"ode_brusselator", 32, [](Value x) { return brusselator(x, 4); }},
       {"scan_controls", 21, scan_controls},
       {"while_blocks", 6, while_blocks},
+      {"copies", 12, [](Value x) {  // reshape, transpose, gather, broadcast, slice, concat: sets shared
+         Value m = reshape(x, {3, 4});
+         Value e = exp(reshape(transpose(m, {1, 0}), {12}));  // the reshape is the transpose's last user
+         Tensor idx(DType::i64, {4});
+         for (int64_t i = 0; i < 4; ++i) idx.set(i, static_cast<double>((11 * i + 3) % 12));
+         Value g = gather(e, constant(*x->function(), std::move(idx)), 0);
+         Value b = reshape(broadcast_to(reshape(slice(x, {1}, {3}), {2, 1}), {2, 3}), {6});
+         return concat(std::vector<Value>{reshape(m, {12}) * e, g, cos(b), reshape(m, {12})}, 0);
+       }},
   };
 }
 

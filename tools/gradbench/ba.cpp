@@ -101,14 +101,13 @@ void build_objective(Function& f, const std::vector<int64_t>& s) { f.output(resi
 // The columns of row r in the eval's CSR layout (ascending): camera, point
 // and weight of observation r / 2 for a reprojection row, the weight alone for
 // a weight row.
-std::vector<int64_t> layout_row(int64_t r, int64_t n, int64_t m, int64_t p) {
-  if (r >= 2 * p) return {kCam * n + 3 * m + (r - 2 * p)};
+// (Appended to cols.)
+void append_layout_row(std::vector<int64_t>& cols, int64_t r, int64_t n, int64_t m, int64_t p) {
+  if (r >= 2 * p) return cols.push_back(kCam * n + 3 * m + (r - 2 * p));
   int64_t i = r / 2, cam = i % n, pt = i % m;
-  std::vector<int64_t> cols;
   for (int64_t k = 0; k < kCam; ++k) cols.push_back(kCam * cam + k);
   for (int64_t k = 0; k < 3; ++k) cols.push_back(kCam * n + 3 * pt + k);
   cols.push_back(kCam * n + 3 * m + i);
-  return cols;
 }
 
 SparsityPattern layout(int64_t n, int64_t m, int64_t p) {
@@ -116,8 +115,9 @@ SparsityPattern layout(int64_t n, int64_t m, int64_t p) {
   l.rows = 3 * p;
   l.cols = kCam * n + 3 * m + p;
   l.col_idx.reserve(31 * p);
+  l.row_ptr.reserve(l.rows + 1);
   for (int64_t r = 0; r < l.rows; ++r) {
-    for (int64_t c : layout_row(r, n, m, p)) l.col_idx.push_back(c);
+    append_layout_row(l.col_idx, r, n, m, p);
     l.row_ptr.push_back(l.nnz());
   }
   return l;
@@ -145,10 +145,10 @@ llvm::json::Value write_jacobian(const std::vector<Tensor>& r, const std::vector
   std::vector<int64_t> cols;
   llvm::json::Array rows{0}, cs, vals;
   for (int64_t row = 0, at = 0; row < 3 * p && rows.size() < 30; ++row) {
-    std::vector<int64_t> c = layout_row(row, n, m, p);
-    at += static_cast<int64_t>(c.size());
+    size_t before = cols.size();
+    append_layout_row(cols, row, n, m, p);
+    at += static_cast<int64_t>(cols.size() - before);
     rows.push_back(at);
-    if (cols.size() < 30) cols.insert(cols.end(), c.begin(), c.end());
   }
   for (size_t k = 0; k < 30 && k < cols.size(); ++k) cs.push_back(cols[k]), vals.push_back(r[0].get(static_cast<int64_t>(k)));
   rows.push_back(nnz);
