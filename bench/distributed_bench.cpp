@@ -5,8 +5,14 @@
 // same run, PyTorch's DistributedDataParallel (gloo) on the same model, batch
 // and ranks (bench/ddp_torch.py). Medians of the step time; throughput is
 // examples per second over all ranks; "wait" is the share of rank 0's step
-// spent blocked in the communicator's wait.
+// spent blocked in the communicator's wait, "calls" the share in its start
+// and progress calls (where MPI copies and adds), "cpu" the least share of a
+// round's timed steps that a rank ran on its core (under 1: another process
+// took turns there, and the round is disturbed).
 //   distributed_bench [--batch 256] [--steps 40] [--rounds 5] [--quick]
+// A rank run also takes --no-overlap, --split-bytes N
+// (CompileOptions::collective_split_bytes) and --schedule (prints the
+// collectives' schedule).
 // Started directly, it launches the runs itself (mpiexec, python3) and prints
 // the table; under mpiexec it is one rank of a run (--rank-run).
 #include <mpi.h>
@@ -17,6 +23,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <memory>
 #include <random>
 #include <string>
@@ -38,6 +45,8 @@ struct Options {
   int rounds = 5;
   bool overlap = true;
   bool rank_run = false;
+  bool schedule = false;  // rank 0 prints the collectives' schedule
+  int64_t split_bytes = -1;  // CompileOptions::collective_split_bytes (-1: its default)
 };
 
 double median(std::vector<double> v) {
@@ -49,13 +58,16 @@ double median(std::vector<double> v) {
 struct TimedComm {
   const nabla_communicator* inner;
   nabla_communicator table;
-  double wait_s = 0;
+  double wait_s = 0, start_s = 0, progress_s = 0;
 
   explicit TimedComm(const nabla_communicator* c) : inner(c), table(*c) {
     table.state = this;
     table.all_reduce_start = [](void* s, void* buf, int64_t n, int32_t dt, int32_t op, void** req) {
       auto* t = static_cast<TimedComm*>(s);
-      return t->inner->all_reduce_start(t->inner->state, buf, n, dt, op, req);
+      auto t0 = Clock::now();
+      int32_t status = t->inner->all_reduce_start(t->inner->state, buf, n, dt, op, req);
+      t->start_s += std::chrono::duration<double>(Clock::now() - t0).count();
+      return status;
     };
     table.wait = [](void* s, void* req) {
       auto* t = static_cast<TimedComm*>(s);
@@ -66,7 +78,9 @@ struct TimedComm {
     };
     table.progress = c->progress ? +[](void* s) {
       auto* t = static_cast<TimedComm*>(s);
+      auto t0 = Clock::now();
       t->inner->progress(t->inner->state);
+      t->progress_s += std::chrono::duration<double>(Clock::now() - t0).count();
     } : nullptr;
     table.error_message = c->error_message ? +[](void* s) {
       auto* t = static_cast<TimedComm*>(s);
@@ -100,6 +114,46 @@ std::vector<Tensor> make_inputs(const Function& f, int rank) {
   return in;
 }
 
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// The median step, and the shares of the timed steps' time spent in the
+// communicator's wait, in its start and progress calls, and running on the
+// CPU (1 when nothing else ran on this rank's core).
+struct Timing {
+  double median_ms = 0, wait = 0, comm = 0, cpu = 0;
+};
+
+// Runs the step 5 times, then `steps` timed times (the updated parameters
+// feed the next step).
+Timing time_steps(Executable& step, TimedComm& comm, std::vector<Tensor>& in, int steps) {
+  std::vector<Tensor> out;
+  out.emplace_back(DType::f32, Shape{});
+  for (size_t i = 2; i < in.size(); ++i) out.emplace_back(in[i].dtype(), in[i].shape());
+  std::vector<double> ms;
+  double total_s = 0, wait_s = 0, comm_s = 0, cpu_s = 0;
+  const int warmup = 5;
+  for (int s = 0; s < warmup + steps; ++s) {
+    comm.wait_s = comm.start_s = comm.progress_s = 0;
+    double c0 = thread_cpu_seconds();
+    auto t0 = Clock::now();
+    step.run(in, out);
+    double t = std::chrono::duration<double>(Clock::now() - t0).count();
+    double c = thread_cpu_seconds() - c0;
+    for (size_t i = 1; i < out.size(); ++i) std::swap(in[i + 1], out[i]);
+    if (s < warmup) continue;
+    ms.push_back(t * 1e3);
+    total_s += t;
+    cpu_s += c;
+    wait_s += comm.wait_s;
+    comm_s += comm.start_s + comm.progress_s;
+  }
+  return {median(ms), wait_s / total_s, comm_s / total_s, cpu_s / total_s};
+}
+
 // One rank of a run under mpiexec; rank 0 prints "RESULT <median ms> <wait share>".
 int rank_run(int argc, char** argv, const Options& o) {
   int provided = 0;
@@ -114,28 +168,23 @@ int rank_run(int argc, char** argv, const Options& o) {
   co.num_threads = 1;
   co.compile_threads = 1;
   co.overlap_collectives = o.overlap;
+  if (o.split_bytes >= 0) co.collective_split_bytes = o.split_bytes;
   Executable step = compile(m, "mlp_step", co);
   step.set_communicator(&comm.table);
+  if (o.schedule && comm.table.rank == 0)
+    for (const CollectiveSchedule& c : step.stats().collectives)
+      std::printf("collective %s: %lld bytes, started after kernel %d, waited for before kernel %d\n", c.name.c_str(),
+                  static_cast<long long>(c.bytes), c.start, c.wait);
   check_same_program(comm.table, step);
-  std::vector<Tensor> in = make_inputs(f, comm.table.rank), out;
-  out.emplace_back(DType::f32, Shape{});
-  for (size_t i = 2; i < in.size(); ++i) out.emplace_back(in[i].dtype(), in[i].shape());
-  std::vector<double> ms;
-  double total_s = 0, wait_s = 0;
-  const int warmup = 5;
+  std::vector<Tensor> in = make_inputs(f, comm.table.rank);
   nabla_mpi_barrier(mpi);
-  for (int s = 0; s < warmup + o.steps; ++s) {
-    comm.wait_s = 0;
-    auto t0 = Clock::now();
-    step.run(in, out);
-    double t = std::chrono::duration<double>(Clock::now() - t0).count();
-    for (size_t i = 1; i < out.size(); ++i) std::swap(in[i + 1], out[i]);
-    if (s < warmup) continue;
-    ms.push_back(t * 1e3);
-    total_s += t;
-    wait_s += comm.wait_s;
-  }
-  if (comm.table.rank == 0) std::printf("RESULT %.4f %.4f\n", median(ms), wait_s / total_s);
+  Timing t = time_steps(step, comm, in, o.steps);
+  // The least CPU share over the ranks: under 1, another process took turns
+  // on a rank's core during the timed steps.
+  MPI_Allreduce(MPI_IN_PLACE, &t.cpu, 1, MPI_DOUBLE, MPI_MIN, MPI_COMM_WORLD);
+  // Rank 0's line is the result; the others' (ignored by drive) help to read it.
+  std::printf("%s %.4f %.4f %.4f %.4f\n", comm.table.rank == 0 ? "RESULT" : "rank", t.median_ms, t.wait, t.comm,
+              t.cpu);
   nabla_mpi_destroy(mpi);
   MPI_Finalize();
   return 0;
@@ -149,12 +198,40 @@ std::vector<double> launch(const std::string& command) {
   std::string said;
   std::array<char, 512> line;
   while (p && std::fgets(line.data(), line.size(), p.get())) {
-    double a = 0, b = 0;
-    if (std::sscanf(line.data(), "RESULT %lf %lf", &a, &b) == 2) r = {a, b};
+    double a = 0, b = 0, c = 0, d = 1;
+    int n = std::sscanf(line.data(), "RESULT %lf %lf %lf %lf", &a, &b, &c, &d);
+    if (n >= 2) r = {a, b, c, d};  // PyTorch's lines give two numbers
     else said += line.data();
   }
   if (r.empty()) std::fprintf(stderr, "distributed_bench: '%s' failed:\n%s", command.c_str(), said.c_str());
   return r;
+}
+
+struct Run {
+  const char* name;
+  int ranks;
+  std::string command;
+};
+
+// One line per run: the medians over the rounds of each number of launch(),
+// the least CPU share of any round; returns the median step times.
+std::vector<double> print_table(const std::vector<Run>& runs, const std::vector<std::vector<std::vector<double>>>& rounds,
+                                int64_t batch) {
+  std::printf("%-28s %5s %9s %11s %6s %6s %5s\n", "", "ranks", "ms/step", "examples/s", "wait", "calls", "cpu");
+  std::vector<double> step_ms;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    std::vector<double> col[4];
+    for (const auto& x : rounds[i])
+      for (int k = 0; k < 4; ++k) col[k].push_back(x[k]);
+    double ms = median(col[0]), cpu = *std::min_element(col[3].begin(), col[3].end());
+    step_ms.push_back(ms);
+    double per_s = 1e3 * static_cast<double>(batch * runs[i].ranks) / ms;
+    std::printf("%-28s %5d %9.3f %11.0f %5.1f%% %5.1f%% %5.2f  (rounds:", runs[i].name, runs[i].ranks, ms, per_s,
+                100 * median(col[1]), 100 * median(col[2]), cpu);
+    for (double m : col[0]) std::printf(" %.2f", m);
+    std::printf(")\n");
+  }
+  return step_ms;
 }
 
 int drive(const char* self, const Options& o) {
@@ -164,45 +241,31 @@ int drive(const char* self, const Options& o) {
   setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
   std::string mpi = std::string(NABLA_MPIEXEC) + " --oversubscribe --bind-to core -np ";
   std::string torch = "/usr/bin/python3 " NABLA_SOURCE_DIR "/bench/ddp_torch.py" + args + " --ranks ";
-  struct Run {
-    const char* name;
-    int ranks;
-    std::string command;
-  };
-  const Run runs[] = {
-      {"nabla, overlapped", 1, mpi + "1 " + self + " --rank-run" + args},
-      {"nabla, overlapped", 2, mpi + "2 " + self + " --rank-run" + args},
-      {"nabla, not overlapped", 2, mpi + "2 " + self + " --rank-run --no-overlap" + args},
+  std::string rank_run = std::string(self) + " --rank-run" + args;
+  const std::vector<Run> runs = {
+      {"nabla, overlapped", 1, mpi + "1 " + rank_run},
+      {"nabla, overlapped", 2, mpi + "2 " + rank_run},
+      {"nabla, overlapped, unsplit", 2, mpi + "2 " + rank_run + " --split-bytes 0"},
+      {"nabla, not overlapped", 2, mpi + "2 " + rank_run + " --no-overlap --split-bytes 0"},
       {"PyTorch DDP (gloo)", 1, torch + "1"},
       {"PyTorch DDP (gloo)", 2, torch + "2"},
   };
+  const size_t nabla_runs = 4;
   std::printf("MLP 784-512-512-10, batch %lld per rank, 1 thread per rank, %d steps, %d rounds "
               "(median of the rounds' medians)\n", static_cast<long long>(o.batch), o.steps, o.rounds);
-  std::printf("%-24s %5s %10s %12s %7s\n", "", "ranks", "ms/step", "examples/s", "wait");
   // The nabla runs alternate, round after round (this machine's two cores
-  // are noisy); PyTorch, 30x slower, runs once.
-  std::vector<std::vector<std::vector<double>>> rounds(std::size(runs));
+  // are noisy); PyTorch runs once.
+  std::vector<std::vector<std::vector<double>>> rounds(runs.size());
   for (int k = 0; k < o.rounds; ++k)
-    for (size_t i = 0; i < std::size(runs); ++i) {
-      if (k > 0 && i >= 3) continue;
+    for (size_t i = 0; i < runs.size(); ++i) {
+      if (k > 0 && i >= nabla_runs) continue;
       rounds[i].push_back(launch(runs[i].command));
       if (rounds[i].back().empty()) return 1;
     }
-  std::vector<std::vector<double>> r;
-  for (size_t i = 0; i < std::size(runs); ++i) {
-    std::vector<double> ms, wait;
-    for (const auto& x : rounds[i]) ms.push_back(x[0]), wait.push_back(x[1]);
-    r.push_back({median(ms), median(wait)});
-    double per_s = 1e3 * static_cast<double>(o.batch * runs[i].ranks) / r.back()[0];
-    std::printf("%-24s %5d %10.3f %12.0f %6.1f%%   (rounds:", runs[i].name, runs[i].ranks, r.back()[0], per_s,
-                100 * r.back()[1]);
-    for (double m : ms) std::printf(" %.2f", m);
-    std::printf(")\n");
-  }
-  std::printf("nabla 2 ranks / 1 rank throughput: %.2fx (not overlapped: %.2fx)\n", 2 * r[0][0] / r[1][0],
-              2 * r[0][0] / r[2][0]);
-  std::printf("nabla / PyTorch time per step: 1 rank %.2fx, 2 ranks %.2fx\n", r[0][0] / r[3][0],
-              r[1][0] / r[4][0]);
+  std::vector<double> ms = print_table(runs, rounds, o.batch);
+  std::printf("nabla 2 ranks / 1 rank throughput: %.2fx (unsplit: %.2fx, not overlapped: %.2fx)\n", 2 * ms[0] / ms[1],
+              2 * ms[0] / ms[2], 2 * ms[0] / ms[3]);
+  std::printf("nabla / PyTorch time per step: 1 rank %.2fx, 2 ranks %.2fx\n", ms[0] / ms[4], ms[1] / ms[5]);
   return 0;
 }
 
@@ -216,6 +279,8 @@ int main(int argc, char** argv) {
     else if (a == "--quick") o.steps = 10, o.rounds = 1;
     else if (a == "--no-overlap") o.overlap = false;
     else if (a == "--rank-run") o.rank_run = true;
+    else if (a == "--schedule") o.schedule = true;
+    else if (a == "--split-bytes" && i + 1 < argc) o.split_bytes = std::atoll(argv[++i]);
     else if (a != "--threads" || ++i >= argc) {  // --threads: scripts/bench.sh's, ignored (1 per rank)
       std::fprintf(stderr, "distributed_bench: unknown option '%s'\n", a.c_str());
       return 1;

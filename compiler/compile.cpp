@@ -31,6 +31,7 @@ PipelineSpec pipeline_of(const CompileOptions& o) {
   spec.pipeline = o.pipeline;
   spec.fuse = o.fuse;
   spec.fuse_matmul = o.fuse_matmul;
+  spec.split_bytes = o.collective_split_bytes;
   spec.bucket_bytes = o.collective_bucket_bytes;
   spec.verify_each = o.verify_each;
   spec.print_after_all = o.print_after_all;

@@ -64,6 +64,11 @@ struct CompileOptions {
   // Small collectives (below this many bytes each) that start one after the
   // other travel as one message (`bucket-collectives`); 0: each alone.
   int64_t collective_bucket_bytes = int64_t{256} << 10;
+  // A collective above this many bytes whose operand is a product (and
+  // elementwise ops) with several rows is split into blocks of rows of about
+  // this size, each computed and sent apart (`split-collectives`), so that
+  // only the last block's message is left when the product is done; 0: whole.
+  int64_t collective_split_bytes = int64_t{256} << 10;
   // Constants of at least this many bytes stay out of the generated code:
   // the code reads them where the compiled function holds them, through a
   // 64-bit address (any placement in memory; a large constant in the code's

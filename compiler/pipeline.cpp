@@ -28,6 +28,10 @@ void run_compile_passes(Module& m, const PipelineSpec& spec) {
     pm.add("bucket-collectives{bytes=" + std::to_string(spec.bucket_bytes) + "}");
     any = true;
   }
+  if (collectives && spec.split_bytes > 0) {  // after bucketing, which would join the blocks again
+    pm.add("split-collectives{bytes=" + std::to_string(spec.split_bytes) + "}");
+    any = true;
+  }
   if (spec.fuse_matmul) {  // before fuse takes the additions into regions
     pm.add("matmul-sum");
     any = true;

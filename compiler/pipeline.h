@@ -13,8 +13,10 @@ struct PipelineSpec {
   std::string pipeline = "default";  // passes/pass_manager.h syntax; "default"; "" for none
   bool fuse = true;                  // then the `fuse` pass
   bool fuse_matmul = true;           // `matmul-sum` before fuse, `fuse-matmul` (GEMM epilogues) after
-  // Modules with collectives: `bucket-collectives{bytes=N}` before fusion
-  // (0: none), `schedule-collectives` after it (passes/collectives.h).
+  // Modules with collectives: `bucket-collectives{bytes=N}` then
+  // `split-collectives{bytes=N}` before fusion (0: none),
+  // `schedule-collectives` after it (passes/collectives.h).
+  int64_t split_bytes = int64_t{256} << 10;
   int64_t bucket_bytes = int64_t{256} << 10;
   bool schedule_collectives = true;
   bool verify_each = false;

@@ -69,12 +69,19 @@ std::vector<Tensor> train(Executable& exe, DType t, int64_t global, int64_t offs
   return p;
 }
 
-void check_equivalence(DType t, double tolerance) {
+// split_bytes: CompileOptions::collective_split_bytes of the ranks' step.
+void check_equivalence(DType t, double tolerance, int64_t split_bytes = CompileOptions{}.collective_split_bytes) {
   int64_t global = kLocal * size();
   Module dp, one;
   build_step(dp, t, kLocal, true);
   build_step(one, t, global, false);
-  Executable step = compile(dp, "step"), reference = compile(one, "step");
+  CompileOptions o;
+  o.collective_split_bytes = split_bytes;
+  if (split_bytes == 512) o.collective_bucket_bytes = 0;  // it would take every gradient of this small MLP
+  Executable step = compile(dp, "step", o), reference = compile(one, "step");
+  if (split_bytes == 512) {  // W1's gradient (4096 bytes) in 8 blocks, W2's (2560) in 5 (7 rows, the last 4), b1, b2
+    EXPECT_EQ(step.stats().collectives.size(), 15u);
+  }
   step.set_communicator(&comm());
   check_same_program(comm(), step);
   std::vector<Tensor> got = train(step, t, global, rank() * kLocal, kLocal);
@@ -91,6 +98,9 @@ void check_equivalence(DType t, double tolerance) {
 
 TEST(DataParallel, RanksTimesBatchEqualOneProcessWithTheWholeBatchF64) { check_equivalence(DType::f64, 1e-12); }
 TEST(DataParallel, RanksTimesBatchEqualOneProcessWithTheWholeBatchF32) { check_equivalence(DType::f32, 1e-5); }
+// The weight gradients' products and all_reduces split into blocks of rows
+// (split-collectives).
+TEST(DataParallel, RanksTimesBatchEqualOneProcessWithSplitGradients) { check_equivalence(DType::f64, 1e-12, 512); }
 
 TEST(DataParallel, EveryRankStartsFromRankZerosParameters) {
   std::vector<Tensor> p = {Tensor(DType::f32, {3}), Tensor(DType::f64, {2, 2})};

@@ -11,6 +11,7 @@
 #include "nabla/ir/builder.h"
 #include "nabla/ir/interpreter.h"
 #include "nabla/ir/parser.h"
+#include "nabla/passes/collectives.h"
 #include "nabla/runtime/error.h"
 #include "tests/support/backend_testing.h"
 #include "tests/support/error_testing.h"
@@ -190,6 +191,86 @@ TEST(Collective, TextForm) {
             "t.nabla:2:28: error: unknown reduction 'prod' (sum, mean, max or min)\n"
             "  %y = all_reduce %x {op = prod}\n"
             "                           ^");
+}
+
+// Two reduced products: dW = xᵀg + W/2 (a weight gradient with its decay
+// term; the result's rows are x's columns) and a·g + 1 (rows of a). Each is
+// [40, 32] f32, 5120 bytes.
+Module split_case() {
+  return test::make_function({f32({24, 40}), f32({24, 32}), f32({40, 32}), f32({40, 24})}, [](std::vector<Value>& x) {
+    Value dw = all_reduce(matmul(x[0], x[1], true) + x[2] * 0.5, Reduction::mean);
+    Value p = all_reduce(matmul(x[3], x[1]) + 1.0);
+    return std::vector<Value>{x[2] - dw * 0.1, p};
+  });
+}
+
+std::vector<Tensor> split_inputs() {
+  std::vector<Tensor> in{Tensor(DType::f32, {24, 40}), Tensor(DType::f32, {24, 32}), Tensor(DType::f32, {40, 32}),
+                         Tensor(DType::f32, {40, 24})};
+  for (size_t k = 0; k < in.size(); ++k)
+    for (int64_t i = 0; i < in[k].numel(); ++i) in[k].set(i, std::sin(0.37 * static_cast<double>(i) + static_cast<double>(k)));
+  return in;
+}
+
+int count(const Function& f, Op op) {
+  int n = 0;
+  for (const Node* x : f) n += x->op() == op;
+  return n;
+}
+
+TEST(SplitCollectives, ProductsSplitIntoRowBlocksWithTheSameResults) {
+  Module whole = split_case(), parts = split_case();
+  Function& f = *parts.find("f");
+  ASSERT_TRUE(split_collectives(f, 1024));  // 5 blocks of 8 rows each
+  EXPECT_EQ(count(f, Op::AllReduce), 10);
+  EXPECT_EQ(count(f, Op::MatMul), 10);
+  for (const Node* n : f)
+    if (n->op() == Op::MatMul) {
+      EXPECT_EQ(n->shape(), (Shape{8, 32}));
+    }
+  Simulated a, b;
+  std::vector<Tensor> want = interpret(*whole.find("f"), split_inputs(), &a.table);
+  std::vector<Tensor> got = interpret(f, split_inputs(), &b.table);
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(values(got[i]), values(want[i])) << "result " << i;
+  EXPECT_EQ(b.starts, 10);
+}
+
+TEST(SplitCollectives, CompiledBlocksAgreeBitForBitAndOverlapTheNextBlock) {
+  Module m = split_case();
+  Simulated ref;
+  std::vector<Tensor> want = interpret(*m.find("f"), split_inputs(), &ref.table);
+  for (int64_t bytes : {int64_t{0}, int64_t{1024}, int64_t{2048}}) {
+    CompileOptions o = test::test_options();
+    o.collective_split_bytes = bytes;
+    o.collective_bucket_bytes = 0;  // blocks under its 256 KiB would travel as one message again
+    Executable exe = compile(m, "f", o);
+    Simulated c;
+    exe.set_communicator(&c.table);
+    std::vector<Tensor> got = exe.run(split_inputs());
+    for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(values(got[i]), values(want[i])) << bytes << " bytes";
+    const std::vector<CollectiveSchedule>& s = exe.stats().collectives;
+    ASSERT_EQ(s.size(), bytes == 0 ? 2u : bytes == 1024 ? 10u : 4u) << bytes << " bytes";
+    EXPECT_EQ(c.starts, static_cast<int>(s.size()));
+    if (bytes > 0) {
+      EXPECT_GT(s[0].wait - s[0].start, 1) << "the next block is computed meanwhile";
+    }
+  }
+}
+
+TEST(SplitCollectives, KeepsWhatItCannotOrNeedNotSplit) {
+  Module m = test::make_function({f32({64, 16}), f32({16, 16}), f32({})}, [](std::vector<Value>& x) {
+    Value shared = matmul(x[0], x[1]);  // also returned: computed once, its rows sliced
+    return std::vector<Value>{all_reduce(shared), shared, all_reduce(x[0]), all_reduce(x[2] * 2.0),
+                              all_reduce(x[1] * 2.0)};
+  });
+  Function& f = *m.find("f");
+  // 4096-byte all_reduces at 1024 bytes: the shared product's in 4 blocks of
+  // 16 rows, the input's whole, the scalar's and the 1024-byte one whole.
+  ASSERT_TRUE(split_collectives(f, 1024));
+  EXPECT_EQ(count(f, Op::AllReduce), 7);
+  EXPECT_EQ(count(f, Op::MatMul), 1);
+  EXPECT_EQ(count(f, Op::Slice), 4);
+  EXPECT_FALSE(split_collectives(f, 0));
 }
 
 }  // namespace
