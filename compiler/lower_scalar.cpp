@@ -19,55 +19,51 @@ namespace {
   throw Error(std::string(op_name(op)) + ": no " + std::string(dtype_name(t)) + " lowering");
 }
 
-llvm::Value* float_unary(KernelBuilder& kb, Op op, llvm::Value* x) {
-  auto& b = kb.b;
+// sign(x) of a float: -1, +0 or 1, and NaN for NaN.
+llvm::Value* float_sign(llvm::IRBuilderBase& b, llvm::Value* x) {
   llvm::Type* type = x->getType();
   llvm::Value* zero = llvm::ConstantFP::get(type, 0.0);
-  llvm::Value* one = llvm::ConstantFP::get(type, 1.0);
-  switch (op) {
-    // IEEE negate and absolute value: the sign bit flipped or cleared.
-    case Op::Neg: return b.CreateFNeg(x);
-    case Op::Abs: return kb.intrinsic(llvm::Intrinsic::fabs, {x});
-    case Op::Sign: {
-      llvm::Value* s = b.CreateSelect(b.CreateFCmpOLT(x, zero), llvm::ConstantFP::get(type, -1.0), zero);
-      s = b.CreateSelect(b.CreateFCmpOGT(x, zero), one, s);
-      return b.CreateSelect(b.CreateFCmpUNO(x, x), x, s);  // sign(NaN) = NaN
-    }
-    case Op::Exp: return kb.math("exp", {x});
-    case Op::Log: return kb.math("log", {x});
-    case Op::Log1p: return kb.math("log1p", {x});
-    case Op::Sqrt: return kb.intrinsic(llvm::Intrinsic::sqrt, {x});
-    case Op::Rsqrt: return b.CreateFDiv(one, kb.intrinsic(llvm::Intrinsic::sqrt, {x}));
-    case Op::Tanh: return kb.math("tanh", {x});
-    case Op::Sigmoid: {
-      // x >= 0 ? 1 / (1 + e^-x) : e^x / (1 + e^x), with one exp: e = e^-|x|.
-      llvm::Value* positive = b.CreateFCmpOGE(x, zero);
-      llvm::Value* e = kb.math("exp", {b.CreateSelect(positive, b.CreateFNeg(x), x)});
-      llvm::Value* denom = b.CreateFAdd(one, e);
-      return b.CreateSelect(positive, b.CreateFDiv(one, denom), b.CreateFDiv(e, denom));
-    }
-    case Op::Relu: return emit_relu(b, x);
-    case Op::Sin: return kb.math("sin", {x});
-    case Op::Cos: return kb.math("cos", {x});
-    case Op::Floor: return kb.intrinsic(llvm::Intrinsic::floor, {x});
-    case Op::Erf: return kb.math("erf", {x});
-    default: return nullptr;
-  }
+  llvm::Value* s = b.CreateSelect(b.CreateFCmpOLT(x, zero), llvm::ConstantFP::get(type, -1.0), zero);
+  s = b.CreateSelect(b.CreateFCmpOGT(x, zero), llvm::ConstantFP::get(type, 1.0), s);
+  return b.CreateSelect(b.CreateFCmpUNO(x, x), x, s);
 }
 
-llvm::Value* int_unary(KernelBuilder& kb, Op op, llvm::Value* x) {
-  auto& b = kb.b;
+llvm::Value* int_sign(llvm::IRBuilderBase& b, llvm::Value* x) {
   llvm::Value* zero = llvm::ConstantInt::get(x->getType(), 0);
+  llvm::Value* pos = b.CreateZExt(b.CreateICmpSGT(x, zero), x->getType());
+  llvm::Value* neg = b.CreateZExt(b.CreateICmpSLT(x, zero), x->getType());
+  return b.CreateSub(pos, neg);
+}
+
+// x >= 0 ? 1 / (1 + e^-x) : e^x / (1 + e^x), with one exp: e = e^-|x|.
+llvm::Value* sigmoid(KernelBuilder& kb, llvm::Value* x) {
+  auto& b = kb.b;
+  llvm::Value* zero = llvm::ConstantFP::get(x->getType(), 0.0);
+  llvm::Value* one = llvm::ConstantFP::get(x->getType(), 1.0);
+  llvm::Value* positive = b.CreateFCmpOGE(x, zero);
+  llvm::Value* e = kb.math("exp", {b.CreateSelect(positive, b.CreateFNeg(x), x)});
+  llvm::Value* denom = b.CreateFAdd(one, e);
+  return b.CreateSelect(positive, b.CreateFDiv(one, denom), b.CreateFDiv(e, denom));
+}
+
+// IEEE comparisons: false with a NaN, except not_equal; integers signed (bool
+// only reaches equal / not_equal). One case per comparison of ops.def and no
+// `default:` (ir/op.h).
+llvm::Value* emit_compare(KernelBuilder& kb, Op op, DType t, llvm::Value* x, llvm::Value* y) {
+  auto& b = kb.b;
+  bool fp = is_float(t);
   switch (op) {
-    case Op::Neg: return b.CreateSub(zero, x);
-    case Op::Abs: return kb.b.CreateBinaryIntrinsic(llvm::Intrinsic::abs, x, b.getFalse());
-    case Op::Sign: {
-      llvm::Value* pos = b.CreateZExt(b.CreateICmpSGT(x, zero), x->getType());
-      llvm::Value* neg = b.CreateZExt(b.CreateICmpSLT(x, zero), x->getType());
-      return b.CreateSub(pos, neg);
-    }
-    default: return nullptr;
+    case Op::Less: return fp ? b.CreateFCmpOLT(x, y) : b.CreateICmpSLT(x, y);
+    case Op::LessEqual: return fp ? b.CreateFCmpOLE(x, y) : b.CreateICmpSLE(x, y);
+    case Op::Greater: return fp ? b.CreateFCmpOGT(x, y) : b.CreateICmpSGT(x, y);
+    case Op::GreaterEqual: return fp ? b.CreateFCmpOGE(x, y) : b.CreateICmpSGE(x, y);
+    case Op::Equal: return fp ? b.CreateFCmpOEQ(x, y) : b.CreateICmpEQ(x, y);
+    case Op::NotEqual: return fp ? b.CreateFCmpUNE(x, y) : b.CreateICmpNE(x, y);
+#define NABLA_OP(Enum, name, arity, Kind, flags, attrs) NABLA_CASE_UNLESS_KIND(Kind, Compare, Enum)
+#include "nabla/ir/ops.def"
+      break;
   }
+  unsupported(op, t);
 }
 
 }  // namespace
@@ -84,49 +80,60 @@ llvm::Value* emit_relu(llvm::IRBuilderBase& b, llvm::Value* x) {
   return b.CreateFAdd(b.CreateSelect(b.CreateFCmpOLT(x, zero), zero, x), zero);
 }
 
+// One case per unary op of ops.def and no `default:` (ir/op.h). Integers wrap:
+// -INT_MIN and abs(INT_MIN) are INT_MIN.
 llvm::Value* emit_unary(KernelBuilder& kb, Op op, DType t, llvm::Value* x) {
-  if (op == Op::StopGradient || op == Op::Barrier) return x;
-  llvm::Value* v = is_float(t) ? float_unary(kb, op, x) : is_int(t) ? int_unary(kb, op, x) : nullptr;
-  if (!v) unsupported(op, t);
-  return v;
+  auto& b = kb.b;
+  bool fp = is_float(t);
+  if (!fp && (has_flag(op, kFloatOnly) || (!is_int(t) && !has_flag(op, kAnyDType)))) unsupported(op, t);
+  switch (op) {
+    case Op::StopGradient:
+    case Op::Barrier: return x;
+    // IEEE negate and absolute value: the sign bit flipped or cleared.
+    case Op::Neg: return fp ? b.CreateFNeg(x) : b.CreateNeg(x);
+    case Op::Abs: return fp ? kb.intrinsic(llvm::Intrinsic::fabs, {x})
+                            : b.CreateBinaryIntrinsic(llvm::Intrinsic::abs, x, b.getFalse());
+    case Op::Sign: return fp ? float_sign(b, x) : int_sign(b, x);
+    case Op::Exp: return kb.math("exp", {x});
+    case Op::Log: return kb.math("log", {x});
+    case Op::Log1p: return kb.math("log1p", {x});
+    case Op::Sqrt: return kb.intrinsic(llvm::Intrinsic::sqrt, {x});
+    case Op::Rsqrt:
+      return b.CreateFDiv(llvm::ConstantFP::get(x->getType(), 1.0), kb.intrinsic(llvm::Intrinsic::sqrt, {x}));
+    case Op::Tanh: return kb.math("tanh", {x});
+    case Op::Sigmoid: return sigmoid(kb, x);
+    case Op::Relu: return emit_relu(b, x);
+    case Op::Sin: return kb.math("sin", {x});
+    case Op::Cos: return kb.math("cos", {x});
+    case Op::Floor: return kb.intrinsic(llvm::Intrinsic::floor, {x});
+    case Op::Erf: return kb.math("erf", {x});
+#define NABLA_OP(Enum, name, arity, Kind, flags, attrs) NABLA_CASE_UNLESS_KIND(Kind, Unary, Enum)
+#include "nabla/ir/ops.def"
+      break;
+  }
+  unsupported(op, t);
 }
 
+// The binary ops and (through emit_compare) the comparisons. One case per
+// binary op of ops.def and no `default:` (ir/op.h). Integers wrap (no nsw/nuw).
 llvm::Value* emit_binary(KernelBuilder& kb, Op op, DType t, llvm::Value* x, llvm::Value* y) {
+  if (op_kind(op) == OpKind::Compare) return emit_compare(kb, op, t, x, y);
   auto& b = kb.b;
-  if (is_float(t)) {
-    switch (op) {
-      case Op::Add: return b.CreateFAdd(x, y);
-      case Op::Sub: return b.CreateFSub(x, y);
-      case Op::Mul: return b.CreateFMul(x, y);
-      case Op::Div: return b.CreateFDiv(x, y);
-      case Op::Pow: return kb.math("pow", {x, y});
-      case Op::Maximum: return kb.intrinsic(llvm::Intrinsic::maximum, {x, y});
-      case Op::Minimum: return kb.intrinsic(llvm::Intrinsic::minimum, {x, y});
-      // IEEE comparisons: false with a NaN, except not_equal.
-      case Op::Less: return b.CreateFCmpOLT(x, y);
-      case Op::LessEqual: return b.CreateFCmpOLE(x, y);
-      case Op::Greater: return b.CreateFCmpOGT(x, y);
-      case Op::GreaterEqual: return b.CreateFCmpOGE(x, y);
-      case Op::Equal: return b.CreateFCmpOEQ(x, y);
-      case Op::NotEqual: return b.CreateFCmpUNE(x, y);
-      default: break;
-    }
-  } else {
-    // Integers wrap (no nsw/nuw); bool only reaches equal / not_equal.
-    switch (op) {
-      case Op::Add: return b.CreateAdd(x, y);
-      case Op::Sub: return b.CreateSub(x, y);
-      case Op::Mul: return b.CreateMul(x, y);
-      case Op::Maximum: return b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, x, y);
-      case Op::Minimum: return b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, x, y);
-      case Op::Less: return b.CreateICmpSLT(x, y);
-      case Op::LessEqual: return b.CreateICmpSLE(x, y);
-      case Op::Greater: return b.CreateICmpSGT(x, y);
-      case Op::GreaterEqual: return b.CreateICmpSGE(x, y);
-      case Op::Equal: return b.CreateICmpEQ(x, y);
-      case Op::NotEqual: return b.CreateICmpNE(x, y);
-      default: break;
-    }
+  bool fp = is_float(t);
+  if (!fp && has_flag(op, kFloatOnly)) unsupported(op, t);
+  switch (op) {
+    case Op::Add: return fp ? b.CreateFAdd(x, y) : b.CreateAdd(x, y);
+    case Op::Sub: return fp ? b.CreateFSub(x, y) : b.CreateSub(x, y);
+    case Op::Mul: return fp ? b.CreateFMul(x, y) : b.CreateMul(x, y);
+    case Op::Div: return b.CreateFDiv(x, y);
+    case Op::Pow: return kb.math("pow", {x, y});
+    case Op::Maximum: return fp ? kb.intrinsic(llvm::Intrinsic::maximum, {x, y})
+                                : b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, x, y);
+    case Op::Minimum: return fp ? kb.intrinsic(llvm::Intrinsic::minimum, {x, y})
+                                : b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, x, y);
+#define NABLA_OP(Enum, name, arity, Kind, flags, attrs) NABLA_CASE_UNLESS_KIND(Kind, Binary, Enum)
+#include "nabla/ir/ops.def"
+      break;
   }
   unsupported(op, t);
 }

@@ -307,6 +307,7 @@ TensorType infer_conv(Op op, std::span<const TensorType> ts, Attrs& a) {
   return given;
 }
 
+// One case per layout op of ops.def and no `default:` (ir/op.h).
 TensorType infer_layout(Op op, std::span<const TensorType> ts, Attrs& attrs) {
   switch (op) {
     case Op::Reshape: return infer_reshape(op, ts[0], attrs);
@@ -314,8 +315,11 @@ TensorType infer_layout(Op op, std::span<const TensorType> ts, Attrs& attrs) {
     case Op::BroadcastTo: return infer_broadcast_to(op, ts[0], attrs);
     case Op::Slice: return infer_slice(op, ts[0], attrs);
     case Op::Concat: return infer_concat(op, ts, attrs);
-    default: throw InternalError(std::string(op_name(op)) + ": no typing rule");
+#define NABLA_OP(Enum, name, arity, Kind, flags, attrs) NABLA_CASE_UNLESS_KIND(Kind, Layout, Enum)
+#include "nabla/ir/ops.def"
+      break;
   }
+  throw InternalError(std::string(op_name(op)) + ": no typing rule");
 }
 
 // one_hot, cross_entropy, and the ops along an axis (softmax, ...).

@@ -9,59 +9,79 @@
 namespace nabla::interp {
 namespace {
 
+// f(args...) for the dtypes an op takes: numbers (not bool), or floats only;
+// the verifier keeps other dtypes away, so they only reach here by a bug.
+template <class F, class T, class... Ts> T on_numbers(Op op, F f, T x, Ts... rest) {
+  if constexpr (is_numeric_ctype<T>) return f(x, rest...);
+  else unsupported_dtype(op, dtype_of<T>());
+}
+template <class F, class T, class... Ts> T on_floats(Op op, F f, T x, Ts... rest) {
+  if constexpr (std::is_floating_point_v<T>) return f(x, rest...);
+  else unsupported_dtype(op, dtype_of<T>());
+}
+
+template <class T> T signum(T x) {
+  if (is_nan(x)) return x;
+  return x > T(0) ? T(1) : x < T(0) ? T(-1) : T(0);
+}
+
+// Floats clear the sign bit (abs(-0) is +0); abs(INT_MIN) wraps to INT_MIN.
+template <class T> T absolute(T x) {
+  if constexpr (std::is_floating_point_v<T>) return std::fabs(x);
+  else return x < T(0) ? wrap_neg(x) : x;
+}
+
+// Written so that exp never overflows: for x < 0, e^x / (1 + e^x).
+template <class T> T sigmoid(T x) {
+  return x >= T{0} ? T{1} / (T{1} + std::exp(-x)) : std::exp(x) / (T{1} + std::exp(x));
+}
+
+// One case per unary op of ops.def and no `default:` (ir/op.h).
 template <class T> T unary(Op op, T x) {
-  if (op == Op::StopGradient || op == Op::Barrier) return x;  // identities, any dtype
-  if constexpr (is_numeric_ctype<T>) {
-    switch (op) {
-      case Op::Neg: return wrap_neg(x);
-      case Op::Abs:  // floats clear the sign bit (abs(-0) is +0); abs(INT_MIN) wraps to INT_MIN
-        if constexpr (std::is_floating_point_v<T>) return std::fabs(x);
-        else return x < T(0) ? wrap_neg(x) : x;
-      case Op::Sign:
-        if (is_nan(x)) return x;
-        return x > T(0) ? T(1) : x < T(0) ? T(-1) : T(0);
-      default: break;
-    }
-  }
-  if constexpr (std::is_floating_point_v<T>) {
-    switch (op) {
-      case Op::Exp: return std::exp(x);
-      case Op::Log: return std::log(x);
-      case Op::Log1p: return std::log1p(x);
-      case Op::Sqrt: return std::sqrt(x);
-      case Op::Rsqrt: return T{1} / std::sqrt(x);
-      case Op::Tanh: return std::tanh(x);
-      // Written so that exp never overflows: for x < 0, e^x / (1 + e^x).
-      case Op::Sigmoid: return x >= T{0} ? T{1} / (T{1} + std::exp(-x)) : std::exp(x) / (T{1} + std::exp(x));
-      case Op::Relu: return is_nan(x) ? x : x > T{0} ? x : T{0};
-      case Op::Sin: return std::sin(x);
-      case Op::Cos: return std::cos(x);
-      case Op::Floor: return std::floor(x);
-      case Op::Erf: return std::erf(x);
-      default: break;
-    }
-  }
-  unsupported_dtype(op, dtype_of<T>());
-}
-
-template <class T> T arith(Op op, T a, T b) {
-  if constexpr (!is_numeric_ctype<T>) unsupported_dtype(op, dtype_of<T>());
   switch (op) {
-    case Op::Add: return wrap_add(a, b);
-    case Op::Sub: return wrap_sub(a, b);
-    case Op::Mul: return wrap_mul(a, b);
-    case Op::Maximum: return nan_max(a, b);
-    case Op::Minimum: return nan_min(a, b);
-    default: break;
-  }
-  if constexpr (std::is_floating_point_v<T>) {
-    if (op == Op::Div) return a / b;
-    if (op == Op::Pow) return std::pow(a, b);
+    case Op::StopGradient:
+    case Op::Barrier: return x;  // identities, any dtype
+    case Op::Neg: return on_numbers(op, [](auto v) { return wrap_neg(v); }, x);
+    case Op::Abs: return on_numbers(op, [](auto v) { return absolute(v); }, x);
+    case Op::Sign: return on_numbers(op, [](auto v) { return signum(v); }, x);
+    case Op::Exp: return on_floats(op, [](auto v) { return std::exp(v); }, x);
+    case Op::Log: return on_floats(op, [](auto v) { return std::log(v); }, x);
+    case Op::Log1p: return on_floats(op, [](auto v) { return std::log1p(v); }, x);
+    case Op::Sqrt: return on_floats(op, [](auto v) { return std::sqrt(v); }, x);
+    case Op::Rsqrt: return on_floats(op, [](auto v) { return decltype(v){1} / std::sqrt(v); }, x);
+    case Op::Tanh: return on_floats(op, [](auto v) { return std::tanh(v); }, x);
+    case Op::Sigmoid: return on_floats(op, [](auto v) { return sigmoid(v); }, x);
+    case Op::Relu: return on_floats(op, [](auto v) { return is_nan(v) ? v : v > 0 ? v : decltype(v){0}; }, x);
+    case Op::Sin: return on_floats(op, [](auto v) { return std::sin(v); }, x);
+    case Op::Cos: return on_floats(op, [](auto v) { return std::cos(v); }, x);
+    case Op::Floor: return on_floats(op, [](auto v) { return std::floor(v); }, x);
+    case Op::Erf: return on_floats(op, [](auto v) { return std::erf(v); }, x);
+#define NABLA_OP(Enum, name, arity, Kind, flags, attrs) NABLA_CASE_UNLESS_KIND(Kind, Unary, Enum)
+#include "nabla/ir/ops.def"
+      break;
   }
   unsupported_dtype(op, dtype_of<T>());
 }
 
-// Comparisons are IEEE ones: false whenever a NaN is involved, except not_equal.
+// One case per binary op of ops.def and no `default:` (ir/op.h).
+template <class T> T arith(Op op, T a, T b) {
+  switch (op) {
+    case Op::Add: return on_numbers(op, [](auto x, auto y) { return wrap_add(x, y); }, a, b);
+    case Op::Sub: return on_numbers(op, [](auto x, auto y) { return wrap_sub(x, y); }, a, b);
+    case Op::Mul: return on_numbers(op, [](auto x, auto y) { return wrap_mul(x, y); }, a, b);
+    case Op::Maximum: return on_numbers(op, [](auto x, auto y) { return nan_max(x, y); }, a, b);
+    case Op::Minimum: return on_numbers(op, [](auto x, auto y) { return nan_min(x, y); }, a, b);
+    case Op::Div: return on_floats(op, [](auto x, auto y) { return x / y; }, a, b);
+    case Op::Pow: return on_floats(op, [](auto x, auto y) { return std::pow(x, y); }, a, b);
+#define NABLA_OP(Enum, name, arity, Kind, flags, attrs) NABLA_CASE_UNLESS_KIND(Kind, Binary, Enum)
+#include "nabla/ir/ops.def"
+      break;
+  }
+  unsupported_dtype(op, dtype_of<T>());
+}
+
+// Comparisons are IEEE ones: false whenever a NaN is involved, except
+// not_equal. One case per comparison of ops.def and no `default:` (ir/op.h).
 template <class T> bool compare(Op op, T a, T b) {
   switch (op) {
     case Op::Less: return a < b;
@@ -70,8 +90,11 @@ template <class T> bool compare(Op op, T a, T b) {
     case Op::GreaterEqual: return a >= b;
     case Op::Equal: return a == b;
     case Op::NotEqual: return a != b;
-    default: unsupported_dtype(op, dtype_of<T>());
+#define NABLA_OP(Enum, name, arity, Kind, flags, attrs) NABLA_CASE_UNLESS_KIND(Kind, Compare, Enum)
+#include "nabla/ir/ops.def"
+      break;
   }
+  unsupported_dtype(op, dtype_of<T>());
 }
 
 }  // namespace
