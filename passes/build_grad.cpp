@@ -1,7 +1,9 @@
 // build-grad: backpropagation as a graph transformation.
 //
-// The code follows the lecture's general back-propagation (Goodfellow et al.,
-// Deep Learning, section 6.5.6):
+// The code follows the lecture's general back-propagation (Sargur N. Srihari's
+// lecture notes "Back Propagation and Other Differentiation Algorithms" on
+// Goodfellow, Bengio and Courville, Deep Learning, section 6.5; the book's
+// section 6.5.6):
 //   Algorithm 5, the outer skeleton: prune the graph G to G' (the ancestors of
 //     z that descend from a target), set grad_table[z] = 1, call build_grad for
 //     every target, return the table restricted to the targets;

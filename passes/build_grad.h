@@ -1,6 +1,8 @@
 #pragma once
-// Symbol-to-symbol reverse-mode differentiation (the lecture's Algorithms 5 and
-// 6): the gradient is built as ordinary nodes appended to the same graph, so it
+// Symbol-to-symbol reverse-mode differentiation (Algorithms 5 and 6 of the
+// lecture: Sargur N. Srihari's notes "Back Propagation and Other
+// Differentiation Algorithms" on Goodfellow, Bengio and Courville, Deep
+// Learning, section 6.5; docs/autodiff.md): the gradient is built as ordinary nodes appended to the same graph, so it
 // can be printed, optimized, compiled and differentiated again. Long
 // elementwise regions behind a target go forward instead (passes/tangents.h).
 // docs/autodiff.md describes the algorithm, the rules and the error messages.
