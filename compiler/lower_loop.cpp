@@ -15,8 +15,10 @@
 
 #include "nabla/compiler/kernel_builder.h"
 #include "nabla/compiler/lower.h"
+#include "nabla/ir/limits.h"
 #include "nabla/ir/loop.h"
 #include "nabla/runtime/abi.h"
+#include "nabla/runtime/error.h"
 
 namespace nabla {
 namespace {
@@ -24,8 +26,17 @@ namespace {
 int64_t align(int64_t n) { return (n + NABLA_WORKSPACE_ALIGN - 1) / NABLA_WORKSPACE_ALIGN * NABLA_WORKSPACE_ALIGN; }
 int64_t bytes_of(const TensorType& t) { return t.numel() * static_cast<int64_t>(dtype_size(t.dtype)); }
 
+// The levels of bodies this thread is planning (body_workspace plans a body,
+// whose loops plan theirs) and lowering (lower_body lowers a body, whose loops
+// lower theirs): deeper than kMaxBodyDepth is an error (ir/limits.h).
+thread_local int plan_depth = 0;
+thread_local int lower_depth = 0;
+
+[[noreturn]] void too_deep(const std::string& message) { throw Error("lower: " + message); }
+
 int64_t body_workspace(const Function* body, const LowerOptions& o) {
   if (!body) return 0;
+  DepthGuard level(plan_depth, too_deep);
   return align(plan_memory(*body, [&](const Node& n) { return describe_kernel(n, o).scratch_bytes; }).workspace_bytes);
 }
 
@@ -74,6 +85,7 @@ class LoopEmitter {
 
  private:
   llvm::Function* lower_body(const Function& body, const char* which) {
+    DepthGuard level(lower_depth, too_deep);
     LowerOptions o = e_.options;
     o.entry_name = fmt::format("{}.loop{}.{}", e_.options.entry_name, e_.node_id, which);
     lower_function(body, e_.kb.module, o);

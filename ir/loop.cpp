@@ -175,7 +175,10 @@ namespace {
 
 thread_local int rewrite_depth = 0;
 
+// A body is one level deeper than the function holding its loop: f's own
+// bodies are level 1 (ir/limits.h).
 std::shared_ptr<const Function> rewritten(const Function& body, const std::function<bool(Function&)>& fn) {
+  DepthGuard level(rewrite_depth, [](const std::string& m) { throw Error("loop: " + m); });
   auto copy = std::make_shared<Function>(body.name());
   clone_into(body, *copy);
   bool changed = rewrite_bodies(*copy, fn);
@@ -186,7 +189,6 @@ std::shared_ptr<const Function> rewritten(const Function& body, const std::funct
 }  // namespace
 
 bool rewrite_bodies(Function& f, const std::function<bool(Function&)>& fn) {
-  DepthGuard level(rewrite_depth, [](const std::string& m) { throw Error("loop: " + m); });
   bool changed = false;
   for (Node* n : f) {
     if (!is_loop(n->op()) || n->body_result() != 0) continue;

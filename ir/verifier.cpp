@@ -15,9 +15,11 @@
 namespace nabla {
 namespace {
 
-// The verify() calls this thread is in: verifying a body (check_fused_body)
-// verifies its function, so verify recurses once per level of bodies.
-thread_local int verify_depth = 0;
+// The level of bodies of the verify() this thread is in: verifying a body
+// (check_fused_body, check_loop) verifies its function, so verify recurses
+// once per level of bodies. The function verified first is level 0 (its own
+// bodies are level 1, ir/limits.h), so the count starts at -1.
+thread_local int verify_depth = -1;
 
 // The deepest level of bodies in f, whose own level is `level`; stops one
 // level beyond kMaxBodyDepth (so that a cycle of bodies ends too).
@@ -65,7 +67,7 @@ void Verifier::fail(const Node* n, const std::string& message) const {
 
 void Verifier::run() {
   DepthGuard level(verify_depth, [&](const std::string& m) { fail(nullptr, m); });
-  if (verify_depth == 1) check_nesting();  // the levels below are then bounded
+  if (verify_depth == 0) check_nesting();  // the levels below are then bounded
   check_inputs();
   check_body();
   check_users();

@@ -15,6 +15,7 @@
 #include "nabla/ir/printer_names.h"
 #include "nabla/ir/reach.h"
 #include "nabla/passes/dce.h"
+#include "nabla/ir/limits.h"
 #include "nabla/runtime/error.h"
 
 namespace nabla {
@@ -390,6 +391,8 @@ Value stand_in(Function& f, const TensorType& t) {
 // (a nested batch()), the unbatched copy's dead nodes removed.
 std::shared_ptr<const Function> batched_body(const Function& body, int64_t P, const std::vector<bool>& in,
                                              const std::vector<bool>& out) {
+  thread_local int depth = 0;  // the body's loops batch their bodies
+  DepthGuard level(depth, [](const std::string& m) { throw Error("batch: " + m); });
   auto nb = std::make_shared<Function>(body.name());
   std::vector<Node*> args;
   std::vector<Value> stand_ins, batched;

@@ -15,6 +15,7 @@
 #include "nabla/ir/fused.h"
 #include "nabla/ir/loop.h"
 #include "nabla/passes/build_grad.h"
+#include "nabla/ir/limits.h"
 #include "nabla/runtime/error.h"
 
 namespace nabla {
@@ -34,6 +35,8 @@ void copy_nodes_as_f64(const Function& f, Function& c, std::unordered_map<const 
 
 std::shared_ptr<const Function> body_as_f64(const Function* body) {
   if (!body) return nullptr;
+  thread_local int depth = 0;  // the body's loops copy their bodies
+  DepthGuard level(depth, [](const std::string& m) { throw Error("check_grad: " + m); });
   auto c = std::make_shared<Function>(body->name());
   std::unordered_map<const Node*, Node*> map;
   for (Node* in : body->inputs()) {

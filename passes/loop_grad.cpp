@@ -25,6 +25,7 @@
 #include <fmt/format.h>
 
 #include "nabla/ir/clone.h"
+#include "nabla/ir/limits.h"
 #include "nabla/ir/loop.h"
 #include "nabla/passes/build_grad.h"
 #include "nabla/runtime/error.h"
@@ -385,6 +386,9 @@ std::vector<Node*> bounded_while(Function& f, const Node& n, int64_t slots, int 
 }
 
 std::vector<Value> loop_vjp(GradBuilder& b, const std::vector<Node*>& group, std::span<const Value> g) {
+  // The backward body differentiates the body, whose loops differentiate theirs.
+  thread_local int depth = 0;
+  DepthGuard level(depth, [](const std::string& m) { throw Error("grad: " + m); });
   const Node& n = *group[0];
   std::vector<Value> by_result(n.body()->results().size());
   for (size_t i = 0; i < group.size(); ++i) by_result[static_cast<size_t>(group[i]->body_result())] = g[i];

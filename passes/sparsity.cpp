@@ -15,6 +15,7 @@
 #include "nabla/ir/printer_names.h"
 #include "nabla/ir/reach.h"
 #include "nabla/passes/sparsity_edges.h"
+#include "nabla/ir/limits.h"
 #include "nabla/runtime/error.h"
 
 namespace nabla {
@@ -363,6 +364,8 @@ class Propagation {
   // The result sets of one step of `body` given its inputs' sets; nullopt
   // past the budget.
   std::optional<std::vector<Sets>> step_sets(const Function& body, std::vector<Sets> args) {
+    thread_local int depth = 0;  // the body's loops propagate through their bodies
+    DepthGuard level(depth, [](const std::string& m) { throw Error("sparsity: " + m); });
     int64_t cost = 0;
     for (const Node* b : body) cost += b->type().numel();
     if ((*budget_ -= cost) < 0) return std::nullopt;
