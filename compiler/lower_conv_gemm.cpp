@@ -11,7 +11,9 @@
 // col' reads dy where the window of (iy, ix) meets a result position (0
 // between strides and outside), and W'_g is the group's weights reordered
 // [c', (o', ky, kx)]. A 1x1 convolution with stride 1 and no padding needs
-// no copy: the image is its own col. The GEMM's exact mode sums each element
+// no copy: the image is its own col. Nor does a large enough convolution of
+// horizontal stride 1 (implicit_pays): the GEMM packs its panels of col or
+// col' straight from the image (lower_conv_pack.cpp). The GEMM's exact mode sums each element
 // over k ascending from +0 with separate multiplies and adds, so results are
 // the interpreter's bit for bit (weight_grad adds one image's sum at a time,
 // the GEMM's beta = 1, as the interpreter does); with fast-math they are FMAs.
