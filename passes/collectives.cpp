@@ -9,6 +9,7 @@
 
 #include "nabla/ir/builder.h"
 #include "nabla/ir/fused.h"
+#include "nabla/passes/rewrite.h"
 #include "nabla/runtime/error.h"
 
 namespace nabla {
@@ -54,10 +55,7 @@ void make_bucket(Function& f, const std::vector<Node*>& bucket, const std::unord
     Value part = slice(joined, {offset}, {offset + n});
     if (r->shape().size() != 1) part = reshape(part, r->shape());
     offset += n;
-    std::string name = r->name();
-    f.replace_all_uses(r, part.node);
-    f.erase(r);
-    if (!name.empty()) part->set_name(name);
+    replace_node(f, r, part.node, true);
   }
 }
 

@@ -161,7 +161,7 @@ bool any_set(const Sets& s) {
 
 bool same_sets(const Sets& a, const Sets& b) {
   for (size_t e = 0; e < a.size(); ++e)
-    if (!same(a[e], b[e]) && (a[e] && !a[e]->empty() || b[e] && !b[e]->empty())) return false;
+    if (!same(a[e], b[e]) && ((a[e] && !a[e]->empty()) || (b[e] && !b[e]->empty()))) return false;
   return true;
 }
 

@@ -10,6 +10,7 @@
 #include "nabla/passes/collectives.h"
 #include "nabla/passes/dce.h"
 #include "nabla/passes/pass.h"
+#include "nabla/passes/rewrite.h"
 
 namespace nabla {
 namespace {
@@ -88,10 +89,7 @@ void split(Function& f, Node* r, int64_t max_bytes, const std::unordered_set<con
   InsertionGuard guard(f, r);
   for (Value& p : pieces) p = all_reduce(p, r->attrs().op);
   Value joined = concat(pieces, 0);
-  std::string name = r->name();
-  f.replace_all_uses(r, joined.node);
-  f.erase(r);
-  if (!name.empty()) joined->set_name(name);
+  replace_node(f, r, joined.node, true);
 }
 
 class SplitPass : public Pass {

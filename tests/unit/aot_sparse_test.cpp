@@ -83,7 +83,9 @@ int check_values(const std::string& out, const Tensor& want, bool lower) {
   double v;
   while (lines >> r >> c >> v) {
     ++count;
-    if (lower) EXPECT_LE(c, r);
+    if (lower) {
+      EXPECT_LE(c, r);
+    }
     double w = want.get(r * cols + c);
     EXPECT_NEAR(v, w, 1e-12 * std::max(1.0, std::fabs(w))) << "(" << r << "," << c << ")";
   }

@@ -341,7 +341,9 @@ TEST(GradBenchNested, Particle) {
     for (const char* mode : kModes) {
       double got = *evaluate(server, "particle", mode, json::Object{{"w", w0}}).getAsNumber();
       EXPECT_NEAR(got, want, 1e-6) << mode << " from " << w0;
-      if (w0 == 0) EXPECT_NEAR(got, 0.2071918746486116, 1e-12) << mode;  // evals/particle/run.py
+      if (w0 == 0) {
+        EXPECT_NEAR(got, 0.2071918746486116, 1e-12) << mode;  // evals/particle/run.py
+      }
     }
   }
 }
@@ -365,7 +367,9 @@ TEST(GradBenchNested, Saddle) {
       ASSERT_EQ(got.getAsArray()->size(), 4u);
       for (size_t k = 0; k < 4; ++k) {
         EXPECT_NEAR(*(*got.getAsArray())[k].getAsNumber(), want[k], 1e-9) << mode << " " << k;
-        if (start[0] == 1) EXPECT_NEAR(*(*got.getAsArray())[k].getAsNumber(), 8.246324826140356e-06, 1e-15);  // run.py
+        if (start[0] == 1) {
+          EXPECT_NEAR(*(*got.getAsArray())[k].getAsNumber(), 8.246324826140356e-06, 1e-15);  // run.py
+        }
       }
     }
   }

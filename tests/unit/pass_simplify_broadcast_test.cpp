@@ -152,7 +152,9 @@ TEST(SimplifyGatherSink, SkinningRunsOnTheRowsRead) {
   expect_same_values(f, {ramp({9, 4}), ramp({4, 6}), ramp({9, 1, 3}), at});
   // The gather reaches the weights: the matmul computes the 6 rows read.
   for (Node* n : f)
-    if (n->op() == Op::MatMul) EXPECT_EQ(n->type().shape, (Shape{6, 6}));
+    if (n->op() == Op::MatMul) {
+      EXPECT_EQ(n->type().shape, (Shape{6, 6}));
+    }
 }
 
 TEST(SimplifyGatherSink, MatmulColumnsBatchesAndTransposedRows) {
@@ -205,7 +207,9 @@ TEST(SimplifyGatherColumns, ColumnsOfGatheredRows) {
   expect_same_values(f, {ramp({4, 11}), at, at2});
   // Each gather reads one column of the 4 rows (4 of them, strided: 4 x 4).
   for (Node* n : f)
-    if (n->op() == Op::Gather) EXPECT_EQ(n->operand(0)->type().numel(), n->shape().back() == 4 ? 16 : 4) << n->type().str();
+    if (n->op() == Op::Gather) {
+      EXPECT_EQ(n->operand(0)->type().numel(), n->shape().back() == 4 ? 16 : 4) << n->type().str();
+    }
   EXPECT_EQ(count_ops(f, Op::Gather), 4);
 }
 
