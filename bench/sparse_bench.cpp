@@ -1,10 +1,10 @@
 // Sparse derivative matrices (issue 17): the extended Rosenbrock Hessian
 // (lower triangle, CSR) and a 2-D Brusselator Jacobian, each beside the time
-// of the function itself, and nabla's dense hessian at a size where it is
-// still feasible, and ADOL-C's sparse_hess and sparse_jac (bench/adolc_sparse.cpp)
+// of the function itself, nabla's dense hessian (one batched sweep at
+// --dense-n, blocks of --block rows at --n), and ADOL-C's sparse_hess and sparse_jac (bench/adolc_sparse.cpp)
 // on the same functions in the same run. Compiled with the JIT, one thread,
 // f64; medians.
-//   sparse_bench [--n 10000] [--grid 64] [--dense-n 1000] [--quick]
+//   sparse_bench [--n 10000] [--grid 64] [--dense-n 1000] [--block 1000] [--quick]
 #include <algorithm>
 #include <cmath>
 #include <chrono>
@@ -118,17 +118,71 @@ Value sparse(SparseDerivative d, Measured& m) {
   return d.values;
 }
 
+// nabla's dense Hessian where one batched sweep of P = n would not fit
+// (n = 10,000: 10^8 entries per intermediate): hvp_batched with `block`
+// identity rows per run, the first row an input, run n / block times; the
+// time is that of the whole Hessian. Each block's entries are checked against
+// the sparse Hessian (lower triangle): the largest difference on the pattern,
+// and the count of nonzeros off it (expected 0).
+void dense_by_blocks(int64_t n, int64_t block, int reps, const Measured& sparse_h, double base_ms) {
+  Module mod;
+  Function& f = mod.add_function("f");
+  Value x = f.input("x", f64({n}));
+  Value first = f.input("first", i64());
+  Tensor rows(DType::i64, {block, 1}), cols(DType::i64, {1, n});
+  for (int64_t k = 0; k < n; ++k) cols.set(k, static_cast<double>(k));
+  for (int64_t k = 0; k < block; ++k) rows.set(k, static_cast<double>(k));
+  Value seeds = cast(equal(constant(f, std::move(rows)) + first, constant(f, std::move(cols))), DType::f64);
+  auto t0 = Clock::now();
+  f.output(hvp_batched(sparsetest::rosenbrock(x), x, seeds));
+  double build_ms = ms_since(t0);
+  t0 = Clock::now();
+  Executable exe = compile(f, options());
+  double compile_ms = ms_since(t0);
+  Tensor xv = Tensor::from_doubles(DType::f64, {n}, point(n));
+  const SparsityPattern& p = sparse_h.d.pattern;
+  double diff = 0;
+  int64_t off_pattern = 0;
+  std::vector<double> t;
+  for (int r = 0; r <= reps; ++r) {  // r = 0: warm-up and the check
+    auto t1 = Clock::now();
+    for (int64_t b = 0; b < n; b += block) {
+      std::vector<Tensor> in{xv, Tensor::scalar(DType::i64, static_cast<double>(b))};
+      std::vector<Tensor> out = exe.run(in);
+      for (int64_t i = b; r == 0 && i < std::min(n, b + block); ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          double v = out[0].get((i - b) * n + j);
+          int64_t lo = std::min(i, j), hi = std::max(i, j);
+          auto at = std::find(p.col_idx.begin() + p.row_ptr[hi], p.col_idx.begin() + p.row_ptr[hi + 1], lo);
+          if (at == p.col_idx.begin() + p.row_ptr[hi + 1]) off_pattern += v != 0;
+          else diff = std::max(diff, std::fabs(v - sparse_h.values[at - p.col_idx.begin()]));
+        }
+    }
+    if (r > 0) t.push_back(ms_since(t1));
+  }
+  std::sort(t.begin(), t.end());
+  Measured m;
+  m.run_ms = t[t.size() / 2], m.build_ms = build_ms, m.compile_ms = compile_ms, m.nnz = n * n;
+  char what[64];
+  std::snprintf(what, sizeof what, "dense hessian, %lld blocks of P = %lld rows", static_cast<long long>(n / block),
+                static_cast<long long>(block));
+  row(what, m, base_ms);
+  std::printf("%-44s %9.0fx  (on the pattern values differ by at most %.1e, %lld nonzeros off it)\n",
+              "  dense / sparse", m.run_ms / sparse_h.run_ms, diff, static_cast<long long>(off_pattern));
+}
+
 int run(int argc, char** argv) {
-  int64_t n = 10000, grid = 64, dense_n = 1000;
+  int64_t n = 10000, grid = 64, dense_n = 1000, block = 1000;
   int reps = 21;
   for (int i = 1; i < argc; ++i) {
     auto next = [&] { return i + 1 < argc ? std::atoll(argv[++i]) : 0; };
     if (!std::strcmp(argv[i], "--n")) n = next();
     else if (!std::strcmp(argv[i], "--grid")) grid = next();
     else if (!std::strcmp(argv[i], "--dense-n")) dense_n = next();
+    else if (!std::strcmp(argv[i], "--block")) block = next();
     else if (!std::strcmp(argv[i], "--quick")) reps = 5;
     else {
-      std::fprintf(stderr, "usage: sparse_bench [--n 10000] [--grid 64] [--dense-n 1000] [--quick]\n");
+      std::fprintf(stderr, "usage: sparse_bench [--n 10000] [--grid 64] [--dense-n 1000] [--block 1000] [--quick]\n");
       return 1;
     }
   }
@@ -147,6 +201,8 @@ int run(int argc, char** argv) {
       Compression c = compression(h.d, hessian_pattern(rosenbrock(x), x), true);
       adolc_row("ADOL-C hess_mat, same seed, + recovery", adolc_rosenbrock_hessian(point(size), c, reps), f.run_ms, h);
     }
+    if (size != dense_n && block > 0 && size % block == 0)
+      dense_by_blocks(size, block, std::max(3, reps / 7), h, f.run_ms);
     if (size == dense_n)
       row("dense hessian (one batched hvp, P = n)", measure(size, [](Value x, Measured&) {
             return hessian(rosenbrock(x), x);
