@@ -1,11 +1,12 @@
-// nablac's default CPU against --cpu native: the MLP training step
-// (bench/mlp_step_784.nabla: 784-512-512-10, batch 64, fast-math) compiled
-// ahead of time by nablac and called through the generated class, on one
-// thread. Built twice (bench/CMakeLists.txt): object_cpu_bench_generic with
-// nablac's default CPU (x86-64: SSE2, 128-bit vectors) and
-// object_cpu_bench_native with `--cpu native`; docs/nablac.md gives the
-// figures. Prints the CPU the object was compiled for and the median time of
-// one step.
+// nablac's default CPU against x86-64-v3 and --cpu native: the MLP training
+// step (bench/mlp_step_784.nabla: 784-512-512-10, batch 64) compiled ahead
+// of time by nablac and called through the generated class, on one thread.
+// Built five times (bench/CMakeLists.txt): object_cpu_bench_generic (nablac's
+// default CPU, x86-64: SSE2, 128-bit vectors, no FMA), _v3 (x86-64-v3: AVX2
+// and FMA) and _native (`--cpu native`), all with --fast-math, and
+// _generic_exact and _native_exact without it; docs/nablac.md gives the
+// figures. Prints the CPU and the mode the object was compiled for and the
+// median time of one step.
 //   object_cpu_bench_generic [--steps N]
 #include <algorithm>
 #include <chrono>
@@ -48,7 +49,7 @@ int main(int argc, char** argv) {
     if (s >= 0) ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t).count());
   }
   std::sort(ms.begin(), ms.end());
-  std::printf("mlp_step object, cpu %s: %.3f ms per step (median of %d, min %.3f), loss %.4f\n",
-              NABLA_MLP_STEP_CPU, ms[ms.size() / 2], steps, ms[0], *static_cast<const float*>(step.result(0)));
+  std::printf("mlp_step object, cpu %s, %s: %.3f ms per step (median of %d, min %.3f), loss %.4f\n",
+              NABLA_MLP_STEP_CPU, OBJECT_MODE, ms[ms.size() / 2], steps, ms[0], *static_cast<const float*>(step.result(0)));
   return 0;
 }

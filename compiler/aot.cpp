@@ -3,6 +3,7 @@
 #include <llvm/ADT/SmallVector.h>
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/GlobalVariable.h>
+#include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 #include <llvm/Support/raw_ostream.h>
@@ -27,6 +28,24 @@ void define_link_check(llvm::Module& m, const std::string& symbol) {
   llvm::Type* byte = llvm::Type::getInt8Ty(m.getContext());
   new llvm::GlobalVariable(m, byte, /*isConstant=*/true, llvm::GlobalValue::ExternalLinkage,
                            llvm::ConstantInt::get(byte, 0), symbol);
+}
+
+// The warning for code with multiply-adds that may fuse (llvm.fmuladd: the
+// GEMM's with --fast-math) on a CPU without FMA: they run as a multiply and
+// an add, correct but slower. (Nothing emits llvm.fma, which would become a
+// call of libm's fma there: exact code multiplies and adds apart.)
+std::string fma_warning(const llvm::Module& m, const llvm::TargetMachine& tm) {
+  if (has_fma(tm)) return "";
+  bool multiply_adds = false;
+  for (const llvm::Function& f : m) {
+    llvm::Intrinsic::ID id = f.getIntrinsicID();
+    multiply_adds |= id == llvm::Intrinsic::fmuladd && !f.use_empty();
+  }
+  if (!multiply_adds) return "";
+  std::string advice = tm.getTargetTriple().isX86() ? "--cpu x86-64-v3 (x86 since Haswell and Zen) or --cpu native"
+                                                     : "a CPU with FMA (--cpu NAME)";
+  return "CPU '" + tm.getTargetCPU().str() + "' has no FMA instruction: the multiply-adds of the matrix " +
+         "products run as a multiply and an add; " + advice + " fuses them (docs/nablac.md#targets-and-cpus)";
 }
 
 }  // namespace
@@ -56,6 +75,7 @@ AotModule compile_ahead_of_time(Module& m, const AotOptions& options) {
     out.functions_.push_back(std::move(a));
   }
   optimize_module(*out.module_, *out.tm_, options.target.opt_level);
+  if (std::string w = fma_warning(*out.module_, *out.tm_); !w.empty()) out.warnings_.push_back(w);
   return out;
 }
 

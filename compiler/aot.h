@@ -38,6 +38,10 @@ class AotModule {
   const std::vector<AotFunction>& functions() const { return functions_; }
   // The target triple, CPU and features of the code.
   AotTarget target() const;
+  // What the caller should tell the user (nablac prints each as `nablac:
+  // warning: ...`): today one, when the code has multiply-adds that could use
+  // an FMA instruction and the CPU has none (docs/nablac.md#targets-and-cpus).
+  const std::vector<std::string>& warnings() const { return warnings_; }
   // The C/C++ header for the object (aot_header.h).
   std::string header(const HeaderOptions& options) const { return generate_header(functions_, target(), options); }
 
@@ -53,6 +57,7 @@ class AotModule {
   std::unique_ptr<llvm::TargetMachine> tm_;
   std::unique_ptr<llvm::Module> module_;
   std::vector<AotFunction> functions_;
+  std::vector<std::string> warnings_;
 };
 
 // Runs the pipeline on m in place (m's functions then hold what was compiled,

@@ -232,6 +232,13 @@ int native_vector_bits(const TargetMachine& tm) {
   return 128;
 }
 
+bool has_fma(const TargetMachine& tm) {
+  const MCSubtargetInfo* sti = tm.getMCSubtargetInfo();
+  if (tm.getTargetTriple().isX86()) return sti->checkFeatures("+fma") || sti->checkFeatures("+fma4");
+  if (tm.getTargetTriple().isRISCV()) return sti->checkFeatures("+f");
+  return true;
+}
+
 void prepare_module(Module& m, const TargetMachine& tm) {
   m.setDataLayout(tm.createDataLayout());
   m.setTargetTriple(tm.getTargetTriple().str());

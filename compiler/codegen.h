@@ -42,6 +42,11 @@ std::string target_features_text(const TargetSpec& spec);
 // (512 with AVX-512, 256 with AVX, else 128).
 int native_vector_bits(const llvm::TargetMachine& tm);
 
+// Whether the target's CPU has a fused multiply-add instruction. Only x86
+// lacks one in its generic CPU (x86-64 .. x86-64-v2; x86-64-v3, Haswell and
+// Zen have FMA3); AArch64 always has it, RISC-V with its F extension.
+bool has_fma(const llvm::TargetMachine& tm);
+
 // Gives the module the target's data layout and triple.
 void prepare_module(llvm::Module& m, const llvm::TargetMachine& tm);
 

@@ -42,7 +42,10 @@ class IrTools {
   llvm::Value* load_of(llvm::Type* element, llvm::Value* p, int64_t valid, unsigned align);
   // A read prefetch of the line at p into all cache levels (never faults).
   void prefetch(llvm::Value* p);
-  llvm::Value* fma(llvm::Value* a, llvm::Value* x, llvm::Value* y);  // a * x + y
+  // a * x + y as llvm.fmuladd: one fused instruction where the CPU has FMA,
+  // a multiply and an add where it has not (never a libm call). Only where
+  // contraction is allowed (fast-math): exact sums multiply and add apart.
+  llvm::Value* fmuladd(llvm::Value* a, llvm::Value* x, llvm::Value* y);
   llvm::Value* relu(llvm::Value* v);
   // Transposes a lanes x lanes block given as `lanes` row vectors.
   std::vector<llvm::Value*> transpose(std::vector<llvm::Value*> rows);

@@ -62,8 +62,8 @@ void IrTools::prefetch(Value* p) {
                     {p, b.getInt32(0), b.getInt32(3), b.getInt32(1)});
 }
 
-Value* IrTools::fma(Value* a, Value* x, Value* y) {
-  return b.CreateIntrinsic(Intrinsic::fma, {vec}, {a, x, y});
+Value* IrTools::fmuladd(Value* a, Value* x, Value* y) {
+  return b.CreateIntrinsic(Intrinsic::fmuladd, {vec}, {a, x, y});
 }
 
 // The elementwise kernels' relu (compiler/lower_relu.h), on a vector.

@@ -94,7 +94,7 @@ std::vector<Value*> GemmEmitter::kernel_step(const Tile& t, Value* k, const std:
     Value* s = t_.broadcast_load(t_.at(acol, r * rs_a));
     for (int64_t j = 0; j < nv; ++j)
       next[r * nv + j] = spec_.exact ? b_.CreateFAdd(acc[r * nv + j], b_.CreateFMul(s, bv[j]))
-                                     : t_.fma(s, bv[j], acc[r * nv + j]);
+                                     : t_.fmuladd(s, bv[j], acc[r * nv + j]);
   }
   return next;
 }
@@ -166,7 +166,7 @@ std::vector<Value*> GemmEmitter::branch(Function* f, Value* cond, const std::fun
 
 // s * x + y, fused unless exact.
 Value* GemmEmitter::mul_add(Value* s, Value* x, Value* y) {
-  return spec_.exact ? b_.CreateFAdd(y, b_.CreateFMul(s, x)) : t_.fma(s, x, y);
+  return spec_.exact ? b_.CreateFAdd(y, b_.CreateFMul(s, x)) : t_.fmuladd(s, x, y);
 }
 
 // The first K block: alpha * acc + beta * C.
@@ -199,7 +199,7 @@ std::vector<Value*> GemmEmitter::store_later_block(const Tile& t, const std::vec
       }
       Value* old = t_.load(c_at(t, r, j), t.lanes_of(j));
       out.push_back(spec_.alpha == 1.0 ? b_.CreateFAdd(old, acc[r * t.nv + j])
-                                       : t_.fma(alpha, acc[r * t.nv + j], old));
+                                       : t_.fmuladd(alpha, acc[r * t.nv + j], old));
     }
   return out;
 }

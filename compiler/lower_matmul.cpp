@@ -155,7 +155,7 @@ class MatmulEmitter {
           llvm::AllocaInst* slot = acc[r * kVecs + v];
           llvm::Value* sum = b_.CreateLoad(vec_, slot);
           llvm::Value* next = kb_.options.fast_math && is_float(t_)
-                            ? kb_.intrinsic(llvm::Intrinsic::fma, {a, bv[v], sum})
+                            ? kb_.intrinsic(llvm::Intrinsic::fmuladd, {a, bv[v], sum})
                             : kb_.add(sum, kb_.mul(a, bv[v]));
           b_.CreateStore(next, slot);
         }

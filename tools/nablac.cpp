@@ -3,6 +3,7 @@
 // a C/C++ header, for this machine or another target, or prints an
 // intermediate form. Documented in docs/nablac.md.
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -183,6 +184,7 @@ int compile(Options& o) {
     return 0;
   }
   nabla::AotModule aot = nabla::compile_ahead_of_time(m, o.aot);
+  for (const std::string& w : aot.warnings()) std::fprintf(stderr, "nablac: warning: %s\n", w.c_str());
   if (o.emit == "asm")
     nabla::write_output(o.output, aot.assembly_text());
   else if (o.emit == "llvm")
