@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <iterator>
 #include <limits>
-#include <memory>
 #include <optional>
 #include <span>
 #include <unordered_map>
@@ -15,6 +14,7 @@
 #include "nabla/ir/printer_names.h"
 #include "nabla/ir/reach.h"
 #include "nabla/passes/sparsity_edges.h"
+#include "nabla/passes/sparsity_sets.h"
 #include "nabla/ir/limits.h"
 #include "nabla/runtime/error.h"
 
@@ -63,42 +63,10 @@ SparsityPattern SparsityPattern::from_rows(int64_t cols, const std::vector<std::
 
 namespace {
 
-using Set = std::vector<int32_t>;  // sorted, no duplicates
-// The set of one element of a value, shared by every element (of any value)
-// that has the same set: a slice, a gather or a broadcast copies pointers, and
-// a union that adds nothing keeps the pointer it had. Null: the empty set.
-using SetRef = std::shared_ptr<Set>;
-using Sets = std::vector<SetRef>;  // one per element of a value
-
-void normalize(Set& s) {
-  std::sort(s.begin(), s.end());
-  s.erase(std::unique(s.begin(), s.end()), s.end());
-}
-
-bool includes(const Set& a, const Set& b) { return std::includes(a.begin(), a.end(), b.begin(), b.end()); }
-
-// dst = dst | add (a merge: the sets stay sorted as they grow). A set of the
-// value being computed that no other element shares yet (use count 1) is
-// changed in place; one shared with an operand is replaced. `merged` is scratch.
-void unite(SetRef& dst, const SetRef& add, Set& merged) {
-  if (!add || add->empty() || dst == add) return;
-  if (!dst || dst->empty()) {
-    dst = add;
-    return;
-  }
-  size_t a = add->size(), d = dst->size();
-  if (a == d ? *dst == *add : a < d && includes(*dst, *add)) return;
-  if (a > d && includes(*add, *dst)) {
-    dst = add;
-    return;
-  }
-  merged.clear();
-  std::set_union(dst->begin(), dst->end(), add->begin(), add->end(), std::back_inserter(merged));
-  if (dst.use_count() == 1) dst->swap(merged);
-  else dst = std::make_shared<Set>(merged);
-}
-
-bool same(const SetRef& a, const SetRef& b) { return a == b || (a && b && *a == *b); }
+using sparsity::SetId;
+using sparsity::SetPool;
+using sparsity::Sets;
+using sparsity::SetUnion;
 
 std::string name_of(const Node* n) { return ValueNames(*n->function()).ref(n); }
 
@@ -117,7 +85,7 @@ bool run_time_index(const Node& n) {
 // [o, k, r] reads updates [o, p, r] for all p, and x [o, k, r]): the union of
 // a line once, shared by the line it goes to, instead of one edge per pair
 // (ht gathers C points from V vertices: C V edges before).
-void along_any_index(const Node& n, const std::vector<const Sets*>& in, Sets& s, Set& merged) {
+void along_any_index(const Node& n, const std::vector<const Sets*>& in, Sets& s, SetPool& pool) {
   bool gather = n.op() == Op::Gather;
   const Shape& data = gather ? n.operand(0)->shape() : n.shape();  // the indexed one
   int64_t axis = n.attrs().axis, outer = 1, inner = 1, np = n.operand(1)->type().numel();
@@ -125,14 +93,15 @@ void along_any_index(const Node& n, const std::vector<const Sets*>& in, Sets& s,
     if (i != axis) (i < axis ? outer : inner) *= data[i];
   int64_t from_len = gather ? data[axis] : np, to_len = gather ? np : data[axis];
   const Sets* from = gather ? in[0] : in[2];
+  SetUnion u;
+  std::vector<int32_t> scratch;
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t r = 0; r < inner; ++r) {
-      SetRef line;
-      for (int64_t k = 0; from && k < from_len; ++k) unite(line, (*from)[(o * from_len + k) * inner + r], merged);
+      for (int64_t k = 0; from && k < from_len; ++k) u.add(pool, (*from)[(o * from_len + k) * inner + r]);
+      SetId line = u.finish(pool);
       for (int64_t p = 0; p < to_len; ++p) {
         int64_t at = (o * to_len + p) * inner + r;
-        if (!gather && in[0]) s[at] = (*in[0])[at];
-        unite(s[at], line, merged);
+        s[at] = !gather && in[0] ? pool.unite((*in[0])[at], line, scratch) : line;
       }
     }
 }
@@ -149,19 +118,13 @@ bool copies_elements(const Node& n) {
 // Ops whose derivative is zero wherever it exists: their results carry nothing.
 bool zero_derivative(Op op) { return op == Op::Sign || op == Op::Floor || op == Op::StopGradient; }
 
-Sets singletons(int64_t n) {
-  Sets s(static_cast<size_t>(n));
-  for (size_t i = 0; i < s.size(); ++i) s[i] = std::make_shared<Set>(Set{static_cast<int32_t>(i)});
-  return s;
-}
-
 bool any_set(const Sets& s) {
-  return std::any_of(s.begin(), s.end(), [](const SetRef& e) { return e && !e->empty(); });
+  return std::any_of(s.begin(), s.end(), [](SetId e) { return e != 0; });
 }
 
-bool same_sets(const Sets& a, const Sets& b) {
+bool same_sets(const SetPool& pool, const Sets& a, const Sets& b) {
   for (size_t e = 0; e < a.size(); ++e)
-    if (!same(a[e], b[e]) && ((a[e] && !a[e]->empty()) || (b[e] && !b[e]->empty()))) return false;
+    if (!pool.equal(a[e], b[e])) return false;
   return true;
 }
 
@@ -177,8 +140,9 @@ class Propagation {
   // keep_all false: the sets of a value are dropped once its last user is
   // visited (only the outputs' are read afterwards), so memory follows the
   // live values. `budget` is shared with the propagations of loop bodies.
-  Propagation(const Function& f, Seeds seeds, std::span<const Value> outputs, bool keep_all, int64_t* budget)
-      : budget_(budget), regions_(!keep_all) {
+  Propagation(const Function& f, Seeds seeds, std::span<const Value> outputs, bool keep_all, int64_t* budget,
+              SetPool& pool)
+      : pool_(pool), budget_(budget), regions_(!keep_all) {
     for (auto& [n, s] : seeds) sets_[n] = std::move(s);
     NodeSet up = ancestors(outputs);
     if (!keep_all)
@@ -199,6 +163,7 @@ class Propagation {
     return it == sets_.end() ? nullptr : &it->second;
   }
   const std::vector<const Node*>& order() const { return order_; }
+  const SetPool& pool() const { return pool_; }
 
  private:
   void visit(const Node* n) {
@@ -212,15 +177,19 @@ class Propagation {
       return;
     }
     Sets s(n->type().numel());
-    Set merged;
     std::vector<const Sets*> in;  // per operand slot
     for (const Node* o : n->operands()) in.push_back(operand_sets(o));
     if (copies_elements(*n)) return copy_sets(n, in, std::move(s));
-    bool known = run_time_index(*n) ? (along_any_index(*n, in, s, merged), true)
-                                    : sparsity::for_each_edge(*n, [&](int64_t out, size_t slot, int64_t i) {
-                                        if (const Sets* o = in[slot]) unite(s[out], (*o)[i], merged);
-                                      });
-    if (!known) return all_to_all({const_cast<Node*>(n)});
+    if (run_time_index(*n)) {
+      along_any_index(*n, in, s, pool_);
+    } else {
+      std::vector<SetUnion> u(s.size());  // per result element, its operand elements' sets
+      if (!sparsity::for_each_edge(*n, [&](int64_t out, size_t slot, int64_t i) {
+            if (const Sets* o = in[slot]) u[out].add(pool_, (*o)[i]);
+          }))
+        return all_to_all({const_cast<Node*>(n)});
+      for (size_t e = 0; e < s.size(); ++e) s[e] = u[e].finish(pool_);
+    }
     sets_[n] = std::move(s);
     order_.push_back(n);
   }
@@ -233,6 +202,8 @@ class Propagation {
     const Node* o = n->operand(0);
     if (n->op() == Op::Reshape && regions_ && uses_[o] == 1 && sets_.count(o)) {
       s = std::move(sets_.at(o));
+    } else if (n->op() == Op::Reshape) {
+      if (in[0]) s = *in[0];
     } else {
       sparsity::for_each_edge(*n, [&](int64_t out, size_t slot, int64_t i) {
         if (const Sets* from = in[slot]) s[out] = (*from)[i];
@@ -269,17 +240,27 @@ class Propagation {
     if (const Sets* s = find(o)) return s;
     auto it = leaves_.find(o);
     if (it == leaves_.end()) return nullptr;
-    Sets s(static_cast<size_t>(o->type().numel()));
-    Set merged;
+    std::vector<const Sets*> leaves;
+    std::vector<std::vector<int64_t>> strides;
+    bool broadcast = false;
     for (const Node* l : it->second) {
-      const Sets& ls = sets_.at(l);
-      if (l->shape() == o->shape()) {
-        for (size_t e = 0; e < s.size(); ++e) unite(s[e], ls[e], merged);
-        continue;
+      leaves.push_back(&sets_.at(l));
+      strides.push_back(interp::broadcast_strides(l->shape(), o->shape()));
+      broadcast |= l->shape() != o->shape();
+    }
+    Sets s(static_cast<size_t>(o->type().numel()));
+    SetUnion u;  // element by element: each element's union added to the pool once
+    if (!broadcast) {
+      for (size_t e = 0; e < s.size(); ++e) {
+        for (const Sets* ls : leaves) u.add(pool_, (*ls)[e]);
+        s[e] = u.finish(pool_);
       }
-      int64_t e = 0;
-      for (interp::StridedWalk w(o->shape(), {interp::broadcast_strides(l->shape(), o->shape())}); !w.done(); w.next(), ++e)
-        unite(s[e], ls[w.offset(0)], merged);
+    } else {
+      size_t e = 0;
+      for (interp::StridedWalk w(o->shape(), strides); !w.done(); w.next(), ++e) {
+        for (size_t k = 0; k < leaves.size(); ++k) u.add(pool_, (*leaves[k])[w.offset(k)]);
+        s[e] = u.finish(pool_);
+      }
     }
     order_.push_back(o);
     return &(sets_[o] = std::move(s));
@@ -300,13 +281,11 @@ class Propagation {
   // Each float node of `group` (one node, or a loop's results) reads every
   // element of every operand.
   void all_to_all(const std::vector<Node*>& group) {
-    Set all;
+    SetUnion all;
     for (const Node* o : group[0]->operands())
       if (const Sets* os = operand_sets(o))
-        for (size_t i = 0; i < os->size(); ++i)
-          if ((*os)[i] && (i == 0 || (*os)[i] != (*os)[i - 1])) all.insert(all.end(), (*os)[i]->begin(), (*os)[i]->end());
-    normalize(all);
-    auto shared = std::make_shared<Set>(std::move(all));
+        for (SetId e : *os) all.add(pool_, e);
+    SetId shared = all.finish(pool_);
     for (const Node* m : group)
       if (is_float(m->dtype())) {
         sets_[m] = Sets(static_cast<size_t>(m->type().numel()), shared);
@@ -336,14 +315,14 @@ class Propagation {
       std::vector<Sets> args = open_count ? all : carry;
       for (size_t j = 0; j < l.xs; ++j) args.push_back(row(in[l.carry + j], i, l.length));
       args.insert(args.end(), in.begin() + static_cast<std::ptrdiff_t>(l.carry + l.xs), in.end());
-      std::optional<std::vector<Sets>> out = step_sets(*n.body(), std::move(args));
+      std::optional<std::vector<Sets>> out = step_sets(*n.body(), std::move(args), l.carry);
       if (!out) return false;
       for (size_t j = 0; j < l.ys; ++j) place_row(ys[j], (*out)[l.carry + j], i);
       int64_t grew = 0;
       bool equal = true;
       for (size_t j = 0; j < l.carry; ++j) {
         grew += widen(all[j], (*out)[j]);
-        equal = equal && same_sets((*out)[j], carry[j]);
+        equal = equal && same_sets(pool_, (*out)[j], carry[j]);
         carry[j] = std::move((*out)[j]);
       }
       if ((open_count ? grew > 0 : !equal) || any_xs) continue;
@@ -361,22 +340,51 @@ class Propagation {
     return true;
   }
 
-  // The result sets of one step of `body` given its inputs' sets; nullopt
-  // past the budget.
-  std::optional<std::vector<Sets>> step_sets(const Function& body, std::vector<Sets> args) {
+  // The result sets of one step of `body` given its inputs' sets (the first
+  // `carries` of each the loop's carries); nullopt past the budget.
+  std::optional<std::vector<Sets>> step_sets(const Function& body, std::vector<Sets> args, size_t carries) {
     thread_local int depth = 0;  // the body's loops propagate through their bodies
     DepthGuard level(depth, [](const std::string& m) { throw Error("sparsity: " + m); });
     int64_t cost = 0;
     for (const Node* b : body) cost += b->type().numel();
     if ((*budget_ -= cost) < 0) return std::nullopt;
+    std::vector<Sets> before(args.begin(), args.begin() + static_cast<std::ptrdiff_t>(carries));
+    SetId mark = pool_.count();
     Seeds seeds;
     for (size_t k = 0; k < args.size(); ++k)
       if (any_set(args[k])) seeds.emplace_back(body.inputs()[k], std::move(args[k]));
     std::vector<Value> outs(body.results().begin(), body.results().end());
-    Propagation p(body, std::move(seeds), outs, /*keep_all=*/false, budget_);
     std::vector<Sets> r;
-    for (Value o : outs) r.push_back(p.find(o.node) ? *p.find(o.node) : Sets(static_cast<size_t>(o->type().numel())));
+    {
+      Propagation p(body, std::move(seeds), outs, /*keep_all=*/false, budget_, pool_);
+      for (Value o : outs) r.push_back(p.find(o.node) ? *p.find(o.node) : Sets(static_cast<size_t>(o->type().numel())));
+    }
+    for (size_t j = 0; j < carries; ++j)  // a carry that did not change keeps its set
+      for (size_t e = 0; e < r[j].size(); ++e)
+        if (r[j][e] >= mark && pool_.equal(r[j][e], before[j][e])) r[j][e] = before[j][e];
+    keep_only(r, mark);
     return r;
+  }
+
+  // Drops the sets made from id `mark` on but those of `r`, which move down.
+  void keep_only(std::vector<Sets>& r, SetId mark) {
+    std::unordered_map<SetId, SetId> moved;  // old id -> position in `kept`
+    std::vector<int32_t> items;
+    std::vector<size_t> bounds{0};
+    for (Sets& s : r)
+      for (SetId id : s)
+        if (id >= mark && moved.try_emplace(id, static_cast<SetId>(bounds.size() - 1)).second) {
+          std::span<const int32_t> c = pool_[id];
+          items.insert(items.end(), c.begin(), c.end());
+          bounds.push_back(items.size());
+        }
+    pool_.truncate(mark);
+    std::vector<SetId> now(bounds.size() - 1);
+    for (size_t k = 0; k < now.size(); ++k)
+      now[k] = pool_.add(std::span<const int32_t>(items.data() + bounds[k], items.data() + bounds[k + 1]));
+    for (Sets& s : r)
+      for (SetId& id : s)
+        if (id >= mark) id = now[static_cast<size_t>(moved.at(id))];
   }
 
   // Row i of a stacked value's sets ([N] ++ shape), and its placement.
@@ -388,13 +396,13 @@ class Propagation {
     std::copy(r.begin(), r.end(), s.begin() + static_cast<std::ptrdiff_t>(r.size() * static_cast<size_t>(i)));
   }
   // acc |= s element by element; the number of elements that grew.
-  static int64_t widen(Sets& acc, const Sets& s) {
+  int64_t widen(Sets& acc, const Sets& s) {
     int64_t grew = 0;
-    Set merged;
+    std::vector<int32_t> scratch;
     for (size_t e = 0; e < acc.size(); ++e) {
-      size_t before = acc[e] ? acc[e]->size() : 0;
-      unite(acc[e], s[e], merged);
-      grew += (acc[e] ? acc[e]->size() : 0) != before;
+      SetId before = acc[e];
+      acc[e] = pool_.unite(acc[e], s[e], scratch);
+      grew += acc[e] != before;
     }
     return grew;
   }
@@ -404,15 +412,18 @@ class Propagation {
   std::unordered_map<const Node*, int64_t> uses_;
   std::vector<const Node*> order_;
   std::unordered_set<const Node*> loops_done_;  // by first result
+  SetPool& pool_;  // shared with the propagations of loop bodies
   int64_t* budget_;
   bool regions_;  // elementwise regions (note_leaves) on: not for Hessian patterns, which read every node's sets
 };
 
 // The Hessian's rows as they are collected: pairs added both ways.
 class Interactions {
+  using Set = std::vector<int32_t>;  // sorted, no duplicates once normalized
+
  public:
   explicit Interactions(int64_t n) : rows_(n), clean_(n, 0) {}
-  void add(const Set& a, const Set& b) {
+  void add(std::span<const int32_t> a, std::span<const int32_t> b) {
     for (int32_t i : a)
       for (int32_t j : b) {
         push(i, j);
@@ -425,6 +436,10 @@ class Interactions {
   }
 
  private:
+  static void normalize(Set& s) {
+    std::sort(s.begin(), s.end());
+    s.erase(std::unique(s.begin(), s.end()), s.end());
+  }
   void push(int32_t i, int32_t j) {
     Set& r = rows_[i];
     r.push_back(j);
@@ -440,25 +455,25 @@ class Interactions {
 // The nonlinear interactions of one node (Walther's rules, element by element).
 void interactions(const Node& n, const Propagation& p, Interactions& h) {
   const Sets* y = p.find(&n);
-  auto at = [&](size_t slot, int64_t i) -> const Set* {
+  const SetPool& pool = p.pool();
+  auto at = [&](size_t slot, int64_t i) -> SetId {
     const Sets* s = p.find(n.operand(slot));
-    return s ? (*s)[i].get() : nullptr;
+    return s ? (*s)[i] : 0;
   };
   switch (n.op()) {
     case Op::Mul:
     case Op::Div:  // a*b couples a with b; a/b also b with itself
-      sparsity::for_each_edge(n, [&, a = static_cast<const Set*>(nullptr)](int64_t, size_t slot,
-                                                                          int64_t in) mutable {
+      sparsity::for_each_edge(n, [&, a = SetId{0}](int64_t, size_t slot, int64_t in) mutable {
         if (slot == 0) { a = at(0, in); return; }
-        const Set* b = at(1, in);
-        if (a && b) h.add(*a, *b);
-        if (b && n.op() == Op::Div) h.add(*b, *b);
+        SetId b = at(1, in);
+        if (a && b) h.add(pool[a], pool[b]);
+        if (b && n.op() == Op::Div) h.add(pool[b], pool[b]);
       });
       return;
     case Op::MatMul:
       sparsity::for_each_matmul_term(n, [&](int64_t, int64_t a, int64_t b) {
-        const Set *sa = at(0, a), *sb = at(1, b);
-        if (sa && sb) h.add(*sa, *sb);
+        SetId sa = at(0, a), sb = at(1, b);
+        if (sa && sb) h.add(pool[sa], pool[sb]);
       });
       return;
     case Op::Neg: case Op::Abs: case Op::Relu: case Op::Barrier:
@@ -469,7 +484,7 @@ void interactions(const Node& n, const Propagation& p, Interactions& h) {
       return;  // linear or piecewise linear: no second derivative
     default:  // nonlinear (exp, pow, softmax, ...) or unknown: all of its elements' pairs
       for (size_t i = 0; i < y->size(); ++i)  // equal neighbours (a broadcast) add nothing new
-        if ((*y)[i] && (i == 0 || !same((*y)[i], (*y)[i - 1]))) h.add(*(*y)[i], *(*y)[i]);
+        if ((*y)[i] && (i == 0 || !pool.equal((*y)[i], (*y)[i - 1]))) h.add(pool[(*y)[i]], pool[(*y)[i]]);
   }
 }
 
@@ -482,16 +497,21 @@ SparsityPattern jacobian_pattern(Value y, Value x) {
     throw Error("jacobian_pattern: " + name_of(x) + " belongs to function @" + x->function()->name() +
                 ", not @" + y->function()->name());
   int64_t budget = kLoopBudget;
-  Propagation p(*y->function(), {{x.node, singletons(x->type().numel())}}, std::span<const Value>(&y, 1),
-                /*keep_all=*/false, &budget);
+  SetPool pool;
+  Propagation p(*y->function(), {{x.node, pool.singletons(x->type().numel())}}, std::span<const Value>(&y, 1),
+                /*keep_all=*/false, &budget, pool);
   SparsityPattern pattern;
   pattern.rows = y->type().numel();
   pattern.cols = x->type().numel();
-  pattern.row_ptr.reserve(static_cast<size_t>(pattern.rows) + 1);
+  pattern.row_ptr.resize(static_cast<size_t>(pattern.rows) + 1, 0);
   const Sets* s = p.find(y);
+  if (!s) return pattern;
+  for (int64_t r = 0; r < pattern.rows; ++r)
+    pattern.row_ptr[r + 1] = pattern.row_ptr[r] + static_cast<int64_t>(pool.size((*s)[r]));
+  pattern.col_idx.resize(static_cast<size_t>(pattern.row_ptr.back()));
   for (int64_t r = 0; r < pattern.rows; ++r) {
-    if (const Set* e = s ? (*s)[r].get() : nullptr) pattern.col_idx.insert(pattern.col_idx.end(), e->begin(), e->end());
-    pattern.row_ptr.push_back(pattern.nnz());
+    std::span<const int32_t> e = pool[(*s)[r]];
+    std::copy(e.begin(), e.end(), pattern.col_idx.begin() + pattern.row_ptr[r]);
   }
   return pattern;
 }
@@ -505,8 +525,9 @@ SparsityPattern hessian_pattern(Value z, Value x) {
     throw Error("hessian_pattern: " + name_of(x) + " belongs to function @" + x->function()->name() +
                 ", not @" + z->function()->name());
   int64_t budget = kLoopBudget;
-  Propagation p(*z->function(), {{x.node, singletons(x->type().numel())}}, std::span<const Value>(&z, 1),
-                /*keep_all=*/true, &budget);
+  SetPool pool;
+  Propagation p(*z->function(), {{x.node, pool.singletons(x->type().numel())}}, std::span<const Value>(&z, 1),
+                /*keep_all=*/true, &budget, pool);
   Interactions h(x->type().numel());
   for (const Node* n : p.order()) interactions(*n, p, h);
   return SparsityPattern::from_rows(x->type().numel(), h.finish());

@@ -1,0 +1,60 @@
+#pragma once
+// Internals of passes/sparsity.cpp: the index sets of the propagation, kept
+// in one pool and named by number. Not a public interface.
+//
+// Every element of every value has a set (the elements of x it depends on);
+// an element holds the number of its set, so a slice, a gather or a broadcast
+// copies numbers (4 bytes, no reference counts), and a union that adds
+// nothing keeps the number it had. Sets are never changed once added; a
+// propagation drops whole values, and a loop's step drops the sets its body
+// made (truncate) once the results it keeps are moved down.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace nabla::sparsity {
+
+using SetId = int32_t;  // 0: the empty set
+using Sets = std::vector<SetId>;  // one per element of a value
+
+class SetPool {
+ public:
+  SetPool() : start_{0, 0} {}
+  std::span<const int32_t> operator[](SetId id) const {
+    return {items_.data() + start_[id], items_.data() + start_[id + 1]};
+  }
+  size_t size(SetId id) const { return static_cast<size_t>(start_[id + 1] - start_[id]); }
+  // The sets made so far (ids below count() exist).
+  SetId count() const { return static_cast<SetId>(start_.size() - 1); }
+  // A new set from sorted, duplicate-free items; 0 when they are none.
+  SetId add(std::span<const int32_t> items);
+  // The n singletons {0}, ..., {n - 1}, in order.
+  Sets singletons(int64_t n);
+  bool equal(SetId a, SetId b) const;
+  // a | b: a or b itself when one includes the other. `scratch` is reused.
+  SetId unite(SetId a, SetId b, std::vector<int32_t>& scratch);
+  // Drops the sets from id `count` on.
+  void truncate(SetId count);
+
+ private:
+  std::vector<int32_t> items_;
+  std::vector<int64_t> start_;  // set k is items_[start_[k], start_[k + 1])
+};
+
+// The union of many sets, collected and added to the pool once (a union
+// made one operand at a time would add every partial set to the pool).
+class SetUnion {
+ public:
+  void add(const SetPool& pool, SetId id);
+  // The union of the sets added since the last finish: the widest of them
+  // when it holds all the others, else a new set.
+  SetId finish(SetPool& pool);
+
+ private:
+  void normalize();
+  std::vector<int32_t> items_;  // the members, repeated and unsorted until normalized
+  SetId widest_ = 0, last_ = 0;
+  size_t widest_size_ = 0, clean_ = 0;
+};
+
+}  // namespace nabla::sparsity
