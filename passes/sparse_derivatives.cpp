@@ -25,51 +25,88 @@ Value seeds(Function& f, const TensorType& t, const Coloring& c) {
 }
 
 // The compressed matrix B, [P] ++ a shape (entry (i, k) of the columns b_k at
-// flat index k * rows + i), read at `at` (such flat indices; -1 for a zero)
-// as a vector.
-Value gather_compressed(Value b, std::vector<int64_t> at) {
+// flat index k * rows + i), read at the flat indices `at` (i64; numel(B) for
+// a zero, when `zeros`) as a vector.
+Value gather_compressed(Value b, Tensor at, bool zeros) {
   int64_t total = b->type().numel();
   Value flat = reshape(b, {total});
-  if (std::find(at.begin(), at.end(), -1) != at.end()) {
+  if (zeros) {
     Value parts[] = {flat, constant(*b->function(), Tensor(b->dtype(), {1}))};
     flat = concat(parts, 0);
-    std::replace(at.begin(), at.end(), int64_t{-1}, total);
   }
-  Tensor idx(DType::i64, {static_cast<int64_t>(at.size())});
-  std::copy(at.begin(), at.end(), static_cast<int64_t*>(idx.data()));
-  return gather(flat, constant(*b->function(), std::move(idx)), 0);
+  return gather(flat, constant(*b->function(), std::move(at)), 0);
 }
 
 Value no_values(Value like) { return constant(*like->function(), Tensor(like->dtype(), {0})); }
 
-// (i, j) for each nonzero of p, in CSR order.
-template <class Fn>
-void for_each_nonzero(const SparsityPattern& p, Fn fn) {
+// Where the nonzeros are read from B: for nonzero (i, j) of a Jacobian
+// compressed by rows, entry (color(i), j) of B = W^T J; by columns, entry
+// (color(j), i) of B = J S.
+struct Compressed {
+  const Coloring& coloring;
+  bool by_rows;
+  int64_t rows, cols;
+  int64_t at(int64_t i, int64_t j) const {
+    return by_rows ? coloring.color[i] * cols + j : coloring.color[j] * rows + i;
+  }
+  int64_t size() const { return coloring.count * (by_rows ? cols : rows); }
+};
+
+// The gather index of the nonzeros in CSR order.
+Tensor pattern_index(const SparsityPattern& p, const Compressed& c) {
+  Tensor idx(DType::i64, {p.nnz()});
+  int64_t* at = idx.data_as<int64_t>();
   for (int64_t i = 0; i < p.rows; ++i)
-    for (int64_t k = p.row_ptr[i]; k < p.row_ptr[i + 1]; ++k) fn(i, p.col_idx[k]);
+    for (int64_t k = p.row_ptr[i]; k < p.row_ptr[i + 1]; ++k) at[k] = c.at(i, p.col_idx[k]);
+  return idx;
 }
 
-
-// For each entry of `layout` in CSR order, its position in p, or -1.
-std::vector<int64_t> positions_in(const SparsityPattern& p, const SparsityPattern& layout) {
+void check_layout_size(const SparsityPattern& p, const SparsityPattern& layout) {
   if (layout.rows != p.rows || layout.cols != p.cols)
     throw Error("sparse_jacobian: the layout is " + std::to_string(layout.rows) + " by " +
                 std::to_string(layout.cols) + ", the Jacobian " + std::to_string(p.rows) + " by " +
                 std::to_string(p.cols));
-  std::vector<int64_t> pos;
-  pos.reserve(layout.col_idx.size());
+}
+
+// The gather index of each entry of `layout` (a superset of p's entries, in
+// CSR order): its place in B, or c.size() (a zero) outside p. `zeros` tells
+// whether there are any.
+Tensor layout_index(const SparsityPattern& p, const SparsityPattern& layout, const Compressed& c, bool& zeros) {
+  Tensor idx(DType::i64, {layout.nnz()});
+  int64_t* at = idx.data_as<int64_t>();
+  zeros = false;
   for (int64_t r = 0; r < p.rows; ++r) {
     int64_t k = p.row_ptr[r];
     for (int64_t e = layout.row_ptr[r]; e < layout.row_ptr[r + 1]; ++e) {
-      bool hit = k < p.row_ptr[r + 1] && p.col_idx[k] == layout.col_idx[e];
-      if (!hit && k < p.row_ptr[r + 1] && p.col_idx[k] < layout.col_idx[e]) break;
-      pos.push_back(hit ? k++ : -1);
+      int64_t col = layout.col_idx[e];
+      bool hit = k < p.row_ptr[r + 1] && p.col_idx[k] == col;
+      if (!hit && k < p.row_ptr[r + 1] && p.col_idx[k] < col) break;
+      zeros |= !hit;
+      at[e] = hit ? (++k, c.at(r, col)) : c.size();
     }
     if (k < p.row_ptr[r + 1])
       throw Error("sparse_jacobian: the layout lacks entry (" + std::to_string(r) + ", " +
                   std::to_string(p.col_idx[k]) + ") of the pattern");
   }
-  return pos;
+  return idx;
+}
+
+// Rows or columns: compressing by rows when some column has fewer nonzeros
+// than the column coloring has colors and the row coloring needs fewer
+// (columns on a tie). When a column has as many nonzeros as the column
+// coloring has colors, the rows' coloring (whose graph can be huge) is skipped.
+void choose_coloring(SparseDerivative& d) {
+  Coloring cols = color_columns(d.pattern);
+  std::vector<int64_t> in_column(static_cast<size_t>(d.pattern.cols), 0);
+  for (int64_t c : d.pattern.col_idx) ++in_column[static_cast<size_t>(c)];
+  int64_t most_in_a_column = in_column.empty() ? 0 : *std::max_element(in_column.begin(), in_column.end());
+  d.by_rows = false;
+  if (most_in_a_column < cols.count) {
+    Coloring rows = color_columns(d.pattern.transposed());
+    d.by_rows = rows.count < cols.count;
+    if (d.by_rows) return void(d.coloring = std::move(rows));
+  }
+  d.coloring = std::move(cols);
 }
 
 }  // namespace
@@ -77,38 +114,21 @@ std::vector<int64_t> positions_in(const SparsityPattern& p, const SparsityPatter
 SparseDerivative sparse_jacobian(Value y, Value x, SparseJacobianOptions options) {
   SparseDerivative d;
   d.pattern = jacobian_pattern(y, x);
-  std::vector<int64_t> in_layout;
-  if (options.layout) in_layout = positions_in(d.pattern, *options.layout);
+  if (options.layout) check_layout_size(d.pattern, *options.layout);
   if (d.pattern.nnz() == 0) {
     d.values = options.layout ? constant(*y->function(), Tensor(y->dtype(), {options.layout->nnz()})) : no_values(y);
     if (options.layout) d.pattern = *options.layout;
     return d;
   }
-  // Rows sharing a column need distinct colors: when some column has as many
-  // nonzeros as the column coloring has colors, compressing by rows cannot
-  // do better, and its coloring (whose graph can be huge) is skipped.
-  Coloring cols = color_columns(d.pattern), rows;
-  std::vector<int64_t> in_column(static_cast<size_t>(d.pattern.cols), 0);
-  for (int64_t c : d.pattern.col_idx) ++in_column[static_cast<size_t>(c)];
-  int64_t most_in_a_column = in_column.empty() ? 0 : *std::max_element(in_column.begin(), in_column.end());
-  if (most_in_a_column < cols.count) rows = color_columns(d.pattern.transposed());
-  d.by_rows = most_in_a_column < cols.count && rows.count < cols.count;
-  d.coloring = d.by_rows ? rows : cols;
+  choose_coloring(d);
+  Compressed c{d.coloring, d.by_rows, d.pattern.rows, d.pattern.cols};
+  bool zeros = false;
+  Tensor idx = options.layout ? layout_index(d.pattern, *options.layout, c, zeros) : pattern_index(d.pattern, c);
   Function& f = *y->function();
-  Value b = d.by_rows ? vjp_batched(y, x, seeds(f, y->type(), rows))   // W^T J, one batched reverse sweep
-                      : jvp_batched(y, x, seeds(f, x->type(), cols));  // J S, one batched jvp
-  std::vector<int64_t> at;
-  at.reserve(d.pattern.col_idx.size());
-  for_each_nonzero(d.pattern, [&](int64_t i, int64_t j) {  // B: x's size by P, or y's by P
-    at.push_back(d.by_rows ? rows.color[i] * d.pattern.cols + j : cols.color[j] * d.pattern.rows + i);
-  });
-  if (options.layout) {
-    for (int64_t& k : in_layout)
-      if (k >= 0) k = at[k];
-    at = std::move(in_layout);
-    d.pattern = *options.layout;
-  }
-  d.values = gather_compressed(b, std::move(at));
+  Value b = d.by_rows ? vjp_batched(y, x, seeds(f, y->type(), d.coloring))   // W^T J, one batched reverse sweep
+                      : jvp_batched(y, x, seeds(f, x->type(), d.coloring));  // J S, one batched jvp
+  if (options.layout) d.pattern = *options.layout;
+  d.values = gather_compressed(b, std::move(idx), zeros);
   return d;
 }
 
@@ -122,13 +142,14 @@ SparseDerivative sparse_hessian(Value z, Value x, SparseHessianOptions options) 
   }
   d.coloring = star_color(full);
   Value b = hvp_batched(z, x, seeds(*x->function(), x->type(), d.coloring));  // H S, one batched sweep
-  std::vector<int64_t> at;
-  at.reserve(d.pattern.col_idx.size());
-  for_each_nonzero(d.pattern, [&](int64_t i, int64_t j) {
-    auto [row, color] = star_recovery_entry(full, d.coloring, i, j);
-    at.push_back(color * full.rows + row);
-  });
-  d.values = gather_compressed(b, at);
+  Tensor idx(DType::i64, {d.pattern.nnz()});
+  int64_t* at = idx.data_as<int64_t>();
+  for (int64_t i = 0; i < d.pattern.rows; ++i)
+    for (int64_t k = d.pattern.row_ptr[i]; k < d.pattern.row_ptr[i + 1]; ++k) {
+      auto [row, color] = star_recovery_entry(full, d.coloring, i, d.pattern.col_idx[k]);
+      at[k] = color * full.rows + row;
+    }
+  d.values = gather_compressed(b, std::move(idx), false);
   return d;
 }
 
