@@ -249,6 +249,9 @@ class Propagation {
       broadcast |= l->shape() != o->shape();
     }
     Sets s(static_cast<size_t>(o->type().numel()));
+    size_t first = 0;  // the members of element 0's leaves, times the elements: room for the unions
+    for (const Sets* ls : leaves) first += ls->empty() ? 0 : pool_.size((*ls)[0]);
+    if (first * s.size() < (size_t{1} << 28)) pool_.reserve(s.size(), first * s.size());
     SetUnion u;  // element by element: each element's union added to the pool once
     if (!broadcast) {
       for (size_t e = 0; e < s.size(); ++e) {

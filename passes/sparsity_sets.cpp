@@ -61,7 +61,8 @@ void SetUnion::add(const SetPool& pool, SetId id) {
   if (id == 0 || id == last_ || id == widest_) return;
   last_ = id;
   std::span<const int32_t> s = pool[id];
-  items_.insert(items_.end(), s.begin(), s.end());
+  if (s.size() == 1) items_.push_back(s[0]);
+  else items_.insert(items_.end(), s.begin(), s.end());
   if (s.size() > widest_size_) {
     widest_ = id;
     widest_size_ = s.size();

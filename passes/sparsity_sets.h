@@ -33,6 +33,11 @@ class SetPool {
   bool equal(SetId a, SetId b) const;
   // a | b: a or b itself when one includes the other. `scratch` is reused.
   SetId unite(SetId a, SetId b, std::vector<int32_t>& scratch);
+  // Room for `sets` more sets of `items` members in all.
+  void reserve(size_t sets, size_t items) {
+    start_.reserve(start_.size() + sets);
+    items_.reserve(items_.size() + items);
+  }
   // Drops the sets from id `count` on.
   void truncate(SetId count);
 
