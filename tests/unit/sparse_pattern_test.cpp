@@ -7,9 +7,11 @@
 #include <cmath>
 
 #include "nabla/ir/interpreter.h"
+#include "nabla/ir/loop.h"
 #include "nabla/ir/printer.h"
 #include "nabla/passes/derivatives.h"
 #include "nabla/passes/sparsity.h"
+#include "nabla/passes/sparsity_sets.h"
 #include "nabla/runtime/error.h"
 #include "tests/support/sparse_cases.h"
 #include "tests/support/random_graph.h"
@@ -220,6 +222,54 @@ TEST(SparsityPattern, RandomGraphsHoldEveryNonzero) {
   }
   EXPECT_GT(jacobians, 40);
   EXPECT_GT(hessians, 20);
+}
+
+// The pool of index sets (passes/sparsity_sets.h): a union wider than every
+// set it reads is added once; one that adds nothing keeps the widest set's
+// number; truncate drops the sets made after a mark.
+TEST(SparsitySets, UnionsAddOnlyWhatIsNew) {
+  using namespace sparsity;
+  SetPool pool;
+  Sets one = pool.singletons(4);  // {0} .. {3}
+  ASSERT_EQ(one.size(), 4u);
+  SetUnion u;
+  for (SetId id : {one[1], one[3], one[1], SetId{0}}) u.add(pool, id);
+  SetId a = u.finish(pool);
+  EXPECT_EQ(std::vector<int32_t>(pool[a].begin(), pool[a].end()), (std::vector<int32_t>{1, 3}));
+  SetId count = pool.count();
+  u.add(pool, one[3]);
+  u.add(pool, a);
+  EXPECT_EQ(u.finish(pool), a);  // {3} | {1, 3}: nothing new
+  EXPECT_EQ(pool.count(), count);
+  std::vector<int32_t> scratch;
+  EXPECT_EQ(pool.unite(a, one[1], scratch), a);
+  EXPECT_EQ(pool.unite(0, a, scratch), a);
+  SetId b = pool.unite(a, one[2], scratch);
+  EXPECT_EQ(std::vector<int32_t>(pool[b].begin(), pool[b].end()), (std::vector<int32_t>{1, 2, 3}));
+  EXPECT_FALSE(pool.equal(a, b));
+  pool.truncate(count);
+  EXPECT_EQ(pool.count(), count);
+  EXPECT_EQ(pool.size(a), 2u);
+}
+
+// A scan of 300 steps whose carry gathers one more element of x at each
+// step: every step's body sets are dropped but the results, and the pattern
+// stays exact (row i of the ys: x[0..i]; the final carry: all of x).
+TEST(SparsitySets, LongScanKeepsOnlyItsResults) {
+  Function f("long_scan");
+  Value x = f.input("x", f64({300}));
+  ScanResult r = scan([](auto c, auto xi, auto) -> ScanBodyResult {
+    Value next = c[0] * 0.5 + sin(xi[0]);
+    return {{next}, {next}};
+  }, {constant(f, 0.0, DType::f64)}, {x});
+  SparsityPattern ys = jacobian_pattern(r.ys[0], x);
+  ASSERT_EQ(ys.nnz(), 300 * 301 / 2);
+  for (int64_t i = 0; i < 300; i += 37) {
+    EXPECT_TRUE(ys.contains(i, i));
+    EXPECT_TRUE(ys.contains(i, 0));
+    EXPECT_FALSE(i + 1 < 300 && ys.contains(i, i + 1));
+  }
+  EXPECT_EQ(jacobian_pattern(r.carry[0], x).nnz(), 300);
 }
 
 }  // namespace
