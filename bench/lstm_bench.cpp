@@ -7,7 +7,7 @@
 //   lstm_bench [--quick] [--length N] [--no-torch] [--write-nabla DIR] [--only compile|run|scan|rk4|object]
 // (--only scan: the scan rows of `run`, without the unrolled network and PyTorch.)
 // (--write-nabla: also write the two LSTM modules as DIR/lstm_N.nabla and RK4
-// with its gradients as DIR/rk4_y0.nabla and DIR/rk4.nabla, to compile with nablac.)
+// with its gradients as DIR/rk4_y0.nabla, DIR/rk4.nabla and DIR/rk4_sqrt.nabla, to compile with nablac.)
 #include <algorithm>
 #include <cmath>
 #include <chrono>
@@ -179,7 +179,7 @@ double torch_best(const LstmSpec& s, int reps) {
   return us.empty() ? 0 : *std::min_element(us.begin(), us.end());
 }
 
-// With `dir`, also writes the modules with gradients as DIR/rk4_y0.nabla and DIR/rk4.nabla.
+// With `dir`, also writes the modules with gradients as DIR/rk4_y0.nabla, DIR/rk4.nabla and DIR/rk4_sqrt.nabla.
 // The last two lines split the sqrt-checkpointed workspace: the gradient in y0
 // alone has no dz/dA buffers, and the stored states are q + k = 2 sqrt(N)
 // carries of dim f32.
@@ -194,7 +194,8 @@ void rk4(int reps, const std::string& dir) {
   for (int k = 0; k < 5; ++k) {
     Module m;
     build_rk4(m.function("rk4"), dim, steps, 1e-3, grads[k], k >= 3 ? kSqrtCheckpoint : 0);
-    if (k > 0 && k < 3 && !dir.empty()) std::ofstream(dir + (k == 1 ? "/rk4_y0.nabla" : "/rk4.nabla")) << print(m);
+    const char* file[] = {nullptr, "/rk4_y0.nabla", "/rk4.nabla", "/rk4_sqrt.nabla", nullptr};
+    if (file[k] && !dir.empty()) std::ofstream(dir + file[k]) << print(m);
     auto t0 = Clock::now();
     Executable exe = compile(m, "rk4", one_thread());
     double cms = ms_since(t0);

@@ -136,6 +136,11 @@ void emit_reduce(KernelEnv& env);
 KernelInfo describe_layout(const Node& n, const LowerOptions& o);
 void emit_layout(KernelEnv& env);
 KernelInfo describe_matmul(const Node& n, const LowerOptions& o);
+// Whether the GEMM of a fused matmul region (passes/fuse_matmul.h) sums the
+// whole of K in one block: its epilogue then reads each leaf element just
+// before C's element is written, never after (a leaf may share C's bytes).
+bool gemm_one_k_block(const Node& fused, const LowerOptions& o);
+
 void emit_matmul(KernelEnv& env);
 KernelInfo describe_neural(const Node& n, const LowerOptions& o);
 void emit_neural(KernelEnv& env);

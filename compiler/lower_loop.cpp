@@ -2,12 +2,15 @@
 // entry function of its own (the kernel ABI of runtime/abi.h, like the
 // function's entry), and the loop calls it once per step with pointer arrays:
 // inputs (carries, slice i of each xs, invariants) and outputs (the next
-// carries, slice i of each stacked y). The carries live in two buffers of the
-// loop's scratch, A and B: a step reads one and writes the other, and the two
-// swap places in the pointer arrays after each step (no copy of the carries
-// per step); the bodies' workspaces come first in the scratch. A body's
+// carries, slice i of each stacked y). The carries live in two buffers, the
+// loop's results and B in its scratch: a step reads one and writes the other,
+// and the two swap places in the pointer arrays after each step (no copy of
+// the carries per step); a carry the body updates in place (an accumulator)
+// lives in the result alone. The bodies' workspaces come first in the scratch. A body's
 // failure (an index out of range, a while beyond max_trip_count) returns its
 // status from the entry, with the error's node set to the loop.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include <llvm/IR/IRBuilder.h>
@@ -15,6 +18,7 @@
 
 #include "nabla/compiler/kernel_builder.h"
 #include "nabla/compiler/lower.h"
+#include "nabla/ir/fused.h"
 #include "nabla/ir/limits.h"
 #include "nabla/ir/loop.h"
 #include "nabla/runtime/abi.h"
@@ -40,22 +44,78 @@ int64_t body_workspace(const Function* body, const LowerOptions& o) {
   return align(plan_memory(*body, [&](const Node& n) { return describe_kernel(n, o).scratch_bytes; }).workspace_bytes);
 }
 
-// The scratch: [body workspace | condition workspace | carries A | carries B].
+// ---- Carries updated in place ----
+// Carry j needs one buffer, read and written by every step, when the body's
+// input j is read by nothing but the node writing result j, and that node
+// reads each element of it just before writing the same element: an
+// elementwise op, a fused elementwise region or a fused GEMM whose epilogue
+// reads it (K in one block), or a loop taking it as the same carry (copied
+// in before its first step). The accumulators of reverse mode are such carries.
+
+bool elementwise_kind(Op op) {
+  OpKind k = op_kind(op);
+  return k == OpKind::Unary || k == OpKind::Binary || k == OpKind::Compare || k == OpKind::Select ||
+         k == OpKind::Convert;
+}
+
+// Whether the fused region r reads each of its operands equal to `in` only
+// at the element it writes.
+bool fused_in_place(const Node& r, const Node* in, const LowerOptions& o) {
+  const Function& body = *r.body();
+  const Node* product = fused_matmul(r);
+  if (product && (product->shape() != in->shape() || !gemm_one_k_block(r, o))) return false;
+  for (const Node* m : fused_group(&r))
+    if (m->shape() != in->shape()) return false;
+  for (const Node* b : body)
+    if (b != product && b->op() != Op::Constant && !elementwise_kind(b->op())) return false;
+  for (size_t i = 0; i < r.num_operands(); ++i)
+    if (r.operand(i) == in)
+      for (const Node* u : body.inputs()[i]->users())
+        if (u == product) return false;
+  return true;
+}
+
+bool in_place_carry(const Node& loop, size_t j, const LowerOptions& o) {
+  const Function& body = *loop.body();
+  const Node *in = body.inputs()[j], *r = body.results()[j];
+  const auto& results = body.results();
+  if (r->op() == Op::Input || r->op() == Op::Constant || is_alias_op(r->op()) ||
+      std::count(results.begin(), results.end(), r) != 1 || std::count(results.begin(), results.end(), in))
+    return false;
+  std::vector<Node*> group = fused_group(r);
+  for (const Node* u : in->users())
+    if (std::find(group.begin(), group.end(), u) == group.end()) return false;
+  if (is_loop(r->op())) {
+    size_t p = static_cast<size_t>(r->body_result());
+    if (p >= loop_layout(*r).carry) return false;
+    for (size_t i = 0; i < r->num_operands(); ++i)
+      if ((r->operand(i) == in) != (i == p)) return false;
+    return true;
+  }
+  if (r->op() == Op::Fused) return fused_in_place(*r, in, o);
+  return elementwise_kind(r->op()) && in->shape() == r->shape();
+}
+
+// The scratch: [body workspace | condition workspace | carries B]. A step
+// reads its carries from one place and writes them to the other: the loop's
+// results and B, swapped after every step (no copy per step); a carry updated
+// in place lives in the loop's result alone.
 struct ScratchLayout {
-  int64_t cond = 0, a = 0, b = 0, total = 0;
-  std::vector<int64_t> carry;  // offset of each carry within A (and B)
+  int64_t cond = 0, b = 0, total = 0;
+  std::vector<int64_t> carry;  // offset of each carry within B
+  std::vector<bool> in_place;
 };
 
 ScratchLayout scratch_layout(const Node& n, const LowerOptions& o) {
   ScratchLayout s;
   s.cond = body_workspace(n.body(), o);
-  s.a = s.cond + body_workspace(n.cond(), o);
+  s.b = s.cond + body_workspace(n.cond(), o);
   int64_t carries = 0;
   for (size_t j = 0; j < loop_layout(n).carry; ++j) {
+    s.in_place.push_back(in_place_carry(n, j, o));
     s.carry.push_back(carries);
-    carries += align(bytes_of(n.operand(j)->type()));
+    if (!s.in_place.back()) carries += align(bytes_of(n.operand(j)->type()));
   }
-  s.b = s.a + carries;
   s.total = s.b + carries;
   return s;
 }
@@ -73,14 +133,15 @@ class LoopEmitter {
     in_ = e_.kb.local(llvm::ArrayType::get(ptr, n.body()->inputs().size()), "loop.in");
     out_ = e_.kb.local(llvm::ArrayType::get(ptr, n.body()->results().size()), "loop.out");
     for (size_t j = 0; j < l_.carry; ++j) {
-      copy(carry(s_.a, j), e_.operands[j], n.operand(j)->type());
-      set(in_, j, carry(s_.a, j));
-      set(out_, j, carry(s_.b, j));
+      copy(e_.results[j], e_.operands[j], n.operand(j)->type());
+      set(in_, j, e_.results[j]);
+      set(out_, j, s_.in_place[j] ? e_.results[j] : carry(s_.b, j));
     }
     for (size_t j = l_.carry + l_.xs; j < n.num_operands(); ++j) set(in_, j, e_.operands[j]);
     if (n.op() == Op::Scan) emit_scan();
     else emit_while();
-    for (size_t j = 0; j < l_.carry; ++j) copy(e_.results[j], get(in_, j), n.operand(j)->type());
+    for (size_t j = 0; j < l_.carry; ++j)
+      if (!s_.in_place[j]) copy(e_.results[j], get(in_, j), n.operand(j)->type());
   }
 
  private:
@@ -103,13 +164,25 @@ class LoopEmitter {
   // After a step: the carries just written are read by the next one.
   void swap_carries() {
     for (size_t j = 0; j < l_.carry; ++j) {
+      if (s_.in_place[j]) continue;
       llvm::Value *read = get(in_, j), *written = get(out_, j);
       set(in_, j, written);
       set(out_, j, read);
     }
   }
+  // to = from, unless they are the same buffer (a carry in place, or the
+  // final carries already in the results).
   void copy(llvm::Value* to, llvm::Value* from, const TensorType& t) {
-    if (int64_t n = bytes_of(t); n > 0) b_.CreateMemCpy(to, llvm::MaybeAlign(1), from, llvm::MaybeAlign(1), static_cast<uint64_t>(n));
+    int64_t n = bytes_of(t);
+    if (n <= 0) return;
+    llvm::Function* fn = b_.GetInsertBlock()->getParent();
+    auto* copy = llvm::BasicBlock::Create(e_.kb.ctx, "carry.copy", fn);
+    auto* done = llvm::BasicBlock::Create(e_.kb.ctx, "carry.done", fn);
+    b_.CreateCondBr(b_.CreateICmpNE(to, from), copy, done);
+    b_.SetInsertPoint(copy);
+    b_.CreateMemCpy(to, llvm::MaybeAlign(1), from, llvm::MaybeAlign(1), static_cast<uint64_t>(n));
+    b_.CreateBr(done);
+    b_.SetInsertPoint(done);
   }
   // &base[i * bytes]
   llvm::Value* row(llvm::Value* base, llvm::Value* i, int64_t bytes) {

@@ -231,6 +231,13 @@ KernelInfo describe_matmul(const Node& node, const LowerOptions& o) {
   return info;
 }
 
+bool gemm_one_k_block(const Node& fused, const LowerOptions& o) {
+  const Node* product = fused_matmul(fused);
+  if (!product) return false;
+  GemmChoice g = choose_gemm(*product, o, true);
+  return g.use && g.plan.kc >= matmul_shape(*product, o.vector_bits).k;
+}
+
 void emit_matmul(KernelEnv& env) {
   const LowerOptions& o = env.kb.options;
   const Node* product = fused_matmul(env.node);

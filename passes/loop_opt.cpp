@@ -67,8 +67,44 @@ bool drop_unused_ys(Function& f, const std::vector<Node*>& group) {
   return true;
 }
 
+// A splat constant zero (possibly broadcast or reshaped).
+bool is_zero_splat(const Node* n) {
+  while (n->op() == Op::BroadcastTo || n->op() == Op::Reshape) n = n->operand(0);
+  if (n->op() != Op::Constant) return false;
+  const Tensor& t = n->attrs().value;
+  return t.numel() > 0 && t.is_splat() && t.get(0) == 0;
+}
+
+bool is_result(const Function& f, const Node* n) {
+  return std::count(f.results().begin(), f.results().end(), n) > 0;
+}
+
+// Whether carry j of n is an accumulator: result j is c_j + d, the add's only
+// reader being the result list (once), and c_j read by that add alone.
+bool accumulates(const Node& n, size_t j) {
+  const Function& body = *n.body();
+  const Node *in = body.inputs()[j], *r = body.results()[j];
+  if (r->op() != Op::Add || r->type() != in->type() || !r->users().empty()) return false;
+  if (std::count(body.results().begin(), body.results().end(), r) != 1 || is_result(body, in)) return false;
+  if (n.cond() && !n.cond()->inputs()[j]->users().empty()) return false;
+  return in->users().size() == 1 && (r->operand(0) == in) != (r->operand(1) == in);
+}
+
+// Whether operand o of the loop result b reaches b: not when o enters b's
+// loop only as accumulators (above) of other carries than b's.
+bool reaches(const Node* b, const Node* o) {
+  if (!is_loop(b->op())) return true;
+  size_t carry = loop_layout(*b).carry;
+  for (size_t i = 0; i < b->num_operands(); ++i)
+    if (b->operand(i) == o && (i >= carry || static_cast<int64_t>(i) == b->body_result() || !accumulates(*b, i)))
+      return true;
+  return false;
+}
+
 // Drops a scan's carry whose final value nothing reads when only its own
-// next value depends on it (an accumulator of a gradient nobody asked for).
+// next value depends on it (an accumulator of a gradient nobody asked for;
+// also through a loop in the body that accumulates into it, which then
+// starts from zeros).
 bool drop_dead_carries(Function& f, const std::vector<Node*>& group) {
   const Node& n = *group[0];
   if (n.op() != Op::Scan || n.body()->results().size() < 2) return false;  // dce removes a loop nobody reads
@@ -79,7 +115,7 @@ bool drop_dead_carries(Function& f, const std::vector<Node*>& group) {
     std::unordered_set<const Node*> reach{body.inputs()[j]};
     for (const Node* b : body)
       for (const Node* o : b->operands())
-        if (reach.count(o)) reach.insert(b);
+        if (reach.count(o) && reaches(b, o)) reach.insert(b);
     bool alone = true;
     for (size_t r = 0; r < body.results().size(); ++r)
       alone = alone && (r == j || !reach.count(body.results()[r]));
@@ -88,8 +124,16 @@ bool drop_dead_carries(Function& f, const std::vector<Node*>& group) {
     NodeMap map;
     for (size_t i = 0; i < body.inputs().size(); ++i)
       if (i != j) map[body.inputs()[i]] = out->input(body.inputs()[i]->name(), body.inputs()[i]->type());
+    // A loop that accumulated into it starts from zeros (its result unread now).
+    const TensorType& t = body.inputs()[j]->type();
+    Value zeros = constant(*out, 0.0, t.dtype);
+    map[body.inputs()[j]] = t.shape.empty() ? zeros.node : broadcast_to(zeros, t.shape).node;
+    std::unordered_set<const Node*> kept;  // with the whole group of a loop partly reached
     for (const Node* b : body)
-      if (!reach.count(b)) clone_node(*b, *out, map, true);
+      if (!reach.count(b))
+        for (const Node* m : fused_group(b)) kept.insert(m);
+    for (const Node* b : body)
+      if (kept.count(b)) clone_node(*b, *out, map, true);
     for (size_t r = 0; r < body.results().size(); ++r)
       if (r != j) out->output(map.at(body.results()[r]));
     std::vector<Node*> operands(n.operands().begin(), n.operands().end());
@@ -394,6 +438,43 @@ bool absorb_into_extension(Function& f, const std::vector<Node*>& group) {
   return false;
 }
 
+// ---- Accumulators started from zero ----
+// A carry that starts at zeros and is only ever added to (c' = c + d, c read
+// by nothing else, c' by nothing but the next step), whose final value has one
+// reader, x + c_N, starts from x instead: the loop then adds into one buffer
+// and x + c_N disappears. build-grad makes these: the backward scan of a loop
+// inside a loop body accumulates the invariants' gradient from zeros, and the
+// enclosing backward body adds the result to its own accumulator.
+
+// Whether x is defined before `at` in f (an input of f always is).
+bool defined_before(const Node* x, const Node* at) {
+  if (x->op() == Op::Input) return true;
+  for (const Node* p = at->prev(); p; p = p->prev())
+    if (p == x) return true;
+  return false;
+}
+
+bool fold_accumulator_init(Function& f, const std::vector<Node*>& group) {
+  const Node& n = *group[0];
+  LoopLayout l = loop_layout(n);
+  for (Node* m : group) {
+    size_t j = static_cast<size_t>(m->body_result());
+    if (j >= l.carry || !is_zero_splat(n.operand(j)) || m->users().size() != 1 || is_result(f, m)) continue;
+    Node* u = m->users()[0];
+    if (u->op() != Op::Add || u->type() != m->type()) continue;
+    Node* x = u->operand(0) == m ? u->operand(1) : u->operand(0);
+    if (x == m || x->type() != m->type() || !defined_before(x, group[0]) || !accumulates(n, j)) continue;
+    std::vector<Node*> operands(n.operands().begin(), n.operands().end());
+    operands[j] = x;
+    std::vector<Node*> made = replace_loop(f, group, std::move(operands), n.attrs(), n.shared_body(),
+                                           n.shared_cond(), identity(group.size()));
+    f.replace_all_uses(u, made[j]);
+    f.erase(u);
+    return true;
+  }
+  return false;
+}
+
 // A scan that does nothing: length 0, or carries passed through and no outputs.
 bool remove_trivial(Function& f, const std::vector<Node*>& group) {
   const Node& n = *group[0];
@@ -434,7 +515,7 @@ bool loop_opt(Function& f) {
     Node* after = group.back()->next();
     if (remove_trivial(f, group) || drop_unused_ys(f, group) || drop_dead_carries(f, group) ||
         hoist_invariants(f, group) || pretranspose_invariants(f, group) || merge_twins(f, group) ||
-        absorb_into_extension(f, group)) {
+        absorb_into_extension(f, group) || fold_accumulator_init(f, group)) {
       changed = true;
       after = f.front();  // the new loop may improve again; restart (loops are few)
     }
