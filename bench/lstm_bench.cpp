@@ -7,7 +7,8 @@
 //   lstm_bench [--quick] [--length N] [--no-torch] [--write-nabla DIR] [--only compile|run|scan|rk4|object]
 // (--only scan: the scan rows of `run`, without the unrolled network and PyTorch.)
 // (--write-nabla: also write the two LSTM modules as DIR/lstm_N.nabla and RK4
-// with its gradients as DIR/rk4_y0.nabla, DIR/rk4.nabla and DIR/rk4_sqrt.nabla, to compile with nablac.)
+// with its gradients as DIR/rk4_y0.nabla, DIR/rk4.nabla, DIR/rk4_sqrt.nabla and
+// DIR/rk4_levels2.nabla, to compile with nablac.)
 #include <algorithm>
 #include <cmath>
 #include <chrono>
@@ -179,35 +180,49 @@ double torch_best(const LstmSpec& s, int reps) {
   return us.empty() ? 0 : *std::min_element(us.begin(), us.end());
 }
 
-// With `dir`, also writes the modules with gradients as DIR/rk4_y0.nabla, DIR/rk4.nabla and DIR/rk4_sqrt.nabla.
-// The last two lines split the sqrt-checkpointed workspace: the gradient in y0
-// alone has no dz/dA buffers, and the stored states are q + k = 2 sqrt(N)
-// carries of dim f32.
+struct Rk4Row {
+  const char* what;
+  Rk4Grad grads;
+  int64_t checkpoint;
+  const char* file;  // with --write-nabla
+};
+
+// With `dir`, also writes the modules with gradients as DIR/rk4_y0.nabla,
+// DIR/rk4.nabla, DIR/rk4_sqrt.nabla and DIR/rk4_levels2.nabla. The sqrt
+// line splits that workspace: the gradient in y0 alone has no dz/dA buffers,
+// and the stored states are q + k = 2 sqrt(N) carries of dim f32.
 void rk4(int reps, const std::string& dir) {
   constexpr int64_t dim = 100, steps = 10000;
   std::printf("\nRK4, %lld steps of dt = 1e-3, y' = y A with A f32[%lld,%lld], as a scan, 1 thread (median of %d)\n",
               static_cast<long long>(steps), static_cast<long long>(dim), static_cast<long long>(dim), reps);
-  double ms[5], ws[5];
-  const char* what[] = {"forward z", "z and dz/dy0", "z and dz/dA, dz/dy0", "same, sqrt checkpointing",
-                        "z and dz/dy0, sqrt checkpointing"};
-  const Rk4Grad grads[] = {Rk4Grad::none, Rk4Grad::y0, Rk4Grad::all, Rk4Grad::all, Rk4Grad::y0};
-  for (int k = 0; k < 5; ++k) {
+  const Rk4Row rows[] = {
+      {"forward z", Rk4Grad::none, 0, nullptr},
+      {"z and dz/dy0", Rk4Grad::y0, 0, "/rk4_y0.nabla"},
+      {"z and dz/dA, dz/dy0", Rk4Grad::all, 0, "/rk4.nabla"},
+      {"same, sqrt checkpointing", Rk4Grad::all, kSqrtCheckpoint, "/rk4_sqrt.nabla"},
+      {"z and dz/dy0, sqrt checkpointing", Rk4Grad::y0, kSqrtCheckpoint, nullptr},
+      {"same as 3, 2 levels (cube root)", Rk4Grad::all, nested_checkpoint(2), "/rk4_levels2.nabla"},
+      {"same as 3, 3 levels", Rk4Grad::all, nested_checkpoint(3), nullptr},
+  };
+  double ms[7], ws[7];
+  for (int k = 0; k < 7; ++k) {
     Module m;
-    build_rk4(m.function("rk4"), dim, steps, 1e-3, grads[k], k >= 3 ? kSqrtCheckpoint : 0);
-    const char* file[] = {nullptr, "/rk4_y0.nabla", "/rk4.nabla", "/rk4_sqrt.nabla", nullptr};
-    if (file[k] && !dir.empty()) std::ofstream(dir + file[k]) << print(m);
+    build_rk4(m.function("rk4"), dim, steps, 1e-3, rows[k].grads, rows[k].checkpoint);
+    if (rows[k].file && !dir.empty()) std::ofstream(dir + rows[k].file) << print(m);
     auto t0 = Clock::now();
     Executable exe = compile(m, "rk4", one_thread());
     double cms = ms_since(t0);
     Timed t = time_runs(exe, rk4_inputs(dim, 3), reps);
     ms[k] = t.median_ms;
     ws[k] = static_cast<double>(exe.workspace_bytes());
-    std::printf("%-32s %9.2f ms  (compile %.0f ms, workspace %.0f bytes)\n", what[k], t.median_ms, cms, ws[k]);
+    std::printf("%d %-34s %9.2f ms  (compile %.0f ms, workspace %.0f bytes)\n", k, rows[k].what, t.median_ms, cms,
+                ws[k]);
   }
-  std::printf("sqrt checkpointing: time %.2fx, workspace %.2f%% of storing every step\n", ms[3] / ms[2],
-              100 * ws[3] / ws[2]);
+  for (int k : {3, 5, 6})
+    std::printf("%s: time %.2fx storing every step (%.2fx forward), workspace %.2f%% of storing every step\n",
+                rows[k].what, ms[k] / ms[2], ms[k] / ms[0], 100 * ws[k] / ws[2]);
   double states = 2 * 100 * dim * 4.0;  // q = k = 100 carries of f32[1,dim]
-  std::printf("  of which stored states %.0f bytes (%.2f%%), what dz/dA adds %.0f (%.2f%%), the rest %.0f (%.2f%%)\n",
+  std::printf("  sqrt: of which stored states %.0f bytes (%.2f%%), what dz/dA adds %.0f (%.2f%%), the rest %.0f (%.2f%%)\n",
               states, 100 * states / ws[2], ws[3] - ws[4], 100 * (ws[3] - ws[4]) / ws[2], ws[4] - states,
               100 * (ws[4] - states) / ws[2]);
   std::printf("gradient in y0 only / forward: %.2fx\n", ms[1] / ms[0]);

@@ -217,6 +217,45 @@ void set_lifetimes(const MemoryPlan& plan, Buffers& b) {
     if (auto it = b.interval_of.find(alias_root(c.from)); it != b.interval_of.end()) b.items[it->second].last = end;
 }
 
+// A loop's carry result takes the buffer of its initial value when the loop
+// is that value's last reader and reads it only as that carry: the loop
+// copies its initial carries into its results before the first step
+// (compiler/lower_loop.cpp), so the copy becomes a no-op and an accumulator
+// passed from loop to loop (the weight gradient of nested backward scans)
+// keeps one buffer: the result's interval merges into the operand's, or,
+// when the result is the caller's output, the operand's buffer (with all
+// merged into it) becomes that output.
+void share_carry_buffers(MemoryPlan& plan, Buffers& b, std::vector<bool>& merged) {
+  for (size_t pos = 0; pos < plan.kernels.size(); ++pos) {
+    const Node* n = plan.kernels[pos];
+    if (!is_loop(n->op()) || static_cast<size_t>(n->body_result()) >= loop_layout(*n).carry) continue;
+    const Node* o = alias_root(n->operand(static_cast<size_t>(n->body_result())));
+    size_t reads = 0;
+    for (const Node* x : n->operands()) reads += alias_root(x) == o;
+    std::vector<Node*> group = fused_group(n);
+    auto first = static_cast<int64_t>(pos) - (std::find(group.begin(), group.end(), n) - group.begin());
+    auto io = b.interval_of.find(o), im = b.interval_of.find(n);
+    if (reads != 1 || io == b.interval_of.end() || b.items[io->second].last >= first + static_cast<int64_t>(group.size()))
+      continue;
+    size_t root = io->second;
+    if (im != b.interval_of.end()) {
+      if (b.items[im->second].size != b.items[root].size) continue;
+      b.items[root].last = std::max(b.items[root].last, b.items[im->second].last);
+      merged[im->second] = true;
+      im->second = root;
+    } else if (plan.storage.at(n).kind == StorageKind::Output) {
+      for (auto it = b.interval_of.begin(); it != b.interval_of.end();)
+        if (it->second == root) {
+          plan.storage[it->first] = {StorageKind::Output, plan.storage.at(n).index, 0, it->first};
+          it = b.interval_of.erase(it);
+        } else {
+          ++it;
+        }
+      merged[root] = true;
+    }
+  }
+}
+
 }  // namespace
 
 MemoryPlan plan_memory(const Function& f, const std::function<int64_t(const Node&)>& scratch) {
@@ -225,15 +264,22 @@ MemoryPlan plan_memory(const Function& f, const std::function<int64_t(const Node
   plan_inputs_and_results(f, plan);
   Buffers b = plan_kernels(f, needed, scratch, plan);
   set_lifetimes(plan, b);
+  std::vector<bool> merged(b.items.size());
+  share_carry_buffers(plan, b, merged);
+  std::vector<Interval> kept;
+  for (size_t i = 0; i < b.items.size(); ++i)
+    if (!merged[i]) kept.push_back(b.items[i]);
 
   int64_t end = static_cast<int64_t>(plan.kernels.size());
-  for (const Interval& it : b.items) plan.intermediate_bytes += it.size;
-  plan.peak_live_bytes = peak_live(b.items, end + 1);
-  if (b.items.size() <= 4096) {
-    plan.workspace_bytes = place_by_size(b.items);
+  for (const Interval& it : kept) plan.intermediate_bytes += it.size;
+  plan.peak_live_bytes = peak_live(kept, end + 1);
+  if (kept.size() <= 4096) {
+    plan.workspace_bytes = place_by_size(kept);
   } else {
-    plan.workspace_bytes = place_linear(b.items);
+    plan.workspace_bytes = place_linear(kept);
   }
+  for (size_t i = 0, k = 0; i < b.items.size(); ++i)
+    if (!merged[i]) b.items[i].offset = kept[k++].offset;
 
   for (auto& [n, i] : b.interval_of) plan.storage[n].offset = b.items[i].offset;
   // Aliases share their root's storage.

@@ -38,7 +38,9 @@ std::vector<TensorType> check_scan(std::span<const TensorType> ops, const Attrs&
   if (a.num_carry < 0 || a.num_xs < 0 || k + m > ops.size())
     fail(op, fmt::format("num_carry = {} and num_xs = {} do not fit {} operands", a.num_carry, a.num_xs, ops.size()));
   if (a.length < 0) fail(op, fmt::format("length = {} is negative", a.length));
-  if (a.checkpoint < -1) fail(op, fmt::format("checkpoint = {} is neither -1 (sqrt), 0 (all) nor a step count", a.checkpoint));
+  if (a.checkpoint < -kMaxCheckpointLevels)
+    fail(op, fmt::format("checkpoint = {} is neither -1 (sqrt) to -{} (levels), 0 (all) nor a step count", a.checkpoint,
+                         kMaxCheckpointLevels));
   if (a.dynamic_length != 0) {
     size_t invariants = ops.size() - k - m;
     if (a.dynamic_length < 0 || static_cast<size_t>(a.dynamic_length) > invariants)

@@ -79,13 +79,19 @@ struct ScanOptions {
   bool reverse = false;
   // Reverse mode stores the carries of every k-th step only and recomputes
   // the others (docs/autodiff.md, "Checkpointing"): 0 stores every step,
-  // kSqrtCheckpoint takes k = ceil(sqrt(length)).
+  // kSqrtCheckpoint takes k = ceil(sqrt(length)), nested_checkpoint(L) nests
+  // L levels of blocks (about (L + 1) length^(1/(L+1)) carries stored, the
+  // forward steps run L + 1 times).
   int64_t checkpoint = 0;
   // An i64 scalar n in [0, length]: the scan runs n steps, decided at run
   // time (appended to the invariants; the stacked rows from n on are zero).
   Value steps = {};
 };
 inline constexpr int64_t kSqrtCheckpoint = -1;
+inline constexpr int64_t kMaxCheckpointLevels = 8;
+// The checkpoint attribute of L nested levels (1 <= L <= kMaxCheckpointLevels;
+// 1 is kSqrtCheckpoint).
+constexpr int64_t nested_checkpoint(int64_t levels) { return -levels; }
 ScanResult scan(const ScanBody& body, std::vector<Value> init, std::vector<Value> xs,
                 std::vector<Value> invariants = {}, ScanOptions options = {});
 

@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -114,12 +115,34 @@ std::shared_ptr<Function> backward_body(const Node& n, const LoopLayout& l, cons
 // scan of k steps (the original body), then a tail scan of the N - q k steps
 // left (before the blocks when reverse). The outer scan's tape holds q
 // carries; the inner scan's tape, k carries, lives in the outer backward
-// body, recomputed block by block: q + k carries instead of N.
+// body, recomputed block by block: q + k carries instead of N. With L > 1
+// levels the inner scans (and the tail) are checkpointed again, with L - 1
+// levels: each level stores about k = N^(1/(L+1)) carries and runs the
+// forward steps once more.
 
-int64_t checkpoint_interval(const Node& n) {
+// b^e, or INT64_MAX when larger.
+int64_t power(int64_t b, int64_t e) {
+  int64_t p = 1;
+  for (int64_t i = 0; i < e; ++i) p = p > std::numeric_limits<int64_t>::max() / b ? std::numeric_limits<int64_t>::max() : p * b;
+  return p;
+}
+
+// n's blocks: `size` steps each (0: not checkpointed), and the checkpoint of
+// the inner scans. checkpoint = -L (L levels) takes the least k with
+// k^(L+1) >= N and blocks of k^L steps, whose inner scans take -(L-1):
+// -1 is the sqrt schedule, k = ceil(sqrt(N)), with plain inner scans.
+struct Blocks {
+  int64_t size = 0, inner = 0;
+};
+Blocks checkpoint_blocks(const Node& n) {
   int64_t c = n.attrs().checkpoint, len = n.attrs().length;
-  if (c == kSqrtCheckpoint) return static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(len))));
-  return c;
+  if (c >= 0) return {c, 0};
+  int64_t levels = -c;
+  auto k = static_cast<int64_t>(std::ceil(std::pow(static_cast<double>(len), 1.0 / static_cast<double>(levels + 1))));
+  k = std::max<int64_t>(k, 1);
+  while (power(k, levels + 1) < len) ++k;
+  while (k > 1 && power(k - 1, levels + 1) >= len) --k;
+  return {power(k, levels), levels > 1 ? c + 1 : 0};
 }
 
 // Operand j of n sliced to steps [from, to) when it is an xs.
@@ -138,21 +161,22 @@ std::vector<Node*> part_operands(const Node& n, const LoopLayout& l, std::span<N
 }
 
 std::vector<Node*> scan_part(const Node& n, std::vector<Node*> ops, int64_t length,
-                             std::shared_ptr<const Function> body) {
+                             std::shared_ptr<const Function> body, int64_t checkpoint = 0) {
   Attrs a = n.attrs();
   a.length = length;
-  a.checkpoint = 0;
+  a.checkpoint = checkpoint;
   Function& f = *ops[0]->function();
   return make_loop(f, Op::Scan, std::move(ops), a, std::move(body));
 }
 
 // The first k steps of n, blocked: an outer scan over q blocks of k steps.
-std::vector<Node*> blocked(const Node& n, const LoopLayout& l, std::vector<Node*> ops, int64_t q, int64_t k) {
+std::vector<Node*> blocked(const Node& n, const LoopLayout& l, std::vector<Node*> ops, int64_t q, Blocks b) {
+  const int64_t k = b.size;
   auto outer = std::make_shared<Function>("scan.block");
   std::vector<TensorType> types = input_types(*n.body());
   for (size_t j = l.carry; j < l.carry + l.xs; ++j) types[j] = ops[j]->type(), types[j].shape[0] = k;
   std::vector<Node*> in = add_inputs(*outer, types);
-  for (Node* r : scan_part(n, in, k, n.shared_body())) outer->output(r);
+  for (Node* r : scan_part(n, in, k, n.shared_body(), b.inner)) outer->output(r);
   for (size_t j = l.carry; j < l.carry + l.xs; ++j) {
     Shape s = ops[j]->shape();
     s[0] = k;
@@ -169,8 +193,8 @@ std::vector<Node*> blocked(const Node& n, const LoopLayout& l, std::vector<Node*
 }
 
 // n's results computed in blocks of k steps (values equal to n's).
-std::vector<Node*> checkpointed(const Node& n, const LoopLayout& l, std::span<Node* const> ops, int64_t k) {
-  int64_t len = l.length, q = len / k, main = q * k;
+std::vector<Node*> checkpointed(const Node& n, const LoopLayout& l, std::span<Node* const> ops, Blocks b) {
+  int64_t len = l.length, q = len / b.size, main = q * b.size;
   bool reverse = n.attrs().reverse;
   auto with_carries = [&](std::vector<Node*> part, const std::vector<Node*>& from) {
     for (size_t j = 0; j < l.carry; ++j) part[j] = from[j];
@@ -179,11 +203,11 @@ std::vector<Node*> checkpointed(const Node& n, const LoopLayout& l, std::span<No
   std::vector<Node*> first, second;  // in execution order
   std::vector<Node*> tail_ops = part_operands(n, l, ops, main, len), main_ops = part_operands(n, l, ops, 0, main);
   if (!reverse) {
-    first = blocked(n, l, main_ops, q, k);
-    second = main == len ? first : scan_part(n, with_carries(tail_ops, first), len - main, n.shared_body());
+    first = blocked(n, l, main_ops, q, b);
+    second = main == len ? first : scan_part(n, with_carries(tail_ops, first), len - main, n.shared_body(), b.inner);
   } else {
-    first = main == len ? std::vector<Node*>() : scan_part(n, tail_ops, len - main, n.shared_body());
-    second = blocked(n, l, first.empty() ? main_ops : with_carries(main_ops, first), q, k);
+    first = main == len ? std::vector<Node*>() : scan_part(n, tail_ops, len - main, n.shared_body(), b.inner);
+    second = blocked(n, l, first.empty() ? main_ops : with_carries(main_ops, first), q, b);
   }
   std::vector<Node*> out(second.begin(), second.begin() + static_cast<std::ptrdiff_t>(l.carry));
   const std::vector<Node*>& main_r = reverse ? second : first;
@@ -198,13 +222,13 @@ std::vector<Node*> checkpointed(const Node& n, const LoopLayout& l, std::span<No
 
 // The VJP of n through its checkpointed form, built in a function of its own
 // (operands and cotangents in, gradients out) and inlined into f.
-std::vector<Value> checkpointed_vjp(GradBuilder& b, const Node& n, std::span<const Value> g, int64_t k) {
+std::vector<Value> checkpointed_vjp(GradBuilder& b, const Node& n, std::span<const Value> g, Blocks blocks) {
   LoopLayout l = loop_layout(n);
   Function vjp("scan.checkpointed");
   std::vector<TensorType> types;
   for (const Node* o : n.operands()) types.push_back(o->type());
   std::vector<Node*> ops = add_inputs(vjp, types), args(n.operands().begin(), n.operands().end());
-  std::vector<Node*> results = checkpointed(n, l, ops, k);
+  std::vector<Node*> results = checkpointed(n, l, ops, blocks);
   Value z;
   for (size_t i = 0; i < results.size(); ++i)
     if (g[i].node && is_float(results[i]->dtype())) {
@@ -228,7 +252,8 @@ std::vector<Value> checkpointed_vjp(GradBuilder& b, const Node& n, std::span<con
 std::vector<Value> scan_vjp(GradBuilder& b, const Node& n, std::span<const Value> g) {
   Function& f = b.function();
   LoopLayout l = loop_layout(n);
-  if (int64_t k = checkpoint_interval(n); k > 0 && k < l.length && l.count < 0) return checkpointed_vjp(b, n, g, k);
+  if (Blocks blocks = checkpoint_blocks(n); blocks.size > 0 && blocks.size < l.length && l.count < 0)
+    return checkpointed_vjp(b, n, g, blocks);
   Flow fl = flow_of(n, l, g);
   bool any = !fl.y.empty();
   for (size_t j : fl.c) any = any || g[j].node;

@@ -79,15 +79,25 @@ bool is_result(const Function& f, const Node* n) {
   return std::count(f.results().begin(), f.results().end(), n) > 0;
 }
 
-// Whether carry j of n is an accumulator: result j is c_j + d, the add's only
-// reader being the result list (once), and c_j read by that add alone.
+// Whether carry j of n is an accumulator: result j is c_j + d, or the same
+// carry of a loop in the body that takes c_j and accumulates it; that result
+// read by nothing but the result list (once), and c_j read by it alone.
 bool accumulates(const Node& n, size_t j) {
   const Function& body = *n.body();
   const Node *in = body.inputs()[j], *r = body.results()[j];
-  if (r->op() != Op::Add || r->type() != in->type() || !r->users().empty()) return false;
+  if (r->type() != in->type() || !r->users().empty()) return false;
   if (std::count(body.results().begin(), body.results().end(), r) != 1 || is_result(body, in)) return false;
   if (n.cond() && !n.cond()->inputs()[j]->users().empty()) return false;
-  return in->users().size() == 1 && (r->operand(0) == in) != (r->operand(1) == in);
+  if (r->op() == Op::Add) return in->users().size() == 1 && (r->operand(0) == in) != (r->operand(1) == in);
+  if (!is_loop(r->op())) return false;
+  std::vector<Node*> group = fused_group(r);
+  for (const Node* u : in->users())
+    if (std::find(group.begin(), group.end(), u) == group.end()) return false;
+  size_t p = static_cast<size_t>(r->body_result());
+  if (p >= loop_layout(*r).carry) return false;
+  for (size_t i = 0; i < r->num_operands(); ++i)
+    if ((r->operand(i) == in) != (i == p)) return false;
+  return accumulates(*r, p);
 }
 
 // Whether operand o of the loop result b reaches b: not when o enters b's
