@@ -2,6 +2,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "nabla/mpi/nabla_mpi.h"
 
+#include "ring_all_reduce.h"
+
 #include <limits.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -15,7 +17,9 @@ static const double kPingInterval = 0.1; /* seconds between pings while waiting 
 static const int kPingValue = 1;          /* what a ping carries (never written) */
 
 typedef struct request {
-  MPI_Request mpi;
+  MPI_Request mpi;       /* NABLA_MPI_ALL_REDUCE_LIBRARY: MPI_Iallreduce's */
+  ring_all_reduce* ring; /* NABLA_MPI_ALL_REDUCE_RING */
+  int done;
   int64_t number; /* position among this communicator's collectives */
   struct request* next; /* the list of started collectives */
 } request;
@@ -25,6 +29,8 @@ struct nabla_mpi {
   MPI_Comm comm;    /* the collectives */
   MPI_Comm control; /* liveness pings */
   double timeout;
+  int32_t algorithm; /* NABLA_MPI_ALL_REDUCE_* */
+  int tag_ub;        /* the ring's messages are tagged by collective number modulo this */
   int failed;
   char message[512];
   double* heard;     /* per rank: MPI_Wtime when it was last heard from */
@@ -97,15 +103,30 @@ static int32_t timed_out(nabla_mpi* m, const char* what, double waited) {
               waited, count > 1 ? "s" : "", silent, count > 1 ? "have" : "has", longest);
 }
 
-/* Waits for req: polls, pings the others while waiting, gives up after the timeout. */
-static int32_t wait_request(nabla_mpi* m, MPI_Request* req, const char* what) {
+/* Advances every started all-reduce: the ring's next steps, MPI's progress
+ * engine. Returns the first failure's MPI error code. */
+static int advance_all(nabla_mpi* m) {
+  for (request* r = m->active; r; r = r->next) {
+    if (r->done) continue;
+    int rc = r->ring ? ring_all_reduce_advance(r->ring, &r->done) : MPI_Test(&r->mpi, &r->done, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS) return rc;
+  }
+  return MPI_SUCCESS;
+}
+
+/* Waits for `mine` (a started all-reduce) or else `req` (a broadcast, a
+ * barrier): polls, advancing every started all-reduce (a rank may wait for
+ * one whose partner waits for another), pings the others while waiting, gives
+ * up after the timeout. */
+static int32_t wait_request(nabla_mpi* m, request* mine, MPI_Request* req, const char* what) {
   char text[MPI_MAX_ERROR_STRING];
   double begin = MPI_Wtime(), next_ping = begin + kPingInterval;
   for (long polls = 0;; ++polls) {
     int done = 0;
-    int rc = MPI_Test(req, &done, MPI_STATUS_IGNORE);
+    int rc = advance_all(m);
+    if (rc == MPI_SUCCESS && !mine) rc = MPI_Test(req, &done, MPI_STATUS_IGNORE);
     if (rc != MPI_SUCCESS) return fail(m, "%s failed: %s", what, mpi_error_text(rc, text));
-    if (done) return NABLA_OK;
+    if (mine ? mine->done : done) return NABLA_OK;
     if (polls < 64) continue;
     double now = MPI_Wtime();
     if (now >= next_ping) {
@@ -144,13 +165,22 @@ static int32_t start(void* state, void* buf, int64_t count, int32_t dtype, int32
   request* r = (request*)calloc(1, sizeof *r);
   if (!r) return fail(m, "all_reduce: out of memory");
   r->number = m->started++;
-  int rc = MPI_Iallreduce(MPI_IN_PLACE, buf, (int)count, type, mpi_op, m->comm, &r->mpi);
-  if (rc != MPI_SUCCESS) {
-    free(r);
-    return fail(m, "all_reduce #%lld failed to start: %s", (long long)m->started - 1, mpi_error_text(rc, text));
+  r->mpi = MPI_REQUEST_NULL;
+  int rc = MPI_SUCCESS;
+  if (m->algorithm == NABLA_MPI_ALL_REDUCE_LIBRARY) {
+    rc = MPI_Iallreduce(MPI_IN_PLACE, buf, (int)count, type, mpi_op, m->comm, &r->mpi);
+  } else {
+    rc = ring_all_reduce_start(&r->ring, buf, count, type, dtype, op, m->comm, (int)(r->number % m->tag_ub));
+    if (rc == MPI_SUCCESS) rc = ring_all_reduce_advance(r->ring, &r->done);
   }
-  r->next = m->active;
+  if (rc != MPI_SUCCESS && !r->ring) {
+    free(r);
+    return fail(m, "all_reduce #%lld failed to start: %s", (long long)r->number, mpi_error_text(rc, text));
+  }
+  r->next = m->active;  /* a failed ring stays listed: MPI may still own its buffers */
   m->active = r;
+  if (rc != MPI_SUCCESS)
+    return fail(m, "all_reduce #%lld failed to start: %s", (long long)r->number, mpi_error_text(rc, text));
   *out = r;
   return NABLA_OK;
 }
@@ -161,6 +191,7 @@ static void forget(nabla_mpi* m, request* r) {
       *p = r->next;
       break;
     }
+  ring_all_reduce_free(r->ring);
   free(r);
 }
 
@@ -174,17 +205,17 @@ static int32_t wait(void* state, void* handle) {
   }
   char what[64];
   snprintf(what, sizeof what, "all_reduce #%lld", (long long)r->number);
-  int32_t status = wait_request(m, &r->mpi, what);
+  int32_t status = wait_request(m, r, NULL, what);
   if (status == NABLA_OK) forget(m, r);  /* a failed one stays: MPI may still own its buffer */
   return status;
 }
 
 static void progress(void* state) {
   nabla_mpi* m = (nabla_mpi*)state;
-  int done = 0;
-  /* Any test enters MPI's progress engine, which advances every started collective. */
-  if (m->active && !m->failed) MPI_Test(&m->active->mpi, &done, MPI_STATUS_IGNORE);
-  if (done) m->active->mpi = MPI_REQUEST_NULL;  /* its wait then completes at once */
+  char text[MPI_MAX_ERROR_STRING];
+  if (!m->active || m->failed) return;
+  int rc = advance_all(m);  /* a failure is reported by the next wait */
+  if (rc != MPI_SUCCESS) fail(m, "all_reduce failed: %s", mpi_error_text(rc, text));
 }
 
 static const char* error_message(void* state) { return ((nabla_mpi*)state)->message; }
@@ -209,12 +240,23 @@ nabla_mpi* nabla_mpi_create(MPI_Comm comm, double timeout_seconds) {
   double now = MPI_Wtime();
   for (int r = 0; r < size; ++r) m->heard[r] = now;
   m->timeout = timeout_seconds;
+  int* tag_ub = NULL;
+  int has_tag_ub = 0;
+  MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_TAG_UB, &tag_ub, &has_tag_ub);
+  m->tag_ub = has_tag_ub && *tag_ub > 0 ? *tag_ub : 32767;  /* MPI promises at least 32767 */
   nabla_communicator table = {m, rank, size, start, wait, progress, error_message};
   m->table = table;
   return m;
 }
 
 const nabla_communicator* nabla_mpi_communicator(nabla_mpi* m) { return &m->table; }
+
+int32_t nabla_mpi_set_all_reduce(nabla_mpi* m, int32_t algorithm) {
+  if (algorithm != NABLA_MPI_ALL_REDUCE_RING && algorithm != NABLA_MPI_ALL_REDUCE_LIBRARY) return NABLA_COLLECTIVE_FAILED;
+  if (m->active) return NABLA_COLLECTIVE_FAILED;
+  m->algorithm = algorithm;
+  return NABLA_OK;
+}
 
 int32_t nabla_mpi_broadcast(nabla_mpi* m, void* buf, int64_t bytes, int32_t root) {
   char text[MPI_MAX_ERROR_STRING];
@@ -223,7 +265,7 @@ int32_t nabla_mpi_broadcast(nabla_mpi* m, void* buf, int64_t bytes, int32_t root
   MPI_Request req;
   int rc = MPI_Ibcast(buf, (int)bytes, MPI_BYTE, root, m->comm, &req);
   if (rc != MPI_SUCCESS) return fail(m, "broadcast failed to start: %s", mpi_error_text(rc, text));
-  return wait_request(m, &req, "broadcast");
+  return wait_request(m, NULL, &req, "broadcast");
 }
 
 int32_t nabla_mpi_barrier(nabla_mpi* m) {
@@ -232,7 +274,7 @@ int32_t nabla_mpi_barrier(nabla_mpi* m) {
   MPI_Request req;
   int rc = MPI_Ibarrier(m->comm, &req);
   if (rc != MPI_SUCCESS) return fail(m, "barrier failed to start: %s", mpi_error_text(rc, text));
-  return wait_request(m, &req, "barrier");
+  return wait_request(m, NULL, &req, "barrier");
 }
 
 const char* nabla_mpi_error(nabla_mpi* m) { return m->message; }

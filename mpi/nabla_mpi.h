@@ -11,8 +11,9 @@
  *   nabla_mpi_destroy(mpi);
  *   MPI_Finalize();
  *
- * Collectives are non-blocking (MPI_Iallreduce on a duplicate of the given
- * communicator, whose errors return instead of aborting). A wait gives up
+ * Collectives are non-blocking (nabla_mpi's own all-reduce over point-to-point
+ * messages, or MPI_Iallreduce: nabla_mpi_set_all_reduce; on a duplicate of the
+ * given communicator, whose errors return instead of aborting). A wait gives up
  * after the timeout: meanwhile the waiting ranks ping each other on a second
  * duplicate, so the message can name the ranks that have gone silent (dead or
  * stuck), e.g. "rank 0: all_reduce #12 did not complete in 10.0 s: rank 1 has
@@ -39,6 +40,17 @@ typedef struct nabla_mpi nabla_mpi;
 nabla_mpi* nabla_mpi_create(MPI_Comm comm, double timeout_seconds);
 /* The table for nabla_context::comm; valid until nabla_mpi_destroy. */
 const nabla_communicator* nabla_mpi_communicator(nabla_mpi* mpi);
+/* How all-reduces travel. RING (the default): nabla_mpi's own, over MPI
+ * point-to-point messages, a reduce-scatter then an all-gather around the ring
+ * of ranks (on 2 ranks each sends half, adds the half it got, sends its sum
+ * back), advanced by the communicator's progress and wait calls. LIBRARY:
+ * MPI_Iallreduce (Open MPI 4's libnbc takes a binomial tree on 2 ranks, which
+ * gathers everything on rank 0: slower there, docs/distributed.md). */
+enum { NABLA_MPI_ALL_REDUCE_RING = 0, NABLA_MPI_ALL_REDUCE_LIBRARY = 1 };
+/* Chooses the all-reduce (the same on every rank) before the first one
+ * starts. NABLA_OK, or NABLA_COLLECTIVE_FAILED for an unknown algorithm or
+ * with all-reduces in flight. */
+int32_t nabla_mpi_set_all_reduce(nabla_mpi* mpi, int32_t algorithm);
 /* Copies `bytes` bytes at buf from rank `root` to every rank (blocking, with
  * the timeout). NABLA_OK or NABLA_COLLECTIVE_FAILED. */
 int32_t nabla_mpi_broadcast(nabla_mpi* mpi, void* buf, int64_t bytes, int32_t root);
