@@ -6,8 +6,16 @@ per rank, one thread per rank, each rank on its own core. Rank 0 prints
 "RESULT <median ms per step> <share of the step in the all-reduce: unknown, 0>".
   ddp_torch.py --ranks R [--batch 256] [--steps 40]
 Debian's python3-torch (scripts/setup.sh --bench)."""
-import argparse
 import os
+
+# One thread per rank, as the issue asks: torch.set_num_threads(1) does not
+# reach Debian's OpenBLAS (libblas.so.3 -> openblas-pthread), whose pool takes
+# both cores unless told before it is loaded (1 rank: 7.6 ms/step with 2 BLAS
+# threads, 10.6 ms with 1; 2026-12-06 21:55 UTC).
+for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = "1"
+
+import argparse
 import socket
 import statistics
 import time

@@ -1,18 +1,22 @@
 // Data-parallel training across processes (issue 19, docs/distributed.md):
 // the MLP step (784-512-512-10, bench/mlp_graph.h) with its gradients
 // all-reduced (op = mean) over MPI, batch B per rank, one thread per rank, on
-// 1 and 2 ranks, with the all-reduces overlapped and not; beside it, in the
-// same run, PyTorch's DistributedDataParallel (gloo) on the same model, batch
-// and ranks (bench/ddp_torch.py). Medians of the step time; throughput is
-// examples per second over all ranks; "wait" is the share of rank 0's step
-// spent blocked in the communicator's wait, "calls" the share in its start
-// and progress calls (where MPI copies and adds), "cpu" the least share of a
-// round's timed steps that a rank ran on its core (under 1: another process
-// took turns there, and the round is disturbed).
+// 1 and 2 ranks, compiled with fast-math (FMA contraction, reassociated sums:
+// as bench/mlp_bench and nabla-run --fast-math, how users train) and in exact
+// mode, with the all-reduces overlapped and not, through nabla_mpi's own
+// all-reduce and through MPI_Iallreduce; beside it, in the same run,
+// PyTorch's DistributedDataParallel (gloo) on the same model, batch and ranks
+// (bench/ddp_torch.py). Every run takes its turn in every round. Medians of
+// the step time; throughput is examples per second over all ranks; "wait" is
+// the share of rank 0's step spent blocked in the communicator's wait, "calls"
+// the share in its start and progress calls (where MPI copies and nabla_mpi
+// adds), "cpu" the least share of a round's timed steps that a rank ran on its
+// core (under 1: another process took turns there, and the round is disturbed).
 //   distributed_bench [--batch 256] [--steps 40] [--rounds 5] [--quick]
 // A rank run also takes --no-overlap, --split-bytes N
-// (CompileOptions::collective_split_bytes) and --schedule (prints the
-// collectives' schedule).
+// (CompileOptions::collective_split_bytes), --exact (no fast-math),
+// --mpi-iallreduce (nabla_mpi_set_all_reduce's LIBRARY) and --schedule (prints
+// the collectives' schedule).
 // Started directly, it launches the runs itself (mpiexec, python3) and prints
 // the table; under mpiexec it is one rank of a run (--rank-run).
 #include <mpi.h>
@@ -47,6 +51,8 @@ struct Options {
   bool rank_run = false;
   bool schedule = false;  // rank 0 prints the collectives' schedule
   int64_t split_bytes = -1;  // CompileOptions::collective_split_bytes (-1: its default)
+  bool exact = false;        // CompileOptions::fast_math = false (no FMA contraction, ordered sums)
+  bool library_all_reduce = false;  // nabla_mpi's all-reduce by MPI_Iallreduce, not its own
 };
 
 double median(std::vector<double> v) {
@@ -159,6 +165,7 @@ int rank_run(int argc, char** argv, const Options& o) {
   int provided = 0;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided);
   nabla_mpi* mpi = nabla_mpi_create(MPI_COMM_WORLD, 120.0);
+  if (o.library_all_reduce) nabla_mpi_set_all_reduce(mpi, NABLA_MPI_ALL_REDUCE_LIBRARY);
   TimedComm comm(nabla_mpi_communicator(mpi));
   MlpDims d;
   d.batch = o.batch;
@@ -168,6 +175,7 @@ int rank_run(int argc, char** argv, const Options& o) {
   co.num_threads = 1;
   co.compile_threads = 1;
   co.overlap_collectives = o.overlap;
+  co.fast_math = !o.exact;  // as bench/mlp_bench.cpp and nabla-run --fast-math: how users train
   if (o.split_bytes >= 0) co.collective_split_bytes = o.split_bytes;
   Executable step = compile(m, "mlp_step", co);
   step.set_communicator(&comm.table);
@@ -242,30 +250,36 @@ int drive(const char* self, const Options& o) {
   std::string mpi = std::string(NABLA_MPIEXEC) + " --oversubscribe --bind-to core -np ";
   std::string torch = "/usr/bin/python3 " NABLA_SOURCE_DIR "/bench/ddp_torch.py" + args + " --ranks ";
   std::string rank_run = std::string(self) + " --rank-run" + args;
+  // One rank has nothing to overlap: its step is unsplit (split-collectives
+  // only costs there, by repacking the shared operand of each block's product).
+  const std::string one = mpi + "1 " + rank_run + " --split-bytes 0", two = mpi + "2 " + rank_run;
   const std::vector<Run> runs = {
-      {"nabla, overlapped", 1, mpi + "1 " + rank_run},
-      {"nabla, overlapped", 2, mpi + "2 " + rank_run},
-      {"nabla, overlapped, unsplit", 2, mpi + "2 " + rank_run + " --split-bytes 0"},
-      {"nabla, not overlapped", 2, mpi + "2 " + rank_run + " --no-overlap --split-bytes 0"},
+      {"nabla fast-math", 1, one},
+      {"nabla fast-math, overlapped", 2, two},
+      {"  overlapped, unsplit", 2, two + " --split-bytes 0"},
+      {"  not overlapped, unsplit", 2, two + " --no-overlap --split-bytes 0"},
+      {"  overlapped, MPI_Iallreduce", 2, two + " --mpi-iallreduce"},
+      {"nabla exact", 1, one + " --exact"},
+      {"nabla exact, overlapped", 2, two + " --exact"},
       {"PyTorch DDP (gloo)", 1, torch + "1"},
       {"PyTorch DDP (gloo)", 2, torch + "2"},
   };
-  const size_t nabla_runs = 4;
   std::printf("MLP 784-512-512-10, batch %lld per rank, 1 thread per rank, %d steps, %d rounds "
               "(median of the rounds' medians)\n", static_cast<long long>(o.batch), o.steps, o.rounds);
-  // The nabla runs alternate, round after round (this machine's two cores
-  // are noisy); PyTorch runs once.
+  // Every run takes its turn in every round (this machine's two cores are
+  // noisy: a disturbed round then touches all runs alike).
   std::vector<std::vector<std::vector<double>>> rounds(runs.size());
   for (int k = 0; k < o.rounds; ++k)
     for (size_t i = 0; i < runs.size(); ++i) {
-      if (k > 0 && i >= nabla_runs) continue;
       rounds[i].push_back(launch(runs[i].command));
       if (rounds[i].back().empty()) return 1;
     }
   std::vector<double> ms = print_table(runs, rounds, o.batch);
-  std::printf("nabla 2 ranks / 1 rank throughput: %.2fx (unsplit: %.2fx, not overlapped: %.2fx)\n", 2 * ms[0] / ms[1],
-              2 * ms[0] / ms[2], 2 * ms[0] / ms[3]);
-  std::printf("nabla / PyTorch time per step: 1 rank %.2fx, 2 ranks %.2fx\n", ms[0] / ms[4], ms[1] / ms[5]);
+  std::printf("nabla 2 ranks / 1 rank throughput, fast-math: %.2fx (unsplit %.2fx, not overlapped %.2fx, "
+              "MPI_Iallreduce %.2fx); exact: %.2fx\n", 2 * ms[0] / ms[1], 2 * ms[0] / ms[2], 2 * ms[0] / ms[3],
+              2 * ms[0] / ms[4], 2 * ms[5] / ms[6]);
+  std::printf("nabla / PyTorch time per step, fast-math: 1 rank %.2fx, 2 ranks %.2fx; exact: 1 rank %.2fx, "
+              "2 ranks %.2fx\n", ms[0] / ms[7], ms[1] / ms[8], ms[5] / ms[7], ms[6] / ms[8]);
   return 0;
 }
 
@@ -281,6 +295,8 @@ int main(int argc, char** argv) {
     else if (a == "--rank-run") o.rank_run = true;
     else if (a == "--schedule") o.schedule = true;
     else if (a == "--split-bytes" && i + 1 < argc) o.split_bytes = std::atoll(argv[++i]);
+    else if (a == "--exact") o.exact = true;
+    else if (a == "--mpi-iallreduce") o.library_all_reduce = true;
     else if (a != "--threads" || ++i >= argc) {  // --threads: scripts/bench.sh's, ignored (1 per rank)
       std::fprintf(stderr, "distributed_bench: unknown option '%s'\n", a.c_str());
       return 1;
