@@ -173,14 +173,18 @@ static int32_t start(void* state, void* buf, int64_t count, int32_t dtype, int32
     rc = ring_all_reduce_start(&r->ring, buf, count, type, dtype, op, m->comm, (int)(r->number % m->tag_ub));
     if (rc == MPI_SUCCESS) rc = ring_all_reduce_advance(r->ring, &r->done);
   }
-  if (rc != MPI_SUCCESS && !r->ring) {
-    free(r);
-    return fail(m, "all_reduce #%lld failed to start: %s", (long long)r->number, mpi_error_text(rc, text));
+  if (rc != MPI_SUCCESS) {
+    long long number = (long long)r->number;
+    if (r->ring) {  /* a failed ring stays listed: MPI may still own its buffers */
+      r->next = m->active;
+      m->active = r;
+    } else {
+      free(r);
+    }
+    return fail(m, "all_reduce #%lld failed to start: %s", number, mpi_error_text(rc, text));
   }
-  r->next = m->active;  /* a failed ring stays listed: MPI may still own its buffers */
+  r->next = m->active;
   m->active = r;
-  if (rc != MPI_SUCCESS)
-    return fail(m, "all_reduce #%lld failed to start: %s", (long long)r->number, mpi_error_text(rc, text));
   *out = r;
   return NABLA_OK;
 }
