@@ -120,6 +120,7 @@ llvm::Value* FunctionLowering::pointer(const Node* n) {
       break;
     case StorageKind::Output:
       p = at.CreateLoad(ptr, at.CreateConstInBoundsGEP1_64(ptr, outputs_, static_cast<uint64_t>(s.index)), "out");
+      if (s.offset != 0) p = at.CreateConstInBoundsGEP1_64(b.getInt8Ty(), p, static_cast<uint64_t>(s.offset), "block");
       break;
     default:
       p = at.CreateConstInBoundsGEP1_64(b.getInt8Ty(), workspace_, static_cast<uint64_t>(s.offset), "buf");

@@ -4,10 +4,12 @@
 // every intermediate gets a slice of one workspace arena. Intermediates whose
 // lifetimes (over the schedule, the body order) do not overlap share bytes.
 // reshape, stop_gradient and barrier produce no code: they alias their
-// operand's storage.
+// operand's storage. A concat result with contiguous blocks whose operands
+// are computed for it alone is assembled in place (MemoryPlan::assembled).
 #include <cstdint>
 #include <functional>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "nabla/ir/function.h"
@@ -19,7 +21,7 @@ enum class StorageKind : uint8_t { Input, Output, Workspace, Constant };
 struct Storage {
   StorageKind kind = StorageKind::Workspace;
   int64_t index = 0;            // Input / Output: the argument position
-  int64_t offset = 0;           // Workspace: byte offset in the arena
+  int64_t offset = 0;           // Workspace: byte offset in the arena; Output: in the output
   const Node* owner = nullptr;  // the node whose kernel (or literal) fills it
 };
 
@@ -39,6 +41,10 @@ struct MemoryPlan {
     int output;
   };
   std::vector<Copy> result_copies;
+  // Concat results assembled in place: each operand's kernel writes its
+  // block of the output (an Output storage with a byte offset), so the
+  // concat has no kernel.
+  std::unordered_set<const Node*> assembled;
 
   int64_t workspace_bytes = 0;     // the arena's size
   int64_t intermediate_bytes = 0;  // the sum of all workspace buffers' sizes (no sharing)

@@ -140,5 +140,42 @@ TEST(BackendMemoryPlan, LargeGraphsUseTheLinearScan) {
   EXPECT_LT(plan.workspace_bytes, plan.intermediate_bytes / 4);
 }
 
+// A concat result whose operands are computed for it alone is assembled in
+// place: each operand's kernel writes its block of the output (no concat
+// kernel); the interleave of ba's residuals (a concat along axis 1, itself
+// written into the first block) and a fused region into the second. An
+// operand read elsewhere too keeps the concat's copy.
+TEST(BackendMemoryPlan, ConcatResultsAreAssembledInPlace) {
+  Module m = test::make_function({f64({6}), f64({6})}, [](std::vector<Value>& x) {
+    Value a = reshape(x[0] * 2.0 + 1.0, {6, 1}), b = reshape(sin(x[1]) - x[0], {6, 1});
+    Value e = reshape(concat(std::vector<Value>{a, b}, 1), {12});
+    Value assembled = concat(std::vector<Value>{e, exp(x[1]) * x[0]}, 0);
+    Value shared = tanh(x[0]);
+    Value copied = concat(std::vector<Value>{shared, x[1] + 1.0}, 0);
+    return std::vector<Value>{assembled, copied, shared * 3.0};
+  });
+  CompileOptions o = test::test_options();
+  Executable exe = compile(m, "f", o);
+  const Function& f = exe.function();
+  MemoryPlan plan = plan_for(f);
+  expect_consistent(f, plan);
+  ASSERT_EQ(plan.assembled.size(), 1u);
+  const Node* c = *plan.assembled.begin();
+  EXPECT_EQ(c, f.results()[0]);
+  EXPECT_EQ(std::count(plan.kernels.begin(), plan.kernels.end(), c), 0);
+  int64_t at = 0;
+  for (const Node* o : c->operands()) {
+    while (is_alias_op(o->op())) o = o->operand(0);
+    const Storage& s = plan.storage.at(o);
+    EXPECT_EQ(s.kind, StorageKind::Output);
+    EXPECT_EQ(s.index, 0);
+    EXPECT_EQ(s.offset, at);
+    at += o->type().numel() * 8;
+  }
+  EXPECT_EQ(at, 18 * 8);
+  std::vector<Tensor> in = test::random_inputs(*m.find("f"), 7, 0.0);
+  EXPECT_EQ(test::compare_with_interpreter(*m.find("f"), in, o), "");
+}
+
 }  // namespace
 }  // namespace nabla
