@@ -4,10 +4,50 @@
 #include <unordered_map>
 #include <vector>
 
+#include "nabla/ir/loop.h"
+
 namespace nabla {
 namespace {
 
 size_t mix(size_t h, size_t v) { return h ^ (v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2)); }
+
+bool same_node(const Node* a, const Node* b, const std::unordered_map<const Node*, const Node*>& map);
+
+// Whether two bodies (or two null ones) compute the same: the same input
+// types, node for node in order the same op, type, attributes, operands and
+// bodies, and the same results. Loop bodies are copied by the passes that
+// rewrite them, so equal loops rarely share their body objects.
+bool same_function(const Function* a, const Function* b) {
+  if (a == b) return true;
+  if (!a || !b || a->inputs().size() != b->inputs().size() || a->results().size() != b->results().size())
+    return false;
+  std::unordered_map<const Node*, const Node*> map;
+  for (size_t i = 0; i < a->inputs().size(); ++i) {
+    if (a->inputs()[i]->type() != b->inputs()[i]->type()) return false;
+    map[a->inputs()[i]] = b->inputs()[i];
+  }
+  Node *x = a->front(), *y = b->front();
+  for (; x && y; x = x->next(), y = y->next()) {
+    if (!same_node(x, y, map)) return false;
+    map[x] = y;
+  }
+  if (x || y) return false;
+  for (size_t i = 0; i < a->results().size(); ++i)
+    if (map.at(a->results()[i]) != b->results()[i]) return false;
+  return true;
+}
+
+// a and b alike, a's operands mapped to b's by `map`.
+bool same_node(const Node* a, const Node* b, const std::unordered_map<const Node*, const Node*>& map) {
+  if (a->op() != b->op() || a->type() != b->type() || a->num_operands() != b->num_operands() ||
+      a->body_result() != b->body_result() || !a->attrs().equal(b->attrs(), op_attr_mask(a->op())))
+    return false;
+  for (size_t i = 0; i < a->num_operands(); ++i) {
+    auto it = map.find(a->operand(i));
+    if (it == map.end() || it->second != b->operand(i)) return false;
+  }
+  return same_function(a->body(), b->body()) && same_function(a->cond(), b->cond());
+}
 
 // The value-numbering table: nodes seen so far, bucketed by a structural hash.
 // Operands are compared by identity, so walking the body in order (operands
@@ -29,6 +69,7 @@ class ValueTable {
     size_t h = mix(static_cast<size_t>(n->op()), static_cast<size_t>(n->dtype()));
     for (int64_t d : n->shape()) h = mix(h, static_cast<size_t>(d));
     h = mix(h, n->attrs().hash(op_attr_mask(n->op())));
+    h = mix(h, static_cast<size_t>(n->body_result() + 1));
     if (is_commutative(n->op())) {
       // Order-independent combination for canonicalized operand order.
       size_t sum = 0;
@@ -50,7 +91,8 @@ class ValueTable {
 
   static bool equivalent(const Node* a, const Node* b) {
     return a->op() == b->op() && a->type() == b->type() && same_operands(a, b) &&
-           a->attrs().equal(b->attrs(), op_attr_mask(a->op()));
+           a->attrs().equal(b->attrs(), op_attr_mask(a->op())) && a->body_result() == b->body_result() &&
+           same_function(a->body(), b->body()) && same_function(a->cond(), b->cond());
   }
 
   std::unordered_map<size_t, std::vector<Node*>> table_;
@@ -68,7 +110,7 @@ bool cse(Function& f) {
   bool changed = false;
   for (Node* n = f.front(); n;) {
     Node* next = n->next();
-    if (n->op() != Op::Barrier && !n->body()) {
+    if (n->op() != Op::Barrier && (!n->body() || is_loop(n->op()))) {
       if (Node* earlier = table.find_or_insert(n)) {
         f.replace_all_uses(n, earlier);
         f.erase(n);

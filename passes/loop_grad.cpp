@@ -26,6 +26,7 @@
 #include <fmt/format.h>
 
 #include "nabla/ir/clone.h"
+#include "nabla/ir/fused.h"
 #include "nabla/ir/limits.h"
 #include "nabla/ir/loop.h"
 #include "nabla/passes/build_grad.h"
@@ -220,6 +221,17 @@ std::vector<Node*> checkpointed(const Node& n, const LoopLayout& l, std::span<No
   return out;
 }
 
+// n's readers read the same values (bit for bit: the same steps in the same
+// order) from n's blocked form, computed where n is: loop-opt then merges its
+// scans with the blocked tape of the VJP, so the forward steps run once for
+// both, and n is left dead (the sweep has read all of n's cotangents).
+void use_blocked_values(Function& f, const Node& n, const LoopLayout& l, Blocks blocks) {
+  std::vector<Node*> group = fused_group(&n);
+  InsertionGuard guard(f, group[0]);
+  std::vector<Node*> values = checkpointed(n, l, operands_of(n), blocks);
+  for (Node* m : group) f.replace_all_uses(m, values[static_cast<size_t>(m->body_result())]);
+}
+
 // The VJP of n through its checkpointed form, built in a function of its own
 // (operands and cotangents in, gradients out) and inlined into f.
 std::vector<Value> checkpointed_vjp(GradBuilder& b, const Node& n, std::span<const Value> g, Blocks blocks) {
@@ -246,6 +258,7 @@ std::vector<Value> checkpointed_vjp(GradBuilder& b, const Node& n, std::span<con
   std::vector<Node*> grads = inline_function(vjp, b.function(), args);
   for (size_t i = 0, t = 0; i < ops.size(); ++i)
     if (is_float(ops[i]->dtype())) result[i] = grads[t++];
+  use_blocked_values(b.function(), n, l, blocks);
   return result;
 }
 
