@@ -10,6 +10,7 @@
 #include "nabla/ir/loop.h"
 #include "nabla/ir/random_inputs.h"
 #include "nabla/passes/build_grad.h"
+#include "nabla/passes/pass_manager.h"
 #include "nabla/runtime/error.h"
 #include "tests/support/backend_testing.h"
 
@@ -88,6 +89,22 @@ TEST(LoopCheckpoint, Rk4WorkspaceWithTwoLevelsIsUnderTwoPercent) {
   EXPECT_LE(sqrt * 100, all * 4) << sqrt << " against " << all;
   EXPECT_LE(two * 50, all) << two << " against " << all;
   EXPECT_LT(two, sqrt);
+}
+
+// The checkpointed scan's values come from its blocked form, which loop-opt
+// merges with the blocked tape (cse tells the nested scans equal by their
+// bodies): after the default pipeline, RK4's sqrt gradient holds two loops,
+// the forward steps with the tape of 100 states and the backward sweep.
+TEST(LoopCheckpoint, TheForwardStepsRunOnceBeforeTheBackwardSweep) {
+  Module m = rk4_module(DType::f32, 100, 10000, kSqrtCheckpoint);
+  PassManager pm;
+  pm.add(std::string(default_pipeline()));
+  pm.run(m);
+  std::vector<std::string> loops;
+  for (const Node* n : *m.find("f"))
+    if (n->op() == Op::Scan && n->body_result() == 0)
+      loops.push_back(std::to_string(n->attrs().length) + (n->attrs().reverse ? " back" : " forward"));
+  EXPECT_EQ(loops, (std::vector<std::string>{"100 forward", "100 back"}));
 }
 
 // Carries of every kind the loop lowering updates in place, and two it must
