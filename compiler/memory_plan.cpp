@@ -290,7 +290,7 @@ void share_carry_buffers(MemoryPlan& plan, Buffers& b, std::vector<bool>& merged
     } else if (plan.storage.at(n).kind == StorageKind::Output) {
       for (auto it = b.interval_of.begin(); it != b.interval_of.end();)
         if (it->second == root) {
-          plan.storage[it->first] = {StorageKind::Output, plan.storage.at(n).index, 0, it->first};
+          plan.storage[it->first] = {StorageKind::Output, plan.storage.at(n).index, plan.storage.at(n).offset, it->first};
           it = b.interval_of.erase(it);
         } else {
           ++it;
