@@ -1,7 +1,8 @@
 // The op catalogue is complete: every op of ir/ops.def has each place that
 // docs/adding-an-op.md lists. One test per op; a failure names the op and the
 // missing place:
-//   its entry in docs/ops.md and its row in docs/autodiff.md's rule table;
+//   its entry in docs/ops.md, with its derivative rule (the Derivative
+//   column of its row, or the "Derivative:" sentence of its section);
 //   a case in test::build_every_op (the text round trip), and, when it is
 //   differentiable, in test::grad_cases (first and second derivatives);
 //   an interpreter kernel and a lowering: a function of the op alone, on
@@ -12,6 +13,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <set>
 #include <string_view>
 
@@ -31,27 +33,77 @@ std::string read_doc(const std::string& name) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// A row of a markdown table whose first cell names the op in backticks.
-bool in_table(const std::string& text, std::string_view op) {
-  std::string code = "`" + std::string(op) + "`";
+// The cells of a markdown table row ("| a | b |" -> {"a", "b"}), trimmed;
+// none for another line. (No op's cell holds an escaped "\|" before the
+// Derivative column's.)
+std::vector<std::string> cells(std::string_view line) {
+  std::vector<std::string> out;
+  if (!line.starts_with("|")) return out;
+  size_t at = 1;
+  while (at < line.size()) {
+    size_t end = line.find('|', at);
+    while (end != std::string_view::npos && line[end - 1] == '\\') end = line.find('|', end + 1);
+    if (end == std::string_view::npos) break;
+    std::string_view cell = line.substr(at, end - at);
+    size_t first = cell.find_first_not_of(' '), last = cell.find_last_not_of(' ');
+    out.emplace_back(first == std::string_view::npos ? "" : cell.substr(first, last - first + 1));
+    at = end + 1;
+  }
+  return out;
+}
+
+bool names_op(const std::string& first_cell, std::string_view op) {
+  std::string code = "`" + std::string(op);
+  return first_cell.find(code + "`") != std::string::npos || first_cell.starts_with(code + " ");
+}
+
+// The op's row of a docs table (its first cell names the op in backticks,
+// or starts with its text form "`op %x ..."), as its column header -> cell;
+// empty when there is none.
+std::map<std::string, std::string> row_of(const std::string& text, std::string_view op) {
+  std::vector<std::string> header;
   size_t start = 0;
   while (start < text.size()) {
     size_t end = std::min(text.find('\n', start), text.size());
-    std::string_view line(text.data() + start, end - start);
-    if (line.starts_with("|")) {
-      std::string_view first = line.substr(1, line.find('|', 1) - 1);
-      if (first.find(code) != std::string_view::npos) return true;
-    }
+    std::vector<std::string> row = cells(std::string_view(text).substr(start, end - start));
     start = end + 1;
+    if (row.empty()) {
+      header.clear();
+      continue;
+    }
+    if (header.empty()) {
+      header = row;
+      continue;
+    }
+    if (!names_op(row[0], op)) continue;
+    std::map<std::string, std::string> out;
+    for (size_t i = 0; i < row.size() && i < header.size(); ++i) out[header[i]] = row[i];
+    return out;
   }
-  return false;
+  return {};
+}
+
+// The op's section "## op" of a doc, up to the next "## "; "" when there is none.
+std::string section_of(const std::string& text, std::string_view op) {
+  size_t at = text.find("\n## " + std::string(op) + "\n");
+  if (at == std::string::npos) return "";
+  return text.substr(at, text.find("\n## ", at + 1) - at);
 }
 
 // An entry of docs/ops.md: a table row, a heading "## op", or the text form "`op %x ...".
 bool has_entry(const std::string& text, std::string_view op) {
-  std::string name(op);
-  return in_table(text, op) || text.find("\n## " + name + "\n") != std::string::npos ||
-         text.find("`" + name + " %") != std::string::npos;
+  return !row_of(text, op).empty() || !section_of(text, op).empty() ||
+         text.find("`" + std::string(op) + " %") != std::string::npos;
+}
+
+// The op's derivative rule in docs/ops.md: the Derivative cell of its row,
+// or the "Derivative: ..." sentence of its section; "" when it has neither.
+std::string derivative_of(const std::string& text, std::string_view op) {
+  std::map<std::string, std::string> row = row_of(text, op);
+  if (auto it = row.find("Derivative"); it != row.end()) return it->second;
+  std::string section = section_of(text, op);
+  size_t at = section.find("Derivative: ");
+  return at == std::string::npos ? "" : section.substr(at + 12, section.find('.', at) - at - 12);
 }
 
 // The ops of the cases a builder makes.
@@ -125,9 +177,11 @@ class Catalogue : public ::testing::TestWithParam<int> {};
 TEST_P(Catalogue, EveryOpHasEveryPlace) {
   Op op = static_cast<Op>(GetParam());
   std::string_view name = op_name(op);
-  static const std::string ops_md = read_doc("ops.md"), autodiff_md = read_doc("autodiff.md");
+  static const std::string ops_md = read_doc("ops.md");
   EXPECT_TRUE(has_entry(ops_md, name)) << "`" << name << "`: no entry in docs/ops.md";
-  EXPECT_TRUE(in_table(autodiff_md, name)) << "`" << name << "`: no row in docs/autodiff.md's rule table";
+  EXPECT_NE(derivative_of(ops_md, name), "")
+      << "`" << name << "`: no derivative rule in docs/ops.md (the Derivative column of its row, or a "
+      << "\"Derivative:\" sentence in its section)";
   static const std::set<Op> round_trip = ops_of(test::build_every_op);
   static const std::set<Op> grad_tested = ops_of([](Module& m) {
     for (const test::GradCase& c : test::grad_cases()) c.build(m.function(c.name));
