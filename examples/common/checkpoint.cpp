@@ -1,7 +1,10 @@
 #include "examples/common/checkpoint.h"
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+
+#include <fmt/format.h>
 
 #include "nabla/runtime/error.h"
 #include "nabla/runtime/npy.h"
@@ -21,6 +24,36 @@ void write_text(const fs::path& path, const std::string& text) {
   fs::rename(tmp, path);
 }
 
+void write_early_stop(const fs::path& dir, const std::vector<std::string>& names, const EarlyStopState& e) {
+  Tensor s(DType::f64, {5});
+  double* v = s.data_as<double>();
+  v[0] = static_cast<double>(e.epoch), v[1] = e.best_loss, v[2] = static_cast<double>(e.best_epoch);
+  v[3] = static_cast<double>(e.waited()), v[4] = static_cast<double>(e.best_params.size());
+  write_npy((dir / "early_stopping.npy").string(), s);
+  for (size_t i = 0; i < e.best_params.size(); ++i)
+    write_npy((dir / ("best_" + names[i] + ".npy")).string(), e.best_params[i]);
+}
+
+EarlyStopState read_early_stop(const fs::path& dir, const std::vector<std::string>& names,
+                               const std::vector<Tensor>& params) {
+  EarlyStopState e;
+  std::string path = (dir / "early_stopping.npy").string();
+  if (!fs::exists(path)) return e;
+  Tensor s = read_npy(path);
+  check_npy_type(path, s, "the early stopping state", DType::f64, std::vector<int64_t>{5});
+  const double* v = s.data_as<double>();
+  e.epoch = static_cast<int64_t>(v[0]), e.best_loss = v[1], e.best_epoch = static_cast<int64_t>(v[2]);
+  if (!(v[4] >= 0 && v[4] <= static_cast<double>(names.size()) && v[4] == std::floor(v[4])))
+    throw Error(fmt::format("{}: {} best parameters, more than the {} tensors expected", path, v[4], names.size()));
+  for (size_t i = 0; i < static_cast<size_t>(v[4]); ++i) {
+    std::string p = (dir / ("best_" + names[i] + ".npy")).string();
+    Tensor t = read_npy(p);
+    check_npy_type(p, t, "best parameter " + names[i], params[i].dtype(), params[i].shape());
+    e.best_params.push_back(std::move(t));
+  }
+  return e;
+}
+
 }  // namespace
 
 void save_checkpoint(const std::string& dir, const std::vector<std::string>& names,
@@ -36,6 +69,7 @@ void save_checkpoint(const std::string& dir, const std::vector<std::string>& nam
   int64_t* v = s.data_as<int64_t>();
   v[0] = state.step, v[1] = state.seed, v[2] = state.batch, v[3] = state.ranks, v[4] = state.optimizer;
   write_npy((partial / "state.npy").string(), s);
+  write_early_stop(partial, names, state.early);
   fs::remove_all(done, ec);
   fs::rename(partial, done);
   write_text(root / "LATEST", step + "\n");
@@ -61,7 +95,7 @@ TrainState load_checkpoint(const std::string& dir, const std::vector<std::string
   Tensor s = read_npy(path);
   check_npy_type(path, s, "the training state", DType::i64, std::vector<int64_t>{5});
   const int64_t* v = s.data_as<int64_t>();
-  return {v[0], v[1], v[2], v[3], v[4]};
+  return {v[0], v[1], v[2], v[3], v[4], read_early_stop(at, names, params)};
 }
 
 }  // namespace nabla::demo

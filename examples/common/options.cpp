@@ -56,9 +56,9 @@ std::vector<cli::Option> file_options(Options& o) {
   return {
       {"--save", "DIR", "write a checkpoint (parameters and optimizer state as .npy) to DIR at the end", text(o.save)},
       {"--save-every", "N", "with --save: also every N steps", integer(o.save_every, 1, INT64_MAX)},
-      {"--resume", "DIR", "continue from the checkpoint in DIR (step count and optimizer state included)",
+      {"--resume", "DIR", "continue from the checkpoint in DIR (step count, optimizer state and --patience state included)",
        text(o.resume)},
-      {"--load", "DIR", "start from the parameters of the checkpoint in DIR (--epochs 0: only evaluate them)",
+      {"--load", "DIR", "start from the parameters (and --patience state) of the checkpoint in DIR (--epochs 0: only evaluate them)",
        text(o.load)},
       {"--log", "FILE", "write epoch, step, losses, accuracies and time to FILE as CSV", text(o.log)},
       {"--plot", "FILE", "draw the loss and accuracy curves to FILE as SVG", text(o.plot)},

@@ -154,25 +154,50 @@ std::vector<std::string> checkpoint_names(const Model& model, const TrainStep& i
   return names;
 }
 
+// The epoch so far, the history, and early stopping.
+struct Progress {
+  double loss_sum = 0, step_ms = 0, first_loss = -1, last_loss = 0;
+  int64_t steps = 0;
+  std::vector<Epoch> history;
+  EarlyStopState early;  // saved in checkpoints
+  bool stop = false;
+};
+
 // Rank 0 writes; the others wait for it (the checkpoint is complete when any
 // rank goes on).
-void save(const Options& o, const Trainer& t, const std::vector<std::string>& names) {
+void save(const Options& o, const Trainer& t, const Progress& p, const std::vector<std::string>& names) {
   if (t.cluster.rank() == 0) {
     std::vector<Tensor> all = t.params;
     all.insert(all.end(), t.state.begin(), t.state.end());
     save_checkpoint(o.save, names, all,
                     {t.steps_done, static_cast<int64_t>(o.seed), o.batch, t.cluster.size(),
-                     static_cast<int64_t>(o.optimizer.kind)});
+                     static_cast<int64_t>(o.optimizer.kind), p.early});
   }
   Tensor done = Tensor::scalar(DType::i32, 1);
   all_reduce_in_place(t.cluster.comm(), done, NABLA_REDUCE_SUM);
 }
 
-// --resume: parameters, optimizer state and step count; --load: parameters.
-void restore(const Options& o, Trainer& t, const std::vector<std::string>& names) {
+// Early stopping's state from a checkpoint: as saved after --resume; after
+// --load, whose epochs count from 1 again, the epochs without improvement
+// carry over (the best epoch becomes 0 - that count).
+void restore_early_stop(const Options& o, Progress& p, EarlyStopState s, bool resumed, bool lead) {
+  if (!resumed) {
+    s.best_epoch = -s.waited();
+    s.epoch = 0;
+  }
+  p.early = std::move(s);
+  if (lead && o.patience > 0 && !p.early.best_params.empty())
+    fmt::print("early stopping goes on from {}: best validation loss {:.4f}, {} epoch(s) without improvement\n",
+               resumed ? o.resume : o.load, p.early.best_loss, p.early.waited());
+}
+
+// --resume: parameters, optimizer state, step count and early stopping;
+// --load: parameters and early stopping.
+void restore(const Options& o, Trainer& t, Progress& p, const std::vector<std::string>& names) {
+  bool lead = t.cluster.rank() == 0;
   if (!o.load.empty()) {
     std::vector<std::string> param_names(names.begin(), names.begin() + static_cast<ptrdiff_t>(t.params.size()));
-    load_checkpoint(o.load, param_names, t.params);
+    restore_early_stop(o, p, load_checkpoint(o.load, param_names, t.params).early, false, lead);
     return;
   }
   if (o.resume.empty()) return;
@@ -189,37 +214,31 @@ void restore(const Options& o, Trainer& t, const std::vector<std::string>& names
   std::copy_n(all.begin(), t.params.size(), t.params.begin());
   std::copy(all.begin() + static_cast<ptrdiff_t>(t.params.size()), all.end(), t.state.begin());
   t.steps_done = s.step;
+  restore_early_stop(o, p, std::move(s.early), true, lead);
 }
-
-// The epoch so far, the history, and early stopping.
-struct Progress {
-  double loss_sum = 0, step_ms = 0, first_loss = -1, last_loss = 0;
-  int64_t steps = 0;
-  std::vector<Epoch> history;
-  double best = INFINITY;  // validation loss
-  int64_t best_epoch = 0;
-  std::vector<Tensor> best_params;
-  bool stop = false;
-};
 
 // --patience: remembers the best parameters; stops after `patience` epochs
 // without a better validation loss, going back to them.
 void early_stopping(const Options& o, Trainer& t, Progress& p, bool lead) {
   const Epoch& e = p.history.back();
   if (o.patience <= 0) return;
-  if (e.validation_loss < p.best) {
-    p.best = e.validation_loss;
-    p.best_epoch = e.epoch;
-    p.best_params.clear();
-    for (const Tensor& w : t.params) p.best_params.push_back(w.clone());
+  EarlyStopState& s = p.early;
+  s.epoch = e.epoch;
+  if (e.validation_loss < s.best_loss) {
+    s.best_loss = e.validation_loss;
+    s.best_epoch = e.epoch;
+    s.best_params.clear();
+    for (const Tensor& w : t.params) s.best_params.push_back(w.clone());
     return;
   }
-  if (e.epoch - p.best_epoch < o.patience) return;
+  if (s.waited() < o.patience || s.best_params.empty()) return;
+  // After --load, the best epoch may be one of the loaded run's (numbered 0 or less here).
+  std::string best = s.best_epoch > 0 ? fmt::format("epoch {}", s.best_epoch) : "the run loaded from " + o.load;
   if (lead)
     fmt::print("early stop after epoch {}: the validation loss has not improved for {} epochs; keeping the "
-               "parameters of epoch {} (validation loss {:.4f})\n",
-               e.epoch, o.patience, p.best_epoch, p.best);
-  for (size_t i = 0; i < t.params.size(); ++i) t.params[i] = p.best_params[i].clone();
+               "parameters of {} (validation loss {:.4f})\n",
+               e.epoch, s.waited(), best, s.best_loss);
+  for (size_t i = 0; i < t.params.size(); ++i) t.params[i] = s.best_params[i].clone();
   p.stop = true;
 }
 
@@ -267,7 +286,7 @@ void train_loop(const Options& o, Trainer& t, Progress& p, Evaluators ev, const 
     p.loss_sum += t.run_step(xb, yb, loss);
     p.step_ms += ms_since(ts);
     ++p.steps;
-    if (!o.save.empty() && o.save_every > 0 && t.steps_done % o.save_every == 0) save(o, t, names);
+    if (!o.save.empty() && o.save_every > 0 && t.steps_done % o.save_every == 0) save(o, t, p, names);
     if (t.steps_done % t.per_epoch != 0 && t.steps_done != total) continue;
     end_epoch(o, t, p, ev, log, t0);
   }
@@ -313,12 +332,12 @@ int run(const Options& o, const Demo& demo, Cluster& cluster, const std::vector<
   broadcast_from_rank0(cluster.comm(), t.params);
   for (size_t i = 0; i < c.info.state_names.size(); ++i)
     t.state.emplace_back(DType::f32, t.params[i % t.params.size()].shape());
-  restore(o, t, names);
+  Progress p;
+  restore(o, t, p, names);
   t.next = zeros_like(t.params);
   t.next_state = zeros_like(t.state);
-  Progress p;
   train_loop(o, t, p, {c, d}, names);
-  if (!o.save.empty()) save(o, t, names);
+  if (!o.save.empty()) save(o, t, p, names);
   if (!lead) return 0;
   double test_accuracy = finish(o, demo, model, t, p, {c, d});
   fmt::print("trained in {:.2f} s (including compilation)\n", ms_since(t0) / 1000);

@@ -6,7 +6,10 @@
 #   resume    stop after 20 steps, resume to 40: parameters and optimizer state
 #             equal an uninterrupted 40-step run's bit for bit (Adam, momentum)
 #   load      --load DIR --epochs 0 scores the saved parameters as the run that saved them
-#   patience  --patience stops early, keeping the best epoch's parameters
+#   patience  --patience stops early, keeping the best epoch's parameters; a run
+#             stopped one epoch before and resumed stops at the same epoch with the
+#             same parameters (early stopping's state is in the checkpoint), and
+#             --load carries the epochs without improvement over
 #   export    --export: nablac compiles the classifier, a C program linked
 #             with it alone predicts the trainer's classes for the 360 test images
 # Usage: demo_test.sh BUILD_DIR SOURCE_DIR WORKDIR CASE
@@ -69,13 +72,30 @@ load)
   [ -n "$a" ] && [ "$a" = "$b" ] || fail "'$a' then '$b'"
   ;;
 patience)
-  "$digits" --epochs 100 --lr 0.3 --patience 2 --log log.csv > out.txt 2>&1 || fail "$(cat out.txt)"
+  "$digits" --epochs 100 --lr 0.3 --patience 2 --log log.csv --save full > out.txt 2>&1 || fail "$(cat out.txt)"
   stop=$(grep "^early stop after epoch" out.txt) || fail "no early stop: $(cat out.txt)"
   echo "$stop"
   rows=$(($(wc -l < log.csv) - 1))
   [ "$rows" -lt 100 ] || fail "ran all $rows epochs"
   echo "$stop" | grep -q "^early stop after epoch $rows: the validation loss has not improved for 2 epochs; keeping the parameters of epoch $((rows - 2)) " ||
     fail "'$stop' after $rows epochs"
+  # Stopped after epoch rows - 1 (one epoch without improvement), then resumed.
+  "$digits" --epochs $((rows - 1)) --lr 0.3 --patience 2 --save part > part1.txt 2>&1 || fail "$(cat part1.txt)"
+  "$digits" --epochs 100 --lr 0.3 --patience 2 --resume part --save part > part2.txt 2>&1 || fail "$(cat part2.txt)"
+  grep -q "^early stopping goes on from part: best validation loss [0-9.]*, 1 epoch(s) without improvement$" part2.txt ||
+    fail "no early stopping state after resuming: $(cat part2.txt)"
+  [ "$(grep "^early stop after epoch" part2.txt)" = "$stop" ] || fail "resumed: $(cat part2.txt)"
+  latest=$(cat full/LATEST)
+  [ "$latest" = "$(cat part/LATEST)" ] || fail "full/$latest, part/$(cat part/LATEST)"
+  n=0
+  for f in full/$latest/*.npy; do
+    cmp "$f" "part/$latest/$(basename "$f")" || fail "$(basename "$f") differs after resuming"
+    n=$((n + 1))
+  done
+  echo "resumed one epoch before the stop: the same stop, and $n files equal (the best parameters, early_stopping.npy, ...)"
+  "$digits" --epochs 1 --lr 0.3 --patience 2 --load part > load.txt 2>&1 || fail "$(cat load.txt)"
+  grep -q "^early stopping goes on from part: best validation loss [0-9.]*, 2 epoch(s) without improvement$" load.txt ||
+    fail "--load: $(cat load.txt)"
   ;;
 export)
   "$digits" --epochs 3 --export ex --export-batch 360 > out.txt 2>&1 || fail "$(cat out.txt)"
