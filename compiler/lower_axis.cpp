@@ -325,7 +325,9 @@ KernelInfo describe_axis(const Node& n, const LowerOptions&) {
       info.checks = true;
       break;
     case Op::ArgMax: case Op::ArgMin: case Op::CumSum: break;
-    default: throw InternalError(std::string(op_name(n.op())) + ": not an axis op");
+#define NABLA_OP(Enum, name, arity, Kind, flags, attrs) NABLA_CASE_UNLESS_KIND(Kind, Axis, Enum)
+#include "nabla/ir/ops.def"
+      throw InternalError(std::string(op_name(n.op())) + ": not an axis op");
   }
   return info;
 }
@@ -337,7 +339,9 @@ void emit_axis(KernelEnv& env) {
     case Op::CumSum: return emit_cumsum(env);
     case Op::Gather: return emit_gather(env);
     case Op::ScatterAdd: return emit_scatter_add(env);
-    default: throw InternalError(std::string(op_name(env.node.op())) + ": not an axis op");
+#define NABLA_OP(Enum, name, arity, Kind, flags, attrs) NABLA_CASE_UNLESS_KIND(Kind, Axis, Enum)
+#include "nabla/ir/ops.def"
+      throw InternalError(std::string(op_name(env.node.op())) + ": not an axis op");
   }
 }
 

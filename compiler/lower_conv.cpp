@@ -350,7 +350,9 @@ KernelInfo describe_conv(const Node& n, const LowerOptions& o) {
       info.work = n.type().numel() * n.attrs().window[0] * n.attrs().window[1];
       return info;
     case Op::Conv2D: case Op::Conv2DInputGrad: case Op::Conv2DWeightGrad: break;
-    default: throw InternalError(std::string(op_name(n.op())) + ": not a conv op");
+#define NABLA_OP(Enum, name, arity, Kind, flags, attrs) NABLA_CASE_UNLESS_KIND(Kind, Conv, Enum)
+#include "nabla/ir/ops.def"
+      throw InternalError(std::string(op_name(n.op())) + ": not a conv op");
   }
   ConvGeometry g = conv_geometry(n);
   info.work = g.n * g.o * g.ho * g.wo * g.cg * g.kh * g.kw;
@@ -377,7 +379,10 @@ void emit_conv_loops(KernelEnv& env) {
     case Op::Conv2D: return emit_conv2d(env, g);
     case Op::Conv2DInputGrad: return emit_input_grad(env, g);
     case Op::Conv2DWeightGrad: return emit_weight_grad(env, g);
-    default: throw InternalError(std::string(op_name(env.node.op())) + ": not a convolution");
+    case Op::MaxPool2D: case Op::MaxPool2DArgmax: case Op::AvgPool2D:  // emit_conv's pools
+#define NABLA_OP(Enum, name, arity, Kind, flags, attrs) NABLA_CASE_UNLESS_KIND(Kind, Conv, Enum)
+#include "nabla/ir/ops.def"
+      throw InternalError(std::string(op_name(env.node.op())) + ": not a convolution");
   }
 }
 

@@ -28,7 +28,10 @@ LoopNest copy_nest(const Node& n) {
     case Op::BroadcastTo:
       src = broadcast_strides(x.shape(), n.shape());
       break;
-    default: throw InternalError(std::string(op_name(n.op())) + ": not a copy");
+    case Op::Reshape: case Op::Concat:  // reshape: no kernel (an alias); concat: emit_layout
+#define NABLA_OP(Enum, name, arity, Kind, flags, attrs) NABLA_CASE_UNLESS_KIND(Kind, Layout, Enum)
+#include "nabla/ir/ops.def"
+      throw InternalError(std::string(op_name(n.op())) + ": not a copy");
   }
   return make_loop_nest(n.shape(), {src, row_major_strides(n.shape())}, {base, 0});
 }

@@ -157,7 +157,9 @@ KernelInfo describe_neural(const Node& n, const LowerOptions& o) {
       info.can_fail = true;
       info.work = n.operand(0)->type().numel();
       break;
-    default: throw InternalError(std::string(op_name(n.op())) + ": not a neural op");
+#define NABLA_OP(Enum, name, arity, Kind, flags, attrs) NABLA_CASE_UNLESS_KIND(Kind, Neural, Enum)
+#include "nabla/ir/ops.def"
+      throw InternalError(std::string(op_name(n.op())) + ": not a neural op");
   }
   return info;
 }
@@ -168,7 +170,9 @@ void emit_neural(KernelEnv& env) {
     case Op::LogSoftmax: emit_softmax(env); break;
     case Op::CrossEntropy: emit_cross_entropy(env); break;
     case Op::OneHot: emit_one_hot(env); break;
-    default: throw InternalError(std::string(op_name(env.node.op())) + ": not a neural op");
+#define NABLA_OP(Enum, name, arity, Kind, flags, attrs) NABLA_CASE_UNLESS_KIND(Kind, Neural, Enum)
+#include "nabla/ir/ops.def"
+      throw InternalError(std::string(op_name(env.node.op())) + ": not a neural op");
   }
 }
 
