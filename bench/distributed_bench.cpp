@@ -242,6 +242,19 @@ std::vector<double> print_table(const std::vector<Run>& runs, const std::vector<
   return step_ms;
 }
 
+// 2 ranks' throughput over 1 rank's within each round (the two runs a few
+// seconds apart, so a slow phase of the machine touches both), and their median.
+void print_round_ratios(const char* what, const std::vector<std::vector<double>>& one,
+                        const std::vector<std::vector<double>>& two) {
+  std::vector<double> ratio;
+  std::printf("  per round, %s:", what);
+  for (size_t k = 0; k < one.size() && k < two.size(); ++k) {
+    ratio.push_back(2 * one[k][0] / two[k][0]);
+    std::printf(" %.2fx", ratio.back());
+  }
+  std::printf(" (median %.2fx)\n", median(ratio));
+}
+
 int drive(const char* self, const Options& o) {
   std::string args = " --batch " + std::to_string(o.batch) + " --steps " + std::to_string(o.steps);
   // Open MPI refuses root unless told (as root: CI, containers).
@@ -278,6 +291,11 @@ int drive(const char* self, const Options& o) {
   std::printf("nabla 2 ranks / 1 rank throughput, fast-math: %.2fx (unsplit %.2fx, not overlapped %.2fx, "
               "MPI_Iallreduce %.2fx); exact: %.2fx\n", 2 * ms[0] / ms[1], 2 * ms[0] / ms[2], 2 * ms[0] / ms[3],
               2 * ms[0] / ms[4], 2 * ms[5] / ms[6]);
+  print_round_ratios("fast-math, overlapped", rounds[0], rounds[1]);
+  print_round_ratios("fast-math, unsplit", rounds[0], rounds[2]);
+  print_round_ratios("fast-math, not overlapped", rounds[0], rounds[3]);
+  print_round_ratios("fast-math, MPI_Iallreduce", rounds[0], rounds[4]);
+  print_round_ratios("exact, overlapped", rounds[5], rounds[6]);
   std::printf("nabla / PyTorch time per step, fast-math: 1 rank %.2fx, 2 ranks %.2fx; exact: 1 rank %.2fx, "
               "2 ranks %.2fx\n", ms[0] / ms[7], ms[1] / ms[8], ms[5] / ms[7], ms[6] / ms[8]);
   return 0;
