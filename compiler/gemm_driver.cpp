@@ -25,14 +25,14 @@ GemmEmitter::GemmEmitter(Module& m, const GemmSpec& spec, std::string name)
       b_(m.getContext()),
       t_(b_, element_type(m.getContext(), spec.dtype), plan_.lanes) {}
 
+// Every function of the GEMM, its entry (the loop nest around packing and
+// kernels) included, is scheduled (light passes) and not inlined: O3 on the
+// entries inlined into their caller took a sixth of the MLP step's
+// optimization time and bought no speed (docs/performance.md, "Compile time").
 Function* GemmEmitter::new_function(const std::string& suffix, FunctionType* type) {
   std::string fname = suffix.empty() ? name_ : name_ + "." + suffix;
   Function* f = Function::Create(type, GlobalValue::InternalLinkage, fname, mod_);
   set_attributes(f);
-  if (suffix.empty()) {
-    f->removeFnAttr(Attribute::NoInline);
-    f->removeFnAttr(kScheduledAttribute);
-  }
   return f;
 }
 

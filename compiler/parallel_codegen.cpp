@@ -4,6 +4,7 @@
 #include <chrono>
 #include <exception>
 #include <thread>
+#include <unordered_set>
 
 #include <llvm/ADT/SmallVector.h>
 #include <llvm/Bitcode/BitcodeReader.h>
@@ -16,7 +17,6 @@
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/Transforms/Utils/Cloning.h>
-#include <llvm/Transforms/Utils/SplitModule.h>
 
 #include "nabla/runtime/error.h"
 
@@ -30,7 +30,6 @@ double ms_since(Clock::time_point t) {
 }
 
 struct Part {
-  std::string bitcode;  // the partition, when it is compiled on another thread
   std::string object, ir, assembly;
   double optimize_ms = 0, codegen_ms = 0;
   std::exception_ptr error;
@@ -61,34 +60,84 @@ void compile_module(llvm::Module& m, const TargetSpec& target, const PartsOption
   p.codegen_ms = ms_since(t);
 }
 
-// Runs on a worker thread: the part gets a context of its own.
-void compile_bitcode(const TargetSpec& target, const PartsOptions& o, Part& p) {
-  try {
-    llvm::LLVMContext context;
-    auto m = llvm::parseBitcodeFile(llvm::MemoryBufferRef(p.bitcode, "nabla.part"), context);
-    if (!m) throw InternalError("cannot read back a module partition: " + llvm::toString(m.takeError()));
-    compile_module(**m, target, o, p);
-  } catch (...) {
-    p.error = std::current_exception();
+// Small constants are copied into every part that reads them (as private
+// globals), not shared: a constant defined in another part no longer folds
+// into its loads (a scalar like 0.5 becomes a load in the loop, and
+// minimum/maximum against it need NaN checks).
+constexpr uint64_t kCopiedConstantBytes = 256;
+
+bool is_small_constant(const llvm::GlobalVariable& g) {
+  return g.isConstant() && g.hasInitializer() &&
+         g.getParent()->getDataLayout().getTypeAllocSize(g.getValueType()) <= kCopiedConstantBytes;
+}
+
+// Makes the module's local symbols that parts may share hidden externals (so
+// that the parts' objects link), except small constants, which every part
+// copies.
+void externalize(llvm::Module& m) {
+  auto make_external = [](llvm::GlobalValue& g) {
+    if (!g.hasName()) g.setName("nabla.part.unnamed");
+    if (!g.hasLocalLinkage()) return;
+    g.setLinkage(llvm::GlobalValue::ExternalLinkage);
+    g.setVisibility(llvm::GlobalValue::HiddenVisibility);
+  };
+  for (llvm::Function& f : m) make_external(f);
+  for (llvm::GlobalVariable& g : m.globals())
+    if (!is_small_constant(g)) make_external(g);
+}
+
+// The work of optimizing and compiling a function, in about 12 us units on
+// Zen 4: an instruction each, and the full -O3 pipeline costs about as much
+// again as 150 (per-function times of the MLP step, docs/performance.md);
+// functions the emitter scheduled get light passes only.
+size_t work_of(const llvm::Function& f) {
+  return f.getInstructionCount() + (f.hasFnAttribute(kScheduledAttribute) ? 0 : 150);
+}
+
+// Deals the defined functions out into `count` parts of about equal work:
+// the largest first, each to the part with the least work so far. Returns the
+// names of each part's functions.
+std::vector<std::unordered_set<std::string>> deal_functions(llvm::Module& m, size_t count) {
+  std::vector<std::pair<size_t, llvm::Function*>> sized;
+  for (llvm::Function& f : m)
+    if (!f.isDeclaration()) sized.emplace_back(work_of(f), &f);
+  std::stable_sort(sized.begin(), sized.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<std::unordered_set<std::string>> parts(count);
+  std::vector<size_t> load(count, 0);
+  for (const auto& [size, f] : sized) {
+    size_t p = static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    load[p] += size;
+    parts[p].insert(f->getName().str());
+  }
+  return parts;
+}
+
+// Reduces a copy of the whole module to one part: the other parts' functions
+// become declarations; unless the part owns the global variables, they become
+// declarations too, small constants private copies.
+void keep_part(llvm::Module& m, const std::unordered_set<std::string>& mine, bool owns_globals) {
+  for (llvm::Function& f : m)
+    if (!f.isDeclaration() && !mine.count(f.getName().str())) f.deleteBody();
+  if (owns_globals) return;
+  for (llvm::GlobalVariable& g : m.globals()) {
+    if (g.isDeclaration() || is_small_constant(g)) continue;  // small ones stay private copies
+    g.setInitializer(nullptr);
+    g.setLinkage(llvm::GlobalValue::ExternalLinkage);
   }
 }
 
-// SplitModule leaves a constant that kernels of several parts use defined in
-// one part and declared in the others, where its loads no longer fold: a
-// scalar like 0.5 becomes a load in the loop, and minimum/maximum against it
-// need NaN checks. Each part gets its own private copy of small constants.
-constexpr uint64_t kCopiedConstantBytes = 256;
-
-void copy_small_constants(llvm::Module& whole, llvm::Module& part) {
-  for (llvm::GlobalVariable& g : part.globals()) {
-    if (!g.isDeclaration()) continue;
-    llvm::GlobalVariable* def = whole.getNamedGlobal(g.getName());
-    if (!def || !def->isConstant() || !def->hasInitializer()) continue;
-    if (whole.getDataLayout().getTypeAllocSize(def->getValueType()) > kCopiedConstantBytes) continue;
-    g.setInitializer(def->getInitializer());
-    g.setConstant(true);
-    g.setLinkage(llvm::GlobalValue::PrivateLinkage);
-    g.setAlignment(def->getAlign());
+// Runs on a worker thread: the part gets a context of its own, and a copy of
+// the whole module (its bitcode) reduced to the part.
+void compile_bitcode(const std::string& bitcode, const std::unordered_set<std::string>& mine,
+                     const TargetSpec& target, const PartsOptions& o, Part& p) {
+  try {
+    llvm::LLVMContext context;
+    auto m = llvm::parseBitcodeFile(llvm::MemoryBufferRef(bitcode, "nabla.part"), context);
+    if (!m) throw InternalError("cannot read back a module partition: " + llvm::toString(m.takeError()));
+    keep_part(**m, mine, false);
+    compile_module(**m, target, o, p);
+  } catch (...) {
+    p.error = std::current_exception();
   }
 }
 
@@ -103,19 +152,23 @@ CompiledParts compile_parts(llvm::Module& m, const TargetSpec& target, const Par
   if (count == 1) {
     compile_module(m, target, o, parts[0]);
   } else {
-    size_t next = 0;
-    llvm::SplitModule(
-        m, static_cast<unsigned>(count),
-        [&](std::unique_ptr<llvm::Module> part) {
-          copy_small_constants(m, *part);
-          llvm::raw_string_ostream os(parts[next++].bitcode);
-          llvm::WriteBitcodeToFile(*part, os);
-        },
-        /*PreserveLocals=*/false, /*RoundRobin=*/true);
+    // Part 0 is compiled on this thread in `m` itself, the others from the
+    // bitcode of the whole module.
+    externalize(m);
+    std::vector<std::unordered_set<std::string>> names = deal_functions(m, parts.size());
+    std::string bitcode;
+    llvm::raw_string_ostream os(bitcode);
+    llvm::WriteBitcodeToFile(m, os);
     std::vector<std::thread> threads;
     for (size_t i = 1; i < parts.size(); ++i)
-      threads.emplace_back(compile_bitcode, std::cref(target), std::cref(o), std::ref(parts[i]));
-    compile_bitcode(target, o, parts[0]);
+      threads.emplace_back(compile_bitcode, std::cref(bitcode), std::cref(names[i]), std::cref(target),
+                           std::cref(o), std::ref(parts[i]));
+    try {
+      keep_part(m, names[0], true);
+      compile_module(m, target, o, parts[0]);
+    } catch (...) {
+      parts[0].error = std::current_exception();
+    }
     for (std::thread& t : threads) t.join();
   }
   CompiledParts out;

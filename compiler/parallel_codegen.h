@@ -1,9 +1,11 @@
 #pragma once
 // Optimization and machine code for one lowered module on several threads:
-// the module is split into partitions (its functions dealt out in turn; local
-// symbols become hidden externals so that the parts link), and each part is
-// optimized and compiled to an object file on its own thread, with its own
-// LLVMContext and TargetMachine. The JIT links the objects together.
+// the module's functions are dealt out into parts of about equal work (local
+// symbols become hidden externals so that the parts link; small constants are
+// copied into each part), and each part is optimized and compiled to an object
+// file on its own thread, with its own LLVMContext and TargetMachine: the
+// first in the module itself on the calling thread, the others in copies read
+// back from the module's bitcode. The JIT links the objects together.
 #include <memory>
 #include <string>
 #include <vector>
