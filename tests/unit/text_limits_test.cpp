@@ -132,8 +132,14 @@ TEST(Limits, ACycleOfBodiesEndsWithTheSameError) {
 
 TEST(Limits, ManyFunctionsParseInLinearTime) {
   // Function look-up by name is a hash table: 100,000 functions parse in about
-  // 0.15 s here (RelWithDebInfo), where a linear look-up took 35 s. The bound
-  // leaves room for sanitizers and a busy machine, and fails on quadratic time.
+  // 0.15 s here (RelWithDebInfo), where a linear look-up took 35 s. Issue 20
+  // asks for well under a second: the bound is 1 s (6x the time measured, room
+  // for a busy machine), 4 s under the sanitizers, and quadratic time fails it.
+#if defined(__SANITIZE_ADDRESS__)
+  constexpr double kBoundSeconds = 4.0;
+#else
+  constexpr double kBoundSeconds = 1.0;
+#endif
   constexpr int kFunctions = 100000;
   std::string text;
   for (int i = 0; i < kFunctions; ++i) text += fmt::format("func @f{}(%a: f32[]) -> f32[] {{ return %a }}\n", i);
@@ -143,7 +149,7 @@ TEST(Limits, ManyFunctionsParseInLinearTime) {
   ASSERT_EQ(m.functions().size(), size_t{kFunctions});
   EXPECT_EQ(m.find("f99999"), m.functions().back());
   EXPECT_EQ(m.find("f100000"), nullptr);
-  EXPECT_LT(seconds, 5.0);
+  EXPECT_LT(seconds, kBoundSeconds);
   // Redefinition is still found at once.
   EXPECT_EQ(first_line(parse_error(text + "func @f5(%a: f32[]) -> f32[] { return %a }\n")),
             fmt::format("deep.nabla:{}:6: error: redefinition of function @f5", kFunctions + 1));
