@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <unordered_map>
 
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/Intrinsics.h>
@@ -181,6 +182,49 @@ GlobalVariable* KernelBuilder::constant_data(const void* bytes, size_t size, con
   g->setUnnamedAddr(GlobalValue::UnnamedAddr::Global);
   g->setAlignment(Align(64));
   return g;
+}
+
+// The pairs of calls sin(x), cos(x) (or sinf, cosf) of one x in one basic
+// block of f, each pair replaced by one call to sincos (sincosf) at the
+// first call: glibc computes sincos with the same code as sin and cos (the
+// same bits, one range reduction). After a kernel is built, so that no value
+// the lowering keeps is erased.
+void combine_sincos(llvm::Function& f) {
+  std::vector<std::pair<llvm::CallInst*, llvm::CallInst*>> pairs;  // (sin, cos)
+  for (llvm::BasicBlock& bb : f) {
+    std::unordered_map<llvm::Value*, std::pair<llvm::CallInst*, llvm::CallInst*>> by_arg;
+    for (llvm::Instruction& i : bb) {
+      auto* call = llvm::dyn_cast<llvm::CallInst>(&i);
+      llvm::Function* callee = call ? call->getCalledFunction() : nullptr;
+      if (!callee || call->arg_size() != 1) continue;
+      StringRef name = callee->getName();
+      auto& p = by_arg[call->getArgOperand(0)];
+      if (name == "sin" || name == "sinf") p.first = p.first ? p.first : call;
+      if (name == "cos" || name == "cosf") p.second = p.second ? p.second : call;
+    }
+    for (auto& [x, p] : by_arg)
+      if (p.first && p.second) pairs.push_back(p);
+  }
+  for (auto [sin_call, cos_call] : pairs) {
+    Type* type = sin_call->getType();
+    if (!type->isDoubleTy() && !type->isFloatTy()) continue;
+    llvm::Instruction* first = sin_call->comesBefore(cos_call) ? sin_call : cos_call;
+    IRBuilder<> entry(&f.getEntryBlock(), f.getEntryBlock().begin());
+    AllocaInst* s = entry.CreateAlloca(type, nullptr, "sin.out");
+    AllocaInst* c = entry.CreateAlloca(type, nullptr, "cos.out");
+    IRBuilder<> at(first);
+    llvm::Module& m = *f.getParent();
+    FunctionCallee sincos = m.getOrInsertFunction(type->isFloatTy() ? "sincosf" : "sincos",
+                                                  FunctionType::get(at.getVoidTy(), {type, at.getPtrTy(), at.getPtrTy()}, false));
+    llvm::CallInst* call = at.CreateCall(sincos, {sin_call->getArgOperand(0), s, c});
+    call->addFnAttr(llvm::Attribute::NoBuiltin);
+    call->addFnAttr(llvm::Attribute::NoUnwind);
+    call->addFnAttr(llvm::Attribute::WillReturn);
+    sin_call->replaceAllUsesWith(at.CreateLoad(type, s, "sin"));
+    cos_call->replaceAllUsesWith(at.CreateLoad(type, c, "cos"));
+    sin_call->eraseFromParent();
+    cos_call->eraseFromParent();
+  }
 }
 
 }  // namespace nabla

@@ -81,4 +81,8 @@ class KernelBuilder {
   llvm::GlobalVariable* constant_data(const void* bytes, size_t size, const std::string& name);
 };
 
+// Replaces each pair of calls sin(x), cos(x) of one x in one block of f by one
+// call to sincos (kernel_builder.cpp).
+void combine_sincos(llvm::Function& f);
+
 }  // namespace nabla

@@ -433,7 +433,10 @@ void emit_kernel(KernelEnv& env) {
 }
 
 LoweredFunction lower_function(const Function& f, llvm::Module& module, const LowerOptions& options) {
-  return FunctionLowering(f, module, options).run();
+  LoweredFunction lowered = FunctionLowering(f, module, options).run();
+  for (llvm::Function& fn : module)
+    if (!fn.isDeclaration()) combine_sincos(fn);
+  return lowered;
 }
 
 }  // namespace nabla

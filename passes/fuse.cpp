@@ -291,6 +291,7 @@ class FusePass : public Pass {
 bool fuse(Function& f, bool siblings) {
   bool changed = Fuser(f).run();
   if (siblings) changed |= merge_fused_siblings(f);
+  changed |= pair_sin_cos(f);
   return changed;
 }
 

@@ -278,4 +278,40 @@ class SiblingMerger {
 
 bool merge_fused_siblings(Function& f) { return SiblingMerger(f).run(); }
 
+bool pair_sin_cos(Function& f) {
+  bool changed = false;
+  std::unordered_map<const Node*, int> position;
+  for (Node* n : f) position[n] = static_cast<int>(position.size());
+  for (Node* n : f.nodes()) {
+    if (n->op() != Op::Sin || !is_float(n->dtype())) continue;
+    Node* x = n->operand(0);
+    auto partner = std::find_if(x->users().begin(), x->users().end(),
+                                [&](const Node* u) { return u->op() == Op::Cos && u->type() == n->type(); });
+    if (partner == x->users().end()) continue;
+    Node* cos_node = *partner;
+    bool sin_first = position.at(n) < position.at(cos_node);
+    auto body = std::make_shared<Function>("fused");
+    Node* in = body->input("x0", x->type());
+    Node* s = body->create(Op::Sin, {in}, {}, n->type());
+    Node* c = body->create(Op::Cos, {in}, {}, n->type());
+    body->output(sin_first ? s : c);
+    body->output(sin_first ? c : s);
+    std::vector<Node*> group;
+    {
+      InsertionGuard guard(f, sin_first ? n : cos_node);
+      group = make_fused_group(f, {x}, std::move(body));
+    }
+    Node* olds[] = {sin_first ? n : cos_node, sin_first ? cos_node : n};
+    for (size_t i = 0; i < 2; ++i) {
+      group[i]->set_name(olds[i]->name());
+      group[i]->set_loc(olds[i]->loc());
+      olds[i]->set_name("");
+      f.replace_all_uses(olds[i], group[i]);
+      f.erase(olds[i]);
+    }
+    changed = true;
+  }
+  return changed;
+}
+
 }  // namespace nabla

@@ -185,5 +185,37 @@ TEST(SiblingFusion, BiasGradientSharesTheReluDerivative) {
   }
 }
 
+// sin(x) and cos(x) of one x (lone libm ops, as rodrigues' angle in ba)
+// become one group of two results, computed by one sincos call per element;
+// the results equal the interpreter's sin and cos bit for bit, f32 and f64,
+// over several periods and at the range-reduction boundaries.
+TEST(SiblingFusion, SinAndCosOfOneValueShareASincosCall) {
+  for (DType t : {DType::f32, DType::f64}) {
+    Module m = test::make_function({TensorType{t, {4099}}}, [](std::vector<Value>& in) {
+      Value theta = sqrt(in[0] * in[0] + 1e-3);
+      return std::vector<Value>{cos(theta), sin(theta), theta * 2.0, sin(in[0])};
+    });
+    std::vector<double> v(4099);
+    for (size_t i = 0; i < v.size(); ++i) v[i] = (static_cast<double>(i) - 2049.0) * 0.0123 + (i % 7 == 0 ? 1e8 : 0.0);
+    std::vector<Tensor> in{Tensor::from_doubles(t, {4099}, v)};
+    std::vector<Tensor> want = test::reference_results(*m.find("f"), in);
+    CompileOptions o = test::test_options();
+    o.dump_llvm_ir = testing::TempDir() + "/sincos.ll";
+    Executable exe = compile(m, "f", o);
+    std::vector<Tensor> got = exe.run(in);
+    std::string ir = test::read_file(o.dump_llvm_ir);
+    EXPECT_NE(ir.find(t == DType::f32 ? "@sincosf(" : "@sincos("), std::string::npos) << dtype_name(t);
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(test::compare_bits(got[i], want[i]), "") << "result " << i;
+    int pairs = 0;
+    for (const Node* n : exe.function())
+      if (n->op() == Op::Fused && n->body()->results().size() == 2 && n->body_result() == 0) {
+        std::vector<Op> ops{n->body()->results()[0]->op(), n->body()->results()[1]->op()};
+        std::sort(ops.begin(), ops.end());
+        pairs += ops == std::vector<Op>{std::min(Op::Sin, Op::Cos), std::max(Op::Sin, Op::Cos)};
+      }
+    EXPECT_EQ(pairs, 1) << dtype_name(t);
+  }
+}
+
 }  // namespace
 }  // namespace nabla
