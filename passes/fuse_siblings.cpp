@@ -282,8 +282,9 @@ bool pair_sin_cos(Function& f) {
   bool changed = false;
   std::unordered_map<const Node*, int> position;
   for (Node* n : f) position[n] = static_cast<int>(position.size());
+  std::unordered_set<const Node*> erased;  // cos nodes of pairs made: the list below still holds them
   for (Node* n : f.nodes()) {
-    if (n->op() != Op::Sin || !is_float(n->dtype())) continue;
+    if (erased.count(n) || n->op() != Op::Sin || !is_float(n->dtype())) continue;
     Node* x = n->operand(0);
     auto partner = std::find_if(x->users().begin(), x->users().end(),
                                 [&](const Node* u) { return u->op() == Op::Cos && u->type() == n->type(); });
@@ -307,6 +308,7 @@ bool pair_sin_cos(Function& f) {
       group[i]->set_loc(olds[i]->loc());
       olds[i]->set_name("");
       f.replace_all_uses(olds[i], group[i]);
+      erased.insert(olds[i]);
       f.erase(olds[i]);
     }
     changed = true;
