@@ -362,20 +362,6 @@ bool expand_grads(Function& f, const GradOptions& options) {
   return changed;
 }
 
-class BuildGradPass : public Pass {
- public:
-  BuildGradPass() {
-    flag_option("allow-disconnected", &options_.allow_disconnected);
-    flag_option("forward-elementwise", &options_.forward_elementwise);
-  }
-  // The pass manager runs a pass on every loop body already (ir/loop.h):
-  // only f's own grad nodes here.
-  bool run(Function& f) override { return expand_grads(f, options_); }
-
- private:
-  GradOptions options_;
-};
-
 }  // namespace
 
 bool build_grad(Function& f, GradOptions options) {
@@ -384,6 +370,13 @@ bool build_grad(Function& f, GradOptions options) {
   return expand_grads(f, options) || changed;
 }
 
-std::unique_ptr<Pass> create_build_grad_pass() { return std::make_unique<BuildGradPass>(); }
+// The pass manager runs a pass on every loop body already (ir/loop.h): the
+// pass expands only f's own grad nodes.
+std::unique_ptr<Pass> create_build_grad_pass() {
+  auto pass = make_pass<GradOptions>(expand_grads);
+  pass->flag_option("allow-disconnected", &pass->options().allow_disconnected);
+  pass->flag_option("forward-elementwise", &pass->options().forward_elementwise);
+  return pass;
+}
 
 }  // namespace nabla

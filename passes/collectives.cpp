@@ -59,20 +59,6 @@ void make_bucket(Function& f, const std::vector<Node*>& bucket, const std::unord
   }
 }
 
-class BucketPass : public Pass {
- public:
-  BucketPass() { count_option("bytes", &bytes_); }
-  bool run(Function& f) override { return bucket_collectives(f, bytes_); }
-
- private:
-  int64_t bytes_ = kDefaultBucketBytes;
-};
-
-class SchedulePass : public Pass {
- public:
-  bool run(Function& f) override { return schedule_collectives(f); }
-};
-
 }  // namespace
 
 bool has_collectives(const Function& f) {
@@ -141,7 +127,11 @@ bool schedule_collectives(Function& f) {
   return changed;
 }
 
-std::unique_ptr<Pass> create_bucket_collectives_pass() { return std::make_unique<BucketPass>(); }
-std::unique_ptr<Pass> create_schedule_collectives_pass() { return std::make_unique<SchedulePass>(); }
+std::unique_ptr<Pass> create_bucket_collectives_pass() {
+  auto pass = make_pass<int64_t>(bucket_collectives, kDefaultBucketBytes);
+  pass->count_option("bytes", &pass->options());
+  return pass;
+}
+std::unique_ptr<Pass> create_schedule_collectives_pass() { return make_pass(schedule_collectives); }
 
 }  // namespace nabla

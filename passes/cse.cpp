@@ -98,11 +98,6 @@ class ValueTable {
   std::unordered_map<size_t, std::vector<Node*>> table_;
 };
 
-class CsePass : public Pass {
- public:
-  bool run(Function& f) override { return cse(f); }
-};
-
 }  // namespace
 
 bool cse(Function& f) {
@@ -122,6 +117,6 @@ bool cse(Function& f) {
   return changed;
 }
 
-std::unique_ptr<Pass> create_cse_pass() { return std::make_unique<CsePass>(); }
+std::unique_ptr<Pass> create_cse_pass() { return make_pass(cse); }
 
 }  // namespace nabla

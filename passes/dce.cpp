@@ -7,14 +7,6 @@
 #include "nabla/ir/fused.h"
 
 namespace nabla {
-namespace {
-
-class DcePass : public Pass {
- public:
-  bool run(Function& f) override { return dce(f); }
-};
-
-}  // namespace
 
 bool dce(Function& f) {
   std::unordered_set<const Node*> results(f.results().begin(), f.results().end());
@@ -36,6 +28,6 @@ bool dce(Function& f) {
   return changed;
 }
 
-std::unique_ptr<Pass> create_dce_pass() { return std::make_unique<DcePass>(); }
+std::unique_ptr<Pass> create_dce_pass() { return make_pass(dce); }
 
 }  // namespace nabla

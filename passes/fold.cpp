@@ -51,15 +51,6 @@ Tensor evaluate_constant(const Node* n) {
   }
 }
 
-class FoldPass : public Pass {
- public:
-  FoldPass() { count_option("max-elements", &options_.max_elements); }
-  bool run(Function& f) override { return fold(f, options_); }
-
- private:
-  FoldOptions options_;
-};
-
 }  // namespace
 
 bool fold(Function& f, const FoldOptions& options) {
@@ -80,6 +71,10 @@ bool fold(Function& f, const FoldOptions& options) {
   return changed;
 }
 
-std::unique_ptr<Pass> create_fold_pass() { return std::make_unique<FoldPass>(); }
+std::unique_ptr<Pass> create_fold_pass() {
+  auto pass = make_pass<FoldOptions>(fold);
+  pass->count_option("max-elements", &pass->options().max_elements);
+  return pass;
+}
 
 }  // namespace nabla

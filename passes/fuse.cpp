@@ -277,15 +277,6 @@ class Fuser {
   std::unordered_map<const Node*, std::vector<int>> copied_into_;  // groups copying a node
 };
 
-class FusePass : public Pass {
- public:
-  FusePass() { flag_option("siblings", &siblings_); }
-  bool run(Function& f) override { return fuse(f, siblings_); }
-
- private:
-  bool siblings_ = true;
-};
-
 }  // namespace
 
 bool fuse(Function& f, bool siblings) {
@@ -295,6 +286,10 @@ bool fuse(Function& f, bool siblings) {
   return changed;
 }
 
-std::unique_ptr<Pass> create_fuse_pass() { return std::make_unique<FusePass>(); }
+std::unique_ptr<Pass> create_fuse_pass() {
+  auto pass = make_pass<bool>(fuse, true);
+  pass->flag_option("siblings", &pass->options());
+  return pass;
+}
 
 }  // namespace nabla

@@ -152,11 +152,6 @@ void fuse_pair(Function& f, Node* m, const Fusion& plan) {
   f.erase(m);
 }
 
-class FuseMatmulPass : public Pass {
- public:
-  bool run(Function& f) override { return fuse_matmul(f); }
-};
-
 }  // namespace
 
 bool fuse_matmul(Function& f) {
@@ -174,6 +169,6 @@ bool fuse_matmul(Function& f) {
   return changed;
 }
 
-std::unique_ptr<Pass> create_fuse_matmul_pass() { return std::make_unique<FuseMatmulPass>(); }
+std::unique_ptr<Pass> create_fuse_matmul_pass() { return make_pass(fuse_matmul); }
 
 }  // namespace nabla

@@ -507,11 +507,6 @@ bool remove_trivial(Function& f, const std::vector<Node*>& group) {
   return true;
 }
 
-class LoopOptPass : public Pass {
- public:
-  bool run(Function& f) override { return loop_opt(f); }
-};
-
 }  // namespace
 
 bool loop_opt(Function& f) {
@@ -534,6 +529,6 @@ bool loop_opt(Function& f) {
   return changed;
 }
 
-std::unique_ptr<Pass> create_loop_opt_pass() { return std::make_unique<LoopOptPass>(); }
+std::unique_ptr<Pass> create_loop_opt_pass() { return make_pass(loop_opt); }
 
 }  // namespace nabla

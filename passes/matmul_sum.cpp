@@ -70,11 +70,6 @@ void erase_dead(Function& f, Node* m) {
     if (o->op() == Op::Concat && o->users().empty() && !is_result(o)) f.erase(o);
 }
 
-class MatmulSumPass : public Pass {
- public:
-  bool run(Function& f) override { return matmul_sum(f); }
-};
-
 }  // namespace
 
 bool matmul_sum(Function& f) {
@@ -95,6 +90,6 @@ bool matmul_sum(Function& f) {
   return changed;
 }
 
-std::unique_ptr<Pass> create_matmul_sum_pass() { return std::make_unique<MatmulSumPass>(); }
+std::unique_ptr<Pass> create_matmul_sum_pass() { return make_pass(matmul_sum); }
 
 }  // namespace nabla

@@ -53,4 +53,8 @@ void Pass::flag_option(std::string_view key, bool* flag) {
 
 void Pass::count_option(std::string_view key, int64_t* value) { options_.push_back({key, nullptr, value}); }
 
+std::unique_ptr<Pass> make_pass(bool (*fn)(Function&)) {
+  return make_pass<std::monostate>([fn](Function& f, const std::monostate&) { return fn(f); });
+}
+
 }  // namespace nabla

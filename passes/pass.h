@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "nabla/ir/function.h"
@@ -50,5 +51,33 @@ class Pass {
   std::string name_;
   std::vector<Option> options_;
 };
+
+// Most passes are one free function run as `fn(f, options)`. A FunctionPass
+// holds the function and its options, and the pass's factory declares which
+// of them a pipeline string may set (passes/fold.cpp):
+//   auto pass = make_pass<FoldOptions>(fold);
+//   pass->count_option("max-elements", &pass->options().max_elements);
+template <class Options>
+class FunctionPass final : public Pass {
+ public:
+  using Fn = std::function<bool(Function&, const Options&)>;
+  FunctionPass(Fn fn, Options defaults) : fn_(std::move(fn)), options_(std::move(defaults)) {}
+  bool run(Function& f) override { return fn_(f, options_); }
+  Options& options() { return options_; }
+  using Pass::count_option;
+  using Pass::flag_option;
+
+ private:
+  Fn fn_;
+  Options options_;
+};
+
+template <class Options>
+std::unique_ptr<FunctionPass<Options>> make_pass(typename FunctionPass<Options>::Fn fn, Options defaults = {}) {
+  return std::make_unique<FunctionPass<Options>>(std::move(fn), std::move(defaults));
+}
+
+// A pass without options.
+std::unique_ptr<Pass> make_pass(bool (*fn)(Function&));
 
 }  // namespace nabla

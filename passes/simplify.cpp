@@ -26,19 +26,6 @@ Node* apply_rules(Node* n, const RuleContext& ctx) {
   return nullptr;
 }
 
-class SimplifyPass : public Pass {
- public:
-  SimplifyPass() {
-    flag_option("finite-math", &options_.finite_math);
-    flag_option("no-signed-zeros", &options_.no_signed_zeros);
-    flag_option("unsafe-math", [this](bool v) { options_.finite_math = options_.no_signed_zeros = v; });
-  }
-  bool run(Function& f) override { return simplify(f, options_); }
-
- private:
-  SimplifyOptions options_;
-};
-
 }  // namespace
 
 bool simplify(Function& f, const SimplifyOptions& options) {
@@ -64,6 +51,13 @@ bool simplify(Function& f, const SimplifyOptions& options) {
   return changed;
 }
 
-std::unique_ptr<Pass> create_simplify_pass() { return std::make_unique<SimplifyPass>(); }
+std::unique_ptr<Pass> create_simplify_pass() {
+  auto pass = make_pass<SimplifyOptions>(simplify);
+  SimplifyOptions* options = &pass->options();
+  pass->flag_option("finite-math", &options->finite_math);
+  pass->flag_option("no-signed-zeros", &options->no_signed_zeros);
+  pass->flag_option("unsafe-math", [options](bool v) { options->finite_math = options->no_signed_zeros = v; });
+  return pass;
+}
 
 }  // namespace nabla

@@ -92,15 +92,6 @@ void split(Function& f, Node* r, int64_t max_bytes, const std::unordered_set<con
   replace_node(f, r, joined.node, true);
 }
 
-class SplitPass : public Pass {
- public:
-  SplitPass() { count_option("bytes", &bytes_); }
-  bool run(Function& f) override { return split_collectives(f, bytes_); }
-
- private:
-  int64_t bytes_ = kDefaultSplitBytes;
-};
-
 }  // namespace
 
 bool split_collectives(Function& f, int64_t max_bytes) {
@@ -116,6 +107,10 @@ bool split_collectives(Function& f, int64_t max_bytes) {
   return !large.empty();
 }
 
-std::unique_ptr<Pass> create_split_collectives_pass() { return std::make_unique<SplitPass>(); }
+std::unique_ptr<Pass> create_split_collectives_pass() {
+  auto pass = make_pass<int64_t>(split_collectives, kDefaultSplitBytes);
+  pass->count_option("bytes", &pass->options());
+  return pass;
+}
 
 }  // namespace nabla

@@ -40,11 +40,6 @@ Node* fold_result(Node* t) {
                 !mm->attrs().transpose_a);
 }
 
-class TransposeFoldPass : public Pass {
- public:
-  bool run(Function& f) override { return transpose_fold(f); }
-};
-
 }  // namespace
 
 bool transpose_fold(Function& f) {
@@ -70,8 +65,6 @@ bool transpose_fold(Function& f) {
   return changed;
 }
 
-std::unique_ptr<Pass> create_transpose_fold_pass() {
-  return std::make_unique<TransposeFoldPass>();
-}
+std::unique_ptr<Pass> create_transpose_fold_pass() { return make_pass(transpose_fold); }
 
 }  // namespace nabla
