@@ -4,14 +4,6 @@
 
 namespace nabla {
 
-std::vector<int64_t> broadcast_strides(const Shape& from, const Shape& to) {
-  std::vector<int64_t> own = row_major_strides(from);
-  std::vector<int64_t> out(to.size(), 0);
-  size_t lead = to.size() - from.size();
-  for (size_t i = 0; i < from.size(); ++i) out[lead + i] = from[i] == 1 ? 0 : own[i];
-  return out;
-}
-
 LoopNest make_loop_nest(const Shape& shape, std::vector<std::vector<int64_t>> strides,
                         std::vector<int64_t> offsets) {
   LoopNest nest;

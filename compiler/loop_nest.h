@@ -27,10 +27,6 @@ struct LoopNest {
   int64_t numel() const { return num_elements(shape); }
 };
 
-// The row-major strides with which a tensor of shape `from` is read when
-// broadcast to `to` (0 on broadcast axes, leading axes added).
-std::vector<int64_t> broadcast_strides(const Shape& from, const Shape& to);
-
 // Builds the merged nest over `shape` for accessors with the given strides
 // (one entry per axis of shape) and offsets.
 LoopNest make_loop_nest(const Shape& shape, std::vector<std::vector<int64_t>> strides,

@@ -34,14 +34,6 @@ void StridedWalk::next() {
   }
 }
 
-std::vector<int64_t> broadcast_strides(const Shape& from, const Shape& to) {
-  std::vector<int64_t> own = row_major_strides(from);
-  std::vector<int64_t> out(to.size(), 0);
-  size_t lead = to.size() - from.size();
-  for (size_t i = 0; i < from.size(); ++i) out[lead + i] = from[i] == 1 ? 0 : own[i];
-  return out;
-}
-
 void fail_status(Op op, int32_t status, int64_t value, int64_t index, int64_t bound) {
   nabla_error_info e{status, -1, op_name(op).data(), value, index, bound};
   char message[256];

@@ -64,10 +64,6 @@ class StridedWalk {
   int64_t remaining_;
 };
 
-// The strides with which a tensor of shape `from` is read as the broadcast
-// shape `to` (NumPy rules: leading axes added, size-1 axes repeated).
-std::vector<int64_t> broadcast_strides(const Shape& from, const Shape& to);
-
 // Integer add/sub/mul/neg wrap around (two's complement): they are computed in
 // the unsigned type, where overflow is defined. Floats use plain arithmetic.
 template <class T> T wrap_add(T a, T b) {

@@ -245,7 +245,7 @@ class Propagation {
     bool broadcast = false;
     for (const Node* l : it->second) {
       leaves.push_back(&sets_.at(l));
-      strides.push_back(interp::broadcast_strides(l->shape(), o->shape()));
+      strides.push_back(broadcast_strides(l->shape(), o->shape()));
       broadcast |= l->shape() != o->shape();
     }
     Sets s(static_cast<size_t>(o->type().numel()));

@@ -10,7 +10,7 @@ using interp::StridedWalk;
 // Result element i reads element i of each operand, broadcast (NumPy).
 void elementwise(const Node& n, const EdgeFn& edge) {
   std::vector<std::vector<int64_t>> strides;
-  for (Node* o : n.operands()) strides.push_back(interp::broadcast_strides(o->shape(), n.shape()));
+  for (Node* o : n.operands()) strides.push_back(broadcast_strides(o->shape(), n.shape()));
   int64_t out = 0;
   for (StridedWalk w(n.shape(), strides); !w.done(); w.next(), ++out)
     for (size_t s = 0; s < strides.size(); ++s) edge(out, s, w.offset(s));
@@ -32,7 +32,7 @@ void layout(const Node& n, const EdgeFn& edge) {
       for (int64_t i = 0; i < n.type().numel(); ++i) edge(i, 0, i);
       return;
     case Op::BroadcastTo:
-      return strided(n, interp::broadcast_strides(in, n.shape()), 0, edge);
+      return strided(n, broadcast_strides(in, n.shape()), 0, edge);
     case Op::Transpose: {
       std::vector<int64_t> t(s.size());
       for (size_t i = 0; i < t.size(); ++i) t[i] = s[a.perm[i]];

@@ -33,6 +33,14 @@ std::vector<int64_t> row_major_strides(std::span<const int64_t> shape) {
   return strides;
 }
 
+std::vector<int64_t> broadcast_strides(std::span<const int64_t> from, std::span<const int64_t> to) {
+  std::vector<int64_t> own = row_major_strides(from);
+  std::vector<int64_t> out(to.size(), 0);
+  size_t lead = to.size() - from.size();
+  for (size_t i = 0; i < from.size(); ++i) out[lead + i] = from[i] == 1 ? 0 : own[i];
+  return out;
+}
+
 template <class T>
 T convert_from_double(double v) {
   if constexpr (std::is_same_v<T, uint8_t>) {

@@ -19,6 +19,10 @@ int64_t num_elements(std::span<const int64_t> shape);
 std::string shape_to_string(std::span<const int64_t> shape);
 // Row-major strides in elements.
 std::vector<int64_t> row_major_strides(std::span<const int64_t> shape);
+// The strides with which a tensor of shape `from` is read as the broadcast
+// shape `to` (NumPy rules: leading axes added with stride 0, size-1 axes
+// repeated with stride 0).
+std::vector<int64_t> broadcast_strides(std::span<const int64_t> from, std::span<const int64_t> to);
 
 class Tensor {
  public:

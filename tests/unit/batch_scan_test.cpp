@@ -5,7 +5,6 @@
 // value, all three) and compares every row of every result with the scan run
 // on that row's values, bit for bit, interpreted and compiled; results that
 // depend on no batched value stay unbatched, and no node takes the fallback.
-#include <bit>
 #include <functional>
 #include <set>
 
@@ -33,20 +32,6 @@ std::vector<Value> model(Value h0, Value k0, Value xs, Value w) {
     return {{h, add(c[1], 1.0)}, {h, mul(x[0], 2.0)}};
   }, {h0, k0}, {xs}, {w});
   return {r.carry[0], r.carry[1], r.ys[0], r.ys[1], add(r.carry[0], neg(r.carry[1]))};
-}
-
-Tensor row_of(const Tensor& t, int64_t p) {
-  Shape s(t.shape().begin() + 1, t.shape().end());
-  Tensor out(t.dtype(), s);
-  for (int64_t i = 0; i < out.numel(); ++i) out.set(i, t.get(p * out.numel() + i));
-  return out;
-}
-
-void expect_same_bits(const Tensor& a, const Tensor& b) {
-  ASSERT_EQ(a.shape(), b.shape());
-  for (int64_t i = 0; i < a.numel(); ++i)
-    EXPECT_EQ(std::bit_cast<uint64_t>(a.get(i)), std::bit_cast<uint64_t>(b.get(i)))
-        << "element " << i << ": " << a.get(i) << " vs " << b.get(i);
 }
 
 using Model = std::function<std::vector<Value>(std::vector<Value>)>;

@@ -6,7 +6,6 @@
 // fallback (every sweep is one batched graph); the
 // Jacobian of an m-vector is one sweep (its graph does not grow with m);
 // compiled code agrees with the interpreter; bad arguments are clear errors.
-#include <bit>
 #include <memory>
 #include <set>
 #include <unordered_map>
@@ -33,23 +32,6 @@ Value stack_of(Function& f, const TensorType& t, Stream& s) {
   Shape shape{kP};
   shape.insert(shape.end(), t.shape.begin(), t.shape.end());
   return random_constant(f, {t.dtype, shape}, s);
-}
-
-Tensor row_of(const Tensor& t, int64_t p) {
-  Shape s(t.shape().begin() + 1, t.shape().end());
-  Tensor out(t.dtype(), s);
-  for (int64_t i = 0; i < out.numel(); ++i) out.set(i, t.get(p * out.numel() + i));
-  return out;
-}
-
-// Expects a and b equal bit for bit (NaN payloads and the sign of zero
-// included): the interpreter computes each batched row with the operations
-// of the unbatched product, in the same order.
-void expect_same_bits(const Tensor& a, const Tensor& b) {
-  ASSERT_EQ(a.numel(), b.numel());
-  for (int64_t i = 0; i < a.numel(); ++i)
-    EXPECT_EQ(std::bit_cast<uint64_t>(a.get(i)), std::bit_cast<uint64_t>(b.get(i)))
-        << "element " << i << ": " << a.get(i) << " vs " << b.get(i);
 }
 
 // Results of the f64 copy of one case: y, then per float input x (in order)

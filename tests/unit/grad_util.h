@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <functional>
 #include <iostream>
@@ -105,6 +106,25 @@ inline void expect_close(const std::vector<double>& got, const std::vector<doubl
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i)
     EXPECT_NEAR(got[i], want[i], tol * std::max(1.0, std::fabs(want[i]))) << "element " << i;
+}
+
+// Row p of a stack: t's elements [p * rest, (p + 1) * rest) as a tensor of
+// t's shape without its leading axis.
+inline Tensor row_of(const Tensor& t, int64_t p) {
+  Shape s(t.shape().begin() + 1, t.shape().end());
+  Tensor out(t.dtype(), s);
+  for (int64_t i = 0; i < out.numel(); ++i) out.set(i, t.get(p * out.numel() + i));
+  return out;
+}
+
+// Expects a and b equal bit for bit (NaN payloads and the sign of zero
+// included): the batched tests' interpreter computes each batched row with
+// the operations of the unbatched one, in the same order.
+inline void expect_same_bits(const Tensor& a, const Tensor& b) {
+  ASSERT_EQ(a.shape(), b.shape());
+  for (int64_t i = 0; i < a.numel(); ++i)
+    EXPECT_EQ(std::bit_cast<uint64_t>(a.get(i)), std::bit_cast<uint64_t>(b.get(i)))
+        << "element " << i << ": " << a.get(i) << " vs " << b.get(i);
 }
 
 }  // namespace nabla::gradtest
