@@ -13,6 +13,13 @@
 #   EVALS="lse llsq" scripts/gradbench.sh
 #   OUT=/tmp/gb EVALS=ba scripts/gradbench.sh   results into /tmp/gb (one
 #                                eval at a time, into one directory)
+#   OUT=/tmp/gb EVALS=ht SIZES="--min 7 --max 11" PART=.2 scripts/gradbench.sh
+#                                other sizes for the one eval of EVALS, into
+#                                ht.2-TOOL.json (gradbench_summary.py merges
+#                                the parts of an eval)
+#   NABLA_GRADBENCH=/tmp/nabla-gradbench-abc123 scripts/gradbench.sh
+#                                measure that binary (a copy, so that the
+#                                worktree can change meanwhile) and build none
 # Sets up ../shared/gradbench (setup.sh: Debian packages, manual and adol-c)
 # when it is not yet, and builds nabla-gradbench in build/. Run it on a quiet
 # machine (through /work/team/nbuild here).
@@ -26,6 +33,7 @@ RUNS=(--min-runs 3 --min-seconds 0.3)
 quick=${1:-}
 
 sizes() {
+  [ -n "${SIZES:-}" ] && { echo "$SIZES"; return; }
   case "$1:$quick" in
     hello:*) echo "" ;;
     lse:--quick) echo "-n 2500" ;;
@@ -64,8 +72,12 @@ tools_for() {
 
 [ -x "$GB_REPO/tools/manual/bin/gmm" ] && [ -x "$GB_REPO/tools/adol-c/bin/gmm" ] || NO_TORCH=1 "$GB/setup.sh"
 [ -d build ] || cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j2 --target nabla-gradbench
-tool_nabla="\$ $(pwd)/build/tools/nabla-gradbench"
+if [ -n "${NABLA_GRADBENCH:-}" ]; then
+  tool_nabla="\$ $(realpath "$NABLA_GRADBENCH")"
+else
+  cmake --build build -j2 --target nabla-gradbench
+  tool_nabla="\$ $(pwd)/build/tools/nabla-gradbench"
+fi
 out=${OUT:-$(mktemp -d /tmp/gradbench.XXXXXX)}
 mkdir -p "$out"
 echo "== $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores;" \
@@ -77,9 +89,9 @@ for eval in $EVALS; do
     spec=$tool
     [ "$tool" = nabla ] && spec=$tool_nabla
     # shellcheck disable=SC2046
-    "$GB/run.sh" "$eval" "$spec" $(sizes "$eval") "${RUNS[@]}" --json "$out/$eval-$tool.json" \
-      >"$out/$eval-$tool.log" 2>&1 || { echo "$eval $tool: exit $? (see $out/$eval-$tool.log)"; status=1; }
-    [ -s "$out/$eval-$tool.json" ] && jsons+=("$out/$eval-$tool.json")
+    "$GB/run.sh" "$eval" "$spec" $(sizes "$eval") "${RUNS[@]}" --json "$out/$eval${PART:-}-$tool.json" \
+      >"$out/$eval${PART:-}-$tool.log" 2>&1 || { echo "$eval $tool: exit $? (see $out/$eval${PART:-}-$tool.log)"; status=1; }
+    [ -s "$out/$eval${PART:-}-$tool.json" ] && jsons+=("$out/$eval${PART:-}-$tool.json")
   done
   echo "== $eval $(sizes "$eval")"
   "$GB/compare.py" "${jsons[@]}"

@@ -5,7 +5,8 @@
                                               mean and the rows that miss an aim
   scripts/gradbench_summary.py DIR --tables   and one table per eval
 
-DIR holds EVAL-TOOL.json from GradBench's run.sh --json. In each eval the
+DIR holds EVAL-TOOL.json from GradBench's run.sh --json (and EVAL.PART-TOOL.json
+for the other sizes of an eval run in parts: their rows are merged). In each eval the
 first function of an input is its primal, the second its derivative.
 """
 
@@ -24,7 +25,11 @@ def load(d):
     runs = {}
     for path in glob.glob(os.path.join(d, "*.json")):
         r = json.load(open(path))
-        runs.setdefault(r["eval"], {})[r["tool"]] = r
+        tools = runs.setdefault(r["eval"], {})
+        if r["tool"] in tools:  # another part of the eval's sizes
+            tools[r["tool"]]["rows"] += r["rows"]
+        else:
+            tools[r["tool"]] = r
     return runs
 
 
