@@ -118,6 +118,7 @@ Executable compile(const Function& source, const CompileOptions& options) {
     impl->input_names.push_back(in->name());
   }
   for (const Node* r : f.results()) impl->output_types.push_back(r->type());
+  make_signature(*impl);
   impl->workspaces.init(static_cast<size_t>(impl->plan.workspace_bytes), "@" + impl->function->name());
   stats.num_nodes = static_cast<int>(f.size());
   stats.num_kernels = lowered.num_kernels;

@@ -44,8 +44,7 @@ void* WorkspacePool::allocate() {
   return p;
 }
 
-WorkspacePool::Lease WorkspacePool::take() {
-  if (bytes_ == 0) return Lease(*this, nullptr);
+WorkspacePool::Lease WorkspacePool::take_one() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!free_.empty()) {
@@ -58,7 +57,6 @@ WorkspacePool::Lease WorkspacePool::take() {
 }
 
 void WorkspacePool::give_back(void* data) {
-  if (!data) return;
   std::lock_guard<std::mutex> lock(mutex_);
   free_.push_back(data);
 }
@@ -116,7 +114,8 @@ namespace {
 
 // The checks of run() in their order, each throwing its message: run calls
 // this only when the fast pass below found a problem.
-void check_slowly(const Executable::Impl& impl, std::span<const Tensor> inputs, std::span<Tensor> outputs) {
+[[noreturn, gnu::cold, gnu::noinline]] void check_slowly(const Executable::Impl& impl, std::span<const Tensor> inputs,
+                                                          std::span<Tensor> outputs) {
   const Function& f = *impl.function;
   for (size_t i = 0; i < inputs.size(); ++i) {
     check_input(f, i, inputs[i]);
@@ -143,8 +142,15 @@ void check_slowly(const Executable::Impl& impl, std::span<const Tensor> inputs, 
   throw InternalError(fmt::format("@{}: run's argument checks disagree", f.name()));
 }
 
-bool has_type(const Tensor& t, const TensorType& want) {
-  return t.defined() && t.dtype() == want.dtype && t.shape() == want.shape;
+// Whether t has the argument's dtype and shape and is aligned to its element
+// size: inline, so that a cold call touches no other code page (no memcmp, no
+// num_elements).
+bool matches(const Tensor& t, const ArgSpec& s, const int64_t* dims) {
+  if (!t.defined() || t.dtype() != s.dtype || t.shape().size() != s.rank) return false;
+  const int64_t* d = t.shape().data();
+  for (uint32_t i = 0; i < s.rank; ++i)
+    if (d[i] != dims[i]) return false;
+  return s.bytes == 0 || reinterpret_cast<uintptr_t>(t.data()) % s.elem == 0;
 }
 
 // An argument's bytes, [begin, end).
@@ -155,7 +161,7 @@ struct ByteRange {
 
 // Whether an output shares a byte with an input or another output (inputs
 // may share bytes among themselves): one sweep over the ranges by address.
-bool any_output_overlaps(llvm::SmallVectorImpl<ByteRange>& ranges) {
+bool sweep_overlaps(llvm::SmallVectorImpl<ByteRange>& ranges) {
   std::sort(ranges.begin(), ranges.end(), [](const ByteRange& a, const ByteRange& b) { return a.begin < b.begin; });
   uintptr_t end_any = 0, end_output = 0;
   for (const ByteRange& r : ranges) {
@@ -166,28 +172,42 @@ bool any_output_overlaps(llvm::SmallVectorImpl<ByteRange>& ranges) {
   return false;
 }
 
+// The same answer: pairwise when there are few arguments (no sort), else the
+// sweep.
+bool any_output_overlaps(llvm::SmallVectorImpl<ByteRange>& ranges) {
+  if (ranges.size() > 8) return sweep_overlaps(ranges);
+  for (size_t j = 0; j < ranges.size(); ++j)
+    for (size_t k = 0; ranges[j].output && k < ranges.size(); ++k)
+      if (k != j && (k < j || !ranges[k].output) && ranges[j].begin < ranges[k].end &&
+          ranges[k].begin < ranges[j].end)
+        return true;
+  return false;
+}
+
 // run()'s argument checks without allocating (a call's overhead was mostly
-// these: 1.3 us for the MLP step's 15 tensors, bench/call_bench.cpp): fills
-// the pointer arrays, allocates undefined outputs, and returns false at the
-// first check that fails.
+// these: 1.3 us for the MLP step's 15 tensors, bench/call_bench.cpp), from
+// impl.signature: fills the pointer arrays, allocates undefined outputs, and
+// returns false at the first check that fails.
 bool arguments_ok(const Executable::Impl& impl, std::span<const Tensor> inputs, std::span<Tensor> outputs,
                   llvm::SmallVectorImpl<const void*>& in_ptrs, llvm::SmallVectorImpl<void*>& out_ptrs) {
   llvm::SmallVector<ByteRange, 32> ranges;
-  auto add = [&](const Tensor& t, bool output) {
-    size_t bytes = t.nbytes();
+  const ArgSpec* spec = impl.signature.data();
+  const int64_t* dims = impl.signature_dims.data();
+  auto add = [&](const Tensor& t, const ArgSpec& s, bool output) {
+    __builtin_prefetch(t.data());  // its first line and page, while the checks go on
     auto begin = reinterpret_cast<uintptr_t>(t.data());
-    if (bytes > 0) ranges.push_back({begin, begin + bytes, output});
-    return bytes == 0 || begin % dtype_size(t.dtype()) == 0;
+    if (s.bytes > 0) ranges.push_back({begin, begin + s.bytes, output});
   };
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    if (!has_type(inputs[i], impl.input_types[i]) || !add(inputs[i], false)) return false;
+  for (size_t i = 0; i < inputs.size(); ++i, ++spec) {
+    if (!matches(inputs[i], *spec, dims + spec->dims)) return false;
+    add(inputs[i], *spec, false);
     in_ptrs.push_back(inputs[i].data());
   }
-  for (size_t j = 0; j < outputs.size(); ++j) {
+  for (size_t j = 0; j < outputs.size(); ++j, ++spec) {
     Tensor& out = outputs[j];
-    const TensorType& want = impl.output_types[j];
-    if (!out.defined()) out = Tensor(want.dtype, want.shape);
-    if (!has_type(out, want) || !add(out, true)) return false;
+    if (!out.defined()) out = Tensor(impl.output_types[j].dtype, impl.output_types[j].shape);
+    if (!matches(out, *spec, dims + spec->dims)) return false;
+    add(out, *spec, true);
     out_ptrs.push_back(out.data());
   }
   return !any_output_overlaps(ranges);
@@ -195,23 +215,33 @@ bool arguments_ok(const Executable::Impl& impl, std::span<const Tensor> inputs, 
 
 }  // namespace
 
-void Executable::run(std::span<const Tensor> inputs, std::span<Tensor> outputs) {
-  const Impl& impl = checked(impl_);
-  const Function& f = *impl.function;
-  if (inputs.size() != impl.input_types.size())
-    throw Error(fmt::format("@{}: expected {} input{}, got {}", f.name(), impl.input_types.size(),
-                            impl.input_types.size() == 1 ? "" : "s", inputs.size()));
-  if (outputs.size() != impl.output_types.size())
-    throw Error(fmt::format("@{}: expected {} output tensor{}, got {}", f.name(), impl.output_types.size(),
-                            impl.output_types.size() == 1 ? "" : "s", outputs.size()));
-  llvm::SmallVector<const void*, 16> in_ptrs;
-  llvm::SmallVector<void*, 16> out_ptrs;
-  if (!arguments_ok(impl, inputs, outputs, in_ptrs, out_ptrs)) check_slowly(impl, inputs, outputs);
-  nabla_context ctx = impl.pool ? impl.pool->context() : nabla_context{};
-  ctx.comm = impl.comm;
-  WorkspacePool::Lease workspace = impl_->workspaces.take();
-  int32_t status = impl.entry(in_ptrs.data(), out_ptrs.data(), workspace.data(), &ctx);
-  if (status == NABLA_OK) return;
+void make_signature(Executable::Impl& impl) {
+  impl.num_inputs = impl.input_types.size();
+  impl.signature.clear();
+  impl.signature_dims.clear();
+  for (const auto* types : {&impl.input_types, &impl.output_types})
+    for (const TensorType& t : *types) {
+      ArgSpec s{t.dtype, static_cast<uint32_t>(t.shape.size()), static_cast<uint32_t>(impl.signature_dims.size()),
+                static_cast<uint32_t>(dtype_size(t.dtype)), static_cast<size_t>(t.numel()) * dtype_size(t.dtype)};
+      impl.signature.push_back(s);
+      impl.signature_dims.insert(impl.signature_dims.end(), t.shape.begin(), t.shape.end());
+    }
+}
+
+namespace {
+
+// run()'s failures, out of its way (a call that succeeds runs none of this code).
+[[noreturn, gnu::cold, gnu::noinline]] void throw_counts(const Executable::Impl& impl, size_t inputs, size_t outputs) {
+  const std::string& name = impl.function->name();
+  size_t want_in = impl.input_types.size(), want_out = impl.output_types.size();
+  if (inputs != want_in)
+    throw Error(fmt::format("@{}: expected {} input{}, got {}", name, want_in, want_in == 1 ? "" : "s", inputs));
+  throw Error(fmt::format("@{}: expected {} output tensor{}, got {}", name, want_out, want_out == 1 ? "" : "s",
+                          outputs));
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] void throw_status(const Executable::Impl& impl, int32_t status,
+                                                          const nabla_context& ctx) {
   const nabla_error_info& e = ctx.error;
   const Node* node = e.node >= 0 && static_cast<size_t>(e.node) < impl.nodes.size() ? impl.nodes[e.node] : nullptr;
   if (status == NABLA_COLLECTIVE_FAILED)
@@ -222,7 +252,31 @@ void Executable::run(std::span<const Tensor> inputs, std::span<Tensor> outputs) 
     nabla_error_message(&e, message, sizeof message);
     throw EvaluationError(message, node);
   }
-  throw EvaluationError(fmt::format("@{}: the compiled function failed with status {}", f.name(), status), node);
+  throw EvaluationError(
+      fmt::format("@{}: the compiled function failed with status {}", impl.function->name(), status), node);
+}
+
+}  // namespace
+
+// Reads the Impl's first lines, the tensors and the machine code, and calls
+// nothing else when the arguments are right (docs/performance.md, "Call
+// overhead": a cold call pays for each line and page it touches).
+void Executable::run(std::span<const Tensor> inputs, std::span<Tensor> outputs) {
+  const Impl& impl = checked(impl_);
+  // The machine code's page and first line, while the checks go on (a cold
+  // call misses in the TLB on each page it touches: the code's page walk
+  // then finds its tables in the cache).
+  __builtin_prefetch(reinterpret_cast<const void*>(impl.entry));
+  if (inputs.size() != impl.num_inputs || inputs.size() + outputs.size() != impl.signature.size())
+    throw_counts(impl, inputs.size(), outputs.size());
+  llvm::SmallVector<const void*, 16> in_ptrs;
+  llvm::SmallVector<void*, 16> out_ptrs;
+  if (!arguments_ok(impl, inputs, outputs, in_ptrs, out_ptrs)) check_slowly(impl, inputs, outputs);
+  nabla_context ctx = impl.pool ? impl.pool->context() : nabla_context{};
+  ctx.comm = impl.comm;
+  WorkspacePool::Lease workspace = impl_->workspaces.take();
+  int32_t status = impl.entry(in_ptrs.data(), out_ptrs.data(), workspace.data(), &ctx);
+  if (status != NABLA_OK) throw_status(impl, status, ctx);
 }
 
 std::vector<Tensor> Executable::run(std::span<const Tensor> inputs) {

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <llvm/ADT/SmallVector.h>
+
 #include "nabla/compiler/compile.h"
 #include "nabla/compiler/jit.h"
 #include "nabla/compiler/memory_plan.h"
@@ -32,7 +34,9 @@ class WorkspacePool {
   class Lease {
    public:
     Lease(WorkspacePool& pool, void* data) : pool_(pool), data_(data) {}
-    ~Lease() { pool_.give_back(data_); }
+    ~Lease() {
+      if (data_) pool_.give_back(data_);
+    }
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
     void* data() const { return data_; }
@@ -41,10 +45,11 @@ class WorkspacePool {
     WorkspacePool& pool_;
     void* data_;
   };
-  // A workspace for one run (null when the size is 0).
-  Lease take();
+  // A workspace for one run (null when the size is 0: inline, no call).
+  Lease take() { return bytes_ == 0 ? Lease(*this, nullptr) : take_one(); }
 
  private:
+  Lease take_one();
   void* allocate();
   void give_back(void* data);
 
@@ -54,20 +59,40 @@ class WorkspacePool {
   std::vector<void*> free_;
 };
 
+// What run() checks of one argument, read from one array (not from the
+// TensorTypes' separate shape buffers): a cold call (GradBench's `hello`, one
+// call per message) pays a cache miss per line and page it touches.
+struct ArgSpec {
+  DType dtype;
+  uint32_t rank;
+  uint32_t dims;      // its dimensions' position in Impl::signature_dims
+  uint32_t elem;      // element size in bytes (run checks the alignment)
+  size_t bytes;
+};
+
 struct Executable::Impl {
+  // What run() reads, first and together: a cold call reads a few lines of
+  // one page here.
+  nabla_entry_fn entry = nullptr;
+  const nabla_communicator* comm = nullptr;
+  std::shared_ptr<ThreadPool> pool;     // null: everything on the calling thread
+  size_t num_inputs = 0;
+  llvm::SmallVector<ArgSpec, 8> signature;  // the inputs', then the outputs'
+  llvm::SmallVector<int64_t, 16> signature_dims;
+  WorkspacePool workspaces;
+
   std::unique_ptr<Module> module;       // the function after the passes
   const Function* function = nullptr;
   std::unique_ptr<Jit> jit;             // owns the machine code
-  nabla_entry_fn entry = nullptr;
   MemoryPlan plan;
   std::vector<const Node*> nodes;       // by nabla_error_info::node
   std::vector<TensorType> input_types, output_types;
   std::vector<std::string> input_names;
   int num_threads = 1;
-  std::shared_ptr<ThreadPool> pool;     // null: everything on the calling thread
-  WorkspacePool workspaces;
   CompileStats stats;
-  const nabla_communicator* comm = nullptr;
 };
+
+// Fills impl.signature from its input_types and output_types.
+void make_signature(Executable::Impl& impl);
 
 }  // namespace nabla

@@ -94,6 +94,13 @@ size_t work_of(const llvm::Function& f) {
   return f.getInstructionCount() + (f.hasFnAttribute(kScheduledAttribute) ? 0 : 150);
 }
 
+// Below this much work in all (about 12 ms on one thread) the module stays
+// one part: a second thread, the bitcode copy and a second object would save
+// little, and one object keeps the kernels next to the entry, which calls
+// them directly (the parts' calls go through the linker's stubs), so a first
+// call touches fewer code pages.
+constexpr size_t kMinWorkToSplit = 1000;
+
 // Deals the defined functions out into `count` parts of about equal work:
 // the largest first, each to the part with the least work so far. Returns the
 // names of each part's functions.
@@ -145,9 +152,13 @@ void compile_bitcode(const std::string& bitcode, const std::unordered_set<std::s
 
 CompiledParts compile_parts(llvm::Module& m, const TargetSpec& target, const PartsOptions& o) {
   int defined = 0;
+  size_t work = 0;
   for (const llvm::Function& f : m)
-    if (!f.isDeclaration()) ++defined;
-  int count = std::max(1, std::min(o.parts, defined));
+    if (!f.isDeclaration()) {
+      ++defined;
+      work += work_of(f);
+    }
+  int count = work < kMinWorkToSplit ? 1 : std::max(1, std::min(o.parts, defined));
   std::vector<Part> parts(static_cast<size_t>(count));
   if (count == 1) {
     compile_module(m, target, o, parts[0]);

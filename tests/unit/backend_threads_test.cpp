@@ -80,9 +80,27 @@ TEST(BackendThreads, CompileThreadsSplitTheModule) {
     EXPECT_NE(ir.find("i32 @nabla_" + batch.f().name() + "("), std::string::npos) << parts << " parts";
     EXPECT_NE(ir.find("@k0."), std::string::npos) << parts << " parts";
     EXPECT_NE(assembly.find("nabla_" + batch.f().name() + ":"), std::string::npos) << parts << " parts";
+    // Split, the kernels are hidden externals, so that the parts link.
+    EXPECT_EQ(ir.find("define hidden") != std::string::npos, parts > 1) << parts << " parts";
     // Every part holds its own copy of the small constants, so their loads fold.
     EXPECT_EQ(ir.find("external hidden unnamed_addr constant"), std::string::npos) << parts << " parts";
   }
+}
+
+// A small module stays one part whatever compile_threads says (the kernels
+// next to the entry; no second thread).
+TEST(BackendThreads, SmallModulesAreOnePart) {
+  Module m;
+  Function& f = m.add_function("square");
+  Value x = f.input("x", f64());
+  f.output(x * x);
+  CompileOptions o = test::test_options(1);
+  o.compile_threads = 2;
+  o.dump_llvm_ir = std::string(NABLA_BINARY_DIR) + "/small_module_one_part.ll";
+  Executable exe = compile(m, "square", o);
+  EXPECT_EQ(test::read_file(o.dump_llvm_ir).find("define hidden"), std::string::npos);
+  std::vector<Tensor> in = {Tensor::scalar(DType::f64, 3.0)};
+  EXPECT_EQ(exe.run(in)[0].get(0), 9.0);
 }
 
 TEST(BackendThreads, ConcurrentExecutablesShareThePool) {
