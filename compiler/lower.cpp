@@ -238,7 +238,11 @@ void FunctionLowering::call_parallel(llvm::Function* kernel, std::vector<llvm::V
 void FunctionLowering::lower_kernel(const Node* n, int index) {
   if (is_collective(n->op())) {
     collectives_->wait_for({out_.plan.storage.at(n->operand(0)).owner}, out_.num_kernels);
-    collectives_->start(*n, node_ids_.at(n), pointer(n), pointer(n->operand(0)), out_.num_kernels);
+    // In place when the memory plan gave the result the operand's buffer.
+    const Storage &r = out_.plan.storage.at(n), &o = out_.plan.storage.at(n->operand(0));
+    bool in_place = r.kind == o.kind && r.index == o.index && r.offset == o.offset;
+    collectives_->start(*n, node_ids_.at(n), pointer(n), in_place ? pointer(n) : pointer(n->operand(0)),
+                        out_.num_kernels);
     return;
   }
   if (is_loop(n->op())) return lower_loop(n);

@@ -36,6 +36,8 @@ struct nabla_mpi {
   double* heard;     /* per rank: MPI_Wtime when it was last heard from */
   int64_t started;   /* collectives started so far */
   request* active;   /* started and not yet waited for */
+  ring_all_reduce* spares[16]; /* finished rings, reused by the next starts (no malloc per step) */
+  int num_spares;
 };
 
 static int32_t fail(nabla_mpi* m, const char* format, ...) {
@@ -170,7 +172,8 @@ static int32_t start(void* state, void* buf, int64_t count, int32_t dtype, int32
   if (m->algorithm == NABLA_MPI_ALL_REDUCE_LIBRARY) {
     rc = MPI_Iallreduce(MPI_IN_PLACE, buf, (int)count, type, mpi_op, m->comm, &r->mpi);
   } else {
-    rc = ring_all_reduce_start(&r->ring, buf, count, type, dtype, op, m->comm, (int)(r->number % m->tag_ub));
+    ring_all_reduce* spare = m->num_spares > 0 ? m->spares[--m->num_spares] : NULL;
+    rc = ring_all_reduce_start(&r->ring, spare, buf, count, type, dtype, op, m->comm, (int)(r->number % m->tag_ub));
     if (rc == MPI_SUCCESS) rc = ring_all_reduce_advance(r->ring, &r->done);
   }
   if (rc != MPI_SUCCESS) {
@@ -195,7 +198,9 @@ static void forget(nabla_mpi* m, request* r) {
       *p = r->next;
       break;
     }
-  ring_all_reduce_free(r->ring);
+  int spare = r->ring && r->done && m->num_spares < (int)(sizeof m->spares / sizeof m->spares[0]);
+  if (spare) m->spares[m->num_spares++] = r->ring;  /* done: MPI holds none of its buffers */
+  else ring_all_reduce_free(r->ring);
   free(r);
 }
 
@@ -299,6 +304,7 @@ void nabla_mpi_destroy(nabla_mpi* m) {
     MPI_Comm_free(&m->control);
     MPI_Comm_free(&m->comm);
   }
+  while (m->num_spares > 0) ring_all_reduce_free(m->spares[--m->num_spares]);
   free(m->heard);
   free(m);
 }

@@ -22,10 +22,11 @@ typedef struct ring_all_reduce ring_all_reduce;
 
 /* Starts reducing `count` elements at buf (NABLA_DTYPE_*, MPI `type`) with
  * NABLA_REDUCE_* `op` over comm's ranks, in place, with messages tagged `tag`
- * (distinct for collectives in flight at once). *out is set (free it with
- * ring_all_reduce_free) unless out of memory. Returns an MPI error code. */
-int ring_all_reduce_start(ring_all_reduce** out, void* buf, int64_t count, MPI_Datatype type, int32_t dtype,
-                          int32_t op, MPI_Comm comm, int tag);
+ * (distinct for collectives in flight at once). `spare`, if not NULL, is a
+ * finished one whose memory (and scratch chunk) is reused. *out is set (free
+ * it with ring_all_reduce_free) unless out of memory. Returns an MPI error code. */
+int ring_all_reduce_start(ring_all_reduce** out, ring_all_reduce* spare, void* buf, int64_t count, MPI_Datatype type,
+                          int32_t dtype, int32_t op, MPI_Comm comm, int tag);
 /* Takes the steps whose messages have arrived; *done once buf holds the
  * result. Returns an MPI error code. */
 int ring_all_reduce_advance(ring_all_reduce* r, int* done);

@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include "nabla/compiler/compile.h"
+#include "nabla/compiler/lower.h"
+#include "nabla/compiler/memory_plan.h"
 #include "nabla/ir/builder.h"
 #include "nabla/ir/interpreter.h"
 #include "nabla/ir/parser.h"
@@ -151,6 +153,37 @@ TEST(Collective, WaitComesAfterTheKernelsInBetween) {
       EXPECT_EQ(c.progress, 0);
     }
   }
+}
+
+TEST(Collective, ReducesInItsOperandsBufferWhenItReadsItLast) {
+  // x * 2 is read by its all-reduce alone: the result takes its buffer (no
+  // copy before the start, compiler/memory_plan.cpp). x·y is also read
+  // after its all-reduce: that one keeps a buffer of its own.
+  Module m = test::make_function({f32({64, 64}), f32({64, 64})}, [](std::vector<Value>& x) {
+    Value r = all_reduce(x[0] * 2.0);
+    Value u = matmul(x[0], x[1]);
+    Value s = all_reduce(u, Reduction::mean);
+    Value h = relu(matmul(x[1], x[1]));
+    return std::vector<Value>{h + r + s * u};
+  });
+  Executable exe = compile(m, "f", test::test_options());
+  MemoryPlan plan = plan_memory(exe.function(), [](const Node& n) { return describe_kernel(n, LowerOptions{}).scratch_bytes; });
+  int shared = 0, apart = 0;
+  for (const Node* n : exe.function()) {
+    if (n->op() != Op::AllReduce) continue;
+    const Storage &r = plan.storage.at(n), &o = plan.storage.at(n->operand(0));
+    bool same = r.kind == o.kind && r.offset == o.offset;
+    (n->operand(0)->users().size() == 1 ? shared : apart) += 1;
+    EXPECT_EQ(same, n->operand(0)->users().size() == 1) << n->name();
+  }
+  EXPECT_EQ(shared, 1);
+  EXPECT_EQ(apart, 1);
+  Tensor x(DType::f32, {64, 64}), y(DType::f32, {64, 64});
+  for (int64_t i = 0; i < x.numel(); ++i) x.set(i, 0.01 * static_cast<double>(i % 23)), y.set(i, 0.03 - 0.001 * (i % 5));
+  Simulated c, ref;
+  exe.set_communicator(&c.table);
+  EXPECT_EQ(values(exe.run(std::vector<Tensor>{x, y})[0]),
+            values(interpret(*m.find("f"), std::vector<Tensor>{x, y}, &ref.table)[0]));
 }
 
 TEST(Collective, FailureIsAnErrorNamingTheCommunicatorsReason) {
