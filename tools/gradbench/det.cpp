@@ -79,19 +79,11 @@ void build_gradient(Function& f, const std::vector<int64_t>& s) {
   f.output(grad(determinant(f, A, s[0]), {A})[0]);
 }
 
-llvm::json::Value write_primal(const std::vector<Tensor>& results, const std::vector<int64_t>&) {
-  return results[0].get(0);
-}
-
-llvm::json::Value write_gradient(const std::vector<Tensor>& results, const std::vector<int64_t>&) {
-  return to_json_array(results[0]);
-}
-
 }  // namespace
 
 std::vector<EvalFunction> det_functions() {
-  return {{"det", "primal", read, build_primal, write_primal},
-          {"det", "gradient", read, build_gradient, write_gradient}};
+  return {{"det", "primal", read, build_primal, write_scalar},
+          {"det", "gradient", read, build_gradient, write_array}};
 }
 
 }  // namespace nabla::gradbench

@@ -96,10 +96,6 @@ void build_jacobian(Function& f, const std::vector<int64_t>& s) {
   for (Value g : grad(objective(f, in, s[0], s[1], s[2]), {in.alpha, in.mu, in.q, in.l})) f.output(g);
 }
 
-llvm::json::Value write_objective(const std::vector<Tensor>& results, const std::vector<int64_t>&) {
-  return results[0].get(0);
-}
-
 llvm::json::Value write_jacobian(const std::vector<Tensor>& r, const std::vector<int64_t>& s) {
   int64_t d = s[0], k = s[1];
   return llvm::json::Object{{"alpha", to_json_array(r[0])},
@@ -111,7 +107,7 @@ llvm::json::Value write_jacobian(const std::vector<Tensor>& r, const std::vector
 }  // namespace
 
 std::vector<EvalFunction> gmm_functions() {
-  return {{"gmm", "objective", read, build_objective, write_objective},
+  return {{"gmm", "objective", read, build_objective, write_scalar},
           {"gmm", "jacobian", read, build_jacobian, write_jacobian}};
 }
 

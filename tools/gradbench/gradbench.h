@@ -55,6 +55,9 @@ std::vector<double> matrix_field(const llvm::json::Object& o, std::string_view n
                                  int64_t cols);
 llvm::json::Value to_json_array(const Tensor& t);
 llvm::json::Value to_json_matrix(const Tensor& t, int64_t rows, int64_t cols);
+// Writers most evals use: the first result as one number, or as a flat array.
+llvm::json::Value write_scalar(const std::vector<Tensor>& results, const std::vector<int64_t>& sizes);
+llvm::json::Value write_array(const std::vector<Tensor>& results, const std::vector<int64_t>& sizes);
 
 class Server {
  public:

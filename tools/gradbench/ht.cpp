@@ -259,8 +259,6 @@ void build_jacobian(Function& f, const std::vector<int64_t>& s) {
   f.output(sparse_jacobian(g.err, g.vars, {.layout = &layout}).values);
 }
 
-json::Value write_objective(const std::vector<Tensor>& r, const std::vector<int64_t>&) { return to_json_array(r[0]); }
-
 json::Value write_jacobian(const std::vector<Tensor>& r, const std::vector<int64_t>& s) {
   int64_t cols = kTheta + (s[3] > 0 ? 2 : 0);
   return to_json_matrix(r[0], 3 * s[2], cols);
@@ -269,7 +267,7 @@ json::Value write_jacobian(const std::vector<Tensor>& r, const std::vector<int64
 }  // namespace
 
 std::vector<EvalFunction> ht_functions() {
-  return {{"ht", "objective", read, build_objective, write_objective},
+  return {{"ht", "objective", read, build_objective, write_array},
           {"ht", "jacobian", read, build_jacobian, write_jacobian}};
 }
 

@@ -78,10 +78,6 @@ void build_dir(Function& f, const std::vector<int64_t>& s) {
   f.output(J / hvp(z, in.centroids, constant(f, ones)));
 }
 
-llvm::json::Value write_cost(const std::vector<Tensor>& results, const std::vector<int64_t>&) {
-  return results[0].get(0);
-}
-
 llvm::json::Value write_dir(const std::vector<Tensor>& results, const std::vector<int64_t>& s) {
   return to_json_matrix(results[0], s[1], s[2]);
 }
@@ -89,7 +85,7 @@ llvm::json::Value write_dir(const std::vector<Tensor>& results, const std::vecto
 }  // namespace
 
 std::vector<EvalFunction> kmeans_functions() {
-  return {{"kmeans", "cost", read, build_cost, write_cost}, {"kmeans", "dir", read, build_dir, write_dir}};
+  return {{"kmeans", "cost", read, build_cost, write_scalar}, {"kmeans", "dir", read, build_dir, write_dir}};
 }
 
 }  // namespace nabla::gradbench

@@ -42,19 +42,11 @@ void build_gradient(Function& f, const std::vector<int64_t>& sizes) {
   f.output(grad(objective(f, x, sizes[0], sizes[1]), {x})[0]);
 }
 
-llvm::json::Value write_primal(const std::vector<Tensor>& results, const std::vector<int64_t>&) {
-  return results[0].get(0);
-}
-
-llvm::json::Value write_gradient(const std::vector<Tensor>& results, const std::vector<int64_t>&) {
-  return to_json_array(results[0]);
-}
-
 }  // namespace
 
 std::vector<EvalFunction> llsq_functions() {
-  return {{"llsq", "primal", read, build_primal, write_primal},
-          {"llsq", "gradient", read, build_gradient, write_gradient}};
+  return {{"llsq", "primal", read, build_primal, write_scalar},
+          {"llsq", "gradient", read, build_gradient, write_array}};
 }
 
 }  // namespace nabla::gradbench

@@ -29,19 +29,11 @@ void build_gradient(Function& f, const std::vector<int64_t>& sizes) {
   f.output(grad(lse(x), {x})[0]);
 }
 
-llvm::json::Value write_primal(const std::vector<Tensor>& results, const std::vector<int64_t>&) {
-  return results[0].get(0);
-}
-
-llvm::json::Value write_gradient(const std::vector<Tensor>& results, const std::vector<int64_t>&) {
-  return to_json_array(results[0]);
-}
-
 }  // namespace
 
 std::vector<EvalFunction> lse_functions() {
-  return {{"lse", "primal", read, build_primal, write_primal},
-          {"lse", "gradient", read, build_gradient, write_gradient}};
+  return {{"lse", "primal", read, build_primal, write_scalar},
+          {"lse", "gradient", read, build_gradient, write_array}};
 }
 
 }  // namespace nabla::gradbench

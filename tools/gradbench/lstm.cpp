@@ -88,14 +88,6 @@ void build_jacobian(Function& f, const std::vector<int64_t>& s) {
   f.output(concat(std::vector<Value>{reshape(g[0], {8 * s[0] * s[1]}), reshape(g[1], {3 * s[1]})}, 0));
 }
 
-llvm::json::Value write_objective(const std::vector<Tensor>& results, const std::vector<int64_t>&) {
-  return results[0].get(0);
-}
-
-llvm::json::Value write_jacobian(const std::vector<Tensor>& results, const std::vector<int64_t>&) {
-  return to_json_array(results[0]);
-}
-
 }  // namespace
 
 Value lstm_loss(Value main, Value extra, Value state, Value sequence, bool unrolled) {
@@ -124,8 +116,8 @@ Value lstm_loss(Value main, Value extra, Value state, Value sequence, bool unrol
 }
 
 std::vector<EvalFunction> lstm_functions() {
-  return {{"lstm", "objective", read, build_objective, write_objective},
-          {"lstm", "jacobian", read, build_jacobian, write_jacobian}};
+  return {{"lstm", "objective", read, build_objective, write_scalar},
+          {"lstm", "jacobian", read, build_jacobian, write_array}};
 }
 
 }  // namespace nabla::gradbench

@@ -53,10 +53,6 @@ void build_gradient(Function& f, const std::vector<int64_t>& s) {
   f.output(grad(sum(slice(y, {s[0] - 1}, {s[0]})), {x})[0]);
 }
 
-llvm::json::Value write(const std::vector<Tensor>& results, const std::vector<int64_t>&) {
-  return to_json_array(results[0]);
-}
-
 }  // namespace
 
 void set_unrolled_loops(bool unrolled) { build_unrolled = unrolled; }
@@ -76,7 +72,7 @@ Value ode_solution(Function& f, Value x, int64_t steps, bool unrolled) {
 }
 
 std::vector<EvalFunction> ode_functions() {
-  return {{"ode", "primal", read, build_primal, write}, {"ode", "gradient", read, build_gradient, write}};
+  return {{"ode", "primal", read, build_primal, write_array}, {"ode", "gradient", read, build_gradient, write_array}};
 }
 
 }  // namespace nabla::gradbench

@@ -130,6 +130,12 @@ json::Value to_json_array(const Tensor& t) {
   return a;
 }
 
+json::Value write_scalar(const std::vector<Tensor>& results, const std::vector<int64_t>&) { return results[0].get(0); }
+
+json::Value write_array(const std::vector<Tensor>& results, const std::vector<int64_t>&) {
+  return to_json_array(results[0]);
+}
+
 json::Value to_json_matrix(const Tensor& t, int64_t rows, int64_t cols) {
   json::Array a;
   for (int64_t r = 0; r < rows; ++r) {
