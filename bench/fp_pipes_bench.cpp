@@ -49,6 +49,11 @@ constexpr float kOne = 1.0f;
 #define I(n) "vpcmpgtd %%zmm14, %%zmm15, %%k" #n "\n"
 #define F(n) "vfpclassps $0x87, %%zmm15, %%k" #n "\n"
 #define T(n) "vpternlogd $0x96, %%zmm14, %%zmm15, %%zmm" #n "\n"
+// What the GEMM kernels issue besides the arithmetic: a broadcast of one float
+// from memory, the same folded into a multiply ({1to16}), a vector load.
+#define B(n) "vbroadcastss %1, %%zmm" #n "\n"
+#define E(n) "vmulps %1%{1to16%}, %%zmm15, %%zmm" #n "\n"
+#define V(n) "vmovups %1, %%zmm" #n "\n"
 
 struct Case {
   const char* what;
@@ -72,6 +77,13 @@ const Case kCases[] = {
     {"4 vaddps + 4 vmaxps", NABLA_LOOP(A(0) X(4) A(1) X(5) A(2) X(6) A(3) X(7))},
     {"4 vmulps + 4 vmaxps", NABLA_LOOP(M(0) X(4) M(1) X(5) M(2) X(6) M(3) X(7))},
     {"4 vaddps + 4 vmulps + 4 masked", NABLA_LOOP(A(0) M(4) S(8) A(1) M(5) S(9) A(2) M(6) S(10) A(3) M(7) S(11))},
+    {"8 vbroadcastss m32", NABLA_LOOP(B(0) B(1) B(2) B(3) B(4) B(5) B(6) B(7))},
+    {"4 vmulps + 4 vbroadcastss", NABLA_LOOP(M(0) B(8) M(1) B(9) M(2) B(10) M(3) B(11))},
+    {"4 vaddps + 4 vbroadcastss", NABLA_LOOP(A(0) B(8) A(1) B(9) A(2) B(10) A(3) B(11))},
+    {"4 vaddps + 4 vmulps + 2 vbroadcastss", NABLA_LOOP(A(0) M(4) B(8) A(1) M(5) A(2) M(6) B(9) A(3) M(7))},
+    {"4 vaddps + 4 vmulps + 4 vbroadcastss", NABLA_LOOP(A(0) M(4) B(8) A(1) M(5) B(9) A(2) M(6) B(10) A(3) M(7) B(11))},
+    {"4 vaddps + 4 vmulps m32{1to16}", NABLA_LOOP(A(0) E(4) A(1) E(5) A(2) E(6) A(3) E(7))},
+    {"4 vaddps + 4 vmulps + 4 vmovups m512", NABLA_LOOP(A(0) M(4) V(8) A(1) M(5) V(9) A(2) M(6) V(10) A(3) M(7) V(11))},
 };
 
 int run() {

@@ -9,8 +9,10 @@
 // hand; its README) is built with its build.sh and run between the blocks as
 // a process of its own; the ratio is nabla's time over the faster of the two
 // baselines. Without that directory or oneDNN its column says why it is empty.
-//   mlp_bench [--threads 1,2] [--batch 64,256] [--quick] [--no-fuse-matmul] [--baseline DIR|none]
-// (--no-fuse-matmul: no GEMM epilogues, the fuse-matmul pass off.)
+//   mlp_bench [--threads 1,2] [--batch 64,256] [--quick] [--no-fuse-matmul] [--exact] [--baseline DIR|none]
+// (--no-fuse-matmul: no GEMM epilogues, the fuse-matmul pass off; --exact:
+// nabla's step and its products without fast-math, bit-equal to the
+// interpreter, the baselines as they are.)
 #include <omp.h>
 
 #include <algorithm>
@@ -77,12 +79,16 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// --exact: nabla compiled without fast-math (exact GEMMs, sequential sums).
+bool g_exact = false;
+
 // The eight matrix products of one step: forward, weight gradients (A^T G)
 // and input gradients (G W^T; none for the input layer).
 std::vector<GemmSpec> step_products(const MlpDims& d, int threads) {
   auto mk = [&](int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
     GemmSpec s;
     s.M = m, s.N = n, s.K = k, s.trans_a = ta, s.trans_b = tb, s.threads = threads;
+    s.exact = g_exact;
     return s;
   };
   const int64_t b = d.batch;
@@ -186,7 +192,7 @@ struct NablaStep {
     CompileOptions o;
     o.pipeline = g_siblings ? "build-grad,default" : "build-grad,default,fuse{siblings=false}";
     o.fuse = g_siblings;
-    o.fast_math = true;
+    o.fast_math = !g_exact;
     o.num_threads = threads;
     o.fuse_matmul = fuse_matmul;
     exe = compile(m, "mlp_step", o);
@@ -268,6 +274,8 @@ bool parse(int argc, char** argv, Options& o) {
       o.quick = true;
     } else if (!std::strcmp(argv[i], "--no-siblings")) {
       g_siblings = false;
+    } else if (!std::strcmp(argv[i], "--exact")) {
+      g_exact = true;
     } else if (!std::strcmp(argv[i], "--no-fuse-matmul")) {
       o.fuse_matmul = false;
     } else if (!std::strcmp(argv[i], "--baseline") && i + 1 < argc) {
@@ -287,7 +295,7 @@ bool parse(int argc, char** argv, Options& o) {
       }
     } else {
       std::fprintf(stderr, "usage: mlp_bench [--threads 1,2] [--batch 64,256] [--quick] [--no-siblings] [--no-fuse-matmul] "
-                           "[--baseline DIR|none]\n");
+                           "[--exact] [--baseline DIR|none]\n");
       return false;
     }
   }
@@ -298,7 +306,8 @@ int run(int argc, char** argv) {
   Options o;
   if (!parse(argc, argv, o)) return 1;
   HandWritten hand(o.baseline);
-  std::printf("MLP training step 784-512-512-10 (relu, softmax CE, weight decay, SGD), fp32\n");
+  std::printf("MLP training step 784-512-512-10 (relu, softmax CE, weight decay, SGD), fp32, nabla %s\n",
+              g_exact ? "exact (no fast-math)" : "with fast-math");
   if (!hand.available()) std::printf("note: %s\n", hand.note().c_str());
   const double peak = fma_peak_gflops();
   for (int64_t b : o.batches) {  // the products: forward, weight gradients, two input gradients

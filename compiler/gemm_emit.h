@@ -36,7 +36,9 @@ class IrTools {
   // valid < lanes. `align` is in bytes (1 when unknown).
   llvm::Value* load(llvm::Value* p, int64_t valid, unsigned align = 1);
   void store(llvm::Value* v, llvm::Value* p, int64_t valid, unsigned align = 1);
-  llvm::Value* broadcast_load(llvm::Value* p);
+  // `is_volatile` keeps one load per use: x86 then folds each into its
+  // multiply as an embedded broadcast ({1to16}) instead of one vbroadcastss.
+  llvm::Value* broadcast_load(llvm::Value* p, bool is_volatile = false);
   // A vector of `lanes` elements of type `element` at p, `valid` of them
   // loaded (masked), the rest zero.
   llvm::Value* load_of(llvm::Type* element, llvm::Value* p, int64_t valid, unsigned align);

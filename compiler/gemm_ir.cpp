@@ -52,8 +52,8 @@ Value* IrTools::load_of(Type* element, Value* p, int64_t valid, unsigned align) 
   return b.CreateMaskedLoad(type, p, Align(align), mask(valid), Constant::getNullValue(type));
 }
 
-Value* IrTools::broadcast_load(Value* p) {
-  Value* s = b.CreateLoad(elt, p);
+Value* IrTools::broadcast_load(Value* p, bool is_volatile) {
+  Value* s = b.CreateLoad(elt, p, is_volatile);
   return b.CreateVectorSplat(static_cast<unsigned>(lanes), s);
 }
 

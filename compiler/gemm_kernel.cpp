@@ -90,10 +90,15 @@ std::vector<Value*> GemmEmitter::kernel_step(const Tile& t, Value* k, const std:
   for (int64_t j = 0; j < nv; ++j) bv.push_back(t_.load(t_.at(brow, j * W), plan_.pack_b ? W : t.lanes_of(j), b_align));
   Value* acol = t_.at(t.f->getArg(kernel_arg::a), b_.CreateMul(k, t_.c64(cs_a)));
   std::vector<Value*> next(t.mr * nv);
+  // Exact mode multiplies, then adds: on Zen 4 a vbroadcastss (and a vector
+  // load) takes a slot of the pipes that add, so each multiply reads A's
+  // element itself as an embedded broadcast (bench/fp_pipes_bench; the FMA
+  // kernels leave those pipes idle and keep one broadcast per row).
   for (int64_t r = 0; r < t.mr; ++r) {
-    Value* s = t_.broadcast_load(t_.at(acol, r * rs_a));
+    Value* pa = t_.at(acol, r * rs_a);
+    Value* s = spec_.exact ? nullptr : t_.broadcast_load(pa);
     for (int64_t j = 0; j < nv; ++j)
-      next[r * nv + j] = spec_.exact ? b_.CreateFAdd(acc[r * nv + j], b_.CreateFMul(s, bv[j]))
+      next[r * nv + j] = spec_.exact ? b_.CreateFAdd(acc[r * nv + j], b_.CreateFMul(t_.broadcast_load(pa, true), bv[j]))
                                      : t_.fmuladd(s, bv[j], acc[r * nv + j]);
   }
   return next;
