@@ -129,6 +129,7 @@ std::vector<Case> cases() {
   // whose results the drivers place wherever malloc puts them.
   out.push_back({kSource + "/examples/mlp_step.nabla", out.back().func, "--stream-store-bytes 1", "streaming"});
   out.push_back({kSource + "/tests/aot/axis_ops.nabla", "axis_ops", "", "axis_ops"});
+  out.push_back({kSource + "/tests/aot/conv_ops.nabla", "conv_ops", "", "conv_ops"});
   out.push_back({kSource + "/tests/aot/loops.nabla", "loops", "", "loops"});
   return out;
 }
@@ -248,6 +249,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(CrossCase{kAArch64, kSource + "/examples/mlp_step.nabla", "mlp_step"},
                       CrossCase{kAArch64, kSource + "/tests/aot/loops.nabla", "loops"},
                       CrossCase{kAArch64, kSource + "/tests/aot/axis_ops.nabla", "axis_ops"},
+                      CrossCase{kAArch64, kSource + "/tests/aot/conv_ops.nabla", "conv_ops"},
                       CrossCase{kRiscV64, kSource + "/examples/mlp_step.nabla", "mlp_step"},
                       CrossCase{kRiscV64, kSource + "/tests/aot/axis_ops.nabla", "axis_ops"}),
     [](const auto& info) {
