@@ -7,6 +7,13 @@
 //   conv2d              y[n, g]  = W_g [og, cg*kh*kw]   x col(x[n, g])   [cg*kh*kw, Ho*Wo]
 //   conv2d_input_grad   dx[n, g] = W'_g [cg, og*kh*kw]  x col'(dy[n, g]) [og*kh*kw, H*W]
 //   conv2d_weight_grad  dw[g]   += dy[n, g] [og, Ho*Wo] x col(x[n, g])^T [Ho*Wo, cg*kh*kw]
+//                  or dw[g]^T += col(x[n, g]) [cg*kh*kw, Ho*Wo] x dy[n, g]^T [Ho*Wo, og]
+//
+// The GEMM packs a transposed B by turning it around 16 x 16 at a time; the
+// second form of the weight gradient (wgrad_transposed) turns around dy's og
+// rows per image instead of col's cg*kh*kw, summing dw^T in the scratch,
+// transposed into dw after the last image (LeNet's second layer: 16 rows
+// instead of 150).
 //
 // col' reads dy where the window of (iy, ix) meets a result position (0
 // between strides and outside), and W'_g is the group's weights reordered
@@ -23,6 +30,8 @@
 // GEMM has fewer blocks than slots), copying only the planes of col its
 // blocks read when they split dw's columns (slot_planes).
 #include <algorithm>
+#include <functional>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -49,8 +58,10 @@ struct ConvGemm {
   bool direct = false;            // the operand is its own col matrix
   bool col2im = false;            // input_grad: dcol = W_g^T dy, then summed into dx
   bool implicit = false;          // col packed by the GEMM from the operand (window)
+  bool dw_transposed = false;     // weight_grad: dw^T = col x dy^T in the scratch, then transposed
   WindowPack window{};
   int64_t col_bytes = 0, pack_bytes = 0;  // per slot
+  int64_t dwt_bytes = 0;                  // dw^T, shared by the slots (each sums its rows)
   GemmSpec spec;
   GemmPlan plan;
 };
@@ -63,6 +74,16 @@ struct ConvGemm {
 // for LeNet's first layer (1 plane, 6 rows: 0.23 -> 0.39 ms), which keeps
 // the explicit copy.
 bool implicit_pays(int64_t m, int64_t planes) { return m >= 16 && planes >= 8; }
+
+// Whether the weight gradient sums dw^T = col x dy^T (B = dy, og x P per
+// image turned around by the packing) rather than dw = dy x col^T (B = col,
+// cg*kh*kw x P): when og is whole vectors, at most two (the product's tile
+// is then og wide, no lanes wasted), and col has at least twice its rows.
+// LeNet's conv1 (og = 6) would waste 10 of 16 lanes: measured in
+// docs/performance.md, "LeNet-5 training step".
+bool wgrad_transposed(int64_t og, int64_t col_rows, int64_t lanes) {
+  return og % lanes == 0 && og <= 2 * lanes && col_rows >= 2 * og;
+}
 
 // The product for one (image, group) pair, and the choice to use it.
 bool plan_conv_gemm(const Node& n, const LowerOptions& o, ConvGemm& c) {
@@ -105,8 +126,17 @@ bool plan_conv_gemm(const Node& n, const LowerOptions& o, ConvGemm& c) {
     c.col_bytes = c.direct || c.implicit ? 0 : aligned(s.K * pin * elem);
     c.pack_bytes = c.direct ? 0 : aligned(s.M * s.K * elem);
   } else {
+    c.dw_transposed = !c.direct && wgrad_transposed(g.og, g.cg * kk, lanes);
     s.M = g.og, s.N = g.cg * kk, s.K = p, s.trans_b = true, s.beta = 1;
-    c.col_bytes = c.direct ? 0 : aligned(s.N * p * elem);
+    if (c.dw_transposed) {
+      // A = col read in place (packing it would turn it around too); the
+      // tasks split only dw^T's rows, so that each slot transposes its own.
+      std::swap(s.M, s.N);
+      s.tuning.pack_a = 0;
+      s.tuning.tasks_n = 1;
+      c.dwt_bytes = aligned(s.M * s.N * elem);
+    }
+    c.col_bytes = c.direct ? 0 : aligned(g.cg * kk * p * elem);
     s.threads = static_cast<int>(c.slots);
   }
   if (c.implicit) s.tuning.pack_b = 1;
@@ -272,16 +302,83 @@ void emit_pack_weights(KernelBuilder& kb, DType t, const ConvGeometry& g, llvm::
 // the planes of its tasks' columns, so that the slots split the im2col too
 // instead of each copying every plane (64 -> 64 3x3 at 56x56: 7.2 MB per
 // image); otherwise all of them.
-std::pair<llvm::Value*, llvm::Value*> slot_planes(KernelBuilder& kb, const ConvGemm& c, llvm::Value* slot) {
+// The columns of dw (c, ky, kx) [lo, hi) that a slot's share of the weight
+// gradient's tasks computes, when the tasks split only them (dw's columns,
+// or dw^T's rows); nullopt otherwise.
+std::optional<std::pair<llvm::Value*, llvm::Value*>> slot_columns(KernelBuilder& kb, const ConvGemm& c, llvm::Value* slot) {
   auto& b = kb.b;
-  const int64_t kk = c.g.kh * c.g.kw, tasks = c.plan.num_tasks;
-  if (c.slots == 1 || c.plan.tasks_m != 1 || tasks != c.plan.tasks_n) return {kb.i64(0), kb.i64(c.g.cg)};
+  const int64_t tasks = c.plan.num_tasks;
+  const int64_t split = c.dw_transposed ? c.plan.tasks_m : c.plan.tasks_n;
+  if (tasks != split) return std::nullopt;
+  const int64_t width = c.dw_transposed ? c.plan.task_rows : c.plan.task_cols;
+  const int64_t columns = c.dw_transposed ? c.spec.M : c.spec.N;
   llvm::Value* t0 = b.CreateUDiv(b.CreateMul(slot, kb.i64(tasks)), kb.i64(c.slots));
   llvm::Value* t1 = b.CreateUDiv(b.CreateMul(b.CreateAdd(slot, kb.i64(1)), kb.i64(tasks)), kb.i64(c.slots));
-  llvm::Value* lo = b.CreateUDiv(b.CreateMul(t0, kb.i64(c.plan.task_cols)), kb.i64(kk));
-  llvm::Value* end = b.CreateBinaryIntrinsic(llvm::Intrinsic::umin, b.CreateMul(t1, kb.i64(c.plan.task_cols)), kb.i64(c.spec.N));
-  llvm::Value* hi = b.CreateUDiv(b.CreateAdd(end, kb.i64(kk - 1)), kb.i64(kk));
-  return {lo, b.CreateSelect(b.CreateICmpUGT(t1, t0), hi, lo)};
+  auto at = [&](llvm::Value* t) {
+    return b.CreateBinaryIntrinsic(llvm::Intrinsic::umin, b.CreateMul(t, kb.i64(width)), kb.i64(columns));
+  };
+  return std::pair{at(t0), at(t1)};
+}
+
+// The planes [lo, hi) of col that a slot's share of the weight gradient's
+// product reads: when the tasks split only the columns of dw (c, ky, kx),
+// the planes of its tasks' columns, so that the slots split the im2col too
+// instead of each copying every plane (64 -> 64 3x3 at 56x56: 7.2 MB per
+// image); otherwise all of them.
+std::pair<llvm::Value*, llvm::Value*> slot_planes(KernelBuilder& kb, const ConvGemm& c, llvm::Value* slot) {
+  auto& b = kb.b;
+  const int64_t kk = c.g.kh * c.g.kw;
+  auto cols = c.slots == 1 ? std::nullopt : slot_columns(kb, c, slot);
+  if (!cols) return {kb.i64(0), kb.i64(c.g.cg)};
+  llvm::Value* lo = b.CreateUDiv(cols->first, kb.i64(kk));
+  llvm::Value* hi = b.CreateUDiv(b.CreateAdd(cols->second, kb.i64(kk - 1)), kb.i64(kk));
+  return {lo, b.CreateSelect(b.CreateICmpUGT(cols->second, cols->first), hi, lo)};
+}
+
+// dw[o, j] = dw^T[j, o] for the columns j in [lo, hi).
+void emit_untranspose(KernelBuilder& kb, DType t, const ConvGemm& c, llvm::Value* dwt, llvm::Value* dw,
+                      std::pair<llvm::Value*, llvm::Value*> cols) {
+  auto& b = kb.b;
+  const int64_t og = c.g.og, n = c.spec.M;
+  kb.loop(cols.first, cols.second, [&](llvm::Value* j) {
+    kb.loop(kb.i64(0), kb.i64(og), [&](llvm::Value* o) {
+      kb.store(t, kb.load(t, dwt, b.CreateAdd(b.CreateMul(j, kb.i64(og)), o)), dw, b.CreateAdd(b.CreateMul(o, kb.i64(n)), j));
+    }, 1, "o");
+  }, 1, "j");
+}
+
+// One slot's share of the weight gradient: for each group, every image's
+// product (run_share runs the slot's tasks of one), then, for dw^T, its
+// columns of dw.
+using RunShare = std::function<void(llvm::Function*, llvm::Value*, llvm::Value*, llvm::Value*)>;
+void emit_weight_grad_slot(KernelEnv& env, const ConvGemm& c, llvm::Value* slot, llvm::Value* col, llvm::Value* dwt,
+                           llvm::Function* gemm0, llvm::Function* gemm, const RunShare& run_share) {
+  KernelBuilder& kb = env.kb;
+  auto& b = kb.b;
+  const ConvGeometry& g = c.g;
+  const DType t = c.t;
+  const int64_t p = g.ho * g.wo, pin = g.h * g.w, groups = g.groups();
+  std::pair<llvm::Value*, llvm::Value*> planes = slot_planes(kb, c, slot);
+  kb.loop(kb.i64(0), kb.i64(groups), [&](llvm::Value* grp) {
+    llvm::Value* dw = kb.element_ptr(t, env.result, b.CreateMul(grp, kb.i64(g.og * g.cg * g.kh * g.kw)));
+    kb.loop(kb.i64(0), kb.i64(g.n), [&](llvm::Value* n) {
+      llvm::Value* item = b.CreateAdd(b.CreateMul(n, kb.i64(groups)), grp);
+      llvm::Value* image = kb.element_ptr(t, env.operands[0], b.CreateMul(item, kb.i64(g.cg * pin)));
+      llvm::Value* dy = kb.element_ptr(t, env.operands[1], b.CreateMul(item, kb.i64(g.og * p)));
+      if (!c.direct) emit_im2col(kb, t, g, image, col, planes.first, planes.second);
+      llvm::Value* xs = c.direct ? image : col;
+      llvm::Value* a = c.dw_transposed ? xs : dy;
+      llvm::Value* bm = c.dw_transposed ? dy : xs;
+      llvm::Value* out = c.dw_transposed ? dwt : dw;
+      llvm::Value* is_first = b.CreateICmpEQ(n, kb.i64(0));
+      kb.when(is_first, [&] { run_share(gemm0, a, bm, out); });
+      kb.when(b.CreateNot(is_first), [&] { run_share(gemm, a, bm, out); });
+    }, 1, "n");
+    if (c.dw_transposed) {
+      auto cols = c.slots == 1 ? std::nullopt : slot_columns(kb, c, slot);
+      emit_untranspose(kb, t, c, dwt, dw, cols ? *cols : std::pair{kb.i64(0), kb.i64(c.spec.M)});
+    }
+  }, 1, "group");
 }
 
 }  // namespace
@@ -290,7 +387,7 @@ bool describe_conv_gemm(const Node& n, const LowerOptions& o, KernelInfo& info) 
   ConvGemm c;
   if (!plan_conv_gemm(n, o, c)) return false;
   info.tasks = c.slots;
-  info.scratch_bytes = c.slots * (c.col_bytes + c.pack_bytes + c.plan.scratch_bytes);
+  info.scratch_bytes = c.slots * (c.col_bytes + c.pack_bytes + c.plan.scratch_bytes) + c.dwt_bytes;
   return true;
 }
 
@@ -313,7 +410,8 @@ bool emit_conv_gemm(KernelEnv& env) {
   llvm::Value* null = llvm::ConstantPointerNull::get(kb.ptr_type());
   auto bytes = [&](llvm::Value* base, llvm::Value* offset) { return b.CreateGEP(b.getInt8Ty(), base, offset); };
   llvm::Value* scratch = env.scratch ? env.scratch : null;
-  llvm::Value* gemm_scratch = bytes(scratch, kb.i64(c.slots * (c.col_bytes + c.pack_bytes)));
+  llvm::Value* dwt = bytes(scratch, kb.i64(c.slots * (c.col_bytes + c.pack_bytes)));
+  llvm::Value* gemm_scratch = bytes(dwt, kb.i64(c.dwt_bytes));
   int64_t p = g.ho * g.wo, pin = g.h * g.w, groups = g.groups();
   kb.loop(env.begin, env.end, [&](llvm::Value* slot) {
     llvm::Value* col = bytes(scratch, b.CreateMul(slot, kb.i64(c.col_bytes)));
@@ -325,19 +423,9 @@ bool emit_conv_gemm(KernelEnv& env) {
       else emit_gemm_slots(b, fn, c.plan, {a, bm, out, null, null}, own, kb.i64(0), kb.i64(1), 1);
     };
     if (c.op == Op::Conv2DWeightGrad) {
-      std::pair<llvm::Value*, llvm::Value*> planes = slot_planes(kb, c, slot);
-      kb.loop(kb.i64(0), kb.i64(groups), [&](llvm::Value* grp) {
-        llvm::Value* dw = kb.element_ptr(t, env.result, b.CreateMul(grp, kb.i64(g.og * g.cg * g.kh * g.kw)));
-        kb.loop(kb.i64(0), kb.i64(g.n), [&](llvm::Value* n) {
-          llvm::Value* image = kb.element_ptr(t, env.operands[0], b.CreateMul(b.CreateAdd(b.CreateMul(n, kb.i64(groups)), grp), kb.i64(g.cg * pin)));
-          llvm::Value* dy = kb.element_ptr(t, env.operands[1], b.CreateMul(b.CreateAdd(b.CreateMul(n, kb.i64(groups)), grp), kb.i64(g.og * p)));
-          if (!c.direct) emit_im2col(kb, t, g, image, col, planes.first, planes.second);
-          llvm::Value* bm = c.direct ? image : col;
-          llvm::Value* is_first = b.CreateICmpEQ(n, kb.i64(0));
-          kb.when(is_first, [&] { run(gemm0, dy, bm, dw, true); });
-          kb.when(b.CreateNot(is_first), [&] { run(gemm, dy, bm, dw, true); });
-        }, 1, "n");
-      }, 1, "group");
+      emit_weight_grad_slot(env, c, slot, col, dwt, gemm0, gemm, [&](llvm::Function* fn, llvm::Value* a, llvm::Value* bm, llvm::Value* out) {
+        run(fn, a, bm, out, true);
+      });
       return;
     }
     auto share = [&](llvm::Value* s) { return b.CreateUDiv(b.CreateMul(s, kb.i64(c.items)), kb.i64(c.slots)); };
