@@ -5,7 +5,9 @@
 // bound: the bytes that must move over the copy bandwidth measured in the same
 // run (a plain copy loop of 256 MiB, timed in alternation with the kernels),
 // and beside plain C++ loops for reference. 1 and 2 threads, medians.
-//   embedding_bench [--threads 1,2] [--quick]
+//   embedding_bench [--threads 1,2] [--quick] [--vector-table]
+// The table is a nabla Tensor (huge pages, runtime/tensor.cpp); with
+// --vector-table, a std::vector seen through a view (4 KiB pages).
 #include <omp.h>
 
 #include <algorithm>
@@ -91,12 +93,16 @@ double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
   return worst;
 }
 
-void bench_threads(int threads, int reps, std::vector<float>& table, std::vector<int32_t>& idx, std::vector<float>& dy) {
+// The table is a nabla Tensor (runtime/tensor.cpp: 2 MiB-aligned, advised
+// to huge pages), as a user's would be; the indices, dy and the results are
+// plain vectors seen through views.
+void bench_threads(int threads, int reps, Tensor& table_tensor, std::vector<int32_t>& idx, std::vector<float>& dy) {
+  const float* table = static_cast<const float*>(table_tensor.data());
   omp_set_num_threads(threads);
   Executable fwd = compile_bag(false, threads), grad = compile_bag(true, threads);
   std::vector<float> y(kBags * kDim), yr(y.size()), dt(kRows * kDim), dtr(dt.size());
   std::vector<float> src(64 << 20, 1.f), dst(src.size());
-  Tensor tt = Tensor::view(table.data(), DType::f32, {kRows, kDim}), ti = Tensor::view(idx.data(), DType::i32, {kBags, kBag});
+  Tensor tt = table_tensor, ti = Tensor::view(idx.data(), DType::i32, {kBags, kBag});
   Tensor td = Tensor::view(dy.data(), DType::f32, {kBags, kDim});
   std::vector<Tensor> yo = {Tensor::view(y.data(), DType::f32, {kBags, kDim})};
   std::vector<Tensor> go = {Tensor::view(dt.data(), DType::f32, {kRows, kDim})};
@@ -106,7 +112,7 @@ void bench_threads(int threads, int reps, std::vector<float>& table, std::vector
     double c = copy_ms(src, dst);
     double f = time_ms([&] { fwd.run(fin, yo); });
     double g = time_ms([&] { grad.run(gin, go); });
-    double rf = time_ms([&] { reference_forward(table.data(), idx.data(), yr.data()); });
+    double rf = time_ms([&] { reference_forward(table, idx.data(), yr.data()); });
     double rg = time_ms([&] { reference_gradient(idx.data(), dy.data(), dtr.data()); });
     if (r) tc.push_back(c), tf.push_back(f), tg.push_back(g), trf.push_back(rf), trg.push_back(rg);
   }
@@ -125,18 +131,24 @@ void bench_threads(int threads, int reps, std::vector<float>& table, std::vector
 
 int run(int argc, char** argv) {
   BenchArgs args;
-  if (!parse_bench_args(argc, argv, "embedding_bench [--threads 1,2] [--quick]", args)) return 1;
+  bool vector_table = false;
+  auto extra = [&](char** argv, int& i) { return !std::strcmp(argv[i], "--vector-table") && (vector_table = true); };
+  if (!parse_bench_args(argc, argv, "embedding_bench [--threads 1,2] [--quick] [--vector-table]", args, extra))
+    return 1;
   const bool quick = args.quick;
   std::mt19937 rng(7);
-  std::vector<float> table(kRows * kDim), dy(kBags * kDim);
+  std::vector<float> plain(vector_table ? kRows * kDim : 0);
+  Tensor table = vector_table ? Tensor::view(plain.data(), DType::f32, {kRows, kDim}) : Tensor(DType::f32, {kRows, kDim});
+  std::vector<float> dy(kBags * kDim);
   std::uniform_real_distribution<float> u(-1.f, 1.f);
-  for (float& v : table) v = u(rng);
+  for (int64_t i = 0; i < kRows * kDim; ++i) static_cast<float*>(table.data())[i] = u(rng);
   for (float& v : dy) v = u(rng);
   std::vector<int32_t> idx(kIdx);
   std::uniform_int_distribution<int32_t> row(0, kRows - 1);
   for (auto& v : idx) v = row(rng);
-  std::printf("embedding bag: %lld indices (%lld bags of %lld) into a %lld x %lld f32 table; medians of %d\n",
-              (long long)kIdx, (long long)kBags, (long long)kBag, (long long)kRows, (long long)kDim, quick ? 3 : 9);
+  std::printf("embedding bag: %lld indices (%lld bags of %lld) into a %lld x %lld f32 table (%s); medians of %d\n",
+              (long long)kIdx, (long long)kBags, (long long)kBag, (long long)kRows, (long long)kDim,
+              vector_table ? "std::vector, 4 KiB pages" : "nabla Tensor, huge pages", quick ? 3 : 9);
   for (int threads : args.threads) bench_threads(threads, quick ? 3 : 9, table, idx, dy);
   return 0;
 }

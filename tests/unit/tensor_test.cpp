@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include "nabla/runtime/error.h"
@@ -25,6 +26,26 @@ TEST(Tensor, OwnedZeroFilledAndViews) {
   EXPECT_EQ(buf[1], 7.0f);
   EXPECT_EQ(row_major_strides(Shape{2, 3, 4}), (std::vector<int64_t>{12, 4, 1}));
   EXPECT_EQ(shape_to_string(Shape{}), "[]");
+}
+
+// From 4 MiB on, storage is 2 MiB-aligned (for huge pages, on Linux) and
+// still zeroed to the last byte; a copy shares it, a clone does not.
+TEST(Tensor, LargeStorageIsAlignedAndZeroed) {
+  Tensor t(DType::f32, {1000001, 5});  // 20,000,020 bytes: not a multiple of 2 MiB
+#if defined(__linux__)
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(t.data()) % (uintptr_t{2} << 20), 0u);
+#endif
+  const auto* bytes = static_cast<const unsigned char*>(t.data());
+  int64_t nonzero = 0;
+  for (size_t i = 0; i < t.nbytes(); ++i) nonzero += bytes[i] != 0;
+  EXPECT_EQ(nonzero, 0);
+  t.set(5000004, -3.5);
+  Tensor shared = t, copy = t.clone();
+  t.set(5000004, 1.0);
+  EXPECT_EQ(shared.get(5000004), 1.0);
+  EXPECT_EQ(copy.get(5000004), -3.5);
+  Tensor small(DType::f32, {3});
+  EXPECT_EQ(small.get(2), 0.0);
 }
 
 TEST(Tensor, CastSemantics) {
