@@ -12,6 +12,7 @@
 #include "nabla/ir/verifier.h"
 #include "nabla/passes/build_grad.h"
 #include "nabla/passes/check_grad.h"
+#include "nabla/passes/derivatives.h"
 #include "nabla/runtime/error.h"
 #include "tests/support/backend_testing.h"
 #include "tests/unit/op_cases.h"
@@ -382,6 +383,34 @@ TEST(Loop, NestedLoopsAndAGradInsideABody) {
   for (int64_t i = 0; i < 12; ++i) {
     double x = in[1].get(i);
     EXPECT_NEAR(want[1].get(i), std::sqrt(x * x + 1), 1e-13);
+  }
+  EXPECT_EQ(test::compare_with_interpreter(f, in, test::test_options(1), {0, 1e-12}), "");
+}
+
+// A Hessian-vector product through a scan (hvp, passes/derivatives.h: forward
+// mode over the reverse sweep) against
+// central differences of the gradient in f64, (g(W + h V) - g(W - h V)) / 2h,
+// and the JIT against the interpreter.
+TEST(Loop, HessianVectorProductThroughAScan) {
+  Module m = test::make_function({f64({B, H}), f64({20, B, H}), f64({H, H}), f64({H, H})}, [](std::vector<Value>& in) {
+    ScanResult r = test::elman_rnn(in[0], in[1], in[2], false);
+    Value z = add(sum(mul(r.carry[0], r.carry[0])), sum(r.ys[0]));
+    return std::vector<Value>{grad(z, {in[2]})[0], hvp(z, in[2], in[3])};
+  });
+  Function& f = *m.find("f");
+  std::vector<Tensor> in = random_inputs(f, 12);
+  const double h = 1e-5;
+  std::vector<Tensor> plus = in, minus = in;
+  plus[2] = in[2].clone();
+  minus[2] = in[2].clone();
+  for (int64_t e = 0; e < H * H; ++e) {
+    plus[2].set(e, in[2].get(e) + h * in[3].get(e));
+    minus[2].set(e, in[2].get(e) - h * in[3].get(e));
+  }
+  Tensor hv = interpret(f, in)[1], gp = interpret(f, plus)[0], gm = interpret(f, minus)[0];
+  for (int64_t e = 0; e < H * H; ++e) {
+    double want = (gp.get(e) - gm.get(e)) / (2 * h);
+    EXPECT_NEAR(hv.get(e), want, 1e-7 * (1 + std::abs(want))) << e;
   }
   EXPECT_EQ(test::compare_with_interpreter(f, in, test::test_options(1), {0, 1e-12}), "");
 }
