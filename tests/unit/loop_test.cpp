@@ -15,6 +15,7 @@
 #include "nabla/passes/derivatives.h"
 #include "nabla/runtime/error.h"
 #include "tests/support/backend_testing.h"
+#include "tests/support/error_testing.h"
 #include "tests/unit/op_cases.h"
 
 namespace nabla {
@@ -137,6 +138,37 @@ TEST(Loop, CumulativeProduct) {
     EXPECT_NEAR(out[1].get(static_cast<int64_t>(j)), d, 1e-12 * std::abs(d));
   }
   EXPECT_EQ(test::compare_with_interpreter(f, in), "");
+}
+
+// An integer carry carries no gradient, as an integer value anywhere: k
+// counts the steps where s > t and feeds s' = s w + k / 10. ds/dw and ds/ds0
+// treat k as the constant it is between its jumps (against central
+// differences, away from a jump), and t, whose only path to s is through k,
+// is reported as blocked.
+TEST(Loop, AnIntegerCarryCarriesNoGradient) {
+  Module m = test::make_function({f64(), f64(), f64()}, [](std::vector<Value>& in) {
+    Value k0 = constant(*in[0]->function(), 0.0, DType::i64);
+    ScanResult r = scan([](auto c, auto, auto w) -> ScanBodyResult {
+      Value k = add(c[1], cast(greater(c[0], w[1]), DType::i64));
+      return {{add(mul(c[0], w[0]), mul(cast(k, DType::f64), 0.1)), k}, {}};
+    }, {in[0], k0}, {}, {in[1], in[2]}, {.length = 6});
+    r.carry[0]->set_name("s");
+    EXPECT_EQ(nabla::test::error_of([&] { grad(r.carry[0], {in[2]}); }),
+              "grad: the derivative of %s with respect to %x2 is undefined: every path from %x2 to %s passes "
+              "through an integer or bool value, such as `%s = scan %x0, %0, %x1, %x2 {length = 6, num_carry = 2} "
+              ": f64[]`");
+    return std::vector<Value>{r.carry[0], grad_op(r.carry[0], in[1]), grad_op(r.carry[0], in[0])};
+  });
+  Function& f = *m.find("f");
+  std::vector<Tensor> in = {Tensor::scalar(DType::f64, 0.9), Tensor::scalar(DType::f64, 1.1),
+                            Tensor::scalar(DType::f64, 1.0)};
+  std::vector<Tensor> out = test::reference_results(f, in);
+  EXPECT_GT(out[0].get(0), 1.0);
+  CheckGradReport report = check_grad(f, in);
+  std::ostringstream text;
+  print_report(text, report);
+  EXPECT_TRUE(report.ok()) << text.str();
+  EXPECT_EQ(test::compare_with_interpreter(f, in, test::test_options(1), {0, 1e-14}), "");
 }
 
 // A target whose only path to z is a while's condition is blocked, as by an
