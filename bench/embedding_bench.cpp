@@ -5,9 +5,11 @@
 // bound: the bytes that must move over the copy bandwidth measured in the same
 // run (a plain copy loop of 256 MiB, timed in alternation with the kernels),
 // and beside plain C++ loops for reference. 1 and 2 threads, medians.
-//   embedding_bench [--threads 1,2] [--quick] [--vector-table]
-// The table is a nabla Tensor (huge pages, runtime/tensor.cpp); with
-// --vector-table, a std::vector seen through a view (4 KiB pages).
+//   embedding_bench [--threads 1,2] [--quick] [--vector-table] [--vector-output]
+// The table and the results are nabla Tensors (huge pages,
+// runtime/tensor.cpp), the results allocated once before the rounds; with
+// --vector-table (--vector-output), std::vectors seen through views (4 KiB
+// pages). Each median is printed with the range of its rounds.
 #include <omp.h>
 
 #include <algorithm>
@@ -93,19 +95,24 @@ double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
   return worst;
 }
 
-// The table is a nabla Tensor (runtime/tensor.cpp: 2 MiB-aligned, advised
-// to huge pages), as a user's would be; the indices, dy and the results are
-// plain vectors seen through views.
-void bench_threads(int threads, int reps, Tensor& table_tensor, std::vector<int32_t>& idx, std::vector<float>& dy) {
+// The table and the results are nabla Tensors (runtime/tensor.cpp: 2
+// MiB-aligned, advised to huge pages), as a user's would be; the indices and
+// dy are plain vectors seen through views.
+void bench_threads(int threads, int reps, Tensor& table_tensor, std::vector<int32_t>& idx, std::vector<float>& dy,
+                   bool vector_output) {
   const float* table = static_cast<const float*>(table_tensor.data());
   omp_set_num_threads(threads);
   Executable fwd = compile_bag(false, threads), grad = compile_bag(true, threads);
-  std::vector<float> y(kBags * kDim), yr(y.size()), dt(kRows * kDim), dtr(dt.size());
+  std::vector<float> yr(kBags * kDim), dtr(kRows * kDim), yv(vector_output ? yr.size() : 0), dv(yv.empty() ? 0 : dtr.size());
   std::vector<float> src(64 << 20, 1.f), dst(src.size());
   Tensor tt = table_tensor, ti = Tensor::view(idx.data(), DType::i32, {kBags, kBag});
   Tensor td = Tensor::view(dy.data(), DType::f32, {kBags, kDim});
-  std::vector<Tensor> yo = {Tensor::view(y.data(), DType::f32, {kBags, kDim})};
-  std::vector<Tensor> go = {Tensor::view(dt.data(), DType::f32, {kRows, kDim})};
+  std::vector<Tensor> yo = {vector_output ? Tensor::view(yv.data(), DType::f32, {kBags, kDim}) : Tensor(DType::f32, {kBags, kDim})};
+  std::vector<Tensor> go = {vector_output ? Tensor::view(dv.data(), DType::f32, {kRows, kDim}) : Tensor(DType::f32, {kRows, kDim})};
+  auto as_vector = [](const Tensor& t) {
+    const float* p = static_cast<const float*>(t.data());
+    return std::vector<float>(p, p + t.numel());
+  };
   const std::vector<Tensor> fin = {tt, ti}, gin = {tt, ti, td};
   std::vector<double> tc, tf, tg, trf, trg;
   for (int r = 0; r < reps + 1; ++r) {  // the first round warms up
@@ -120,10 +127,18 @@ void bench_threads(int threads, int reps, Tensor& table_tensor, std::vector<int3
   double bf = kForwardBytes / bw / 1e6, bg = kGradBytes / bw / 1e6;
   std::printf("%d thread(s): copy %.1f GB/s; forward bound %.2f ms (%.0f MB), gradient bound %.2f ms (%.0f MB)\n",
               threads, bw, bf, kForwardBytes / 1e6, bg, kGradBytes / 1e6);
-  std::printf("  forward:  nabla %8.3f ms = %.2fx the bound; C++ loops %8.3f ms = %.2fx (results differ by %.1e)\n",
-              median(tf), median(tf) / bf, median(trf), median(trf) / bf, max_diff(y, yr));
-  std::printf("  gradient: nabla %8.3f ms = %.2fx the bound; C++ loops %8.3f ms = %.2fx (results differ by %.1e)\n",
-              median(tg), median(tg) / bg, median(trg), median(trg) / bg, max_diff(dt, dtr));
+  auto spread = [](const std::vector<double>& t, double bound) {
+    auto [lo, hi] = std::minmax_element(t.begin(), t.end());
+    return std::make_pair(*lo / bound, *hi / bound);
+  };
+  auto [f0, f1] = spread(tf, bf);
+  auto [g0, g1] = spread(tg, bg);
+  std::printf("  forward:  nabla %8.3f ms = %.2fx the bound (rounds %.2fx-%.2fx); C++ loops %8.3f ms = %.2fx"
+              " (results differ by %.1e)\n",
+              median(tf), median(tf) / bf, f0, f1, median(trf), median(trf) / bf, max_diff(as_vector(yo[0]), yr));
+  std::printf("  gradient: nabla %8.3f ms = %.2fx the bound (rounds %.2fx-%.2fx); C++ loops %8.3f ms = %.2fx"
+              " (results differ by %.1e)\n",
+              median(tg), median(tg) / bg, g0, g1, median(trg), median(trg) / bg, max_diff(as_vector(go[0]), dtr));
   std::printf("  (nabla: %d + %d kernels, workspace %.1f + %.1f MB)\n", fwd.stats().num_kernels, grad.stats().num_kernels,
               fwd.workspace_bytes() / 1e6, grad.workspace_bytes() / 1e6);
   std::fflush(stdout);
@@ -131,9 +146,12 @@ void bench_threads(int threads, int reps, Tensor& table_tensor, std::vector<int3
 
 int run(int argc, char** argv) {
   BenchArgs args;
-  bool vector_table = false;
-  auto extra = [&](char** argv, int& i) { return !std::strcmp(argv[i], "--vector-table") && (vector_table = true); };
-  if (!parse_bench_args(argc, argv, "embedding_bench [--threads 1,2] [--quick] [--vector-table]", args, extra))
+  bool vector_table = false, vector_output = false;
+  auto extra = [&](char** argv, int& i) {
+    if (!std::strcmp(argv[i], "--vector-output")) return vector_output = true;
+    return !std::strcmp(argv[i], "--vector-table") && (vector_table = true);
+  };
+  if (!parse_bench_args(argc, argv, "embedding_bench [--threads 1,2] [--quick] [--vector-table] [--vector-output]", args, extra))
     return 1;
   const bool quick = args.quick;
   std::mt19937 rng(7);
@@ -149,7 +167,7 @@ int run(int argc, char** argv) {
   std::printf("embedding bag: %lld indices (%lld bags of %lld) into a %lld x %lld f32 table (%s); medians of %d\n",
               (long long)kIdx, (long long)kBags, (long long)kBag, (long long)kRows, (long long)kDim,
               vector_table ? "std::vector, 4 KiB pages" : "nabla Tensor, huge pages", quick ? 3 : 9);
-  for (int threads : args.threads) bench_threads(threads, quick ? 3 : 9, table, idx, dy);
+  for (int threads : args.threads) bench_threads(threads, quick ? 3 : 9, table, idx, dy, vector_output);
   return 0;
 }
 

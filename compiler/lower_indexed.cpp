@@ -91,20 +91,36 @@ struct RowPrefetch {
   int64_t bytes;    // of the row, up to kPrefetchBytes
 };
 
+// The table offset of the row that indexed op n (gather or scatter_add)
+// reaches `ahead` index elements after index offset `index_at` (clamped to
+// the last index), with `table_at` its offset without the axis.
+llvm::Value* row_ahead(KernelBuilder& kb, const Node& n, llvm::Value* index, llvm::Value* index_at, int64_t ahead,
+                       llvm::Value* table_at) {
+  auto& b = kb.b;
+  IndexedAccess a = indexed_access(n);
+  const Node* idx = n.operand(1);
+  llvm::Value* later = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b.CreateAdd(index_at, kb.i64(ahead)),
+                                               kb.i64(idx->type().numel() - 1));
+  llvm::Value* k = index_position(kb, load_index(kb, idx->dtype(), index, later), a.bound);
+  return b.CreateAdd(table_at, b.CreateMul(k, kb.i64(a.axis_stride)));
+}
+
+// Prefetches `bytes` of t elements from ptr + row, a line at a time, to be
+// read (write false) or written.
+void prefetch_lines(KernelBuilder& kb, DType t, llvm::Value* ptr, llvm::Value* row, int64_t bytes, bool write) {
+  auto& b = kb.b;
+  int64_t size = static_cast<int64_t>(dtype_size(t));
+  for (int64_t line = 0; line < bytes; line += kLine) {
+    llvm::Value* p = kb.element_ptr(t, ptr, b.CreateAdd(row, kb.i64(line / size)));
+    b.CreateIntrinsic(llvm::Intrinsic::prefetch, {p->getType()},
+                      {p, b.getInt32(write ? 1 : 0), b.getInt32(3), b.getInt32(1)});
+  }
+}
+
 void prefetch_row(KernelBuilder& kb, const RowPrefetch& r, std::span<llvm::Value* const> ptrs,
                   std::span<llvm::Value* const> at) {
-  auto& b = kb.b;
-  IndexedAccess a = indexed_access(*r.gather);
-  const Node* idx = r.gather->operand(1);
-  llvm::Value* later = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b.CreateAdd(at[r.accessor], kb.i64(r.ahead)),
-                                               kb.i64(idx->type().numel() - 1));
-  llvm::Value* k = index_position(kb, load_index(kb, idx->dtype(), ptrs[r.accessor], later), a.bound);
-  llvm::Value* row = b.CreateAdd(at[r.accessor + 1], b.CreateMul(k, kb.i64(a.axis_stride)));
-  int64_t size = static_cast<int64_t>(dtype_size(r.gather->dtype()));
-  for (int64_t line = 0; line < r.bytes; line += kLine) {
-    llvm::Value* p = kb.element_ptr(r.gather->dtype(), ptrs[r.accessor + 1], b.CreateAdd(row, kb.i64(line / size)));
-    b.CreateIntrinsic(llvm::Intrinsic::prefetch, {p->getType()}, {p, b.getInt32(0), b.getInt32(3), b.getInt32(1)});
-  }
+  llvm::Value* row = row_ahead(kb, *r.gather, ptrs[r.accessor], at[r.accessor], r.ahead, at[r.accessor + 1]);
+  prefetch_lines(kb, r.gather->dtype(), ptrs[r.accessor + 1], row, r.bytes, false);
 }
 
 }  // namespace
@@ -172,13 +188,16 @@ const Node* fused_scatter(const Node& n) {
 
 namespace {
 
-constexpr int64_t kColumns = 16;  // result columns per task
+constexpr int64_t kColumns = 16;       // a row must be longer to split rows
+constexpr int64_t kScatterAhead = 32;  // index elements (update rows) to prefetch ahead
 
 // The loop over the updates' shape: the program's accessors, then the index
 // and the result (as a table). When the nest's innermost axis is the
-// result's contiguous columns after the axis (the index constant along it),
-// tasks split those columns: each owns its columns of every result row, so
-// each element is summed by one task in the interpreter's order.
+// result's contiguous columns after the axis (the index constant along it)
+// and a row has more than kColumns of them, tasks split the result's rows
+// (of `columns` elements, over the axes up to the axis): each task goes
+// through every update row in order and adds those whose index points into
+// its rows, so each element is summed by one task in the interpreter's order.
 struct ScatterPlan {
   const Node* scatter;
   ElementProgram program;
@@ -200,7 +219,7 @@ ScatterPlan plan_scatter(const Node& n) {
   int64_t inner = num_elements(std::span(x).subspan(static_cast<size_t>(s.scatter->attrs().axis) + 1));
   const LoopNest& nest = s.nest;
   size_t last = nest.strides.size();
-  if (!nest.shape.empty() && nest.numel() > 0 && inner > kColumns && nest.shape.back() == inner &&
+  if (nest.shape.size() >= 2 && nest.numel() > 0 && inner > kColumns && nest.shape.back() == inner &&
       nest.strides[last - 1].back() == 1 && nest.strides[last - 2].back() == 0) {
     s.columns = inner;
     s.rows = s.scatter->type().numel() / inner;
@@ -230,7 +249,7 @@ KernelInfo describe_fused_scatter(const Node& n, const LowerOptions&) {
   ScatterPlan s = plan_scatter(n);
   KernelInfo info;
   info.kind = "axis";
-  info.tasks = s.columns > 0 ? (s.columns + kColumns - 1) / kColumns : 1;
+  info.tasks = s.columns > 0 ? s.rows : 1;
   info.work = n.type().numel() + s.scatter->operand(2)->type().numel() * static_cast<int64_t>(s.program.nodes.size() + 2);
   info.checks = true;
   return info;
@@ -238,25 +257,28 @@ KernelInfo describe_fused_scatter(const Node& n, const LowerOptions&) {
 
 namespace {
 
-// result = base over [0, count) elements, or over the columns [lo, hi) of
-// each of `rows` rows of `columns` (filled, without reading it, when the
-// base is a splat constant or a broadcast scalar).
+// result = base over the elements [lo, hi) (filled, without reading it,
+// when the base is a splat constant or a broadcast scalar).
 void copy_base(KernelEnv& env, const ScatterPlan& s, llvm::Value* lo, llvm::Value* hi) {
   KernelBuilder& kb = env.kb;
-  auto& b = kb.b;
   DType t = env.node.dtype();
   const Node* base = s.scatter->operand(0);
   std::optional<double> fill = fill_value(env.node, base);
   llvm::Value* from = fill ? nullptr : leaf_pointer(env, base);
-  auto copy = [&](llvm::Value* at) { kb.store(t, fill ? kb.constant(t, *fill) : kb.load(t, from, at), env.result, at); };
-  if (s.columns == 0) {
-    kb.loop(kb.i64(0), kb.i64(env.node.type().numel()), copy, 1, "copy");
-    return;
+  kb.loop(lo, hi, [&](llvm::Value* at) {
+    kb.store(t, fill ? kb.constant(t, *fill) : kb.load(t, from, at), env.result, at);
+  }, 1, "copy");
+}
+
+// The nest without its innermost axis, whose strides go to `inner`.
+LoopNest without_innermost(const LoopNest& nest, std::vector<int64_t>& inner) {
+  LoopNest outer = nest;
+  outer.shape.pop_back();
+  for (auto& st : outer.strides) {
+    inner.push_back(st.back());
+    st.pop_back();
   }
-  kb.loop(kb.i64(0), kb.i64(s.rows), [&](llvm::Value* r) {
-    llvm::Value* row = b.CreateMul(r, kb.i64(s.columns));
-    kb.loop(lo, hi, [&](llvm::Value* i) { copy(b.CreateAdd(row, i)); }, 1, "copy");
-  }, 1, "row");
+  return outer;
 }
 
 }  // namespace
@@ -264,45 +286,51 @@ void copy_base(KernelEnv& env, const ScatterPlan& s, llvm::Value* lo, llvm::Valu
 // The result starts as the base, then for each update element in row-major
 // order (the interpreter's: position p of the index in order for each outer
 // and inner element) the update is computed and added where its index points.
+// Split by rows, a task adds the update rows that land in its rows [lo, hi)
+// (as elements) and, before each update row, prefetches for writing the
+// result row kScatterAhead update rows later, or, when that row is another
+// task's, the current one again (random rows otherwise arrive one
+// out-of-order window at a time).
 void emit_fused_scatter(KernelEnv& env) {
   KernelBuilder& kb = env.kb;
   auto& b = kb.b;
   ScatterPlan s = plan_scatter(env.node);
   DType t = env.node.dtype();
-  llvm::Value* lo = nullptr;
-  llvm::Value* hi = nullptr;
-  if (s.columns > 0) {  // the task's columns
-    lo = b.CreateMul(env.begin, kb.i64(kColumns));
-    hi = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b.CreateMul(env.end, kb.i64(kColumns)), kb.i64(s.columns));
-  }
+  llvm::Value* lo = s.columns > 0 ? b.CreateMul(env.begin, kb.i64(s.columns)) : kb.i64(0);
+  llvm::Value* hi = s.columns > 0 ? b.CreateMul(env.end, kb.i64(s.columns)) : kb.i64(env.node.type().numel());
   copy_base(env, s, lo, hi);
   std::vector<llvm::Value*> ptrs = leaf_pointers(env, s.program);
   llvm::Value* index = leaf_pointer(env, s.scatter->operand(1));
   DType it = s.scatter->operand(1)->dtype();
   size_t n = s.program.accessors();
   ScalarLoops scalar(kb, calls_libm(s.program));
-  auto add = [&](std::span<llvm::Value* const> at) {
+  auto add = [&](std::span<llvm::Value* const> at, llvm::Value* to) {
     llvm::Value* u = emit_program_values(kb, s.program, ptrs, at.first(n))[0];
-    llvm::Value* k = index_position(kb, load_index(kb, it, index, at[n]), s.access.bound);
-    llvm::Value* to = b.CreateAdd(at[n + 1], b.CreateMul(k, kb.i64(s.access.axis_stride)));
     kb.store(t, kb.add(kb.load(t, env.result, to), u), env.result, to);
   };
-  if (s.columns == 0) return emit_loop_nest(kb, s.nest, add);
-  // The nest without its innermost axis, then the task's columns of it.
-  LoopNest outer = s.nest;
+  auto row_of = [&](std::span<llvm::Value* const> at) {
+    llvm::Value* k = index_position(kb, load_index(kb, it, index, at[n]), s.access.bound);
+    return b.CreateAdd(at[n + 1], b.CreateMul(k, kb.i64(s.access.axis_stride)));
+  };
+  if (s.columns == 0) return emit_loop_nest(kb, s.nest, [&](std::span<llvm::Value* const> at) { add(at, row_of(at)); });
   std::vector<int64_t> inner;
-  outer.shape.pop_back();
-  for (auto& st : outer.strides) {
-    inner.push_back(st.back());
-    st.pop_back();
-  }
+  LoopNest outer = without_innermost(s.nest, inner);
+  int64_t step = outer.strides[n].back(), bytes = std::min(s.columns * int64_t(dtype_size(t)), kPrefetchBytes);
+  auto mine = [&](llvm::Value* row) { return b.CreateICmpULT(b.CreateSub(row, lo), b.CreateSub(hi, lo)); };
   emit_loop_nest(kb, outer, [&](std::span<llvm::Value* const> at) {
-    kb.loop(lo, hi, [&](llvm::Value* i) {
-      std::vector<llvm::Value*> here;
-      for (size_t a = 0; a < at.size(); ++a)
-        here.push_back(inner[a] == 0 ? at[a] : b.CreateAdd(at[a], b.CreateMul(i, kb.i64(inner[a]))));
-      add(here);
-    }, 1, "j");
+    llvm::Value* row = row_of(at);
+    if (step > 0) {
+      llvm::Value* later = row_ahead(kb, *s.scatter, index, at[n], kScatterAhead * step, at[n + 1]);
+      prefetch_lines(kb, t, env.result, b.CreateSelect(mine(later), later, row), bytes, true);
+    }
+    kb.when(mine(row), [&] {
+      kb.loop(kb.i64(0), kb.i64(s.columns), [&](llvm::Value* i) {
+        std::vector<llvm::Value*> here;
+        for (size_t a = 0; a < n; ++a)
+          here.push_back(inner[a] == 0 ? at[a] : b.CreateAdd(at[a], b.CreateMul(i, kb.i64(inner[a]))));
+        add(here, b.CreateAdd(row, i));
+      }, 1, "j");
+    });
   });
 }
 

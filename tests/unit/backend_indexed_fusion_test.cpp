@@ -18,21 +18,24 @@
 namespace nabla {
 namespace {
 
-// Compiles f on 1 and 2 threads; both equal the interpreter bit for bit.
-// Returns the 1-thread kernel count.
-int check_bits(Function& f, uint64_t seed) {
-  std::vector<Tensor> in = nabla::random_inputs(f, seed);
+// Compiles f on 1 and 2 threads; both equal the interpreter bit for bit on
+// `in`. Returns the 1-thread kernel count (and the 2-thread count of
+// parallel kernels in *parallel, when given).
+int check_bits(Function& f, const std::vector<Tensor>& in, int* parallel = nullptr) {
   std::vector<Tensor> want = test::reference_results(f, in);
   int kernels = -1;
   for (int threads : {1, 2}) {
     Executable exe = compile(f, test::split_everything(threads));
     if (threads == 1) kernels = exe.stats().num_kernels;
+    if (threads == 2 && parallel) *parallel = exe.stats().num_parallel_kernels;
     std::vector<Tensor> got = exe.run(in);
     for (size_t i = 0; i < got.size(); ++i)
       EXPECT_EQ(test::compare_bits(got[i], want[i]), "") << "result " << i << ", " << threads << " thread(s)";
   }
   return kernels;
 }
+
+int check_bits(Function& f, uint64_t seed) { return check_bits(f, nabla::random_inputs(f, seed)); }
 
 class IndexedFusion : public ::testing::TestWithParam<DType> {};
 
@@ -113,6 +116,24 @@ TEST(IndexedFusionScatter, UpdatesComputedInTheLoop) {
     return std::vector<Value>{scatter_add(x[0], x[1], exp(x[2]), 1), scatter_add(x[0], x[1], -x[2], -2)};
   });
   check_bits(*m.find("f"), 11);
+}
+
+// Rows of more than 16 columns after the axis: the tasks split the result's
+// rows, each adding the update rows that land in its own and prefetching the
+// row 32 update rows ahead. Along axis 1 of [3, 5, 24] (15 rows: the two
+// threads' ranges part inside an outer block), 200 updates per outer block
+// into 5 rows, some indices counted from the end.
+TEST(IndexedFusionScatter, TasksSplitTheResultRows) {
+  Module m = test::make_function({{DType::f32, {3, 5, 24}}, {DType::i32, {8, 25}}, {DType::f32, {3, 8, 25, 24}}},
+                                 [&](std::vector<Value>& x) {
+    return std::vector<Value>{scatter_add(x[0], x[1], exp(x[2]) * 100.0, 1)};
+  });
+  Function& f = *m.find("f");
+  std::vector<Tensor> in = nabla::random_inputs(f, 12);
+  for (int64_t p : {3, 17, 30, 199}) in[1].set(p, in[1].get(p) < 0 ? in[1].get(p) : in[1].get(p) - 5);
+  int parallel = 0;
+  EXPECT_EQ(check_bits(f, in, &parallel), 1);
+  EXPECT_EQ(parallel, 1);
 }
 
 Module bad_index_module(bool scatter) {
