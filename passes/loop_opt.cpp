@@ -43,20 +43,28 @@ bool unused(const Function& f, const Node* n) {
   return n->users().empty() && std::find(f.results().begin(), f.results().end(), n) == f.results().end();
 }
 
+// Whether nothing reads result i of the loop `group` (found by its body
+// result, not by its place in the group).
+bool unused_result(const Function& f, const std::vector<Node*>& group, size_t i) {
+  for (const Node* m : group)
+    if (static_cast<size_t>(m->body_result()) == i) return unused(f, m);
+  return true;
+}
+
 // Drops the stacked outputs nothing reads.
 bool drop_unused_ys(Function& f, const std::vector<Node*>& group) {
   const Node& n = *group[0];
+  const Function& body = *n.body();
   LoopLayout l = loop_layout(n);
-  std::vector<int> from(group.size());
+  std::vector<int> from(body.results().size());
   bool any = false;
   int next = 0;
-  for (size_t i = 0; i < group.size(); ++i) {
-    bool drop = i >= l.carry && unused(f, group[i]);
+  for (size_t i = 0; i < from.size(); ++i) {
+    bool drop = i >= l.carry && unused_result(f, group, i);
     any |= drop;
     from[i] = drop ? -1 : next++;
   }
   if (!any) return false;
-  const Function& body = *n.body();
   auto out = std::make_shared<Function>(body.name());
   NodeMap map;
   for (const Node* in : body.inputs()) map[in] = out->input(in->name(), in->type());
@@ -121,7 +129,7 @@ bool drop_dead_carries(Function& f, const std::vector<Node*>& group) {
   LoopLayout l = loop_layout(n);
   const Function& body = *n.body();
   for (size_t j = 0; j < l.carry; ++j) {
-    if (!unused(f, group[j])) continue;
+    if (!unused_result(f, group, j)) continue;
     std::unordered_set<const Node*> reach{body.inputs()[j]};
     for (const Node* b : body)
       for (const Node* o : b->operands())
@@ -150,7 +158,7 @@ bool drop_dead_carries(Function& f, const std::vector<Node*>& group) {
     operands.erase(operands.begin() + static_cast<std::ptrdiff_t>(j));
     Attrs a = n.attrs();
     a.num_carry -= 1;
-    std::vector<int> from(group.size());
+    std::vector<int> from(body.results().size());
     for (size_t i = 0; i < from.size(); ++i) from[i] = i == j ? -1 : static_cast<int>(i < j ? i : i - 1);
     replace_loop(f, group, std::move(operands), a, out, nullptr, from);
     return true;
@@ -230,7 +238,7 @@ bool hoist_invariants(Function& f, const std::vector<Node*>& group) {
     if (!hoisted_set.count(b)) clone_node(*b, *new_body, map, true);
   for (const Node* r : body.results()) new_body->output(map.at(r));
   std::shared_ptr<const Function> cond = cond_with_invariants(n, operands);
-  replace_loop(f, group, std::move(operands), n.attrs(), new_body, cond, identity(group.size()));
+  replace_loop(f, group, std::move(operands), n.attrs(), new_body, cond, identity(n.body()->results().size()));
   return true;
 }
 
@@ -280,7 +288,7 @@ bool pretranspose_invariants(Function& f, const std::vector<Node*>& group) {
   }
   for (const Node* r : body.results()) new_body->output(map.at(r));
   std::shared_ptr<const Function> cond = cond_with_invariants(n, operands);
-  replace_loop(f, group, std::move(operands), n.attrs(), new_body, cond, identity(group.size()));
+  replace_loop(f, group, std::move(operands), n.attrs(), new_body, cond, identity(n.body()->results().size()));
   return true;
 }
 
@@ -330,7 +338,7 @@ bool merge_twins(Function& f, const std::vector<Node*>& group) {
   for (Node* v : results) body->output(v);
   std::vector<Node*> twin_group = fused_group(twin);
   std::vector<Node*> made = replace_loop(f, group, {n.operands().begin(), n.operands().end()}, n.attrs(), body,
-                                         nullptr, identity(group.size()));
+                                         nullptr, identity(n.body()->results().size()));
   for (Node* m : twin_group) {
     Node* to = made[twin_from[static_cast<size_t>(m->body_result())]];
     if (to->name().empty()) to->set_name(m->name());
@@ -413,7 +421,11 @@ bool move_above(Function& f, const std::vector<Node*>& group, const std::vector<
     Node* o = stack.back();
     stack.pop_back();
     if (in_group.count(o)) return false;
-    if (between.count(o) && need.insert(o).second) stack.insert(stack.end(), o->operands().begin(), o->operands().end());
+    if (!between.count(o) || need.count(o)) continue;
+    // A loop's (or fused region's) nodes move together: result i of a body
+    // stays right after result i - 1 (the verifier's check_group).
+    for (Node* x : fused_group(o)) need.insert(x);
+    stack.insert(stack.end(), o->operands().begin(), o->operands().end());
   }
   std::vector<Node*> order;
   for (const Node* x : need) order.push_back(const_cast<Node*>(x));
@@ -477,7 +489,7 @@ bool fold_accumulator_init(Function& f, const std::vector<Node*>& group) {
     std::vector<Node*> operands(n.operands().begin(), n.operands().end());
     operands[j] = x;
     std::vector<Node*> made = replace_loop(f, group, std::move(operands), n.attrs(), n.shared_body(),
-                                           n.shared_cond(), identity(group.size()));
+                                           n.shared_cond(), identity(n.body()->results().size()));
     f.replace_all_uses(u, made[j]);
     f.erase(u);
     return true;
