@@ -78,10 +78,12 @@ struct ScanOptions {
   int64_t length = -1;  // -1: the leading axis of the xs (required when there are none)
   bool reverse = false;
   // Reverse mode stores the carries of every k-th step only and recomputes
-  // the others (docs/autodiff.md, "Checkpointing"): 0 stores every step,
-  // kSqrtCheckpoint takes k = ceil(sqrt(length)), nested_checkpoint(L) nests
-  // L levels of blocks (about (L + 1) length^(1/(L+1)) carries stored, the
-  // forward steps run L + 1 times).
+  // the others (docs/autodiff.md, "Checkpointing"): 0 stores every step's
+  // carries and the values of products the backward step reads (at most 4x
+  // the carries' bytes), 1 every step's carries only, kSqrtCheckpoint takes
+  // k = ceil(sqrt(length)), nested_checkpoint(L) nests L levels of blocks
+  // (about (L + 1) length^(1/(L+1)) carries stored, the forward steps run
+  // L + 1 times).
   int64_t checkpoint = 0;
   // An i64 scalar n in [0, length]: the scan runs n steps, decided at run
   // time (appended to the invariants; the stacked rows from n on are zero).

@@ -37,18 +37,6 @@ namespace {
 
 std::vector<Node*> operands_of(const Node& n) { return {n.operands().begin(), n.operands().end()}; }
 
-// The tape: a scan over n's operands whose body returns (c', c), so that its
-// stacked outputs are the carries entering each step.
-std::vector<Node*> stacked_carries(Function& f, const Node& n, const LoopLayout& l) {
-  auto body = std::make_shared<Function>("scan.tape");
-  std::vector<Node*> in = add_inputs(*body, input_types(*n.body()));
-  std::vector<Node*> out = inline_function(*n.body(), *body, in);
-  for (size_t j = 0; j < l.carry; ++j) body->output(out[j]);
-  for (size_t j = 0; j < l.carry; ++j) body->output(in[j]);
-  std::vector<Node*> nodes = make_loop(f, Op::Scan, operands_of(n), n.attrs(), std::move(body));
-  return {nodes.begin() + static_cast<std::ptrdiff_t>(l.carry), nodes.end()};
-}
-
 // z1 + z2, in f64 when their float types differ.
 Value add_terms(Value z, Value t) {
   if (!z.node) return t;
@@ -75,6 +63,127 @@ Flow flow_of(const Node& n, const LoopLayout& l, std::span<const Value> g) {
   for (size_t j = 0; j < l.ys; ++j)
     if (g[l.carry + j].node && is_float(n.body()->results()[l.carry + j]->dtype())) fl.y.push_back(j);
   return fl;
+}
+
+// ---- Residuals ----
+// A plain scan (checkpoint = 0, a static length) stores more than its
+// carries: the values of the forward body that the backward body reads and
+// that a product computes (a matmul or convolution in their cone), so that
+// the backward steps read them instead of evaluating the products again (as
+// JAX's scan stores its residuals), when they take at most
+// kResidualCarryRatio times the carries' bytes a step. checkpoint = 1, and
+// every scan of a checkpointed form, stores the carries only.
+constexpr int64_t kResidualCarryRatio = 4;
+
+bool is_product(Op op) {
+  return op == Op::MatMul || op == Op::Conv2D || op == Op::Conv2DInputGrad || op == Op::Conv2DWeightGrad;
+}
+
+int64_t bytes_of(const TensorType& t) { return t.numel() * static_cast<int64_t>(dtype_size(t.dtype)); }
+
+// Whether n's tape may hold residuals.
+bool stores_residuals(const Node& n, const LoopLayout& l) { return n.attrs().checkpoint == 0 && l.count < 0; }
+
+// What the walk in residuals() knows of a node of the backward body.
+enum : int { kPrimal = 1, kProduct = 2, kUnsafe = 4 };
+
+// The nodes of `back` (a backward body, inputs gc, gw | c, x, gy | w) computed
+// from c, x and w alone, with a product in their cone (and no loop, region,
+// grad, collective or op that may fail), read by a node that needs the
+// cotangents: what the tape stores for the backward body. Empty when they
+// take more than kResidualCarryRatio times the carries' bytes.
+std::vector<Node*> residuals(const Function& back, const LoopLayout& l, const Flow& fl) {
+  const std::vector<Node*>& in = back.inputs();
+  size_t first = fl.c.size() + fl.w.size(), gy = first + l.carry + l.xs, w = gy + fl.y.size();
+  std::unordered_map<const Node*, int> state;
+  int64_t carry_bytes = 0;
+  for (size_t i = first; i < in.size(); ++i)
+    if (i < gy || i >= w) state[in[i]] = kPrimal;
+  for (size_t j = 0; j < l.carry; ++j) carry_bytes += bytes_of(in[first + j]->type());
+  for (Node* n : back) {
+    int s = kPrimal;
+    for (Node* o : n->operands()) {
+      auto it = state.find(o);
+      s = it == state.end() ? 0 : s | it->second;
+      if (s == 0) break;
+    }
+    if (s == 0) continue;
+    if (is_product(n->op())) s |= kProduct;
+    if (is_loop(n->op()) || n->op() == Op::Fused || n->op() == Op::Grad || has_flag(n->op(), kMayFail) ||
+        is_collective(n->op()))
+      s |= kUnsafe;
+    state[n] = s;
+  }
+  std::unordered_set<const Node*> live(back.results().begin(), back.results().end());  // (z itself is not)
+  std::vector<Node*> order = back.nodes(), out;
+  for (auto it = order.rbegin(); it != order.rend(); ++it)
+    if (live.contains(*it)) live.insert((*it)->operands().begin(), (*it)->operands().end());
+  int64_t bytes = 0;
+  for (Node* n : order) {
+    auto it = state.find(n);
+    if (it == state.end() || it->second != (kPrimal | kProduct)) continue;
+    bool read = std::any_of(n->users().begin(), n->users().end(),
+                            [&](Node* u) { return live.contains(u) && !state.contains(u); });
+    if (!read) continue;
+    out.push_back(n);
+    bytes += bytes_of(n->type());
+  }
+  if (bytes > kResidualCarryRatio * carry_bytes) return {};
+  return out;
+}
+
+// Copies into dst the cones of `nodes` (nodes of src), src's nodes already in
+// `map` read as their copies; returns the copies of `nodes`.
+std::vector<Node*> copy_cones(const Function& src, std::span<Node* const> nodes, Function& dst,
+                              std::unordered_map<const Node*, Node*> map) {
+  std::unordered_set<const Node*> needed(nodes.begin(), nodes.end());
+  std::vector<Node*> order = src.nodes();
+  for (auto it = order.rbegin(); it != order.rend(); ++it)
+    if (needed.contains(*it))
+      for (Node* o : (*it)->operands()) needed.insert(o);
+  for (Node* n : order)
+    if (needed.contains(n) && !map.contains(n)) clone_node(*n, dst, map, false);
+  std::vector<Node*> out;
+  for (Node* n : nodes) out.push_back(map.at(n));
+  return out;
+}
+
+// The tape: a scan over n's operands whose body returns (c', c, r), so that
+// its stacked outputs are the carries entering each step, then the residuals
+// r (nodes of the backward body `back`, computed again from the step's c, x
+// and w).
+std::vector<Node*> stacked_carries(Function& f, const Node& n, const LoopLayout& l, const Function& back,
+                                   std::span<Node* const> res, size_t first) {
+  auto body = std::make_shared<Function>("scan.tape");
+  std::vector<Node*> in = add_inputs(*body, input_types(*n.body()));
+  std::vector<Node*> out = inline_function(*n.body(), *body, in);
+  for (size_t j = 0; j < l.carry; ++j) body->output(out[j]);
+  for (size_t j = 0; j < l.carry; ++j) body->output(in[j]);
+  if (!res.empty()) {
+    const std::vector<Node*>& b = back.inputs();
+    std::unordered_map<const Node*, Node*> map;
+    for (size_t j = 0; j < l.carry + l.xs; ++j) map[b[first + j]] = in[j];
+    for (size_t j = 0; j < l.invariant; ++j) map[b[b.size() - l.invariant + j]] = in[l.carry + l.xs + j];
+    for (Node* r : copy_cones(back, res, *body, std::move(map))) body->output(r);
+  }
+  std::vector<Node*> nodes = make_loop(f, Op::Scan, operands_of(n), n.attrs(), std::move(body));
+  return {nodes.begin() + static_cast<std::ptrdiff_t>(l.carry), nodes.end()};
+}
+
+// `back` reading each of `res` (its nodes) from a new input instead, the
+// inputs inserted before input `at`.
+std::shared_ptr<Function> with_residual_inputs(Function& back, std::span<Node* const> res, size_t at) {
+  const size_t old = back.inputs().size();
+  for (size_t i = 0; i < res.size(); ++i) back.replace_all_uses(res[i], back.input(fmt::format("r{}", i), res[i]->type()));
+  std::vector<TensorType> types = input_types(back), order(types.begin(), types.begin() + static_cast<std::ptrdiff_t>(at));
+  order.insert(order.end(), types.begin() + static_cast<std::ptrdiff_t>(old), types.end());
+  order.insert(order.end(), types.begin() + static_cast<std::ptrdiff_t>(at), types.begin() + static_cast<std::ptrdiff_t>(old));
+  auto body = std::make_shared<Function>("scan.grad");
+  std::vector<Node*> in = add_inputs(*body, order), args(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(at));
+  args.insert(args.end(), in.begin() + static_cast<std::ptrdiff_t>(at + res.size()), in.end());
+  args.insert(args.end(), in.begin() + static_cast<std::ptrdiff_t>(at), in.begin() + static_cast<std::ptrdiff_t>(at + res.size()));
+  for (Node* r : inline_function(back, *body, args)) body->output(r);
+  return body;
 }
 
 // The backward body: inputs (gc, gw | c, x, gy | w), results (gc_prev, gw + dw | dx).
@@ -131,19 +240,20 @@ int64_t power(int64_t b, int64_t e) {
 // n's blocks: `size` steps each (0: not checkpointed), and the checkpoint of
 // the inner scans. checkpoint = -L (L levels) takes the least k with
 // k^(L+1) >= N and blocks of k^L steps, whose inner scans take -(L-1):
-// -1 is the sqrt schedule, k = ceil(sqrt(N)), with plain inner scans.
+// -1 is the sqrt schedule, k = ceil(sqrt(N)), whose inner scans store their
+// carries only (checkpoint = 1, as every scan of the blocked form does).
 struct Blocks {
   int64_t size = 0, inner = 0;
 };
 Blocks checkpoint_blocks(const Node& n) {
   int64_t c = n.attrs().checkpoint, len = n.attrs().length;
-  if (c >= 0) return {c, 0};
+  if (c >= 0) return {c > 1 ? c : 0, 1};  // 1: every step's carries, without residuals
   int64_t levels = -c;
   auto k = static_cast<int64_t>(std::ceil(std::pow(static_cast<double>(len), 1.0 / static_cast<double>(levels + 1))));
   k = std::max<int64_t>(k, 1);
   while (power(k, levels + 1) < len) ++k;
   while (k > 1 && power(k - 1, levels + 1) >= len) --k;
-  return {power(k, levels), levels > 1 ? c + 1 : 0};
+  return {power(k, levels), levels > 1 ? c + 1 : 1};
 }
 
 // Operand j of n sliced to steps [from, to) when it is an xs.
@@ -184,7 +294,7 @@ std::vector<Node*> blocked(const Node& n, const LoopLayout& l, std::vector<Node*
     s.insert(s.begin(), q);
     ops[j] = reshape(ops[j], s);
   }
-  std::vector<Node*> r = scan_part(n, ops, q, outer);
+  std::vector<Node*> r = scan_part(n, ops, q, outer, 1);
   for (size_t i = l.carry; i < r.size(); ++i) {  // [q, k, ...] -> [q k, ...]
     Shape s(r[i]->shape().begin() + 1, r[i]->shape().end());
     s[0] = q * k;
@@ -275,15 +385,21 @@ std::vector<Value> scan_vjp(GradBuilder& b, const Node& n, std::span<const Value
   std::vector<Node*> operands;
   for (size_t j : fl.c) operands.push_back(g[j].node ? g[j] : b.zeros(n.operand(j)->type()));
   for (size_t j : fl.w) operands.push_back(b.zeros(n.operand(l.carry + l.xs + j)->type()));
-  for (Node* c : stacked_carries(f, n, l)) operands.push_back(c);
+  std::shared_ptr<Function> body = backward_body(n, l, fl);
+  std::vector<Node*> res = stores_residuals(n, l) ? residuals(*body, l, fl) : std::vector<Node*>();
+  const size_t first = fl.c.size() + fl.w.size();
+  std::vector<Node*> tape = stacked_carries(f, n, l, *body, res, first);
+  operands.insert(operands.end(), tape.begin(), tape.begin() + static_cast<std::ptrdiff_t>(l.carry));
   for (size_t j = 0; j < l.xs; ++j) operands.push_back(n.operand(l.carry + j));
   for (size_t j : fl.y) operands.push_back(g[l.carry + j]);
+  operands.insert(operands.end(), tape.begin() + static_cast<std::ptrdiff_t>(l.carry), tape.end());
   for (size_t j = 0; j < l.invariant; ++j) operands.push_back(n.operand(l.carry + l.xs + j));
+  if (!res.empty()) body = with_residual_inputs(*body, res, first + l.carry + l.xs + fl.y.size());
   Attrs a = n.attrs();
-  a.num_carry = static_cast<int64_t>(fl.c.size() + fl.w.size());
-  a.num_xs = static_cast<int64_t>(l.carry + l.xs + fl.y.size());
+  a.num_carry = static_cast<int64_t>(first);
+  a.num_xs = static_cast<int64_t>(l.carry + l.xs + fl.y.size() + res.size());
   a.reverse = !a.reverse;
-  std::vector<Node*> back = make_loop(f, Op::Scan, std::move(operands), a, backward_body(n, l, fl));
+  std::vector<Node*> back = make_loop(f, Op::Scan, std::move(operands), a, std::move(body));
   size_t k = fl.c.size(), p = fl.w.size();
   for (size_t i = 0; i < k; ++i) result[fl.c[i]] = back[i];
   for (size_t i = 0; i < p; ++i) result[l.carry + l.xs + fl.w[i]] = back[k + i];

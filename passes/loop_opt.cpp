@@ -172,6 +172,38 @@ std::vector<int> identity(size_t n) {
   return from;
 }
 
+// Drops a scan's xs and invariants that its body does not read (a tape that
+// only a dropped carry read, a weight of a gradient nobody asked for), so that
+// what computes them can go too. Not with a trip count given at run time.
+bool drop_unused_inputs(Function& f, const std::vector<Node*>& group) {
+  const Node& n = *group[0];
+  const Function& body = *n.body();
+  if (n.op() != Op::Scan) return false;
+  LoopLayout l = loop_layout(n);
+  if (l.count >= 0) return false;
+  std::vector<bool> drop(body.inputs().size(), false);
+  bool any = false;
+  for (size_t i = l.carry; i < drop.size(); ++i) any |= drop[i] = unused(body, body.inputs()[i]);
+  if (!any) return false;
+  auto out = std::make_shared<Function>(body.name());
+  NodeMap map;
+  std::vector<Node*> operands;
+  Attrs a = n.attrs();
+  for (size_t i = 0; i < drop.size(); ++i) {
+    const Node* in = body.inputs()[i];
+    if (drop[i]) {
+      a.num_xs -= i < l.carry + l.xs ? 1 : 0;
+      continue;
+    }
+    map[in] = out->input(in->name(), in->type());
+    operands.push_back(n.operand(i));
+  }
+  for (const Node* b : body) clone_node(*b, *out, map, true);
+  for (const Node* r : body.results()) out->output(map.at(r));
+  replace_loop(f, group, std::move(operands), a, out, nullptr, identity(body.results().size()));
+  return true;
+}
+
 // A while's condition body for the loop's operands plus the new invariants
 // operands[n.num_operands()...] (which it takes unused); null for a scan.
 std::shared_ptr<const Function> cond_with_invariants(const Node& n, std::span<Node* const> operands) {
@@ -531,8 +563,8 @@ bool loop_opt(Function& f) {
     std::vector<Node*> group = fused_group(n);
     Node* after = group.back()->next();
     if (remove_trivial(f, group) || drop_unused_ys(f, group) || drop_dead_carries(f, group) ||
-        hoist_invariants(f, group) || pretranspose_invariants(f, group) || merge_twins(f, group) ||
-        absorb_into_extension(f, group) || fold_accumulator_init(f, group)) {
+        drop_unused_inputs(f, group) || hoist_invariants(f, group) || pretranspose_invariants(f, group) ||
+        merge_twins(f, group) || absorb_into_extension(f, group) || fold_accumulator_init(f, group)) {
       changed = true;
       after = f.front();  // the new loop may improve again; restart (loops are few)
     }
