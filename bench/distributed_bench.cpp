@@ -3,8 +3,10 @@
 // all-reduced (op = mean) over MPI, batch B per rank, one thread per rank, on
 // 1 and 2 ranks, compiled with fast-math (FMA contraction, reassociated sums:
 // as bench/mlp_bench and nabla-run --fast-math, how users train) and in exact
-// mode, with the all-reduces overlapped and not, through nabla_mpi's own
-// all-reduce and through MPI_Iallreduce; beside it, in the same run,
+// mode, with the all-reduces overlapped and not, through nabla_mpi's
+// shared-memory all-reduce (its default on one machine), its ring and
+// MPI_Iallreduce, and the step's all-reduces alone (no computation); beside
+// it, in the same run,
 // PyTorch's DistributedDataParallel (gloo) on the same model, batch and ranks
 // (bench/ddp_torch.py). Every run takes its turn in every round. Medians of
 // the step time; throughput is examples per second over all ranks; "wait" is
@@ -13,10 +15,13 @@
 // adds), "cpu" the least share of a round's timed steps that a rank ran on its
 // core (under 1: another process took turns there, and the round is disturbed).
 //   distributed_bench [--batch 256] [--steps 40] [--rounds 5] [--quick]
+//                     [--baseline OTHER_BUILD/bench/distributed_bench]
+// (--baseline adds rows run by another build's binary: before and after.)
 // A rank run also takes --no-overlap, --split-bytes N
 // (CompileOptions::collective_split_bytes), --exact (no fast-math),
-// --mpi-iallreduce (nabla_mpi_set_all_reduce's LIBRARY) and --schedule (prints
-// the collectives' schedule).
+// --mpi-iallreduce (nabla_mpi_set_all_reduce's LIBRARY), --ring (its RING),
+// --comm-only (the step's all-reduces alone, started together, then waited
+// for) and --schedule (prints the collectives' schedule).
 // Started directly, it launches the runs itself (mpiexec, python3) and prints
 // the table; under mpiexec it is one rank of a run (--rank-run).
 #include <mpi.h>
@@ -53,6 +58,9 @@ struct Options {
   int64_t split_bytes = -1;  // CompileOptions::collective_split_bytes (-1: its default)
   bool exact = false;        // CompileOptions::fast_math = false (no FMA contraction, ordered sums)
   bool library_all_reduce = false;  // nabla_mpi's all-reduce by MPI_Iallreduce, not its own
+  bool ring = false;                // nabla_mpi's ring, not its shared-memory all-reduce
+  bool comm_only = false;           // the step's all-reduces alone, no computation
+  std::string baseline;             // another build's distributed_bench, run beside this one
 };
 
 double median(std::vector<double> v) {
@@ -160,12 +168,39 @@ Timing time_steps(Executable& step, TimedComm& comm, std::vector<Tensor>& in, in
   return {median(ms), wait_s / total_s, comm_s / total_s, cpu_s / total_s};
 }
 
+// The step's all-reduces alone (f32 buffers of the schedule's sizes), started
+// one after the other, then waited for in order: 5 warm-up steps, then
+// `steps` timed ones.
+Timing time_all_reduces(const Executable& step, const nabla_communicator& comm, int steps) {
+  std::vector<std::vector<float>> bufs;
+  for (const CollectiveSchedule& c : step.stats().collectives)
+    bufs.emplace_back(static_cast<size_t>(c.bytes) / sizeof(float), 1.f);
+  std::vector<void*> reqs(bufs.size());
+  std::vector<double> ms;
+  double cpu_s = 0, total_s = 0;
+  for (int s = 0; s < 5 + steps; ++s) {
+    double c0 = thread_cpu_seconds();
+    auto t0 = Clock::now();
+    for (size_t k = 0; k < bufs.size(); ++k)
+      comm.all_reduce_start(comm.state, bufs[k].data(), static_cast<int64_t>(bufs[k].size()), NABLA_DTYPE_F32,
+                            NABLA_REDUCE_SUM, &reqs[k]);
+    for (void* r : reqs) comm.wait(comm.state, r);
+    double t = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (s < 5) continue;
+    ms.push_back(t * 1e3);
+    total_s += t;
+    cpu_s += thread_cpu_seconds() - c0;
+  }
+  return {median(ms), 0, 1, cpu_s / total_s};
+}
+
 // One rank of a run under mpiexec; rank 0 prints "RESULT <median ms> <wait share>".
 int rank_run(int argc, char** argv, const Options& o) {
   int provided = 0;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided);
   nabla_mpi* mpi = nabla_mpi_create(MPI_COMM_WORLD, 120.0);
   if (o.library_all_reduce) nabla_mpi_set_all_reduce(mpi, NABLA_MPI_ALL_REDUCE_LIBRARY);
+  if (o.ring) nabla_mpi_set_all_reduce(mpi, NABLA_MPI_ALL_REDUCE_RING);
   TimedComm comm(nabla_mpi_communicator(mpi));
   MlpDims d;
   d.batch = o.batch;
@@ -186,7 +221,7 @@ int rank_run(int argc, char** argv, const Options& o) {
   check_same_program(comm.table, step);
   std::vector<Tensor> in = make_inputs(f, comm.table.rank);
   nabla_mpi_barrier(mpi);
-  Timing t = time_steps(step, comm, in, o.steps);
+  Timing t = o.comm_only ? time_all_reduces(step, comm.table, o.steps) : time_steps(step, comm, in, o.steps);
   // The least CPU share over the ranks: under 1, another process took turns
   // on a rank's core during the timed steps.
   MPI_Allreduce(MPI_IN_PLACE, &t.cpu, 1, MPI_DOUBLE, MPI_MIN, MPI_COMM_WORLD);
@@ -266,7 +301,7 @@ int drive(const char* self, const Options& o) {
   // One rank has nothing to overlap: its step is unsplit (split-collectives
   // only costs there, by repacking the shared operand of each block's product).
   const std::string one = mpi + "1 " + rank_run + " --split-bytes 0", two = mpi + "2 " + rank_run;
-  const std::vector<Run> runs = {
+  std::vector<Run> runs = {
       {"nabla fast-math", 1, one},
       {"nabla fast-math, overlapped", 2, two},
       {"  overlapped, unsplit", 2, two + " --split-bytes 0"},
@@ -276,7 +311,15 @@ int drive(const char* self, const Options& o) {
       {"nabla exact, overlapped", 2, two + " --exact"},
       {"PyTorch DDP (gloo)", 1, torch + "1"},
       {"PyTorch DDP (gloo)", 2, torch + "2"},
+      {"  overlapped, ring", 2, two + " --ring"},
+      {"all-reduces alone, shared", 2, two + " --comm-only"},
+      {"all-reduces alone, ring", 2, two + " --comm-only --ring"},
   };
+  if (!o.baseline.empty()) {  // another build (before a change): the same rank runs
+    std::string base = mpi + "1 " + o.baseline + " --rank-run" + args;
+    runs.push_back({"baseline build", 1, base + " --split-bytes 0"});
+    runs.push_back({"baseline build, overlapped", 2, mpi + "2 " + o.baseline + " --rank-run" + args});
+  }
   std::printf("MLP 784-512-512-10, batch %lld per rank, 1 thread per rank, %d steps, %d rounds "
               "(median of the rounds' medians)\n", static_cast<long long>(o.batch), o.steps, o.rounds);
   // Every run takes its turn in every round (this machine's two cores are
@@ -289,13 +332,15 @@ int drive(const char* self, const Options& o) {
     }
   std::vector<double> ms = print_table(runs, rounds, o.batch);
   std::printf("nabla 2 ranks / 1 rank throughput, fast-math: %.2fx (unsplit %.2fx, not overlapped %.2fx, "
-              "MPI_Iallreduce %.2fx); exact: %.2fx\n", 2 * ms[0] / ms[1], 2 * ms[0] / ms[2], 2 * ms[0] / ms[3],
-              2 * ms[0] / ms[4], 2 * ms[5] / ms[6]);
+              "MPI_Iallreduce %.2fx, ring %.2fx); exact: %.2fx\n", 2 * ms[0] / ms[1], 2 * ms[0] / ms[2],
+              2 * ms[0] / ms[3], 2 * ms[0] / ms[4], 2 * ms[0] / ms[9], 2 * ms[5] / ms[6]);
   print_round_ratios("fast-math, overlapped", rounds[0], rounds[1]);
   print_round_ratios("fast-math, unsplit", rounds[0], rounds[2]);
   print_round_ratios("fast-math, not overlapped", rounds[0], rounds[3]);
   print_round_ratios("fast-math, MPI_Iallreduce", rounds[0], rounds[4]);
   print_round_ratios("exact, overlapped", rounds[5], rounds[6]);
+  print_round_ratios("fast-math, ring", rounds[0], rounds[9]);
+  if (!o.baseline.empty()) print_round_ratios("baseline build", rounds[12], rounds[13]);
   std::printf("nabla / PyTorch time per step, fast-math: 1 rank %.2fx, 2 ranks %.2fx; exact: 1 rank %.2fx, "
               "2 ranks %.2fx\n", ms[0] / ms[7], ms[1] / ms[8], ms[5] / ms[7], ms[6] / ms[8]);
   return 0;
@@ -315,6 +360,9 @@ int main(int argc, char** argv) {
     else if (a == "--split-bytes" && i + 1 < argc) o.split_bytes = std::atoll(argv[++i]);
     else if (a == "--exact") o.exact = true;
     else if (a == "--mpi-iallreduce") o.library_all_reduce = true;
+    else if (a == "--ring") o.ring = true;
+    else if (a == "--comm-only") o.comm_only = true;
+    else if (a == "--baseline" && i + 1 < argc) o.baseline = argv[++i];
     else if (a != "--threads" || ++i >= argc) {  // --threads: scripts/bench.sh's, ignored (1 per rank)
       std::fprintf(stderr, "distributed_bench: unknown option '%s'\n", a.c_str());
       return 1;

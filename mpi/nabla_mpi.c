@@ -3,6 +3,7 @@
 #include "nabla/mpi/nabla_mpi.h"
 
 #include "ring_all_reduce.h"
+#include "shared_all_reduce.h"
 
 #include <limits.h>
 #include <sched.h>
@@ -15,10 +16,13 @@
 enum { kPingTag = 7 };
 static const double kPingInterval = 0.1; /* seconds between pings while waiting */
 static const int kPingValue = 1;          /* what a ping carries (never written) */
+static const size_t kSharedBytes = (size_t)8 << 20; /* the shared window's bytes per rank, by default */
 
 typedef struct request {
   MPI_Request mpi;       /* NABLA_MPI_ALL_REDUCE_LIBRARY: MPI_Iallreduce's */
   ring_all_reduce* ring; /* NABLA_MPI_ALL_REDUCE_RING */
+  int shared;            /* NABLA_MPI_ALL_REDUCE_SHARED: shared_number is the window's */
+  int64_t shared_number;
   int done;
   int64_t number; /* position among this communicator's collectives */
   struct request* next; /* the list of started collectives */
@@ -38,6 +42,7 @@ struct nabla_mpi {
   request* active;   /* started and not yet waited for */
   ring_all_reduce* spares[16]; /* finished rings, reused by the next starts (no malloc per step) */
   int num_spares;
+  shared_window* shared; /* NULL: the ranks are not all on one node (or no window) */
 };
 
 static int32_t fail(nabla_mpi* m, const char* format, ...) {
@@ -108,27 +113,49 @@ static int32_t timed_out(nabla_mpi* m, const char* what, double waited) {
 /* Advances every started all-reduce: the ring's next steps, MPI's progress
  * engine. Returns the first failure's MPI error code. */
 static int advance_all(nabla_mpi* m) {
+  shared_window_advance(m->shared);
   for (request* r = m->active; r; r = r->next) {
     if (r->done) continue;
+    if (r->shared) {
+      r->done = shared_window_done(m->shared, r->shared_number);
+      continue;
+    }
     int rc = r->ring ? ring_all_reduce_advance(r->ring, &r->done) : MPI_Test(&r->mpi, &r->done, MPI_STATUS_IGNORE);
     if (rc != MPI_SUCCESS) return rc;
   }
   return MPI_SUCCESS;
 }
 
-/* Waits for `mine` (a started all-reduce) or else `req` (a broadcast, a
- * barrier): polls, advancing every started all-reduce (a rank may wait for
- * one whose partner waits for another), pings the others while waiting, gives
- * up after the timeout. */
-static int32_t wait_request(nabla_mpi* m, request* mine, MPI_Request* req, const char* what) {
+/* What a wait waits for: sets *done, returns an MPI error code. */
+typedef int (*ready_fn)(nabla_mpi* m, void* arg, int* done);
+
+static int request_ready(nabla_mpi* m, void* arg, int* done) {
+  (void)m;
+  *done = ((request*)arg)->done;
+  return MPI_SUCCESS;
+}
+static int mpi_request_ready(nabla_mpi* m, void* arg, int* done) {
+  (void)m;
+  return MPI_Test((MPI_Request*)arg, done, MPI_STATUS_IGNORE);
+}
+static int shared_room_ready(nabla_mpi* m, void* arg, int* done) {
+  *done = shared_window_has_room(m->shared, *(const int64_t*)arg);
+  return MPI_SUCCESS;
+}
+
+/* Waits until ready(arg) says done (a started all-reduce, a broadcast or
+ * barrier's MPI request, room in the shared window): polls, advancing every
+ * started all-reduce (a rank may wait for one whose partner waits for
+ * another), pings the others while waiting, gives up after the timeout. */
+static int32_t wait_until(nabla_mpi* m, ready_fn ready, void* arg, const char* what) {
   char text[MPI_MAX_ERROR_STRING];
   double begin = MPI_Wtime(), next_ping = begin + kPingInterval;
   for (long polls = 0;; ++polls) {
     int done = 0;
     int rc = advance_all(m);
-    if (rc == MPI_SUCCESS && !mine) rc = MPI_Test(req, &done, MPI_STATUS_IGNORE);
+    if (rc == MPI_SUCCESS) rc = ready(m, arg, &done);
     if (rc != MPI_SUCCESS) return fail(m, "%s failed: %s", what, mpi_error_text(rc, text));
-    if (mine ? mine->done : done) return NABLA_OK;
+    if (done) return NABLA_OK;
     if (polls < 64) continue;
     double now = MPI_Wtime();
     if (now >= next_ping) {
@@ -155,6 +182,24 @@ static MPI_Datatype mpi_type(int32_t dtype) {
   }
 }
 
+/* Starts r through the shared window (which fits its bytes), first waiting
+ * for its region to be free. */
+static int32_t start_shared(nabla_mpi* m, request* r, void* buf, int64_t count, int32_t dtype, int32_t op,
+                            int elem) {
+  int64_t bytes = count * elem;
+  if (!shared_window_has_room(m->shared, bytes)) {
+    char what[64];
+    snprintf(what, sizeof what, "all_reduce #%lld", (long long)r->number);
+    int32_t status = wait_until(m, shared_room_ready, &bytes, what);
+    if (status != NABLA_OK) return status;
+  }
+  r->shared = 1;
+  r->shared_number = shared_all_reduce_start(m->shared, buf, count, (size_t)elem, dtype, op);
+  shared_window_advance(m->shared);
+  r->done = shared_window_done(m->shared, r->shared_number);
+  return NABLA_OK;
+}
+
 static int32_t start(void* state, void* buf, int64_t count, int32_t dtype, int32_t op, void** out) {
   nabla_mpi* m = (nabla_mpi*)state;
   char text[MPI_MAX_ERROR_STRING];
@@ -164,12 +209,20 @@ static int32_t start(void* state, void* buf, int64_t count, int32_t dtype, int32
   MPI_Op mpi_op = op == NABLA_REDUCE_MAX ? MPI_MAX : op == NABLA_REDUCE_MIN ? MPI_MIN : MPI_SUM;
   if (type == MPI_DATATYPE_NULL) return fail(m, "all_reduce: unknown dtype code %d", (int)dtype);
   if (count > INT_MAX) return fail(m, "all_reduce of %lld elements: MPI counts stop at %d", (long long)count, INT_MAX);
+  int elem = 0;
+  MPI_Type_size(type, &elem);
   request* r = (request*)calloc(1, sizeof *r);
   if (!r) return fail(m, "all_reduce: out of memory");
   r->number = m->started++;
   r->mpi = MPI_REQUEST_NULL;
   int rc = MPI_SUCCESS;
-  if (m->algorithm == NABLA_MPI_ALL_REDUCE_LIBRARY) {
+  if (m->algorithm == NABLA_MPI_ALL_REDUCE_SHARED && shared_window_fits(m->shared, count * elem)) {
+    int32_t status = start_shared(m, r, buf, count, dtype, op, elem);
+    if (status != NABLA_OK) {
+      free(r);
+      return status;
+    }
+  } else if (m->algorithm == NABLA_MPI_ALL_REDUCE_LIBRARY) {
     rc = MPI_Iallreduce(MPI_IN_PLACE, buf, (int)count, type, mpi_op, m->comm, &r->mpi);
   } else {
     ring_all_reduce* spare = m->num_spares > 0 ? m->spares[--m->num_spares] : NULL;
@@ -214,7 +267,7 @@ static int32_t wait(void* state, void* handle) {
   }
   char what[64];
   snprintf(what, sizeof what, "all_reduce #%lld", (long long)r->number);
-  int32_t status = wait_request(m, r, NULL, what);
+  int32_t status = wait_until(m, request_ready, r, what);
   if (status == NABLA_OK) forget(m, r);  /* a failed one stays: MPI may still own its buffer */
   return status;
 }
@@ -228,6 +281,18 @@ static void progress(void* state) {
 }
 
 static const char* error_message(void* state) { return ((nabla_mpi*)state)->message; }
+
+/* The shared window's bytes per rank: NABLA_MPI_SHARED_BYTES (0: no window),
+ * else kSharedBytes; the least over the ranks, so that all agree. */
+static size_t shared_bytes(MPI_Comm comm) {
+  const char* text = getenv("NABLA_MPI_SHARED_BYTES");
+  char* end = NULL;
+  long long asked = text && *text ? strtoll(text, &end, 10) : (long long)kSharedBytes;
+  if (asked < 0 || (end && *end)) asked = 0;
+  long long bytes = asked;
+  if (MPI_Allreduce(&asked, &bytes, 1, MPI_LONG_LONG, MPI_MIN, comm) != MPI_SUCCESS) bytes = 0;
+  return (size_t)bytes;
+}
 
 nabla_mpi* nabla_mpi_create(MPI_Comm comm, double timeout_seconds) {
   int initialized = 0;
@@ -255,17 +320,22 @@ nabla_mpi* nabla_mpi_create(MPI_Comm comm, double timeout_seconds) {
   m->tag_ub = has_tag_ub && *tag_ub > 0 ? *tag_ub : 32767;  /* MPI promises at least 32767 */
   nabla_communicator table = {m, rank, size, start, wait, progress, error_message};
   m->table = table;
+  m->shared = shared_window_create(m->comm, shared_bytes(m->comm));
+  m->algorithm = m->shared ? NABLA_MPI_ALL_REDUCE_SHARED : NABLA_MPI_ALL_REDUCE_RING;
   return m;
 }
 
 const nabla_communicator* nabla_mpi_communicator(nabla_mpi* m) { return &m->table; }
 
 int32_t nabla_mpi_set_all_reduce(nabla_mpi* m, int32_t algorithm) {
-  if (algorithm != NABLA_MPI_ALL_REDUCE_RING && algorithm != NABLA_MPI_ALL_REDUCE_LIBRARY) return NABLA_COLLECTIVE_FAILED;
-  if (m->active) return NABLA_COLLECTIVE_FAILED;
+  int known = algorithm == NABLA_MPI_ALL_REDUCE_RING || algorithm == NABLA_MPI_ALL_REDUCE_LIBRARY ||
+              (algorithm == NABLA_MPI_ALL_REDUCE_SHARED && m->shared);
+  if (!known || m->active) return NABLA_COLLECTIVE_FAILED;
   m->algorithm = algorithm;
   return NABLA_OK;
 }
+
+int32_t nabla_mpi_all_reduce(const nabla_mpi* m) { return m->algorithm; }
 
 int32_t nabla_mpi_broadcast(nabla_mpi* m, void* buf, int64_t bytes, int32_t root) {
   char text[MPI_MAX_ERROR_STRING];
@@ -274,7 +344,7 @@ int32_t nabla_mpi_broadcast(nabla_mpi* m, void* buf, int64_t bytes, int32_t root
   MPI_Request req;
   int rc = MPI_Ibcast(buf, (int)bytes, MPI_BYTE, root, m->comm, &req);
   if (rc != MPI_SUCCESS) return fail(m, "broadcast failed to start: %s", mpi_error_text(rc, text));
-  return wait_request(m, NULL, &req, "broadcast");
+  return wait_until(m, mpi_request_ready, &req, "broadcast");
 }
 
 int32_t nabla_mpi_barrier(nabla_mpi* m) {
@@ -283,7 +353,7 @@ int32_t nabla_mpi_barrier(nabla_mpi* m) {
   MPI_Request req;
   int rc = MPI_Ibarrier(m->comm, &req);
   if (rc != MPI_SUCCESS) return fail(m, "barrier failed to start: %s", mpi_error_text(rc, text));
-  return wait_request(m, NULL, &req, "barrier");
+  return wait_until(m, mpi_request_ready, &req, "barrier");
 }
 
 const char* nabla_mpi_error(nabla_mpi* m) { return m->message; }
@@ -301,6 +371,7 @@ void nabla_mpi_destroy(nabla_mpi* m) {
     /* Everyone is done pinging once all have passed the barrier; take in what arrived. */
     if (nabla_mpi_barrier(m) == NABLA_OK) take_pings(m);
     while (m->active) forget(m, m->active);
+    shared_window_free(m->shared);
     MPI_Comm_free(&m->control);
     MPI_Comm_free(&m->comm);
   }

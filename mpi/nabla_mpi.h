@@ -11,7 +11,8 @@
  *   nabla_mpi_destroy(mpi);
  *   MPI_Finalize();
  *
- * Collectives are non-blocking (nabla_mpi's own all-reduce over point-to-point
+ * Collectives are non-blocking (nabla_mpi's own all-reduce through a shared
+ * memory window when every rank is on one machine, else over point-to-point
  * messages, or MPI_Iallreduce: nabla_mpi_set_all_reduce; on a duplicate of the
  * given communicator, whose errors return instead of aborting). A wait gives up
  * after the timeout: meanwhile the waiting ranks ping each other on a second
@@ -36,21 +37,32 @@ typedef struct nabla_mpi nabla_mpi;
 
 /* A communicator over the ranks of comm (duplicated; comm itself is not
  * changed). timeout_seconds <= 0: collectives wait forever. NULL when MPI is
- * not initialized or the duplication fails. */
+ * not initialized or the duplication fails. Collective: when all of comm's
+ * ranks share a node (MPI_Comm_split_type MPI_COMM_TYPE_SHARED), it also
+ * allocates the window of the SHARED all-reduce, NABLA_MPI_SHARED_BYTES
+ * bytes per rank (the environment variable, the least over the ranks;
+ * default 8 MiB; 0: no window). */
 nabla_mpi* nabla_mpi_create(MPI_Comm comm, double timeout_seconds);
 /* The table for nabla_context::comm; valid until nabla_mpi_destroy. */
 const nabla_communicator* nabla_mpi_communicator(nabla_mpi* mpi);
-/* How all-reduces travel. RING (the default): nabla_mpi's own, over MPI
+/* How all-reduces travel. SHARED (the default when the window exists): every
+ * rank copies the chunks others add into its slot of a shared-memory window,
+ * adds its own chunk reading the others' slots directly, and copies the other
+ * chunks' sums back, all in user space (an all-reduce larger than the window
+ * takes the ring). RING (the default otherwise): nabla_mpi's own, over MPI
  * point-to-point messages, a reduce-scatter then an all-gather around the ring
  * of ranks (on 2 ranks each sends half, adds the half it got, sends its sum
- * back), advanced by the communicator's progress and wait calls. LIBRARY:
- * MPI_Iallreduce (Open MPI 4's libnbc takes a binomial tree on 2 ranks, which
- * gathers everything on rank 0: slower there, docs/distributed.md). */
-enum { NABLA_MPI_ALL_REDUCE_RING = 0, NABLA_MPI_ALL_REDUCE_LIBRARY = 1 };
+ * back). Both advance in the communicator's start, progress and wait calls.
+ * LIBRARY: MPI_Iallreduce (Open MPI 4's libnbc takes a binomial tree on 2
+ * ranks, which gathers everything on rank 0: slower there,
+ * docs/distributed.md). */
+enum { NABLA_MPI_ALL_REDUCE_RING = 0, NABLA_MPI_ALL_REDUCE_LIBRARY = 1, NABLA_MPI_ALL_REDUCE_SHARED = 2 };
 /* Chooses the all-reduce (the same on every rank) before the first one
- * starts. NABLA_OK, or NABLA_COLLECTIVE_FAILED for an unknown algorithm or
- * with all-reduces in flight. */
+ * starts. NABLA_OK, or NABLA_COLLECTIVE_FAILED for an unknown algorithm,
+ * SHARED without a window, or with all-reduces in flight. */
 int32_t nabla_mpi_set_all_reduce(nabla_mpi* mpi, int32_t algorithm);
+/* The all-reduce in use (NABLA_MPI_ALL_REDUCE_*). */
+int32_t nabla_mpi_all_reduce(const nabla_mpi* mpi);
 /* Copies `bytes` bytes at buf from rank `root` to every rank (blocking, with
  * the timeout). NABLA_OK or NABLA_COLLECTIVE_FAILED. */
 int32_t nabla_mpi_broadcast(nabla_mpi* mpi, void* buf, int64_t bytes, int32_t root);

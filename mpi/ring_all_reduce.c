@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reduce_kernels.h"
+
 struct ring_all_reduce {
   char* buf;       /* the caller's buffer, reduced in place */
   char* scratch;   /* one chunk: what the left neighbour sends while reducing */
@@ -22,40 +24,6 @@ struct ring_all_reduce {
 static int64_t chunk_begin(const ring_all_reduce* r, int c) { return (int64_t)c * r->count / r->size; }
 static int64_t chunk_count(const ring_all_reduce* r, int c) { return chunk_begin(r, c + 1) - chunk_begin(r, c); }
 static int wrap(const ring_all_reduce* r, int c) { return ((c % r->size) + r->size) % r->size; }
-
-/* The adding runs on the rank's own core, inside its progress and wait calls,
- * between the step's kernels: vectorized (restrict, -O3 for this file in
- * mpi/CMakeLists.txt, and a 512-bit and a 256-bit clone where GCC can pick one
- * at load time), it streams at memory speed. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define NABLA_RING_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define NABLA_RING_CLONES
-#endif
-
-#define NABLA_RING_REDUCE(T, NAME)                                                           \
-  NABLA_RING_CLONES static void NAME(T* restrict d, const T* restrict s, int64_t n, int32_t op) { \
-    if (op == NABLA_REDUCE_MAX)                                                              \
-      for (int64_t i = 0; i < n; ++i) d[i] = s[i] > d[i] ? s[i] : d[i];                      \
-    else if (op == NABLA_REDUCE_MIN)                                                         \
-      for (int64_t i = 0; i < n; ++i) d[i] = s[i] < d[i] ? s[i] : d[i];                      \
-    else                                                                                     \
-      for (int64_t i = 0; i < n; ++i) d[i] += s[i];                                          \
-  }
-NABLA_RING_REDUCE(float, reduce_f32)
-NABLA_RING_REDUCE(double, reduce_f64)
-NABLA_RING_REDUCE(int32_t, reduce_i32)
-NABLA_RING_REDUCE(int64_t, reduce_i64)
-
-/* dst[i] = dst[i] op src[i] for n elements (dst and src do not overlap). */
-static void reduce_into(void* dst, const void* src, int64_t n, int32_t dtype, int32_t op) {
-  switch (dtype) {
-    case NABLA_DTYPE_F32: reduce_f32((float*)dst, (const float*)src, n, op); break;
-    case NABLA_DTYPE_F64: reduce_f64((double*)dst, (const double*)src, n, op); break;
-    case NABLA_DTYPE_I32: reduce_i32((int32_t*)dst, (const int32_t*)src, n, op); break;
-    default: reduce_i64((int64_t*)dst, (const int64_t*)src, n, op); break;
-  }
-}
 
 /* Posts step `step`'s messages. Steps 0 .. size-2 scatter the reduction:
  * rank r sends chunk r - k to the right and receives chunk r - k - 1 from the
@@ -127,7 +95,8 @@ int ring_all_reduce_advance(ring_all_reduce* r, int* done) {
     if (!flag) break;
     if (r->step < r->size - 1) {
       int c = wrap(r, r->rank - r->step - 1);
-      reduce_into(r->buf + (size_t)chunk_begin(r, c) * r->elem, r->scratch, chunk_count(r, c), r->dtype, r->op);
+      nabla_mpi_reduce_into(r->buf + (size_t)chunk_begin(r, c) * r->elem, r->scratch, chunk_count(r, c), r->dtype, r->op,
+                            0);
     }
     if (++r->step < last && (rc = post(r)) != MPI_SUCCESS) return rc;
   }

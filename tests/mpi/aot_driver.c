@@ -1,10 +1,13 @@
 /* Runs the nablac object of collectives.nabla on every rank, with the MPI
  * communicator of nabla_mpi in ctx->comm, and checks each result against the
- * reduction computed by hand (exact: the operands are binary fractions).
+ * reduction computed by hand (exact: the operands are binary fractions), and
+ * that the all-reduces took the shared-memory window on more than one rank
+ * (the ring with NABLA_MPI_SHARED_BYTES=0: ctest mpi.aot.ring.*).
  * Exit 0 when all agree; prints "rank R: ok". */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "collectives.h"
 #include "nabla/mpi/nabla_mpi.h"
@@ -20,6 +23,11 @@ int main(int argc, char** argv) {
   nabla_mpi* mpi = nabla_mpi_create(MPI_COMM_WORLD, 20.0);
   const nabla_communicator* comm = nabla_mpi_communicator(mpi);
   int rank = comm->rank, size = comm->size, bad = 0;
+  const char* window = getenv("NABLA_MPI_SHARED_BYTES");
+  int32_t expected = size > 1 && !(window && strcmp(window, "0") == 0) ? NABLA_MPI_ALL_REDUCE_SHARED
+                                                                       : NABLA_MPI_ALL_REDUCE_RING;
+  if (nabla_mpi_all_reduce(mpi) != expected)
+    ++bad, fprintf(stderr, "rank %d: all-reduce %d, expected %d\n", rank, (int)nabla_mpi_all_reduce(mpi), (int)expected);
 
   float x[4], sx[4], t[4];
   double y[3], my[3];

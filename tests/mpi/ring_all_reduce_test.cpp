@@ -1,11 +1,15 @@
 // nabla_mpi's all-reduces through the communicator table itself (mpiexec -np
-// 1, 2, 3): its own ring (reduce-scatter + all-gather over point-to-point
-// messages) and MPI_Iallreduce against sums, maxima and minima computed by
+// 1, 2, 3): its shared-memory one (the default when the ranks share a node),
+// its own ring (reduce-scatter + all-gather over point-to-point messages, the
+// fallback) and MPI_Iallreduce against sums, maxima and minima computed by
 // hand, for buffers that do not split evenly over the ranks (fewer elements
 // than ranks, none, odd counts, several chunks of 100,003 elements), in every
-// dtype; several in flight at once, waited for in another order.
+// dtype; several in flight at once, waited for in another order; a window too
+// small for some of them; no window at all.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -38,11 +42,33 @@ template <class T> T expected(int64_t i, int32_t op) {
   return acc;
 }
 
-// A communicator of its own (collective: every rank makes one).
+// Whether the run has no shared windows (ctest mpi.ring.*: NABLA_MPI_SHARED_BYTES=0).
+bool windows_off() {
+  const char* bytes = std::getenv("NABLA_MPI_SHARED_BYTES");
+  return bytes && std::string(bytes) == "0";
+}
+
+// The algorithm a communicator takes by itself: SHARED whenever there are
+// ranks to share with (the tests run on one machine), unless windows are off.
+int32_t default_all_reduce() {
+  return size() > 1 && !windows_off() ? NABLA_MPI_ALL_REDUCE_SHARED : NABLA_MPI_ALL_REDUCE_RING;
+}
+
+// A communicator of its own (collective: every rank makes one), its shared
+// window of `shared_bytes` per rank (NABLA_MPI_SHARED_BYTES; -1: the default).
 struct Comm {
   nabla_mpi* mpi;
-  explicit Comm(int32_t algorithm) : mpi(nabla_mpi_create(MPI_COMM_WORLD, 20.0)) {
+  explicit Comm(int32_t algorithm, long long shared_bytes = -1) : mpi(create(shared_bytes)) {
     EXPECT_EQ(nabla_mpi_set_all_reduce(mpi, algorithm), NABLA_OK);
+  }
+  static nabla_mpi* create(long long shared_bytes) {
+    const char* was = std::getenv("NABLA_MPI_SHARED_BYTES");
+    std::string before = was ? was : "";
+    if (shared_bytes >= 0 && !windows_off()) setenv("NABLA_MPI_SHARED_BYTES", std::to_string(shared_bytes).c_str(), 1);
+    nabla_mpi* m = nabla_mpi_create(MPI_COMM_WORLD, 20.0);
+    if (was) setenv("NABLA_MPI_SHARED_BYTES", before.c_str(), 1);
+    else unsetenv("NABLA_MPI_SHARED_BYTES");
+    return m;
   }
   ~Comm() { nabla_mpi_destroy(mpi); }
   const nabla_communicator& table() const { return *nabla_mpi_communicator(mpi); }
@@ -69,12 +95,36 @@ template <class T> void check_all(const Comm& c, int32_t dtype) {
     }
 }
 
-void check_every_dtype(int32_t algorithm) {
-  Comm c(algorithm);
+void check_every_dtype(int32_t algorithm, long long shared_bytes = -1) {
+  Comm c(algorithm, shared_bytes);
   check_all<float>(c, NABLA_DTYPE_F32);
   check_all<double>(c, NABLA_DTYPE_F64);
   check_all<int32_t>(c, NABLA_DTYPE_I32);
   check_all<int64_t>(c, NABLA_DTYPE_I64);
+}
+
+TEST(NablaMpiAllReduce, SharedIsTheDefaultOnOneMachine) {
+  EXPECT_EQ(nabla_mpi_all_reduce(mpitest::mpi()), default_all_reduce());
+}
+
+TEST(NablaMpiAllReduce, SharedGivesTheHandComputedReductions) { check_every_dtype(default_all_reduce()); }
+
+// A window of 4 KiB: the 100,003-element buffers take the ring, the others
+// the window (waiting for room behind each other).
+TEST(NablaMpiAllReduce, SharedWithASmallWindowGivesTheHandComputedReductions) {
+  check_every_dtype(default_all_reduce(), 4096);
+}
+
+// Without a window (NABLA_MPI_SHARED_BYTES=0, as when the ranks are on
+// several machines or the window cannot be allocated) the ring is the
+// default and SHARED is refused.
+TEST(NablaMpiAllReduce, WithoutAWindowTheRingIsTheDefault) {
+  Comm c(NABLA_MPI_ALL_REDUCE_RING, 0);
+  EXPECT_EQ(nabla_mpi_set_all_reduce(c.mpi, NABLA_MPI_ALL_REDUCE_SHARED), NABLA_COLLECTIVE_FAILED);
+  EXPECT_EQ(nabla_mpi_failed(c.mpi), 0);
+  nabla_mpi* fresh = Comm::create(0);
+  EXPECT_EQ(nabla_mpi_all_reduce(fresh), NABLA_MPI_ALL_REDUCE_RING);
+  nabla_mpi_destroy(fresh);
 }
 
 TEST(NablaMpiAllReduce, RingGivesTheHandComputedReductions) { check_every_dtype(NABLA_MPI_ALL_REDUCE_RING); }
@@ -82,15 +132,16 @@ TEST(NablaMpiAllReduce, LibraryGivesTheHandComputedReductions) { check_every_dty
 
 // Four all-reduces started one after the other, progressed, then waited for
 // newest first (a compiled step waits in the order of first use).
-void check_in_flight(int32_t algorithm) {
-  Comm c(algorithm);
-  const int64_t counts[] = {100003, 3, 65536, 1};
+void check_in_flight(int32_t algorithm, long long shared_bytes = -1) {
+  Comm c(algorithm, shared_bytes);
+  const int64_t counts[] = {100003, 3, 65536, 1, 300, 300, 300};
   std::vector<std::vector<double>> bufs;
   for (int64_t n : counts) bufs.push_back(rank_values<double>(rank(), n));
   std::vector<void*> reqs;
   for (size_t k = 0; k < bufs.size(); ++k)
     reqs.push_back(c.start(bufs[k].data(), counts[k], NABLA_DTYPE_F64, k == 2 ? NABLA_REDUCE_MAX : NABLA_REDUCE_SUM));
   for (int p = 0; p < 3; ++p) c.table().progress(c.table().state);
+  EXPECT_EQ(nabla_mpi_all_reduce(c.mpi), algorithm);
   for (size_t k = bufs.size(); k-- > 0;) c.wait(reqs[k]);
   for (size_t k = 0; k < bufs.size(); ++k)
     for (int64_t i = 0; i < counts[k]; ++i)
@@ -98,6 +149,9 @@ void check_in_flight(int32_t algorithm) {
           << "all-reduce " << k << ", element " << i;
 }
 
+TEST(NablaMpiAllReduce, SharedSeveralInFlightWaitedNewestFirst) { check_in_flight(default_all_reduce()); }
+// 6 KiB: the third of 300 doubles (2,400 bytes) waits for the first ones' room.
+TEST(NablaMpiAllReduce, SharedSeveralInFlightInASmallWindow) { check_in_flight(default_all_reduce(), 6144); }
 TEST(NablaMpiAllReduce, RingSeveralInFlightWaitedNewestFirst) { check_in_flight(NABLA_MPI_ALL_REDUCE_RING); }
 TEST(NablaMpiAllReduce, LibrarySeveralInFlightWaitedNewestFirst) { check_in_flight(NABLA_MPI_ALL_REDUCE_LIBRARY); }
 

@@ -1,0 +1,16 @@
+/* The element-wise reductions of nabla_mpi's all-reduces (the ring's and the
+ * shared-memory one's), vectorized: -O3 for reduce_kernels.c
+ * (mpi/CMakeLists.txt) and, with GCC on x86-64, AVX-512 and AVX2 clones
+ * picked at load time. Internal to nabla_mpi. */
+#ifndef NABLA_MPI_REDUCE_KERNELS_H
+#define NABLA_MPI_REDUCE_KERNELS_H
+
+#include <stdint.h>
+
+/* dst[i] = dst[i] op src[i] for n elements of NABLA_DTYPE_* `dtype`
+ * (NABLA_REDUCE_* `op`; dst and src do not overlap); with src_first,
+ * dst[i] = src[i] op dst[i] (the first operand decides, for max and min,
+ * which of two equal values such as -0 and +0 is kept). */
+void nabla_mpi_reduce_into(void* dst, const void* src, int64_t n, int32_t dtype, int32_t op, int src_first);
+
+#endif /* NABLA_MPI_REDUCE_KERNELS_H */
