@@ -13,6 +13,7 @@
 #include "nabla/ir/interpreter.h"
 #include "nabla/runtime/communicator.h"
 #include "nabla/runtime/error.h"
+#include "nabla/runtime/large_alloc.h"
 
 namespace nabla {
 
@@ -38,8 +39,11 @@ void WorkspacePool::init(size_t bytes, const std::string& what) {
   if (bytes_ > 0) free_.push_back(allocate());
 }
 
+// From 4 MiB on on huge pages (runtime/large_alloc.h): a run's first touch of
+// the workspace pays a page fault per page (ba10's jacobian, 0.5 GB of
+// workspace: about 1.2 s on 4 KiB pages here).
 void* WorkspacePool::allocate() {
-  void* p = std::aligned_alloc(NABLA_WORKSPACE_ALIGN, bytes_);
+  void* p = aligned_alloc_large(NABLA_WORKSPACE_ALIGN, bytes_);
   if (!p) throw Error(fmt::format("{}: cannot allocate a workspace of {} bytes", what_, bytes_));
   return p;
 }

@@ -117,7 +117,7 @@ SparseDerivative sparse_jacobian(Value y, Value x, SparseJacobianOptions options
   if (options.layout) check_layout_size(d.pattern, *options.layout);
   if (d.pattern.nnz() == 0) {
     d.values = options.layout ? constant(*y->function(), Tensor(y->dtype(), {options.layout->nnz()})) : no_values(y);
-    if (options.layout) d.pattern = *options.layout;
+    if (options.layout) d.pattern = std::move(*options.layout);
     return d;
   }
   choose_coloring(d);
@@ -127,7 +127,7 @@ SparseDerivative sparse_jacobian(Value y, Value x, SparseJacobianOptions options
   Function& f = *y->function();
   Value b = d.by_rows ? vjp_batched(y, x, seeds(f, y->type(), d.coloring))   // W^T J, one batched reverse sweep
                       : jvp_batched(y, x, seeds(f, x->type(), d.coloring));  // J S, one batched jvp
-  if (options.layout) d.pattern = *options.layout;
+  if (options.layout) d.pattern = std::move(*options.layout);
   d.values = gather_compressed(b, std::move(idx), zeros);
   return d;
 }

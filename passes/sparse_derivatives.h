@@ -4,6 +4,8 @@
 // nodes appended to the graph that compute the nonzeros in CSR order: every
 // color's directional derivative in one batched sweep (P = the number of
 // colors, passes/batching.h). docs/autodiff.md, "Sparse derivatives".
+#include <optional>
+
 #include "nabla/passes/coloring.h"
 #include "nabla/passes/sparsity.h"
 
@@ -20,11 +22,13 @@ struct SparseDerivative {
 
 struct SparseJacobianOptions {
   // When set, the values follow this CSR layout instead of the pattern found
-  // (`pattern` is then a copy of it): a superset of the pattern with the same
-  // size, such as the fixed structure of a file format, whose entries outside
-  // the pattern are zeros. A layout that lacks an entry of the pattern throws
-  // "sparse_jacobian: the layout lacks entry (R, C) of the pattern".
-  const SparsityPattern* layout = nullptr;
+  // (it is then moved into `pattern`: pass it with std::move when it is
+  // large, ba10's is 17.5M entries, 150 MB, and a copy costs its fresh pages):
+  // a superset of the pattern with the same size, such as the fixed structure
+  // of a file format, whose entries outside the pattern are zeros. A layout
+  // that lacks an entry of the pattern throws "sparse_jacobian: the layout
+  // lacks entry (R, C) of the pattern".
+  std::optional<SparsityPattern> layout;
 };
 
 // The Jacobian of float y in float x, rows the elements of y, columns those

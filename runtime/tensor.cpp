@@ -1,15 +1,13 @@
 #include "nabla/runtime/tensor.h"
 
 #include <cmath>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-
 #include "nabla/runtime/error.h"
+#include "nabla/runtime/large_alloc.h"
 
 namespace nabla {
 
@@ -67,25 +65,14 @@ template uint8_t convert_from_double<uint8_t>(double);
 
 namespace {
 
-// Zeroed storage of `bytes` bytes. From 4 MiB on (Linux), the buffer is
-// 2 MiB-aligned and advised to be backed by transparent huge pages
-// (MADV_HUGEPAGE; many systems set THP to "madvise"): an operand read at
-// random rows, an embedding table for instance, otherwise misses the TLB on
-// most rows (a 25.6 MB table spans 6,250 pages of 4 KiB, twice the entries
-// of Zen 4's L2 TLB). Where the advice is refused the pages stay small.
-constexpr size_t kHugePage = size_t{2} << 20, kHugeFrom = size_t{4} << 20;
-
+// Zeroed storage of `bytes` bytes; from 4 MiB on on huge pages
+// (runtime/large_alloc.h).
 std::shared_ptr<std::byte[]> zeroed_storage(size_t bytes) {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (bytes >= kHugeFrom) {
-    size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
-    if (void* p = std::aligned_alloc(kHugePage, rounded)) {
-      madvise(p, rounded, MADV_HUGEPAGE);
+  if (bytes >= kLargeAllocFrom)
+    if (void* p = aligned_alloc_large(alignof(std::max_align_t), bytes)) {
       std::memset(p, 0, bytes);
       return std::shared_ptr<std::byte[]>(static_cast<std::byte*>(p), [](std::byte* q) { std::free(q); });
     }
-  }
-#endif
   return std::shared_ptr<std::byte[]>(new std::byte[bytes ? bytes : 1]());
 }
 

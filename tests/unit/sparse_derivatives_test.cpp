@@ -106,7 +106,7 @@ TEST(SparseLayout, ValuesFollowTheLayout) {
   Value x0 = slice(x, {0}, {1}), x2 = slice(x, {2}, {3});
   Value y = concat(std::vector<Value>{x0 * x0, sin(x2)}, 0);  // pattern {(0,0), (1,2)}
   SparsityPattern layout = SparsityPattern::from_rows(3, {{0, 1, 2}, {1, 2}});
-  SparseDerivative d = sparse_jacobian(y, x, {.layout = &layout});
+  SparseDerivative d = sparse_jacobian(y, x, {.layout = layout});
   EXPECT_EQ(d.pattern, layout);
   f.output(d.values);
   std::vector<Tensor> in{Tensor::from_doubles(DType::f64, {3}, std::vector<double>{1.5, -2, 0.25})};
@@ -115,7 +115,7 @@ TEST(SparseLayout, ValuesFollowTheLayout) {
   ASSERT_EQ(r[0].numel(), 5);
   for (int64_t k = 0; k < 5; ++k) EXPECT_DOUBLE_EQ(r[0].get(k), want[k]) << k;
   auto error = [&](const SparsityPattern& l) {
-    return test::error_of([&] { sparse_jacobian(y, x, {.layout = &l}); });
+    return test::error_of([&] { sparse_jacobian(y, x, {.layout = l}); });
   };
   EXPECT_EQ(error(SparsityPattern::from_rows(3, {{1, 2}, {2}})), "sparse_jacobian: the layout lacks entry (0, 0) of the pattern");
   EXPECT_EQ(error(SparsityPattern::from_rows(4, {{0}, {2}})), "sparse_jacobian: the layout is 2 by 4, the Jacobian 2 by 3");

@@ -2,9 +2,11 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 
 #include "nabla/runtime/error.h"
+#include "nabla/runtime/large_alloc.h"
 #include "nabla/runtime/tensor.h"
 
 namespace nabla {
@@ -46,6 +48,24 @@ TEST(Tensor, LargeStorageIsAlignedAndZeroed) {
   EXPECT_EQ(copy.get(5000004), -3.5);
   Tensor small(DType::f32, {3});
   EXPECT_EQ(small.get(2), 0.0);
+}
+
+// The allocation behind large Tensor storage and Executable workspaces:
+// 2 MiB-aligned from 4 MiB on (Linux), the asked alignment below, any size.
+TEST(Tensor, LargeAllocationsAreHugePageAligned) {
+  for (size_t bytes : {size_t{0}, size_t{100}, size_t{64 * 1000 + 8}, kLargeAllocFrom - 64, kLargeAllocFrom + 8}) {
+    void* p = aligned_alloc_large(64, bytes);
+    ASSERT_NE(p, nullptr) << bytes;
+    uintptr_t at = reinterpret_cast<uintptr_t>(p);
+    EXPECT_EQ(at % 64, 0u) << bytes;
+#if defined(__linux__)
+    if (bytes >= kLargeAllocFrom) {
+      EXPECT_EQ(at % (uintptr_t{2} << 20), 0u) << bytes;
+    }
+#endif
+    if (bytes) static_cast<unsigned char*>(p)[bytes - 1] = 1;  // the whole size is writable
+    std::free(p);
+  }
 }
 
 TEST(Tensor, CastSemantics) {

@@ -125,10 +125,7 @@ SparsityPattern layout(int64_t n, int64_t m, int64_t p) {
 
 void build_jacobian(Function& f, const std::vector<int64_t>& s) {
   Graph g = residual_graph(f, s);
-  SparseJacobianOptions options;
-  SparsityPattern l = layout(s[0], s[1], s[2]);
-  options.layout = &l;
-  f.output(sparse_jacobian(g.y, g.params, options).values);
+  f.output(sparse_jacobian(g.y, g.params, {.layout = layout(s[0], s[1], s[2])}).values);
 }
 
 llvm::json::Value write_objective(const std::vector<Tensor>& r, const std::vector<int64_t>& s) {

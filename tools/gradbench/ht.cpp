@@ -256,7 +256,7 @@ void build_jacobian(Function& f, const std::vector<int64_t>& s) {
     for (int64_t j = 0; j < kTheta; ++j) layout.col_idx.push_back(nu + j);
     layout.row_ptr.push_back(layout.nnz());
   }
-  f.output(sparse_jacobian(g.err, g.vars, {.layout = &layout}).values);
+  f.output(sparse_jacobian(g.err, g.vars, {.layout = std::move(layout)}).values);
 }
 
 json::Value write_jacobian(const std::vector<Tensor>& r, const std::vector<int64_t>& s) {
