@@ -7,9 +7,11 @@
 
 #include "tools/common/cli.h"
 #include "tools/gradbench/gradbench.h"
+#include "tools/gradbench/huge_page_malloc.h"
 #include "tools/gradbench/scan_evals.h"
 
 int main(int argc, char** argv) {
+  nabla::gradbench::use_huge_page_malloc(argv);  // re-executes this program once
   nabla::CompileOptions options;
   options.num_threads = 1;
   std::string module_dir;
