@@ -2,7 +2,6 @@
 // translation of error statuses into nabla errors.
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
 #include <map>
 #include <mutex>
 
@@ -37,13 +36,7 @@ WorkspacePool::~WorkspacePool() {
 void WorkspacePool::init(size_t bytes, const std::string& what) {
   bytes_ = (bytes + NABLA_WORKSPACE_ALIGN - 1) / NABLA_WORKSPACE_ALIGN * NABLA_WORKSPACE_ALIGN;
   what_ = what;
-  if (bytes_ == 0) return;
-  // Touched here, so that compile pays the first touch of its pages and not
-  // the first run (ba10's objective: the first run 180 ms, the next ones
-  // 21-30 ms, GradBench's mean over 9-14 runs 1.58x `manual`'s).
-  void* p = allocate();
-  std::memset(p, 0, bytes_);
-  free_.push_back(p);
+  if (bytes_ > 0) free_.push_back(allocate());
 }
 
 // From 4 MiB on on huge pages (runtime/large_alloc.h): a run's first touch of

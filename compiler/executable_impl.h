@@ -27,9 +27,8 @@ class WorkspacePool {
   WorkspacePool(const WorkspacePool&) = delete;
   WorkspacePool& operator=(const WorkspacePool&) = delete;
 
-  // Sets the size and makes the first workspace, its pages touched (so that
-  // an allocation failure shows at compile time, and the first run does not
-  // pay the page faults). Throws nabla::Error naming `what`.
+  // Sets the size and makes the first workspace (so that an allocation
+  // failure shows at compile time). Throws nabla::Error naming `what`.
   void init(size_t bytes, const std::string& what);
 
   class Lease {
