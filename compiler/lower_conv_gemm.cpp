@@ -77,12 +77,15 @@ bool implicit_pays(int64_t m, int64_t planes) { return m >= 16 && planes >= 8; }
 
 // Whether the weight gradient sums dw^T = col x dy^T (B = dy, og x P per
 // image turned around by the packing) rather than dw = dy x col^T (B = col,
-// cg*kh*kw x P): when og is whole vectors, at most two (the product's tile
-// is then og wide, no lanes wasted), and col has at least twice its rows.
-// LeNet's conv1 (og = 6) would waste 10 of 16 lanes: measured in
-// docs/performance.md, "LeNet-5 training step".
+// cg*kh*kw x P): when og is whole vectors (no lanes wasted), at most eight,
+// and col has at least twice its rows. LeNet's conv1 (og = 6) would waste 10
+// of 16 lanes: measured in docs/performance.md, "LeNet-5 training step". The
+// turnaround saved is a share of about 1/og of the product's work, so its
+// gain shrinks as og grows: 3x3 at N = 32 (docs/performance.md, "The 3x3
+// weight gradient as dw^T"), og = 64 and 128 f32 10-15% faster, og = 256
+// neither faster nor slower.
 bool wgrad_transposed(int64_t og, int64_t col_rows, int64_t lanes) {
-  return og % lanes == 0 && og <= 2 * lanes && col_rows >= 2 * og;
+  return og % lanes == 0 && og <= 8 * lanes && col_rows >= 2 * og;
 }
 
 // The product for one (image, group) pair, and the choice to use it.
@@ -130,10 +133,13 @@ bool plan_conv_gemm(const Node& n, const LowerOptions& o, ConvGemm& c) {
     s.M = g.og, s.N = g.cg * kk, s.K = p, s.trans_b = true, s.beta = 1;
     if (c.dw_transposed) {
       // A = col read in place (packing it would turn it around too); the
-      // tasks split only dw^T's rows, so that each slot transposes its own.
+      // tasks split only dw^T's rows, one block per slot (left to itself the
+      // plan splits N = og in two when it is two panels wide), so that each
+      // slot transposes its own.
       std::swap(s.M, s.N);
       s.tuning.pack_a = 0;
       s.tuning.tasks_n = 1;
+      s.tuning.tasks_m = c.slots;
       c.dwt_bytes = aligned(s.M * s.N * elem);
     }
     c.col_bytes = c.direct ? 0 : aligned(g.cg * kk * p * elem);

@@ -50,11 +50,15 @@ const ConvCase kGemmCases[] = {
     {"gemm valid 5x5", {2, 6, 14, 14}, {16, 6, 5, 5}, {}},
     {"gemm valid dilated groups", {4, 4, 13, 12}, {6, 2, 3, 3}, {.padding = {1, 0, 0, 2}, .dilation = {2, 1}, .groups = 2}},
     {"gemm valid wide", {2, 3, 9, 40}, {4, 3, 3, 3}, {}},
-    // Output channels per group of one or two vectors (16 f32, 8 f64) and
+    // Output channels per group of one to eight vectors (16 f32, 8 f64) and
     // col at least twice as tall: the weight gradient sums dw^T = col x dy^T
     // and transposes it (LeNet's second layer above too); two groups share
     // the dw^T scratch, and on 2 threads the slots split its rows.
     {"gemm wgrad transposed groups", {2, 8, 9, 9}, {32, 4, 3, 3}, {.padding = {1, 1, 1, 1}, .groups = 2}},
+    // 64 output channels (4 f32 vectors, 8 f64: ResNet's 3x3 64 -> 64), two
+    // panels of the product's N: on 2 threads the slots still split dw^T's
+    // rows (144), one block each.
+    {"gemm wgrad transposed 64", {2, 16, 8, 8}, {64, 16, 3, 3}, {.padding = {1, 1, 1, 1}}},
     // Rows of at least one vector (16 f32, 8 f64), a horizontal stride of 1,
     // 16 rows and 8 planes: the GEMM packs conv2d's col (and, at stride 1, the input gradient's
     // col') straight from the image (lower_conv_pack.cpp): vectors across two
@@ -109,6 +113,9 @@ TEST_P(BackendConv, OnTheGemm) {
     }
     if (n->shape() == Shape{8, 8, 3, 3}) {
       EXPECT_EQ(info.tasks, 2) << "8 x 72 blocks";
+    }
+    if (n->shape() == Shape{64, 16, 3, 3}) {
+      EXPECT_EQ(info.tasks, 2) << "dw^T 144 x 64, split by rows";
     }
   }
   for (int threads : {1, 2}) batch.check(73, test::split_everything(threads));
