@@ -60,6 +60,7 @@ struct Options {
   bool library_all_reduce = false;  // nabla_mpi's all-reduce by MPI_Iallreduce, not its own
   bool ring = false;                // nabla_mpi's ring, not its shared-memory all-reduce
   bool comm_only = false;           // the step's all-reduces alone, no computation
+  bool no_comm = false;             // the step without its all-reduces, ranks in lockstep (the ceiling)
   std::string baseline;             // another build's distributed_bench, run beside this one
 };
 
@@ -139,11 +140,15 @@ double thread_cpu_seconds() {
 // CPU (1 when nothing else ran on this rank's core).
 struct Timing {
   double median_ms = 0, wait = 0, comm = 0, cpu = 0;
+  double own_ms = 0;  // lockstep: this rank's own median step
 };
 
 // Runs the step 5 times, then `steps` timed times (the updated parameters
-// feed the next step).
-Timing time_steps(Executable& step, TimedComm& comm, std::vector<Tensor>& in, int steps) {
+// feed the next step). lockstep: the ranks meet at a barrier before each step
+// (not timed), and the median is that of each step's slowest rank: the pace
+// of ranks that run the step without communicating but wait for each other
+// once per step, as an all-reduce would make them.
+Timing time_steps(Executable& step, TimedComm& comm, std::vector<Tensor>& in, int steps, bool lockstep) {
   std::vector<Tensor> out;
   out.emplace_back(DType::f32, Shape{});
   for (size_t i = 2; i < in.size(); ++i) out.emplace_back(in[i].dtype(), in[i].shape());
@@ -151,6 +156,7 @@ Timing time_steps(Executable& step, TimedComm& comm, std::vector<Tensor>& in, in
   double total_s = 0, wait_s = 0, comm_s = 0, cpu_s = 0;
   const int warmup = 5;
   for (int s = 0; s < warmup + steps; ++s) {
+    if (lockstep) MPI_Barrier(MPI_COMM_WORLD);
     comm.wait_s = comm.start_s = comm.progress_s = 0;
     double c0 = thread_cpu_seconds();
     auto t0 = Clock::now();
@@ -165,7 +171,9 @@ Timing time_steps(Executable& step, TimedComm& comm, std::vector<Tensor>& in, in
     wait_s += comm.wait_s;
     comm_s += comm.start_s + comm.progress_s;
   }
-  return {median(ms), wait_s / total_s, comm_s / total_s, cpu_s / total_s};
+  double own = median(ms);
+  if (lockstep) MPI_Allreduce(MPI_IN_PLACE, ms.data(), static_cast<int>(ms.size()), MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  return {median(ms), wait_s / total_s, comm_s / total_s, cpu_s / total_s, own};
 }
 
 // The step's all-reduces alone (f32 buffers of the schedule's sizes), started
@@ -205,7 +213,7 @@ int rank_run(int argc, char** argv, const Options& o) {
   MlpDims d;
   d.batch = o.batch;
   Module m;
-  const Function& f = build_mlp_step(m, d, "mlp_step", /*data_parallel=*/true);
+  const Function& f = build_mlp_step(m, d, "mlp_step", /*data_parallel=*/!o.no_comm);
   CompileOptions co;
   co.num_threads = 1;
   co.compile_threads = 1;
@@ -221,13 +229,14 @@ int rank_run(int argc, char** argv, const Options& o) {
   check_same_program(comm.table, step);
   std::vector<Tensor> in = make_inputs(f, comm.table.rank);
   nabla_mpi_barrier(mpi);
-  Timing t = o.comm_only ? time_all_reduces(step, comm.table, o.steps) : time_steps(step, comm, in, o.steps);
+  Timing t = o.comm_only ? time_all_reduces(step, comm.table, o.steps) : time_steps(step, comm, in, o.steps, o.no_comm);
   // The least CPU share over the ranks: under 1, another process took turns
   // on a rank's core during the timed steps.
   MPI_Allreduce(MPI_IN_PLACE, &t.cpu, 1, MPI_DOUBLE, MPI_MIN, MPI_COMM_WORLD);
   // Rank 0's line is the result; the others' (ignored by drive) help to read it.
   std::printf("%s %.4f %.4f %.4f %.4f\n", comm.table.rank == 0 ? "RESULT" : "rank", t.median_ms, t.wait, t.comm,
               t.cpu);
+  if (o.no_comm) std::printf("rank %d alone %.4f ms\n", comm.table.rank, t.own_ms);
   nabla_mpi_destroy(mpi);
   MPI_Finalize();
   return 0;
@@ -314,6 +323,8 @@ int drive(const char* self, const Options& o) {
       {"  overlapped, ring", 2, two + " --ring"},
       {"all-reduces alone, shared", 2, two + " --comm-only"},
       {"all-reduces alone, ring", 2, two + " --comm-only --ring"},
+      {"no all-reduce (ceiling)", 1, one + " --no-comm"},
+      {"no all-reduce, lockstep", 2, two + " --no-comm --split-bytes 0"},
   };
   if (!o.baseline.empty()) {  // another build (before a change): the same rank runs
     std::string base = mpi + "1 " + o.baseline + " --rank-run" + args;
@@ -340,7 +351,8 @@ int drive(const char* self, const Options& o) {
   print_round_ratios("fast-math, MPI_Iallreduce", rounds[0], rounds[4]);
   print_round_ratios("exact, overlapped", rounds[5], rounds[6]);
   print_round_ratios("fast-math, ring", rounds[0], rounds[9]);
-  if (!o.baseline.empty()) print_round_ratios("baseline build", rounds[12], rounds[13]);
+  print_round_ratios("no all-reduce, lockstep (the ceiling)", rounds[12], rounds[13]);
+  if (!o.baseline.empty()) print_round_ratios("baseline build", rounds[14], rounds[15]);
   std::printf("nabla / PyTorch time per step, fast-math: 1 rank %.2fx, 2 ranks %.2fx; exact: 1 rank %.2fx, "
               "2 ranks %.2fx\n", ms[0] / ms[7], ms[1] / ms[8], ms[5] / ms[7], ms[6] / ms[8]);
   return 0;
@@ -362,6 +374,7 @@ int main(int argc, char** argv) {
     else if (a == "--mpi-iallreduce") o.library_all_reduce = true;
     else if (a == "--ring") o.ring = true;
     else if (a == "--comm-only") o.comm_only = true;
+    else if (a == "--no-comm") o.no_comm = true;
     else if (a == "--baseline" && i + 1 < argc) o.baseline = argv[++i];
     else if (a != "--threads" || ++i >= argc) {  // --threads: scripts/bench.sh's, ignored (1 per rank)
       std::fprintf(stderr, "distributed_bench: unknown option '%s'\n", a.c_str());
