@@ -176,7 +176,8 @@ Timing time_steps(Executable& step, TimedComm& comm, std::vector<Tensor>& in, in
   return {median(ms), wait_s / total_s, comm_s / total_s, cpu_s / total_s, own};
 }
 
-// The step's all-reduces alone (f32 buffers of the schedule's sizes), started
+// The step's all-reduces alone (f32 buffers of the schedule's sizes, op mean
+// as the step's), started
 // one after the other, then waited for in order: 5 warm-up steps, then
 // `steps` timed ones.
 Timing time_all_reduces(const Executable& step, const nabla_communicator& comm, int steps) {
@@ -191,7 +192,7 @@ Timing time_all_reduces(const Executable& step, const nabla_communicator& comm, 
     auto t0 = Clock::now();
     for (size_t k = 0; k < bufs.size(); ++k)
       comm.all_reduce_start(comm.state, bufs[k].data(), static_cast<int64_t>(bufs[k].size()), NABLA_DTYPE_F32,
-                            NABLA_REDUCE_SUM, &reqs[k]);
+                            NABLA_REDUCE_MEAN, &reqs[k]);
     for (void* r : reqs) comm.wait(comm.state, r);
     double t = std::chrono::duration<double>(Clock::now() - t0).count();
     if (s < 5) continue;

@@ -49,7 +49,7 @@ std::string generate_header(const std::vector<AotFunction>& functions, const Aot
 // another signature or workspace size) fails at link time with an undefined
 // reference, not at run time: the entry's name, the ABI version, the target
 // triple and a hash of the signature and the workspace size, e.g.
-// "nabla_logreg__abi2_x86_64_pc_linux_gnu_3f2a9c1b".
+// "nabla_logreg__abi3_x86_64_pc_linux_gnu_3f2a9c1b".
 std::string link_check_symbol(const AotFunction& f, const std::string& triple);
 
 // A valid C identifier from a nabla value or function name ('.' and other

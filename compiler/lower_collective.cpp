@@ -16,14 +16,6 @@ namespace {
 enum CommField { kState = 0, kRank = 1, kSize = 2, kStart = 3, kWait = 4, kProgress = 5, kMessage = 6 };
 constexpr unsigned kContextComm = 3;  // nabla_context::comm
 
-int32_t abi_reduction(Reduction r) {
-  switch (r) {
-    case Reduction::max: return NABLA_REDUCE_MAX;
-    case Reduction::min: return NABLA_REDUCE_MIN;
-    default: return NABLA_REDUCE_SUM;  // mean: the sum, then divided by the size
-  }
-}
-
 }  // namespace
 
 CollectiveLowering::CollectiveLowering(KernelBuilder& kb, llvm::Value* ctx, llvm::StructType* ctx_type, bool overlap)
@@ -75,7 +67,7 @@ void CollectiveLowering::start(const Node& n, int node_id, llvm::Value* result, 
     llvm::Value* fn = b.CreateLoad(ptr, b.CreateStructGEP(comm_type_, c, kStart), "all_reduce_start");
     auto* type = llvm::FunctionType::get(i32, {ptr, ptr, kb_.i64_type(), i32, i32, ptr}, false);
     llvm::Value* status = b.CreateCall(type, fn, {state, result, kb_.i64(count), b.getInt32(collective_dtype(n.dtype())),
-                                                  b.getInt32(abi_reduction(n.attrs().op)), request});
+                                                  b.getInt32(collective_reduction(n.attrs().op)), request});
     check(status, n, node_id, index);
   });
   std::string name = n.name().empty() ? "all_reduce" : n.name();
@@ -97,13 +89,6 @@ void CollectiveLowering::wait(const Pending& p, int kernels_done) {
     auto* type = llvm::FunctionType::get(i32, {ptr, ptr}, false);
     llvm::Value* status = b.CreateCall(type, fn, {state, b.CreateLoad(ptr, p.request)});
     check(status, *p.node, p.node_id, p.index);
-    if (p.node->attrs().op != Reduction::mean) return;
-    DType t = p.node->dtype();
-    llvm::Value* size = b.CreateLoad(i32, b.CreateStructGEP(comm_type_, c, kSize), "size");
-    llvm::Value* divisor = b.CreateSIToFP(size, kb_.value_type(t));
-    kb_.loop(kb_.i64(0), kb_.i64(p.node->type().numel()), [&](llvm::Value* i) {
-      kb_.store(t, b.CreateFDiv(kb_.load(t, p.result, i), divisor), p.result, i);
-    });
   });
 }
 

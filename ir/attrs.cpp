@@ -4,6 +4,8 @@
 #include <cstring>
 #include <functional>
 
+#include "nabla/runtime/abi.h"
+
 namespace nabla {
 namespace {
 
@@ -81,6 +83,16 @@ std::optional<Reduction> reduction_from_name(std::string_view name) {
   for (size_t i = 0; i < std::size(kReductionNames); ++i)
     if (kReductionNames[i] == name) return static_cast<Reduction>(i);
   return std::nullopt;
+}
+
+int32_t collective_reduction(Reduction r) {
+  switch (r) {
+    case Reduction::mean: return NABLA_REDUCE_MEAN;
+    case Reduction::max: return NABLA_REDUCE_MAX;
+    case Reduction::min: return NABLA_REDUCE_MIN;
+    case Reduction::sum: break;
+  }
+  return NABLA_REDUCE_SUM;
 }
 
 std::string_view attr_name(uint32_t index) { return kAttrs[index].name; }

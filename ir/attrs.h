@@ -31,6 +31,9 @@ enum class AttrKind : uint8_t { Ints, Int, Bool, DType, Tensor, Reduction };
 enum class Reduction : uint8_t { sum, mean, max, min };
 std::string_view reduction_name(Reduction r);
 std::optional<Reduction> reduction_from_name(std::string_view name);
+// Its code in the communicator ABI (runtime/abi.h: NABLA_REDUCE_SUM, _MEAN,
+// _MAX, _MIN), with which the interpreter and compiled code call a communicator.
+int32_t collective_reduction(Reduction r);
 
 namespace attr_detail {
 template <AttrKind K> struct Storage;

@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "nabla/mpi/nabla_mpi.h"
 
+#include "reduce_kernels.h"
 #include "ring_all_reduce.h"
 #include "shared_all_reduce.h"
 
@@ -25,6 +26,9 @@ typedef struct request {
   int64_t shared_number;
   int done;
   int64_t number; /* position among this communicator's collectives */
+  void* divide;   /* a library mean: its buffer, divided by the ranks once MPI's sum is done */
+  int64_t count;
+  int32_t dtype;
   struct request* next; /* the list of started collectives */
 } request;
 
@@ -122,6 +126,8 @@ static int advance_all(nabla_mpi* m) {
     }
     int rc = r->ring ? ring_all_reduce_advance(r->ring, &r->done) : MPI_Test(&r->mpi, &r->done, MPI_STATUS_IGNORE);
     if (rc != MPI_SUCCESS) return rc;
+    if (r->done && r->divide) nabla_mpi_divide(r->divide, r->count, r->dtype, m->table.size);
+    if (r->done) r->divide = NULL;
   }
   return MPI_SUCCESS;
 }
@@ -208,6 +214,9 @@ static int32_t start(void* state, void* buf, int64_t count, int32_t dtype, int32
   MPI_Datatype type = mpi_type(dtype);
   MPI_Op mpi_op = op == NABLA_REDUCE_MAX ? MPI_MAX : op == NABLA_REDUCE_MIN ? MPI_MIN : MPI_SUM;
   if (type == MPI_DATATYPE_NULL) return fail(m, "all_reduce: unknown dtype code %d", (int)dtype);
+  if (op < NABLA_REDUCE_SUM || op > NABLA_REDUCE_MEAN) return fail(m, "all_reduce: unknown reduction code %d", (int)op);
+  if (op == NABLA_REDUCE_MEAN && dtype != NABLA_DTYPE_F32 && dtype != NABLA_DTYPE_F64)
+    return fail(m, "all_reduce: op mean takes f32 or f64 (dtype code %d)", (int)dtype);
   if (count > INT_MAX) return fail(m, "all_reduce of %lld elements: MPI counts stop at %d", (long long)count, INT_MAX);
   int elem = 0;
   MPI_Type_size(type, &elem);
@@ -224,6 +233,7 @@ static int32_t start(void* state, void* buf, int64_t count, int32_t dtype, int32
     }
   } else if (m->algorithm == NABLA_MPI_ALL_REDUCE_LIBRARY) {
     rc = MPI_Iallreduce(MPI_IN_PLACE, buf, (int)count, type, mpi_op, m->comm, &r->mpi);
+    if (op == NABLA_REDUCE_MEAN) r->divide = buf, r->count = count, r->dtype = dtype;
   } else {
     ring_all_reduce* spare = m->num_spares > 0 ? m->spares[--m->num_spares] : NULL;
     rc = ring_all_reduce_start(&r->ring, spare, buf, count, type, dtype, op, m->comm, (int)(r->number % m->tag_ub));

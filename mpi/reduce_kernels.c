@@ -13,15 +13,26 @@
 #define NABLA_MPI_CLONES
 #endif
 
+/* Whether 1 / ranks is exact, so that x * (1 / ranks) rounds as x / ranks. */
+static int power_of_two(int32_t ranks) { return ranks > 0 && (ranks & (ranks - 1)) == 0; }
+
 /* d[i] = A op B, with A the first operand (for max and min it decides which
- * of two equal values, such as -0 and +0, is kept; for sums, which NaN). */
+ * of two equal values, such as -0 and +0, is kept; for sums, which NaN). The
+ * mean (floating types) divides each sum in the same pass. */
 #define NABLA_MPI_REDUCE(T, NAME, A, B)                                                        \
-  NABLA_MPI_CLONES static void NAME(T* restrict d, const T* restrict s, int64_t n, int32_t op) { \
+  NABLA_MPI_CLONES static void NAME(T* restrict d, const T* restrict s, int64_t n, int32_t op, \
+                                    int32_t ranks) {                                           \
     if (op == NABLA_REDUCE_MAX)                                                                \
       for (int64_t i = 0; i < n; ++i) d[i] = B > A ? B : A;                                    \
     else if (op == NABLA_REDUCE_MIN)                                                           \
       for (int64_t i = 0; i < n; ++i) d[i] = B < A ? B : A;                                    \
-    else                                                                                       \
+    else if (op == NABLA_REDUCE_MEAN && power_of_two(ranks)) {                                 \
+      const T inverse = (T)1 / (T)ranks;                                                       \
+      for (int64_t i = 0; i < n; ++i) d[i] = (A + B) * inverse;                                \
+    } else if (op == NABLA_REDUCE_MEAN) {                                                      \
+      const T divisor = (T)ranks;                                                              \
+      for (int64_t i = 0; i < n; ++i) d[i] = (A + B) / divisor;                                \
+    } else                                                                                     \
       for (int64_t i = 0; i < n; ++i) d[i] = A + B;                                            \
   }
 /* d = d op s */
@@ -35,11 +46,30 @@ NABLA_MPI_REDUCE(double, after_f64, s[i], d[i])
 NABLA_MPI_REDUCE(int32_t, after_i32, s[i], d[i])
 NABLA_MPI_REDUCE(int64_t, after_i64, s[i], d[i])
 
-void nabla_mpi_reduce_into(void* dst, const void* src, int64_t n, int32_t dtype, int32_t op, int src_first) {
+void nabla_mpi_reduce_into(void* dst, const void* src, int64_t n, int32_t dtype, int32_t op, int src_first,
+                           int32_t ranks) {
   switch (dtype) {
-    case NABLA_DTYPE_F32: (src_first ? after_f32 : reduce_f32)((float*)dst, (const float*)src, n, op); break;
-    case NABLA_DTYPE_F64: (src_first ? after_f64 : reduce_f64)((double*)dst, (const double*)src, n, op); break;
-    case NABLA_DTYPE_I32: (src_first ? after_i32 : reduce_i32)((int32_t*)dst, (const int32_t*)src, n, op); break;
-    default: (src_first ? after_i64 : reduce_i64)((int64_t*)dst, (const int64_t*)src, n, op); break;
+    case NABLA_DTYPE_F32: (src_first ? after_f32 : reduce_f32)((float*)dst, (const float*)src, n, op, ranks); break;
+    case NABLA_DTYPE_F64: (src_first ? after_f64 : reduce_f64)((double*)dst, (const double*)src, n, op, ranks); break;
+    case NABLA_DTYPE_I32: (src_first ? after_i32 : reduce_i32)((int32_t*)dst, (const int32_t*)src, n, op, ranks); break;
+    default: (src_first ? after_i64 : reduce_i64)((int64_t*)dst, (const int64_t*)src, n, op, ranks); break;
   }
+}
+
+#define NABLA_MPI_DIVIDE(T, NAME)                                            \
+  NABLA_MPI_CLONES static void NAME(T* restrict d, int64_t n, int32_t ranks) { \
+    if (power_of_two(ranks)) {                                               \
+      const T inverse = (T)1 / (T)ranks;                                     \
+      for (int64_t i = 0; i < n; ++i) d[i] *= inverse;                       \
+    } else {                                                                 \
+      const T divisor = (T)ranks;                                            \
+      for (int64_t i = 0; i < n; ++i) d[i] /= divisor;                       \
+    }                                                                        \
+  }
+NABLA_MPI_DIVIDE(float, divide_f32)
+NABLA_MPI_DIVIDE(double, divide_f64)
+
+void nabla_mpi_divide(void* buf, int64_t n, int32_t dtype, int32_t ranks) {
+  if (dtype == NABLA_DTYPE_F32) divide_f32((float*)buf, n, ranks);
+  else if (dtype == NABLA_DTYPE_F64) divide_f64((double*)buf, n, ranks);
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nabla/runtime/abi.h"
 #include "reduce_kernels.h"
 
 struct ring_all_reduce {
@@ -94,9 +95,11 @@ int ring_all_reduce_advance(ring_all_reduce* r, int* done) {
     if (rc != MPI_SUCCESS) return rc;
     if (!flag) break;
     if (r->step < r->size - 1) {
-      int c = wrap(r, r->rank - r->step - 1);
-      nabla_mpi_reduce_into(r->buf + (size_t)chunk_begin(r, c) * r->elem, r->scratch, chunk_count(r, c), r->dtype, r->op,
-                            0);
+      /* A mean divides in the last step's adding only: then the chunk holds every rank's sum. */
+      int c = wrap(r, r->rank - r->step - 1), op = r->op;
+      if (op == NABLA_REDUCE_MEAN && r->step < r->size - 2) op = NABLA_REDUCE_SUM;
+      nabla_mpi_reduce_into(r->buf + (size_t)chunk_begin(r, c) * r->elem, r->scratch, chunk_count(r, c), r->dtype, op,
+                            0, r->size);
     }
     if (++r->step < last && (rc = post(r)) != MPI_SUCCESS) return rc;
   }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nabla/runtime/abi.h"
 #include "reduce_kernels.h"
 
 enum {
@@ -173,14 +174,17 @@ int64_t shared_all_reduce_start(shared_window* w, void* buf, int64_t count, size
 static void reduce_mine(shared_window* w, const entry* e) {
   int64_t first = chunk_begin(w, e, w->rank), n = chunk_begin(w, e, w->rank + 1) - first;
   size_t at = (size_t)first * e->elem;
-  for (int q = 0; q < w->size && n > 0; ++q)
-    if (q != w->rank) nabla_mpi_reduce_into(e->buf + at, data(w, q, e) + at, n, e->dtype, e->op, 0);
+  int last = w->rank == w->size - 1 ? w->size - 2 : w->size - 1; /* the last rank added: a mean divides there */
+  for (int q = 0; q < w->size && n > 0; ++q) {
+    int32_t op = e->op == NABLA_REDUCE_MEAN && q != last ? NABLA_REDUCE_SUM : e->op;
+    if (q != w->rank) nabla_mpi_reduce_into(e->buf + at, data(w, q, e) + at, n, e->dtype, op, 0, w->size);
+  }
   memcpy(data(w, w->rank, e) + at, e->buf + at, (size_t)n * e->elem);
 }
 
 /* 2 ranks: the whole buffer, rank 0's values first (the same bits on both). */
 static void reduce_whole(shared_window* w, const entry* e) {
-  nabla_mpi_reduce_into(e->buf, data(w, 1 - w->rank, e), e->count, e->dtype, e->op, w->rank == 1);
+  nabla_mpi_reduce_into(e->buf, data(w, 1 - w->rank, e), e->count, e->dtype, e->op, w->rank == 1, 2);
 }
 
 /* The other chunks' results, from the ranks that reduced them. */

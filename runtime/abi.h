@@ -35,7 +35,7 @@
 extern "C" {
 #endif
 
-#define NABLA_ABI_VERSION 2
+#define NABLA_ABI_VERSION 3
 #define NABLA_WORKSPACE_ALIGN 64
 
 /* Statuses returned by an entry; nabla_error_message words each. */
@@ -76,9 +76,12 @@ typedef void (*nabla_parallel_for_fn)(void* pool, int64_t n, nabla_task_fn task,
  * an all-reduce is the identity. nabla provides a single-process table
  * (runtime/communicator.h) and an MPI one (the nabla_mpi library, mpi/nabla_mpi.h). */
 
-/* Element types and reductions of a collective. */
+/* Element types and reductions of a collective. NABLA_REDUCE_MEAN (ABI
+ * version 3; f32 and f64 only) is the sum divided by the number of ranks:
+ * every element rounded as (sum in the dtype) / (dtype) size, which the
+ * communicator may fold into its last pass over the buffer. */
 enum { NABLA_DTYPE_F32 = 0, NABLA_DTYPE_F64 = 1, NABLA_DTYPE_I32 = 2, NABLA_DTYPE_I64 = 3 };
-enum { NABLA_REDUCE_SUM = 0, NABLA_REDUCE_MAX = 1, NABLA_REDUCE_MIN = 2 };
+enum { NABLA_REDUCE_SUM = 0, NABLA_REDUCE_MAX = 1, NABLA_REDUCE_MIN = 2, NABLA_REDUCE_MEAN = 3 };
 
 typedef struct nabla_communicator {
   void* state;   /* passed to every function below */

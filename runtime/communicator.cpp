@@ -5,6 +5,7 @@
 namespace nabla {
 namespace {
 
+// One rank: every reduction, the mean too (x / 1), leaves x as it is.
 int32_t start_identity(void*, void*, int64_t, int32_t, int32_t, void** request) {
   *request = nullptr;
   return NABLA_OK;

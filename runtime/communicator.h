@@ -26,7 +26,7 @@ int32_t collective_dtype(DType t);
 // generic one.
 std::string collective_error(const nabla_communicator& comm);
 
-// Reduces t in place over all ranks (op: NABLA_REDUCE_SUM, _MAX or _MIN) and
+// Reduces t in place over all ranks (op: NABLA_REDUCE_SUM, _MEAN, _MAX or _MIN) and
 // waits for it. Throws nabla::Error ("all_reduce: ...") when the communicator fails.
 void all_reduce_in_place(const nabla_communicator& comm, Tensor& t, int32_t op);
 

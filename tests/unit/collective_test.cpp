@@ -40,6 +40,7 @@ struct Simulated {
     for (int64_t i = 0; i < r.count; ++i) {
       T x = p[i], a = static_cast<T>(x + 1), b = static_cast<T>(2 * x);
       if (r.op == NABLA_REDUCE_SUM) p[i] = static_cast<T>(x + a + b);
+      else if (r.op == NABLA_REDUCE_MEAN) p[i] = static_cast<T>(static_cast<T>(x + a + b) / static_cast<T>(3));
       else if (r.op == NABLA_REDUCE_MAX) p[i] = std::max({x, a, b});
       else p[i] = std::min({x, a, b});
     }
