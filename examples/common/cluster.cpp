@@ -6,6 +6,7 @@
 #include "nabla/runtime/communicator.h"
 #include "nabla/runtime/error.h"
 #ifdef NABLA_HAVE_MPI
+#include "examples/common/mpi_leak_check.h"
 #include "nabla/mpi/nabla_mpi.h"
 #endif
 
@@ -14,8 +15,7 @@ namespace nabla::demo {
 Cluster::Cluster(int& argc, char**& argv, double timeout) : comm_(single_process_communicator()) {
 #ifdef NABLA_HAVE_MPI
   if (!std::getenv("OMPI_COMM_WORLD_SIZE") && !std::getenv("PMI_SIZE")) return;  // not under mpirun
-  int provided = 0;
-  MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided);
+  nabla_mpi_init_serialized(&argc, &argv);
   auto* mpi = nabla_mpi_create(MPI_COMM_WORLD, timeout);
   if (!mpi) throw Error("train_digits: cannot set up the MPI communicator");
   mpi_ = mpi;
@@ -28,7 +28,7 @@ Cluster::~Cluster() {
 #ifdef NABLA_HAVE_MPI
   if (!mpi_) return;
   nabla_mpi_destroy(static_cast<nabla_mpi*>(mpi_));
-  MPI_Finalize();
+  nabla_mpi_finalize_checked();
 #endif
 }
 

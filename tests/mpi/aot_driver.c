@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "collectives.h"
+#include "examples/common/mpi_leak_check.h"
 #include "nabla/mpi/nabla_mpi.h"
 
 static double x_of(int r, int i) { return 0.5 * (r + 1) + 0.25 * i; }
@@ -18,8 +19,7 @@ static int32_t k_of(int r, int i) { return (r + 1) * (i - 2); }
 static int64_t l_of(int r, int i) { return 7 * r - i; }
 
 int main(int argc, char** argv) {
-  int provided = 0;
-  MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided);
+  nabla_mpi_init_serialized(&argc, &argv);
   nabla_mpi* mpi = nabla_mpi_create(MPI_COMM_WORLD, 20.0);
   const nabla_communicator* comm = nabla_mpi_communicator(mpi);
   int rank = comm->rank, size = comm->size, bad = 0;
@@ -67,6 +67,6 @@ int main(int argc, char** argv) {
   if (!bad) printf("rank %d: ok\n", rank);
   free(ws);
   nabla_mpi_destroy(mpi);
-  MPI_Finalize();
+  nabla_mpi_finalize_checked();
   return bad ? 1 : 0;
 }

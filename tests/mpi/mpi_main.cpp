@@ -4,6 +4,7 @@
 // others only their failures.
 #include <gtest/gtest.h>
 
+#include "examples/common/mpi_leak_check.h"
 #include "tests/mpi/mpi_testing.h"
 
 namespace nabla::mpitest {
@@ -34,8 +35,7 @@ int size() { return comm().size; }
 }  // namespace nabla::mpitest
 
 int main(int argc, char** argv) {
-  int provided = 0;
-  MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided);
+  nabla_mpi_init_serialized(&argc, &argv);
   ::testing::InitGoogleTest(&argc, argv);
   nabla::mpitest::g_mpi = nabla_mpi_create(MPI_COMM_WORLD, 20.0);
   int rank = nabla::mpitest::rank();
@@ -50,6 +50,6 @@ int main(int argc, char** argv) {
     nabla_mpi_abort(nabla::mpitest::g_mpi, 1);
   }
   nabla_mpi_destroy(nabla::mpitest::g_mpi);
-  MPI_Finalize();
+  nabla_mpi_finalize_checked();
   return result;
 }
