@@ -67,8 +67,12 @@ struct CompileOptions {
   // A collective above this many bytes whose operand is a product (and
   // elementwise ops) with several rows is split into blocks of rows of about
   // this size, each computed and sent apart (`split-collectives`), so that
-  // only the last block's message is left when the product is done; 0: whole.
-  int64_t collective_split_bytes = int64_t{256} << 10;
+  // only the last block's message is left when the product is done; 0 (the
+  // default): whole. The split pays only where messages travel without the
+  // rank's CPU; nabla_mpi's all-reduces copy and add on the rank's own core,
+  // and on 2 ranks of one machine 256 KiB blocks cost 0.2-0.3 ms per step
+  // of bench/distributed_bench (docs/distributed.md, session 8).
+  int64_t collective_split_bytes = 0;
   // Constants of at least this many bytes stay out of the generated code:
   // the code reads them where the compiled function holds them, through a
   // 64-bit address (any placement in memory; a large constant in the code's
