@@ -144,6 +144,10 @@ bool plan_conv_gemm(const Node& n, const LowerOptions& o, ConvGemm& c) {
     }
     c.col_bytes = c.direct ? 0 : aligned(g.cg * kk * p * elem);
     s.threads = static_cast<int>(c.slots);
+    // Each K block of an image is a pass over dw (beta = 1): one block when
+    // the image's positions are at most 4 KiB of a packed row (ResNet's 1x1
+    // at 28x28: 784 deep instead of 4 x 208, 2 threads 5.4 -> 4.8 ms).
+    if (p * elem <= 4096) s.tuning.kc = (p + lanes - 1) / lanes * lanes;
   }
   if (c.implicit) s.tuning.pack_b = 1;
   c.plan = plan_gemm(s);
