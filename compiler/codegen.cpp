@@ -38,15 +38,37 @@ using namespace llvm;
 
 namespace {
 
-void initialize_targets() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    InitializeAllTargetInfos();
-    InitializeAllTargets();
-    InitializeAllTargetMCs();
-    InitializeAllAsmPrinters();
-    InitializeAllAsmParsers();
-  });
+// Registers LLVM's target for `arch`: only the one a triple names when nabla
+// generates code for it (registering all of LLVM's twenty-one took 6 ms of
+// the first compile in a process, docs/performance.md), all of them for any
+// other architecture, so that its error says "not supported" or "unknown".
+void initialize_target(Triple::ArchType arch) {
+  static std::once_flag x86, aarch64, riscv, all;
+  switch (arch) {
+    case Triple::x86_64:
+      return std::call_once(x86, [] {
+        LLVMInitializeX86TargetInfo(), LLVMInitializeX86Target(), LLVMInitializeX86TargetMC();
+        LLVMInitializeX86AsmPrinter(), LLVMInitializeX86AsmParser();
+      });
+    case Triple::aarch64:
+      return std::call_once(aarch64, [] {
+        LLVMInitializeAArch64TargetInfo(), LLVMInitializeAArch64Target(), LLVMInitializeAArch64TargetMC();
+        LLVMInitializeAArch64AsmPrinter(), LLVMInitializeAArch64AsmParser();
+      });
+    case Triple::riscv64:
+      return std::call_once(riscv, [] {
+        LLVMInitializeRISCVTargetInfo(), LLVMInitializeRISCVTarget(), LLVMInitializeRISCVTargetMC();
+        LLVMInitializeRISCVAsmPrinter(), LLVMInitializeRISCVAsmParser();
+      });
+    default:
+      return std::call_once(all, [] {
+        InitializeAllTargetInfos();
+        InitializeAllTargets();
+        InitializeAllTargetMCs();
+        InitializeAllAsmPrinters();
+        InitializeAllAsmParsers();
+      });
+  }
 }
 
 std::string host_features() {
@@ -76,8 +98,8 @@ constexpr Triple::ArchType kSupportedArchs[] = {Triple::x86_64, Triple::aarch64,
 
 // The target of a spec: its normalized triple and LLVM's Target.
 std::pair<std::string, const Target*> lookup(const TargetSpec& spec) {
-  initialize_targets();
   std::string triple = spec.triple.empty() ? sys::getProcessTriple() : Triple::normalize(spec.triple);
+  initialize_target(Triple(triple).getArch());
   std::string error;
   const Target* target = TargetRegistry::lookupTarget(triple, error);
   if (!target) throw Error("unknown target '" + spec.triple + "': " + error);

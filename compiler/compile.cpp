@@ -2,6 +2,7 @@
 #include "nabla/compiler/compile.h"
 
 #include <chrono>
+#include <future>
 
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
@@ -60,17 +61,22 @@ Executable compile(const Function& source, const CompileOptions& options) {
   auto impl = std::make_unique<Executable::Impl>();
   CompileStats& stats = impl->stats;
 
+  TargetSpec spec;
+  spec.cpu = "native";
+  spec.opt_level = options.opt_level;
+  // The JIT (an ORC session and its linker) is set up on a second thread
+  // while this one runs the passes, lowers and starts the parts: it is needed
+  // only to link them (docs/performance.md, "Compile time").
+  std::future<std::unique_ptr<Jit>> jit =
+      std::async(std::launch::async, [&spec] { return std::make_unique<Jit>(spec); });
   impl->module = std::make_unique<Module>();
   Function& f = clone_function(source, *impl->module);
   run_compile_passes(*impl->module, pipeline_of(options));
   stats.passes_ms = ms_since(start);
 
   auto t = Clock::now();
-  TargetSpec spec;
-  spec.cpu = "native";
-  spec.opt_level = options.opt_level;
-  impl->jit = std::make_unique<Jit>(spec);
-  llvm::TargetMachine& tm = impl->jit->target_machine();
+  std::unique_ptr<llvm::TargetMachine> tm_owner = create_target_machine(spec);
+  llvm::TargetMachine& tm = *tm_owner;
   auto context = std::make_unique<llvm::LLVMContext>();
   auto llvm_module = std::make_unique<llvm::Module>("nabla." + f.name(), *context);
   prepare_module(*llvm_module, tm);
@@ -98,6 +104,7 @@ Executable compile(const Function& source, const CompileOptions& options) {
   llvm_module.reset();
   if (po.want_ir) write_text(parts.llvm_ir, options.dump_llvm_ir, "LLVM IR");
   if (po.want_asm) write_text(parts.assembly, options.dump_asm, "assembly");
+  impl->jit = jit.get();
   for (const ExternalConstants::Entry& e : external.entries) {
     impl->jit->define_absolute(e.symbol, e.address);
     ++stats.num_external_constants;

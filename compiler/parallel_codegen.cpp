@@ -134,14 +134,18 @@ void keep_part(llvm::Module& m, const std::unordered_set<std::string>& mine, boo
 }
 
 // Runs on a worker thread: the part gets a context of its own, and a copy of
-// the whole module (its bitcode) reduced to the part.
+// the whole module (its bitcode) reduced to the part. The bitcode is read
+// lazily: only the part's own function bodies are parsed (the worker started
+// its part 4-5 ms earlier in a fresh process, docs/performance.md).
 void compile_bitcode(const std::string& bitcode, const std::unordered_set<std::string>& mine,
                      const TargetSpec& target, const PartsOptions& o, Part& p) {
   try {
     llvm::LLVMContext context;
-    auto m = llvm::parseBitcodeFile(llvm::MemoryBufferRef(bitcode, "nabla.part"), context);
+    auto m = llvm::getLazyBitcodeModule(llvm::MemoryBufferRef(bitcode, "nabla.part"), context);
     if (!m) throw InternalError("cannot read back a module partition: " + llvm::toString(m.takeError()));
     keep_part(**m, mine, false);
+    if (llvm::Error e = (*m)->materializeAll())
+      throw InternalError("cannot read back a module partition: " + llvm::toString(std::move(e)));
     compile_module(**m, target, o, p);
   } catch (...) {
     p.error = std::current_exception();
