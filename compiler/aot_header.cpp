@@ -137,7 +137,7 @@ std::string c_part(const AotFunction& a, const AotTarget& target) {
 }
 
 // A C array initializer of the values, wrapped (C has no empty arrays: {0}).
-std::string c_array(const std::vector<int64_t>& v) {
+std::string c_array(const IndexVector& v) {
   std::string s = "{";
   for (size_t i = 0; i < v.size(); ++i) s += (i ? (i % 16 ? ", " : ",\n  ") : "") + std::to_string(v[i]);
   return s + (v.empty() ? "0}" : "}");

@@ -1,6 +1,7 @@
 #include "nabla/passes/sparse_derivatives.h"
 
 #include <algorithm>
+#include <limits>
 #include <string>
 
 #include "nabla/ir/builder.h"
@@ -52,12 +53,27 @@ struct Compressed {
   int64_t size() const { return coloring.count * (by_rows ? cols : rows); }
 };
 
+// A gather index of `n` places below `bound`: i32 when they fit (half the
+// bytes of i64: ba10's layout index is 17.5M entries), else i64.
+Tensor index_tensor(int64_t n, int64_t bound) {
+  return Tensor(bound <= std::numeric_limits<int32_t>::max() ? DType::i32 : DType::i64, {n});
+}
+
+// Calls fill(int32_t* or int64_t*) with the index's data.
+template <class Fill>
+void fill_index(Tensor& idx, Fill fill) {
+  if (idx.dtype() == DType::i32) fill(idx.data_as<int32_t>());
+  else fill(idx.data_as<int64_t>());
+}
+
 // The gather index of the nonzeros in CSR order.
 Tensor pattern_index(const SparsityPattern& p, const Compressed& c) {
-  Tensor idx(DType::i64, {p.nnz()});
-  int64_t* at = idx.data_as<int64_t>();
-  for (int64_t i = 0; i < p.rows; ++i)
-    for (int64_t k = p.row_ptr[i]; k < p.row_ptr[i + 1]; ++k) at[k] = c.at(i, p.col_idx[k]);
+  Tensor idx = index_tensor(p.nnz(), c.size());
+  fill_index(idx, [&](auto* at) {
+    for (int64_t i = 0; i < p.rows; ++i)
+      for (int64_t k = p.row_ptr[i]; k < p.row_ptr[i + 1]; ++k)
+        at[k] = static_cast<decltype(+*at)>(c.at(i, p.col_idx[k]));
+  });
   return idx;
 }
 
@@ -71,10 +87,8 @@ void check_layout_size(const SparsityPattern& p, const SparsityPattern& layout) 
 // The gather index of each entry of `layout` (a superset of p's entries, in
 // CSR order): its place in B, or c.size() (a zero) outside p. `zeros` tells
 // whether there are any.
-Tensor layout_index(const SparsityPattern& p, const SparsityPattern& layout, const Compressed& c, bool& zeros) {
-  Tensor idx(DType::i64, {layout.nnz()});
-  int64_t* at = idx.data_as<int64_t>();
-  zeros = false;
+template <class I>
+void fill_layout_index(const SparsityPattern& p, const SparsityPattern& layout, const Compressed& c, bool& zeros, I* at) {
   for (int64_t r = 0; r < p.rows; ++r) {
     int64_t k = p.row_ptr[r];
     for (int64_t e = layout.row_ptr[r]; e < layout.row_ptr[r + 1]; ++e) {
@@ -82,12 +96,19 @@ Tensor layout_index(const SparsityPattern& p, const SparsityPattern& layout, con
       bool hit = k < p.row_ptr[r + 1] && p.col_idx[k] == col;
       if (!hit && k < p.row_ptr[r + 1] && p.col_idx[k] < col) break;
       zeros |= !hit;
-      at[e] = hit ? (++k, c.at(r, col)) : c.size();
+      at[e] = static_cast<I>(hit ? (++k, c.at(r, col)) : c.size());
     }
     if (k < p.row_ptr[r + 1])
       throw Error("sparse_jacobian: the layout lacks entry (" + std::to_string(r) + ", " +
                   std::to_string(p.col_idx[k]) + ") of the pattern");
   }
+}
+
+// That index as a tensor.
+Tensor layout_index(const SparsityPattern& p, const SparsityPattern& layout, const Compressed& c, bool& zeros) {
+  Tensor idx = index_tensor(layout.nnz(), c.size() + 1);
+  zeros = false;
+  fill_index(idx, [&](auto* at) { fill_layout_index(p, layout, c, zeros, at); });
   return idx;
 }
 
@@ -97,7 +118,7 @@ Tensor layout_index(const SparsityPattern& p, const SparsityPattern& layout, con
 // coloring has colors, the rows' coloring (whose graph can be huge) is skipped.
 void choose_coloring(SparseDerivative& d) {
   Coloring cols = color_columns(d.pattern);
-  std::vector<int64_t> in_column(static_cast<size_t>(d.pattern.cols), 0);
+  IndexVector in_column(static_cast<size_t>(d.pattern.cols), 0);
   for (int64_t c : d.pattern.col_idx) ++in_column[static_cast<size_t>(c)];
   int64_t most_in_a_column = in_column.empty() ? 0 : *std::max_element(in_column.begin(), in_column.end());
   d.by_rows = false;
@@ -124,10 +145,12 @@ SparseDerivative sparse_jacobian(Value y, Value x, SparseJacobianOptions options
   Compressed c{d.coloring, d.by_rows, d.pattern.rows, d.pattern.cols};
   bool zeros = false;
   Tensor idx = options.layout ? layout_index(d.pattern, *options.layout, c, zeros) : pattern_index(d.pattern, c);
+  // The found pattern is freed before the seeds are made, which can then
+  // reuse its pages (ba10: 131 MB; fresh pages cost a fault each).
+  if (options.layout) d.pattern = std::move(*options.layout);
   Function& f = *y->function();
   Value b = d.by_rows ? vjp_batched(y, x, seeds(f, y->type(), d.coloring))   // W^T J, one batched reverse sweep
                       : jvp_batched(y, x, seeds(f, x->type(), d.coloring));  // J S, one batched jvp
-  if (options.layout) d.pattern = std::move(*options.layout);
   d.values = gather_compressed(b, std::move(idx), zeros);
   return d;
 }
@@ -142,13 +165,14 @@ SparseDerivative sparse_hessian(Value z, Value x, SparseHessianOptions options) 
   }
   d.coloring = star_color(full);
   Value b = hvp_batched(z, x, seeds(*x->function(), x->type(), d.coloring));  // H S, one batched sweep
-  Tensor idx(DType::i64, {d.pattern.nnz()});
-  int64_t* at = idx.data_as<int64_t>();
-  for (int64_t i = 0; i < d.pattern.rows; ++i)
-    for (int64_t k = d.pattern.row_ptr[i]; k < d.pattern.row_ptr[i + 1]; ++k) {
-      auto [row, color] = star_recovery_entry(full, d.coloring, i, d.pattern.col_idx[k]);
-      at[k] = color * full.rows + row;
-    }
+  Tensor idx = index_tensor(d.pattern.nnz(), d.coloring.count * full.rows);
+  fill_index(idx, [&](auto* at) {
+    for (int64_t i = 0; i < d.pattern.rows; ++i)
+      for (int64_t k = d.pattern.row_ptr[i]; k < d.pattern.row_ptr[i + 1]; ++k) {
+        auto [row, color] = star_recovery_entry(full, d.coloring, i, d.pattern.col_idx[k]);
+        at[k] = static_cast<decltype(+*at)>(color * full.rows + row);
+      }
+  });
   d.values = gather_compressed(b, std::move(idx), false);
   return d;
 }

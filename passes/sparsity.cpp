@@ -33,7 +33,7 @@ SparsityPattern SparsityPattern::transposed() const {
   for (int64_t c : col_idx) ++t.row_ptr[c + 1];
   for (int64_t c = 0; c < cols; ++c) t.row_ptr[c + 1] += t.row_ptr[c];
   t.col_idx.resize(col_idx.size());
-  std::vector<int64_t> next(t.row_ptr.begin(), t.row_ptr.end() - 1);
+  IndexVector next(t.row_ptr.begin(), t.row_ptr.end() - 1);
   for (int64_t r = 0; r < rows; ++r)  // rows ascending: each new row's columns stay sorted
     for (int64_t k = row_ptr[r]; k < row_ptr[r + 1]; ++k) t.col_idx[next[col_idx[k]]++] = r;
   return t;

@@ -1,6 +1,7 @@
 #include "nabla/passes/sparsity_edges.h"
 
 #include "nabla/ir/interpreter_kernels.h"
+#include "nabla/passes/sparsity.h"
 
 namespace nabla::sparsity {
 namespace {
@@ -93,10 +94,11 @@ void along_axis(const Node& n, int64_t axis, Keep keep, const EdgeFn& edge) {
 
 // The index values of gather and scatter_add when they are a constant
 // (normalized into [0, len)), else empty: then every index is possible.
-std::vector<int64_t> constant_indices(const Node* idx, int64_t len) {
-  std::vector<int64_t> v;
+IndexVector constant_indices(const Node* idx, int64_t len) {
+  IndexVector v;
   if (idx->op() != Op::Constant) return v;
   const Tensor& t = idx->attrs().value;
+  v.reserve(static_cast<size_t>(t.numel()));
   for (int64_t i = 0; i < t.numel(); ++i) {
     auto k = static_cast<int64_t>(t.get(i));
     v.push_back(k < 0 ? k + len : k);
@@ -110,7 +112,7 @@ template <class Fn>
 void indexed(const Node& data, const Node* idx, int64_t axis, Fn fn) {
   Lines ln(data.shape(), axis);
   int64_t np = idx->type().numel();
-  std::vector<int64_t> ks = constant_indices(idx, ln.len);
+  IndexVector ks = constant_indices(idx, ln.len);
   auto line = [&](int64_t o, int64_t p, int64_t k) {
     for (int64_t r = 0; r < ln.inner; ++r) fn(ln.at(o, k, r), (o * np + p) * ln.inner + r);
   };

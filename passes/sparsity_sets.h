@@ -13,10 +13,14 @@
 #include <span>
 #include <vector>
 
+#include "nabla/runtime/large_alloc.h"
+
 namespace nabla::sparsity {
 
 using SetId = int32_t;  // 0: the empty set
-using Sets = std::vector<SetId>;  // one per element of a value
+// One per element of a value; the pool's buffers and large values' sets on
+// 2 MiB pages (runtime/large_alloc.h: ba10's pool is 0.1 GB).
+using Sets = std::vector<SetId, LargeAllocator<SetId>>;
 
 class SetPool {
  public:
@@ -45,14 +49,14 @@ class SetPool {
   void truncate(SetId count);
 
  private:
-  template <class T>
-  static void grow(std::vector<T>& v, size_t more) {
+  template <class V>
+  static void grow(V& v, size_t more) {
     size_t need = v.size() + more;
     if (need > v.capacity()) v.reserve(std::max(need, v.capacity() + v.capacity() / 2));
   }
 
-  std::vector<int32_t> items_;
-  std::vector<int64_t> start_;  // set k is items_[start_[k], start_[k + 1])
+  std::vector<int32_t, LargeAllocator<int32_t>> items_;
+  std::vector<int64_t, LargeAllocator<int64_t>> start_;  // set k is items_[start_[k], start_[k + 1])
 };
 
 // The union of many sets, collected and added to the pool once (a union

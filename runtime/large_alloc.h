@@ -2,6 +2,10 @@
 // Large buffers on transparent huge pages (Tensor storage, Executable
 // workspaces): docs/backend.md (its first section).
 #include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <new>
 
 namespace nabla {
 
@@ -20,5 +24,35 @@ inline constexpr size_t kLargeAllocFrom = size_t{4} << 20;
 // jacobian prepare", session 7), 2 to 3 times less per byte with 2 MiB pages.
 // Where the advice is refused the pages stay small.
 void* aligned_alloc_large(size_t align, size_t bytes);
+
+// A standard allocator whose buffers of kLargeAllocFrom bytes or more come
+// from aligned_alloc_large (so 2 MiB pages), the smaller ones from
+// std::allocator. For the large index buffers of compile-time work, e.g. the
+// sparsity patterns and index sets of a sparse Jacobian (ba10: 60-150 MB
+// each, a page fault per 4 KiB otherwise; docs/performance.md, "ba jacobian
+// prepare, session 8").
+template <class T>
+struct LargeAllocator {
+  using value_type = T;
+  LargeAllocator() = default;
+  template <class U>
+  LargeAllocator(const LargeAllocator<U>&) noexcept {}  // NOLINT: converting, as std::allocator's
+  static bool large(size_t n) { return n >= kLargeAllocFrom / sizeof(T); }
+  T* allocate(size_t n) {
+    if (!large(n)) return std::allocator<T>().allocate(n);
+    if (n > SIZE_MAX / sizeof(T)) throw std::bad_array_new_length();
+    void* p = aligned_alloc_large(alignof(T) < 64 ? 64 : alignof(T), n * sizeof(T));
+    if (!p) throw std::bad_alloc();
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, size_t n) noexcept {
+    if (large(n)) return std::free(p);
+    std::allocator<T>().deallocate(p, n);
+  }
+  template <class U>
+  bool operator==(const LargeAllocator<U>&) const noexcept {
+    return true;
+  }
+};
 
 }  // namespace nabla

@@ -108,6 +108,10 @@ TEST(SparseLayout, ValuesFollowTheLayout) {
   SparsityPattern layout = SparsityPattern::from_rows(3, {{0, 1, 2}, {1, 2}});
   SparseDerivative d = sparse_jacobian(y, x, {.layout = layout});
   EXPECT_EQ(d.pattern, layout);
+  // The values are gathered from the compressed matrix by an i32 index (its
+  // 2 x 2 places and the zero fit: half the bytes of i64).
+  ASSERT_EQ(d.values->op(), Op::Gather);
+  EXPECT_EQ(d.values->operand(1)->dtype(), DType::i32);
   f.output(d.values);
   std::vector<Tensor> in{Tensor::from_doubles(DType::f64, {3}, std::vector<double>{1.5, -2, 0.25})};
   std::vector<Tensor> r = interpret(f, in);

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
+#include <vector>
 
 #include "nabla/runtime/error.h"
 #include "nabla/runtime/large_alloc.h"
@@ -66,6 +67,22 @@ TEST(Tensor, LargeAllocationsAreHugePageAligned) {
     if (bytes) static_cast<unsigned char*>(p)[bytes - 1] = 1;  // the whole size is writable
     std::free(p);
   }
+}
+
+// LargeAllocator: a std::vector's buffers of 4 MiB or more on 2 MiB
+// boundaries (aligned_alloc_large), smaller ones from std::allocator; the
+// elements survive the moves of growth and a copy.
+TEST(Tensor, LargeAllocatorPlacesLargeVectorsOnHugePages) {
+  std::vector<int64_t, LargeAllocator<int64_t>> v;
+  for (int64_t i = 0; i < 1 << 20; ++i) v.push_back(3 * i);  // 8 MiB at the end
+  ASSERT_GE(v.capacity() * sizeof(int64_t), kLargeAllocFrom);
+#if defined(__linux__)
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(v.data()) % (uintptr_t{2} << 20), 0u);
+#endif
+  std::vector<int64_t, LargeAllocator<int64_t>> copy = v, small(100, 7);
+  for (int64_t i : {int64_t{0}, int64_t{12345}, (int64_t{1} << 20) - 1}) EXPECT_EQ(copy[i], 3 * i);
+  EXPECT_EQ(small[99], 7);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(small.data()) % alignof(int64_t), 0u);
 }
 
 TEST(Tensor, CastSemantics) {

@@ -102,7 +102,7 @@ void build_objective(Function& f, const std::vector<int64_t>& s) { f.output(resi
 // and weight of observation r / 2 for a reprojection row, the weight alone for
 // a weight row.
 // (Appended to cols.)
-void append_layout_row(std::vector<int64_t>& cols, int64_t r, int64_t n, int64_t m, int64_t p) {
+void append_layout_row(IndexVector& cols, int64_t r, int64_t n, int64_t m, int64_t p) {
   if (r >= 2 * p) return cols.push_back(kCam * n + 3 * m + (r - 2 * p));
   int64_t i = r / 2, cam = i % n, pt = i % m;
   for (int64_t k = 0; k < kCam; ++k) cols.push_back(kCam * cam + k);
@@ -139,7 +139,7 @@ llvm::json::Value write_objective(const std::vector<Tensor>& r, const std::vecto
 // cols and vals, and the last.
 llvm::json::Value write_jacobian(const std::vector<Tensor>& r, const std::vector<int64_t>& s) {
   int64_t n = s[0], m = s[1], p = s[2], nnz = r[0].numel();
-  std::vector<int64_t> cols;
+  IndexVector cols;
   llvm::json::Array rows{0}, cs, vals;
   for (int64_t row = 0, at = 0; row < 3 * p && rows.size() < 30; ++row) {
     size_t before = cols.size();
