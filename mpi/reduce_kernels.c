@@ -16,6 +16,17 @@
 /* Whether 1 / ranks is exact, so that x * (1 / ranks) rounds as x / ranks. */
 static int power_of_two(int32_t ranks) { return ranks > 0 && (ranks & (ranks - 1)) == 0; }
 
+/* d[i] = X / ranks for i < n: a multiply by the exact inverse when ranks is a
+ * power of two (the same rounding, and it vectorizes), else a division. */
+#define NABLA_MPI_BY_RANKS(T, X)                                 \
+  if (power_of_two(ranks)) {                                     \
+    const T inverse = (T)1 / (T)ranks;                           \
+    for (int64_t i = 0; i < n; ++i) d[i] = (X) * inverse;        \
+  } else {                                                       \
+    const T divisor = (T)ranks;                                  \
+    for (int64_t i = 0; i < n; ++i) d[i] = (X) / divisor;        \
+  }
+
 /* d[i] = A op B, with A the first operand (for max and min it decides which
  * of two equal values, such as -0 and +0, is kept; for sums, which NaN). The
  * mean (floating types) divides each sum in the same pass. */
@@ -26,12 +37,8 @@ static int power_of_two(int32_t ranks) { return ranks > 0 && (ranks & (ranks - 1
       for (int64_t i = 0; i < n; ++i) d[i] = B > A ? B : A;                                    \
     else if (op == NABLA_REDUCE_MIN)                                                           \
       for (int64_t i = 0; i < n; ++i) d[i] = B < A ? B : A;                                    \
-    else if (op == NABLA_REDUCE_MEAN && power_of_two(ranks)) {                                 \
-      const T inverse = (T)1 / (T)ranks;                                                       \
-      for (int64_t i = 0; i < n; ++i) d[i] = (A + B) * inverse;                                \
-    } else if (op == NABLA_REDUCE_MEAN) {                                                      \
-      const T divisor = (T)ranks;                                                              \
-      for (int64_t i = 0; i < n; ++i) d[i] = (A + B) / divisor;                                \
+    else if (op == NABLA_REDUCE_MEAN) {                                                        \
+      NABLA_MPI_BY_RANKS(T, A + B)                                                             \
     } else                                                                                     \
       for (int64_t i = 0; i < n; ++i) d[i] = A + B;                                            \
   }
@@ -56,15 +63,9 @@ void nabla_mpi_reduce_into(void* dst, const void* src, int64_t n, int32_t dtype,
   }
 }
 
-#define NABLA_MPI_DIVIDE(T, NAME)                                            \
+#define NABLA_MPI_DIVIDE(T, NAME)                                              \
   NABLA_MPI_CLONES static void NAME(T* restrict d, int64_t n, int32_t ranks) { \
-    if (power_of_two(ranks)) {                                               \
-      const T inverse = (T)1 / (T)ranks;                                     \
-      for (int64_t i = 0; i < n; ++i) d[i] *= inverse;                       \
-    } else {                                                                 \
-      const T divisor = (T)ranks;                                            \
-      for (int64_t i = 0; i < n; ++i) d[i] /= divisor;                       \
-    }                                                                        \
+    NABLA_MPI_BY_RANKS(T, d[i])                                                \
   }
 NABLA_MPI_DIVIDE(float, divide_f32)
 NABLA_MPI_DIVIDE(double, divide_f64)

@@ -49,13 +49,13 @@ std::optional<Coloring> natural_greedy(const SparsityPattern& j) {
   IndexVector start(static_cast<size_t>(j.cols) + 1, 0);
   for (int64_t c : j.col_idx) ++start[static_cast<size_t>(c) + 1];
   for (int64_t c = 0; c < j.cols; ++c) start[c + 1] += start[c];
-  std::vector<int32_t, LargeAllocator<int32_t>> rows(j.col_idx.size());
+  LargeVector<int32_t> rows(j.col_idx.size());
   IndexVector next(start.begin(), start.end() - 1);
   for (int64_t r = 0; r < j.rows; ++r)
     for (int64_t k = j.row_ptr[r]; k < j.row_ptr[r + 1]; ++k) rows[next[j.col_idx[k]]++] = static_cast<int32_t>(r);
   Coloring c;
   c.color.assign(j.cols, -1);
-  std::vector<uint64_t, LargeAllocator<uint64_t>> used(j.rows, 0);  // bit k: a column of the row has color k
+  LargeVector<uint64_t> used(j.rows, 0);  // bit k: a column of the row has color k
   for (int64_t v = 0; v < j.cols; ++v) {
     uint64_t taken = 0;
     for (int64_t k = start[v]; k < start[v + 1]; ++k) taken |= used[rows[k]];

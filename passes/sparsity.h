@@ -12,7 +12,7 @@ namespace nabla {
 
 // Index buffers that may be large (ba10's Jacobian: 17.5M nonzeros, 140 MB
 // of col_idx): from 4 MiB on on 2 MiB pages (runtime/large_alloc.h).
-using IndexVector = std::vector<int64_t, LargeAllocator<int64_t>>;
+using IndexVector = LargeVector<int64_t>;
 
 // A pattern in CSR form: the nonzeros of row r are the columns
 // col_idx[row_ptr[r] .. row_ptr[r + 1]), in ascending order.

@@ -20,7 +20,7 @@ namespace nabla::sparsity {
 using SetId = int32_t;  // 0: the empty set
 // One per element of a value; the pool's buffers and large values' sets on
 // 2 MiB pages (runtime/large_alloc.h: ba10's pool is 0.1 GB).
-using Sets = std::vector<SetId, LargeAllocator<SetId>>;
+using Sets = LargeVector<SetId>;
 
 class SetPool {
  public:
@@ -55,8 +55,8 @@ class SetPool {
     if (need > v.capacity()) v.reserve(std::max(need, v.capacity() + v.capacity() / 2));
   }
 
-  std::vector<int32_t, LargeAllocator<int32_t>> items_;
-  std::vector<int64_t, LargeAllocator<int64_t>> start_;  // set k is items_[start_[k], start_[k + 1])
+  LargeVector<int32_t> items_;
+  LargeVector<int64_t> start_;  // set k is items_[start_[k], start_[k + 1])
 };
 
 // The union of many sets, collected and added to the pool once (a union

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <vector>
 
 namespace nabla {
 
@@ -54,5 +55,9 @@ struct LargeAllocator {
     return true;
   }
 };
+
+// A std::vector whose large buffers are on huge pages (LargeAllocator).
+template <class T>
+using LargeVector = std::vector<T, LargeAllocator<T>>;
 
 }  // namespace nabla

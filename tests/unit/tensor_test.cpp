@@ -73,13 +73,13 @@ TEST(Tensor, LargeAllocationsAreHugePageAligned) {
 // boundaries (aligned_alloc_large), smaller ones from std::allocator; the
 // elements survive the moves of growth and a copy.
 TEST(Tensor, LargeAllocatorPlacesLargeVectorsOnHugePages) {
-  std::vector<int64_t, LargeAllocator<int64_t>> v;
+  LargeVector<int64_t> v;
   for (int64_t i = 0; i < 1 << 20; ++i) v.push_back(3 * i);  // 8 MiB at the end
   ASSERT_GE(v.capacity() * sizeof(int64_t), kLargeAllocFrom);
 #if defined(__linux__)
   EXPECT_EQ(reinterpret_cast<uintptr_t>(v.data()) % (uintptr_t{2} << 20), 0u);
 #endif
-  std::vector<int64_t, LargeAllocator<int64_t>> copy = v, small(100, 7);
+  LargeVector<int64_t> copy = v, small(100, 7);
   for (int64_t i : {int64_t{0}, int64_t{12345}, (int64_t{1} << 20) - 1}) EXPECT_EQ(copy[i], 3 * i);
   EXPECT_EQ(small[99], 7);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(small.data()) % alignof(int64_t), 0u);
