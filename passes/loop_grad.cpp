@@ -72,7 +72,8 @@ Flow flow_of(const Node& n, const LoopLayout& l, std::span<const Value> g) {
 // the backward steps read them instead of evaluating the products again (as
 // JAX's scan stores its residuals), when they take at most
 // kResidualCarryRatio times the carries' bytes a step. checkpoint = 1, and
-// every scan of a checkpointed form, stores the carries only.
+// the outer scans of a checkpointed form, store the carries only; the scans
+// inside its innermost blocks store as the default does.
 constexpr int64_t kResidualCarryRatio = 4;
 
 bool is_product(Op op) {
@@ -240,20 +241,23 @@ int64_t power(int64_t b, int64_t e) {
 // n's blocks: `size` steps each (0: not checkpointed), and the checkpoint of
 // the inner scans. checkpoint = -L (L levels) takes the least k with
 // k^(L+1) >= N and blocks of k^L steps, whose inner scans take -(L-1):
-// -1 is the sqrt schedule, k = ceil(sqrt(N)), whose inner scans store their
-// carries only (checkpoint = 1, as every scan of the blocked form does).
+// -1 is the sqrt schedule, k = ceil(sqrt(N)). The outer scans store their
+// carries only; the innermost blocks' scans (those of k > 1 and -1, the last
+// level of -L, and the tail) take checkpoint = 0: a block's tape stacks the
+// residuals as the default does (docs/autodiff.md weighs this: RK4's sqrt
+// gradient 0.8x the time for 3 x 400 bytes more a block step).
 struct Blocks {
   int64_t size = 0, inner = 0;
 };
 Blocks checkpoint_blocks(const Node& n) {
   int64_t c = n.attrs().checkpoint, len = n.attrs().length;
-  if (c >= 0) return {c > 1 ? c : 0, 1};  // 1: every step's carries, without residuals
+  if (c >= 0) return {c > 1 ? c : 0, 0};
   int64_t levels = -c;
   auto k = static_cast<int64_t>(std::ceil(std::pow(static_cast<double>(len), 1.0 / static_cast<double>(levels + 1))));
   k = std::max<int64_t>(k, 1);
   while (power(k, levels + 1) < len) ++k;
   while (k > 1 && power(k - 1, levels + 1) >= len) --k;
-  return {power(k, levels), levels > 1 ? c + 1 : 1};
+  return {power(k, levels), levels > 1 ? c + 1 : 0};
 }
 
 // Operand j of n sliced to steps [from, to) when it is an xs.
