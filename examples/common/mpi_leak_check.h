@@ -10,7 +10,17 @@
 
 #include <mpi.h>
 
+/* GCC defines __SANITIZE_ADDRESS__ under ASan; clang 19 does not, and tells
+ * it through __has_feature instead. */
 #if defined(__SANITIZE_ADDRESS__)
+#define NABLA_MPI_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NABLA_MPI_ASAN 1
+#endif
+#endif
+
+#if defined(NABLA_MPI_ASAN)
 #include <sanitizer/lsan_interface.h>
 #define NABLA_LSAN(call) call
 #else

@@ -22,7 +22,7 @@ namespace nabla::gradbench {
 namespace {
 
 namespace json = llvm::json;
-constexpr int64_t kTheta = 26, kMax = int64_t{1} << 24;
+constexpr int64_t kTheta = 26;
 
 const json::Object& object_field(const json::Object& o, std::string_view name) {
   if (const json::Object* v = o.getObject(name)) return *v;
