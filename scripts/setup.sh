@@ -11,7 +11,8 @@ packages=(cmake make g++ python3 llvm-19-dev llvm-19-tools libfmt-dev libgtest-d
           gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
           libopenmpi-dev openmpi-bin
           zlib1g-dev  # the training demos read MNIST's gzipped IDX files (docs/training.md)
-          clang-19 libclang-rt-19-dev)  # libFuzzer (clang's) for tests/fuzz
+          clang-19 libclang-rt-19-dev  # libFuzzer (clang's) for tests/fuzz
+          ninja-build)  # scripts/test.sh builds with Ninja
 # --bench: the baselines; OpenBLAS gives PyTorch a real BLAS for lstm_bench
 # (Debian's python3-torch otherwise calls the reference libblas.so.3).
 if [[ "${1:-}" == "--bench" ]]; then packages+=(libdnnl-dev python3-torch libadolc-dev libopenblas0-pthread); fi
