@@ -190,6 +190,7 @@ namespace {
 
 constexpr int64_t kColumns = 16;       // a row must be longer to split rows
 constexpr int64_t kScatterAhead = 32;  // index elements (update rows) to prefetch ahead
+constexpr int64_t kSerialRatio = 1;    // update rows per result row from which moved updates stay on one thread
 
 // The loop over the updates' shape: the program's accessors, then the index
 // and the result (as a table). When the nest's innermost axis is the
@@ -198,13 +199,32 @@ constexpr int64_t kScatterAhead = 32;  // index elements (update rows) to prefet
 // (of `columns` elements, over the axes up to the axis): each task goes
 // through every update row in order and adds those whose index points into
 // its rows, so each element is summed by one task in the interpreter's order.
+// One task takes every row when splitting does not pay (serial_pays).
 struct ScatterPlan {
   const Node* scatter;
   ElementProgram program;
   IndexedAccess access;
   LoopNest nest;
   int64_t rows = 0, columns = 0;  // the result as [rows, columns] when split
+  int64_t task_rows = 1;          // result rows per task
 };
+
+// Whether the row split is left to one task. Every task reads every update
+// row's index, so a second thread only halves the adds, which are random
+// read-modify-writes of whole result rows: when the updates are only moved
+// (their program computes nothing: loads, broadcasts, reshapes) and there are
+// kSerialRatio or more update rows per result row, two threads writing random
+// rows contend in the memory system and one thread is faster. Measured on the
+// embedding bag's gradient (1M rows of 64 f32 into 100k; docs/performance.md,
+// "Embedding bag"): 2 threads 0.8x-1.8x the memory bound from round to round,
+// one thread inside the 2-thread compile 0.66x-0.77x. Updates that compute
+// (exp) keep the split. Deterministic either way: each element is summed by
+// one task in the interpreter's order.
+bool serial_pays(const ScatterPlan& s) {
+  for (const Node* m : s.program.nodes)
+    if (op_kind(m->op()) != OpKind::Layout) return false;
+  return s.nest.numel() / s.columns >= kSerialRatio * s.rows;
+}
 
 ScatterPlan plan_scatter(const Node& n) {
   ScatterPlan s{fused_scatter(n), {}, {}, {}};
@@ -223,6 +243,7 @@ ScatterPlan plan_scatter(const Node& n) {
       nest.strides[last - 1].back() == 1 && nest.strides[last - 2].back() == 0) {
     s.columns = inner;
     s.rows = s.scatter->type().numel() / inner;
+    if (serial_pays(s)) s.task_rows = s.rows;
   }
   return s;
 }
@@ -249,7 +270,7 @@ KernelInfo describe_fused_scatter(const Node& n, const LowerOptions&) {
   ScatterPlan s = plan_scatter(n);
   KernelInfo info;
   info.kind = "axis";
-  info.tasks = s.columns > 0 ? s.rows : 1;
+  info.tasks = s.columns > 0 ? s.rows / s.task_rows : 1;
   info.work = n.type().numel() + s.scatter->operand(2)->type().numel() * static_cast<int64_t>(s.program.nodes.size() + 2);
   info.checks = true;
   return info;
@@ -296,8 +317,9 @@ void emit_fused_scatter(KernelEnv& env) {
   auto& b = kb.b;
   ScatterPlan s = plan_scatter(env.node);
   DType t = env.node.dtype();
-  llvm::Value* lo = s.columns > 0 ? b.CreateMul(env.begin, kb.i64(s.columns)) : kb.i64(0);
-  llvm::Value* hi = s.columns > 0 ? b.CreateMul(env.end, kb.i64(s.columns)) : kb.i64(env.node.type().numel());
+  int64_t task = s.task_rows * s.columns;
+  llvm::Value* lo = s.columns > 0 ? b.CreateMul(env.begin, kb.i64(task)) : kb.i64(0);
+  llvm::Value* hi = s.columns > 0 ? b.CreateMul(env.end, kb.i64(task)) : kb.i64(env.node.type().numel());
   copy_base(env, s, lo, hi);
   std::vector<llvm::Value*> ptrs = leaf_pointers(env, s.program);
   llvm::Value* index = leaf_pointer(env, s.scatter->operand(1));

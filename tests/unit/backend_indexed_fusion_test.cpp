@@ -136,6 +136,25 @@ TEST(IndexedFusionScatter, TasksSplitTheResultRows) {
   EXPECT_EQ(parallel, 1);
 }
 
+// Updates that are only moved (dy broadcast over each bag, as in the
+// embedding bag's gradient) stay on one task from one update row per result
+// row on (serial_pays): 2 threads then run no parallel kernel and equal 1
+// thread and the interpreter bit for bit; fewer update rows keep the split,
+// and so do updates that compute (exp, TasksSplitTheResultRows).
+TEST(IndexedFusionScatter, MovedUpdatesStayOnOneThread) {
+  for (int64_t bags : {3, 6, 30}) {  // 60, 120 and 600 update rows into 100 rows of 24
+    Module m = test::make_function({{DType::i32, {bags, 20}}, {DType::f32, {bags, 24}}}, [&](std::vector<Value>& x) {
+      Value upd = broadcast_to(reshape(x[1], {bags, 1, 24}), {bags, 20, 24});
+      Value zeros = constant(*x[0]->function(), Tensor(DType::f32, {100, 24}));
+      return std::vector<Value>{scatter_add(zeros, x[0], upd, 0)};
+    });
+    Function& f = *m.find("f");
+    int parallel = -1;
+    EXPECT_EQ(check_bits(f, nabla::random_inputs(f, 13), &parallel), 1) << bags;
+    EXPECT_EQ(parallel, bags * 20 >= 100 ? 0 : 1) << bags;
+  }
+}
+
 Module bad_index_module(bool scatter) {
   return test::make_function({{DType::f32, {4, 10}}, {DType::i64, {2, 3}}, {DType::f32, {4, 2, 3}}},
                              [&](std::vector<Value>& x) {
