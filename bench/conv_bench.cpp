@@ -7,7 +7,7 @@
 // runs alternate; medians; GFLOP/s = 2 x multiply-adds / time, and the share
 // of the FMA limit (one core's, measured here, times the threads). nabla's
 // results are compared with oneDNN's (plain) once.
-//   conv_bench [--threads 1,2] [--quick]
+//   conv_bench [--threads 1,2] [--quick] [--only 3x3|1x1[:forward|data|weights]]
 #include <omp.h>
 
 #include <algorithm>
@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -163,7 +164,19 @@ void bench_kind(const ConvShape& s, Kind kind, int threads, Buffers& b, int reps
 
 int run(int argc, char** argv) {
   BenchArgs args;
-  if (!parse_bench_args(argc, argv, "conv_bench [--threads 1,2] [--quick]", args)) return 1;
+  std::string only;  // "1x1" or "3x3", optionally ":forward", ":data" or ":weights"
+  auto extra = [&](char** argv, int& i) {
+    if (std::strcmp(argv[i], "--only") || !argv[i + 1]) return false;
+    only = argv[++i];
+    return true;
+  };
+  const char* usage = "conv_bench [--threads 1,2] [--quick] [--only 3x3|1x1[:forward|data|weights]]";
+  if (!parse_bench_args(argc, argv, usage, args, extra)) return 1;
+  auto wanted = [&](const ConvShape& s, Kind kind) {
+    std::string name = std::to_string(s.k) + "x" + std::to_string(s.k);
+    const char* kinds[] = {"forward", "data", "weights"};
+    return only.empty() || only == name || only == name + ":" + kinds[kind];
+  };
   const bool quick = args.quick;
   double peak = fma_peak_gflops();
   std::printf("FMA limit of one core: %.1f GFLOP/s; fp32, medians of %d runs\n", peak, quick ? 6 : 15);
@@ -172,6 +185,7 @@ int run(int argc, char** argv) {
               "max diff");
   const ConvShape shapes[] = {{32, 64, 56, 64, 3, 1}, {32, 128, 28, 256, 1, 0}};
   for (const ConvShape& s : shapes) {
+    if (!wanted(s, kForward) && !wanted(s, kData) && !wanted(s, kWeights)) continue;
     Buffers b;
     std::mt19937 rng(7);
     std::uniform_real_distribution<float> u(-1.f, 1.f);
@@ -180,7 +194,8 @@ int run(int argc, char** argv) {
       for (float& e : *v) e = u(rng);
     for (int threads : args.threads) {
       omp_set_num_threads(threads);
-      for (Kind kind : {kForward, kData, kWeights}) bench_kind(s, kind, threads, b, quick ? 2 : 5, peak);
+      for (Kind kind : {kForward, kData, kWeights})
+        if (wanted(s, kind)) bench_kind(s, kind, threads, b, quick ? 2 : 5, peak);
     }
   }
   return 0;

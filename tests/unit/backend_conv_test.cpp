@@ -39,6 +39,10 @@ const ConvCase kGemmCases[] = {
     {"gemm strided dilated groups", {2, 6, 17, 15}, {6, 3, 3, 3},
      {.stride = {2, 1}, .padding = {1, 2, 0, 1}, .dilation = {2, 1}, .groups = 2}},
     {"gemm 1x1 direct", {2, 16, 8, 8}, {32, 16, 1, 1}, {}},
+    // The input gradient of a 1x1 with input channels a multiple of 8 runs
+    // the GEMM's 8 x 3-vector tile on AVX-512: 3 row tiles, 49 positions
+    // (one full column tile and an edge of one).
+    {"gemm 1x1 direct 8-row tiles", {2, 24, 7, 7}, {16, 24, 1, 1}, {}},
     {"gemm 1x1 strided", {4, 16, 9, 9}, {32, 16, 1, 1}, {.stride = {2, 2}}},
     {"gemm stride 2", {2, 8, 12, 12}, {8, 8, 3, 3}, {.stride = {2, 2}, .padding = {1, 1, 1, 1}}},
     // LeNet's first layer: dw is 6 x 25, one GEMM block, so its weight
