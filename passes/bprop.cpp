@@ -6,6 +6,11 @@
 // the broadcast shape, and bprop() then sums it back to the operand's shape
 // with broadcast_to's rule; branches go through select, never through a
 // multiplication by a mask, so an inf or NaN in the branch not taken stays out.
+// C++ leaves the order of a call's arguments unspecified (g++ evaluates them
+// last to first, clang first to last), so where two arguments of one call
+// build nodes, the nodes are named in statements: the graph, and the IR nabla
+// prints, must not depend on the compiler that built nabla. The statements
+// keep the order g++ gave (last argument first).
 #include "nabla/passes/bprop.h"
 
 #include <array>
@@ -106,7 +111,8 @@ double reduced_count(const Args& a) {
 Value extremum_rule(const Args& a) {
   Value at_max = equal(a.x(0), with_kept_dims(a.y, a));
   Value count = sum(cast(at_max, a.g->dtype()), a.attrs().axes, /*keepdims=*/true);
-  return select(at_max, div(with_kept_dims(a.g, a), count), a.c(0));
+  Value zero = a.c(0);
+  return select(at_max, div(with_kept_dims(a.g, a), count), zero);
 }
 
 // d/dA (op(A) op(B)) = G op(B)^T and d/dB = op(A)^T G, where op is the
@@ -198,7 +204,8 @@ Value all_reduce_rule(const Args& a) {
   if (op == Reduction::sum || op == Reduction::mean) return all_reduce(a.g, op);
   Value at = equal(a.x(), a.y);
   Value count = all_reduce(cast(at, a.g->dtype()), Reduction::sum);
-  return select(at, div(all_reduce(a.g, Reduction::sum), count), a.c(0));
+  Value zero = a.c(0);
+  return select(at, div(all_reduce(a.g, Reduction::sum), count), zero);
 }
 
 Conv2DOptions conv_options(const Attrs& at) { return {at.stride, at.padding, at.dilation, at.groups}; }
@@ -209,7 +216,9 @@ Value max_pool_rule(const Args& a) {
   const Attrs& at = a.attrs();
   Value idx = max_pool2d_argmax(a.x(), at.window, {at.stride, at.padding});
   int64_t n = a.x()->type().numel();
-  Value flat = scatter_add(a.b.zeros({a.g->dtype(), {n}}), reshape(idx, {-1}), reshape(a.g, {-1}), 0);
+  Value g_flat = reshape(a.g, {-1});
+  Value idx_flat = reshape(idx, {-1});
+  Value flat = scatter_add(a.b.zeros({a.g->dtype(), {n}}), idx_flat, g_flat, 0);
   return reshape(flat, a.x()->shape());
 }
 
@@ -259,7 +268,10 @@ const Entry kRules[] = {
     {Op::Neg, [](const Args& a) { return neg(a.g); }},
     // d/dx |x| = sign(x), taken as 0 at x = 0
     {Op::Abs, [](const Args& a) {
-       return select(greater(a.x(), a.c(0)), a.g, select(less(a.x(), a.c(0)), neg(a.g), a.c(0)));
+       Value zero = a.c(0);
+       Value minus_g = neg(a.g);
+       Value below = select(less(a.x(), zero), minus_g, zero);
+       return select(greater(a.x(), zero), a.g, below);
      }},
     // d/dx sign(x) = 0 (at 0 too: the jump has no finite derivative)
     {Op::Sign, [](const Args&) { return kZero; }},
@@ -272,9 +284,15 @@ const Entry kRules[] = {
     // d/dx sqrt(x) = 1/(2 y); at x = 0 this is g/0: +-inf, NaN when g = 0
     {Op::Sqrt, [](const Args& a) { return div(a.g, mul(a.c(2), a.y)); }},
     // d/dx x^(-1/2) = -y^3 / 2
-    {Op::Rsqrt, [](const Args& a) { return mul(mul(a.g, a.c(-0.5)), mul(mul(a.y, a.y), a.y)); }},
+    {Op::Rsqrt, [](const Args& a) {
+       Value y3 = mul(mul(a.y, a.y), a.y);
+       return mul(mul(a.g, a.c(-0.5)), y3);
+     }},
     // d/dx tanh x = 1 - y^2
-    {Op::Tanh, [](const Args& a) { return mul(a.g, sub(a.c(1), mul(a.y, a.y))); }},
+    {Op::Tanh, [](const Args& a) {
+       Value y2 = mul(a.y, a.y);
+       return mul(a.g, sub(a.c(1), y2));
+     }},
     // d/dx sigmoid(x) = y (1 - y)
     {Op::Sigmoid, [](const Args& a) { return mul(a.g, mul(a.y, sub(a.c(1), a.y))); }},
     // d/dx max(x, 0) = [x > 0], taken as 0 at x = 0 (and for NaN)
@@ -287,7 +305,8 @@ const Entry kRules[] = {
     {Op::Floor, [](const Args&) { return kZero; }},
     // d/dx erf(x) = (2/sqrt(pi)) e^(-x^2)
     {Op::Erf, [](const Args& a) {
-       return mul(a.g, mul(a.c(2 / std::sqrt(std::numbers::pi)), exp(neg(mul(a.x(), a.x())))));
+       Value bell = exp(neg(mul(a.x(), a.x())));
+       return mul(a.g, mul(a.c(2 / std::sqrt(std::numbers::pi)), bell));
      }},
     // stop_gradient(x) is treated as a constant: 0
     {Op::StopGradient, [](const Args&) { return kZero; }},
@@ -326,7 +345,8 @@ const Entry kRules[] = {
     {Op::Sum, [](const Args& a) { return broadcast_to(with_kept_dims(a.g, a), a.x()->shape()); }},
     // d/dx_j mean(x) = 1/n
     {Op::Mean, [](const Args& a) {
-       Value share = mul(with_kept_dims(a.g, a), a.c(1.0 / reduced_count(a)));
+       Value scale = a.c(1.0 / reduced_count(a));
+       Value share = mul(with_kept_dims(a.g, a), scale);
        return broadcast_to(share, a.x()->shape());
      }},
     // d/dx_j max(x) = [x_j = y] / #{k : x_k = y}: tied maxima share g equally
@@ -358,7 +378,8 @@ const Entry kRules[] = {
     // d/dlogits cross_entropy = (softmax(logits) - one_hot(labels)) / N
     {Op::CrossEntropy, [](const Args& a) {
        const Shape& s = a.x(0)->shape();
-       Value residual = sub(softmax(a.x(0), 1), one_hot(a.x(1), s[1], a.g->dtype()));
+       Value target = one_hot(a.x(1), s[1], a.g->dtype());
+       Value residual = sub(softmax(a.x(0), 1), target);
        return mul(residual, div(a.g, a.c(static_cast<double>(s[0]))));
      }},
     // d/dx cast(x) = 1, cast back to x's float type

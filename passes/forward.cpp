@@ -89,7 +89,8 @@ Value extremum(const TArgs& a) {
   for (int64_t ax : axes) kept[ax] = 1;
   Value at = equal(a.x(0), a.attrs().keepdims ? Value(a.y) : reshape(a.y, kept));
   Value count = sum(cast(at, a.y->dtype()), axes, true);
-  return sum(select(at, div(a.t[0], count), a.c(0)), axes, a.attrs().keepdims);
+  Value zero = a.c(0);  // named: the order of arguments is unspecified (bprop.cpp)
+  return sum(select(at, div(a.t[0], count), zero), axes, a.attrs().keepdims);
 }
 
 // d log_softmax(x) = t - sum(softmax(x) t) along the axis, softmax(x) = e^y
@@ -101,15 +102,18 @@ Value log_softmax_rule(const TArgs& a) {
 // d cross_entropy(x, labels) = sum((softmax(x) - one_hot(labels)) t) / N
 Value cross_entropy_rule(const TArgs& a) {
   const Shape& s = a.x(0)->shape();
-  Value residual = sub(softmax(a.x(0), 1), one_hot(a.x(1), s[1], a.y->dtype()));
-  return div(sum(mul(residual, a.t[0])), a.c(static_cast<double>(s[0])));
+  Value target = one_hot(a.x(1), s[1], a.y->dtype());
+  Value residual = sub(softmax(a.x(0), 1), target);
+  Value count = a.c(static_cast<double>(s[0]));
+  return div(sum(mul(residual, a.t[0])), count);
 }
 
 // d max_pool2d(x) = t at each window's first maximum (reverse mode's choice)
 Value max_pool_rule(const TArgs& a) {
   const Attrs& at = a.attrs();
   Value idx = max_pool2d_argmax(a.x(0), at.window, {at.stride, at.padding});
-  return reshape(gather(reshape(a.t[0], {-1}), reshape(idx, {-1}), 0), a.y->shape());
+  Value idx_flat = reshape(idx, {-1});
+  return reshape(gather(reshape(a.t[0], {-1}), idx_flat, 0), a.y->shape());
 }
 
 // d all_reduce(x): sum and mean are linear; max and min take the bprop rule's transpose

@@ -159,7 +159,10 @@ Value sunk(Node* x, Value idx, int64_t axis) {
       Node *a = x->operand(0), *b = x->operand(1);
       bool ta = x->attrs().transpose_a, tb = x->attrs().transpose_b;
       int64_t rows = static_cast<int64_t>(r) - 2;
-      if (axis < rows) return matmul(gather(a, idx, axis), gather(b, idx, axis), ta, tb);
+      if (axis < rows) {  // the gathers named: the order of arguments is unspecified (bprop.cpp)
+        Value gb = gather(b, idx, axis);
+        return matmul(gather(a, idx, axis), gb, ta, tb);
+      }
       if (axis == rows) return matmul(gather(a, idx, ta ? rows + 1 : rows), b, ta, tb);
       return matmul(a, gather(b, idx, tb ? rows : rows + 1), ta, tb);
     }
