@@ -59,7 +59,7 @@ class FunctionLowering {
   void lower_kernel(const Node* n, int index);
   void lower_loop(const Node* n);
   llvm::Function* make_kernel(const Node* n, const KernelInfo& info, const std::vector<const Node*>& outs,
-                              const std::vector<const Node*>& args, int node_id);
+                              const std::vector<const Node*>& args, int node_id, bool serial);
   void call_parallel(llvm::Function* kernel, std::vector<llvm::Value*> args, int64_t tasks);
 
   const Function& f_;
@@ -132,7 +132,8 @@ llvm::Value* FunctionLowering::pointer(const Node* n) {
 
 llvm::Function* FunctionLowering::make_kernel(const Node* n, const KernelInfo& info,
                                               const std::vector<const Node*>& outs,
-                                              const std::vector<const Node*>& args, int node_id) {
+                                              const std::vector<const Node*>& args, int node_id,
+                                              bool serial) {
   auto& c = m_.getContext();
   auto* ptr = kb_.ptr_type();
   auto* i64 = kb_.i64_type();
@@ -173,8 +174,10 @@ llvm::Function* FunctionLowering::make_kernel(const Node* n, const KernelInfo& i
   }
   if (info.scratch_bytes > 0) env.scratch = fn->getArg(next++);
   if (info.can_fail) env.ctx = fn->getArg(next++);
-  env.begin = fn->getArg(next++);
-  env.end = fn->getArg(next++);
+  // A serial kernel is called once, for all its tasks: its loops get
+  // constant trip counts (no remainder loops after the vectorized ones).
+  env.begin = serial ? static_cast<llvm::Value*>(kb_.i64(0)) : fn->getArg(next);
+  env.end = serial ? static_cast<llvm::Value*>(kb_.i64(info.tasks)) : fn->getArg(next + 1);
   emit_kernel(env);
   if (info.can_fail) kb_.b.CreateRet(kb_.b.getInt32(NABLA_OK));
   else kb_.b.CreateRetVoid();
@@ -264,7 +267,8 @@ void FunctionLowering::lower_kernel(const Node* n, int index) {
   for (const Node* o : outs)
     for (const Node* op : o->operands()) reads.push_back(out_.plan.storage.at(op).owner);
   collectives_->wait_for(reads, out_.num_kernels);
-  llvm::Function* kernel = make_kernel(n, info, outs, args, node_ids_.at(n));
+  bool parallel = o_.num_threads > 1 && info.tasks > 1 && info.work >= o_.min_parallel_work && !info.can_fail;
+  llvm::Function* kernel = make_kernel(n, info, outs, args, node_ids_.at(n), !parallel);
   ++out_.num_kernels;
 
   auto& b = kb_.b;
@@ -280,7 +284,6 @@ void FunctionLowering::lower_kernel(const Node* n, int index) {
   if (info.scratch_bytes > 0)
     call_args.push_back(b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), workspace_,
                                                      static_cast<uint64_t>(out_.plan.scratch_offset.at(n))));
-  bool parallel = o_.num_threads > 1 && info.tasks > 1 && info.work >= o_.min_parallel_work && !info.can_fail;
   if (parallel) {
     ++out_.num_parallel_kernels;
     call_parallel(kernel, call_args, info.tasks);

@@ -69,8 +69,10 @@ TEST(BackendStreaming, EveryAlignmentOfTheResultsMatchesTheInterpreter) {
       for (int threads : {1, 2}) {
         CompileOptions o = streaming_options(threads);
         // The kernels do stream (else this test would check the ordinary loop
-        // only); a single element has no loop at all.
-        if (n > 1) {
+        // only). A serial kernel loops over a constant range, and below one
+        // streaming step (up to 8 vectors) LLVM removes the streaming loop,
+        // which could not run there anyway.
+        if (n >= 1000) {
           ASSERT_NE(assembly_of(f, o, "every_alignment").find("movnt"), std::string::npos) << n;
         }
         Executable exe = compile(f, o);
