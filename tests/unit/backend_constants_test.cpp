@@ -8,6 +8,7 @@
 // result, and a constant of a scan's body.
 #include <gtest/gtest.h>
 
+#include "nabla/compiler/aot.h"
 #include "nabla/compiler/compile.h"
 #include "nabla/ir/builder.h"
 #include "nabla/ir/loop.h"
@@ -79,6 +80,31 @@ TEST(BackendConstants, TheCompiledFunctionKeepsItsConstantsAfterTheModuleIsGone)
   std::vector<Tensor> want = test::reference_results(*again.find("f"), inputs());
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(test::compare_bits(got[i], want[i]), "") << "result " << i;
+}
+
+// A constant of zeros (from 4 KiB) takes no bytes of a nablac object: it is
+// placed in a .bss section (compiler/kernel_builder.cpp). 256 KiB of zeros
+// concatenated to x: the object stays far below them, and the code, JIT and
+// object alike, reads zeros there.
+Module with_zeros() {
+  return test::make_function({f32({64, 256})}, [](std::vector<Value>& x) {
+    Value zeros = constant(*x[0]->function(), Tensor(DType::f32, {256, 256}));
+    return std::vector<Value>{concat(std::vector<Value>{x[0], zeros}, 0)};
+  });
+}
+
+TEST(BackendConstants, ZerosTakeNoBytesOfTheObject) {
+  Module m = with_zeros();
+  AotOptions o;
+  o.pipeline.pipeline = "";  // keep the constant
+  EXPECT_LT(compile_ahead_of_time(m, o).object_bytes().size(), size_t{32} << 10);
+  Module again = with_zeros();
+  Tensor x(DType::f32, {64, 256});
+  for (int64_t i = 0; i < x.numel(); ++i) x.set(i, static_cast<double>(i % 97) - 48);
+  CompileOptions jit = test::test_options();
+  jit.pipeline = "";
+  jit.external_constant_bytes = 0;  // the constant in the JIT's module too
+  EXPECT_EQ(test::compare_with_interpreter(*again.find("f"), std::vector<Tensor>{x}, jit), "");
 }
 
 }  // namespace
