@@ -64,7 +64,9 @@ bool drop_unused_ys(Function& f, const std::vector<Node*>& group) {
     any |= drop;
     from[i] = drop ? -1 : next++;
   }
-  if (!any) return false;
+  // Nothing read at all (no carries, no stacked output used): a loop without
+  // results cannot be built; dce removes the whole loop.
+  if (!any || next == 0) return false;
   auto out = std::make_shared<Function>(body.name());
   NodeMap map;
   for (const Node* in : body.inputs()) map[in] = out->input(in->name(), in->type());
