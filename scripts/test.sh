@@ -79,7 +79,9 @@ if [[ "${1:-}" != "--no-asan" ]]; then
   # The unit tests run as 24 processes (GoogleTest's shards), not one per
   # test: an ASan process takes 0.4 s to start and end. Figures: docs/testing.md.
   export NABLA_RANDOM_GRAPHS=200
+  # clang-19 (as the fuzz build): 327-344 s against 566 s with g++-12.
   run_suite build-asan -DNABLA_SANITIZE=ON -DNABLA_PCH=ON -DNABLA_TEST_SHARDS=24 \
+    -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG"
 fi
 summary
