@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <unordered_map>
 
 #include "tests/support/random_graph_impl.h"
 
@@ -146,7 +147,8 @@ Node* Generator::float_value() {
 
 Node* Generator::int_value() {
   if (Node* n = find([](const Node* m) { return is_int(m->dtype()); })) return n;
-  return keep(cast(any_value(), chance(0.5) ? DType::i32 : DType::i64));
+  DType t = chance(0.5) ? DType::i32 : DType::i64;
+  return keep(cast(any_value(), t));
 }
 
 Node* Generator::ranked_value(Node* x, int min_rank) {
@@ -208,7 +210,10 @@ void Generator::emit_grads() {
 
 void Generator::build() {
   new_input(float_, random_shape());
-  if (chance(0.5)) new_input(chance(0.5) ? DType::i32 : DType::i64, random_shape());
+  if (chance(0.5)) {
+    Shape s = random_shape();
+    new_input(chance(0.5) ? DType::i32 : DType::i64, s);
+  }
   // Every op but the leaves and grad (which needs build-grad before it can be
   // evaluated); constants are created along the way.
   std::vector<Op> ops;
@@ -240,6 +245,31 @@ std::vector<Tensor> random_inputs(const Function& f, uint64_t seed, double speci
   for (const Node* in : f.inputs())
     out.push_back(random_tensor(rng, in->dtype(), in->shape(), special_rate));
   return out;
+}
+
+uint64_t structure_hash(const Function& f) {
+  auto mix = [](uint64_t h, uint64_t v) { return h ^ (v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2)); };
+  std::unordered_map<const Node*, uint64_t> memo;
+  auto type_hash = [&](const Node* n) {
+    uint64_t h = mix(static_cast<uint64_t>(n->dtype()), n->shape().size());
+    for (int64_t d : n->shape()) h = mix(h, static_cast<uint64_t>(d));
+    return h;
+  };
+  for (size_t i = 0; i < f.inputs().size(); ++i) memo[f.inputs()[i]] = mix(i, type_hash(f.inputs()[i]));
+  // Operands come before their users in the body list.
+  uint64_t unordered = 0;
+  for (const Node* n : f) {
+    if (n->op() == Op::Input) continue;
+    uint64_t h = mix(static_cast<uint64_t>(n->op()), type_hash(n));
+    h = mix(h, n->attrs().hash(op_attr_mask(n->op())));
+    if (n->body()) h = mix(mix(h, structure_hash(*n->body())), static_cast<uint64_t>(n->body_result()));
+    for (const Node* o : n->operands()) h = mix(h, memo.at(o));
+    memo[n] = h;
+    unordered += h;
+  }
+  uint64_t h = unordered;
+  for (const Node* r : f.results()) h = mix(h, memo.at(r));
+  return h;
 }
 
 }  // namespace nabla::test

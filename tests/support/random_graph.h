@@ -37,4 +37,11 @@ Module random_graph(uint64_t seed, const RandomGraphOptions& options = {});
 // `special_rate` of 0, -0, 1, inf and NaN; integers in [-4, 4]; bools 0 or 1.
 std::vector<Tensor> random_inputs(const Function& f, uint64_t seed, double special_rate = 0.05);
 
+// A hash of f's graph that does not depend on the order in which its nodes
+// were created: each node's op, type, attributes (constants' data included),
+// body and operands, the results in order, and the nodes no result reads.
+// Two builds of the generator (two compilers) must give each seed the same
+// hash: a draw whose order C++ leaves unspecified would not.
+uint64_t structure_hash(const Function& f);
+
 }  // namespace nabla::test

@@ -8,7 +8,11 @@ namespace nabla::test {
 
 void Generator::emit_op(Op op) {
   switch (op_kind(op)) {
-    case OpKind::Leaf: new_constant(random_dtype(), random_shape()); return;
+    case OpKind::Leaf: {
+      Shape s = random_shape();
+      new_constant(random_dtype(), s);
+      return;
+    }
     case OpKind::Unary: emit_unary(op); return;
     case OpKind::Binary: case OpKind::Compare: emit_binary(op); return;
     case OpKind::Select: emit_select(); return;
@@ -19,7 +23,11 @@ void Generator::emit_op(Op op) {
       return;
     case OpKind::Contract: emit_matmul(); return;
     case OpKind::Neural: emit_neural(op); return;
-    case OpKind::Convert: keep(cast(any_value(), random_dtype())); return;
+    case OpKind::Convert: {
+      DType t = random_dtype();
+      keep(cast(any_value(), t));
+      return;
+    }
     case OpKind::Axis: emit_axis(op); return;
     case OpKind::Conv: emit_conv(op); return;
     case OpKind::Loop: emit_loop(op); return;
@@ -47,12 +55,14 @@ void Generator::emit_loop(Op op) {
       s.insert(s.begin(), length);
       xs.push_back(value_of(c->dtype(), s));
     }
+    bool reverse = chance(0.5);
+    Value invariant = partner(c);
     ScanResult r = scan([&](auto c, auto x, auto w) -> ScanBodyResult {
       std::vector<Value> seeds{c[0], w[0]};
       seeds.insert(seeds.end(), x.begin(), x.end());
       Value v = body_value(seeds);
       return {{step(c[0], v)}, {v}};
-    }, {c}, xs, {partner(c)}, {.length = length, .reverse = chance(0.5)});
+    }, {c}, xs, {invariant}, {.length = length, .reverse = reverse});
     keep(r.carry[0]);
     if (length > 0) keep(r.ys[0]);
     return;
@@ -226,7 +236,8 @@ void Generator::emit_neural(Op op) {
       int64_t depth = uniform(1, options_.max_dim);
       Shape s = random_shape();
       if (s.size() > 2) s.resize(2);
-      keep(one_hot(int_in(s, 0, depth - 1), depth, random_dtype()));
+      DType t = random_dtype();
+      keep(one_hot(int_in(s, 0, depth - 1), depth, t));
       return;
     }
     default: {  // cross_entropy
@@ -261,7 +272,11 @@ void Generator::emit_axis(Op op) {
       keep(f.make(op, {x}, a));
       return;
     }
-    case Op::CumSum: keep(cumsum(x, axis, chance(0.5), chance(0.5))); return;
+    case Op::CumSum: {
+      bool exclusive = chance(0.5), reverse = chance(0.5);
+      keep(cumsum(x, axis, reverse, exclusive));
+      return;
+    }
     case Op::Gather: keep(gather(x, int_in(is, -n, n - 1), axis)); return;
     default: {  // scatter_add
       Node* idx = int_in(is, -n, n - 1);

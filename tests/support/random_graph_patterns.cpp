@@ -36,7 +36,8 @@ void Generator::emit_algebra_pattern(int64_t kind) {
     }
     case 1: {  // x + 0, x + -0, x - 0, x - -0, integer or float
       Node* x = chance(0.3) ? int_value() : float_value();
-      Node* zero = splat(x->dtype(), partner_shape(x->shape()), chance(0.5) ? 0.0 : -0.0);
+      double z = chance(0.5) ? 0.0 : -0.0;
+      Node* zero = splat(x->dtype(), partner_shape(x->shape()), z);
       keep(chance(0.5) ? sub(x, zero) : chance(0.5) ? add(x, zero) : add(zero, x));
       return;
     }
@@ -65,7 +66,12 @@ void Generator::emit_algebra_pattern(int64_t kind) {
     }
     case 5: {  // reshape chains, reshape to the same shape
       Node* x = any_value();
-      keep(chance(0.3) ? reshape(x, x->shape()) : reshape(keep(reshape(x, reshaped(x->shape()))), reshaped(x->shape())));
+      if (chance(0.3)) {
+        keep(reshape(x, x->shape()));
+        return;
+      }
+      Shape last = reshaped(x->shape());
+      keep(reshape(keep(reshape(x, reshaped(x->shape()))), last));
       return;
     }
     case 6: {  // broadcast of a broadcast, broadcast to the same shape
@@ -102,7 +108,8 @@ void Generator::emit_reduce_select_pattern(int64_t kind) {
         keep(select(keep(greater(value_of(float_, partner_shape(a->shape())), 0.0)), a, a));
         return;
       }
-      Node* c = splat(DType::bool_, partner_shape(a->shape()), chance(0.5) ? 1 : 0);
+      double v = chance(0.5) ? 1 : 0;
+      Node* c = splat(DType::bool_, partner_shape(a->shape()), v);
       keep(select(c, a, b));
       return;
     }
@@ -130,7 +137,8 @@ void Generator::emit_cse_fold_matmul_pattern(int64_t kind) {
     }
     case 13: {  // an op on constants only, for fold
       Node* c = new_constant(float_, random_shape());
-      Node* d = splat(float_, partner_shape(c->shape()), 0.5 * static_cast<double>(uniform(1, 4)));
+      double v = 0.5 * static_cast<double>(uniform(1, 4));
+      Node* d = splat(float_, partner_shape(c->shape()), v);
       keep(chance(0.5) ? exp(keep(mul(c, d))) : sum(keep(add(d, c))));
       return;
     }
