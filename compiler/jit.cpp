@@ -39,16 +39,27 @@ std::string message(llvm::Error e) {
 // finds the names of JIT code (kernels by node: docs/performance.md,
 // "Profiling"). Nothing is written otherwise.
 class PerfMap : public orc::ObjectLinkingLayer::Plugin {
+  static bool is_code(const jitlink::Symbol& sym) {
+    return (sym.getBlock().getSection().getMemProt() & orc::MemProt::Exec) != orc::MemProt::None;
+  }
+
  public:
   void modifyPassConfig(orc::MaterializationResponsibility&, jitlink::LinkGraph&,
                         jitlink::PassConfiguration& config) override {
+    // Local functions (a module compiled as one part keeps its kernels
+    // internal) are pruned from the graph unless kept live.
+    config.PrePrunePasses.push_back([](jitlink::LinkGraph& g) {
+      for (jitlink::Symbol* sym : g.defined_symbols())
+        if (sym->hasName() && is_code(*sym)) sym->setLive(true);
+      return llvm::Error::success();
+    });
     config.PostFixupPasses.push_back([](jitlink::LinkGraph& g) {
       static std::mutex mutex;
       std::lock_guard<std::mutex> lock(mutex);
       std::FILE* out = std::fopen(fmt::format("/tmp/perf-{}.map", ::getpid()).c_str(), "a");
       if (!out) return llvm::Error::success();  // profiling is best effort
       for (jitlink::Symbol* sym : g.defined_symbols())
-        if (sym->hasName() && sym->getSize() > 0 && (sym->getBlock().getSection().getMemProt() & orc::MemProt::Exec) != orc::MemProt::None)
+        if (sym->hasName() && sym->getSize() > 0 && is_code(*sym))
           std::fprintf(out, "%llx %llx %s\n", static_cast<unsigned long long>(sym->getAddress().getValue()),
                        static_cast<unsigned long long>(sym->getSize()), sym->getName().str().c_str());
       std::fclose(out);
