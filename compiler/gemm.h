@@ -139,6 +139,16 @@ GemmPlan plan_gemm(const GemmSpec& spec);
 // Emits the function NAME (and its internal helpers, named NAME.*) into `module`.
 llvm::Function* emit_gemm(llvm::Module& module, const GemmSpec& spec, const std::string& name);
 
+// The same GEMM's body emitted at the builder's position in its function
+// (which gets the GEMM's attributes: scheduled, not inlined), its kernels and
+// packing as functions NAME.*; `args` as emit_gemm's function takes them: A,
+// B, C, bias, D, scratch, task_begin, task_end, then the epilogue's operands
+// and outputs. A constant range of one task has no loop around it, and every
+// loop of constant bounds that runs once is emitted without its loop. The
+// builder ends after it.
+void emit_gemm_into(llvm::IRBuilderBase& b, const GemmSpec& spec, const std::string& name,
+                    const std::vector<llvm::Value*>& args);
+
 class Node;
 
 // The spec of a matmul node's product (f32/f64; batch dimensions flattened),

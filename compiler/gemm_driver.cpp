@@ -139,11 +139,30 @@ Function* GemmEmitter::emit() {
   const char* names[] = {"A", "B", "C", "bias", "D", "scratch", "task_begin", "task_end"};
   for (unsigned i = 0; i < gemm_arg::epilogue; ++i) f->getArg(i)->setName(names[i]);
   for (unsigned i = 0; i < num_e; ++i) f->getArg(gemm_arg::epilogue + i)->setName("E" + std::to_string(i));
-  const size_t num_in = spec_.epilogue.operands.size();
   b_.SetInsertPoint(BasicBlock::Create(f->getContext(), "entry", f));
+  std::vector<Value*> args;
+  for (Argument& a : f->args()) args.push_back(&a);
+  emit_tasks(args);
+  b_.CreateRetVoid();
+  return f;
+}
+
+void GemmEmitter::emit_into(IRBuilderBase& caller, const std::vector<Value*>& args) {
+  Function* f = caller.GetInsertBlock()->getParent();
+  set_attributes(f);
+  b_.SetInsertPoint(caller.GetInsertBlock(), caller.GetInsertPoint());
+  emit_tasks(args);
+  caller.SetInsertPoint(b_.GetInsertBlock(), b_.GetInsertPoint());
+}
+
+// The tasks [task_begin, task_end) given the arguments by slot (gemm_arg):
+// with a constant range of one task, its block without a loop around it.
+void GemmEmitter::emit_tasks(const std::vector<Value*>& arg) {
+  const size_t num_in = spec_.epilogue.operands.size();
+  const size_t num_e = num_in + static_cast<size_t>(spec_.epilogue.outputs);
   const GemmPlan& pl = plan_;
   const int64_t per_batch = pl.tasks_m * pl.tasks_n;
-  t_.loop(f->getArg(gemm_arg::task_begin), f->getArg(gemm_arg::task_end), 1, [&](Value* task) {
+  t_.loop(arg[gemm_arg::task_begin], arg[gemm_arg::task_end], 1, [&](Value* task) {
     Value* batch = b_.CreateUDiv(task, t_.c64(per_batch));
     Value* rest = b_.CreateURem(task, t_.c64(per_batch));
     Value* tm = b_.CreateUDiv(rest, t_.c64(pl.tasks_n));
@@ -152,9 +171,7 @@ Function* GemmEmitter::emit() {
     Value* n0 = b_.CreateMul(tn, t_.c64(pl.task_cols));
     Value* m1 = t_.min(b_.CreateAdd(m0, t_.c64(pl.task_rows)), t_.c64(spec_.M));
     Value* n1 = t_.min(b_.CreateAdd(n0, t_.c64(pl.task_cols)), t_.c64(spec_.N));
-    auto mat = [&](unsigned arg, int64_t stride) {
-      return t_.at(f->getArg(arg), b_.CreateMul(batch, t_.c64(stride)));
-    };
+    auto mat = [&](unsigned i, int64_t stride) { return t_.at(arg[i], b_.CreateMul(batch, t_.c64(stride))); };
     std::vector<Value*> e;
     for (unsigned i = 0; i < num_e; ++i) {
       if (i >= num_in) {  // an extra output: C's batch stride
@@ -162,15 +179,13 @@ Function* GemmEmitter::emit() {
         continue;
       }
       const GemmEpilogueOperand& op = spec_.epilogue.operands[i];
-      e.push_back(b_.CreateInBoundsGEP(memory_type(op.dtype), f->getArg(gemm_arg::epilogue + i),
+      e.push_back(b_.CreateInBoundsGEP(memory_type(op.dtype), arg[gemm_arg::epilogue + i],
                                        b_.CreateMul(batch, t_.c64(op.stride_batch))));
     }
     using namespace gemm_arg;
-    emit_block(f, mat(A, pl.stride_a), mat(B, pl.stride_b), mat(C, pl.stride_c), f->getArg(bias),
-               spec_.has_d ? mat(D, pl.stride_d) : f->getArg(D), e, f->getArg(scratch), m0, m1, n0, n1);
+    emit_block(b_.GetInsertBlock()->getParent(), mat(A, pl.stride_a), mat(B, pl.stride_b), mat(C, pl.stride_c),
+               arg[bias], spec_.has_d ? mat(D, pl.stride_d) : arg[D], e, arg[scratch], m0, m1, n0, n1);
   }, "task");
-  b_.CreateRetVoid();
-  return f;
 }
 
 }  // namespace nabla::gemm_detail
@@ -179,6 +194,12 @@ namespace nabla {
 
 llvm::Function* emit_gemm(llvm::Module& module, const GemmSpec& spec, const std::string& name) {
   return gemm_detail::GemmEmitter(module, spec, name).emit();
+}
+
+void emit_gemm_into(llvm::IRBuilderBase& b, const GemmSpec& spec, const std::string& name,
+                    const std::vector<llvm::Value*>& args) {
+  llvm::Module& module = *b.GetInsertBlock()->getModule();
+  gemm_detail::GemmEmitter(module, spec, name).emit_into(b, args);
 }
 
 }  // namespace nabla

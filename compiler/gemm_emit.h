@@ -84,8 +84,13 @@ class GemmEmitter {
  public:
   GemmEmitter(llvm::Module& m, const GemmSpec& spec, std::string name);
   llvm::Function* emit();
+  // The same body at `caller`'s position in its function (which becomes a
+  // scheduled one); `args` by slot as emit()'s arguments. The builder ends
+  // after it.
+  void emit_into(llvm::IRBuilderBase& caller, const std::vector<llvm::Value*>& args);
 
  private:
+  void emit_tasks(const std::vector<llvm::Value*>& args);
   llvm::Function* new_function(const std::string& suffix, llvm::FunctionType* type);
   void set_attributes(llvm::Function* f);
   llvm::Function* transpose_block();

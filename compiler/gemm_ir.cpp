@@ -162,6 +162,13 @@ std::vector<Value*> IrTools::transpose_512(std::vector<Value*> r) {
 
 void IrTools::loop(Value* begin, Value* end, int64_t step,
                    const std::function<void(Value*)>& body, const char* name) {
+  // Constant bounds of at most one step: the body without a loop, or nothing.
+  auto* cb = dyn_cast<ConstantInt>(begin);
+  auto* ce = dyn_cast<ConstantInt>(end);
+  if (cb && ce && ce->getSExtValue() - cb->getSExtValue() <= step) {
+    if (cb->getSExtValue() < ce->getSExtValue()) body(begin);
+    return;
+  }
   Function* f = b.GetInsertBlock()->getParent();
   LLVMContext& ctx = f->getContext();
   BasicBlock* pre = b.GetInsertBlock();
@@ -189,6 +196,10 @@ void IrTools::keep_rolled(BranchInst* latch) {
 }
 
 void IrTools::when(Value* cond, const std::function<void()>& then) {
+  if (auto* c = dyn_cast<ConstantInt>(cond)) {
+    if (!c->isZero()) then();
+    return;
+  }
   Function* f = b.GetInsertBlock()->getParent();
   LLVMContext& ctx = f->getContext();
   BasicBlock* yes = BasicBlock::Create(ctx, "then", f);

@@ -269,11 +269,20 @@ void emit_matmul(KernelEnv& env) {
       epilogue.operands.insert(epilogue.operands.end(), ptrs.begin() + 1, ptrs.end());
       g.spec.epilogue = epilogue.epilogue;
     }
-    llvm::Function* gemm =
-        emit_gemm(env.kb.module, g.spec, "gemm.node" + std::to_string(env.node_id));
+    const std::string name = "gemm.node" + std::to_string(env.node_id);
     llvm::Value* null = llvm::ConstantPointerNull::get(env.kb.ptr_type());
+    llvm::Value* scratch = env.scratch ? env.scratch : null;
+    if (g.slots == 1 && llvm::isa<llvm::ConstantInt>(env.begin) && llvm::isa<llvm::ConstantInt>(env.end)) {
+      // A serial kernel runs all the tasks: the GEMM's body is the kernel's
+      // (one function fewer, its loops over constant bounds).
+      std::vector<llvm::Value*> args{a, b, c, null, null, scratch, env.kb.i64(0), env.kb.i64(g.plan.num_tasks)};
+      args.insert(args.end(), epilogue.operands.begin(), epilogue.operands.end());
+      emit_gemm_into(env.kb.b, g.spec, name, args);
+      return;
+    }
+    llvm::Function* gemm = emit_gemm(env.kb.module, g.spec, name);
     emit_gemm_slots(env.kb.b, gemm, g.plan, {a, b, c, null, null},
-                    env.scratch ? env.scratch : null, env.begin, env.end, g.slots, epilogue.operands);
+                    scratch, env.begin, env.end, g.slots, epilogue.operands);
     return;
   }
   MatmulShape s = matmul_shape(env.node, o.vector_bits);
