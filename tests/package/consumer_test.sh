@@ -2,14 +2,18 @@
 # Builds and runs examples/consumer as a user of nabla would (docs/install.md):
 #   consumer_test.sh install SRC BUILD [LAUNCHER]
 #     installs BUILD into a prefix and builds the consumer with find_package;
-#   consumer_test.sh add_subdirectory SRC BUILD [LAUNCHER]
+#   consumer_test.sh add_subdirectory SRC BUILD [LAUNCHER [PCH]]
 #     builds the consumer with nabla's source tree added as a subdirectory,
 #     and checks that nabla left no compile flag on the consumer's own code
 #     and looked for neither GoogleTest nor Python.
 # The consumer's build directory stays under BUILD/tests/package, so a rerun
 # only rebuilds what changed. LAUNCHER (e.g. ccache) is the compiler launcher.
+# PCH (ON or OFF, the parent build's NABLA_PCH) is handed to the subproject as
+# NABLA_PCH: the test command's clean builds precompile nabla's headers there
+# too (a quarter off its compile time, docs/testing.md), an engineer's build
+# (PCH off) keeps ccache.
 set -euo pipefail
-mode=$1 src=$2 build=$3 launcher=${4:-}
+mode=$1 src=$2 build=$3 launcher=${4:-} pch=${5:-OFF}
 work=$build/tests/package/$mode
 args=(-DCMAKE_EXPORT_COMPILE_COMMANDS=ON)
 [[ -n "$launcher" ]] && args+=(-DCMAKE_CXX_COMPILER_LAUNCHER="$launcher" -DCMAKE_C_COMPILER_LAUNCHER="$launcher")
@@ -22,7 +26,7 @@ case $mode in
     args+=(-DCMAKE_PREFIX_PATH="$work/prefix")
     ;;
   add_subdirectory)
-    args+=(-DNABLA_SOURCE_DIR="$src")
+    args+=(-DNABLA_SOURCE_DIR="$src" -DNABLA_PCH="$pch")
     ;;
   *) echo "consumer_test.sh: unknown mode '$mode'" >&2; exit 2 ;;
 esac
