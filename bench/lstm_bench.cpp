@@ -188,6 +188,18 @@ struct Rk4Row {
   const char* file;  // with --write-nabla
 };
 
+// Writes m as text to `path`; a directory missing or not writable ends the
+// bench with exit code 1 (rather than a "wrote" for a file that is not there).
+void write_module(const std::string& path, const Module& m) {
+  std::ofstream out(path);
+  out << print(m);
+  if (!out.flush()) {
+    std::fprintf(stderr, "lstm_bench: cannot write %s (does the --write-nabla directory exist?)\n", path.c_str());
+    std::exit(1);
+  }
+  std::printf("wrote %s\n", path.c_str());
+}
+
 // With `dir`, also writes the modules with gradients as DIR/rk4_y0.nabla,
 // DIR/rk4.nabla, DIR/rk4_carries.nabla, DIR/rk4_sqrt.nabla and
 // DIR/rk4_levels2.nabla. The sqrt line splits that workspace: the stored
@@ -212,7 +224,7 @@ void rk4(int reps, const std::string& dir) {
   for (int k = 0; k < kRows; ++k) {
     Module m;
     build_rk4(m.function("rk4"), dim, steps, 1e-3, rows[k].grads, rows[k].checkpoint);
-    if (rows[k].file && !dir.empty()) std::ofstream(dir + rows[k].file) << print(m);
+    if (rows[k].file && !dir.empty()) write_module(dir + rows[k].file, m);
     auto t0 = Clock::now();
     Executable exe = compile(m, "rk4", one_thread());
     double cms = ms_since(t0);
@@ -251,8 +263,7 @@ void object_sizes(const LstmSpec& base, const std::string& dir) {
     build_lstm_lm(m.function("lstm"), s, false, true);
     if (!dir.empty()) {
       std::string path = dir + "/lstm_" + std::to_string(n) + ".nabla";
-      std::ofstream(path) << print(m);
-      std::printf("wrote %s\n", path.c_str());
+      write_module(path, m);
     }
     auto t0 = Clock::now();
     AotModule aot = compile_ahead_of_time(m, AotOptions{});
