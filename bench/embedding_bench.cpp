@@ -3,7 +3,8 @@
 // f32 table, and its gradient in the table (build-grad: a scatter_add of dy
 // broadcast over each bag), compiled by nabla, against the memory-traffic
 // bound: the bytes that must move over the copy bandwidth measured in the same
-// run (a plain copy loop of 256 MiB, timed in alternation with the kernels),
+// run (a plain copy loop of 256 MiB, timed in alternation with the kernels,
+// an idle gap after it),
 // and beside plain C++ loops for reference. 1 and 2 threads, medians.
 //   embedding_bench [--threads 1,2] [--quick] [--vector-table] [--vector-output]
 // The table and the results are nabla Tensors (huge pages,
@@ -16,6 +17,7 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "bench/bench_util.h"
@@ -117,6 +119,11 @@ void bench_threads(int threads, int reps, Tensor& table_tensor, std::vector<int3
   std::vector<double> tc, tf, tg, trf, trg;
   for (int r = 0; r < reps + 1; ++r) {  // the first round warms up
     double c = copy_ms(src, dst);
+    // An idle gap: after a parallel region libgomp's workers spin for
+    // milliseconds (GOMP_SPINCOUNT), on the core a kernel's second task
+    // needs: right after the copy the 2-thread forward took 1.8x as long
+    // (docs/performance.md, "The 2-thread forward after OpenMP's copy loop").
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
     double f = time_ms([&] { fwd.run(fin, yo); });
     double g = time_ms([&] { grad.run(gin, go); });
     double rf = time_ms([&] { reference_forward(table, idx.data(), yr.data()); });
