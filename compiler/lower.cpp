@@ -38,6 +38,10 @@ llvm::StructType* context_type(llvm::LLVMContext& ctx) {
 enum ContextField { kParallelFor = 0, kPool = 1, kError = 2, kComm = 3 };
 enum ErrorField { kStatus = 0, kNode = 1, kOp = 2, kValue = 3, kIndex = 4, kBound = 5 };
 
+// Chunks per thread when a parallel loop's threads claim chunks
+// (KernelInfo::claim): each a small share, so few atomic adds.
+constexpr int64_t kClaimsPerThread = 8;
+
 const std::string& prefer_width(const LowerOptions& o, const KernelInfo& info) {
   std::string_view kind = info.kind;
   if (kind == "elementwise" || kind == "layout") return o.elementwise_width;
@@ -60,7 +64,8 @@ class FunctionLowering {
   void lower_loop(const Node* n);
   llvm::Function* make_kernel(const Node* n, const KernelInfo& info, const std::vector<const Node*>& outs,
                               const std::vector<const Node*>& args, int node_id, bool serial);
-  void call_parallel(llvm::Function* kernel, std::vector<llvm::Value*> args, int64_t tasks);
+  void call_parallel(llvm::Function* kernel, std::vector<llvm::Value*> args, const KernelInfo& info);
+  llvm::Function* make_task(llvm::Function* kernel, size_t num_args, const KernelInfo& info);
 
   const Function& f_;
   llvm::Module& m_;
@@ -184,29 +189,59 @@ llvm::Function* FunctionLowering::make_kernel(const Node* n, const KernelInfo& i
   return fn;
 }
 
-// if (ctx && ctx->parallel_for) ctx->parallel_for(ctx->pool, tasks, task, &args)
-// else kernel(args..., 0, tasks)
-void FunctionLowering::call_parallel(llvm::Function* kernel, std::vector<llvm::Value*> args, int64_t tasks) {
+// The task: unpacks the pointers and runs its range; with info.claim, it
+// claims chunks of info.claim iterations from a counter after the pointers
+// (zeroed by the entry) until none is left, whatever range it was given.
+llvm::Function* FunctionLowering::make_task(llvm::Function* kernel, size_t num_args, const KernelInfo& info) {
   auto& c = m_.getContext();
-  auto& b = kb_.b;
   auto* ptr = kb_.ptr_type();
   auto* i64 = kb_.i64_type();
-  // The task: unpacks the pointers and runs its range.
   auto* task_type = llvm::FunctionType::get(llvm::Type::getVoidTy(c), {ptr, i64, i64}, false);
   auto* task = llvm::Function::Create(task_type, llvm::GlobalValue::InternalLinkage,
                                       kernel->getName() + ".task", m_);
   task->setDoesNotThrow();
-  {
-    llvm::IRBuilder<> tb(llvm::BasicBlock::Create(c, "entry", task));
-    std::vector<llvm::Value*> targs;
-    auto* array = llvm::ArrayType::get(ptr, args.size());
-    for (size_t i = 0; i < args.size(); ++i)
-      targs.push_back(tb.CreateLoad(ptr, tb.CreateConstInBoundsGEP2_64(array, task->getArg(0), 0, i)));
+  llvm::IRBuilder<> tb(llvm::BasicBlock::Create(c, "entry", task));
+  std::vector<llvm::Value*> targs;
+  auto* array = llvm::ArrayType::get(ptr, num_args + (info.claim > 0 ? 1 : 0));
+  for (size_t i = 0; i < num_args; ++i)
+    targs.push_back(tb.CreateLoad(ptr, tb.CreateConstInBoundsGEP2_64(array, task->getArg(0), 0, i)));
+  if (info.claim <= 0) {
     targs.push_back(task->getArg(1));
     targs.push_back(task->getArg(2));
     tb.CreateCall(kernel, targs);
     tb.CreateRetVoid();
+    return task;
   }
+  llvm::Value* counter = tb.CreateConstInBoundsGEP2_64(array, task->getArg(0), 0, num_args);
+  auto* claim = llvm::BasicBlock::Create(c, "claim", task);
+  auto* run = llvm::BasicBlock::Create(c, "run", task);
+  auto* done = llvm::BasicBlock::Create(c, "done", task);
+  tb.CreateBr(claim);
+  tb.SetInsertPoint(claim);
+  llvm::Value* begin = tb.CreateAtomicRMW(llvm::AtomicRMWInst::Add, counter, llvm::ConstantInt::get(i64, info.claim),
+                                          llvm::MaybeAlign(8), llvm::AtomicOrdering::Monotonic);
+  llvm::Value* tasks = llvm::ConstantInt::get(i64, info.tasks);
+  tb.CreateCondBr(tb.CreateICmpSLT(begin, tasks), run, done);
+  tb.SetInsertPoint(run);
+  targs.push_back(begin);
+  targs.push_back(tb.CreateBinaryIntrinsic(llvm::Intrinsic::smin,
+                                           tb.CreateAdd(begin, llvm::ConstantInt::get(i64, info.claim)), tasks));
+  tb.CreateCall(kernel, targs);
+  tb.CreateBr(claim);
+  tb.SetInsertPoint(done);
+  tb.CreateRetVoid();
+  return task;
+}
+
+// if (ctx && ctx->parallel_for) ctx->parallel_for(ctx->pool, tasks, task, &args)
+// else kernel(args..., 0, tasks)
+void FunctionLowering::call_parallel(llvm::Function* kernel, std::vector<llvm::Value*> args, const KernelInfo& info) {
+  auto& c = m_.getContext();
+  auto& b = kb_.b;
+  auto* ptr = kb_.ptr_type();
+  auto* i64 = kb_.i64_type();
+  const int64_t tasks = info.tasks;
+  llvm::Function* task = make_task(kernel, args.size(), info);
   llvm::BasicBlock* par = llvm::BasicBlock::Create(c, "parallel", entry_);
   llvm::BasicBlock* ser = llvm::BasicBlock::Create(c, "serial", entry_);
   llvm::BasicBlock* done = llvm::BasicBlock::Create(c, "next", entry_);
@@ -218,13 +253,14 @@ void FunctionLowering::call_parallel(llvm::Function* kernel, std::vector<llvm::V
   b.CreateCondBr(b.CreateIsNull(pf), ser, par);
 
   b.SetInsertPoint(par);
-  auto* array = llvm::ArrayType::get(ptr, args.size());
+  auto* array = llvm::ArrayType::get(ptr, args.size() + (info.claim > 0 ? 1 : 0));
   llvm::AllocaInst* data;
   {
     llvm::IRBuilder<> at(entry_block_, entry_block_->getFirstInsertionPt());
     data = at.CreateAlloca(array, nullptr, "task.args");
   }
   for (size_t i = 0; i < args.size(); ++i) b.CreateStore(args[i], b.CreateConstInBoundsGEP2_64(array, data, 0, i));
+  if (info.claim > 0) b.CreateStore(kb_.i64(0), b.CreateConstInBoundsGEP2_64(array, data, 0, args.size()));
   llvm::Value* pool = b.CreateLoad(ptr, b.CreateStructGEP(ctx_type_, ctx_, kPool), "pool");
   auto* pf_type = llvm::FunctionType::get(llvm::Type::getVoidTy(c), {ptr, i64, ptr, ptr}, false);
   b.CreateCall(pf_type, pf, {pool, kb_.i64(tasks), task, data});
@@ -286,7 +322,7 @@ void FunctionLowering::lower_kernel(const Node* n, int index) {
                                                      static_cast<uint64_t>(out_.plan.scratch_offset.at(n))));
   if (parallel) {
     ++out_.num_parallel_kernels;
-    call_parallel(kernel, call_args, info.tasks);
+    call_parallel(kernel, call_args, info);
     collectives_->progress();
     return;
   }
@@ -395,6 +431,13 @@ KernelInfo describe_kernel(const Node& n, const LowerOptions& o) {
   if (fused_body(n)) {
     KernelInfo info = fused_reduction(n) ? describe_reduce(n, o) : describe_elementwise(n, o);
     info.checks = indexes(n);  // gathers read through their index: checked first
+    // Random rows (gathers) are read at the memory's latency, a thread at a
+    // time: a thread that starts late or shares its core would hold the
+    // whole kernel back by its range's length, so its threads claim chunks.
+    if (info.checks && o.num_threads > 1) {
+      const int64_t chunks = kClaimsPerThread * o.num_threads;
+      info.claim = (info.tasks + chunks - 1) / chunks;
+    }
     return info;
   }
   if (is_elementwise(n.op())) return describe_elementwise(n, o);

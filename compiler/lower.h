@@ -84,6 +84,11 @@ struct KernelInfo {
   int64_t scratch_bytes = 0;  // temporary workspace during the kernel
   bool can_fail = false;      // returns a status (label checks)
   bool checks = false;        // emit_checks checks its operands in the entry, before it runs
+  // > 0: the parallel loop's threads claim chunks of this many tasks from a
+  // shared counter instead of running one range each, so a thread woken late
+  // or slowed leaves its share to the others (the same code for every chunk,
+  // so results do not depend on which thread ran it).
+  int64_t claim = 0;
 };
 
 // The kernel being emitted: the builder sits in its body.

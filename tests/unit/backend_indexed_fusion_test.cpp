@@ -86,6 +86,20 @@ TEST_P(IndexedFusion, SharedGather) {
   check_bits(*m.find("f"), 7);
 }
 
+// A region reading gathered rows on 2 threads: its threads claim chunks of
+// ceil(1000 / 16) = 63 bags (KernelInfo::claim), the last one shorter (1000
+// = 15 x 63 + 55), and every bag equals 1 thread and the interpreter bit for
+// bit whichever thread summed it.
+TEST(IndexedFusionClaim, ChunksOfBagsEqualOneThread) {
+  Module m = test::make_function({{DType::f32, {50, 33}}, {DType::i32, {1000, 7}}}, [&](std::vector<Value>& x) {
+    return std::vector<Value>{sum(gather(x[0], x[1], 0) * 3.0, std::vector<int64_t>{1})};
+  });
+  Function& f = *m.find("f");
+  int parallel = 0;
+  EXPECT_EQ(check_bits(f, nabla::random_inputs(f, 14), &parallel), 1);
+  EXPECT_EQ(parallel, 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(DTypes, IndexedFusion, ::testing::Values(DType::f32, DType::f64, DType::i32),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
