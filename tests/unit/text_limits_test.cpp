@@ -4,7 +4,6 @@
 // look-up by name takes constant time, so large modules parse in linear time.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -21,20 +20,6 @@
 
 namespace nabla {
 namespace {
-
-// Built with AddressSanitizer: GCC defines __SANITIZE_ADDRESS__, clang tells
-// it through __has_feature.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kUnderAsan = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kUnderAsan = true;
-#else
-constexpr bool kUnderAsan = false;
-#endif
-#else
-constexpr bool kUnderAsan = false;
-#endif
 
 // `levels` fused regions, each inside the previous one's body, the innermost
 // negating its input. Line 1 + k holds the fused of level k (not indented:
@@ -144,22 +129,17 @@ TEST(Limits, ACycleOfBodiesEndsWithTheSameError) {
   r->set_body(nullptr);  // breaks the cycle, so that the body is freed
 }
 
-TEST(Limits, ManyFunctionsParseInLinearTime) {
-  // Function look-up by name is a hash table: 100,000 functions parse in about
-  // 0.15 s here (RelWithDebInfo), where a linear look-up took 35 s. Issue 20
-  // asks for well under a second: the bound is 1 s (6x the time measured, room
-  // for a busy machine), 4 s under the sanitizers, and quadratic time fails it.
-  constexpr double kBoundSeconds = kUnderAsan ? 4.0 : 1.0;
+TEST(Limits, ManyFunctionsParse) {
+  // Function look-up by name is a hash table, so 100,000 functions parse in
+  // linear time (a linear look-up took 35 s); the time itself is measured by
+  // bench/compile_bench (tests assert no time: docs/performance.md).
   constexpr int kFunctions = 100000;
   std::string text;
   for (int i = 0; i < kFunctions; ++i) text += fmt::format("func @f{}(%a: f32[]) -> f32[] {{ return %a }}\n", i);
-  auto start = std::chrono::steady_clock::now();
   Module m = parse(text, "many.nabla");
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ASSERT_EQ(m.functions().size(), size_t{kFunctions});
   EXPECT_EQ(m.find("f99999"), m.functions().back());
   EXPECT_EQ(m.find("f100000"), nullptr);
-  EXPECT_LT(seconds, kBoundSeconds);
   // Redefinition is still found at once.
   EXPECT_EQ(first_line(parse_error(text + "func @f5(%a: f32[]) -> f32[] { return %a }\n")),
             fmt::format("deep.nabla:{}:6: error: redefinition of function @f5", kFunctions + 1));
