@@ -4,12 +4,11 @@
 #include <cstring>
 #include <functional>
 
+#include "nabla/ir/hash.h"
 #include "nabla/runtime/abi.h"
 
 namespace nabla {
 namespace {
-
-size_t mix(size_t h, size_t v) { return h ^ (v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2)); }
 
 bool same(const std::vector<int64_t>& a, const std::vector<int64_t>& b) { return a == b; }
 bool same(int64_t a, int64_t b) { return a == b; }
@@ -23,7 +22,7 @@ bool same(const Tensor& a, const Tensor& b) {
 
 size_t hash_of(const std::vector<int64_t>& v) {
   size_t h = v.size();
-  for (int64_t x : v) h = mix(h, std::hash<int64_t>{}(x));
+  for (int64_t x : v) h = hash_mix(h, std::hash<int64_t>{}(x));
   return h;
 }
 size_t hash_of(int64_t v) { return std::hash<int64_t>{}(v); }
@@ -32,7 +31,7 @@ size_t hash_of(DType v) { return static_cast<size_t>(v) + 3; }
 size_t hash_of(Reduction v) { return static_cast<size_t>(v) + 11; }
 size_t hash_of(const Tensor& t) {
   if (!t.defined()) return 0;
-  size_t h = mix(static_cast<size_t>(t.dtype()), hash_of(t.shape()));
+  size_t h = hash_mix(static_cast<size_t>(t.dtype()), hash_of(t.shape()));
   // Eight bytes at a time, and past kFullHashBytes only a sample of 2^16
   // words spread evenly (the same places for tensors of one size, so equal
   // tensors hash equal; equal() still compares every byte): large constants
@@ -43,9 +42,9 @@ size_t hash_of(const Tensor& t) {
   for (; i + 8 <= n; i += step) {
     uint64_t w;
     std::memcpy(&w, bytes + i, 8);
-    h = mix(h, static_cast<size_t>(w));
+    h = hash_mix(h, static_cast<size_t>(w));
   }
-  for (i = n - n % 8; i < n; ++i) h = mix(h, bytes[i]);
+  for (i = n - n % 8; i < n; ++i) h = hash_mix(h, bytes[i]);
   return h;
 }
 
@@ -70,7 +69,7 @@ bool Attrs::equal(const Attrs& o, uint32_t mask) const {
 size_t Attrs::hash(uint32_t mask) const {
   size_t h = mask;
 #define NABLA_ATTR(name, Kind) \
-  if (mask & attr::name) h = mix(h, hash_of(name));
+  if (mask & attr::name) h = hash_mix(h, hash_of(name));
 #include "nabla/ir/attrs.def"
   return h;
 }

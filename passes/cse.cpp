@@ -4,12 +4,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "nabla/ir/hash.h"
 #include "nabla/ir/loop.h"
 
 namespace nabla {
 namespace {
-
-size_t mix(size_t h, size_t v) { return h ^ (v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2)); }
 
 bool same_node(const Node* a, const Node* b, const std::unordered_map<const Node*, const Node*>& map);
 
@@ -66,17 +65,17 @@ class ValueTable {
 
  private:
   static size_t hash(const Node* n) {
-    size_t h = mix(static_cast<size_t>(n->op()), static_cast<size_t>(n->dtype()));
-    for (int64_t d : n->shape()) h = mix(h, static_cast<size_t>(d));
-    h = mix(h, n->attrs().hash(op_attr_mask(n->op())));
-    h = mix(h, static_cast<size_t>(n->body_result() + 1));
+    size_t h = hash_mix(static_cast<size_t>(n->op()), static_cast<size_t>(n->dtype()));
+    for (int64_t d : n->shape()) h = hash_mix(h, static_cast<size_t>(d));
+    h = hash_mix(h, n->attrs().hash(op_attr_mask(n->op())));
+    h = hash_mix(h, static_cast<size_t>(n->body_result() + 1));
     if (is_commutative(n->op())) {
       // Order-independent combination for canonicalized operand order.
       size_t sum = 0;
       for (Node* o : n->operands()) sum += std::hash<const Node*>{}(o);
-      return mix(h, sum);
+      return hash_mix(h, sum);
     }
-    for (Node* o : n->operands()) h = mix(h, std::hash<const Node*>{}(o));
+    for (Node* o : n->operands()) h = hash_mix(h, std::hash<const Node*>{}(o));
     return h;
   }
 

@@ -6,6 +6,7 @@
 #include <numeric>
 #include <unordered_map>
 
+#include "nabla/ir/hash.h"
 #include "tests/support/random_graph_impl.h"
 
 namespace nabla::test {
@@ -248,27 +249,26 @@ std::vector<Tensor> random_inputs(const Function& f, uint64_t seed, double speci
 }
 
 uint64_t structure_hash(const Function& f) {
-  auto mix = [](uint64_t h, uint64_t v) { return h ^ (v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2)); };
   std::unordered_map<const Node*, uint64_t> memo;
   auto type_hash = [&](const Node* n) {
-    uint64_t h = mix(static_cast<uint64_t>(n->dtype()), n->shape().size());
-    for (int64_t d : n->shape()) h = mix(h, static_cast<uint64_t>(d));
+    uint64_t h = hash_mix(static_cast<uint64_t>(n->dtype()), n->shape().size());
+    for (int64_t d : n->shape()) h = hash_mix(h, static_cast<uint64_t>(d));
     return h;
   };
-  for (size_t i = 0; i < f.inputs().size(); ++i) memo[f.inputs()[i]] = mix(i, type_hash(f.inputs()[i]));
+  for (size_t i = 0; i < f.inputs().size(); ++i) memo[f.inputs()[i]] = hash_mix(i, type_hash(f.inputs()[i]));
   // Operands come before their users in the body list.
   uint64_t unordered = 0;
   for (const Node* n : f) {
     if (n->op() == Op::Input) continue;
-    uint64_t h = mix(static_cast<uint64_t>(n->op()), type_hash(n));
-    h = mix(h, n->attrs().hash(op_attr_mask(n->op())));
-    if (n->body()) h = mix(mix(h, structure_hash(*n->body())), static_cast<uint64_t>(n->body_result()));
-    for (const Node* o : n->operands()) h = mix(h, memo.at(o));
+    uint64_t h = hash_mix(static_cast<uint64_t>(n->op()), type_hash(n));
+    h = hash_mix(h, n->attrs().hash(op_attr_mask(n->op())));
+    if (n->body()) h = hash_mix(hash_mix(h, structure_hash(*n->body())), static_cast<uint64_t>(n->body_result()));
+    for (const Node* o : n->operands()) h = hash_mix(h, memo.at(o));
     memo[n] = h;
     unordered += h;
   }
   uint64_t h = unordered;
-  for (const Node* r : f.results()) h = mix(h, memo.at(r));
+  for (const Node* r : f.results()) h = hash_mix(h, memo.at(r));
   return h;
 }
 
