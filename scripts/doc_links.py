@@ -46,24 +46,29 @@ def anchors(path, cache={}):
     return cache[path]
 
 
-def main(argv):
-    root = pathlib.Path(argv[1] if len(argv) > 1 else ".")
-    broken = checked = 0
+def broken_links(root, counted):
+    """Yields "DOC:LINE: what is wrong" for each broken link; counts every
+    link to a Markdown file in counted[0]."""
     for doc in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
         for number, line in outside_code_blocks(doc):
             for m in LINK.finditer(line):
                 target, anchor = m.group(1), m.group(2)
                 if target and not target.endswith(".md"):
                     continue
+                counted[0] += 1
                 path = doc.parent / target if target else doc
-                checked += 1
+                where = f"{doc.relative_to(root)}:{number}: {target}"
                 if not path.is_file():
-                    print(f"{doc.relative_to(root)}:{number}: {target} does not exist")
-                    broken += 1
+                    yield f"{where} does not exist"
                 elif anchor and anchor[1:] not in anchors(path):
-                    print(f"{doc.relative_to(root)}:{number}: {target}{anchor}: no such heading")
-                    broken += 1
-    print(f"{checked} links to Markdown files checked, {broken} broken")
+                    yield f"{where}{anchor}: no such heading"
+
+
+def main(argv):
+    root = pathlib.Path(argv[1] if len(argv) > 1 else ".")
+    counted = [0]
+    broken = list(broken_links(root, counted))
+    print("\n".join(broken + [f"{counted[0]} links to Markdown files checked, {len(broken)} broken"]))
     return 1 if broken else 0
 
 
