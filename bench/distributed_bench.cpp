@@ -21,7 +21,11 @@
 // (CompileOptions::collective_split_bytes), --exact (no fast-math),
 // --mpi-iallreduce (nabla_mpi_set_all_reduce's LIBRARY), --ring (its RING),
 // --comm-only (the step's all-reduces alone, started together, then waited
-// for) and --schedule (prints the collectives' schedule).
+// for), --private-workspace (the step's workspace, or --comm-only's buffers,
+// in ordinary memory, not in nabla_mpi_shared_memory: the all-reduces copy
+// into the window) and --schedule (prints the collectives' schedule).
+// --focus runs only the rows of the 2-rank/1-rank ratios (1 rank, 2 ranks
+// with the workspace shared and copied, the ceiling, the baseline's).
 // Started directly, it launches the runs itself (mpiexec, python3) and prints
 // the table; under mpiexec it is one rank of a run (--rank-run).
 #include <mpi.h>
@@ -35,6 +39,7 @@
 #include <ctime>
 #include <memory>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -61,6 +66,8 @@ struct Options {
   bool ring = false;                // nabla_mpi's ring, not its shared-memory all-reduce
   bool comm_only = false;           // the step's all-reduces alone, no computation
   bool no_comm = false;             // the step without its all-reduces, ranks in lockstep (the ceiling)
+  bool private_workspace = false;   // the workspace not in nabla_mpi_shared_memory (the all-reduces copy)
+  bool focus = false;               // only the rows of the 2-rank/1-rank ratio (and the baseline's)
   std::string baseline;             // another build's distributed_bench, run beside this one
 };
 
@@ -177,13 +184,29 @@ Timing time_steps(Executable& step, TimedComm& comm, std::vector<Tensor>& in, in
 }
 
 // The step's all-reduces alone (f32 buffers of the schedule's sizes, op mean
-// as the step's), started
+// as the step's; in nabla_mpi_shared_memory when `mpi` is given), started
 // one after the other, then waited for in order: 5 warm-up steps, then
 // `steps` timed ones.
-Timing time_all_reduces(const Executable& step, const nabla_communicator& comm, int steps) {
-  std::vector<std::vector<float>> bufs;
-  for (const CollectiveSchedule& c : step.stats().collectives)
-    bufs.emplace_back(static_cast<size_t>(c.bytes) / sizeof(float), 1.f);
+Timing time_all_reduces(const Executable& step, const nabla_communicator& comm, int steps, nabla_mpi* mpi) {
+  std::vector<size_t> sizes;
+  size_t total = 0;
+  for (const CollectiveSchedule& c : step.stats().collectives) {
+    sizes.push_back(static_cast<size_t>(c.bytes) / sizeof(float));
+    total += (sizes.back() + 15) / 16 * 16;  // each on its own cache lines
+  }
+  std::vector<float> own;
+  auto bytes = static_cast<int64_t>(total * sizeof(float));
+  auto* memory = static_cast<float*>(mpi ? nabla_mpi_shared_memory(mpi, bytes) : nullptr);
+  if (!memory) {
+    own.resize(total);
+    memory = own.data();
+  }
+  std::vector<std::span<float>> bufs;
+  for (size_t n : sizes) {
+    bufs.emplace_back(memory, n);
+    std::fill(bufs.back().begin(), bufs.back().end(), 1.f);
+    memory += (n + 15) / 16 * 16;
+  }
   std::vector<void*> reqs(bufs.size());
   std::vector<double> ms;
   double cpu_s = 0, total_s = 0;
@@ -223,6 +246,9 @@ int rank_run(int argc, char** argv, const Options& o) {
   if (o.split_bytes >= 0) co.collective_split_bytes = o.split_bytes;
   Executable step = compile(m, "mlp_step", co);
   step.set_communicator(&comm.table);
+  // The all-reduces of gradients in the shared window's memory need no copy.
+  void* shared_ws = o.private_workspace || o.no_comm ? nullptr : nabla_mpi_shared_memory(mpi, step.workspace_bytes());
+  if (shared_ws) step.set_workspace(shared_ws, step.workspace_bytes());
   if (o.schedule && comm.table.rank == 0)
     for (const CollectiveSchedule& c : step.stats().collectives)
       std::printf("collective %s: %lld bytes, started after kernel %d, waited for before kernel %d\n", c.name.c_str(),
@@ -230,7 +256,8 @@ int rank_run(int argc, char** argv, const Options& o) {
   check_same_program(comm.table, step);
   std::vector<Tensor> in = make_inputs(f, comm.table.rank);
   nabla_mpi_barrier(mpi);
-  Timing t = o.comm_only ? time_all_reduces(step, comm.table, o.steps) : time_steps(step, comm, in, o.steps, o.no_comm);
+  nabla_mpi* in_place = o.private_workspace ? nullptr : mpi;
+  Timing t = o.comm_only ? time_all_reduces(step, comm.table, o.steps, in_place) : time_steps(step, comm, in, o.steps, o.no_comm);
   // The least CPU share over the ranks: under 1, another process took turns
   // on a rank's core during the timed steps.
   MPI_Allreduce(MPI_IN_PLACE, &t.cpu, 1, MPI_DOUBLE, MPI_MIN, MPI_COMM_WORLD);
@@ -273,6 +300,10 @@ std::vector<double> print_table(const std::vector<Run>& runs, const std::vector<
   std::printf("%-28s %5s %9s %11s %6s %6s %5s\n", "", "ranks", "ms/step", "examples/s", "wait", "calls", "cpu");
   std::vector<double> step_ms;
   for (size_t i = 0; i < runs.size(); ++i) {
+    if (rounds[i].empty()) {  // not run (--focus)
+      step_ms.push_back(0);
+      continue;
+    }
     std::vector<double> col[4];
     for (const auto& x : rounds[i])
       for (int k = 0; k < 4; ++k) col[k].push_back(x[k]);
@@ -321,16 +352,20 @@ int drive(const char* self, const Options& o) {
       {"PyTorch DDP (gloo)", 1, torch + "1"},
       {"PyTorch DDP (gloo)", 2, torch + "2"},
       {"  overlapped, ring", 2, two + " --ring"},
-      {"all-reduces alone, shared", 2, two + " --comm-only"},
+      {"all-reduces alone, shared", 2, two + " --comm-only --private-workspace"},
       {"all-reduces alone, ring", 2, two + " --comm-only --ring"},
       {"no all-reduce (ceiling)", 1, one + " --no-comm"},
       {"no all-reduce, lockstep", 2, two + " --no-comm"},
+      {"  overlapped, workspace copied", 2, two + " --private-workspace"},
+      {"all-reduces alone, in place", 2, two + " --comm-only"},
   };
   if (!o.baseline.empty()) {  // another build (before a change): the same rank runs
     std::string base = mpi + "1 " + o.baseline + " --rank-run" + args;
     runs.push_back({"baseline build", 1, base + " --split-bytes 0"});  // one rank unsplit in any build
     runs.push_back({"baseline build, overlapped", 2, mpi + "2 " + o.baseline + " --rank-run" + args});
   }
+  // --focus: the rows of the 2-rank/1-rank ratios only (the others not run).
+  auto skipped = [&](size_t i) { return o.focus && i != 0 && i != 1 && i != 12 && i != 13 && i != 14 && i < 16; };
   std::printf("MLP 784-512-512-10, batch %lld per rank, 1 thread per rank, %d steps, %d rounds "
               "(median of the rounds' medians)\n", static_cast<long long>(o.batch), o.steps, o.rounds);
   // Every run takes its turn in every round (this machine's two cores are
@@ -338,21 +373,24 @@ int drive(const char* self, const Options& o) {
   std::vector<std::vector<std::vector<double>>> rounds(runs.size());
   for (int k = 0; k < o.rounds; ++k)
     for (size_t i = 0; i < runs.size(); ++i) {
+      if (skipped(i)) continue;
       rounds[i].push_back(launch(runs[i].command));
       if (rounds[i].back().empty()) return 1;
     }
   std::vector<double> ms = print_table(runs, rounds, o.batch);
+  print_round_ratios("fast-math, overlapped", rounds[0], rounds[1]);
+  print_round_ratios("fast-math, workspace copied", rounds[0], rounds[14]);
+  print_round_ratios("no all-reduce, lockstep (the ceiling)", rounds[12], rounds[13]);
+  if (!o.baseline.empty()) print_round_ratios("baseline build", rounds[16], rounds[17]);
+  if (o.focus) return 0;
   std::printf("nabla 2 ranks / 1 rank throughput, fast-math: %.2fx (split 256 KiB %.2fx, not overlapped %.2fx, "
               "MPI_Iallreduce %.2fx, ring %.2fx); exact: %.2fx\n", 2 * ms[0] / ms[1], 2 * ms[0] / ms[2],
               2 * ms[0] / ms[3], 2 * ms[0] / ms[4], 2 * ms[0] / ms[9], 2 * ms[5] / ms[6]);
-  print_round_ratios("fast-math, overlapped", rounds[0], rounds[1]);
   print_round_ratios("fast-math, split 256 KiB", rounds[0], rounds[2]);
   print_round_ratios("fast-math, not overlapped", rounds[0], rounds[3]);
   print_round_ratios("fast-math, MPI_Iallreduce", rounds[0], rounds[4]);
   print_round_ratios("exact, overlapped", rounds[5], rounds[6]);
   print_round_ratios("fast-math, ring", rounds[0], rounds[9]);
-  print_round_ratios("no all-reduce, lockstep (the ceiling)", rounds[12], rounds[13]);
-  if (!o.baseline.empty()) print_round_ratios("baseline build", rounds[14], rounds[15]);
   std::printf("nabla / PyTorch time per step, fast-math: 1 rank %.2fx, 2 ranks %.2fx; exact: 1 rank %.2fx, "
               "2 ranks %.2fx\n", ms[0] / ms[7], ms[1] / ms[8], ms[5] / ms[7], ms[6] / ms[8]);
   return 0;
@@ -375,6 +413,8 @@ int main(int argc, char** argv) {
     else if (a == "--ring") o.ring = true;
     else if (a == "--comm-only") o.comm_only = true;
     else if (a == "--no-comm") o.no_comm = true;
+    else if (a == "--private-workspace") o.private_workspace = true;
+    else if (a == "--focus") o.focus = true;
     else if (a == "--baseline" && i + 1 < argc) o.baseline = argv[++i];
     else if (a != "--threads" || ++i >= argc) {  // --threads: scripts/bench.sh's, ignored (1 per rank)
       std::fprintf(stderr, "distributed_bench: unknown option '%s'\n", a.c_str());

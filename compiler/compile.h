@@ -143,6 +143,13 @@ class Executable {
   int64_t workspace_bytes() const;
   int64_t intermediate_bytes() const;
   int64_t peak_live_bytes() const;
+  // Lends run() the caller's memory as the workspace (at least
+  // workspace_bytes(), NABLA_WORKSPACE_ALIGN-aligned; not owned, and it must
+  // outlive the Executable's runs; not set during a run): e.g.
+  // nabla_mpi_shared_memory's, where all-reduces need no copy. A run at the
+  // same time as another takes a workspace of its own. Throws nabla::Error
+  // when it is too small or misaligned.
+  void set_workspace(void* data, int64_t bytes);
   int num_threads() const;
   const CompileStats& stats() const;
 

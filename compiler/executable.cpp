@@ -30,7 +30,16 @@ std::shared_ptr<ThreadPool> shared_thread_pool(int num_threads) {
 }
 
 WorkspacePool::~WorkspacePool() {
-  for (void* p : free_) std::free(p);
+  for (void* p : free_)
+    if (p != lent_) std::free(p);
+}
+
+void WorkspacePool::lend(void* data) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (void* p : free_)
+    if (p != lent_) std::free(p);
+  free_.assign(1, data);
+  lent_ = data;
 }
 
 void WorkspacePool::init(size_t bytes, const std::string& what) {
@@ -107,6 +116,16 @@ uint64_t Executable::program_hash() const {
   uint64_t hash = 0xcbf29ce484222325ull;  // FNV-1a of the compiled function's text
   for (unsigned char c : print(*checked(impl_).function)) hash = (hash ^ c) * 0x100000001b3ull;
   return hash;
+}
+void Executable::set_workspace(void* data, int64_t bytes) {
+  checked(impl_);
+  Impl& impl = *impl_;
+  if (bytes < impl.plan.workspace_bytes || (!data && impl.plan.workspace_bytes > 0))
+    throw Error(fmt::format("{}: the workspace given has {} bytes, the function needs {}", name(), bytes,
+                            impl.plan.workspace_bytes));
+  if (reinterpret_cast<uintptr_t>(data) % NABLA_WORKSPACE_ALIGN != 0)
+    throw Error(fmt::format("{}: the workspace given is not {}-byte aligned", name(), NABLA_WORKSPACE_ALIGN));
+  impl.workspaces.lend(data);
 }
 const nabla_communicator* Executable::communicator() const { return checked(impl_).comm; }
 void Executable::set_communicator(const nabla_communicator* comm) {

@@ -45,6 +45,9 @@ class WorkspacePool {
     WorkspacePool& pool_;
     void* data_;
   };
+  // Makes `data` (the caller's, not freed here) the workspace of the next
+  // run, in place of the free ones.
+  void lend(void* data);
   // A workspace for one run (null when the size is 0: inline, no call).
   Lease take() { return bytes_ == 0 ? Lease(*this, nullptr) : take_one(); }
 
@@ -57,6 +60,7 @@ class WorkspacePool {
   std::string what_;
   std::mutex mutex_;
   std::vector<void*> free_;
+  void* lent_ = nullptr;
 };
 
 // What run() checks of one argument, read from one array (not from the

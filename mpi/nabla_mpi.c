@@ -347,6 +347,10 @@ int32_t nabla_mpi_set_all_reduce(nabla_mpi* m, int32_t algorithm) {
 
 int32_t nabla_mpi_all_reduce(const nabla_mpi* m) { return m->algorithm; }
 
+void* nabla_mpi_shared_memory(nabla_mpi* m, int64_t bytes) {
+  return m && bytes > 0 ? shared_window_attach(m->shared, (size_t)bytes) : NULL;
+}
+
 int32_t nabla_mpi_broadcast(nabla_mpi* m, void* buf, int64_t bytes, int32_t root) {
   char text[MPI_MAX_ERROR_STRING];
   if (m->failed) return NABLA_COLLECTIVE_FAILED;

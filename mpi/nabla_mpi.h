@@ -63,6 +63,15 @@ enum { NABLA_MPI_ALL_REDUCE_RING = 0, NABLA_MPI_ALL_REDUCE_LIBRARY = 1, NABLA_MP
 int32_t nabla_mpi_set_all_reduce(nabla_mpi* mpi, int32_t algorithm);
 /* The all-reduce in use (NABLA_MPI_ALL_REDUCE_*). */
 int32_t nabla_mpi_all_reduce(const nabla_mpi* mpi);
+/* Shared memory for a step's workspace (Executable::set_workspace, or a
+ * nablac object's workspace argument): `bytes` bytes (page-aligned) in an area
+ * of the SHARED all-reduce's window, freed by nabla_mpi_destroy. An
+ * all-reduce of a buffer in it is reduced in place: no copy into the window,
+ * each rank adds only its 1/R of the elements and reads the others' sums from
+ * their buffers (docs/distributed.md). Collective (every rank calls it, in the
+ * same order; at most 16 times); NULL on every rank when there is no window or
+ * the allocation failed: then use ordinary memory. */
+void* nabla_mpi_shared_memory(nabla_mpi* mpi, int64_t bytes);
 /* Copies `bytes` bytes at buf from rank `root` to every rank (blocking, with
  * the timeout). NABLA_OK or NABLA_COLLECTIVE_FAILED. */
 int32_t nabla_mpi_broadcast(nabla_mpi* mpi, void* buf, int64_t bytes, int32_t root);

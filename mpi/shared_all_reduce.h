@@ -4,16 +4,20 @@
  * On 2 ranks each rank copies its buffer into its slot ("contributed"), and
  * once the other has, adds the other's slot into its buffer, rank 0's values
  * first on both ("finished"): one synchronization per all-reduce.
- * On more, an all-reduce of `count` elements is cut into one chunk per rank
- * (chunk c reduced by rank c):
+ * On more, or when a rank's buffer lies in an area of the window
+ * (shared_window_attach: a step's workspace), an all-reduce of `count`
+ * elements is cut into one chunk per rank (chunk c reduced by rank c):
  *   start:   rank r copies the chunks of its buffer that others reduce into
- *            its slot and announces it (its "contributed" counter);
+ *            its slot (nothing when its buffer is in an area: the others read
+ *            it there) and announces it (its "contributed" counter);
  *   reduce:  once every rank has contributed, rank r reduces chunk r in its
  *            own buffer, reading the others' contributions straight from
- *            their slots, and copies the result into its slot (its
- *            "reduced" counter);
+ *            their slots or buffers, and copies the result into its slot
+ *            unless its buffer is in an area (its "reduced" counter);
  *   gather:  once every rank has reduced, rank r copies every other chunk's
- *            result from its reducer's slot into its buffer ("finished").
+ *            result from its reducer's slot or buffer into its buffer
+ *            ("finished"); a buffer in an area is done once every rank has
+ *            finished (until then the others read it).
  * Everything is plain loads and stores in user space: no kernel copy, no page
  * pinning. The counters are read with acquire and written with release
  * atomics (and MPI_Win_sync inside a lock_all epoch, MPI's own rule for shared
@@ -38,6 +42,12 @@ typedef struct shared_window shared_window;
  * slot; NULL otherwise (capacity 0, ranks on several nodes, allocation failed),
  * the same on every rank. */
 shared_window* shared_window_create(MPI_Comm comm, size_t capacity);
+/* Collective over the window's ranks (each calls it, in the same order):
+ * `bytes` more bytes of shared memory per rank, page-aligned (at most 16
+ * such areas), freed with the window; NULL (on every rank) when w is NULL or
+ * the allocation failed. An all-reduce of a buffer inside this rank's area
+ * needs no copy into the slot, and each rank adds only its chunk. */
+void* shared_window_attach(shared_window* w, size_t bytes);
 /* Collective over the window's ranks. */
 void shared_window_free(shared_window* w);
 /* Whether an all-reduce of `bytes` bytes can go through the window. */

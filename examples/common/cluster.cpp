@@ -32,6 +32,14 @@ Cluster::~Cluster() {
 #endif
 }
 
+void* Cluster::shared_memory(int64_t bytes) {
+#ifdef NABLA_HAVE_MPI
+  if (mpi_) return nabla_mpi_shared_memory(static_cast<nabla_mpi*>(mpi_), bytes);
+#endif
+  (void)bytes;
+  return nullptr;
+}
+
 void Cluster::fail(const std::string& message) {
   if (!distributed_) return;
   std::fprintf(stderr, "train_digits: rank %d: %s\n", rank(), message.c_str());

@@ -19,6 +19,10 @@ class Cluster {
   const nabla_communicator& comm() const { return *comm_; }
   int rank() const { return comm_->rank; }
   int size() const { return comm_->size; }
+  // Memory for a step's workspace shared with the other ranks of this machine
+  // (nabla_mpi_shared_memory: its all-reduces then need no copy), or null
+  // (one process, ranks on several machines). Collective; freed with the Cluster.
+  void* shared_memory(int64_t bytes);
   // After a failure: prints the message (naming this rank) and exits with 1,
   // which makes mpirun end the other ranks; in one process, just returns.
   void fail(const std::string& message);

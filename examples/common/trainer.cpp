@@ -73,6 +73,8 @@ Compiled compile_all(const Options& o, const Model& model, const Data& d, Cluste
   co.num_threads = o.threads;
   c.step = compile(c.m, "train_step", co);
   c.step.set_communicator(&cluster.comm());
+  if (void* workspace = cluster.shared_memory(c.step.workspace_bytes()))  // the all-reduces in place
+    c.step.set_workspace(workspace, c.step.workspace_bytes());
   check_same_program(cluster.comm(), c.step);
   c.logits_train = compile(c.m, "logits_train", co);
   c.logits_test = compile(c.m, "logits_test", co);

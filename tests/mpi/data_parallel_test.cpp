@@ -2,6 +2,7 @@
 // one process × batch 32·R, after 20 SGD steps of an MLP, in f64 and f32;
 // rank 0's parameters reaching every rank; mismatched steps refused.
 #include <cmath>
+#include <cstring>
 
 #include <gtest/gtest.h>
 
@@ -69,8 +70,11 @@ std::vector<Tensor> train(Executable& exe, DType t, int64_t global, int64_t offs
   return p;
 }
 
-// split_bytes: CompileOptions::collective_split_bytes of the ranks' step.
-void check_equivalence(DType t, double tolerance, int64_t split_bytes = CompileOptions{}.collective_split_bytes) {
+// split_bytes: CompileOptions::collective_split_bytes of the ranks' step;
+// shared_workspace: its workspace in nabla_mpi_shared_memory (the all-reduces
+// in place, where there is shared memory).
+void check_equivalence(DType t, double tolerance, int64_t split_bytes = CompileOptions{}.collective_split_bytes,
+                       bool shared_workspace = false) {
   int64_t global = kLocal * size();
   Module dp, one;
   build_step(dp, t, kLocal, true);
@@ -83,6 +87,8 @@ void check_equivalence(DType t, double tolerance, int64_t split_bytes = CompileO
     EXPECT_EQ(step.stats().collectives.size(), 15u);
   }
   step.set_communicator(&comm());
+  void* workspace = shared_workspace ? nabla_mpi_shared_memory(mpitest::mpi(), step.workspace_bytes()) : nullptr;
+  if (workspace) step.set_workspace(workspace, step.workspace_bytes());
   check_same_program(comm(), step);
   std::vector<Tensor> got = train(step, t, global, rank() * kLocal, kLocal);
   std::vector<Tensor> want = train(reference, t, global, 0, global);
@@ -94,6 +100,11 @@ void check_equivalence(DType t, double tolerance, int64_t split_bytes = CompileO
     }
     EXPECT_LE(diff, tolerance * scale) << "parameter " << k << " on rank " << rank();
   }
+  std::vector<Tensor> rank0;  // every rank holds the same bits
+  for (const Tensor& p : got) rank0.push_back(p.clone());
+  broadcast_from_rank0(comm(), rank0);
+  for (size_t k = 0; k < got.size(); ++k)
+    EXPECT_EQ(std::memcmp(rank0[k].data(), got[k].data(), got[k].nbytes()), 0) << "parameter " << k;
 }
 
 TEST(DataParallel, RanksTimesBatchEqualOneProcessWithTheWholeBatchF64) { check_equivalence(DType::f64, 1e-12); }
@@ -101,6 +112,12 @@ TEST(DataParallel, RanksTimesBatchEqualOneProcessWithTheWholeBatchF32) { check_e
 // The weight gradients' products and all_reduces split into blocks of rows
 // (split-collectives).
 TEST(DataParallel, RanksTimesBatchEqualOneProcessWithSplitGradients) { check_equivalence(DType::f64, 1e-12, 512); }
+
+// The step's workspace in shared memory: its gradients reduced in place.
+TEST(DataParallel, RanksTimesBatchEqualOneProcessWithTheWorkspaceShared) {
+  check_equivalence(DType::f64, 1e-12, CompileOptions{}.collective_split_bytes, true);
+  check_equivalence(DType::f32, 1e-5, CompileOptions{}.collective_split_bytes, true);
+}
 
 TEST(DataParallel, EveryRankStartsFromRankZerosParameters) {
   std::vector<Tensor> p = {Tensor(DType::f32, {3}), Tensor(DType::f64, {2, 2})};
