@@ -19,7 +19,7 @@
 #include "tests/support/backend_testing.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 const std::string kDir = std::string(NABLA_BINARY_DIR) + "/aot_cpu_test/";
 

@@ -18,7 +18,7 @@
 #include "nabla/passes/derivatives.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 const std::string kSource = NABLA_SOURCE_DIR;
 const std::string kNablac = std::string(NABLA_BINARY_DIR) + "/tools/nablac";

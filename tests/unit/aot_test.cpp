@@ -21,7 +21,7 @@
 #include "nabla/runtime/npy.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 namespace fs = std::filesystem;
 const std::string kSource = NABLA_SOURCE_DIR;

@@ -8,7 +8,7 @@
 #include "tests/support/backend_testing.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 std::vector<double> values(const Tensor& t) {
   std::vector<double> v;

@@ -15,7 +15,7 @@
 #include "tests/support/backend_testing.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 constexpr int64_t kN = 20000;  // 160,000 bytes per f64 or i64 constant
 

@@ -15,7 +15,7 @@
 #include "tests/support/backend_testing.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 using test::DiffBatch;
 
@@ -178,7 +178,7 @@ TEST(BackendElementwise, ChainsThroughBroadcastTo) {
 }  // namespace nabla
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 // maximum/minimum against constants (LLVM simplifies llvm.maximum when it
 // can prove an operand nonzero or not NaN): nonzero, 0, -0, inf, NaN, and

@@ -7,7 +7,7 @@
 #include "tests/support/error_testing.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 Module two_inputs() {
   return test::make_function({f32({2, 3}), i32({3})}, [](std::vector<Value>& x) {

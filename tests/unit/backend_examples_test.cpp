@@ -11,7 +11,7 @@
 #include "tests/support/backend_testing.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 std::vector<std::string> example_files() {
   std::vector<std::string> files;

@@ -14,7 +14,7 @@
 #include "tests/support/backend_testing.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 Value constant_of(Function& f, Shape shape, double start) {
   Tensor t(DType::f64, shape);

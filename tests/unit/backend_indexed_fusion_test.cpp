@@ -16,7 +16,7 @@
 #include "tests/support/error_testing.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 // Compiles f on 1 and 2 threads; both equal the interpreter bit for bit on
 // `in`. Returns the 1-thread kernel count (and the 2-thread count of

@@ -17,7 +17,7 @@
 #include "tests/support/random_graph.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 // Checks the plan against its own schedule: a workspace buffer lives from its
 // kernel to its last reader (through aliases; to the end when a result copy

@@ -16,7 +16,7 @@
 #include "tests/support/backend_testing.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 constexpr int64_t kN = 64, kD = 64, kH = 128, kC = 10;
 constexpr double kLambda = 1e-4;

@@ -7,7 +7,7 @@
 #include "tests/support/backend_testing.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 using test::DiffBatch;
 

@@ -13,7 +13,7 @@
 #include "tests/support/backend_testing.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 // The elementwise benchmark's function (bench/elementwise_bench.cpp) at size
 // n: y = 30 cheap ops of x, and dx = d sum(y) / dx.

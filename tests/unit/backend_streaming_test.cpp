@@ -15,7 +15,7 @@
 #include "tests/support/backend_testing.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 // y = a chain of cheap elementwise ops of x and a scalar input k, and
 // dx = d sum(y) / dx: one fused group storing two results per element.

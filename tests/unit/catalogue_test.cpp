@@ -26,7 +26,7 @@
 #include "tests/unit/op_cases.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 std::string read_doc(const std::string& name) {
   std::ifstream in(std::string(NABLA_SOURCE_DIR) + "/docs/" + name);

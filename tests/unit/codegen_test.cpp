@@ -17,7 +17,7 @@
 #include "nabla/compiler/codegen.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 // Lets every pass run and counts the passes that ask.
 struct CountingGate : llvm::OptPassGate {

@@ -19,7 +19,7 @@
 #include "tests/support/error_testing.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 // Three ranks: the other two hold x + 1 and 2x (elementwise), so sum = 4x + 1,
 // max = max(x, x + 1, 2x), min likewise. Counts the calls.

@@ -22,7 +22,7 @@
 #include "tests/support/backend_testing.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 constexpr int kThreads = 8;
 constexpr int kRuns = 12;

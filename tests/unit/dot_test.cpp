@@ -7,7 +7,7 @@
 #include "nabla/ir/dot.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 TEST(Dot, ColoursNodesCreatedAfterAMark) {
   Module m;

@@ -9,7 +9,7 @@
 #include "tools/common/cli.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 const unsigned kThrowLine = __LINE__ + 1;
 [[noreturn]] void broken() { throw InternalError("lower: not a copy"); }

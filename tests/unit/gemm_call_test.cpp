@@ -13,7 +13,7 @@
 #include "tests/support/gemm_runner.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 TEST(GemmCall, SpecOfABatchedTransposedMatmul) {
   Module m;

@@ -20,7 +20,7 @@
 #include "tests/support/random_graph.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 struct Case {
   Module module;

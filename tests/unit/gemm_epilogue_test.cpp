@@ -19,7 +19,7 @@
 #include "tests/support/backend_testing.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 using Build = std::function<std::vector<Value>(std::vector<Value>&)>;
 

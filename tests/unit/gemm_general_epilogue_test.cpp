@@ -15,7 +15,7 @@
 #include "tests/support/test_jit.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 using EpilogueFn = void (*)(const void*, const void*, void*, const void*, const void*, void*, int64_t,
                             int64_t, const void*, const void*, const void*, void*);

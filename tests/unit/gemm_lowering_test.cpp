@@ -12,7 +12,7 @@
 #include "tests/support/backend_testing.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 // Inputs in [0.5, 1) (integers: 1 to 9, for the integer product): no cancellation, so relative
 // tolerances are meaningful.

@@ -13,7 +13,7 @@
 #include "tests/support/gemm_runner.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 using testing::AlignedBuffer;
 using testing::CompiledGemm;
@@ -321,7 +321,7 @@ TEST(Gemm, BadSpecsAreErrors) {
 }  // namespace nabla
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 // exact: C equals the plain loops `s = 0; for k: s += a * b` in the element
 // type, then alpha * s (+ beta * C) (+ bias) (+ d_scale * D) (relu), bit for bit.

@@ -7,7 +7,7 @@
 #include "nabla/passes/registry.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 using namespace gradtest;
 

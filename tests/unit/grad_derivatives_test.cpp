@@ -5,7 +5,7 @@
 #include "nabla/passes/derivatives.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 using namespace gradtest;
 

@@ -12,7 +12,7 @@
 #include "tests/unit/op_cases.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 using namespace gradtest;
 

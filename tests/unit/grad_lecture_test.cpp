@@ -3,7 +3,7 @@
 #include "grad_util.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 using namespace gradtest;
 

@@ -12,7 +12,7 @@
 #include "tests/support/random_graph.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 using namespace gradtest;
 constexpr uint64_t kGraphs = 200;

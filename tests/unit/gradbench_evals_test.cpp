@@ -17,7 +17,7 @@
 #include "tools/gradbench/scan_evals.h"
 
 namespace nabla::gradbench {
-namespace {
+namespace NABLA_UNITY_ID {
 
 json::Array array(const std::vector<double>& v) { return json::Array(std::vector<json::Value>(v.begin(), v.end())); }
 

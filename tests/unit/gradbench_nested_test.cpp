@@ -8,25 +8,12 @@
 
 #include <cmath>
 
+#include "gradbench_util.h"
 #include "nabla/ir/interpreter.h"
 #include "tools/gradbench/gradbench.h"
 
 namespace nabla::gradbench {
-namespace {
-namespace json = llvm::json;
-
-json::Value evaluate(Server& server, const std::string& module, const std::string& function, json::Object input) {
-  input["min_runs"] = 1;
-  input["min_seconds"] = 0.0;
-  std::string line;
-  llvm::raw_string_ostream(line) << json::Value(json::Object{
-      {"id", 1}, {"kind", "evaluate"}, {"module", module}, {"function", function}, {"input", std::move(input)}});
-  llvm::Expected<json::Value> r = json::parse(server.handle(line));
-  EXPECT_TRUE(static_cast<bool>(r));
-  const json::Object& o = *r->getAsObject();
-  EXPECT_EQ(o.getBoolean("success"), true) << (o.getString("error") ? o.getString("error")->str() : "");
-  return o.get("output") ? *o.get("output") : json::Value(nullptr);
-}
+namespace NABLA_UNITY_ID {
 
 json::Array array(const std::vector<double>& v) { return json::Array(std::vector<json::Value>(v.begin(), v.end())); }
 

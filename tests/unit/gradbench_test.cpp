@@ -10,7 +10,7 @@
 #include "gradbench_util.h"
 
 namespace nabla::gradbench {
-namespace {
+namespace NABLA_UNITY_ID {
 
 TEST(GradBench, Hello) {
   Server server({});

@@ -9,7 +9,7 @@
 #include "tests/unit/interp_util.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 using namespace nabla::testing;
 using V = std::vector<double>;

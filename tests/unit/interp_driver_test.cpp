@@ -3,7 +3,7 @@
 #include "tests/unit/interp_util.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 using namespace nabla::testing;
 

@@ -7,7 +7,7 @@
 #include "tests/unit/interp_util.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 using namespace nabla::testing;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();

@@ -12,7 +12,7 @@
 #include "tests/unit/interp_util.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 using namespace nabla::testing;
 const double kLn3 = std::log(3.0);

@@ -17,7 +17,7 @@
 #include "tests/support/backend_testing.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 void expect_equal(const std::vector<Tensor>& got, const std::vector<Tensor>& want, double rtol) {
   ASSERT_EQ(got.size(), want.size());

@@ -17,7 +17,7 @@
 #include "tests/support/random_graph.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 uint64_t graph_count() {
   const char* env = std::getenv("NABLA_RANDOM_LOOPS");

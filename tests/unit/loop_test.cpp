@@ -19,7 +19,7 @@
 #include "tests/unit/op_cases.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 constexpr int64_t N = 100, B = 2, H = 3;  // an Elman RNN over 100 steps
 

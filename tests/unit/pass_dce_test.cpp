@@ -5,7 +5,7 @@
 #include "tests/support/pass_testing.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 TEST(Dce, RemovesWhatReachesNoResult) {
   Module m;

@@ -7,7 +7,7 @@
 #include "tests/support/pass_testing.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 using test::count_ops;
 

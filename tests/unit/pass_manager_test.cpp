@@ -12,7 +12,7 @@
 #include "tests/support/error_testing.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 using test::error_of;
 

@@ -17,7 +17,7 @@
 #include "tests/support/pass_testing.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 std::string op_histogram(const Function& f) {
   std::map<std::string_view, int> counts;

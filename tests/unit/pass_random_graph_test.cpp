@@ -9,7 +9,7 @@
 #include "tests/support/random_graph.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 constexpr int kGraphs = 300;
 

@@ -19,7 +19,7 @@
 #include "tests/support/random_graph.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 constexpr uint64_t kRandomGraphs = 400;
 

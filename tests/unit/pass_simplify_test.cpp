@@ -5,7 +5,7 @@
 #include "tests/support/pass_testing.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 using test::count_ops;
 using test::op_sequence;

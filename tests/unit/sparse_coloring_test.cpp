@@ -7,7 +7,7 @@
 #include "tests/support/sparse_cases.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 using namespace sparsetest;
 

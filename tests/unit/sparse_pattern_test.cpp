@@ -20,7 +20,7 @@ namespace nabla {
 
 void PrintTo(const SparsityPattern& p, std::ostream* os) { *os << p.rows << "x" << p.cols << ", " << p.nnz() << " nonzeros"; }
 
-namespace {
+namespace NABLA_UNITY_ID {
 
 using namespace sparsetest;
 

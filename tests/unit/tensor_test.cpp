@@ -11,7 +11,7 @@
 #include "nabla/runtime/tensor.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 TEST(Tensor, OwnedZeroFilledAndViews) {
   Tensor t(DType::f64, {2, 3});

@@ -21,7 +21,7 @@
 #include "tests/fuzz/properties.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 namespace fs = std::filesystem;
 

@@ -19,7 +19,7 @@
 #include "tests/support/error_testing.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 // `levels` fused regions, each inside the previous one's body, the innermost
 // negating its input. Line 1 + k holds the fused of level k (not indented:

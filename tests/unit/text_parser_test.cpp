@@ -12,7 +12,7 @@
 #include "tests/support/error_testing.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 // The diagnostic of a failing parse, or "(no error)".
 std::string parse_error(std::string_view text, std::string_view file = "t.nabla") {

@@ -8,7 +8,7 @@
 #include "nabla/ir/printer.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 TEST(TextPrinter, PrintNode) {
   Module m;

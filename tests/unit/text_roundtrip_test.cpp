@@ -14,7 +14,7 @@
 #include "tests/unit/op_cases.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 void expect_round_trip(const Module& m) {
   std::string first = print(m);

@@ -10,7 +10,7 @@
 #include "tests/support/error_testing.h"
 
 namespace nabla {
-namespace {
+namespace NABLA_UNITY_ID {
 
 std::string verify_error(const Function& f) {
   return test::error_of([&] { verify(f); });
