@@ -68,9 +68,11 @@ echo "== build and test: $PWD/build"
 # -O2 with line tables only (-g1): a quarter less compile time than -g
 # (docs/testing.md); stack traces still name FILE:LINE. The test programs'
 # own files (half the compile time) at -O1 (NABLA_TEST_FLAGS); the
-# libraries, tools and examples they test keep -O2.
+# libraries, tools and examples they test keep -O2. The unit tests' files
+# compiled eight to a translation unit in both builds (NABLA_UNITY_TESTS:
+# half their compile time).
 run_suite build -DNABLA_PCH=ON -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
-  -DNABLA_TEST_FLAGS=-O1
+  -DNABLA_TEST_FLAGS=-O1 -DNABLA_UNITY_TESTS=ON
 if [[ "${1:-}" != "--no-asan" ]]; then
   fuzz_suite
   echo "== build and test under AddressSanitizer + UndefinedBehaviorSanitizer: $PWD/build-asan"
@@ -86,7 +88,7 @@ if [[ "${1:-}" != "--no-asan" ]]; then
   # test programs' own files without line tables (-g0: the same code, 13%
   # less compile time; a report in them names the function, the libraries'
   # frames keep FILE:LINE). At -O0 they made the tests slower (docs/testing.md).
-  run_suite build-asan -DNABLA_SANITIZE=ON -DNABLA_PCH=ON -DNABLA_TEST_SHARDS=24 -DNABLA_TEST_FLAGS=-g0 \
+  run_suite build-asan -DNABLA_SANITIZE=ON -DNABLA_PCH=ON -DNABLA_TEST_SHARDS=24 -DNABLA_TEST_FLAGS=-g0 -DNABLA_UNITY_TESTS=ON \
     -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG"
 fi
