@@ -341,18 +341,20 @@ namespace {
 // address their operands with the emitter's own offsets and the elementwise
 // loops with one index, which x86 folds into its addressing modes. LSR took a
 // tenth of the machine-code time of the MLP step (llc-19 -time-passes); the
-// step and the elementwise benchmark run as fast without them. Functions the
-// emitter has scheduled (kScheduledAttribute) also skip the machine
-// instruction schedulers before and after register allocation (a seventh of
-// the machine-code time; the kernels' loops are already in the order they
-// should issue). Passes ask the gate with the description "function (NAME)"
-// (docs/performance.md, "Compile time"). The gate is the context's while the
-// passes run: its previous one is restored afterwards.
+// step and the elementwise benchmark run as fast without it. The pass is
+// never added (CodegenPasses), so that the analyses only it asks for
+// (induction variable users, scalar evolution, the freeze canonicalization
+// before it) do not run either. Functions the emitter has scheduled
+// (kScheduledAttribute) also skip the machine instruction schedulers before
+// and after register allocation (a seventh of the machine-code time; the
+// kernels' loops are already in the order they should issue). Passes ask the
+// gate with the description "function (NAME)" (docs/performance.md, "Compile
+// time"). The gate is the context's while the passes run: its previous one
+// is restored afterwards.
 class CodegenGate : public OptPassGate {
  public:
   explicit CodegenGate(const Module& m) : m_(m) {}
   bool shouldRunPass(StringRef pass, StringRef ir) override {
-    if (pass == "Loop Strength Reduction") return false;
     if (pass != "Machine Instruction Scheduler" && pass != "Post RA top-down list latency scheduler") return true;
     if (!ir.consume_front("function (") || !ir.consume_back(")")) return true;
     const Function* f = m_.getFunction(ir);
@@ -362,6 +364,20 @@ class CodegenGate : public OptPassGate {
 
  private:
   const Module& m_;
+};
+
+// The target's code generation passes, less loop strength reduction and the
+// loop pass that only prepares for it.
+class CodegenPasses : public legacy::PassManager {
+ public:
+  void add(Pass* p) override {
+    StringRef name = p->getPassName();
+    if (name == "Loop Strength Reduction" || name == "Canonicalize Freeze Instructions in Loops") {
+      delete p;
+      return;
+    }
+    legacy::PassManager::add(p);
+  }
 };
 
 class GateScope {
@@ -381,7 +397,7 @@ class GateScope {
 void emit_machine_code(Module& m, TargetMachine& tm, raw_pwrite_stream& out, bool assembly) {
   CodegenGate gate(m);
   GateScope scope(m.getContext(), gate);
-  legacy::PassManager pm;
+  CodegenPasses pm;
   CodeGenFileType type = assembly ? CodeGenFileType::AssemblyFile : CodeGenFileType::ObjectFile;
   if (tm.addPassesToEmitFile(pm, out, nullptr, type))
     throw Error("the target cannot emit " + std::string(assembly ? "assembly" : "object files"));
