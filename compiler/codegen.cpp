@@ -279,11 +279,25 @@ bool light_pass(StringRef pass) {
   return pass == "SROAPass" || pass == "EarlyCSEPass" || pass == "InstCombinePass" || pass == "SimplifyCFGPass";
 }
 
+// The interprocedural constant propagation passes find little to do in a
+// module whose defined functions are all external (a part of a split compile,
+// compiler/parallel_codegen.cpp): no function's arguments can be tracked, and
+// the function pipeline's SCCP propagates within each function. On the MLP
+// step they took a sixth of the optimization time (docs/performance.md,
+// "Compile time").
+bool interprocedural_pass(StringRef pass) { return pass == "IPSCCPPass" || pass == "CalledValuePropagationPass"; }
+
+bool has_local_function(const Module& m) {
+  return std::any_of(m.begin(), m.end(), [](const Function& f) { return !f.isDeclaration() && f.hasLocalLinkage(); });
+}
+
 // Whether the optimizer runs a pass on an IR unit: every pass on most
-// functions, each light one once on scheduled functions.
+// functions, each light one once on scheduled functions, the
+// interprocedural ones on modules with local functions.
 class ScheduledPassFilter {
  public:
   bool operator()(StringRef pass, const Any& ir) {
+    if (const auto* mp = any_cast<const Module*>(&ir)) return !interprocedural_pass(pass) || has_local_function(**mp);
     const Function* f = nullptr;
     if (const auto* fp = any_cast<const Function*>(&ir)) f = *fp;
     else if (const auto* lp = any_cast<const Loop*>(&ir)) f = (*lp)->getHeader()->getParent();
