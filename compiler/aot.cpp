@@ -74,6 +74,7 @@ AotModule compile_ahead_of_time(Module& m, const AotOptions& options) {
     define_link_check(*out.module_, a.check_symbol);
     out.functions_.push_back(std::move(a));
   }
+  merge_equal_functions(*out.module_);
   optimize_module(*out.module_, *out.tm_, options.target.opt_level);
   if (std::string w = fma_warning(*out.module_, *out.tm_); !w.empty()) out.warnings_.push_back(w);
   return out;

@@ -4,7 +4,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <map>
 #include <set>
+#include <vector>
 
 #include <llvm/ADT/StringExtras.h>
 #include <llvm/Analysis/LoopInfo.h>
@@ -14,6 +16,7 @@
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/OptBisect.h>
+#include <llvm/IR/StructuralHash.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/MC/MCSubtargetInfo.h>
 #include <llvm/MC/TargetRegistry.h>
@@ -25,6 +28,7 @@
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
+#include <llvm/Transforms/Utils/FunctionComparator.h>
 #include <llvm/Target/TargetOptions.h>
 #include <llvm/TargetParser/Host.h>
 #include <llvm/TargetParser/SubtargetFeature.h>
@@ -343,6 +347,26 @@ void optimize_module(Module& m, TargetMachine& tm, int opt_level) {
   LlvmDiagnostics diagnostics(m.getContext());
   mpm.run(m, mam);
   diagnostics.check();
+}
+
+int merge_equal_functions(Module& m) {
+  std::map<IRHash, std::vector<Function*>> kept;  // by structural hash
+  GlobalNumberState numbers;
+  std::vector<Function*> erased;
+  for (Function& f : m) {
+    if (f.isDeclaration() || !f.hasLocalLinkage() || !f.hasFnAttribute(kScheduledAttribute)) continue;
+    std::vector<Function*>& same_hash = kept[StructuralHash(f)];
+    auto equal = std::find_if(same_hash.begin(), same_hash.end(),
+                              [&](Function* g) { return FunctionComparator(g, &f, &numbers).compare() == 0; });
+    if (equal == same_hash.end()) {
+      same_hash.push_back(&f);
+      continue;
+    }
+    f.replaceAllUsesWith(*equal);
+    erased.push_back(&f);
+  }
+  for (Function* f : erased) f->eraseFromParent();
+  return static_cast<int>(erased.size());
 }
 
 void write_llvm_ir(const Module& m, const std::string& path) {

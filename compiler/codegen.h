@@ -58,6 +58,13 @@ void optimize_module(llvm::Module& m, llvm::TargetMachine& tm, int opt_level);
 // (the GEMM's kernels and packing): optimize_module gives them light passes.
 inline constexpr const char* kScheduledAttribute = "nabla-scheduled";
 
+// Makes the module's local scheduled functions that are equal (LLVM's
+// FunctionComparator: the same attributes, types and instructions) one
+// function: the later ones' calls go to the first, and they are erased. The
+// micro-kernels of products that differ only in A's leading dimension are
+// equal (it is their argument). Returns how many were erased.
+int merge_equal_functions(llvm::Module& m);
+
 // Writes textual IR, assembly or an object file ("-": stdout; a file is
 // written through a temporary file renamed into place). Throw nabla::Error on
 // failure. Code generation runs the target's pipeline without loop strength

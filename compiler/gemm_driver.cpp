@@ -102,7 +102,7 @@ void GemmEmitter::emit_block(Function* f, Value* a, Value* bm, Value* c, Value* 
           Value* pbias = spec_.bias ? t_.at(bias, col) : bias;
           Value* pd = spec_.has_d ? t_.at(d, b_.CreateAdd(b_.CreateMul(row, t_.c64(p.ldd)), col))
                                   : d;
-          std::vector<Value*> args{pa, pb, pc_, kc, first, last, pbias, pd};
+          std::vector<Value*> args{pa, pb, pc_, kc, first, last, pbias, pd, t_.c64(p.lda)};
           for (size_t i = 0; i < e.size(); ++i) {
             if (i >= spec_.epilogue.operands.size()) {  // an extra output, laid out as C
               args.push_back(t_.at(e[i], b_.CreateAdd(b_.CreateMul(row, t_.c64(p.ldc)), col)));

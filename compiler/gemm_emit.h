@@ -74,10 +74,11 @@ enum : unsigned { A, B, C, bias, D, scratch, task_begin, task_end, epilogue };
 }  // namespace gemm_arg
 
 // The arguments of a micro-kernel (GemmEmitter::kernel) by slot: a, b, c, kc,
-// first, last, bias, d, then the general epilogue's operands at the tile's
-// corner and its extra outputs from `epilogue` on.
+// first, last, bias, d, lda (A's leading dimension, read where A is not
+// packed), then the general epilogue's operands at the tile's corner and its
+// extra outputs from `epilogue` on.
 namespace kernel_arg {
-enum : unsigned { a, b, c, kc, first, last, bias, d, epilogue };
+enum : unsigned { a, b, c, kc, first, last, bias, d, lda, epilogue };
 }  // namespace kernel_arg
 
 class GemmEmitter {
@@ -94,8 +95,9 @@ class GemmEmitter {
   llvm::Function* new_function(const std::string& suffix, llvm::FunctionType* type);
   void set_attributes(llvm::Function* f);
   llvm::Function* transpose_block();
-  // void kernel(a, b, c, kc, first, last, bias, d, e...): one mr x ncols
-  // output tile (e: the general epilogue's operands at the tile's corner).
+  // void kernel(a, b, c, kc, first, last, bias, d, lda, e...): one mr x
+  // ncols output tile (e: the general epilogue's operands at the tile's
+  // corner).
   llvm::Function* kernel(int64_t mr, int64_t ncols);
   // A kernel's output tile: mr rows of nv vectors of `lanes`, the last vector
   // of a row with last_lanes valid lanes.
@@ -110,7 +112,9 @@ class GemmEmitter {
   llvm::Value* c_at(const Tile& t, int64_t r, int64_t j);
   std::vector<llvm::Value*> kernel_k_loop(const Tile& t);
   std::vector<llvm::Value*> kernel_init(const Tile& t, llvm::BasicBlock* entry);
-  std::vector<llvm::Value*> kernel_step(const Tile& t, llvm::Value* k, const std::vector<llvm::PHINode*>& acc);
+  std::vector<llvm::Value*> a_row_offsets(const Tile& t, llvm::BasicBlock* entry);
+  std::vector<llvm::Value*> kernel_step(const Tile& t, llvm::Value* k, const std::vector<llvm::Value*>& a_rows,
+                                        const std::vector<llvm::PHINode*>& acc);
   void kernel_store(const Tile& t, const std::vector<llvm::Value*>& acc);
   std::vector<llvm::Value*> store_first_block(const Tile& t, const std::vector<llvm::Value*>& acc);
   std::vector<llvm::Value*> store_later_block(const Tile& t, const std::vector<llvm::Value*>& acc);

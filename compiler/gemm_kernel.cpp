@@ -14,8 +14,11 @@ namespace {
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 }  // namespace
 
-// Kernel arguments (slots in kernel_arg): a, b, c, kc, first, last, bias, d, e...
-//   a: A(r, k) at a[r * rs_a + k * cs_a] (packed panel or A in place)
+// Kernel arguments (slots in kernel_arg): a, b, c, kc, first, last, bias, d, lda, e...
+//   a: A(r, k) at a[r * rs_a + k * cs_a] (packed panel, or A in place: then
+//   one of the strides is lda, an argument, so that the products of a module
+//   that differ only in A's leading dimension share one kernel: lower.cpp
+//   merges equal functions)
 //   b: B(k, j) at b[k * rs_b + j] (packed panel, zero padded, or B in place)
 //   c: C(r, j) at c[r * ldc + j]; first: the first K block (C's old value is
 //   scaled by beta), last: the last one (the epilogue is applied).
@@ -35,7 +38,7 @@ Function* GemmEmitter::kernel(int64_t mr, int64_t ncols) {
 Function* GemmEmitter::declare_kernel(int64_t mr, int64_t ncols) {
   Type* p = t_.ptr;
   Type* i1 = b_.getInt1Ty();
-  std::vector<Type*> params{p, p, p, t_.i64, i1, i1, p, p};
+  std::vector<Type*> params{p, p, p, t_.i64, i1, i1, p, p, t_.i64};
   const unsigned num_in = static_cast<unsigned>(spec_.epilogue.operands.size());
   const unsigned num_e = num_in + static_cast<unsigned>(spec_.epilogue.outputs);
   params.insert(params.end(), num_e, p);
@@ -77,25 +80,37 @@ std::vector<Value*> GemmEmitter::kernel_init(const Tile& t, BasicBlock* entry) {
   return init;
 }
 
+// The offsets of the tile's rows of A from its column k (A in place, not
+// transposed: r * lda, computed in `entry`; else r).
+std::vector<Value*> GemmEmitter::a_row_offsets(const Tile& t, BasicBlock* entry) {
+  std::vector<Value*> rows;
+  const bool lda_rows = !plan_.pack_a && !spec_.trans_a;
+  IRBuilderBase::InsertPointGuard at_entry(b_);
+  b_.SetInsertPoint(entry->getTerminator());
+  for (int64_t r = 0; r < t.mr; ++r)
+    rows.push_back(lda_rows && r > 0 ? b_.CreateMul(t.f->getArg(kernel_arg::lda), t_.c64(r)) : t_.c64(lda_rows ? 0 : r));
+  return rows;
+}
+
 // One step k of the loop: the accumulators after adding A's column k times
 // B's row k (nv vector loads of B, mr broadcasts of A each feeding nv FMAs).
-std::vector<Value*> GemmEmitter::kernel_step(const Tile& t, Value* k, const std::vector<PHINode*>& acc) {
+std::vector<Value*> GemmEmitter::kernel_step(const Tile& t, Value* k, const std::vector<Value*>& a_rows,
+                                             const std::vector<PHINode*>& acc) {
   const int64_t W = t.lanes, nv = t.nv;
-  const int64_t rs_a = plan_.pack_a ? 1 : (spec_.trans_a ? 1 : plan_.lda);
-  const int64_t cs_a = plan_.pack_a ? plan_.mr : (spec_.trans_a ? plan_.lda : 1);
   const int64_t rs_b = plan_.pack_b ? plan_.nr : plan_.ldb;
   const unsigned b_align = plan_.pack_b ? static_cast<unsigned>(W * dtype_size(spec_.dtype)) : 1;
   Value* brow = t_.at(t.f->getArg(kernel_arg::b), b_.CreateMul(k, t_.c64(rs_b)));
   std::vector<Value*> bv;
   for (int64_t j = 0; j < nv; ++j) bv.push_back(t_.load(t_.at(brow, j * W), plan_.pack_b ? W : t.lanes_of(j), b_align));
-  Value* acol = t_.at(t.f->getArg(kernel_arg::a), b_.CreateMul(k, t_.c64(cs_a)));
+  Value* cs_a = plan_.pack_a ? t_.c64(plan_.mr) : spec_.trans_a ? t.f->getArg(kernel_arg::lda) : t_.c64(1);
+  Value* acol = t_.at(t.f->getArg(kernel_arg::a), b_.CreateMul(k, cs_a));
   std::vector<Value*> next(t.mr * nv);
   // Exact mode multiplies, then adds: on Zen 4 a vbroadcastss (and a vector
   // load) takes a slot of the pipes that add, so each multiply reads A's
   // element itself as an embedded broadcast (bench/fp_pipes_bench; the FMA
   // kernels leave those pipes idle and keep one broadcast per row).
   for (int64_t r = 0; r < t.mr; ++r) {
-    Value* pa = t_.at(acol, r * rs_a);
+    Value* pa = t_.at(acol, a_rows[static_cast<size_t>(r)]);
     Value* s = spec_.exact ? nullptr : t_.broadcast_load(pa);
     for (int64_t j = 0; j < nv; ++j)
       next[r * nv + j] = spec_.exact ? b_.CreateFAdd(acc[r * nv + j], b_.CreateFMul(t_.broadcast_load(pa, true), bv[j]))
@@ -125,7 +140,7 @@ std::vector<Value*> GemmEmitter::kernel_k_loop(const Tile& t) {
     acc_phi.push_back(b_.CreatePHI(t_.vec, 2, "acc"));
     acc_phi.back()->addIncoming(init[i], entry);
   }
-  std::vector<Value*> acc_next = kernel_step(t, k, acc_phi);
+  std::vector<Value*> acc_next = kernel_step(t, k, a_row_offsets(t, entry), acc_phi);
   Value* k_next = b_.CreateAdd(k, t_.c64(1), "k.next", true, true);
   k->addIncoming(k_next, body);
   for (size_t i = 0; i < n; ++i) acc_phi[i]->addIncoming(acc_next[i], body);

@@ -155,6 +155,7 @@ void compile_bitcode(const std::string& bitcode, const std::unordered_set<std::s
 }  // namespace
 
 CompiledParts compile_parts(llvm::Module& m, const TargetSpec& target, const PartsOptions& o) {
+  merge_equal_functions(m);
   int defined = 0;
   size_t work = 0;
   for (const llvm::Function& f : m)
