@@ -8,7 +8,7 @@ into '-', every character but letters, digits, '-' and '_' dropped, and a
 repeated anchor numbered `-1`, `-2`, ... Headings inside ``` blocks do not
 count, nor do links there.
 
-  scripts/doc_links.py [ROOT]     prints each broken link; exit code 1 if any
+  tests/docs/doc_links.py [ROOT]     prints each broken link; exit code 1 if any
 """
 import pathlib
 import re
