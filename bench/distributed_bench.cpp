@@ -291,6 +291,7 @@ struct Run {
   const char* name;
   int ranks;
   std::string command;
+  bool ratio = false;  // a row of the 2-rank/1-rank ratios: run under --focus too
 };
 
 // One line per run: the medians over the rounds of each number of launch(),
@@ -342,8 +343,8 @@ int drive(const char* self, const Options& o) {
   // The step is unsplit (CompileOptions' default) unless a row says otherwise.
   const std::string one = mpi + "1 " + rank_run, two = mpi + "2 " + rank_run;
   std::vector<Run> runs = {
-      {"nabla fast-math", 1, one},
-      {"nabla fast-math, overlapped", 2, two},
+      {"nabla fast-math", 1, one, true},
+      {"nabla fast-math, overlapped", 2, two, true},
       {"  overlapped, split 256 KiB", 2, two + " --split-bytes 262144"},
       {"  not overlapped", 2, two + " --no-overlap"},
       {"  overlapped, MPI_Iallreduce", 2, two + " --mpi-iallreduce"},
@@ -354,18 +355,16 @@ int drive(const char* self, const Options& o) {
       {"  overlapped, ring", 2, two + " --ring"},
       {"all-reduces alone, shared", 2, two + " --comm-only --private-workspace"},
       {"all-reduces alone, ring", 2, two + " --comm-only --ring"},
-      {"no all-reduce (ceiling)", 1, one + " --no-comm"},
-      {"no all-reduce, lockstep", 2, two + " --no-comm"},
-      {"  overlapped, workspace copied", 2, two + " --private-workspace"},
+      {"no all-reduce (ceiling)", 1, one + " --no-comm", true},
+      {"no all-reduce, lockstep", 2, two + " --no-comm", true},
+      {"  overlapped, workspace copied", 2, two + " --private-workspace", true},
       {"all-reduces alone, in place", 2, two + " --comm-only"},
   };
   if (!o.baseline.empty()) {  // another build (before a change): the same rank runs
     std::string base = mpi + "1 " + o.baseline + " --rank-run" + args;
-    runs.push_back({"baseline build", 1, base + " --split-bytes 0"});  // one rank unsplit in any build
-    runs.push_back({"baseline build, overlapped", 2, mpi + "2 " + o.baseline + " --rank-run" + args});
+    runs.push_back({"baseline build", 1, base + " --split-bytes 0", true});  // one rank unsplit in any build
+    runs.push_back({"baseline build, overlapped", 2, mpi + "2 " + o.baseline + " --rank-run" + args, true});
   }
-  // --focus: the rows of the 2-rank/1-rank ratios only (the others not run).
-  auto skipped = [&](size_t i) { return o.focus && i != 0 && i != 1 && i != 12 && i != 13 && i != 14 && i < 16; };
   std::printf("MLP 784-512-512-10, batch %lld per rank, 1 thread per rank, %d steps, %d rounds "
               "(median of the rounds' medians)\n", static_cast<long long>(o.batch), o.steps, o.rounds);
   // Every run takes its turn in every round (this machine's two cores are
@@ -373,7 +372,7 @@ int drive(const char* self, const Options& o) {
   std::vector<std::vector<std::vector<double>>> rounds(runs.size());
   for (int k = 0; k < o.rounds; ++k)
     for (size_t i = 0; i < runs.size(); ++i) {
-      if (skipped(i)) continue;
+      if (o.focus && !runs[i].ratio) continue;  // --focus: the ratios' rows only
       rounds[i].push_back(launch(runs[i].command));
       if (rounds[i].back().empty()) return 1;
     }

@@ -29,15 +29,16 @@ std::shared_ptr<ThreadPool> shared_thread_pool(int num_threads) {
   return pool;
 }
 
-WorkspacePool::~WorkspacePool() {
+WorkspacePool::~WorkspacePool() { free_owned(); }
+
+void WorkspacePool::free_owned() {
   for (void* p : free_)
     if (p != lent_) std::free(p);
 }
 
 void WorkspacePool::lend(void* data) {
   std::lock_guard<std::mutex> lock(mutex_);
-  for (void* p : free_)
-    if (p != lent_) std::free(p);
+  free_owned();
   free_.assign(1, data);
   lent_ = data;
 }

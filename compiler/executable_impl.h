@@ -55,6 +55,8 @@ class WorkspacePool {
   Lease take_one();
   void* allocate();
   void give_back(void* data);
+  // Frees the free workspaces this pool allocated (not the lent one).
+  void free_owned();
 
   size_t bytes_ = 0;
   std::string what_;

@@ -17,8 +17,8 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 // Kernel arguments (slots in kernel_arg): a, b, c, kc, first, last, bias, d, lda, e...
 //   a: A(r, k) at a[r * rs_a + k * cs_a] (packed panel, or A in place: then
 //   one of the strides is lda, an argument, so that the products of a module
-//   that differ only in A's leading dimension share one kernel: lower.cpp
-//   merges equal functions)
+//   that differ only in A's leading dimension share one kernel:
+//   merge_equal_functions, compiler/codegen.h, keeps one of equal functions)
 //   b: B(k, j) at b[k * rs_b + j] (packed panel, zero padded, or B in place)
 //   c: C(r, j) at c[r * ldc + j]; first: the first K block (C's old value is
 //   scaled by beta), last: the last one (the epilogue is applied).
