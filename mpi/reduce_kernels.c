@@ -53,6 +53,38 @@ NABLA_MPI_REDUCE(double, after_f64, s[i], d[i])
 NABLA_MPI_REDUCE(int32_t, after_i32, s[i], d[i])
 NABLA_MPI_REDUCE(int64_t, after_i64, s[i], d[i])
 
+/* d = s = d op s: the result into both buffers in one pass (the 2-rank
+ * shared-memory all-reduce writes its half's sum into its buffer and the
+ * other rank's as it adds). */
+#define NABLA_MPI_REDUCE_BOTH(T, NAME)                                                               \
+  NABLA_MPI_CLONES static void NAME(T* restrict d, T* restrict s, int64_t n, int32_t op, int32_t ranks) { \
+    if (op == NABLA_REDUCE_MAX)                                                                      \
+      for (int64_t i = 0; i < n; ++i) s[i] = d[i] = s[i] > d[i] ? s[i] : d[i];                       \
+    else if (op == NABLA_REDUCE_MIN)                                                                 \
+      for (int64_t i = 0; i < n; ++i) s[i] = d[i] = s[i] < d[i] ? s[i] : d[i];                       \
+    else if (op == NABLA_REDUCE_MEAN && power_of_two(ranks)) {                                       \
+      const T inverse = (T)1 / (T)ranks;                                                             \
+      for (int64_t i = 0; i < n; ++i) s[i] = d[i] = (d[i] + s[i]) * inverse;                         \
+    } else if (op == NABLA_REDUCE_MEAN) {                                                            \
+      const T divisor = (T)ranks;                                                                    \
+      for (int64_t i = 0; i < n; ++i) s[i] = d[i] = (d[i] + s[i]) / divisor;                         \
+    } else                                                                                           \
+      for (int64_t i = 0; i < n; ++i) s[i] = d[i] = d[i] + s[i];                                     \
+  }
+NABLA_MPI_REDUCE_BOTH(float, both_f32)
+NABLA_MPI_REDUCE_BOTH(double, both_f64)
+NABLA_MPI_REDUCE_BOTH(int32_t, both_i32)
+NABLA_MPI_REDUCE_BOTH(int64_t, both_i64)
+
+void nabla_mpi_reduce_both(void* dst, void* src, int64_t n, int32_t dtype, int32_t op, int32_t ranks) {
+  switch (dtype) {
+    case NABLA_DTYPE_F32: both_f32((float*)dst, (float*)src, n, op, ranks); break;
+    case NABLA_DTYPE_F64: both_f64((double*)dst, (double*)src, n, op, ranks); break;
+    case NABLA_DTYPE_I32: both_i32((int32_t*)dst, (int32_t*)src, n, op, ranks); break;
+    default: both_i64((int64_t*)dst, (int64_t*)src, n, op, ranks); break;
+  }
+}
+
 void nabla_mpi_reduce_into(void* dst, const void* src, int64_t n, int32_t dtype, int32_t op, int src_first,
                            int32_t ranks) {
   switch (dtype) {

@@ -17,6 +17,9 @@
  * the same bits); the earlier ones are NABLA_REDUCE_SUM. */
 void nabla_mpi_reduce_into(void* dst, const void* src, int64_t n, int32_t dtype, int32_t op, int src_first,
                            int32_t ranks);
+/* dst[i] = src[i] = dst[i] op src[i] (dst the first operand; op and ranks as
+ * above, the mean for the last operand): the result into both in one pass. */
+void nabla_mpi_reduce_both(void* dst, void* src, int64_t n, int32_t dtype, int32_t op, int32_t ranks);
 /* buf[i] = buf[i] / ranks, rounded likewise (f32, f64): the mean after a
  * library all-reduce's sum. */
 void nabla_mpi_divide(void* buf, int64_t n, int32_t dtype, int32_t ranks);

@@ -43,7 +43,7 @@ typedef struct entry {
   size_t elem, offset, bytes; /* its region: [offset, offset + bytes) of every slot's data */
   int32_t dtype, op;
   int phase;   /* the counters it has passed here: kContributed .. kFinished */
-  int in_place; /* buf is in an area: the others read it there, so done waits for their "finished" */
+  int in_place; /* buf is in an area: the others read and write it there until their "reduced" */
 } entry;
 
 struct shared_window {
@@ -72,6 +72,9 @@ static const char* source(const shared_window* w, int q, const entry* e) {
   const location* l = published(w, q, e->number);
   return l->area < 0 ? data(w, q, e) : w->areas[l->area].base[q] + l->offset;
 }
+/* Where rank q's values of e are, for the rank that reduces a chunk to write
+ * the chunk's result (after q's "contributed", before its own "reduced"). */
+static char* destination(const shared_window* w, int q, const entry* e) { return (char*)source(w, q, e); }
 static int64_t chunk_begin(const shared_window* w, const entry* e, int c) { return (int64_t)c * e->count / w->size; }
 
 /* MPI's rule for load/store access to shared windows, and a full memory barrier. */
@@ -262,17 +265,24 @@ static int reduces_whole(const shared_window* w, const entry* e) {
 }
 
 /* This rank's chunk: its own values plus every other rank's, in rank order
- * after its own; the result also into its slot, for the others, unless they
- * read it in its buffer. */
+ * after its own; the result also into every other rank's values (its slot's
+ * region or, in place, its buffer), so that no rank reads this rank's buffer
+ * once it has announced "reduced". On 2 ranks in one pass. */
 static void reduce_mine(shared_window* w, const entry* e) {
   int64_t first = chunk_begin(w, e, w->rank), n = chunk_begin(w, e, w->rank + 1) - first;
   size_t at = (size_t)first * e->elem;
+  if (n == 0) return;
+  if (w->size == 2) {
+    nabla_mpi_reduce_both(e->buf + at, destination(w, 1 - w->rank, e) + at, n, e->dtype, e->op, 2);
+    return;
+  }
   int last = w->rank == w->size - 1 ? w->size - 2 : w->size - 1; /* the last rank added: a mean divides there */
-  for (int q = 0; q < w->size && n > 0; ++q) {
+  for (int q = 0; q < w->size; ++q) {
     int32_t op = e->op == NABLA_REDUCE_MEAN && q != last ? NABLA_REDUCE_SUM : e->op;
     if (q != w->rank) nabla_mpi_reduce_into(e->buf + at, source(w, q, e) + at, n, e->dtype, op, 0, w->size);
   }
-  if (!e->in_place) memcpy(data(w, w->rank, e) + at, e->buf + at, (size_t)n * e->elem);
+  for (int q = 0; q < w->size; ++q)
+    if (q != w->rank) memcpy(destination(w, q, e) + at, e->buf + at, (size_t)n * e->elem);
 }
 
 /* 2 ranks: the whole buffer, rank 0's values first (the same bits on both). */
@@ -280,12 +290,13 @@ static void reduce_whole(shared_window* w, const entry* e) {
   nabla_mpi_reduce_into(e->buf, data(w, 1 - w->rank, e), e->count, e->dtype, e->op, w->rank == 1, 2);
 }
 
-/* The other chunks' results, from the ranks that reduced them. */
+/* The other chunks' results, which their reducers wrote where this rank's
+ * values are: nothing to copy in place, else from its slot's region. */
 static void gather_others(shared_window* w, const entry* e) {
-  for (int c = 0; c < w->size; ++c) {
+  for (int c = 0; c < w->size && !e->in_place; ++c) {
     if (c == w->rank) continue;
     size_t begin = (size_t)chunk_begin(w, e, c) * e->elem, end = (size_t)chunk_begin(w, e, c + 1) * e->elem;
-    memcpy(e->buf + begin, source(w, c, e) + begin, end - begin);
+    memcpy(e->buf + begin, data(w, w->rank, e) + begin, end - begin);
   }
 }
 
@@ -317,8 +328,6 @@ void shared_window_advance(shared_window* w) {
 }
 
 int shared_window_done(const shared_window* w, int64_t number) {
-  if (number < w->oldest) return 1;
-  const entry* e = &w->live[number % kMaxLive];
-  /* In place, the others read buf until they have finished. */
-  return e->phase == kFinished && (!e->in_place || everyone_past(w, kFinished, number));
+  /* Every rank has written its chunk's result here and no longer reads buf. */
+  return number < w->oldest || w->live[number % kMaxLive].phase == kFinished;
 }

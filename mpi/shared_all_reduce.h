@@ -12,12 +12,14 @@
  *            it there) and announces it (its "contributed" counter);
  *   reduce:  once every rank has contributed, rank r reduces chunk r in its
  *            own buffer, reading the others' contributions straight from
- *            their slots or buffers, and copies the result into its slot
- *            unless its buffer is in an area (its "reduced" counter);
- *   gather:  once every rank has reduced, rank r copies every other chunk's
- *            result from its reducer's slot or buffer into its buffer
- *            ("finished"); a buffer in an area is done once every rank has
- *            finished (until then the others read it).
+ *            their slots or buffers, and writes the result where each
+ *            other rank's values are (its slot, or its buffer in an area;
+ *            on 2 ranks in the adding's pass) (its "reduced" counter);
+ *   gather:  once every rank has reduced, every chunk's result is where this
+ *            rank's values are: rank r copies the others' from its slot into
+ *            its buffer unless in an area ("finished", which frees the
+ *            region). No rank reads or writes another's buffer after its
+ *            own "reduced": two synchronizations per all-reduce.
  * Everything is plain loads and stores in user space: no kernel copy, no page
  * pinning. The counters are read with acquire and written with release
  * atomics (and MPI_Win_sync inside a lock_all epoch, MPI's own rule for shared
