@@ -57,6 +57,11 @@ void optimize_module(llvm::Module& m, llvm::TargetMachine& tm, int opt_level);
 // The attribute of functions whose code the emitter has scheduled itself
 // (the GEMM's kernels and packing): optimize_module gives them light passes.
 inline constexpr const char* kScheduledAttribute = "nabla-scheduled";
+// The attribute that gives a function's time to optimize and compile, in
+// microseconds, where its instructions misjudge it (the GEMM's shared
+// transpose): the split compile deals functions out by it
+// (compiler/parallel_codegen.cpp, work_of).
+inline constexpr const char* kWorkAttribute = "nabla-work";
 
 // Makes the module's local scheduled functions that are equal (LLVM's
 // FunctionComparator: the same attributes, types and instructions) one

@@ -86,12 +86,23 @@ void externalize(llvm::Module& m) {
     if (!is_small_constant(g)) make_external(g);
 }
 
-// The work of optimizing and compiling a function, in about 12 us units on
-// Zen 4: an instruction each, and the full -O3 pipeline costs about as much
-// again as 150 (per-function times of the MLP step, docs/performance.md);
-// functions the emitter scheduled get light passes only.
+// The time it takes to optimize and compile a function, in microseconds on
+// Zen 4 (per-function times in LLVM's time trace of the MLP step and its
+// Hessian-vector product, and the parts' times of compile_bench's random
+// graphs; docs/performance.md "Compile time"): a function the emitter
+// scheduled (light passes) 1.5 ms and 5 us an instruction; a kernel that gets
+// the full -O3 pipeline 1.8 ms and 24 us an instruction (the vectorizer turns
+// each loop into several); the entry 0.6 ms and 55 us an instruction. A
+// function whose instructions misjudge it carries its time (kWorkAttribute:
+// the GEMM's shared transpose, whose shuffles take 7.7 ms to select).
 size_t work_of(const llvm::Function& f) {
-  return f.getInstructionCount() + (f.hasFnAttribute(kScheduledAttribute) ? 0 : 150);
+  uint64_t given = 0;
+  if (f.hasFnAttribute(kWorkAttribute) && !f.getFnAttribute(kWorkAttribute).getValueAsString().getAsInteger(10, given))
+    return given;
+  size_t n = f.getInstructionCount();
+  if (f.hasFnAttribute(kScheduledAttribute)) return 1500 + 5 * n;
+  bool kernel = f.hasLocalLinkage() || f.hasHiddenVisibility();  // hidden once externalized
+  return kernel ? 1800 + 24 * n : 600 + 55 * n;
 }
 
 // Below this much work in all (about 12 ms on one thread) the module stays
@@ -99,7 +110,13 @@ size_t work_of(const llvm::Function& f) {
 // little, and one object keeps the kernels next to the entry, which calls
 // them directly (the parts' calls go through the linker's stubs), so a first
 // call touches fewer code pages.
-constexpr size_t kMinWorkToSplit = 1000;
+constexpr size_t kMinWorkToSplit = 12000;
+
+// A worker thread starts its part about 1 ms after the calling thread starts
+// its own (the thread, reading its functions from the bitcode; the parts of
+// the MLP step and its Hessian-vector product, docs/performance.md "Compile
+// time"): its part begins with that much work dealt.
+constexpr size_t kWorkerStartWork = 1000;
 
 // Deals the defined functions out into `count` parts of about equal work:
 // the largest first, each to the part with the least work so far. Returns the
@@ -110,7 +127,8 @@ std::vector<std::unordered_set<std::string>> deal_functions(llvm::Module& m, siz
     if (!f.isDeclaration()) sized.emplace_back(work_of(f), &f);
   std::stable_sort(sized.begin(), sized.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   std::vector<std::unordered_set<std::string>> parts(count);
-  std::vector<size_t> load(count, 0);
+  std::vector<size_t> load(count, kWorkerStartWork);
+  load[0] = 0;  // the calling thread's part
   for (const auto& [size, f] : sized) {
     size_t p = static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
     load[p] += size;

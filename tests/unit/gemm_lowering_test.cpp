@@ -101,5 +101,22 @@ TEST(GemmLowering, TinyAndIntegerProductsUseTheSimpleKernel) {
   EXPECT_EQ(test::compare_with_interpreter(f, positive_inputs(f, 4), test::test_options(2)), "");
 }
 
+// The GEMM's shared transpose carries its compile time, 30 us a lane squared
+// (kWorkAttribute, compiler/codegen.h), by which the split compile deals the
+// module's functions out (compiler/parallel_codegen.cpp).
+TEST(GemmLowering, TheTransposeCarriesItsCompileTime) {
+  auto [a, b] = stored({}, 40, 50, 60, false, true);
+  CompileOptions o = test::test_options();
+  o.dump_llvm_ir_unoptimized = std::string(NABLA_BINARY_DIR) + "/gemm_transpose_work.ll";
+  compile(matmul_module(DType::f32, a, b, false, true), "f", o);
+  std::string ir = test::read_file(o.dump_llvm_ir_unoptimized);
+  std::string name = "@nabla.gemm.transpose.f32x";
+  size_t at = ir.find(name);
+  ASSERT_NE(at, std::string::npos);
+  int lanes = std::stoi(ir.substr(at + name.size()));
+  EXPECT_NE(ir.find("\"nabla-work\"=\"" + std::to_string(30 * lanes * lanes) + "\""), std::string::npos)
+      << lanes << " lanes";
+}
+
 }  // namespace
 }  // namespace nabla
