@@ -364,13 +364,13 @@ TensorType infer(Op op, std::span<const TensorType> ts, Attrs& attrs) {
       check_same_dtype(op, ts);
       check_dtype(op, ts[0]);
       Shape s = broadcast(op, ts[0].shape, ts[1].shape, ts);
-      return {op_kind(op) == OpKind::Compare ? DType::bool_ : ts[0].dtype, s};
+      return {op_kind(op) == OpKind::Compare ? DType::bool_ : ts[0].dtype, std::move(s)};
     }
     case OpKind::Select: {
       if (ts[0].dtype != DType::bool_) fail(op, "condition must be bool, got {}", types_str(ts));
       check_same_dtype(op, ts.subspan(1));
       Shape s = broadcast(op, broadcast(op, ts[0].shape, ts[1].shape, ts), ts[2].shape, ts);
-      return {ts[1].dtype, s};
+      return {ts[1].dtype, std::move(s)};
     }
     case OpKind::Reduce:
       check_dtype(op, ts[0]);

@@ -2,7 +2,8 @@
 // forward propagation over a function body (Algorithm 1 of the lecture).
 #include "nabla/ir/interpreter.h"
 
-#include <unordered_map>
+#include <cstdint>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -83,6 +84,80 @@ std::string types_str(std::span<const Tensor> ts) {
   return s;
 }
 
+// Whether t is a tensor of the given type, without building its TensorType
+// (a copy of its shape): this runs for every operand of every node.
+bool has_type(const Tensor& t, const TensorType& type) {
+  return t.defined() && t.dtype() == type.dtype && t.shape() == type.shape;
+}
+
+// The operand types and the attributes that evaluate hands to inference,
+// kept from one evaluation to the next on this thread so that they reuse
+// their vectors' storage: allocations were most of the interpreter's cost
+// under AddressSanitizer (docs/testing.md "Budget"). `busy` guards against a
+// nested evaluation, which gets scratch of its own.
+struct Scratch {
+  std::vector<TensorType> types;
+  Attrs attrs;
+  bool busy = false;
+};
+thread_local Scratch scratch;
+
+// The values of the nodes evaluated so far, keyed by node: open addressing
+// (linear probing) in two arrays sized once per interpretation, where an
+// unordered_map allocated and freed a node per value.
+class Values {
+ public:
+  explicit Values(size_t count) { resize(count); }
+  // n's value, or null when it has none yet.
+  const Tensor* find(const Node* n) const {
+    for (size_t i = slot(n);; i = (i + 1) & (keys_.size() - 1)) {
+      if (keys_[i] == n) return &tensors_[i];
+      if (!keys_[i]) return nullptr;
+    }
+  }
+  void set(const Node* n, Tensor t) {
+    if (2 * (used_ + 1) > keys_.size()) resize(keys_.size());  // at most half full
+    size_t i = slot(n);
+    while (keys_[i] && keys_[i] != n) i = (i + 1) & (keys_.size() - 1);
+    if (!keys_[i]) ++used_;
+    keys_[i] = n;
+    tensors_[i] = std::move(t);
+  }
+
+ private:
+  // Room for `count` values at most half full, keeping the ones held.
+  void resize(size_t count) {
+    size_t capacity = 16;
+    while (capacity < 2 * count) capacity *= 2;
+    std::vector<const Node*> keys = std::move(keys_);
+    std::vector<Tensor> tensors = std::move(tensors_);
+    keys_.assign(capacity, nullptr);
+    tensors_.assign(capacity, Tensor());
+    used_ = 0;
+    for (size_t i = 0; i < keys.size(); ++i)
+      if (keys[i]) set(keys[i], std::move(tensors[i]));
+  }
+  size_t slot(const Node* n) const {  // Fibonacci hashing of the address
+    uint64_t h = (reinterpret_cast<uintptr_t>(n) >> 4) * 0x9E3779B97F4A7C15ull;
+    return static_cast<size_t>(h >> 32) & (keys_.size() - 1);
+  }
+
+  std::vector<const Node*> keys_;
+  std::vector<Tensor> tensors_;
+  size_t used_ = 0;
+};
+
+class ScratchUse {
+ public:
+  explicit ScratchUse(Scratch& s) : s_(s) { s_.busy = true; }
+  ~ScratchUse() { s_.busy = false; }
+  ScratchUse(const ScratchUse&) = delete;
+  ScratchUse& operator=(const ScratchUse&) = delete;
+
+ private:
+  Scratch& s_;
+};
+
 }  // namespace
 
 Tensor evaluate(Op op, const Attrs& attrs, const TensorType& result,
@@ -90,18 +165,28 @@ Tensor evaluate(Op op, const Attrs& attrs, const TensorType& result,
   if (op == Op::Grad) throw Error("grad: run the build-grad pass before evaluating");
   if (op == Op::Fused) throw Error("fused: evaluate the node itself, whose body holds the computation");
   if (op == Op::Input) throw Error("input: an input has no value of its own; pass it to interpret");
-  std::vector<TensorType> types;
-  for (const Tensor& t : operands) {
+  std::optional<Scratch> own;
+  Scratch& s = scratch.busy ? own.emplace() : scratch;
+  ScratchUse use(s);
+  s.types.resize(operands.size());
+  for (size_t i = 0; i < operands.size(); ++i) {
+    const Tensor& t = operands[i];
     if (!t.defined()) throw Error(fmt::format("{}: an operand tensor is undefined", op_name(op)));
-    types.push_back(type_of(t));
+    s.types[i].dtype = t.dtype();
+    s.types[i].shape = t.shape();
   }
   // Re-running inference checks the operands and gives the type they imply.
-  Attrs normalized = attrs;
-  TensorType implied = infer_type(op, types, normalized);
+  // It keeps only the op's own attributes (infer_type), so only those are
+  // copied; the others left in the scratch from an earlier op are dropped there.
+  const uint32_t mask = op_attr_mask(op);
+#define NABLA_ATTR(name, Kind) \
+  if (mask & attr::name) s.attrs.name = attrs.name;
+#include "nabla/ir/attrs.def"
+  TensorType implied = infer_type(op, s.types, s.attrs);
   if (implied != result)
     throw Error(fmt::format("{}: operands {} give {}, not the expected {}", op_name(op),
                             types_str(operands), implied.str(), result.str()));
-  return dispatch(interp::Call{op, normalized, result, operands, comm});
+  return dispatch(interp::Call{op, s.attrs, result, operands, comm});
 }
 
 Tensor evaluate(const Node& n, std::span<const Tensor> operands, const nabla_communicator* comm) {
@@ -109,7 +194,7 @@ Tensor evaluate(const Node& n, std::span<const Tensor> operands, const nabla_com
     throw Error(fmt::format("{}: expected {} operand values, got {}", op_name(n.op()),
                             n.num_operands(), operands.size()));
   for (size_t i = 0; i < operands.size(); ++i) {
-    if (!operands[i].defined() || type_of(operands[i]) != n.operand(i)->type())
+    if (!has_type(operands[i], n.operand(i)->type()))
       throw Error(fmt::format("{}: operand {} expects {}, got {}", op_name(n.op()), i,
                               n.operand(i)->type().str(),
                               operands[i].defined() ? type_of(operands[i]).str() : "nothing"));
@@ -117,7 +202,7 @@ Tensor evaluate(const Node& n, std::span<const Tensor> operands, const nabla_com
   if (n.op() == Op::Fused) {  // the body, evaluated on the operands
     if (!n.body()) throw Error("fused: the node has no body");
     DepthGuard level(interpret_depth, [](const std::string& m) { throw Error("fused: " + m); });
-    return interpret(*n.body(), operands)[static_cast<size_t>(n.body_result())];
+    return interp::interpret_shared(*n.body(), operands, nullptr)[static_cast<size_t>(n.body_result())].clone();
   }
   if (is_loop(n.op())) return evaluate_loop(n, operands, comm)[static_cast<size_t>(n.body_result())];
   return evaluate(n.op(), n.attrs(), n.type(), operands, comm);
@@ -128,38 +213,44 @@ void check_input(const Function& f, size_t index, const Tensor& t) {
   if (!t.defined())
     throw Error(fmt::format("@{}: input %{} expects {}, got no tensor", f.name(), in.name(),
                             in.type().str()));
-  if (type_of(t) != in.type())
+  if (!has_type(t, in.type()))
     throw Error(fmt::format("@{}: input %{} expects {}, got {}", f.name(), in.name(),
                             in.type().str(), type_of(t).str()));
 }
 
-std::vector<Tensor> interpret(const Function& f, std::span<const Tensor> inputs,
-                              const nabla_communicator* comm) {
+namespace interp {
+
+std::vector<Tensor> interpret_shared(const Function& f, std::span<const Tensor> inputs,
+                                     const nabla_communicator* comm) {
   if (inputs.size() != f.inputs().size())
     throw Error(fmt::format("@{}: expected {} input{}, got {}", f.name(), f.inputs().size(),
                             f.inputs().size() == 1 ? "" : "s", inputs.size()));
   // u(i) for every node, in the order of the graph (Algorithm 1).
-  std::unordered_map<const Node*, Tensor> value;
+  Values value(inputs.size() + f.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     check_input(f, i, inputs[i]);
-    value[f.inputs()[i]] = inputs[i];
+    value.set(f.inputs()[i], inputs[i]);
   }
+  // The operand values of the node at hand: its first num_operands() slots,
+  // assigned (not rebuilt) node after node, so that their shapes reuse storage.
+  std::vector<Tensor> slots;
   for (const Node* n : f) {
-    std::vector<Tensor> args;
-    for (const Node* operand : n->operands()) {
-      auto it = value.find(operand);
-      if (it == value.end())
+    if (slots.size() < n->num_operands()) slots.resize(n->num_operands());
+    for (size_t i = 0; i < n->num_operands(); ++i) {
+      const Tensor* v = value.find(n->operand(i));
+      if (!v)
         throw Error(fmt::format("@{}: {} uses a value that is not defined before it", f.name(),
                                 op_name(n->op())));
-      args.push_back(it->second);
+      slots[i] = *v;
     }
+    std::span<const Tensor> args(slots.data(), n->num_operands());
     try {
       if (!is_loop(n->op())) {
-        value[n] = evaluate(*n, args, comm);
-      } else if (!value.count(n)) {  // the group's first node runs the loop for all
+        value.set(n, evaluate(*n, args, comm));
+      } else if (!value.find(n)) {  // the group's first node runs the loop for all
         std::vector<Tensor> r = evaluate_loop(*n, args, comm);
         std::vector<Node*> group = fused_group(n);
-        for (size_t i = 0; i < group.size(); ++i) value[group[i]] = std::move(r[static_cast<size_t>(group[i]->body_result())]);
+        for (size_t i = 0; i < group.size(); ++i) value.set(group[i], std::move(r[static_cast<size_t>(group[i]->body_result())]));
       }
     } catch (const Error& e) {
       throw EvaluationError(e.what(), n);
@@ -167,13 +258,21 @@ std::vector<Tensor> interpret(const Function& f, std::span<const Tensor> inputs,
   }
   std::vector<Tensor> results;
   for (const Node* r : f.results()) {
-    auto it = value.find(r);
-    if (it == value.end())
-      throw Error(fmt::format("@{}: a result is not defined in the function", f.name()));
-    // Owned, unshared copies: a result may be an input the caller still owns,
-    // or the same node as another result.
-    results.push_back(it->second.clone());
+    const Tensor* v = value.find(r);
+    if (!v) throw Error(fmt::format("@{}: a result is not defined in the function", f.name()));
+    results.push_back(*v);
   }
+  return results;
+}
+
+}  // namespace interp
+
+std::vector<Tensor> interpret(const Function& f, std::span<const Tensor> inputs,
+                              const nabla_communicator* comm) {
+  std::vector<Tensor> results = interp::interpret_shared(f, inputs, comm);
+  // Owned, unshared copies: a result may be an input the caller still owns,
+  // or the same node as another result.
+  for (Tensor& r : results) r = r.clone();
   return results;
 }
 

@@ -27,7 +27,7 @@ int64_t index_at(const Tensor& idx, int64_t p) {
 // non-negative (a negative index counts from the end).
 std::vector<int64_t> checked_indices(Op op, const Tensor& idx, int64_t n) {
   std::vector<int64_t> out(static_cast<size_t>(idx.numel()));
-  for (int64_t p = 0; p < idx.numel(); ++p) {
+  for (int64_t p = 0, total = idx.numel(); p < total; ++p) {
     int64_t v = index_at(idx, p);
     if (v < -n || v >= n) fail_status(op, NABLA_INDEX_OUT_OF_RANGE, v, p, n);
     out[static_cast<size_t>(p)] = v < 0 ? v + n : v;

@@ -106,7 +106,7 @@ Tensor eval_unary(const Call& c) {
     using T = decltype(zero);
     const T* in = x.data_as<T>();
     T* res = out.data_as<T>();
-    for (int64_t i = 0; i < x.numel(); ++i) res[i] = unary(c.op, in[i]);
+    for (int64_t i = 0, total = x.numel(); i < total; ++i) res[i] = unary(c.op, in[i]);
   });
   return out;
 }
@@ -114,15 +114,17 @@ Tensor eval_unary(const Call& c) {
 Tensor eval_binary(const Call& c) {
   const Tensor &a = c.args[0], &b = c.args[1];
   Tensor out(c.type.dtype, c.type.shape);
-  std::vector<int64_t> sa = broadcast_strides(a.shape(), c.type.shape);
-  std::vector<int64_t> sb = broadcast_strides(b.shape(), c.type.shape);
+  // Moved into the walk below, not copied (an allocation per copy).
+  std::vector<std::vector<int64_t>> strides(2);
+  strides[0] = broadcast_strides(a.shape(), c.type.shape);
+  strides[1] = broadcast_strides(b.shape(), c.type.shape);
   bool is_compare = op_kind(c.op) == OpKind::Compare;
   visit_dtype(a.dtype(), [&](auto zero) {
     using T = decltype(zero);
     const T* pa = a.data_as<T>();
     const T* pb = b.data_as<T>();
     int64_t i = 0;
-    for (StridedWalk w(c.type.shape, {sa, sb}); !w.done(); w.next(), ++i) {
+    for (StridedWalk w(c.type.shape, std::move(strides)); !w.done(); w.next(), ++i) {
       T x = pa[w.offset(0)], y = pb[w.offset(1)];
       if (is_compare) out.data_as<uint8_t>()[i] = compare(c.op, x, y) ? 1 : 0;
       else out.data_as<T>()[i] = arith(c.op, x, y);
@@ -141,7 +143,7 @@ Tensor eval_select(const Call& c) {
     const uint8_t* pc = cond.data_as<uint8_t>();
     T* res = out.data_as<T>();
     int64_t i = 0;
-    for (StridedWalk w(c.type.shape, strides); !w.done(); w.next(), ++i)
+    for (StridedWalk w(c.type.shape, std::move(strides)); !w.done(); w.next(), ++i)
       res[i] = pc[w.offset(0)] ? a.data_as<T>()[w.offset(1)] : b.data_as<T>()[w.offset(2)];
   });
   return out;
@@ -173,7 +175,7 @@ Tensor eval_cast(const Call& c) {
     using From = decltype(from_zero);
     visit_dtype(out.dtype(), [&](auto to_zero) {
       using To = decltype(to_zero);
-      for (int64_t i = 0; i < x.numel(); ++i)
+      for (int64_t i = 0, total = x.numel(); i < total; ++i)
         out.data_as<To>()[i] = cast_one<To>(x.data_as<From>()[i]);
     });
   });

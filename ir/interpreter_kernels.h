@@ -12,6 +12,10 @@
 #include "nabla/runtime/abi.h"
 #include "nabla/runtime/tensor.h"
 
+namespace nabla {
+class Function;
+}  // namespace nabla
+
 namespace nabla::interp {
 
 // One op application: the op, its normalized attributes, the (already
@@ -35,6 +39,12 @@ Tensor eval_matmul(const Call& c);
 Tensor eval_neural(const Call& c);     // softmax, log_softmax, one_hot, cross_entropy
 Tensor eval_axis(const Call& c);       // argmax, argmin, cumsum, gather, scatter_add
 Tensor eval_conv(const Call& c);       // conv2d, its transposes, max and avg pooling
+
+// interpret (ir/interpreter.h) without its copies of the results: they may
+// share storage with the inputs and with each other. For the loops and fused
+// nodes, which only read them or copy what they keep.
+std::vector<Tensor> interpret_shared(const Function& f, std::span<const Tensor> inputs,
+                                     const nabla_communicator* comm);
 
 // Throws the run-time error `status` (runtime/abi.h) of op on a bad value,
 // worded by nabla_error_message as compiled code's errors are.

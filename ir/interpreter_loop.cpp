@@ -41,7 +41,7 @@ std::vector<Tensor> run_scan(const Node& n, std::span<const Tensor> operands, co
     std::vector<Tensor> args = carry;
     for (size_t j = 0; j < l.xs; ++j) args.push_back(slice_of(operands[l.carry + j], i));
     args.insert(args.end(), operands.begin() + static_cast<std::ptrdiff_t>(l.carry + l.xs), operands.end());
-    std::vector<Tensor> out = interpret(body, args, comm);
+    std::vector<Tensor> out = interp::interpret_shared(body, args, comm);
     for (size_t j = 0; j < l.carry; ++j) carry[j] = std::move(out[j]);
     for (size_t j = 0; j < l.ys; ++j) {
       size_t bytes = slice_bytes(ys[j]);
@@ -58,9 +58,9 @@ std::vector<Tensor> run_while(const Node& n, std::span<const Tensor> operands, c
   std::vector<Tensor> state(operands.begin(), operands.end());  // carries, then invariants
   const int64_t bound = n.attrs().max_trip_count;
   for (int64_t steps = 0;; ++steps) {
-    if (!interpret(*n.cond(), state, comm)[0].get(0)) break;
+    if (!interp::interpret_shared(*n.cond(), state, comm)[0].get(0)) break;
     if (bound >= 0 && steps == bound) interp::fail_status(n.op(), NABLA_TRIP_COUNT_EXCEEDED, 0, steps, bound);
-    std::vector<Tensor> next = interpret(*n.body(), state, comm);
+    std::vector<Tensor> next = interp::interpret_shared(*n.body(), state, comm);
     for (size_t j = 0; j < l.carry; ++j) state[j] = std::move(next[j]);
   }
   state.resize(l.carry);

@@ -72,7 +72,7 @@ Tensor one_hot(const Call& c) {
   const Tensor& labels = c.args[0];
   int64_t depth = c.attrs.depth;
   Tensor out(c.type.dtype, c.type.shape);  // zero-filled
-  for (int64_t i = 0; i < labels.numel(); ++i) {
+  for (int64_t i = 0, total = labels.numel(); i < total; ++i) {
     int64_t l = label_at(labels, i);
     check_label(c.op, l, i, depth);
     out.set(i * depth + l, 1.0);

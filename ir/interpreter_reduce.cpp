@@ -40,7 +40,7 @@ Tensor eval_reduce(const Call& c) {
     }
     if (c.op == Op::Mean) {
       // mean = sum / count, in the element dtype; over zero elements 0/0 = NaN.
-      for (int64_t i = 0; i < out.numel(); ++i) res[i] = res[i] / static_cast<T>(count);
+      for (int64_t i = 0, total = out.numel(); i < total; ++i) res[i] = res[i] / static_cast<T>(count);
     }
   });
   return out;
