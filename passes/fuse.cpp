@@ -9,6 +9,7 @@
 #include "nabla/ir/fused.h"
 #include "nabla/ir/fused_views.h"
 #include "nabla/runtime/error.h"
+#include "nabla/passes/fuse_producers.h"
 #include "nabla/passes/fuse_siblings.h"
 
 namespace nabla {
@@ -282,6 +283,7 @@ class Fuser {
 bool fuse(Function& f, bool siblings) {
   bool changed = Fuser(f).run();
   if (siblings) changed |= merge_fused_siblings(f);
+  if (siblings) changed |= fuse_producers(f);
   changed |= pair_sin_cos(f);
   return changed;
 }

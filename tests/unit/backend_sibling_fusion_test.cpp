@@ -217,5 +217,33 @@ TEST(SiblingFusion, SinAndCosOfOneValueShareASincosCall) {
   }
 }
 
+// A costly producer (1/theta, ba's rodrigues) and a sibling group (px, py)
+// read only by the group that sibling fusion made of their consumers move
+// into it (passes/fuse_producers.h): one kernel computes all, equal to the
+// interpreter bit for bit over sizes and threads; with a libm producer (exp)
+// the consumer keeps its vector loop and the producer its kernel.
+TEST(SiblingFusion, ProducersMoveIntoTheMergedGroup) {
+  for (int64_t n : {int64_t{1}, int64_t{17}, int64_t{4099}}) {
+    for (bool libm : {false, true}) {
+      Module m = test::make_function({f64({n}), f64({n})}, [&](std::vector<Value>& in) {
+        Value a = in[0], b = in[1];
+        Value inv = 1.0 / (libm ? exp(a) : a);
+        Value p = sqrt(a * a + b * b), q = sqrt(a * b + 2.0);
+        Value y = (p * q + a) * inv, z = (p - q * b) * inv;
+        return std::vector<Value>{y, z};
+      });
+      for (int threads : {1, 2}) {
+        CompileOptions o = test::test_options(threads);
+        o.min_parallel_work = 1;
+        Executable exe = compile(m, "f", o);
+        EXPECT_EQ(exe.stats().num_kernels, libm ? 2 : 1) << n;
+        for (uint64_t seed : {8, 9})
+          EXPECT_EQ(test::compare_with_interpreter(*m.find("f"), random_inputs(*m.find("f"), seed), o), "")
+              << n << " " << libm << " " << threads;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace nabla
