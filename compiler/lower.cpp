@@ -64,6 +64,7 @@ class FunctionLowering {
   void lower_loop(const Node* n);
   llvm::Function* make_kernel(const Node* n, const KernelInfo& info, const std::vector<const Node*>& outs,
                               const std::vector<const Node*>& args, int node_id, bool serial);
+  void same_block_base(const std::vector<const Node*>& outs, std::vector<llvm::Value*>& ptrs);
   void call_parallel(llvm::Function* kernel, std::vector<llvm::Value*> args, const KernelInfo& info);
   llvm::Function* make_task(llvm::Function* kernel, size_t num_args, const KernelInfo& info);
 
@@ -135,6 +136,20 @@ llvm::Value* FunctionLowering::pointer(const Node* n) {
   return p;
 }
 
+// Results stored at strides into one output (the blocks of an assembled
+// concat, e.g. ba's x, y interleaved) are addressed from the first one's
+// pointer, so that LLVM's vectorizer sees one interleaved group of stores
+// (shuffles and full-width stores) instead of a scatter per result.
+void FunctionLowering::same_block_base(const std::vector<const Node*>& outs, std::vector<llvm::Value*>& ptrs) {
+  const Storage& first = out_.plan.storage.at(outs[0]);
+  if (first.kind != StorageKind::Output || first.strides.empty()) return;
+  for (size_t i = 1; i < outs.size(); ++i) {
+    const Storage& s = out_.plan.storage.at(outs[i]);
+    if (s.kind == StorageKind::Output && s.index == first.index && s.strides == first.strides)
+      ptrs[i] = kb_.b.CreateGEP(kb_.b.getInt8Ty(), ptrs[0], kb_.i64(s.offset - first.offset), "block");
+  }
+}
+
 llvm::Function* FunctionLowering::make_kernel(const Node* n, const KernelInfo& info,
                                               const std::vector<const Node*>& outs,
                                               const std::vector<const Node*>& args, int node_id,
@@ -163,11 +178,12 @@ llvm::Function* FunctionLowering::make_kernel(const Node* n, const KernelInfo& i
 
   llvm::IRBuilderBase::InsertPointGuard guard(kb_.b);
   kb_.b.SetInsertPoint(llvm::BasicBlock::Create(c, "entry", fn));
-  KernelEnv env{kb_, *n, node_id, {}, fn->getArg(0), {}, {}};
+  KernelEnv env{kb_, *n, node_id, {}, fn->getArg(0), out_.plan.storage.at(outs[0]).strides, {}, {}};
   unsigned next = static_cast<unsigned>(outs.size());
   if (outs.size() > 1 || outs[0] != n) {
     env.group = outs;
     for (unsigned i = 0; i < outs.size(); ++i) env.group_results.push_back(fn->getArg(i));
+    same_block_base(outs, env.group_results);
   }
   for (const Node* o : n->operands()) {
     if (out_.plan.storage.at(o).kind == StorageKind::Constant) {
@@ -296,6 +312,8 @@ void FunctionLowering::lower_kernel(const Node* n, int index) {
     n = outs[0];
   }
   KernelInfo info = describe_kernel(*n, o_);
+  if (const Storage& s = out_.plan.storage.at(outs[0]); !s.strides.empty())
+    info.tasks = strided_elementwise_tasks(*n, outs, s.strides);
   std::vector<const Node*> args;
   for (const Node* op : n->operands())
     if (out_.plan.storage.at(op).kind != StorageKind::Constant) args.push_back(op);
@@ -309,7 +327,7 @@ void FunctionLowering::lower_kernel(const Node* n, int index) {
 
   auto& b = kb_.b;
   if (info.checks) {
-    KernelEnv checks{kb_, *n, node_ids_.at(n), {}, pointer(n), {}, {}};
+    KernelEnv checks{kb_, *n, node_ids_.at(n), {}, pointer(n), {}, {}, {}};
     for (const Node* o : n->operands()) checks.operands.push_back(pointer(o));
     checks.ctx = ctx_;
     emit_checks(checks);

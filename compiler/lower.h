@@ -98,6 +98,9 @@ struct KernelEnv {
   int node_id;                           // position for error details
   std::vector<llvm::Value*> operands;    // one pointer per node operand
   llvm::Value* result;                   // the result's pointer
+  // The element strides at which an elementwise kernel stores its result(s)
+  // (a block of an assembled concat, compiler/memory_plan.h); empty: row-major.
+  std::vector<int64_t> result_strides;
   // A group of fused nodes of one body (ir/fused.h) is one kernel: the nodes
   // it stores (the group's nodes that something reads) and their pointers;
   // empty for every other kernel.
@@ -135,6 +138,11 @@ void emit_kernel(KernelEnv& env);
 
 // Per family (compiler/lower_<family>.cpp).
 KernelInfo describe_elementwise(const Node& n, const LowerOptions& o);
+// The tasks of an elementwise kernel that stores its results at these strides
+// (MemoryPlan's blocks of a concat along an inner axis): the loop nest's
+// outer axis, which the strides may keep from merging with the next.
+int64_t strided_elementwise_tasks(const Node& n, const std::vector<const Node*>& outs,
+                                  const std::vector<int64_t>& result_strides);
 void emit_elementwise(KernelEnv& env);
 KernelInfo describe_reduce(const Node& n, const LowerOptions& o);
 void emit_reduce(KernelEnv& env);

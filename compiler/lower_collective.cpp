@@ -43,7 +43,7 @@ llvm::Value* CollectiveLowering::comm() {
 }
 
 void CollectiveLowering::check(llvm::Value* status, const Node& n, int node_id, int index) {
-  KernelEnv env{kb_, n, node_id, {}, nullptr, {}, {}};
+  KernelEnv env{kb_, n, node_id, {}, nullptr, {}, {}, {}};
   env.ctx = ctx_;
   env.fail_if(kb_.b.CreateICmpNE(status, kb_.b.getInt32(NABLA_OK)), NABLA_COLLECTIVE_FAILED, kb_.i64(-1),
               kb_.i64(index), 0);

@@ -18,10 +18,10 @@ constexpr int64_t kLongLoop = 1024;  // elements of the innermost loop
 
 // The program's value over the kernel's result shape: accessors are the
 // program's (leaves broadcast, gathers' indices and tables), then the
-// result(s), which share one offset.
-LoopNest elementwise_nest(const Node& n, const ElementProgram& p) {
+// result(s), which share one offset (row-major, or the result's strides).
+LoopNest elementwise_nest(const Node& n, const ElementProgram& p, const std::vector<int64_t>& result_strides = {}) {
   std::vector<std::vector<int64_t>> strides = accessor_strides(p, n.shape());
-  strides.push_back(row_major_strides(n.shape()));
+  strides.push_back(result_strides.empty() ? row_major_strides(n.shape()) : result_strides);
   return make_loop_nest(n.shape(), std::move(strides));
 }
 
@@ -137,6 +137,14 @@ KernelInfo describe_elementwise(const Node& n, const LowerOptions& o) {
   return info;
 }
 
+int64_t strided_elementwise_tasks(const Node& n, const std::vector<const Node*>& outs,
+                                  const std::vector<int64_t>& result_strides) {
+  std::vector<const Node*> group;
+  if (outs.size() > 1 || outs[0] != &n) group = outs;
+  LoopNest nest = elementwise_nest(n, program_of(n, group), result_strides);
+  return nest.shape.empty() ? 1 : nest.shape[0];
+}
+
 // A program that reads views: per cell, a loop over the task's part of the
 // cell's range on the outer axis, and in it the nest of the cell's other
 // axes, each leaf read from the cell's source.
@@ -176,8 +184,8 @@ void emit_elementwise(KernelEnv& env) {
   ElementProgram p = program_of(env.node, env.group);
   std::vector<llvm::Value*> outs = env.group.empty() ? std::vector<llvm::Value*>{env.result} : env.group_results;
   ScalarLoops scalar(kb, calls_libm(p));
-  if (p.reads_views) return emit_cells(env, p, outs);
-  LoopNest nest = elementwise_nest(env.node, p);
+  if (p.reads_views) return emit_cells(env, p, outs);  // row-major results (memory_plan.cpp)
+  LoopNest nest = elementwise_nest(env.node, p, env.result_strides);
   std::vector<llvm::Value*> ptrs = leaf_pointers(env, p);
   // A long per-element computation is one dependent chain per vector: the
   // loop is latency bound (about one instruction per cycle here on the

@@ -197,7 +197,7 @@ class LoopEmitter {
 
   // A failure of the loop itself (not of a body), naming the loop.
   void fail_if(llvm::Value* failed, int32_t status, llvm::Value* value, llvm::Value* index, int64_t bound) {
-    KernelEnv k{e_.kb, e_.node, e_.node_id, {}, nullptr, {}, {}};
+    KernelEnv k{e_.kb, e_.node, e_.node_id, {}, nullptr, {}, {}, {}};
     k.ctx = e_.ctx;
     k.fail_if(failed, status, value, index, bound);
   }

@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "nabla/ir/fused.h"
+#include "nabla/ir/fused_views.h"
 #include "nabla/ir/loop.h"
 
 namespace nabla {
@@ -151,11 +152,11 @@ bool computed(const Node* n) { return n->op() != Op::Input && n->op() != Op::Con
 // Inputs are read in place; a computed result is written to its output,
 // any other result copied there.
 void plan_inputs_and_results(const Function& f, MemoryPlan& plan) {
-  for (const Node* in : f.inputs()) plan.storage[in] = {StorageKind::Input, in->input_index(), 0, in};
+  for (const Node* in : f.inputs()) plan.storage[in] = {StorageKind::Input, in->input_index(), 0, in, {}};
   for (size_t j = 0; j < f.results().size(); ++j) {
     const Node* r = f.results()[j];
     if (computed(r) && !plan.storage.count(r))
-      plan.storage[r] = {StorageKind::Output, static_cast<int64_t>(j), 0, r};
+      plan.storage[r] = {StorageKind::Output, static_cast<int64_t>(j), 0, r, {}};
     else
       plan.result_copies.push_back({r, static_cast<int>(j)});
   }
@@ -179,27 +180,88 @@ const Node* block_writer(const Node* o, const Node* c, const MemoryPlan& plan) {
   return nullptr;
 }
 
-// A computed result that is a concat along an axis with only 1s before it
-// (each operand one contiguous block) is assembled in place when every
+// A writer whose kernel can store its elements at any strides: an
+// elementwise op, or a fused region of elementwise ops and gathers (no views,
+// reduction, matmul or scatter_add), stored through one result accessor
+// (compiler/lower_elementwise.cpp).
+bool strided_writer(const Node* w) {
+  if (is_elementwise(w->op())) return true;
+  if (w->op() != Op::Fused || !w->body()) return false;
+  return std::none_of(w->body()->begin(), w->body()->end(), [](const Node* m) {
+    return is_view_op(m->op()) || m->op() == Op::ScatterAdd || m->op() == Op::MatMul || op_kind(m->op()) == OpKind::Reduce;
+  });
+}
+
+// The element strides of w, whose value is `block` (a concat operand) up to
+// reshapes that only add or drop axes of 1, when written in place into a
+// buffer of shape `whole` (row-major); empty when the reshapes do more.
+std::vector<int64_t> block_strides(const Shape& block, const Shape& whole, const Shape& w) {
+  std::vector<int64_t> outer = row_major_strides(whole), along;
+  for (size_t a = 0; a < block.size(); ++a)
+    if (block[a] != 1) along.push_back(outer[a]);
+  std::vector<int64_t> strides(w.size(), 0);
+  size_t k = 0;
+  for (size_t a = 0; a < w.size(); ++a) {
+    if (w[a] == 1) continue;
+    size_t j = 0;  // the k-th axis of more than one element of block
+    for (size_t seen = 0; j < block.size(); ++j)
+      if (block[j] != 1 && seen++ == k) break;
+    if (j == block.size() || block[j] != w[a]) return {};
+    strides[a] = along[k++];
+  }
+  return k == along.size() ? strides : std::vector<int64_t>{};
+}
+
+// The writers of concat c's blocks and their storage (at c's own, plus each
+// block's offset), or nothing. Blocks of a concat along an axis with only 1s
+// before it are contiguous; otherwise each writer must store at strides, and
+// the other nodes of its fused group (one result accessor) be writers of c too.
+std::vector<std::pair<const Node*, Storage>> concat_blocks(const Node* c, const Storage& at, const MemoryPlan& plan) {
+  int64_t axis = c->attrs().axis;
+  bool contiguous = true;
+  for (int64_t d = 0; d < axis; ++d) contiguous = contiguous && c->shape()[d] == 1;
+  int64_t step = row_major_strides(c->shape())[static_cast<size_t>(axis)] * static_cast<int64_t>(dtype_size(c->dtype()));
+  std::vector<std::pair<const Node*, Storage>> blocks;
+  int64_t start = 0;
+  for (const Node* o : c->operands()) {
+    const Node* w = block_writer(o, c, plan);
+    if (!w) return {};
+    Storage s{StorageKind::Output, at.index, at.offset + start * step, w, {}};
+    if (!contiguous) {
+      s.strides = strided_writer(w) ? block_strides(o->shape(), c->shape(), w->shape()) : std::vector<int64_t>{};
+      if (s.strides.empty()) return {};
+    }
+    blocks.emplace_back(w, std::move(s));
+    start += o->shape()[static_cast<size_t>(axis)];
+  }
+  if (contiguous) return blocks;
+  std::unordered_set<const Node*> writers;
+  for (auto& [w, s] : blocks) writers.insert(w);
+  for (auto& [w, s] : blocks)
+    for (const Node* m : fused_group(w))
+      if (!writers.count(m)) return {};
+  return blocks;
+}
+
+// A computed result that is a concat is assembled in place when every
 // operand's kernel writes it for the concat alone (ba's residuals: 13.5 MB
-// not copied at ba10).
+// not copied at ba10), and so is a concat assembled into another one (ba's
+// x, y interleaving: its two writers store every other element).
 void assemble_concats(const Function& f, MemoryPlan& plan) {
-  for (size_t j = 0; j < f.results().size(); ++j) {
-    const Node* c = f.results()[j];
-    if (c->op() != Op::Concat || plan.storage.at(c).kind != StorageKind::Output || plan.storage.at(c).owner != c)
-      continue;
-    int64_t axis = c->attrs().axis;
-    bool contiguous = std::none_of(c->users().begin(), c->users().end(),
-                                   [](const Node* u) { return is_collective(u->op()); });  // they wait for c's kernel
-    for (int64_t d = 0; d < axis; ++d) contiguous = contiguous && c->shape()[d] == 1;
-    std::vector<const Node*> writers;
-    for (const Node* o : c->operands())
-      if (const Node* w = contiguous ? block_writer(o, c, plan) : nullptr) writers.push_back(w);
-    if (writers.size() != c->num_operands()) continue;
-    int64_t offset = 0;
-    for (const Node* w : writers) {
-      plan.storage[w] = {StorageKind::Output, static_cast<int64_t>(j), offset, w};
-      offset += w->type().numel() * static_cast<int64_t>(dtype_size(w->dtype()));
+  std::vector<const Node*> work(f.results().rbegin(), f.results().rend());
+  while (!work.empty()) {
+    const Node* c = work.back();
+    work.pop_back();
+    if (c->op() != Op::Concat || plan.assembled.count(c)) continue;
+    const Storage& at = plan.storage.at(c);
+    if (at.kind != StorageKind::Output || at.owner != c || !at.strides.empty()) continue;
+    if (std::any_of(c->users().begin(), c->users().end(), [](const Node* u) { return is_collective(u->op()); }))
+      continue;  // they wait for c's kernel
+    std::vector<std::pair<const Node*, Storage>> blocks = concat_blocks(c, at, plan);
+    if (blocks.empty()) continue;
+    for (auto& [w, s] : blocks) {
+      plan.storage[w] = s;
+      work.push_back(w);
     }
     plan.assembled.insert(c);
   }
@@ -223,7 +285,7 @@ Buffers plan_kernels(const Function& f, const std::unordered_set<const Node*>& n
   for (const Node* n : f) {
     if (!needed.count(n)) continue;
     if (n->op() == Op::Constant) {
-      plan.storage[n] = {StorageKind::Constant, 0, 0, n};
+      plan.storage[n] = {StorageKind::Constant, 0, 0, n, {}};
       continue;
     }
     if (!computed(n) || plan.assembled.count(n)) continue;
@@ -232,7 +294,7 @@ Buffers plan_kernels(const Function& f, const std::unordered_set<const Node*>& n
     if (n->body() && n->body()->results().size() > 1) def = group_def.emplace(n->body(), pos).first->second;
     if (n->type().numel() > 0 || may_fail(n)) plan.kernels.push_back(n);
     if (!plan.storage.count(n)) {
-      plan.storage[n] = {StorageKind::Workspace, 0, 0, n};
+      plan.storage[n] = {StorageKind::Workspace, 0, 0, n, {}};
       int64_t bytes = n->type().numel() * static_cast<int64_t>(dtype_size(n->dtype()));
       if (bytes > 0) {
         b.interval_of[n] = b.items.size();
@@ -277,7 +339,7 @@ bool take_operand_buffer(MemoryPlan& plan, Buffers& b, std::vector<bool>& merged
   if (plan.storage.at(n).kind != StorageKind::Output) return false;
   for (auto it = b.interval_of.begin(); it != b.interval_of.end();)
     if (it->second == root) {
-      plan.storage[it->first] = {StorageKind::Output, plan.storage.at(n).index, plan.storage.at(n).offset, it->first};
+      plan.storage[it->first] = {StorageKind::Output, plan.storage.at(n).index, plan.storage.at(n).offset, it->first, {}};
       it = b.interval_of.erase(it);
     } else {
       ++it;

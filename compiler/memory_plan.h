@@ -23,6 +23,10 @@ struct Storage {
   int64_t index = 0;            // Input / Output: the argument position
   int64_t offset = 0;           // Workspace: byte offset in the arena; Output: in the output
   const Node* owner = nullptr;  // the node whose kernel (or literal) fills it
+  // Output: the element strides of a block that is not contiguous in the
+  // output (a concat's operand along an inner axis, MemoryPlan::assembled);
+  // empty: row-major.
+  std::vector<int64_t> strides;
 };
 
 struct MemoryPlan {
@@ -41,9 +45,9 @@ struct MemoryPlan {
     int output;
   };
   std::vector<Copy> result_copies;
-  // Concat results assembled in place: each operand's kernel writes its
-  // block of the output (an Output storage with a byte offset), so the
-  // concat has no kernel.
+  // Concats assembled in place: each operand's kernel writes its block of
+  // the output (an Output storage with a byte offset, and strides when the
+  // block is not contiguous), so the concat has no kernel.
   std::unordered_set<const Node*> assembled;
 
   int64_t workspace_bytes = 0;     // the arena's size
