@@ -6,12 +6,17 @@ namespace nabla {
 
 namespace {
 
-// `path` relative to the source tree when it lies inside it (the tree is
-// this file's path less "runtime/error.cpp"), else as given.
+// `path` relative to the source tree when it lies inside it, else as given.
+// The tree is named two ways, as the compiler may spell paths either: the
+// absolute NABLA_SOURCE_ROOT of the build, and this file's own path less
+// "runtime/error.cpp" (relative, e.g. "../", when a compiler cache rewrites
+// the build's paths: the library's files are then spelled that way too).
 std::string relative_to_source(std::string_view path) {
   std::string_view self = __FILE__;
-  std::string_view root = self.substr(0, self.size() - std::string_view("runtime/error.cpp").size());
-  if (!root.empty() && path.substr(0, root.size()) == root) path.remove_prefix(root.size());
+  std::string_view roots[] = {NABLA_SOURCE_ROOT,
+                              self.substr(0, self.size() - std::string_view("runtime/error.cpp").size())};
+  for (std::string_view root : roots)
+    if (!root.empty() && path.substr(0, root.size()) == root) return std::string(path.substr(root.size()));
   return std::string(path);
 }
 
