@@ -16,65 +16,50 @@
 /* Whether 1 / ranks is exact, so that x * (1 / ranks) rounds as x / ranks. */
 static int power_of_two(int32_t ranks) { return ranks > 0 && (ranks & (ranks - 1)) == 0; }
 
-/* d[i] = X / ranks for i < n: a multiply by the exact inverse when ranks is a
+/* DST = X / ranks for i < n: a multiply by the exact inverse when ranks is a
  * power of two (the same rounding, and it vectorizes), else a division. */
-#define NABLA_MPI_BY_RANKS(T, X)                                 \
+#define NABLA_MPI_BY_RANKS(T, DST, X)                            \
   if (power_of_two(ranks)) {                                     \
     const T inverse = (T)1 / (T)ranks;                           \
-    for (int64_t i = 0; i < n; ++i) d[i] = (X) * inverse;        \
+    for (int64_t i = 0; i < n; ++i) DST = (X) * inverse;         \
   } else {                                                       \
     const T divisor = (T)ranks;                                  \
-    for (int64_t i = 0; i < n; ++i) d[i] = (X) / divisor;        \
+    for (int64_t i = 0; i < n; ++i) DST = (X) / divisor;         \
   }
 
-/* d[i] = A op B, with A the first operand (for max and min it decides which
+/* DST = A op B, with A the first operand (for max and min it decides which
  * of two equal values, such as -0 and +0, is kept; for sums, which NaN). The
- * mean (floating types) divides each sum in the same pass. */
-#define NABLA_MPI_REDUCE(T, NAME, A, B)                                                        \
-  NABLA_MPI_CLONES static void NAME(T* restrict d, const T* restrict s, int64_t n, int32_t op, \
+ * mean (floating types) divides each sum in the same pass. S is the type of
+ * s's elements: const T, or T where DST writes s too. */
+#define NABLA_MPI_REDUCE(T, S, NAME, DST, A, B)                                                 \
+  NABLA_MPI_CLONES static void NAME(T* restrict d, S* restrict s, int64_t n, int32_t op,       \
                                     int32_t ranks) {                                           \
     if (op == NABLA_REDUCE_MAX)                                                                \
-      for (int64_t i = 0; i < n; ++i) d[i] = B > A ? B : A;                                    \
+      for (int64_t i = 0; i < n; ++i) DST = B > A ? B : A;                                     \
     else if (op == NABLA_REDUCE_MIN)                                                           \
-      for (int64_t i = 0; i < n; ++i) d[i] = B < A ? B : A;                                    \
+      for (int64_t i = 0; i < n; ++i) DST = B < A ? B : A;                                     \
     else if (op == NABLA_REDUCE_MEAN) {                                                        \
-      NABLA_MPI_BY_RANKS(T, A + B)                                                             \
+      NABLA_MPI_BY_RANKS(T, DST, A + B)                                                        \
     } else                                                                                     \
-      for (int64_t i = 0; i < n; ++i) d[i] = A + B;                                            \
+      for (int64_t i = 0; i < n; ++i) DST = A + B;                                             \
   }
 /* d = d op s */
-NABLA_MPI_REDUCE(float, reduce_f32, d[i], s[i])
-NABLA_MPI_REDUCE(double, reduce_f64, d[i], s[i])
-NABLA_MPI_REDUCE(int32_t, reduce_i32, d[i], s[i])
-NABLA_MPI_REDUCE(int64_t, reduce_i64, d[i], s[i])
+NABLA_MPI_REDUCE(float, const float, reduce_f32, d[i], d[i], s[i])
+NABLA_MPI_REDUCE(double, const double, reduce_f64, d[i], d[i], s[i])
+NABLA_MPI_REDUCE(int32_t, const int32_t, reduce_i32, d[i], d[i], s[i])
+NABLA_MPI_REDUCE(int64_t, const int64_t, reduce_i64, d[i], d[i], s[i])
 /* d = s op d */
-NABLA_MPI_REDUCE(float, after_f32, s[i], d[i])
-NABLA_MPI_REDUCE(double, after_f64, s[i], d[i])
-NABLA_MPI_REDUCE(int32_t, after_i32, s[i], d[i])
-NABLA_MPI_REDUCE(int64_t, after_i64, s[i], d[i])
-
+NABLA_MPI_REDUCE(float, const float, after_f32, d[i], s[i], d[i])
+NABLA_MPI_REDUCE(double, const double, after_f64, d[i], s[i], d[i])
+NABLA_MPI_REDUCE(int32_t, const int32_t, after_i32, d[i], s[i], d[i])
+NABLA_MPI_REDUCE(int64_t, const int64_t, after_i64, d[i], s[i], d[i])
 /* d = s = d op s: the result into both buffers in one pass (the 2-rank
  * shared-memory all-reduce writes its half's sum into its buffer and the
  * other rank's as it adds). */
-#define NABLA_MPI_REDUCE_BOTH(T, NAME)                                                               \
-  NABLA_MPI_CLONES static void NAME(T* restrict d, T* restrict s, int64_t n, int32_t op, int32_t ranks) { \
-    if (op == NABLA_REDUCE_MAX)                                                                      \
-      for (int64_t i = 0; i < n; ++i) s[i] = d[i] = s[i] > d[i] ? s[i] : d[i];                       \
-    else if (op == NABLA_REDUCE_MIN)                                                                 \
-      for (int64_t i = 0; i < n; ++i) s[i] = d[i] = s[i] < d[i] ? s[i] : d[i];                       \
-    else if (op == NABLA_REDUCE_MEAN && power_of_two(ranks)) {                                       \
-      const T inverse = (T)1 / (T)ranks;                                                             \
-      for (int64_t i = 0; i < n; ++i) s[i] = d[i] = (d[i] + s[i]) * inverse;                         \
-    } else if (op == NABLA_REDUCE_MEAN) {                                                            \
-      const T divisor = (T)ranks;                                                                    \
-      for (int64_t i = 0; i < n; ++i) s[i] = d[i] = (d[i] + s[i]) / divisor;                         \
-    } else                                                                                           \
-      for (int64_t i = 0; i < n; ++i) s[i] = d[i] = d[i] + s[i];                                     \
-  }
-NABLA_MPI_REDUCE_BOTH(float, both_f32)
-NABLA_MPI_REDUCE_BOTH(double, both_f64)
-NABLA_MPI_REDUCE_BOTH(int32_t, both_i32)
-NABLA_MPI_REDUCE_BOTH(int64_t, both_i64)
+NABLA_MPI_REDUCE(float, float, both_f32, s[i] = d[i], d[i], s[i])
+NABLA_MPI_REDUCE(double, double, both_f64, s[i] = d[i], d[i], s[i])
+NABLA_MPI_REDUCE(int32_t, int32_t, both_i32, s[i] = d[i], d[i], s[i])
+NABLA_MPI_REDUCE(int64_t, int64_t, both_i64, s[i] = d[i], d[i], s[i])
 
 void nabla_mpi_reduce_both(void* dst, void* src, int64_t n, int32_t dtype, int32_t op, int32_t ranks) {
   switch (dtype) {
@@ -97,7 +82,7 @@ void nabla_mpi_reduce_into(void* dst, const void* src, int64_t n, int32_t dtype,
 
 #define NABLA_MPI_DIVIDE(T, NAME)                                              \
   NABLA_MPI_CLONES static void NAME(T* restrict d, int64_t n, int32_t ranks) { \
-    NABLA_MPI_BY_RANKS(T, d[i])                                                \
+    NABLA_MPI_BY_RANKS(T, d[i], d[i])                                                \
   }
 NABLA_MPI_DIVIDE(float, divide_f32)
 NABLA_MPI_DIVIDE(double, divide_f64)
