@@ -159,4 +159,8 @@ std::vector<Node*> fused_group(const Node* n) {
   return group;
 }
 
+bool calls_libm(const Function& body) {
+  return std::any_of(body.begin(), body.end(), [](const Node* n) { return calls_libm(n->op()); });
+}
+
 }  // namespace nabla

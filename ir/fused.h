@@ -56,4 +56,8 @@ std::vector<Node*> fused_group(const Node* n);
 // The matmul of a fused node's body, or null.
 const Node* fused_matmul(const Node& fused);
 
+// Whether a body computes an op through libm: a loop holding one stays scalar
+// in the backend, so the fusion passes keep such bodies apart from the others.
+bool calls_libm(const Function& body);
+
 }  // namespace nabla

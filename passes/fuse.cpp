@@ -15,8 +15,7 @@
 namespace nabla {
 namespace {
 
-constexpr int64_t kMaxInlinedConstant = 16;  // elements
-constexpr size_t kMaxCopied = 64;            // producers copied into one group
+constexpr size_t kMaxCopied = 64;  // producers copied into one group
 
 bool loop_op(const Node* n) { return is_loop_op(n->op()); }
 

@@ -23,11 +23,19 @@
 // shape that read a common operand, where neither depends on the other and
 // the schedule allows one position for both, become one body with several
 // results (a group of fused nodes), each shared body node computed once.
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 
 #include "nabla/ir/function.h"
 
 namespace nabla {
+
+// The fusion passes' limits: constants of at most this many elements are
+// copied into the bodies that use them; a merged body (sibling or producer
+// fusion) holds at most kMaxMergedBodyNodes nodes.
+inline constexpr int64_t kMaxInlinedConstant = 16;
+inline constexpr size_t kMaxMergedBodyNodes = 512;
 
 // Returns true when it made at least one fused node. `siblings` false (the
 // pass option `fuse{siblings=false}`) leaves out sibling fusion.

@@ -7,12 +7,10 @@
 
 #include "nabla/ir/fused.h"
 #include "nabla/ir/fused_views.h"
+#include "nabla/passes/fuse.h"
 
 namespace nabla {
 namespace {
-
-constexpr size_t kMaxBodyNodes = 512;        // as a sibling group's
-constexpr int64_t kMaxInlinedConstant = 16;  // elements, as the fuser's
 
 // A fused node whose loop reads each operand at the loop's index: no views
 // (cells), no scatter_add, no GEMM product.
@@ -35,8 +33,7 @@ const Shape& loop_shape(const Node* region) {
 }
 
 bool libm(const Node* n) {
-  if (n->op() != Op::Fused) return calls_libm(n->op());
-  return std::any_of(n->body()->begin(), n->body()->end(), [](const Node* m) { return calls_libm(m->op()); });
+  return n->op() == Op::Fused ? calls_libm(*n->body()) : calls_libm(n->op());
 }
 
 size_t body_size(const Node* n) { return n->op() == Op::Fused ? n->body()->size() : 1; }
@@ -138,7 +135,7 @@ class ProducerFuser {
   bool fits(const Node* head, const std::unordered_set<const Node*>& members, const std::vector<Node*>& p) const {
     const Node* first = p.front();
     if (first->op() == Op::Fused ? !plain_region(first) || reduces(first) : !is_loop_op(first->op())) return false;
-    if (libm(first) != libm(head) || body_size(first) + head->body()->size() > kMaxBodyNodes) return false;
+    if (libm(first) != libm(head) || body_size(first) + head->body()->size() > kMaxMergedBodyNodes) return false;
     const Shape& loop = loop_shape(head);
     for (const Node* q : p) {
       if (results_.count(q) || q->shape() != loop) return false;

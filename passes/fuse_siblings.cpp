@@ -6,20 +6,12 @@
 
 #include "nabla/ir/fused.h"
 #include "nabla/ir/fused_views.h"
+#include "nabla/passes/fuse.h"
 
 namespace nabla {
 namespace {
 
 constexpr size_t kMaxResults = 8;      // results of one merged body
-constexpr size_t kMaxBodyNodes = 512;  // nodes of one merged body
-
-// Ops computed through libm: a loop holding one stays scalar in the backend,
-// so such regions only merge with each other.
-bool calls_libm(const Function& body) {
-  for (const Node* n : body)
-    if (calls_libm(n->op())) return true;
-  return false;
-}
 
 // A fused node that may join a sibling group: one result, no GEMM product
 // (fuse-matmul's regions, when fuse runs after it), no slice or concat read
@@ -188,7 +180,7 @@ class SiblingMerger {
     const Node* head = c.members.front();
     if (loop_shape(head) != loop_shape(n) || c.members.size() >= kMaxResults) return false;
     if (c.has_reduction && reduces(n)) return false;  // one reduction per body
-    if (c.body_nodes + n->body()->size() > kMaxBodyNodes || c.libm != calls_libm(*n->body())) return false;
+    if (c.body_nodes + n->body()->size() > kMaxMergedBodyNodes || c.libm != calls_libm(*n->body())) return false;
     bool shares = std::any_of(n->operands().begin(), n->operands().end(),
                               [&](const Node* o) { return c.operands.count(o) > 0; });
     if (!shares) return false;
