@@ -62,6 +62,7 @@ class FunctionLowering {
   llvm::GlobalVariable* constant_global(const Node* n);
   void lower_kernel(const Node* n, int index);
   void lower_loop(const Node* n);
+  void set_vector_width(llvm::Function* fn, const std::string& prefer) const;
   llvm::Function* make_kernel(const Node* n, const KernelInfo& info, const std::vector<const Node*>& outs,
                               const std::vector<const Node*>& args, int node_id, bool serial);
   void same_block_base(const std::vector<const Node*>& outs, std::vector<llvm::Value*>& ptrs);
@@ -85,12 +86,24 @@ class FunctionLowering {
   std::unique_ptr<CollectiveLowering> collectives_;  // all_reduce: calls of ctx->comm
 };
 
+// Every function of the module gets the same vector-width attributes (the
+// GEMM's too: compiler/gemm_driver.cpp): LLVM's X86 backend creates a
+// subtarget for each distinct set in each part of a split compile, 0.8-2.7 ms
+// each on Zen 4 (docs/performance.md, "Compile time"). min-legal-vector-width
+// is the target's widest register, which keeps 512-bit vectors legal as they
+// are without it.
+void FunctionLowering::set_vector_width(llvm::Function* fn, const std::string& prefer) const {
+  if (!prefer.empty()) fn->addFnAttr("prefer-vector-width", prefer);
+  fn->addFnAttr("min-legal-vector-width", std::to_string(o_.vector_bits));
+}
+
 void FunctionLowering::begin_entry() {
   auto& c = m_.getContext();
   auto* ptr = llvm::PointerType::getUnqual(c);
   auto* type = llvm::FunctionType::get(llvm::Type::getInt32Ty(c), {ptr, ptr, ptr, ptr}, false);
   entry_ = llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage, o_.entry_name, m_);
   entry_->setDoesNotThrow();
+  set_vector_width(entry_, o_.other_width);
   const char* names[] = {"inputs", "outputs", "workspace", "ctx"};
   for (unsigned i = 0; i < 4; ++i) entry_->getArg(i)->setName(names[i]);
   inputs_ = entry_->getArg(0);
@@ -170,9 +183,7 @@ llvm::Function* FunctionLowering::make_kernel(const Node* n, const KernelInfo& i
   fn->setDoesNotThrow();
   fn->addFnAttr(llvm::Attribute::NoInline);
   fn->addFnAttr(llvm::Attribute::NoUnwind);
-  if (const std::string& w = prefer_width(o_, info); !w.empty()) fn->addFnAttr("prefer-vector-width", w);
-  if (std::string_view(info.kind) == "matmul")
-    fn->addFnAttr("min-legal-vector-width", std::to_string(o_.vector_bits));
+  set_vector_width(fn, prefer_width(o_, info));
   for (unsigned i = 0; i < params.size() - 2; ++i) fn->addParamAttr(i, llvm::Attribute::NoAlias);
   fn->getArg(0)->setName("result");
 
@@ -216,6 +227,7 @@ llvm::Function* FunctionLowering::make_task(llvm::Function* kernel, size_t num_a
   auto* task = llvm::Function::Create(task_type, llvm::GlobalValue::InternalLinkage,
                                       kernel->getName() + ".task", m_);
   task->setDoesNotThrow();
+  set_vector_width(task, o_.other_width);
   llvm::IRBuilder<> tb(llvm::BasicBlock::Create(c, "entry", task));
   std::vector<llvm::Value*> targs;
   auto* array = llvm::ArrayType::get(ptr, num_args + (info.claim > 0 ? 1 : 0));

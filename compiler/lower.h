@@ -49,8 +49,9 @@ struct LowerOptions {
   // > 0: elementwise kernels whose results take at least this many bytes
   // store them non-temporally (x86-64 only; compiler/stream_stores.h).
   int64_t stream_store_bytes = 0;
-  // "prefer-vector-width" per kernel kind ("" leaves LLVM's default).
-  std::string elementwise_width = "512", reduce_width = "512", other_width = "";
+  // "prefer-vector-width" per kernel kind ("" leaves LLVM's default); the
+  // entry and the tasks take other_width. 512 for all: one attribute set.
+  std::string elementwise_width = "512", reduce_width = "512", other_width = "512";
   // Collectives wait at their first reader (true) or right after they start.
   bool overlap_collectives = true;
   // When set, large constants go there instead of into the module (the

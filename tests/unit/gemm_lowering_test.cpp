@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <random>
+#include <set>
 
 #include "nabla/compiler/compile.h"
 #include "nabla/ir/builder.h"
@@ -116,6 +117,43 @@ TEST(GemmLowering, TheTransposeCarriesItsCompileTime) {
   int lanes = std::stoi(ir.substr(at + name.size()));
   EXPECT_NE(ir.find("\"nabla-work\"=\"" + std::to_string(30 * lanes * lanes) + "\""), std::string::npos)
       << lanes << " lanes";
+}
+
+// Every function of a module (the entry, its kernels of each kind, the GEMM's
+// functions, the tasks of parallel kernels) carries the same vector-width
+// attributes: LLVM's X86 backend creates a subtarget for each distinct set in
+// each part of a split compile (docs/performance.md, "Compile time").
+TEST(GemmLowering, EveryFunctionHasTheSameVectorWidths) {
+  auto [a, b] = stored({}, 64, 200, 300, false, true);
+  Module m = test::make_function({{DType::f32, a}, {DType::f32, b}}, [&](std::vector<Value>& x) {
+    Value y = matmul(x[0], x[1], false, true);
+    return std::vector<Value>{softmax(y), sum(y * y, std::vector<int64_t>{0})};
+  });
+  CompileOptions o = test::test_options(2);
+  o.dump_llvm_ir_unoptimized = std::string(NABLA_BINARY_DIR) + "/gemm_vector_widths.ll";
+  compile(m, "f", o);
+  std::string ir = test::read_file(o.dump_llvm_ir_unoptimized);
+  auto attribute = [&](const std::string& group, const std::string& key) {
+    size_t at = ir.find("attributes " + group + " = {");
+    if (at == std::string::npos) return std::string("(no group)");
+    std::string line = ir.substr(at, ir.find('\n', at) - at);
+    size_t k = line.find("\"" + key + "\"=\"");
+    if (k == std::string::npos) return std::string("(none)");
+    k += key.size() + 4;
+    return line.substr(k, line.find('"', k) - k);
+  };
+  std::set<std::string> sets;
+  int defined = 0;
+  for (size_t at = ir.find("\ndefine "); at != std::string::npos; at = ir.find("\ndefine ", at + 1)) {
+    std::string line = ir.substr(at + 1, ir.find('\n', at + 1) - at - 1);
+    std::string group = line.substr(line.rfind('#'), line.rfind(" {") - line.rfind('#'));
+    sets.insert(attribute(group, "prefer-vector-width") + "/" + attribute(group, "min-legal-vector-width"));
+    ++defined;
+  }
+  EXPECT_GE(defined, 6);  // the entry, the softmax, the reduction, the GEMM's driver, kernel and packing
+  ASSERT_EQ(sets.size(), 1u) << *sets.begin() << ", " << *sets.rbegin();
+  EXPECT_EQ(sets.begin()->substr(0, 4), "512/");  // min-legal-vector-width: the target's widest
+  EXPECT_EQ(sets.begin()->find("(none)"), std::string::npos) << *sets.begin();
 }
 
 }  // namespace
