@@ -100,7 +100,7 @@ void finish_impl(Executable::Impl& impl, const Function& f, LoweredFunction& low
   impl.plan = std::move(lowered.plan);
   impl.nodes = std::move(lowered.nodes);
   impl.num_threads = num_threads;
-  if (num_threads > 1 && lowered.num_parallel_kernels > 0) impl.pool = shared_thread_pool(num_threads);
+  if (num_threads > 1 && (lowered.num_parallel_kernels > 0 || !lowered.side_by_side.empty())) impl.pool = shared_thread_pool(num_threads);
   for (const Node* in : f.inputs()) {
     impl.input_types.push_back(in->type());
     impl.input_names.push_back(in->name());
@@ -112,6 +112,7 @@ void finish_impl(Executable::Impl& impl, const Function& f, LoweredFunction& low
   stats.num_kernels = lowered.num_kernels;
   stats.num_parallel_kernels = lowered.num_parallel_kernels;
   stats.collectives = std::move(lowered.collectives);
+  stats.side_by_side = std::move(lowered.side_by_side);
   for (const Node* n : f)  // a group of fused nodes is one region
     if (fused_body(*n) && n->body_result() == 0) ++stats.num_fused_regions;
 }

@@ -97,6 +97,13 @@ struct CollectiveSchedule {
   int wait = 0;
 };
 
+// Serial kernels that run side by side as one parallel loop
+// (compiler/side_by_side.h): the kernels of each of its tasks, by their names
+// (kN.OP, N their place in the schedule).
+struct SideBySide {
+  std::vector<std::vector<std::string>> tasks;
+};
+
 // Where the time of a compile() went, in milliseconds, and what it made. With
 // several compile threads, optimize_ms is the slowest part's optimization and
 // codegen_ms the rest of that phase (machine code, waiting, linking).
@@ -109,6 +116,7 @@ struct CompileStats {
   int num_external_constants = 0;      // constants left out of the code (external_constant_bytes)
   int64_t external_constant_bytes = 0;  // and their bytes
   std::vector<CollectiveSchedule> collectives;  // in start order
+  std::vector<SideBySide> side_by_side;         // in schedule order
 };
 
 class Executable {

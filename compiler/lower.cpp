@@ -4,6 +4,9 @@
 // writes in place.
 #include "nabla/compiler/lower.h"
 
+#include <algorithm>
+#include <functional>
+#include <numeric>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -16,6 +19,7 @@
 #include "nabla/compiler/kernel_builder.h"
 #include "nabla/compiler/lower_collective.h"
 #include "nabla/compiler/lower_indexed.h"
+#include "nabla/compiler/side_by_side.h"
 #include "nabla/ir/fused.h"
 #include "nabla/ir/loop.h"
 #include "nabla/runtime/abi.h"
@@ -63,11 +67,25 @@ class FunctionLowering {
   void lower_kernel(const Node* n, int index);
   void lower_loop(const Node* n);
   void set_vector_width(llvm::Function* fn, const std::string& prefer) const;
+  void lower_collective(const Node* n);
   llvm::Function* make_kernel(const Node* n, const KernelInfo& info, const std::vector<const Node*>& outs,
                               const std::vector<const Node*>& args, int node_id, bool serial);
   void same_block_base(const std::vector<const Node*>& outs, std::vector<llvm::Value*>& ptrs);
+  void branch_on_pool(const std::function<void(llvm::Value* parallel_for)>& par, const std::function<void()>& ser);
+  llvm::Value* task_args(const std::vector<llvm::Value*>& args, size_t slots);
   void call_parallel(llvm::Function* kernel, std::vector<llvm::Value*> args, const KernelInfo& info);
   llvm::Function* make_task(llvm::Function* kernel, size_t num_args, const KernelInfo& info);
+  // A serial kernel whose call waits in pending_ for kernels to run beside it.
+  struct SerialCall {
+    llvm::Function* kernel;
+    std::vector<llvm::Value*> args;  // without the task range
+    int64_t tasks, work;
+    KernelAccess access;
+  };
+  void call_serial(const SerialCall& c);
+  void flush_serial();
+  void call_side_by_side(const std::vector<SerialCall>& calls, const std::vector<std::vector<size_t>>& dealt);
+  llvm::Function* make_side_task(const std::vector<SerialCall>& calls, const std::vector<std::vector<size_t>>& dealt);
 
   const Function& f_;
   llvm::Module& m_;
@@ -84,6 +102,7 @@ class FunctionLowering {
   std::unordered_set<const Function*> groups_done_;  // bodies of fused groups already lowered
   std::unordered_set<const Node*> loops_done_;       // first nodes of the loops already lowered
   std::unique_ptr<CollectiveLowering> collectives_;  // all_reduce: calls of ctx->comm
+  std::vector<SerialCall> pending_;  // consecutive independent serial kernels, not yet called
 };
 
 // Every function of the module gets the same vector-width attributes (the
@@ -261,58 +280,178 @@ llvm::Function* FunctionLowering::make_task(llvm::Function* kernel, size_t num_a
   return task;
 }
 
+// if (ctx && ctx->parallel_for) par(ctx->parallel_for) else ser(); the
+// builder continues after both.
+void FunctionLowering::branch_on_pool(const std::function<void(llvm::Value* parallel_for)>& par,
+                                      const std::function<void()>& ser) {
+  auto& c = m_.getContext();
+  auto& b = kb_.b;
+  llvm::BasicBlock* pb = llvm::BasicBlock::Create(c, "parallel", entry_);
+  llvm::BasicBlock* sb = llvm::BasicBlock::Create(c, "serial", entry_);
+  llvm::BasicBlock* done = llvm::BasicBlock::Create(c, "next", entry_);
+  llvm::Value* pf_slot = b.CreateStructGEP(ctx_type_, ctx_, kParallelFor);
+  llvm::BasicBlock* check = llvm::BasicBlock::Create(c, "has_pool", entry_);
+  b.CreateCondBr(b.CreateIsNull(ctx_), sb, check);
+  b.SetInsertPoint(check);
+  llvm::Value* pf = b.CreateLoad(kb_.ptr_type(), pf_slot, "parallel_for");
+  b.CreateCondBr(b.CreateIsNull(pf), sb, pb);
+  b.SetInsertPoint(pb);
+  par(pf);
+  b.CreateBr(done);
+  b.SetInsertPoint(sb);
+  ser();
+  b.CreateBr(done);
+  b.SetInsertPoint(done);
+}
+
+// An array of `slots` pointers in the entry's frame holding `args` (the
+// slots after them are the task's to fill).
+llvm::Value* FunctionLowering::task_args(const std::vector<llvm::Value*>& args, size_t slots) {
+  auto* array = llvm::ArrayType::get(kb_.ptr_type(), slots);
+  llvm::IRBuilder<> at(entry_block_, entry_block_->getFirstInsertionPt());
+  llvm::AllocaInst* data = at.CreateAlloca(array, nullptr, "task.args");
+  for (size_t i = 0; i < args.size(); ++i)
+    kb_.b.CreateStore(args[i], kb_.b.CreateConstInBoundsGEP2_64(array, data, 0, i));
+  return data;
+}
+
 // if (ctx && ctx->parallel_for) ctx->parallel_for(ctx->pool, tasks, task, &args)
 // else kernel(args..., 0, tasks)
 void FunctionLowering::call_parallel(llvm::Function* kernel, std::vector<llvm::Value*> args, const KernelInfo& info) {
-  auto& c = m_.getContext();
   auto& b = kb_.b;
   auto* ptr = kb_.ptr_type();
   auto* i64 = kb_.i64_type();
   const int64_t tasks = info.tasks;
   llvm::Function* task = make_task(kernel, args.size(), info);
-  llvm::BasicBlock* par = llvm::BasicBlock::Create(c, "parallel", entry_);
-  llvm::BasicBlock* ser = llvm::BasicBlock::Create(c, "serial", entry_);
-  llvm::BasicBlock* done = llvm::BasicBlock::Create(c, "next", entry_);
-  llvm::Value* pf_slot = b.CreateStructGEP(ctx_type_, ctx_, kParallelFor);
-  llvm::BasicBlock* check = llvm::BasicBlock::Create(c, "has_pool", entry_);
-  b.CreateCondBr(b.CreateIsNull(ctx_), ser, check);
-  b.SetInsertPoint(check);
-  llvm::Value* pf = b.CreateLoad(ptr, pf_slot, "parallel_for");
-  b.CreateCondBr(b.CreateIsNull(pf), ser, par);
+  branch_on_pool([&](llvm::Value* pf) {
+    const size_t slots = args.size() + (info.claim > 0 ? 1 : 0);
+    llvm::Value* data = task_args(args, slots);
+    if (info.claim > 0)
+      b.CreateStore(kb_.i64(0), b.CreateConstInBoundsGEP2_64(llvm::ArrayType::get(ptr, slots), data, 0, args.size()));
+    llvm::Value* pool = b.CreateLoad(ptr, b.CreateStructGEP(ctx_type_, ctx_, kPool), "pool");
+    auto* pf_type = llvm::FunctionType::get(b.getVoidTy(), {ptr, i64, ptr, ptr}, false);
+    b.CreateCall(pf_type, pf, {pool, kb_.i64(tasks), task, data});
+  }, [&] {
+    args.push_back(kb_.i64(0));
+    args.push_back(kb_.i64(tasks));
+    b.CreateCall(kernel, args);
+  });
+}
 
-  b.SetInsertPoint(par);
-  auto* array = llvm::ArrayType::get(ptr, args.size() + (info.claim > 0 ? 1 : 0));
-  llvm::AllocaInst* data;
-  {
-    llvm::IRBuilder<> at(entry_block_, entry_block_->getFirstInsertionPt());
-    data = at.CreateAlloca(array, nullptr, "task.args");
-  }
-  for (size_t i = 0; i < args.size(); ++i) b.CreateStore(args[i], b.CreateConstInBoundsGEP2_64(array, data, 0, i));
-  if (info.claim > 0) b.CreateStore(kb_.i64(0), b.CreateConstInBoundsGEP2_64(array, data, 0, args.size()));
-  llvm::Value* pool = b.CreateLoad(ptr, b.CreateStructGEP(ctx_type_, ctx_, kPool), "pool");
-  auto* pf_type = llvm::FunctionType::get(llvm::Type::getVoidTy(c), {ptr, i64, ptr, ptr}, false);
-  b.CreateCall(pf_type, pf, {pool, kb_.i64(tasks), task, data});
-  b.CreateBr(done);
-
-  b.SetInsertPoint(ser);
+// kernel(args..., 0, tasks) at the builder's position.
+void FunctionLowering::call_serial(const SerialCall& c) {
+  std::vector<llvm::Value*> args = c.args;
   args.push_back(kb_.i64(0));
-  args.push_back(kb_.i64(tasks));
-  b.CreateCall(kernel, args);
-  b.CreateBr(done);
-  b.SetInsertPoint(done);
+  args.push_back(kb_.i64(c.tasks));
+  kb_.b.CreateCall(c.kernel, args);
+}
+
+// The pending serial kernels: side by side when another thread would take
+// at least min_parallel_work of their work, else one after the other.
+void FunctionLowering::flush_serial() {
+  std::vector<SerialCall> calls = std::move(pending_);
+  pending_.clear();
+  if (calls.empty()) return;
+  std::vector<int64_t> work;
+  for (const SerialCall& c : calls) work.push_back(std::max<int64_t>(c.work, 1));
+  std::vector<std::vector<size_t>> dealt = deal_to_tasks(work, o_.num_threads);
+  int64_t total = std::accumulate(work.begin(), work.end(), int64_t{0}), most = 0;
+  for (const auto& t : dealt) {
+    int64_t sum = 0;
+    for (size_t k : t) sum += work[k];
+    most = std::max(most, sum);
+  }
+  if (dealt.size() < 2 || total - most < o_.min_parallel_work) {
+    for (const SerialCall& c : calls) {
+      call_serial(c);
+      collectives_->progress();
+    }
+    return;
+  }
+  call_side_by_side(calls, dealt);
+}
+
+// ctx->parallel_for(ctx->pool, tasks, side_task, &args), task t running the
+// kernels dealt[t]; without a pool, every kernel in schedule order.
+void FunctionLowering::call_side_by_side(const std::vector<SerialCall>& calls,
+                                         const std::vector<std::vector<size_t>>& dealt) {
+  auto& b = kb_.b;
+  auto* ptr = kb_.ptr_type();
+  llvm::Function* task = make_side_task(calls, dealt);
+  branch_on_pool([&](llvm::Value* pf) {
+    std::vector<llvm::Value*> args;
+    for (const SerialCall& c : calls) args.insert(args.end(), c.args.begin(), c.args.end());
+    llvm::Value* data = task_args(args, args.size());
+    llvm::Value* pool = b.CreateLoad(ptr, b.CreateStructGEP(ctx_type_, ctx_, kPool), "pool");
+    auto* pf_type = llvm::FunctionType::get(b.getVoidTy(), {ptr, kb_.i64_type(), ptr, ptr}, false);
+    b.CreateCall(pf_type, pf, {pool, kb_.i64(static_cast<int64_t>(dealt.size())), task, data});
+  }, [&] {
+    for (const SerialCall& c : calls) call_serial(c);
+  });
+  collectives_->progress();
+  SideBySide side;
+  for (const auto& t : dealt) {
+    side.tasks.emplace_back();
+    for (size_t k : t) side.tasks.back().push_back(calls[k].kernel->getName().str());
+  }
+  out_.side_by_side.push_back(std::move(side));
+}
+
+// The task of serial kernels side by side: for each task t in [begin, end),
+// unpacks the pointers of the kernels dealt[t] (all kernels' pointers, in
+// call order, are the data) and calls them.
+llvm::Function* FunctionLowering::make_side_task(const std::vector<SerialCall>& calls,
+                                                 const std::vector<std::vector<size_t>>& dealt) {
+  auto& c = m_.getContext();
+  auto* ptr = kb_.ptr_type();
+  auto* i64 = kb_.i64_type();
+  std::vector<size_t> first{0};  // each call's first slot
+  for (const SerialCall& call : calls) first.push_back(first.back() + call.args.size());
+  auto* array = llvm::ArrayType::get(ptr, first.back());
+  auto* type = llvm::FunctionType::get(llvm::Type::getVoidTy(c), {ptr, i64, i64}, false);
+  auto* task = llvm::Function::Create(type, llvm::GlobalValue::InternalLinkage,
+                                      calls[dealt[0][0]].kernel->getName() + ".side.task", m_);
+  task->setDoesNotThrow();
+  set_vector_width(task, o_.other_width);
+  llvm::IRBuilder<> tb(llvm::BasicBlock::Create(c, "entry", task));
+  for (size_t t = 0; t < dealt.size(); ++t) {
+    auto* run = llvm::BasicBlock::Create(c, "task" + std::to_string(t), task);
+    auto* next = llvm::BasicBlock::Create(c, "after" + std::to_string(t), task);
+    llvm::Value* index = llvm::ConstantInt::get(i64, t);
+    tb.CreateCondBr(tb.CreateAnd(tb.CreateICmpSLE(task->getArg(1), index), tb.CreateICmpSLT(index, task->getArg(2))),
+                    run, next);
+    tb.SetInsertPoint(run);
+    for (size_t k : dealt[t]) {
+      std::vector<llvm::Value*> args;
+      for (size_t i = first[k]; i < first[k + 1]; ++i)
+        args.push_back(tb.CreateLoad(ptr, tb.CreateConstInBoundsGEP2_64(array, task->getArg(0), 0, i)));
+      args.push_back(llvm::ConstantInt::get(i64, 0));
+      args.push_back(llvm::ConstantInt::get(i64, calls[k].tasks));
+      tb.CreateCall(calls[k].kernel, args);
+    }
+    tb.CreateBr(next);
+    tb.SetInsertPoint(next);
+  }
+  tb.CreateRetVoid();
+  return task;
+}
+
+void FunctionLowering::lower_collective(const Node* n) {
+  flush_serial();
+  collectives_->wait_for({out_.plan.storage.at(n->operand(0)).owner}, out_.num_kernels);
+  // In place when the memory plan gave the result the operand's buffer.
+  const Storage &r = out_.plan.storage.at(n), &o = out_.plan.storage.at(n->operand(0));
+  bool in_place = r.kind == o.kind && r.index == o.index && r.offset == o.offset;
+  collectives_->start(*n, node_ids_.at(n), pointer(n), in_place ? pointer(n) : pointer(n->operand(0)),
+                      out_.num_kernels);
 }
 
 void FunctionLowering::lower_kernel(const Node* n, int index) {
-  if (is_collective(n->op())) {
-    collectives_->wait_for({out_.plan.storage.at(n->operand(0)).owner}, out_.num_kernels);
-    // In place when the memory plan gave the result the operand's buffer.
-    const Storage &r = out_.plan.storage.at(n), &o = out_.plan.storage.at(n->operand(0));
-    bool in_place = r.kind == o.kind && r.index == o.index && r.offset == o.offset;
-    collectives_->start(*n, node_ids_.at(n), pointer(n), in_place ? pointer(n) : pointer(n->operand(0)),
-                        out_.num_kernels);
-    return;
+  if (is_collective(n->op())) return lower_collective(n);
+  if (is_loop(n->op())) {
+    flush_serial();
+    return lower_loop(n);
   }
-  if (is_loop(n->op())) return lower_loop(n);
   // A group of fused nodes is one kernel, at its first node that is needed,
   // storing each of its nodes that has storage (the planned ones).
   std::vector<const Node*> outs{n};
@@ -332,8 +471,15 @@ void FunctionLowering::lower_kernel(const Node* n, int index) {
   std::vector<const Node*> reads;  // what the kernel reads, for the collectives' waits
   for (const Node* o : outs)
     for (const Node* op : o->operands()) reads.push_back(out_.plan.storage.at(op).owner);
-  collectives_->wait_for(reads, out_.num_kernels);
   bool parallel = o_.num_threads > 1 && info.tasks > 1 && info.work >= o_.min_parallel_work && !info.can_fail;
+  // A serial kernel waits for the next ones, to run beside those it shares no bytes with.
+  bool side = o_.num_threads > 1 && !parallel && !info.can_fail && !info.checks;
+  KernelAccess access;
+  if (side) access = kernel_access(out_.plan, outs, info.scratch_bytes);
+  if (!side || std::any_of(pending_.begin(), pending_.end(),
+                           [&](const SerialCall& c) { return !independent(c.access, access); }))
+    flush_serial();
+  collectives_->wait_for(reads, out_.num_kernels);
   llvm::Function* kernel = make_kernel(n, info, outs, args, node_ids_.at(n), !parallel);
   ++out_.num_kernels;
 
@@ -354,6 +500,10 @@ void FunctionLowering::lower_kernel(const Node* n, int index) {
     ++out_.num_parallel_kernels;
     call_parallel(kernel, call_args, info);
     collectives_->progress();
+    return;
+  }
+  if (side) {
+    pending_.push_back({kernel, std::move(call_args), info.tasks, info.work, std::move(access)});
     return;
   }
   if (info.can_fail) call_args.push_back(ctx_);
@@ -413,6 +563,7 @@ LoweredFunction FunctionLowering::run() {
   out_.plan = plan_memory(f_, [&](const Node& n) { return describe_kernel(n, o_).scratch_bytes; });
   begin_entry();
   for (size_t i = 0; i < out_.plan.kernels.size(); ++i) lower_kernel(out_.plan.kernels[i], static_cast<int>(i));
+  flush_serial();
   auto& b = kb_.b;
   collectives_->wait_all(out_.num_kernels);
   out_.collectives = collectives_->schedule();

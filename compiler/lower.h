@@ -69,6 +69,8 @@ struct LoweredFunction {
   std::vector<const Node*> nodes;
   // The collectives in start order, with where they start and are waited for.
   std::vector<CollectiveSchedule> collectives;
+  // Serial kernels run side by side, in schedule order (side_by_side.h).
+  std::vector<SideBySide> side_by_side;
 };
 
 // Emits the kernels and the entry of `f` into `module` (which has the target's

@@ -85,6 +85,12 @@ const std::map<std::string, Engine>& engines() {
              std::cout << fmt::format("collective %{}: {} bytes, started after kernel {}, waited for before "
                                       "kernel {} ({} kernels overlap it)\n",
                                       c.name, c.bytes, c.start, c.wait, c.wait - c.start);
+           // Serial kernels run side by side (one parallel loop; ' | ' between its tasks).
+           for (const nabla::SideBySide& side : s.side_by_side) {
+             std::vector<std::string> tasks;
+             for (const auto& t : side.tasks) tasks.push_back(fmt::format("{}", fmt::join(t, " ")));
+             std::cout << fmt::format("side by side: {}\n", fmt::join(tasks, " | "));
+           }
          }
          return [exe](std::span<const Tensor> in) { return exe->run(in); };
        }},
