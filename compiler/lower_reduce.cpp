@@ -30,9 +30,29 @@ struct ReducePlan {
   int64_t out_stride0 = 0;
 };
 
+// Sums over the outer axes into the innermost one (a column sum: a bias
+// gradient) cannot split a kept outer axis: with `threads` > 1, the
+// innermost axis is cut into blocks of 64 (or 16) columns that become the
+// outer axis, so that tasks own blocks of result columns, each summing its
+// rows in the same order as before (the interpreter's).
+void block_columns(ReducePlan& r, int threads) {
+  LoopNest& nest = r.nest;
+  if (threads <= 1 || nest.shape.size() < 2 || nest.numel() == 0) return;
+  const std::vector<int64_t>& out = nest.strides.back();
+  if (out.back() != 1 || std::any_of(out.begin(), out.end() - 1, [](int64_t s) { return s != 0; })) return;
+  const int64_t length = nest.shape.back();
+  int64_t block = length % 64 == 0 && length >= 128 ? 64 : length % 16 == 0 && length >= 32 ? 16 : 0;
+  if (block == 0) return;
+  nest.shape.back() = block;
+  nest.shape.insert(nest.shape.begin(), length / block);
+  for (auto& st : nest.strides) st.insert(st.begin(), st.back() * block);
+  r.out_stride0 = block;
+  r.split = true;
+}
+
 // `group`: the stored nodes of a fused group (empty otherwise); the
 // elementwise ones are stored by the loop too.
-ReducePlan plan_reduce(const Node& n, const std::vector<const Node*>& group) {
+ReducePlan plan_reduce(const Node& n, const std::vector<const Node*>& group, int threads) {
   ReducePlan r;
   const Function* body = fused_body(n);
   r.reduce = body ? fused_reduction(n) : &n;
@@ -58,6 +78,7 @@ ReducePlan plan_reduce(const Node& n, const std::vector<const Node*>& group) {
   if (!r.nest.shape.empty() && r.nest.numel() > 0) {
     r.out_stride0 = r.nest.strides.back()[0];
     r.split = r.out_stride0 != 0;
+    if (!r.split) block_columns(r, threads);
   }
   return r;
 }
@@ -150,7 +171,7 @@ std::vector<const Node*> group_of(const Node& n) {
 }
 
 KernelInfo describe_reduce(const Node& n, const LowerOptions& o) {
-  ReducePlan r = plan_reduce(n, group_of(n));
+  ReducePlan r = plan_reduce(n, group_of(n), o.num_threads);
   KernelInfo info;
   info.kind = "reduce";
   info.tasks = r.split ? r.nest.shape[0] : 1;
@@ -161,7 +182,7 @@ KernelInfo describe_reduce(const Node& n, const LowerOptions& o) {
 void emit_reduce(KernelEnv& env) {
   KernelBuilder& kb = env.kb;
   auto& b = kb.b;
-  ReducePlan r = plan_reduce(env.node, env.group);
+  ReducePlan r = plan_reduce(env.node, env.group, kb.options.num_threads);
   Op op = r.reduce->op();
   DType t = r.reduce->dtype();
   // Where the reduction goes, and the group's elementwise results (in the

@@ -52,6 +52,29 @@ TEST(BackendThreads, EveryKernelKindSplitsExactly) {
   }
 }
 
+// Sums over the outer axes into the innermost one split by blocks of result
+// columns (compiler/lower_reduce.cpp, block_columns): the bias gradient of a
+// layer, fused with its relu mask, and plain column sums of several widths.
+TEST(BackendThreads, ColumnSumsSplitByColumnBlocksExactly) {
+  for (int threads : {2, 3}) {
+    DiffBatch batch;
+    Value x = batch.input(f32({300, 512}));
+    Value g = batch.input(f32({300, 512}));
+    Value y = batch.input(f32({5, 7, 48}));
+    Value masked = relu(x) * g;
+    batch.result(masked, "relu mask");
+    batch.result(sum(masked, std::vector<int64_t>{0}), "bias gradient");
+    batch.result(sum(x, std::vector<int64_t>{0}), "column sums");
+    batch.result(sum(y, std::vector<int64_t>{0, 1}), "column sums of a 3-d tensor");
+    batch.result(mean(y, std::vector<int64_t>{0, 1}, true), "column means, keepdims");
+    batch.result(max(x, std::vector<int64_t>{0}), "column max");
+    Executable exe = compile(batch.f(), test::test_options(threads));
+    EXPECT_GE(exe.stats().num_parallel_kernels, 2) << threads << " threads";
+    batch.check(304, test::test_options(threads));
+    batch.check(305, split_everything(threads));
+  }
+}
+
 TEST(BackendThreads, OneThreadGeneratesNoParallelCode) {
   DiffBatch batch;
   add_every_kernel_kind(batch);
