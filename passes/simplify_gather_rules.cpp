@@ -192,20 +192,31 @@ static bool only_used_by(const Node* g, Op op) {
   return true;
 }
 
-// slice(gather(x, idx, a)) -> gather(slice(x), idx, a) when the slice keeps
-// every position of idx (its axes whole) and every live user of the gather is
-// such a slice: the gathered rows are then read only where the slices look,
-// and a fused region reads them through the index (an indexed read, no
-// gathered buffer). ba's cameras and points: 11 + 3 columns gathered per
-// observation, each column used by the residual's elementwise work.
+// slice(gather(x, idx, a)) -> gather(slice(x), slice(idx), a) when every
+// live user of the gather is such a slice: the gathered rows are then read
+// only where the slices look, and a fused region reads them through the
+// index (an indexed read, no gathered buffer). The slice's axes of idx slice
+// idx itself, only for a gather of at least as many indices as x has rows
+// (gather-sink moves the others the other way; the sliced indices would
+// differ from slice to slice and stop it). ba's cameras and points: 11 + 3
+// columns gathered per observation, each column used by the residual's
+// elementwise work; ht's triangle corners, [C,3] indices, each corner a
+// slice of the [.., C, 3, 3] gathered vertices (and of their 26 tangents).
 Node* slice_gather(Node* n, const RuleContext&) {
   Node* g = n->operand(0);
   if (g->op() != Op::Gather || !only_used_by(g, Op::Slice)) return nullptr;
-  Node* x = g->operand(0);
-  size_t a = static_cast<size_t>(g->attrs().axis), k = g->operand(1)->shape().size();
+  Node *x = g->operand(0), *idx = g->operand(1);
+  size_t a = static_cast<size_t>(g->attrs().axis), k = idx->shape().size();
   const Attrs& s = n->attrs();
-  for (size_t d = a; d < a + k; ++d)
-    if (s.start[d] != 0 || s.stop[d] != g->shape()[d] || s.step[d] != 1) return nullptr;
+  bool whole = true;
+  std::vector<int64_t> istart, istop, istep;
+  for (size_t d = a; d < a + k; ++d) {
+    whole = whole && s.start[d] == 0 && s.stop[d] == g->shape()[d] && s.step[d] == 1;
+    istart.push_back(s.start[d]);
+    istop.push_back(s.stop[d]);
+    istep.push_back(s.step[d]);
+  }
+  if (!whole && idx->type().numel() < x->shape()[a]) return nullptr;
   std::vector<int64_t> start, stop, step;
   for (size_t d = 0; d < x->shape().size(); ++d) {
     bool row = d == a;
@@ -214,24 +225,38 @@ Node* slice_gather(Node* n, const RuleContext&) {
     stop.push_back(row ? x->shape()[d] : s.stop[e]);
     step.push_back(row ? 1 : s.step[e]);
   }
-  return gather(slice(x, start, stop, step), g->operand(1), g->attrs().axis).node;
+  Value at = whole ? Value(idx) : slice(idx, istart, istop, istep);
+  return gather(slice(x, start, stop, step), at, g->attrs().axis).node;
 }
 
 // reshape(gather(x, idx, a)) -> gather(reshape(x), idx, a) when the reshape
 // keeps the axes up to idx's last and every live user of the gather is such
-// a reshape (ba's columns: [P,1] -> [P]). Only for a gather of at least as
-// many indices as x has rows (gather-sink moves the others the other way).
+// a reshape (ba's columns: [P,1] -> [P]); and -> gather(x, reshape(idx), a)
+// when it reshapes only idx's axes (ht's corners: [.., C, 1, 3] -> [.., C,
+// 3]). Only for a gather of at least as many indices as x has rows
+// (gather-sink moves the others the other way, its index flattened).
 Node* reshape_gather(Node* n, const RuleContext&) {
   Node* g = n->operand(0);
   if (g->op() != Op::Gather || !only_used_by(g, Op::Reshape)) return nullptr;
-  Node* x = g->operand(0);
-  size_t a = static_cast<size_t>(g->attrs().axis), k = g->operand(1)->shape().size(), p = a + k;
+  Node *x = g->operand(0), *idx = g->operand(1);
+  size_t a = static_cast<size_t>(g->attrs().axis), k = idx->shape().size(), p = a + k;
   const Shape &s = g->shape(), &t = n->shape();
-  if (g->operand(1)->type().numel() < x->shape()[a] || t.size() < p || !std::equal(s.begin(), s.begin() + p, t.begin()))
+  if (idx->type().numel() < x->shape()[a] || t.size() < a) return nullptr;
+  if (t.size() >= p && std::equal(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(p), t.begin())) {
+    Shape to(x->shape().begin(), x->shape().begin() + static_cast<std::ptrdiff_t>(a) + 1);
+    to.insert(to.end(), t.begin() + static_cast<std::ptrdiff_t>(p), t.end());
+    return gather(reshape(x, to), idx, g->attrs().axis).node;
+  }
+  // t = s[:a] ++ m ++ s[p:], m holding idx's elements: idx reshaped to m.
+  size_t tail = s.size() - p;
+  if (t.size() < a + tail || !std::equal(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(a), t.begin()) ||
+      !std::equal(s.end() - static_cast<std::ptrdiff_t>(tail), s.end(), t.end() - static_cast<std::ptrdiff_t>(tail)))
     return nullptr;
-  Shape to(x->shape().begin(), x->shape().begin() + static_cast<std::ptrdiff_t>(a) + 1);
-  to.insert(to.end(), t.begin() + static_cast<std::ptrdiff_t>(p), t.end());
-  return gather(reshape(x, to), g->operand(1), g->attrs().axis).node;
+  Shape m(t.begin() + static_cast<std::ptrdiff_t>(a), t.end() - static_cast<std::ptrdiff_t>(tail));
+  int64_t count = 1;
+  for (int64_t e : m) count *= e;
+  if (m.empty() || count != idx->type().numel() || m == idx->shape()) return nullptr;
+  return gather(x, reshape(idx, m), g->attrs().axis).node;
 }
 
 }  // namespace nabla::simplify_detail

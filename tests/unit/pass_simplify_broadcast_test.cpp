@@ -1,6 +1,8 @@
 // simplify's broadcast rules (passes/simplify_broadcast_rules.cpp): each
 // rewrite checked for its shape and, by the interpreter, for the same values
 // bit for bit as before.
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "nabla/ir/builder.h"
@@ -213,17 +215,44 @@ TEST(SimplifyGatherColumns, ColumnsOfGatheredRows) {
   EXPECT_EQ(count_ops(f, Op::Gather), 4);
 }
 
-TEST(SimplifyGatherColumns, KeptWhenTheRowsAreReadOrTheIndexAxesCut) {
+TEST(SimplifyGatherColumns, KeptWhenTheRowsAreReadOrFewIndices) {
   Module m;
   Function& f = m.function("f");
-  Value x = f.input("x", f64({4, 6})), idx = f.input("idx", i64({5})), i2 = f.input("i2", i64({2, 3}));
+  Value x = f.input("x", f64({4, 6})), idx = f.input("idx", i64({5})), few = f.input("few", i64({3}));
   Value g = gather(x, idx, 0);
   f.output(slice(g, {0, 1}, {5, 2}));
-  f.output(g);                                          // every column read
-  f.output(slice(gather(x, idx, 0), {1, 0}, {5, 6}));   // cuts the index's axis
-  f.output(reshape(gather(x, i2, 0), {6, 6}));          // merges the index's axes
-  f.output(reshape(gather(x, f.input("few", i64({2})), 0), {12}));  // fewer indices than rows
+  f.output(g);                                                     // every column read
+  f.output(slice(gather(x, few, 0), {1, 0}, {3, 6}));              // cuts the axis of fewer indices than rows
+  f.output(reshape(gather(x, f.input("f2", i64({1, 3})), 0), {3, 6}));  // the same, reshaped
+  f.output(reshape(gather(x, f.input("f1", i64({2})), 0), {12}));  // fewer indices than rows
   EXPECT_FALSE(simplify(f));
+}
+
+// A slice that cuts the index's axes slices the index, and a reshape of only
+// the index's axes reshapes the index (ht's triangle corners: [C,3] indices
+// into [26,V,3] vertex tangents, each corner c a slice [26,C,1,3] reshaped to
+// [26,C,3]): one gather of C indices per corner, each of the loop's size,
+// then read by fusion through the index; the same values, bit for bit.
+TEST(SimplifyGatherColumns, CornersOfGatheredTriangles) {
+  Module m;
+  Function& f = m.function("f");
+  Value t = f.input("t", f64({2, 4, 3})), tri = f.input("tri", i64({5, 3}));
+  Value g = gather(t, tri, 1);  // [2,5,3,3]
+  auto corner = [&](int64_t c) { return reshape(slice(g, {0, 0, c, 0}, {2, 5, c + 1, 3}), {2, 5, 3}); };
+  f.output(corner(0) * 0.25 + corner(1) - corner(2));
+  Value x = f.input("x", f64({4, 6})), idx = f.input("idx", i64({5}));
+  f.output(slice(gather(x, idx, 0), {1, 0}, {5, 6}, {2, 1}));  // a strided cut of the index's axis
+  f.output(reshape(gather(x, f.input("i2", i64({2, 3})), 0), {6, 6}));  // merges the index's axes
+  Tensor at = Tensor::from_doubles(DType::i64, {5, 3}, std::vector<double>{0, 1, 2, 3, 0, -1, 2, 2, 1, -4, 3, 0, 1, 1, 1});
+  Tensor at1 = Tensor::from_doubles(DType::i64, {5}, std::vector<double>{3, 0, -1, 2, 1});
+  Tensor at2 = Tensor::from_doubles(DType::i64, {2, 3}, std::vector<double>{1, -2, 0, 3, 3, -1});
+  expect_same_values(f, {ramp({2, 4, 3}), at, ramp({4, 6}), at1, at2});
+  // No gather of more than the loop's elements: 3 corners [2,5,3], [2,6]... .
+  std::vector<int64_t> sizes;
+  for (Node* n : f)
+    if (n->op() == Op::Gather) sizes.push_back(n->type().numel());
+  std::sort(sizes.begin(), sizes.end());
+  EXPECT_EQ(sizes, (std::vector<int64_t>{12, 30, 30, 30, 36}));
 }
 
 }  // namespace
