@@ -109,15 +109,25 @@ TEST(SparseLayout, ValuesFollowTheLayout) {
   SparseDerivative d = sparse_jacobian(y, x, {.layout = layout});
   EXPECT_EQ(d.pattern, layout);
   // The values are gathered from the compressed matrix by an i32 index (its
-  // 2 x 2 places and the zero fit: half the bytes of i64).
-  ASSERT_EQ(d.values->op(), Op::Gather);
-  EXPECT_EQ(d.values->operand(1)->dtype(), DType::i32);
+  // 2 places fit: half the bytes of i64), the layout's zeros selected
+  // by a constant mask around the gather (no copy of B with a zero
+  // appended).
+  ASSERT_EQ(d.values->op(), Op::Select);
+  const Node* g = d.values->operand(1);
+  ASSERT_EQ(g->op(), Op::Gather);
+  EXPECT_EQ(g->operand(1)->dtype(), DType::i32);
+  EXPECT_EQ(g->operand(0)->type().numel(), 2);  // one color (columns 0 and 2 share no row), 2 rows
+  ASSERT_EQ(d.values->operand(0)->op(), Op::Constant);
+  const Tensor& keep = d.values->operand(0)->attrs().value;
+  ASSERT_EQ(keep.numel(), 5);
+  for (int64_t k = 0; k < 5; ++k) EXPECT_EQ(keep.get(k), k == 0 || k == 4 ? 1.0 : 0.0) << k;
   f.output(d.values);
   std::vector<Tensor> in{Tensor::from_doubles(DType::f64, {3}, std::vector<double>{1.5, -2, 0.25})};
   std::vector<Tensor> r = interpret(f, in);
   std::vector<double> want = {3.0, 0, 0, 0, std::cos(0.25)};
   ASSERT_EQ(r[0].numel(), 5);
   for (int64_t k = 0; k < 5; ++k) EXPECT_DOUBLE_EQ(r[0].get(k), want[k]) << k;
+  for (int64_t k = 1; k < 4; ++k) EXPECT_FALSE(std::signbit(r[0].get(k))) << k;  // +0, as before
   auto error = [&](const SparsityPattern& l) {
     return test::error_of([&] { sparse_jacobian(y, x, {.layout = l}); });
   };
