@@ -169,7 +169,7 @@ namespace {
 // Whether t has the argument's dtype and shape and is aligned to its element
 // size: inline, so that a cold call touches no other code page (no memcmp, no
 // num_elements).
-bool matches(const Tensor& t, const ArgSpec& s, const int64_t* dims) {
+[[gnu::always_inline]] inline bool matches(const Tensor& t, const ArgSpec& s, const int64_t* dims) {
   if (!t.defined() || t.dtype() != s.dtype || t.shape().size() != s.rank) return false;
   const int64_t* d = t.shape().data();
   for (uint32_t i = 0; i < s.rank; ++i)
@@ -282,25 +282,85 @@ namespace {
 
 }  // namespace
 
-// Reads the Impl's first lines, the tensors and the machine code, and calls
-// nothing else when the arguments are right (docs/performance.md, "Call
-// overhead": a cold call pays for each line and page it touches).
+namespace {
+
+// The call itself, once the pointers are checked.
+[[gnu::always_inline]] inline void call(Executable::Impl& impl, const void** in_ptrs, void** out_ptrs) {
+  nabla_context ctx = impl.pool ? impl.pool->context() : nabla_context{};
+  ctx.comm = impl.comm;
+  WorkspacePool::Lease workspace = impl.workspaces.take();
+  int32_t status = impl.entry(in_ptrs, out_ptrs, workspace.data(), &ctx);
+  if (status != NABLA_OK) throw_status(impl, status, ctx);
+}
+
+// run() with any number of arguments and undefined outputs (allocated here).
+[[gnu::noinline]] void run_general(Executable::Impl& impl, std::span<const Tensor> inputs,
+                                   std::span<Tensor> outputs) {
+  llvm::SmallVector<const void*, 16> in_ptrs;
+  llvm::SmallVector<void*, 16> out_ptrs;
+  if (!arguments_ok(impl, inputs, outputs, in_ptrs, out_ptrs)) check_slowly(impl, inputs, outputs);
+  call(impl, in_ptrs.data(), out_ptrs.data());
+}
+
+constexpr size_t kFastArguments = 8;
+
+// The checks of arguments_ok for at most kFastArguments arguments, every
+// output defined: no allocation, no sort, no call; false sends the call to
+// run_general (which allocates undefined outputs and names a failed check).
+[[gnu::always_inline]] inline bool fast_arguments_ok(const Executable::Impl& impl, std::span<const Tensor> inputs,
+                                                     std::span<Tensor> outputs, const void** in_ptrs,
+                                                     void** out_ptrs) {
+  const ArgSpec* spec = impl.signature.data();
+  const int64_t* dims = impl.signature_dims.data();
+  const size_t n_in = inputs.size(), n = n_in + outputs.size();
+  for (size_t i = 0; i < n_in; ++i) {
+    if (!matches(inputs[i], spec[i], dims + spec[i].dims)) return false;
+    in_ptrs[i] = inputs[i].data();
+  }
+  for (size_t j = n_in; j < n; ++j) {
+    if (!matches(outputs[j - n_in], spec[j], dims + spec[j].dims)) return false;
+    out_ptrs[j - n_in] = outputs[j - n_in].data();
+  }
+  // An output shares no byte with an input or an earlier output.
+  auto address = [&](size_t i) {
+    return reinterpret_cast<uintptr_t>(i < n_in ? in_ptrs[i] : out_ptrs[i - n_in]);
+  };
+  for (size_t j = n_in; j < n; ++j) {
+    uintptr_t bj = address(j), ej = bj + spec[j].bytes;
+    for (size_t k = 0; k < j; ++k) {
+      uintptr_t bk = address(k), ek = bk + spec[k].bytes;
+      if (spec[j].bytes > 0 && spec[k].bytes > 0 && bj < ek && bk < ej) return false;
+    }
+  }
+  return true;
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] void throw_empty() {
+  throw Error("executable: empty (not the result of compile)");
+}
+
+}  // namespace
+
+// A call of few arguments, all outputs given, reads the Impl's first lines,
+// the tensors and the machine code, and calls nothing else: a short path in
+// few lines of code (docs/performance.md, "Call overhead": a cold call pays
+// for each line and page it touches). Others go through run_general.
 void Executable::run(std::span<const Tensor> inputs, std::span<Tensor> outputs) {
-  const Impl& impl = checked(impl_);
+  Impl* p = impl_.get();
+  if (!p) [[unlikely]] throw_empty();
+  Impl& impl = *p;
   // The machine code's page and first line, while the checks go on (a cold
   // call misses in the TLB on each page it touches: the code's page walk
   // then finds its tables in the cache).
   __builtin_prefetch(reinterpret_cast<const void*>(impl.entry));
-  if (inputs.size() != impl.num_inputs || inputs.size() + outputs.size() != impl.signature.size())
+  const size_t n = inputs.size() + outputs.size();
+  if (inputs.size() != impl.num_inputs || n != impl.signature.size()) [[unlikely]]
     throw_counts(impl, inputs.size(), outputs.size());
-  llvm::SmallVector<const void*, 16> in_ptrs;
-  llvm::SmallVector<void*, 16> out_ptrs;
-  if (!arguments_ok(impl, inputs, outputs, in_ptrs, out_ptrs)) check_slowly(impl, inputs, outputs);
-  nabla_context ctx = impl.pool ? impl.pool->context() : nabla_context{};
-  ctx.comm = impl.comm;
-  WorkspacePool::Lease workspace = impl_->workspaces.take();
-  int32_t status = impl.entry(in_ptrs.data(), out_ptrs.data(), workspace.data(), &ctx);
-  if (status != NABLA_OK) throw_status(impl, status, ctx);
+  const void* in_ptrs[kFastArguments];
+  void* out_ptrs[kFastArguments];
+  if (n <= kFastArguments && fast_arguments_ok(impl, inputs, outputs, in_ptrs, out_ptrs)) [[likely]]
+    return call(impl, in_ptrs, out_ptrs);
+  run_general(impl, inputs, outputs);
 }
 
 std::vector<Tensor> Executable::run(std::span<const Tensor> inputs) {
