@@ -187,9 +187,7 @@ const Node* block_writer(const Node* o, const Node* c, const MemoryPlan& plan) {
 bool strided_writer(const Node* w) {
   if (is_elementwise(w->op())) return true;
   if (w->op() != Op::Fused || !w->body()) return false;
-  return std::none_of(w->body()->begin(), w->body()->end(), [](const Node* m) {
-    return is_view_op(m->op()) || m->op() == Op::ScatterAdd || m->op() == Op::MatMul || op_kind(m->op()) == OpKind::Reduce;
-  });
+  return plain_loop_body(*w->body()) && !fused_matmul(*w) && !body_reduces(*w->body());
 }
 
 // The element strides of w, whose value is `block` (a concat operand) up to

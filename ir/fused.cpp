@@ -163,4 +163,20 @@ bool calls_libm(const Function& body) {
   return std::any_of(body.begin(), body.end(), [](const Node* n) { return calls_libm(n->op()); });
 }
 
+bool plain_loop_body(const Function& body) {
+  return std::none_of(body.begin(), body.end(),
+                      [](const Node* n) { return is_view_op(n->op()) || n->op() == Op::ScatterAdd; });
+}
+
+bool body_reduces(const Function& body) {
+  const auto& rs = body.results();
+  return std::any_of(rs.begin(), rs.end(), [](const Node* r) { return op_kind(r->op()) == OpKind::Reduce; });
+}
+
+const Shape& body_loop_shape(const Function& body) {
+  for (const Node* r : body.results())
+    if (op_kind(r->op()) == OpKind::Reduce) return r->operand(0)->shape();
+  return body.results()[0]->shape();
+}
+
 }  // namespace nabla

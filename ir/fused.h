@@ -60,4 +60,15 @@ const Node* fused_matmul(const Node& fused);
 // in the backend, so the fusion passes keep such bodies apart from the others.
 bool calls_libm(const Function& body);
 
+// Whether a body's loop is one plain nest: no slice or concat read in place
+// (views, whose cells split the loop) and no scatter_add (which must stay its
+// body's only result and writes by index).
+bool plain_loop_body(const Function& body);
+
+// Whether one of a body's results is a reduction.
+bool body_reduces(const Function& body);
+
+// The shape a body's loop runs over: its reduction's operand's, else its results'.
+const Shape& body_loop_shape(const Function& body);
+
 }  // namespace nabla

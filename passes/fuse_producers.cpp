@@ -15,21 +15,7 @@ namespace {
 // A fused node whose loop reads each operand at the loop's index: no views
 // (cells), no scatter_add, no GEMM product.
 bool plain_region(const Node* n) {
-  if (n->op() != Op::Fused || !n->body() || fused_matmul(*n)) return false;
-  return std::none_of(n->body()->begin(), n->body()->end(),
-                      [](const Node* m) { return is_view_op(m->op()) || m->op() == Op::ScatterAdd; });
-}
-
-bool reduces(const Node* region) {
-  const auto& rs = region->body()->results();
-  return std::any_of(rs.begin(), rs.end(), [](const Node* r) { return op_kind(r->op()) == OpKind::Reduce; });
-}
-
-// The shape a region's loop runs over: its reduction's operand's, else its results'.
-const Shape& loop_shape(const Node* region) {
-  for (const Node* r : region->body()->results())
-    if (op_kind(r->op()) == OpKind::Reduce) return r->operand(0)->shape();
-  return region->body()->results()[0]->shape();
+  return n->op() == Op::Fused && n->body() && !fused_matmul(*n) && plain_loop_body(*n->body());
 }
 
 bool libm(const Node* n) {
@@ -134,9 +120,9 @@ class ProducerFuser {
 
   bool fits(const Node* head, const std::unordered_set<const Node*>& members, const std::vector<Node*>& p) const {
     const Node* first = p.front();
-    if (first->op() == Op::Fused ? !plain_region(first) || reduces(first) : !is_loop_op(first->op())) return false;
+    if (first->op() == Op::Fused ? !plain_region(first) || body_reduces(*first->body()) : !is_loop_op(first->op())) return false;
     if (libm(first) != libm(head) || body_size(first) + head->body()->size() > kMaxMergedBodyNodes) return false;
-    const Shape& loop = loop_shape(head);
+    const Shape& loop = body_loop_shape(*head->body());
     for (const Node* q : p) {
       if (results_.count(q) || q->shape() != loop) return false;
       for (const Node* u : q->users())

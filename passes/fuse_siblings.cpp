@@ -18,19 +18,11 @@ constexpr size_t kMaxResults = 8;      // results of one merged body
 // in place (whose cells would split the group's loop), no scatter_add (which
 // must stay its body's only result).
 bool candidate(const Node* n) {
-  if (n->op() != Op::Fused || !n->body() || n->body()->results().size() != 1 || fused_matmul(*n)) return false;
-  for (const Node* m : *n->body())
-    if (is_view_op(m->op()) || m->op() == Op::ScatterAdd) return false;
-  return true;
+  return n->op() == Op::Fused && n->body() && n->body()->results().size() == 1 && !fused_matmul(*n) &&
+         plain_loop_body(*n->body());
 }
 
-bool reduces(const Node* n) { return op_kind(n->body()->results()[0]->op()) == OpKind::Reduce; }
-
-// The shape the region's loop runs over: its result's, or its reduction's operand's.
-const Shape& loop_shape(const Node* n) {
-  const Node* r = n->body()->results()[0];
-  return reduces(n) ? r->operand(0)->shape() : r->shape();
-}
+bool reduces(const Node* n) { return body_reduces(*n->body()); }
 
 struct Cluster {
   std::vector<Node*> members;  // in body order
@@ -178,7 +170,7 @@ class SiblingMerger {
 
   bool try_join(Cluster& c, Node* n) {
     const Node* head = c.members.front();
-    if (loop_shape(head) != loop_shape(n) || c.members.size() >= kMaxResults) return false;
+    if (body_loop_shape(*head->body()) != body_loop_shape(*n->body()) || c.members.size() >= kMaxResults) return false;
     if (c.has_reduction && reduces(n)) return false;  // one reduction per body
     if (c.body_nodes + n->body()->size() > kMaxMergedBodyNodes || c.libm != calls_libm(*n->body())) return false;
     bool shares = std::any_of(n->operands().begin(), n->operands().end(),
