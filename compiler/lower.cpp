@@ -71,7 +71,8 @@ class FunctionLowering {
   llvm::Function* make_kernel(const Node* n, const KernelInfo& info, const std::vector<const Node*>& outs,
                               const std::vector<const Node*>& args, int node_id, bool serial);
   void same_block_base(const std::vector<const Node*>& outs, std::vector<llvm::Value*>& ptrs);
-  void branch_on_pool(const std::function<void(llvm::Value* parallel_for)>& par, const std::function<void()>& ser);
+  void branch_on_pool(int64_t tasks, llvm::Function* task, const std::function<llvm::Value*()>& data,
+                      const std::function<void()>& ser);
   llvm::Value* task_args(const std::vector<llvm::Value*>& args, size_t slots);
   void call_parallel(llvm::Function* kernel, std::vector<llvm::Value*> args, const KernelInfo& info);
   llvm::Function* make_task(llvm::Function* kernel, size_t num_args, const KernelInfo& info);
@@ -280,9 +281,9 @@ llvm::Function* FunctionLowering::make_task(llvm::Function* kernel, size_t num_a
   return task;
 }
 
-// if (ctx && ctx->parallel_for) par(ctx->parallel_for) else ser(); the
-// builder continues after both.
-void FunctionLowering::branch_on_pool(const std::function<void(llvm::Value* parallel_for)>& par,
+// if (ctx && ctx->parallel_for) ctx->parallel_for(ctx->pool, tasks, task,
+// data()) else ser(); the builder continues after both.
+void FunctionLowering::branch_on_pool(int64_t tasks, llvm::Function* task, const std::function<llvm::Value*()>& data,
                                       const std::function<void()>& ser) {
   auto& c = m_.getContext();
   auto& b = kb_.b;
@@ -296,7 +297,11 @@ void FunctionLowering::branch_on_pool(const std::function<void(llvm::Value* para
   llvm::Value* pf = b.CreateLoad(kb_.ptr_type(), pf_slot, "parallel_for");
   b.CreateCondBr(b.CreateIsNull(pf), sb, pb);
   b.SetInsertPoint(pb);
-  par(pf);
+  llvm::Value* args = data();
+  auto* ptr = kb_.ptr_type();
+  llvm::Value* pool = b.CreateLoad(ptr, b.CreateStructGEP(ctx_type_, ctx_, kPool), "pool");
+  auto* pf_type = llvm::FunctionType::get(b.getVoidTy(), {ptr, kb_.i64_type(), ptr, ptr}, false);
+  b.CreateCall(pf_type, pf, {pool, kb_.i64(tasks), task, args});
   b.CreateBr(done);
   b.SetInsertPoint(sb);
   ser();
@@ -319,18 +324,15 @@ llvm::Value* FunctionLowering::task_args(const std::vector<llvm::Value*>& args, 
 // else kernel(args..., 0, tasks)
 void FunctionLowering::call_parallel(llvm::Function* kernel, std::vector<llvm::Value*> args, const KernelInfo& info) {
   auto& b = kb_.b;
-  auto* ptr = kb_.ptr_type();
-  auto* i64 = kb_.i64_type();
   const int64_t tasks = info.tasks;
   llvm::Function* task = make_task(kernel, args.size(), info);
-  branch_on_pool([&](llvm::Value* pf) {
+  branch_on_pool(tasks, task, [&] {
     const size_t slots = args.size() + (info.claim > 0 ? 1 : 0);
     llvm::Value* data = task_args(args, slots);
     if (info.claim > 0)
-      b.CreateStore(kb_.i64(0), b.CreateConstInBoundsGEP2_64(llvm::ArrayType::get(ptr, slots), data, 0, args.size()));
-    llvm::Value* pool = b.CreateLoad(ptr, b.CreateStructGEP(ctx_type_, ctx_, kPool), "pool");
-    auto* pf_type = llvm::FunctionType::get(b.getVoidTy(), {ptr, i64, ptr, ptr}, false);
-    b.CreateCall(pf_type, pf, {pool, kb_.i64(tasks), task, data});
+      b.CreateStore(kb_.i64(0), b.CreateConstInBoundsGEP2_64(llvm::ArrayType::get(kb_.ptr_type(), slots), data, 0,
+                                                             args.size()));
+    return data;
   }, [&] {
     args.push_back(kb_.i64(0));
     args.push_back(kb_.i64(tasks));
@@ -375,16 +377,11 @@ void FunctionLowering::flush_serial() {
 // kernels dealt[t]; without a pool, every kernel in schedule order.
 void FunctionLowering::call_side_by_side(const std::vector<SerialCall>& calls,
                                          const std::vector<std::vector<size_t>>& dealt) {
-  auto& b = kb_.b;
-  auto* ptr = kb_.ptr_type();
   llvm::Function* task = make_side_task(calls, dealt);
-  branch_on_pool([&](llvm::Value* pf) {
+  branch_on_pool(static_cast<int64_t>(dealt.size()), task, [&] {
     std::vector<llvm::Value*> args;
     for (const SerialCall& c : calls) args.insert(args.end(), c.args.begin(), c.args.end());
-    llvm::Value* data = task_args(args, args.size());
-    llvm::Value* pool = b.CreateLoad(ptr, b.CreateStructGEP(ctx_type_, ctx_, kPool), "pool");
-    auto* pf_type = llvm::FunctionType::get(b.getVoidTy(), {ptr, kb_.i64_type(), ptr, ptr}, false);
-    b.CreateCall(pf_type, pf, {pool, kb_.i64(static_cast<int64_t>(dealt.size())), task, data});
+    return task_args(args, args.size());
   }, [&] {
     for (const SerialCall& c : calls) call_serial(c);
   });
