@@ -253,9 +253,7 @@ Node* reshape_gather(Node* n, const RuleContext&) {
       !std::equal(s.end() - static_cast<std::ptrdiff_t>(tail), s.end(), t.end() - static_cast<std::ptrdiff_t>(tail)))
     return nullptr;
   Shape m(t.begin() + static_cast<std::ptrdiff_t>(a), t.end() - static_cast<std::ptrdiff_t>(tail));
-  int64_t count = 1;
-  for (int64_t e : m) count *= e;
-  if (m.empty() || count != idx->type().numel() || m == idx->shape()) return nullptr;
+  if (m.empty() || num_elements(m) != idx->type().numel() || m == idx->shape()) return nullptr;
   return gather(x, reshape(idx, m), g->attrs().axis).node;
 }
 
