@@ -100,7 +100,8 @@ void finish_impl(Executable::Impl& impl, const Function& f, LoweredFunction& low
   impl.plan = std::move(lowered.plan);
   impl.nodes = std::move(lowered.nodes);
   impl.num_threads = num_threads;
-  if (num_threads > 1 && (lowered.num_parallel_kernels > 0 || !lowered.side_by_side.empty())) impl.pool = shared_thread_pool(num_threads);
+  if (num_threads > 1 && (lowered.num_parallel_kernels > 0 || !lowered.side_by_side.empty()))
+    impl.pool = shared_thread_pool(num_threads);
   for (const Node* in : f.inputs()) {
     impl.input_types.push_back(in->type());
     impl.input_names.push_back(in->name());
